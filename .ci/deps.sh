@@ -1,0 +1,46 @@
+#!/bin/sh
+# .ci/deps.sh - install every Debian package the build and the tests need
+# (make deps). Idempotent: installs only what is missing. Retries apt,
+# since a mirror sometimes fails one multiarch index.
+set -u
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+SUDO=${SUDO:-}
+
+PKGS="build-essential clang libbearssl-dev libmbedtls-dev libjsmn-dev musl-tools musl-dev
+curl openssl python3 ca-certificates procps iproute2 jq
+nginx-light haproxy wrk apache2-utils prometheus umoci skopeo busybox-static
+gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf
+qemu-user-static
+libbearssl-dev:arm64 libbearssl-dev:armhf musl-dev:arm64 musl-dev:armhf"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+echo "deps: installing:$missing"
+for a in arm64 armhf; do
+	dpkg --print-foreign-architectures | grep -qx $a || $SUDO dpkg --add-architecture $a
+done
+tries=0
+until $SUDO apt-get update -q; do
+	tries=$((tries + 1))
+	[ $tries -ge 5 ] && { echo "deps: apt-get update keeps failing; trying with what is cached" >&2; break; }
+	sleep $((tries * 5))
+done
+tries=0
+until DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing; do
+	tries=$((tries + 1))
+	[ $tries -ge 4 ] && { echo "deps: apt-get install failed" >&2; exit 1; }
+	sleep $((tries * 5))
+	$SUDO apt-get update -q || true
+done
+# Debian starts these services on install; the tests start their own.
+for s in nginx haproxy prometheus prometheus-node-exporter; do
+	command -v systemctl >/dev/null 2>&1 && $SUDO systemctl stop "$s" >/dev/null 2>&1
+	$SUDO service "$s" stop >/dev/null 2>&1
+done
+exit 0

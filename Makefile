@@ -1,0 +1,126 @@
+# ingressd - see README.
+#
+#   make                 ./ingressd (glibc, BearSSL linked statically)
+#   make TLS=mbedtls     the same with the mbedTLS port (TLS=none: no TLS)
+#   make static          build/x86_64/ingressd, fully static (musl)
+#   make cross TOOLCHAIN=port/toolchain/aarch64-linux-gnu.mk   (or arm-linux-gnueabihf.mk)
+#   make test            every suite; last line "N passed, M failed"
+#   make test-arm        unit tests built for aarch64 and armhf, run under qemu
+#   make fuzz            libFuzzer builds (clang); FUZZ_SECONDS=60 runs each
+#   make deps            install the Debian packages the build and tests need
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# CC, CFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+TLS     ?= none
+
+WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+LDHARDEN = -pie -Wl,-z,relro,-z,now
+
+TLS_LIBS_bearssl = -l:libbearssl.a
+TLS_LIBS_mbedtls = -lmbedtls -lmbedx509 -lmbedcrypto
+TLS_LIBS_none    =
+TLS_LIBS = $(TLS_LIBS_$(TLS))
+
+SRC  = ingressd.c port/posix.c port/tls_$(TLS).c
+DEPS = $(SRC) ingressd.h Makefile
+
+all: ingressd
+
+ingressd: $(DEPS)
+	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
+
+# ---------------------------------------------------------------- static and cross
+# A toolchain file sets ARCH, TRIPLET, XCC, XSTRIP, XSIZE, QEMU. Only the
+# BearSSL and jsmn headers are put on the include path (build/inc), so no
+# glibc header leaks into a musl build.
+ifdef TOOLCHAIN
+include $(TOOLCHAIN)
+endif
+XCFLAGS = $(WARN) -Os -ffunction-sections -fdata-sections -fstack-protector-strong \
+          -Ibuild/inc $(EXTRA_CFLAGS)
+XLDFLAGS = -static -Wl,--gc-sections
+XSRC = ingressd.c port/posix.c port/tls_bearssl.c port/fortify.c
+
+build/inc/.stamp:
+	mkdir -p build/inc
+	ln -sf /usr/include/bearssl/*.h build/inc/
+	ln -sf /usr/include/jsmn.h build/inc/jsmn.h
+	touch $@
+
+static:
+	$(MAKE) cross TOOLCHAIN=port/toolchain/x86_64-linux-musl.mk
+
+cross: build/inc/.stamp
+	@test -n "$(ARCH)" || { echo "make cross needs TOOLCHAIN=port/toolchain/<triplet>.mk" >&2; exit 2; }
+	mkdir -p build/$(ARCH)
+	$(XCC) $(XCFLAGS) -o build/$(ARCH)/ingressd.debug $(XSRC) $(XLDFLAGS) /usr/lib/$(TRIPLET)/libbearssl.a
+	$(XSTRIP) -o build/$(ARCH)/ingressd build/$(ARCH)/ingressd.debug
+	@$(XSIZE) build/$(ARCH)/ingressd.debug
+	@ls -l build/$(ARCH)/ingressd | awk '{print "stripped: " $$5 " bytes  " $$9}'
+
+# ---------------------------------------------------------------- tests
+# The unit build includes ingressd.c with main compiled out, links the mock
+# port, and shrinks the limits so every limit path runs (Lua's ltests.h).
+TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_MAX_BUFS=24 \
+              -DING_MAX_HEADERS=12 -DING_MAX_ENTRYPOINTS=3 -DING_MAX_NAMESPACES=2 \
+              -DING_MAX_CONF_ERRORS=16 -DING_MAX_CIDRS=16 -DING_MAX_TLS_CONNS=2
+export TEST_LIMITS
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRC = test/unit.c port/mock.c port/tls_none.c
+UNIT_DEPS = $(UNIT_SRC) ingressd.c ingressd.h test/unit.h Makefile
+
+build/test/unit: $(UNIT_DEPS)
+	mkdir -p build/test
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $(UNIT_SRC)
+
+# Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
+# replay mode (gcc + ASan) so `make test` replays every corpus.
+FUZZ_TARGETS = conf
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c Makefile
+
+build/test/replay_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	mkdir -p build/test
+	$(CC) $(WARN) -Wno-missing-prototypes -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< test/fuzz/replay.c port/mock.c port/tls_none.c
+
+build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	mkdir -p build/fuzz
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DING_TEST -o $@ $< port/mock.c port/tls_none.c
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@if [ -n "$(FUZZ_SECONDS)" ]; then for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/new_$$t; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/new_$$t test/fuzz/corpus/$$t || exit 1; \
+	done; fi
+
+test: ingressd build/inc/.stamp build/test/unit $(FUZZ_TARGETS:%=build/test/replay_%)
+	@sh test/run.sh
+
+# Unit tests for both ARM targets under qemu-user (static musl builds).
+test-arm: build/inc/.stamp
+	@sh test/arm.sh
+
+check: test
+	$(MAKE) -B ingressd TLS=mbedtls
+	$(MAKE) -B ingressd TLS=bearssl
+
+deps:
+	sh .ci/deps.sh
+
+# ---------------------------------------------------------------- install
+install: ingressd
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/ingressd
+	install -m 755 ingressd $(DESTDIR)$(PREFIX)/sbin/ingressd
+	install -m 644 ingressd.conf $(DESTDIR)$(PREFIX)/share/ingressd/ingressd.conf.sample
+
+clean:
+	rm -rf ingressd build
+
+.PHONY: all static cross test test-arm check deps install clean fuzz

@@ -1,0 +1,242 @@
+/*
+ * ingressd.h - limits, shared types and the port interface of ingressd.
+ *
+ * ingressd.c is the whole daemon. It talks to the platform only through the
+ * functions declared here, implemented by port/posix.c (sockets, poll, clock,
+ * random), one TLS port (port/tls_bearssl.c, port/tls_mbedtls.c) and, in the
+ * test build, port/mock.c. The Makefile picks the files at link time.
+ *
+ * Calling convention everywhere (picohttpparser/anet): a count >= 0 is
+ * success, ING_ERR (-1) is a hard error (details in the caller's err buffer or
+ * errno), ING_WAIT (-2) means "not now, poll and retry".
+ */
+#ifndef INGRESSD_H
+#define INGRESSD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ING_VERSION "0.1.0"
+
+/* Certificates are checked against the wall clock; a board without an RTC
+ * may boot in 1970. Before this time (the release's own date) the clock is
+ * taken as unset and this time is used instead, with a warning. */
+#ifndef ING_BUILD_EPOCH
+#define ING_BUILD_EPOCH 1790000000 /* 2026-09-21 */
+#endif
+
+#define ING_ERR  (-1)
+#define ING_WAIT (-2)
+
+/* ------------------------------------------------------------------------
+ * Limits. Every capacity of the daemon is one of these; override with
+ * make CFLAGS+=-DING_MAX_X=N. Storage is static, so `size ingressd` shows
+ * the budget; pages that are never touched cost no RAM. Hitting a limit is
+ * logged naming the macro, counted in /metrics, and survived.
+ * ------------------------------------------------------------------------ */
+
+/* Client connections held at once (~0.3 KB each, plus buffers while busy). */
+#ifndef ING_MAX_CONNS
+#define ING_MAX_CONNS 16384
+#endif
+/* Upstream connections (busy + idle keep-alive), ~0.3 KB each. */
+#ifndef ING_MAX_UPSTREAMS
+#define ING_MAX_UPSTREAMS 4096
+#endif
+/* API watch streams: kinds (4) x namespaces; never shared with clients. */
+#ifndef ING_MAX_WATCHES
+#define ING_MAX_WATCHES 64
+#endif
+/* I/O buffers of ING_BUF_SIZE bytes, taken only while a connection has
+ * bytes in flight and returned when it goes idle. */
+#ifndef ING_MAX_BUFS
+#define ING_MAX_BUFS 8192
+#endif
+#ifndef ING_BUF_SIZE
+#define ING_BUF_SIZE 16384
+#endif
+/* Request/response head: bytes (request line + headers) and header count. */
+#ifndef ING_MAX_HEADER_BYTES
+#define ING_MAX_HEADER_BYTES 12288
+#endif
+#ifndef ING_MAX_HEADERS
+#define ING_MAX_HEADERS 100
+#endif
+/* Concurrent TLS sessions (~33 KB of engine buffers each while live). */
+#ifndef ING_MAX_TLS_CONNS
+#define ING_MAX_TLS_CONNS 1024
+#endif
+
+/* Config file. */
+#ifndef ING_MAX_CONF_BYTES
+#define ING_MAX_CONF_BYTES (256 * 1024)
+#endif
+#ifndef ING_MAX_CONF_LINE
+#define ING_MAX_CONF_LINE 4096
+#endif
+#ifndef ING_MAX_CONF_ERRORS
+#define ING_MAX_CONF_ERRORS 64
+#endif
+#ifndef ING_MAX_ENTRYPOINTS
+#define ING_MAX_ENTRYPOINTS 8
+#endif
+#ifndef ING_MAX_NAMESPACES
+#define ING_MAX_NAMESPACES 16
+#endif
+#ifndef ING_MAX_CIDRS
+#define ING_MAX_CIDRS 512
+#endif
+#ifndef ING_MAX_TOKEN_BYTES
+#define ING_MAX_TOKEN_BYTES 8192
+#endif
+#ifndef ING_MAX_CA_BYTES
+#define ING_MAX_CA_BYTES (256 * 1024)
+#endif
+
+/* Text sizes of names (Kubernetes' own maxima). */
+#define ING_NAME_LEN 254 /* DNS subdomain 253 + NUL */
+#define ING_NS_LEN 64    /* DNS label 63 + NUL */
+#define ING_PATH_LEN 256 /* longest Ingress path kept */
+
+_Static_assert(ING_MAX_HEADER_BYTES <= ING_BUF_SIZE - 1024,
+               "a request head must fit a buffer with room to rewrite it");
+_Static_assert(ING_MAX_CONNS >= 2 && ING_MAX_UPSTREAMS >= 1, "limits");
+
+/* ------------------------------------------------------------------------
+ * Addresses: numeric IPv4/IPv6 with port. Names are resolved by the caller.
+ * ------------------------------------------------------------------------ */
+struct ing_addr {
+	uint8_t family; /* 4 or 6; 0 = unset */
+	uint8_t ip[16]; /* IPv4 in the first 4 bytes */
+	uint16_t port;
+	uint32_t scope; /* IPv6 scope id */
+};
+
+/* "1.2.3.4", "::1", "[::1]" (no port); returns 0 or ING_ERR. */
+int ing_addr_parse_ip(struct ing_addr *a, const char *s, size_t n);
+/* "1.2.3.4:80", "[::1]:80", ":80" (any, dual stack); returns 0 or ING_ERR. */
+int ing_addr_parse(struct ing_addr *a, const char *s, size_t n);
+/* "1.2.3.4:80" / "[::1]:80" into buf (>= 48 bytes); returns length. */
+int ing_addr_fmt(const struct ing_addr *a, char *buf, size_t cap, int with_port);
+
+/* ------------------------------------------------------------------------
+ * Port: sockets, poll, clock, random, process. port/posix.c or port/mock.c.
+ * All sockets are non-blocking and close-on-exec.
+ * ------------------------------------------------------------------------ */
+struct pollfd;
+
+/* Bind and listen; an unset IP (":80") means all addresses, IPv6 dual-stack
+ * when the kernel has IPv6. Returns fd or ING_ERR with err filled. */
+int port_listen(const struct ing_addr *a, int backlog, char *err, size_t errlen);
+/* Returns fd, ING_WAIT (nothing pending) or ING_ERR (errno kept: EMFILE...). */
+int port_accept(int lfd, struct ing_addr *peer);
+/* Starts a non-blocking connect. Returns fd (connect may be in progress) or
+ * ING_ERR with err filled. */
+int port_connect(const struct ing_addr *a, char *err, size_t errlen);
+/* After POLLOUT on a connecting fd: 0 connected, or ING_ERR with errno set. */
+int port_connect_done(int fd);
+/* >= 0 bytes (0 = EOF on read), ING_WAIT, ING_ERR (errno set). */
+ssize_t port_read(int fd, void *buf, size_t n);
+ssize_t port_write(int fd, const void *buf, size_t n);
+/* Half-close the write side (after a response when the peer must see EOF). */
+void port_shutdown_write(int fd);
+void port_close(int fd);
+/* The only sleep of the program. Returns count, 0 on timeout, ING_ERR. */
+int port_poll(struct pollfd *fds, size_t n, int timeout_ms);
+/* Monotonic milliseconds; never goes back. */
+uint64_t port_now_ms(void);
+/* Wall clock, seconds since the epoch (0 when unknown). */
+int64_t port_wall_s(void);
+/* CSPRNG: 0 or ING_ERR. */
+int port_random(void *buf, size_t n);
+/* Self-pipe for signals: returns the read fd; the handlers write one byte
+ * (the signal number) per signal. */
+int port_signals(char *err, size_t errlen);
+/* Read a whole file into buf (NUL-terminated); returns length or ING_ERR
+ * (err filled), also when the file is larger than cap - 1. */
+ssize_t port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen);
+/* Resolve a host name (blocking; start-up and the ExternalName timer
+ * only). Fills up to max addresses; returns count or ING_ERR. */
+int port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t errlen);
+/* Drop root to user (after binding). 0, or ING_ERR with err filled. */
+int port_drop_privileges(const char *user, char *err, size_t errlen);
+/* Process resident set size in bytes and open fds, for /metrics (-1 unknown). */
+long port_rss_bytes(void);
+int port_open_fds(void);
+
+/* ------------------------------------------------------------------------
+ * TLS port: port/tls_bearssl.c (default) or port/tls_mbedtls.c; the
+ * Makefile links one. A session owns its engine buffers for its lifetime
+ * (~33 KB), taken from a pool of ING_MAX_TLS_CONNS.
+ *
+ * The session is driven by the caller (BearSSL style): tls_want() tells
+ * which poll events the engine needs next; tls_read/tls_write move
+ * plaintext and do socket I/O as needed. Plaintext already decrypted
+ * (tls_pending() > 0) must be read before polling again, as poll() cannot
+ * see it.
+ * ------------------------------------------------------------------------ */
+struct tls_ctx; /* trust anchors (client) or certificate store (server) */
+struct tls;     /* one session on one socket */
+
+const char *tls_port_name(void); /* "BearSSL 0.6", "mbed TLS 2.28.3" */
+
+/* Client context from a PEM bundle of CA certificates. NULL + err. */
+struct tls_ctx *tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+/* Client session on a connected fd. host is a DNS name or an IP literal:
+ * the server certificate must chain to the context's CAs and carry host as
+ * a DNS SAN (wildcards per RFC 6125) or as an IP SAN. NULL + err. */
+struct tls *tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen);
+
+/* Server side (HTTPS entry points). A certificate is a parsed chain (leaf
+ * first) with its private key; the port reference-counts it so a session
+ * mid-handshake keeps the one it chose after ingressd drops it (rotation). */
+#ifndef ING_MAX_CERT_NAMES
+#define ING_MAX_CERT_NAMES 32
+#endif
+struct tls_cert;
+struct tls_cert_info {
+	int64_t not_before, not_after; /* seconds since the epoch */
+	int key_type;                  /* 'R' RSA, 'E' ECDSA */
+	int n_names;                   /* DNS SANs (or the CN when none) */
+	char names[ING_MAX_CERT_NAMES][ING_NAME_LEN];
+};
+/* Parses a PEM chain and a PEM key (PKCS#1 RSA, SEC1 EC P-256/P-384, or
+ * PKCS#8 of either) and checks the key matches the leaf. NULL + err. */
+struct tls_cert *tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t klen,
+                               struct tls_cert_info *info, char *err, size_t errlen);
+void tls_cert_free(struct tls_cert *c); /* drops ingressd's reference */
+/* Picks the certificate for a handshake from the client's SNI name (NULL
+ * when none was sent); NULL refuses the handshake. */
+typedef struct tls_cert *(*tls_pick_fn)(const char *sni, void *arg);
+struct tls_ctx *tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen);
+/* Server session on an accepted fd: TLS 1.2 (1.3 where the library has
+ * it), ECDHE with AES-GCM or ChaCha20-Poly1305 only, session resumption. */
+struct tls *tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen);
+/* Sessions alive now (bounded by ING_MAX_TLS_CONNS). */
+int tls_sessions(void);
+
+/* Socket poll events (POLLIN/POLLOUT) the session needs, given what the
+ * application wants: app POLLIN = it wants plaintext; app POLLOUT = a
+ * tls_write returned ING_WAIT. The handshake's own needs are included. */
+int tls_want(struct tls *t, int app);
+/* >= 0 plaintext bytes (0 = clean close by the peer), ING_WAIT, ING_ERR. */
+ssize_t tls_read(struct tls *t, void *buf, size_t n);
+ssize_t tls_write(struct tls *t, const void *buf, size_t n);
+/* Plaintext buffered inside the engine, readable without polling. */
+size_t tls_pending(struct tls *t);
+/* 1 while records are still queued for the socket (flush before closing). */
+int tls_busy(struct tls *t);
+/* First error of the session as text ("certificate expired", ...). */
+const char *tls_error(struct tls *t);
+/* Frees the session and its buffers; does not close fd. */
+void tls_free(struct tls *t);
+
+/* ------------------------------------------------------------------------
+ * Services ingressd.c gives the ports.
+ * ------------------------------------------------------------------------ */
+enum { ING_LOG_DEBUG, ING_LOG_INFO, ING_LOG_WARN, ING_LOG_ERROR };
+void ing_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* INGRESSD_H */

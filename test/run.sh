@@ -1,0 +1,44 @@
+#!/bin/sh
+# test/run.sh - every suite of `make test`. Each suite prints a last line
+# "NAME: N passed, M failed"; this sums them. A suite that dies without
+# that line counts as one failure. Last line: "N passed, M failed".
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p build/test
+P=0
+F=0
+run() {
+	name=$1
+	shift
+	log=build/test/$name.log
+	"$@" >"$log" 2>&1
+	rc=$?
+	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "$name: no result (exit $rc); last lines of $log:"
+		tail -n 30 "$log"
+		F=$((F + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	P=$((P + p))
+	F=$((F + f))
+	echo "$line"
+	if [ "$f" -ne 0 ]; then
+		grep -E '^(FAIL|ERROR)|runtime error|AddressSanitizer' "$log" | head -n 40
+	fi
+}
+
+run unit build/test/unit
+run cli sh test/cli.sh
+run replay sh test/replay.sh
+[ -x test/tls/run.sh ] && run tls sh test/tls/run.sh
+if [ -z "$SKIP_ARM" ] && command -v qemu-aarch64-static >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
+	command -v arm-linux-gnueabihf-gcc >/dev/null; then
+	run arm sh test/arm.sh
+else
+	echo "arm: skipped (cross toolchains or qemu-user-static missing; make deps installs them)"
+fi
+echo "$P passed, $F failed"
+[ "$F" -eq 0 ]

@@ -1,0 +1,797 @@
+/*
+ * test/unit.c - unit tests. Includes ingressd.c with main compiled out so
+ * the static functions are reachable, and links the mock port
+ * (port/mock.c). The Makefile builds it with ASan+UBSan and tiny limits.
+ */
+#define ING_NO_MAIN
+#include "../ingressd.c"
+
+#include <sys/mman.h>
+
+#include "../port/mock.h"
+#include "unit.h"
+
+int ut_pass, ut_fail;
+const char *ut_name = "";
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Copy s flush against a PROT_NONE page so any over-read faults
+ * (picohttpparser's test). Returns the copy; release with guard_free. */
+static char *
+guard_copy(const void *s, size_t n, void **base, size_t *maplen)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t pages = (n + (size_t)pg - 1) / (size_t)pg + 1;
+	char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		abort();
+	mprotect(m + (pages - 1) * (size_t)pg, (size_t)pg, PROT_NONE);
+	char *p = m + (pages - 1) * (size_t)pg - n;
+	memcpy(p, s, n);
+	*base = m;
+	*maplen = pages * (size_t)pg;
+	return p;
+}
+
+static void
+guard_free(void *base, size_t maplen)
+{
+	munmap(base, maplen);
+}
+
+static struct cf_parser ut_ps;
+static struct cf ut_cf;
+
+static int
+conf(const char *text)
+{
+	return cf_parse(&ut_ps, &ut_cf, "t.conf", text, strlen(text));
+}
+
+/* An error (or warning) at line containing text. */
+static int
+conf_has(int line, int warning, const char *text)
+{
+	for (int i = 0; i < ut_ps.nmsg; i++)
+		if (ut_ps.msgs[i].line == line && ut_ps.msgs[i].warning == warning && strstr(ut_ps.msgs[i].text, text))
+			return 1;
+	fprintf(stderr, "  messages were:\n");
+	for (int i = 0; i < ut_ps.nmsg; i++)
+		fprintf(stderr, "    %d:%s %s\n", ut_ps.msgs[i].line, ut_ps.msgs[i].warning ? " warning:" : "",
+		        ut_ps.msgs[i].text);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+TEST(test_addr)
+{
+	struct ing_addr a;
+	char buf[64];
+	CHECK(ing_addr_parse_ip(&a, "10.42.0.7", 9) == 0 && a.family == 4 && a.ip[3] == 7);
+	CHECK(ing_addr_parse_ip(&a, "255.255.255.255", 15) == 0);
+	CHECK(ing_addr_parse_ip(&a, "256.1.1.1", 9) != 0);
+	CHECK(ing_addr_parse_ip(&a, "1.2.3", 5) != 0);
+	CHECK(ing_addr_parse_ip(&a, "01.2.3.4", 8) != 0);
+	CHECK(ing_addr_parse_ip(&a, "1.2.3.4.", 8) != 0);
+	CHECK(ing_addr_parse_ip(&a, "", 0) != 0);
+	CHECK(ing_addr_parse_ip(&a, "::1", 3) == 0 && a.family == 6 && a.ip[15] == 1);
+	CHECK(ing_addr_parse_ip(&a, "[fe80::1]", 9) == 0 && a.ip[0] == 0xfe && a.ip[1] == 0x80);
+	CHECK(ing_addr_parse_ip(&a, "::ffff:1.2.3.4", 14) == 0 && a.ip[10] == 0xff && a.ip[12] == 1);
+	CHECK(ing_addr_parse_ip(&a, "1:2:3:4:5:6:7:8", 15) == 0 && a.ip[15] == 8);
+	CHECK(ing_addr_parse_ip(&a, "1:2:3:4:5:6:7:8:9", 17) != 0);
+	CHECK(ing_addr_parse_ip(&a, "1::2::3", 7) != 0);
+	CHECK(ing_addr_parse_ip(&a, ":::", 3) != 0);
+	CHECK(ing_addr_parse_ip(&a, "12345::", 7) != 0);
+	CHECK(ing_addr_parse_ip(&a, "1:2:3:4:5:6:7:", 14) != 0);
+	CHECK(ing_addr_parse(&a, ":80", 3) == 0 && a.family == 0 && a.port == 80);
+	CHECK(ing_addr_parse(&a, "127.0.0.1:8080", 14) == 0 && a.family == 4 && a.port == 8080);
+	CHECK(ing_addr_parse(&a, "[::1]:443", 9) == 0 && a.family == 6 && a.port == 443);
+	CHECK(ing_addr_parse(&a, "::1:443", 7) != 0);
+	CHECK(ing_addr_parse(&a, "1.2.3.4:65536", 13) != 0);
+	CHECK(ing_addr_parse(&a, "1.2.3.4", 7) != 0);
+	CHECK(ing_addr_parse(&a, "host:80", 7) != 0);
+	ing_addr_parse(&a, "[2001:db8::1]:80", 16);
+	ing_addr_fmt(&a, buf, sizeof buf, 1);
+	CHECK_STR(buf, "[2001:db8::1]:80");
+	ing_addr_parse_ip(&a, "::", 2);
+	ing_addr_fmt(&a, buf, sizeof buf, 0);
+	CHECK_STR(buf, "::");
+	ing_addr_parse_ip(&a, "1:0:0:2:0:0:0:3", 15);
+	ing_addr_fmt(&a, buf, sizeof buf, 0);
+	CHECK_STR(buf, "1:0:0:2::3");
+	ing_addr_parse_ip(&a, "10.0.0.1", 8);
+	a.port = 9;
+	ing_addr_fmt(&a, buf, sizeof buf, 1);
+	CHECK_STR(buf, "10.0.0.1:9");
+}
+
+/* ---------------------------------------------------------------- config */
+
+TEST(test_conf_every_key)
+{
+	const char *text = "# every key\n"
+	                   "logLevel = \"warn\"\n"
+	                   "defaultEntryPoints = [\"http\", \"https\"]\n"
+	                   "user = \"nobody\"\n"
+	                   "graceTimeOut = \"5s\"\n"
+	                   "maxIdleConnsPerHost = 32\n"
+	                   "[entryPoints]\n"
+	                   "  [entryPoints.http]\n"
+	                   "  address = \":8000\"\n"
+	                   "    [entryPoints.http.redirect]\n"
+	                   "    entryPoint = \"https\"\n"
+	                   "  [entryPoints.https]\n"
+	                   "  address = \"[::1]:8443\"\n"
+	                   "    [entryPoints.https.tls]\n"
+	                   "    certFile = \"/etc/c.pem\"\n"
+	                   "    keyFile = '/etc/k.pem'\n"
+	                   "[web]\n"
+	                   "address = \"127.0.0.1:9090\"\n"
+	                   "[accessLog]\n"
+	                   "filePath = \"/var/log/a.log\"\n"
+	                   "format = \"json\"\n"
+	                   "[respondingTimeouts]\n"
+	                   "readTimeout = \"1m30s\"\n"
+	                   "writeTimeout = 7\n"
+	                   "idleTimeout = \"500ms\"\n"
+	                   "[forwardingTimeouts]\n"
+	                   "dialTimeout = \"2s\"\n"
+	                   "responseHeaderTimeout = \"1.5s\"\n"
+	                   "[lifeCycle]\n"
+	                   "graceTimeOut = \"3s\"\n"
+	                   "[kubernetes]\n"
+	                   "endpoint = \"https://10.43.0.1:443\"\n"
+	                   "token = \"abc\\u00e9\"\n"
+	                   "certAuthFilePath = \"/ca.crt\"\n"
+	                   "namespaces = [\n  \"default\", # comment\n  \"prod-1\",\n]\n"
+	                   "labelselector = \"app in (a, b),tier!=db,!canary\"\n"
+	                   "disablePassHostHeaders = true\n"
+	                   "ingressClass = \"edge\"\n"
+	                   "whitelistInvalidAllowAll = true\n"
+	                   "throttleDuration = \"200ms\"\n";
+	CHECK(conf(text) == 0);
+	CHECK(ut_cf.loglevel == ING_LOG_WARN);
+	CHECK(ut_cf.n_default_eps == 2 && !strcmp(ut_cf.default_eps[1], "https"));
+	CHECK_STR(ut_cf.user, "nobody");
+	CHECK(ut_cf.grace_timeout == 3000);
+	CHECK(ut_cf.max_idle_per_host == 32);
+	CHECK(ut_cf.n_eps == 2);
+	CHECK_STR(ut_cf.eps[0].name, "http");
+	CHECK(ut_cf.eps[0].addr.port == 8000 && ut_cf.eps[0].addr.family == 0);
+	CHECK_STR(ut_cf.eps[0].redirect_ep, "https");
+	CHECK(ut_cf.eps[1].tls == 1 && ut_cf.eps[1].addr.family == 6);
+	CHECK_STR(ut_cf.eps[1].cert_file, "/etc/c.pem");
+	CHECK_STR(ut_cf.eps[1].key_file, "/etc/k.pem");
+	CHECK(ut_cf.web.port == 9090 && ut_cf.web.family == 4);
+	CHECK_STR(ut_cf.accesslog_path, "/var/log/a.log");
+	CHECK(ut_cf.accesslog_format == CF_LOG_JSON);
+	CHECK(ut_cf.read_timeout == 90000);
+	CHECK(ut_cf.write_timeout == 7000);
+	CHECK(ut_cf.idle_timeout == 500);
+	CHECK(ut_cf.dial_timeout == 2000);
+	CHECK(ut_cf.response_header_timeout == 1500);
+	CHECK_STR(ut_cf.kube.endpoint, "https://10.43.0.1:443");
+	CHECK_STR(ut_cf.kube.token, "abc\xc3\xa9");
+	CHECK_STR(ut_cf.kube.ca_file, "/ca.crt");
+	CHECK(ut_cf.kube.n_namespaces == 2 && !strcmp(ut_cf.kube.namespaces[1], "prod-1"));
+	CHECK_STR(ut_cf.kube.labelselector, "app in (a, b),tier!=db,!canary");
+	CHECK(ut_cf.kube.disable_pass_host == 1);
+	CHECK_STR(ut_cf.kube.ingress_class, "edge");
+	CHECK(ut_cf.kube.whitelist_invalid_allow_all == 1);
+	CHECK(ut_cf.kube.throttle == 200);
+
+	/* defaults */
+	CHECK(conf("") == 0);
+	CHECK(ut_cf.n_eps == 1 && ut_cf.eps[0].addr.port == 80);
+	CHECK(ut_cf.web.port == 8080 && ut_cf.idle_timeout == 180000);
+	CHECK(ut_cf.n_default_eps == 1);
+	CHECK(conf("debug = true\n") == 0 && ut_cf.loglevel == ING_LOG_DEBUG);
+}
+
+TEST(test_conf_errors)
+{
+	/* every error kind, with its line */
+	CHECK(conf("logLevel = \"INFO\"\nlistne = 1\n") == 1 && conf_has(2, 0, "unknown key \"listne\""));
+	CHECK(conf("[kubernetes]\nendpont = \"x\"\n") == 1 && conf_has(2, 0, "unknown key \"endpont\" in [kubernetes]"));
+	CHECK(conf("[web]\naddress = 8080\n") == 1 && conf_has(2, 0, "address: expected string, got integer"));
+	CHECK(conf("[kubernetes]\nnamespaces = \"default\"\n") == 1 && conf_has(2, 0, "expected array"));
+	CHECK(conf("[kubernetes]\ndisablePassHostHeaders = \"yes\"\n") == 1 && conf_has(2, 0, "expected boolean"));
+	CHECK(conf("[web]\naddress = \":1\"\naddress = \":2\"\n") == 1 && conf_has(3, 0, "duplicate key"));
+	CHECK(conf("[web]\n[web]\n") == 1 && conf_has(2, 0, "duplicate table [web]"));
+	CHECK(conf("[entryPoints.http]\naddress = \"1.2.3:80\"\n") >= 1 && conf_has(2, 0, "bad address"));
+	CHECK(conf("[entryPoints.http]\naddress = \"[::1]\"\n") >= 1 && conf_has(2, 0, "bad address"));
+	CHECK(conf("[respondingTimeouts]\nreadTimeout = \"30 s\"\n") == 1 && conf_has(2, 0, "invalid duration"));
+	CHECK(conf("[respondingTimeouts]\nreadTimeout = \"30x\"\n") == 1 && conf_has(2, 0, "invalid duration"));
+	CHECK(conf("[respondingTimeouts]\nreadTimeout = \"s\"\n") == 1);
+	CHECK(conf("[respondingTimeouts]\nreadTimeout = -5\n") == 1 && conf_has(2, 0, "out of range"));
+	CHECK(conf("logLevel = \"loud\"\n") == 1 && conf_has(1, 0, "unknown level"));
+	CHECK(conf("[accessLog]\nformat = \"xml\"\n") == 1 && conf_has(2, 0, "\"common\" or \"json\""));
+	CHECK(conf("[kubernetes]\nlabelselector = \"A and not B\"\n") == 1 && conf_has(2, 0, "labelselector"));
+	CHECK(conf("[kubernetes]\nlabelselector = \"a in b\"\n") == 1);
+	CHECK(conf("[kubernetes]\nlabelselector = \"a=b,,c\"\n") == 1 && conf_has(2, 0, "empty requirement"));
+	CHECK(conf("[kubernetes]\nlabelselector = \"-a=b\"\n") == 1);
+	CHECK(conf("[kubernetes]\nlabelselector = \"x/y=z,example.com/k notin (v1,v2),k==v\"\n") == 0);
+	CHECK(conf("[kubernetes]\nnamespaces = [\"Default\"]\n") == 1 && conf_has(2, 0, "not a valid namespace"));
+	CHECK(conf("[kubernetes]\nnamespaces = [\"a\", \"b\", \"c\"]\n") == 1 && conf_has(2, 0, "ING_MAX_NAMESPACES"));
+	CHECK(conf("[kubernetes]\nendpoint = \"10.0.0.1:6443\"\n") == 1 && conf_has(0, 0, "http:// or https://"));
+	CHECK(conf("name = value\n") == 1 && conf_has(1, 0, "strings need quotes"));
+	CHECK(conf("maxIdleConnsPerHost = 1.5\n") == 1 && conf_has(1, 0, "floats are not supported"));
+	CHECK(conf("x.y = 1\n") == 1 && conf_has(1, 0, "dotted keys"));
+	CHECK(conf("[web]\naddress = {a = 1}\n") == 1 && conf_has(2, 0, "inline tables"));
+	CHECK(conf("[web]\naddress\n") == 1 && conf_has(2, 0, "expected '='"));
+	CHECK(conf("[web]\naddress =\n") == 1 && conf_has(2, 0, "missing value"));
+	CHECK(conf("[web]\naddress = \":1\" junk\n") == 1 && conf_has(2, 0, "unexpected text"));
+	CHECK(conf("user = \"a\\qb\"\n") == 1 && conf_has(1, 0, "invalid escape"));
+	CHECK(conf("user = \"\\ud800\"\n") == 1 && conf_has(1, 0, "invalid code point"));
+	CHECK(conf("user = \"\\u0000\"\n") == 1);
+	CHECK(conf("user = \"\"\"a\"\"\"\n") == 1 && conf_has(1, 0, "multi-line strings"));
+	CHECK(conf("defaultEntryPoints = [\"http\", 1]\n") == 1 && conf_has(1, 0, "only hold strings"));
+	CHECK(conf("defaultEntryPoints = [\"nope\"]\n") == 1 && conf_has(0, 0, "unknown entry point \"nope\""));
+	CHECK(conf("[unknowntable]\n") == 1 && conf_has(1, 0, "unknown table [unknowntable]"));
+	CHECK(conf("[web.nothing]\n") == 1 && conf_has(1, 0, "unknown table"));
+	CHECK(conf("[entryPoints.a.b]\n") >= 1 && conf_has(1, 0, "before [entryPoints.a]"));
+	CHECK(conf("[entryPoints.a]\naddress = \":81\"\n[entryPoints.a.wat]\n") == 1 && conf_has(3, 0, "unknown table"));
+	CHECK(conf("[entryPoints.a]\n[entryPoints.b]\naddress=\":1\"\n") == 1 && conf_has(1, 0, "missing address"));
+	CHECK(conf("[entryPoints.a]\naddress=\":1\"\n[entryPoints.b]\naddress=\":1\"\n") == 1 &&
+	      conf_has(3, 0, "already used"));
+	CHECK(conf("[entryPoints.a]\naddress=\":8080\"\n") == 1 && conf_has(1, 0, "clashes with [web]"));
+	CHECK(conf("[entryPoints.a]\naddress=\":1\"\n[entryPoints.a.redirect]\nentryPoint=\"zz\"\n") == 1 &&
+	      conf_has(1, 0, "unknown entry point \"zz\""));
+	CHECK(conf("[entryPoints.a]\naddress=\":1\"\n[entryPoints.a.tls]\ncertFile=\"x\"\n") == 1 &&
+	      conf_has(1, 0, "go together"));
+	CHECK(conf("[entryPoints.a]\naddress=\":1\"\n[entryPoints.b]\naddress=\":2\"\n[entryPoints.c]\naddress=\":3\"\n"
+	           "[entryPoints.d]\naddress=\":4\"\n") == 1 &&
+	      conf_has(7, 0, "ING_MAX_ENTRYPOINTS"));
+	CHECK(conf("user = \"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"\n") == 1 && conf_has(1, 0, "too long"));
+	CHECK(conf("maxIdleConnsPerHost = 99999999999999999999999\n") == 1 && conf_has(1, 0, "out of range"));
+	CHECK(conf("maxIdleConnsPerHost = 9223372036854775807\n") == 1 && conf_has(1, 0, "out of range (0..1000000)"));
+	/* several errors: all reported, in order */
+	CHECK(conf("a = 1\n[web]\nb = 2\n[kubernetes]\nc = 3\n") == 3 && conf_has(1, 0, "\"a\"") && conf_has(3, 0, "\"b\"") &&
+	      conf_has(5, 0, "\"c\""));
+	/* more errors than ING_MAX_CONF_ERRORS: counted, not lost */
+	{
+		char big[4096] = "";
+		for (int i = 0; i < 40; i++)
+			strcat(big, "zz = 1\n");
+		CHECK(conf(big) == 40 && ut_ps.nmsg == ING_MAX_CONF_ERRORS);
+	}
+}
+
+TEST(test_conf_traefik_toml)
+{
+	/* a Traefik 1.x traefik.toml loads, with one warning per foreign table */
+	const char *text = "debug = false\n"
+	                   "checkNewVersion = true\n"
+	                   "logLevel = \"ERROR\"\n"
+	                   "defaultEntryPoints = [\"https\",\"http\"]\n"
+	                   "[entryPoints]\n"
+	                   "  [entryPoints.http]\n"
+	                   "  address = \":80\"\n"
+	                   "    [entryPoints.http.redirect]\n"
+	                   "    entryPoint = \"https\"\n"
+	                   "  [entryPoints.https]\n"
+	                   "  address = \":443\"\n"
+	                   "  [entryPoints.https.tls]\n"
+	                   "    [[entryPoints.https.tls.certificates]]\n"
+	                   "    certFile = \"/ssl/tls.crt\"\n"
+	                   "    keyFile = \"/ssl/tls.key\"\n"
+	                   "[web]\n"
+	                   "address = \":8080\"\n"
+	                   "readOnly = true\n"
+	                   "[kubernetes]\n"
+	                   "endpoint = \"http://127.0.0.1:8001\"\n"
+	                   "namespaces = [\"default\"]\n"
+	                   "[docker]\n"
+	                   "endpoint = \"unix:///var/run/docker.sock\"\n"
+	                   "domain = \"docker.localhost\"\n"
+	                   "watch = true\n"
+	                   "[acme]\n"
+	                   "email = \"test@traefik.io\"\n"
+	                   "storage = \"acme.json\"\n"
+	                   "entryPoint = \"https\"\n"
+	                   "[[acme.domains]]\n"
+	                   "  main = \"local1.com\"\n"
+	                   "  sans = [\"test1.local1.com\", \"test2.local1.com\"]\n"
+	                   "[acme.httpChallenge]\n"
+	                   "  entryPoint = \"http\"\n"
+	                   "[file]\n"
+	                   "[entryPoints.http.whiteList]\n"
+	                   "sourceRange = [\"10.0.0.0/8\"]\n";
+	CHECK(conf(text) == 0);
+	CHECK(ut_ps.nwarn == 6 || conf_has(-1, 1, "(all)"));
+	CHECK(conf_has(2, 1, "checkNewVersion"));
+	CHECK(conf_has(18, 1, "readOnly"));
+	CHECK(conf_has(22, 1, "[docker]"));
+	CHECK(conf_has(26, 1, "[acme]"));
+	CHECK(conf_has(35, 1, "[file]"));
+	CHECK(conf_has(36, 1, "whiteList"));
+	CHECK(ut_cf.n_eps == 2 && ut_cf.eps[1].tls && !strcmp(ut_cf.eps[1].cert_file, "/ssl/tls.crt"));
+	CHECK(ut_cf.loglevel == ING_LOG_ERROR);
+}
+
+TEST(test_conf_hostile)
+{
+	char *big;
+	/* NUL bytes */
+	CHECK(cf_parse(&ut_ps, &ut_cf, "t", "a = 1\nb\0 = 2\n", 12) == 1 && conf_has(2, 0, "NUL byte"));
+	/* invalid UTF-8: bare continuation, overlong, surrogate, truncated */
+	CHECK(conf("# ok\nuser = \"\x80\"\n") == 1 && conf_has(2, 0, "invalid UTF-8"));
+	CHECK(conf("user = \"\xc0\xaf\"\n") == 1 && conf_has(1, 0, "invalid UTF-8"));
+	CHECK(conf("user = \"\xed\xa0\x80\"\n") == 1);
+	CHECK(conf("user = \"\xe2\x82\"\n") == 1);
+	CHECK(conf("user = \"\xf4\x90\x80\x80\"\n") == 1);
+	CHECK(conf("user = \"\xc3\xa9\"\n") == 0); /* valid two-byte */
+	/* a line over ING_MAX_CONF_LINE, and a 1 MB line (over the file limit too) */
+	big = malloc(2 * 1024 * 1024);
+	memset(big, 'a', ING_MAX_CONF_LINE + 10);
+	memcpy(big, "# ", 2);
+	big[ING_MAX_CONF_LINE + 10] = '\0';
+	CHECK(conf(big) == 1 && conf_has(1, 0, "ING_MAX_CONF_LINE"));
+	memset(big, 'a', 1024 * 1024);
+	big[1024 * 1024] = '\0';
+	CHECK(conf(big) == 1 && conf_has(0, 0, "ING_MAX_CONF_BYTES"));
+	free(big);
+	/* deep, unterminated and malformed tables */
+	CHECK(conf("[a.b.c.d.e.f.g.h.i.j.k]\n") == 1 && conf_has(1, 0, "too deep"));
+	CHECK(conf("[kubernetes\nendpoint = \"x\"\n") >= 1 && conf_has(1, 0, "unterminated table"));
+	CHECK(conf("[[entryPoints.x]\n") >= 1 && conf_has(1, 0, "unterminated"));
+	CHECK(conf("[]\n") == 1 && conf_has(1, 0, "invalid table header"));
+	CHECK(conf("[a..b]\n") == 1);
+	CHECK(conf("[\"web\"]\naddress = \":9\"\n") == 0 && ut_cf.web.port == 9);
+	CHECK(conf("[web]\naddress = \"unterminated\n") == 1 && conf_has(2, 0, "unterminated string"));
+	CHECK(conf("defaultEntryPoints = [\"http\"\n") == 1 && conf_has(2, 0, "unterminated array"));
+	CHECK(conf("user = \"a\tb\x01\"\n") == 1 && conf_has(1, 0, "control character"));
+	/* CRLF line endings are fine */
+	CHECK(conf("[web]\r\naddress = \":7\"\r\n") == 0 && ut_cf.web.port == 7);
+	/* a file that does not end in a newline */
+	CHECK(conf("[web]\naddress = \":6\"") == 0 && ut_cf.web.port == 6);
+}
+
+TEST(test_conf_duration)
+{
+	uint64_t ms;
+	CHECK(cf_duration(STR_LIT("30s"), &ms) == 0 && ms == 30000);
+	CHECK(cf_duration(STR_LIT("1m30s"), &ms) == 0 && ms == 90000);
+	CHECK(cf_duration(STR_LIT("1h"), &ms) == 0 && ms == 3600000);
+	CHECK(cf_duration(STR_LIT("250ms"), &ms) == 0 && ms == 250);
+	CHECK(cf_duration(STR_LIT("1.5s"), &ms) == 0 && ms == 1500);
+	CHECK(cf_duration(STR_LIT("1us"), &ms) == 0 && ms == 1);
+	CHECK(cf_duration(STR_LIT("0"), &ms) == 0 && ms == 0);
+	CHECK(cf_duration(STR_LIT("0s"), &ms) == 0 && ms == 0);
+	CHECK(cf_duration(STR_LIT("45"), &ms) == 0 && ms == 45000);
+	CHECK(cf_duration(STR_LIT(""), &ms) != 0);
+	CHECK(cf_duration(STR_LIT("s"), &ms) != 0);
+	CHECK(cf_duration(STR_LIT("1.s"), &ms) == 0);
+	CHECK(cf_duration(STR_LIT("1d"), &ms) != 0);
+	CHECK(cf_duration(STR_LIT("-1s"), &ms) != 0);
+	CHECK(cf_duration(STR_LIT("99999999h"), &ms) != 0);
+	CHECK(cf_duration(STR_LIT("1..5s"), &ms) != 0);
+}
+
+TEST(test_conf_file)
+{
+	char path[] = "/tmp/ingressd-unit-XXXXXX";
+	int fd = mkstemp(path);
+	const char *text = "[kubernetes]\ntoken = \"secret\"\n";
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	chmod(path, 0644);
+	CHECK(cf_load(&ut_ps, &ut_cf, path) == 0 && conf_has(0, 1, "readable by others"));
+	chmod(path, 0600);
+	CHECK(cf_load(&ut_ps, &ut_cf, path) == 0 && ut_ps.nwarn == 0);
+	unlink(path);
+	CHECK(cf_load(&ut_ps, &ut_cf, path) == 1 && conf_has(0, 0, "No such file"));
+	CHECK(cf_load(&ut_ps, &ut_cf, NULL) == 0 && ut_cf.eps[0].addr.port == 80);
+}
+
+/* ---------------------------------------------------------------- HTTP parsing */
+
+/* Parses s from a guard-page copy, kept until the next call (the slices
+ * in m point into it). */
+static int
+parse_req(const char *s, struct hp_msg *m)
+{
+	static void *base;
+	static size_t ml;
+	size_t scan = 0;
+	size_t n = strlen(s);
+	if (base != NULL)
+		guard_free(base, ml);
+	char *p = guard_copy(s, n, &base, &ml);
+	ssize_t hl = hp_scan_head(p, n, &scan);
+	if (hl < 0)
+		return -100;
+	return hp_parse_request(m, p, (size_t)hl) == 0 ? 0 : m->err_status;
+}
+
+TEST(test_hp_request)
+{
+	static struct hp_msg m;
+	CHECK(parse_req("GET /a?b=c HTTP/1.1\r\nHost: ex.com\r\nX: y \r\n\r\n", &m) == 0);
+	CHECK(m.meth == HM_GET && m.minor == 1 && str_eq(m.path, "/a?b=c") && str_eq(m.host, "ex.com"));
+	CHECK(m.nh == 2 && str_eq(m.h[1].value, "y"));
+	CHECK(parse_req("\r\nGET / HTTP/1.0\n\n", &m) == 0 && m.minor == 0);
+	CHECK(parse_req("GET http://h.io:8/x HTTP/1.1\r\nHost: other\r\n\r\n", &m) == 0 && str_eq(m.host, "h.io:8") &&
+	      str_eq(m.path, "/x"));
+	CHECK(parse_req("GET http://h.io HTTP/1.1\r\nHost: h.io\r\n\r\n", &m) == 0 && str_eq(m.path, "/"));
+	CHECK(parse_req("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 0);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &m) == 0 && m.clen == 5);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &m) == 0 && m.chunked);
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, keep-alive\r\nUpgrade: websocket\r\n\r\n", &m) == 0 &&
+	      m.conn_upgrade && m.conn_keepalive && str_eq(m.upgrade, "websocket"));
+	CHECK(parse_req("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", &m) == 0 && m.expect_continue);
+	/* smuggling and malformed input: 400 */
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", &m) == 400);
+	CHECK(parse_req("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", &m) == 400); /* obs-fold */
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", &m) == 400);     /* bare CR */
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\rHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost : a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\n: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\n\r\n", &m) == 400); /* no Host */
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET  / HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/1.1 \r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET x HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("GET / HTTP/2.0\r\nHost: a\r\n\r\n", &m) == 505);
+	CHECK(parse_req("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &m) == 505);
+	CHECK(parse_req("GET / FTP/1.1\r\nHost: a\r\n\r\n", &m) == 400);
+	CHECK(parse_req("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", &m) == 405);
+	{ /* more header lines than ING_MAX_HEADERS: 431 */
+		char b[2048] = "GET / HTTP/1.1\r\nHost: a\r\n";
+		for (int i = 0; i < ING_MAX_HEADERS + 1; i++)
+			strcat(b, "X-A: b\r\n");
+		strcat(b, "\r\n");
+		CHECK(parse_req(b, &m) == 431);
+	}
+	/* obs-text in values is allowed (RFC 9110 5.5) */
+	CHECK(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n", &m) == 0);
+}
+
+TEST(test_hp_scan_incremental)
+{
+	const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
+	size_t n = strlen(req), scan = 0;
+	ssize_t r = ING_WAIT;
+	size_t i;
+	/* one byte at a time: found exactly when the empty line completes */
+	for (i = 1; i <= n && r == ING_WAIT; i++)
+		r = hp_scan_head(req, i, &scan);
+	CHECK(r == (ssize_t)(n - 4) && i - 1 == n - 4);
+	scan = 0;
+	CHECK(hp_scan_head("\r\n\r\n", 4, &scan) == ING_WAIT); /* leading empty lines only */
+	scan = 0;
+	CHECK(hp_scan_head("GET / HTTP/1.0\n\n", 16, &scan) == 16);
+	scan = 0;
+	CHECK(hp_scan_head("GET / HTTP/1.0\r\n\n", 17, &scan) == 17);
+}
+
+TEST(test_hp_response)
+{
+	static struct hp_msg m;
+	const char *r1 = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+	CHECK(hp_parse_response(&m, r1, strlen(r1)) == 0 && m.status == 200 && m.clen == 3);
+	const char *r2 = "HTTP/1.1 204\r\n\r\n";
+	CHECK(hp_parse_response(&m, r2, strlen(r2)) == 0 && m.status == 204);
+	const char *r3 = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 4\r\n\r\n";
+	CHECK(hp_parse_response(&m, r3, strlen(r3)) == 0 && m.chunked && m.clen == -1);
+	const char *r4 = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
+	CHECK(hp_parse_response(&m, r4, strlen(r4)) == 0 && !m.chunked && m.te);
+	const char *bad[] = {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n", "HTTP/3 200 OK\r\n\r\n",
+	                     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	                     "HTTP/1.1 200 OK\r\nX: \x7f\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(bad); i++)
+		CHECK(hp_parse_response(&m, bad[i], strlen(bad[i])) != 0);
+}
+
+/* Decode a chunked body fed in pieces of `step` bytes; returns the payload
+ * or NULL on error; *rest = bytes after the body. */
+static int
+chunked(const char *in, size_t n, size_t step, char *out, size_t *outlen, size_t *consumed)
+{
+	struct hp_body b;
+	size_t off = 0, o = 0;
+	hp_body_init(&b, HB_CHUNKED, 0);
+	while (off < n && !b.done) {
+		size_t avail = ING_MIN(step, n - off);
+		void *base;
+		size_t ml;
+		char *p = guard_copy(in + off, avail, &base, &ml);
+		size_t doff, dlen;
+		ssize_t r = hp_body_step(&b, p, avail, &doff, &dlen);
+		if (r < 0) {
+			guard_free(base, ml);
+			return -1;
+		}
+		memcpy(out + o, p + doff, dlen);
+		o += dlen;
+		off += (size_t)r;
+		guard_free(base, ml);
+		if (r == 0 && !b.done)
+			return -2; /* no progress */
+	}
+	*outlen = o;
+	*consumed = off;
+	return b.done ? 0 : 1;
+}
+
+TEST(test_hp_chunked)
+{
+	const char *ok = "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+	char out[256];
+	size_t ol, used;
+	for (size_t step = 1; step <= strlen(ok); step++) {
+		int r = chunked(ok, strlen(ok), step, out, &ol, &used);
+		if (r != 0 || ol != 23 || memcmp(out, "Wikipedia in\r\n\r\nchunks.", 23) != 0 || used != strlen(ok) - 4) {
+			CHECK(!"chunked per-byte");
+			break;
+		}
+	}
+	CHECK(chunked("0\r\n\r\n", 5, 5, out, &ol, &used) == 0 && ol == 0 && used == 5);
+	CHECK(chunked("3\r\nabc", 6, 6, out, &ol, &used) == 1); /* incomplete */
+	const char *bad[] = {"x\r\n", "3\nabc\r\n", "3\r\nabcX\r\n", "3\r\nabc\r0\r\n\r\n", "-1\r\n",
+	                     "1111111111111111111\r\n", "3 x\x01\r\n", "0\r\nT: \x01\r\n\r\n", "0\r\n\r\r",
+	                     " 3\r\n", "\r\n"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(bad); i++)
+		CHECK(chunked(bad[i], strlen(bad[i]), strlen(bad[i]), out, &ol, &used) == -1);
+	/* an endless chunk-size line is refused */
+	{
+		static char longext[HP_MAX_CHUNK_LINE + 16];
+		memset(longext, 'a', sizeof longext);
+		memcpy(longext, "1;", 2);
+		CHECK(chunked(longext, sizeof longext, sizeof longext, out, &ol, &used) == -1);
+	}
+	/* length and close framing */
+	struct hp_body b;
+	size_t doff, dlen;
+	hp_body_init(&b, HB_LENGTH, 5);
+	CHECK(hp_body_step(&b, "abcdefg", 7, &doff, &dlen) == 5 && dlen == 5 && b.done);
+	hp_body_init(&b, HB_LENGTH, 0);
+	CHECK(b.done);
+	hp_body_init(&b, HB_CLOSE, 0);
+	CHECK(hp_body_step(&b, "abc", 3, &doff, &dlen) == 3 && dlen == 3 && !b.done);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static int ut_lis_fd;
+
+/* Start a loop with one entry point and the admin listener on mocks. */
+static void
+loop_setup(const char *conftext)
+{
+	mock_reset();
+	memset(&g_cn, 0, sizeof g_cn);
+	memset(&g_bf, 0, sizeof g_bf);
+	g_bf.free_head = -1;
+	cn_init();
+	CHECK(cf_parse(&ut_ps, &g_ev.cfs[0], "t", conftext, strlen(conftext)) == 0);
+	g_ev.live = 0;
+	g_hp.cf = ev_cf();
+	g_ev.stopping = 0;
+	char err[64];
+	if (g_ev.sigfd <= 0)
+		g_ev.sigfd = port_signals(err, sizeof err);
+	CHECK(ev_listen_all(ev_cf()) == 0);
+	ut_lis_fd = g_cn.lis[0].fd;
+}
+
+static int
+loop_client(const char *bytes)
+{
+	struct ing_addr peer;
+	ing_addr_parse(&peer, "10.1.2.3:5555", 13);
+	int fd = mock_queue_accept(ut_lis_fd, &peer);
+	if (bytes != NULL)
+		mock_feed(fd, bytes, strlen(bytes));
+	return fd;
+}
+
+static void
+turns(int n)
+{
+	for (int i = 0; i < n; i++)
+		ev_turn(0);
+}
+
+TEST(test_loop_basic)
+{
+	static char out[65536];
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	int fd = loop_client("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+	turns(3);
+	mock_output(fd, out, sizeof out, 1);
+	/* pipelined: two answers, in order, connection kept */
+	CHECK(strstr(out, "HTTP/1.1 404") == out);
+	CHECK(strstr(out + 10, "HTTP/1.1 404") != NULL);
+	CHECK(strstr(out, "404 page not found") != NULL);
+	CHECK(!mock_is_closed(fd));
+	CHECK(g_cn.used[CN_CLIENT] == 1 && g_bf.used == 0); /* idle: no buffers held */
+	/* idle timeout closes it */
+	mock_now += 180001;
+	turns(1);
+	CHECK(mock_is_closed(fd) && g_cn.used[CN_CLIENT] == 0);
+
+	/* a slow client: 408 after readTimeout */
+	fd = loop_client("GET / HTTP/1.1\r\nHo");
+	turns(2);
+	mock_now += 60001;
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 408") == out && strstr(out, "Connection: close"));
+	/* a malformed request: 400 and the connection closes (after lingering) */
+	fd = loop_client("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 400") == out);
+	mock_eof(fd);
+	turns(2);
+	CHECK(mock_is_closed(fd));
+	/* an over-long head: 431 */
+	{
+		static char big[ING_MAX_HEADER_BYTES + 100];
+		memset(big, 'a', sizeof big - 1);
+		memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+		fd = loop_client(big);
+		turns(3);
+		mock_output(fd, out, sizeof out, 1);
+		CHECK(strstr(out, "HTTP/1.1 431") == out);
+	}
+	/* HEAD gets no body */
+	fd = loop_client("HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n");
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "Content-Length: 19\r\n\r\n") && !strstr(out, "page not found"));
+	/* HTTP/1.0 without keep-alive closes */
+	fd = loop_client("GET / HTTP/1.0\r\n\r\n");
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "Connection: close"));
+}
+
+TEST(test_loop_admin)
+{
+	static char out[4096];
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	struct ing_addr peer;
+	ing_addr_parse(&peer, "10.1.2.3:5555", 13);
+	int fd = mock_queue_accept(g_cn.lis[1].fd, &peer);
+	const char *two = "GET /ping HTTP/1.1\r\nHost: a\r\n\r\nPOST /ping HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n";
+	mock_feed(fd, two, strlen(two));
+	turns(3);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 200 OK") == out && strstr(out, "\r\n\r\nOK"));
+	CHECK(strstr(out, "HTTP/1.1 405") != NULL);
+}
+
+TEST(test_loop_limits)
+{
+	static char out[4096];
+	int fds[ING_MAX_CONNS + 1];
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	uint64_t hits = g.lim_hits[LIM_CONNS];
+	for (int i = 0; i <= ING_MAX_CONNS; i++)
+		fds[i] = loop_client(NULL);
+	turns(2);
+	/* the table is full: the last one waits in the backlog, listeners paused */
+	CHECK(g_cn.used[CN_CLIENT] == ING_MAX_CONNS && g_cn.lis_paused);
+	CHECK(g.lim_hits[LIM_CONNS] > hits);
+	mock_feed(fds[0], "GET / HTTP/1.0\r\n\r\n", 18);
+	mock_eof(fds[0]);
+	turns(3);
+	/* a slot freed: accepting resumes and the waiting one is taken */
+	CHECK(mock_is_closed(fds[0]));
+	turns(2);
+	CHECK(g_cn.used[CN_CLIENT] == ING_MAX_CONNS); /* full again: paused again */
+	mock_feed(fds[ING_MAX_CONNS], "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+	turns(2);
+	mock_output(fds[ING_MAX_CONNS], out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 404") == out);
+}
+
+TEST(test_loop_drain)
+{
+	static char out[4096];
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	int idle = loop_client(NULL);
+	int busy = loop_client("GET / HTTP/1.1\r\nHost: a\r\n");
+	turns(2);
+	unsigned char sig = SIGTERM;
+	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
+	turns(2);
+	CHECK(g_ev.stopping && mock_is_closed(idle) && mock_is_closed(ut_lis_fd));
+	CHECK(!mock_is_closed(busy));
+	mock_feed(busy, "\r\n", 2);
+	turns(2);
+	mock_output(busy, out, sizeof out, 1);
+	/* the request in flight is answered, with Connection: close */
+	CHECK(strstr(out, "HTTP/1.1 404") == out && strstr(out, "Connection: close"));
+	g_ev.stopping = 0;
+}
+
+TEST(test_loop_reload)
+{
+	char path[] = "/tmp/ingressd-unit-XXXXXX";
+	int fd = mkstemp(path);
+	const char *c1 = "logLevel = \"ERROR\"\n[entryPoints.http]\naddress = \":80\"\n";
+	CHECK(write(fd, c1, strlen(c1)) > 0);
+	close(fd);
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	g_ev.conf_path = path;
+	unsigned char sig = SIGHUP;
+	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
+	turns(1);
+	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g.loglevel == ING_LOG_ERROR);
+	/* a broken file keeps the running config */
+	FILE *f = fopen(path, "w");
+	fputs("logLevel = \"DEBUG\"\nbogus = 1\n", f);
+	fclose(f);
+	uint64_t fails = g_ev.reload_failures;
+	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
+	turns(1);
+	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g_ev.reload_failures == fails + 1);
+	unlink(path);
+	g_ev.conf_path = NULL;
+	g.loglevel = ING_LOG_INFO;
+}
+
+TEST(test_loop_faults)
+{
+	/* walk one injected port fault through every call of a short session:
+	 * whatever fails, nothing crashes and every slot is returned */
+	static char out[4096];
+	for (long n = 0; n < 40; n++) {
+		loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+		int fd = loop_client("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+		mock_fail_after = n;
+		turns(6);
+		mock_fail_after = -1;
+		mock_eof(fd);
+		turns(4);
+		mock_output(fd, out, sizeof out, 1);
+		CHECK(g_cn.used[CN_CLIENT] == 0 || !mock_is_closed(fd));
+		CHECK(g_bf.used == 0 || g_cn.used[CN_CLIENT] > 0);
+	}
+}
+
+int
+main(void)
+{
+	g.log_fd = open("/dev/null", O_WRONLY);
+	if (getenv("UNIT_VERBOSE"))
+		g.log_fd = 2;
+	RUN(test_addr);
+	RUN(test_conf_every_key);
+	RUN(test_conf_errors);
+	RUN(test_conf_traefik_toml);
+	RUN(test_conf_hostile);
+	RUN(test_conf_duration);
+	RUN(test_conf_file);
+	RUN(test_hp_request);
+	RUN(test_hp_scan_incremental);
+	RUN(test_hp_response);
+	RUN(test_hp_chunked);
+	RUN(test_loop_basic);
+	RUN(test_loop_admin);
+	RUN(test_loop_limits);
+	RUN(test_loop_drain);
+	RUN(test_loop_reload);
+	RUN(test_loop_faults);
+	printf("unit: %d passed, %d failed\n", ut_pass, ut_fail);
+	return ut_fail != 0;
+}

@@ -17,7 +17,7 @@ CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
-TLS     ?= none
+TLS     ?= bearssl
 
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral
@@ -71,28 +71,34 @@ cross: build/inc/.stamp
 # port, and shrinks the limits so every limit path runs (Lua's ltests.h).
 TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_MAX_BUFS=24 \
               -DING_MAX_HEADERS=12 -DING_MAX_ENTRYPOINTS=3 -DING_MAX_NAMESPACES=2 \
-              -DING_MAX_CONF_ERRORS=16 -DING_MAX_CIDRS=16 -DING_MAX_TLS_CONNS=2
+              -DING_MAX_CONF_ERRORS=16 -DING_MAX_CIDRS=16 -DING_MAX_TLS_CONNS=2 \
+              -DING_MAX_HOSTS=16 -DING_MAX_INGRESSES=48 -DING_MAX_INGRESS_PATHS=96
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_SRC = test/unit.c port/mock.c port/tls_none.c
-UNIT_DEPS = $(UNIT_SRC) ingressd.c ingressd.h test/unit.h Makefile
+UNITS = unit unit_kube
+UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_none.c Makefile
 
-build/test/unit: $(UNIT_DEPS)
+build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $(UNIT_SRC)
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $< port/mock.c port/tls_none.c
 
 # Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
 # replay mode (gcc + ASan) so `make test` replays every corpus.
-FUZZ_TARGETS = conf
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c Makefile
+# Targets that include ingressd.c link the mock port; fuzz_pem the real
+# BearSSL port.
+FUZZ_TARGETS = conf pem
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c port/tls_bearssl.c Makefile
+FUZZ_PORT_conf = port/mock.c port/tls_none.c
+FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 
 build/test/replay_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-missing-prototypes -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< test/fuzz/replay.c port/mock.c port/tls_none.c
+	$(CC) $(WARN) -Wno-missing-prototypes -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< \
+		test/fuzz/replay.c $(FUZZ_PORT_$*)
 
 build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	mkdir -p build/fuzz
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DING_TEST -o $@ $< port/mock.c port/tls_none.c
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -DING_TEST -o $@ $< $(FUZZ_PORT_$*)
 
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	@if [ -n "$(FUZZ_SECONDS)" ]; then for t in $(FUZZ_TARGETS); do \
@@ -100,7 +106,7 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/new_$$t test/fuzz/corpus/$$t || exit 1; \
 	done; fi
 
-test: ingressd build/inc/.stamp build/test/unit $(FUZZ_TARGETS:%=build/test/replay_%)
+test: ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%)
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).

@@ -26,6 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
 #include "ingressd.h"
 
 #define ING_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -59,30 +64,27 @@ struct ing_str {
 #define STR_LIT(s) ((struct ing_str){(s), sizeof(s) - 1})
 
 /* Limit hits, by macro name; logged at most once a minute each, always
- * counted (mx_ exports them). */
+ * counted (mx_ exports them). One list, expanded three ways. */
+#define LIM_LIST(X)                                                                                      \
+	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
+	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
+	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS)
 enum lim_id {
-	LIM_CONNS,
-	LIM_UPSTREAMS,
-	LIM_WATCHES,
-	LIM_BUFS,
-	LIM_HEADER_BYTES,
-	LIM_HEADERS,
-	LIM_TLS_CONNS,
-	LIM_CONF_ERRORS,
-	LIM_ENTRYPOINTS,
-	LIM_NAMESPACES,
-	LIM_CIDRS,
+#define X(n) LIM_##n,
+	LIM_LIST(X)
+#undef X
 	LIM__COUNT
 };
 static const char *const lim_names[LIM__COUNT] = {
-    "ING_MAX_CONNS",        "ING_MAX_UPSTREAMS", "ING_MAX_WATCHES",      "ING_MAX_BUFS",
-    "ING_MAX_HEADER_BYTES", "ING_MAX_HEADERS",   "ING_MAX_TLS_CONNS",    "ING_MAX_CONF_ERRORS",
-    "ING_MAX_ENTRYPOINTS",  "ING_MAX_NAMESPACES", "ING_MAX_CIDRS",
+#define X(n) "ING_MAX_" #n,
+    LIM_LIST(X)
+#undef X
 };
 static const long lim_values[LIM__COUNT] = {
-    ING_MAX_CONNS,        ING_MAX_UPSTREAMS,  ING_MAX_WATCHES,     ING_MAX_BUFS,
-    ING_MAX_HEADER_BYTES, ING_MAX_HEADERS,    ING_MAX_TLS_CONNS,   ING_MAX_CONF_ERRORS,
-    ING_MAX_ENTRYPOINTS,  ING_MAX_NAMESPACES, ING_MAX_CIDRS,
+#define X(n) ING_MAX_##n,
+    LIM_LIST(X)
+#undef X
 };
 
 static struct ing {
@@ -461,6 +463,67 @@ ing_addr_fmt(const struct ing_addr *a, char *buf, size_t cap, int with_port)
 	if (with_port && n >= 0 && (size_t)n < cap)
 		n += snprintf(buf + n, cap - (size_t)n, ":%u", a->port);
 	return n < 0 ? 0 : (int)ING_MIN((size_t)n, cap - 1);
+}
+
+/* "10.0.0.0/8", "fe80::/16", "1.2.3.4" (exact), "1.1.1.1/24" (host bits
+ * cleared: 1.1.1.0/24). 0 or ING_ERR. */
+static int
+ing_cidr_parse(const char *s, size_t n, uint8_t *family, uint8_t *bits, uint8_t ip[16])
+{
+	struct ing_addr a;
+	const char *slash = memchr(s, '/', n);
+	uint64_t b;
+	if (ing_addr_parse_ip(&a, s, slash ? (size_t)(slash - s) : n) != 0)
+		return ING_ERR;
+	int max = a.family == 4 ? 32 : 128;
+	if (slash == NULL)
+		b = (uint64_t)max;
+	else if (str_to_u64((struct ing_str){slash + 1, (size_t)(s + n - slash - 1)}, (uint64_t)max, &b) != 0 ||
+	         (slash[1] == '0' && s + n - slash - 1 > 1))
+		return ING_ERR;
+	*family = a.family;
+	*bits = (uint8_t)b;
+	memset(ip, 0, 16);
+	for (int i = 0; i < max / 8; i++) {
+		int keep = (int)b - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+		ip[i] = a.ip[i] & mask;
+	}
+	return 0;
+}
+
+/* Standard base64 (RFC 4648), padded or not; no whitespace. Returns the
+ * decoded length, or ING_ERR (bad input, or more than cap bytes). */
+static int
+str_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+	uint32_t acc = 0;
+	size_t o = 0, pad = 0;
+	int bits = 0;
+	while (n > 0 && in[n - 1] == '=' && pad < 2) {
+		n--;
+		pad++;
+	}
+	if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1)
+		return ING_ERR;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+		        : c == '+' ? 62 : c == '/' ? 63 : -1;
+		if (v < 0)
+			return ING_ERR;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return ING_ERR;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return ING_ERR; /* non-zero trailing bits: not canonical */
+	return (int)o;
 }
 
 /* ===== 2. config file ============================================== cf_
@@ -1658,6 +1721,9 @@ cf_report(const struct cf_parser *ps, FILE *out)
 		        ps->nerr + ps->nwarn - ps->nmsg, ING_MAX_CONF_ERRORS);
 }
 
+/* The config in force (the loop swaps it on SIGHUP). */
+static struct cf *cf_live;
+
 /* Load a config file; path NULL = built-in defaults. 0 or the error count. */
 static int
 cf_load(struct cf_parser *ps, struct cf *c, const char *path)
@@ -1686,419 +1752,7 @@ cf_load(struct cf_parser *ps, struct cf *c, const char *path)
 	return r;
 }
 
-/* ===== 7. connections: buffers, slots, listeners, accept ============= cn_ bf_
- * Fixed slot tables for clients, upstreams and API watches (each its own
- * region, so clients can never take the watch's slots). Buffers come from a
- * LIFO pool and are held only while bytes are in flight. A connection is
- * closed by cn_close(c, reason), which marks it; the loop reaps it at the
- * end of the turn, so no handler ever sees a freed slot.
- * Limits: ING_MAX_CONNS, _UPSTREAMS, _WATCHES, _BUFS.
- */
-struct bf {
-	uint32_t r, w; /* live bytes are d[r..w) */
-	int next_free;
-	char d[ING_BUF_SIZE];
-};
-
-static struct {
-	struct bf pool[ING_MAX_BUFS];
-	int free_head;
-	int hwm; /* never-used buffers start here: untouched pages cost no RAM */
-	int used;
-} g_bf = {.free_head = -1};
-
-static struct bf *
-bf_get(void)
-{
-	struct bf *b;
-	if (g_bf.free_head >= 0) {
-		b = &g_bf.pool[g_bf.free_head];
-		g_bf.free_head = b->next_free;
-	} else if (g_bf.hwm < ING_MAX_BUFS) {
-		b = &g_bf.pool[g_bf.hwm++];
-	} else {
-		log_limit(LIM_BUFS, "bf: I/O buffers");
-		return NULL;
-	}
-	b->r = b->w = 0;
-	g_bf.used++;
-	return b;
-}
-
-static void
-bf_put(struct bf **bp)
-{
-	struct bf *b = *bp;
-	if (b == NULL)
-		return;
-	b->next_free = g_bf.free_head;
-	g_bf.free_head = (int)(b - g_bf.pool);
-	g_bf.used--;
-	*bp = NULL;
-}
-
-static size_t
-bf_len(const struct bf *b)
-{
-	return b == NULL ? 0 : b->w - b->r;
-}
-
-/* Room at the tail, compacting when that makes room. */
-static size_t
-bf_room(struct bf *b)
-{
-	if (b->r == b->w)
-		b->r = b->w = 0;
-	if (b->w == ING_BUF_SIZE && b->r > 0) {
-		memmove(b->d, b->d + b->r, b->w - b->r);
-		b->w -= b->r;
-		b->r = 0;
-	}
-	return ING_BUF_SIZE - b->w;
-}
-
-/* Append formatted text; 0, or ING_ERR when it does not fit. */
-static int __attribute__((format(printf, 2, 3)))
-bf_printf(struct bf *b, const char *fmt, ...)
-{
-	va_list ap;
-	size_t room = bf_room(b);
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(b->d + b->w, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room)
-		return ING_ERR;
-	b->w += (uint32_t)n;
-	return 0;
-}
-
-static int
-bf_append(struct bf *b, const void *p, size_t n)
-{
-	if (bf_room(b) < n)
-		return ING_ERR;
-	memcpy(b->d + b->w, p, n);
-	b->w += (uint32_t)n;
-	return 0;
-}
-
-/* Connection kinds and states. One enum per machine; transient states are
- * marked. cn_set_state() logs every transition at debug level. */
-enum cn_kind { CN_NONE, CN_CLIENT, CN_UPSTREAM, CN_WATCH };
-enum cn_state {
-	CS_FREE,
-	/* client */
-	CS_IDLE,   /* keep-alive, waiting for a request; holds no buffer */
-	CS_HEAD,   /* reading a request head */
-	CS_PROXY,  /* request handed to an upstream; the exchange runs */
-	CS_LOCAL,  /* writing a response of our own */
-	CS_LINGER, /* response sent, write side shut: drain input, then close */
-	CS_TUNNEL, /* upgraded (WebSocket): bytes copied both ways */
-	/* upstream */
-	US_CONNECT, /* [transient] non-blocking connect in progress */
-	US_ACTIVE,  /* carrying an exchange for a client */
-	US_POOL,    /* idle in its server's keep-alive pool */
-	/* API watch */
-	KW_CONNECT,  /* [transient] connect in progress */
-	KW_REQUEST,  /* sending the list or watch request */
-	KW_RESPONSE, /* reading the status line and headers */
-	KW_BODY,     /* reading a list page or the watch stream */
-	CS__COUNT
-};
-static const char *const cn_state_names[CS__COUNT] = {
-    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel",
-    "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
-
-#define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
-
-struct cn {
-	int fd;
-	uint32_t id;      /* unique per connection, for logs and peer checks */
-	uint8_t kind;     /* enum cn_kind */
-	uint8_t state;    /* enum cn_state */
-	uint8_t lis;      /* listener index (clients) */
-	uint8_t closing;  /* cn_close() was called; reaped at end of turn */
-	uint16_t flags;   /* CF_* */
-	int act;          /* index in g_cn.active */
-	int next, prev;   /* free list; idle-pool links */
-	int peer;         /* paired connection (client <-> upstream), -1 none */
-	uint32_t peer_id;
-	struct tls *tls;
-	struct bf *in, *out;
-	uint64_t deadline; /* 0 = none */
-	uint64_t t_start;  /* accept / request start */
-	struct ing_addr addr; /* client: peer address; upstream: server */
-	const char *why;      /* close reason */
-	size_t scan;          /* head bytes already scanned (slowloris) */
-	int ctx;              /* kind-specific index (watch stream, server) */
-};
-
-/* flags */
-#define CNF_KEEPALIVE 0x0001 /* the current exchange may keep the connection */
-#define CNF_WANT_READ 0x0002 /* app wants to read (drives poll) */
-#define CNF_WANT_WRITE 0x0004
-#define CNF_EOF 0x0008       /* peer closed its write side */
-#define CNF_WROTE 0x0010     /* upstream: bytes of this request were sent */
-#define CNF_HTTPS 0x0020     /* client came over TLS */
-#define CNF_DRAIN 0x0040     /* server is draining: close after this response */
-
-struct lis {
-	int fd;
-	int ep;      /* entry point index in g_ev.cf->eps, or -1 = admin [web] */
-	int paused;  /* not polled: connection table full or draining */
-	struct ing_addr addr;
-	char name[32];
-};
-
-static struct {
-	struct cn tab[CN_TOTAL];
-	int free_head[4];   /* per kind */
-	int hwm[4];
-	int base[4], cap[4];
-	int used[4];
-	int active[CN_TOTAL];
-	int nactive;
-	uint32_t next_id;
-	struct lis lis[ING_MAX_ENTRYPOINTS + 1];
-	int nlis;
-	int lis_paused;      /* all listeners paused (table full or EMFILE) */
-	uint64_t lis_resume_at;
-	uint64_t accepted, refused;
-} g_cn;
-
-static void
-cn_init(void)
-{
-	g_cn.base[CN_CLIENT] = 0;
-	g_cn.cap[CN_CLIENT] = ING_MAX_CONNS;
-	g_cn.base[CN_UPSTREAM] = ING_MAX_CONNS;
-	g_cn.cap[CN_UPSTREAM] = ING_MAX_UPSTREAMS;
-	g_cn.base[CN_WATCH] = ING_MAX_CONNS + ING_MAX_UPSTREAMS;
-	g_cn.cap[CN_WATCH] = ING_MAX_WATCHES;
-	for (int k = 0; k < 4; k++)
-		g_cn.free_head[k] = -1;
-}
-
-static void
-cn_set_state(struct cn *c, enum cn_state s)
-{
-	if (c->state != s && g.loglevel <= ING_LOG_DEBUG)
-		log_debug("cn: conn %u: %s -> %s", c->id, cn_state_names[c->state], cn_state_names[s]);
-	c->state = (uint8_t)s;
-}
-
-static struct cn *
-cn_new(enum cn_kind kind, int fd)
-{
-	struct cn *c;
-	int i;
-	if (g_cn.free_head[kind] >= 0) {
-		i = g_cn.free_head[kind];
-		g_cn.free_head[kind] = g_cn.tab[i].next;
-	} else if (g_cn.hwm[kind] < g_cn.cap[kind]) {
-		i = g_cn.base[kind] + g_cn.hwm[kind]++;
-	} else {
-		return NULL;
-	}
-	c = &g_cn.tab[i];
-	memset(c, 0, sizeof *c);
-	c->fd = fd;
-	c->kind = (uint8_t)kind;
-	c->id = ++g_cn.next_id;
-	c->peer = -1;
-	c->next = c->prev = -1;
-	c->ctx = -1;
-	c->act = g_cn.nactive;
-	g_cn.active[g_cn.nactive++] = i;
-	g_cn.used[kind]++;
-	return c;
-}
-
-static int
-cn_index(const struct cn *c)
-{
-	return (int)(c - g_cn.tab);
-}
-
-static struct cn *
-cn_peer(struct cn *c)
-{
-	struct cn *p;
-	if (c->peer < 0)
-		return NULL;
-	p = &g_cn.tab[c->peer];
-	return p->id == c->peer_id && p->kind != CN_NONE ? p : NULL;
-}
-
-ING_UNUSED static void
-cn_pair(struct cn *a, struct cn *b)
-{
-	a->peer = cn_index(b);
-	a->peer_id = b->id;
-	b->peer = cn_index(a);
-	b->peer_id = a->id;
-}
-
-static void
-cn_unpair(struct cn *c)
-{
-	struct cn *p = cn_peer(c);
-	if (p != NULL)
-		p->peer = -1;
-	c->peer = -1;
-}
-
-/* The one teardown path: marks the slot; the loop reaps it (ev_reap). */
-static void
-cn_close(struct cn *c, const char *why)
-{
-	if (c->closing)
-		return;
-	c->closing = 1;
-	c->why = why;
-	log_debug("cn: conn %u: close: %s", c->id, why);
-}
-
-static void cn_release(struct cn *c); /* kind-specific cleanup: section 17 */
-
-static void
-cn_free(struct cn *c)
-{
-	int i = cn_index(c);
-	int kind = c->kind;
-	cn_release(c);
-	if (c->tls != NULL)
-		tls_free(c->tls);
-	if (c->fd >= 0)
-		port_close(c->fd);
-	bf_put(&c->in);
-	bf_put(&c->out);
-	/* swap-remove from the active list */
-	int last = g_cn.active[--g_cn.nactive];
-	g_cn.active[c->act] = last;
-	g_cn.tab[last].act = c->act;
-	c->kind = CN_NONE;
-	c->state = CS_FREE;
-	c->next = g_cn.free_head[kind];
-	g_cn.free_head[kind] = i;
-	g_cn.used[kind]--;
-}
-
-/* Socket I/O through TLS when the connection has it. */
-static ssize_t
-cn_read(struct cn *c, void *p, size_t n)
-{
-	return c->tls != NULL ? tls_read(c->tls, p, n) : port_read(c->fd, p, n);
-}
-
-static ssize_t
-cn_write(struct cn *c, const void *p, size_t n)
-{
-	return c->tls != NULL ? tls_write(c->tls, p, n) : port_write(c->fd, p, n);
-}
-
-/* Read what fits into c->in. Returns bytes (> 0), 0 at EOF, ING_WAIT,
- * ING_ERR; a missing buffer is taken from the pool first. */
-static ssize_t
-cn_fill(struct cn *c)
-{
-	ssize_t r;
-	size_t room;
-	if (c->in == NULL && (c->in = bf_get()) == NULL)
-		return ING_WAIT;
-	room = bf_room(c->in);
-	if (room == 0)
-		return ING_WAIT;
-	r = cn_read(c, c->in->d + c->in->w, room);
-	if (r > 0)
-		c->in->w += (uint32_t)r;
-	else if (r == 0)
-		c->flags |= CNF_EOF;
-	return r;
-}
-
-/* Write out as much of c->out as the socket takes; releases the buffer
- * when empty. Returns 1 when all is written, 0 when some remains, ING_ERR. */
-static int
-cn_flush(struct cn *c)
-{
-	while (bf_len(c->out) > 0) {
-		ssize_t r = cn_write(c, c->out->d + c->out->r, bf_len(c->out));
-		if (r == ING_WAIT)
-			return 0;
-		if (r < 0)
-			return ING_ERR;
-		c->out->r += (uint32_t)r;
-	}
-	bf_put(&c->out);
-	return 1;
-}
-
-/* Poll events this connection needs now. */
-static int
-cn_events(struct cn *c)
-{
-	int app = 0;
-	if (c->flags & CNF_WANT_READ)
-		app |= POLLIN;
-	if ((c->flags & CNF_WANT_WRITE) || bf_len(c->out) > 0 || c->state == US_CONNECT || c->state == KW_CONNECT)
-		app |= POLLOUT;
-	if (c->tls != NULL && c->state != US_CONNECT && c->state != KW_CONNECT)
-		return tls_want(c->tls, app);
-	return app;
-}
-
-/* Listeners. */
-static void
-cn_listeners_pause(int paused)
-{
-	if (g_cn.lis_paused == paused)
-		return;
-	g_cn.lis_paused = paused;
-	log_info("cn: %s accepting connections", paused ? "stopped" : "resumed");
-}
-
-static void hp_client_start(struct cn *c); /* client protocol: section 8 */
-
-static void
-cn_accept(struct lis *l)
-{
-	for (int i = 0; i < ING_ACCEPT_BURST; i++) {
-		struct ing_addr peer;
-		struct cn *c;
-		int fd;
-		if (g_cn.used[CN_CLIENT] >= ING_MAX_CONNS) {
-			log_limit(LIM_CONNS, "cn: client connections");
-			cn_listeners_pause(1);
-			return;
-		}
-		fd = port_accept(l->fd, &peer);
-		if (fd == ING_WAIT)
-			return;
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
-				/* relayd: out of fds; stop accepting for a second */
-				log_warn("cn: %s: accept", l->name);
-				cn_listeners_pause(1);
-				g_cn.lis_resume_at = g.now + 1000;
-			}
-			return;
-		}
-		c = cn_new(CN_CLIENT, fd);
-		if (c == NULL) { /* cannot happen: checked above */
-			port_close(fd);
-			return;
-		}
-		g_cn.accepted++;
-		c->addr = peer;
-		c->lis = (uint8_t)(l - g_cn.lis);
-		c->t_start = g.now;
-		hp_client_start(c);
-	}
-}
-
-/* ===== 8. HTTP/1.x parsing and the client side ======================= hp_
+/* ===== 3. HTTP/1.x parsing ============================================ hp_
  * picohttpparser's conventions: slices into the caller's buffer, ING_WAIT
  * for "incomplete", and an incremental end-of-head scan so a slow client
  * costs O(new bytes). Strict where proxies get smuggled through: both
@@ -2119,6 +1773,7 @@ struct hp_msg {
 	struct ing_str method, target; /* request */
 	int meth;
 	int status; /* response */
+	struct ing_str reason;
 	int minor;  /* HTTP/1.minor */
 	int nh;
 	struct hp_hdr h[ING_MAX_HEADERS];
@@ -2440,7 +2095,7 @@ hp_parse_request(struct hp_msg *m, const char *b, size_t n)
 }
 
 /* A whole response head. 0 or ING_ERR (m->err; the proxy answers 502). */
-ING_UNUSED static int
+static int
 hp_parse_response(struct hp_msg *m, const char *b, size_t n)
 {
 	const char *p = b, *end = b + n, *eol, *next;
@@ -2459,6 +2114,7 @@ hp_parse_response(struct hp_msg *m, const char *b, size_t n)
 			return hp_fail(m, 502, "control byte in status line");
 	}
 	m->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	m->reason = eol - p > 13 ? (struct ing_str){p + 13, (size_t)(eol - p - 13)} : (struct ing_str){"", 0};
 	if (m->status < 100)
 		return hp_fail(m, 502, "bad status code");
 	if (hp_parse_headers(m, next, end, 502) != 0 || hp_analyze(m, 502) != 0)
@@ -2489,7 +2145,7 @@ struct hp_body {
 	uint64_t left;  /* LENGTH: body bytes left; CHUNKED: chunk bytes left */
 };
 
-ING_UNUSED static void
+static void
 hp_body_init(struct hp_body *b, int mode, uint64_t len)
 {
 	memset(b, 0, sizeof *b);
@@ -2501,7 +2157,7 @@ hp_body_init(struct hp_body *b, int mode, uint64_t len)
 /* Advances framing over p[0..n). Returns the bytes consumed (it stops at
  * the end of the body, and after at most one payload span), or ING_ERR on
  * bad chunked framing. The payload span, if any, is p[*doff .. +*dlen). */
-ING_UNUSED static ssize_t
+static ssize_t
 hp_body_step(struct hp_body *b, const char *p, size_t n, size_t *doff, size_t *dlen)
 {
 	size_t i = 0;
@@ -2618,6 +2274,3427 @@ hp_body_step(struct hp_body *b, const char *p, size_t n, size_t *doff, size_t *d
 	return (ssize_t)i;
 }
 
+/* ===== 4. buffers and connection slots ============================ bf_ cn_
+ * Fixed slot tables for clients, upstreams and API watches (each its own
+ * region, so clients can never take the watch's slots). Buffers come from a
+ * LIFO pool and are held only while bytes are in flight. A connection is
+ * closed by cn_close(c, reason), which marks it; the loop reaps it at the
+ * end of the turn, so no handler ever sees a freed slot.
+ * Limits: ING_MAX_CONNS, _UPSTREAMS, _WATCHES, _BUFS.
+ */
+struct bf {
+	uint32_t r, w; /* live bytes are d[r..w) */
+	int next_free;
+	char d[ING_BUF_SIZE];
+};
+
+static struct {
+	struct bf pool[ING_MAX_BUFS];
+	int free_head;
+	int hwm; /* never-used buffers start here: untouched pages cost no RAM */
+	int used;
+} g_bf; /* zero-initialized: its megabytes stay in .bss, untouched */
+
+static struct bf *
+bf_get(void)
+{
+	struct bf *b;
+	if (g_bf.free_head >= 0) {
+		b = &g_bf.pool[g_bf.free_head];
+		g_bf.free_head = b->next_free;
+	} else if (g_bf.hwm < ING_MAX_BUFS) {
+		b = &g_bf.pool[g_bf.hwm++];
+	} else {
+		log_limit(LIM_BUFS, "bf: I/O buffers");
+		return NULL;
+	}
+	b->r = b->w = 0;
+	g_bf.used++;
+	return b;
+}
+
+static void
+bf_put(struct bf **bp)
+{
+	struct bf *b = *bp;
+	if (b == NULL)
+		return;
+	b->next_free = g_bf.free_head;
+	g_bf.free_head = (int)(b - g_bf.pool);
+	g_bf.used--;
+	*bp = NULL;
+}
+
+static size_t
+bf_len(const struct bf *b)
+{
+	return b == NULL ? 0 : b->w - b->r;
+}
+
+/* Room at the tail, compacting when that makes room. */
+static size_t
+bf_room(struct bf *b)
+{
+	if (b->r == b->w)
+		b->r = b->w = 0;
+	if (b->w == ING_BUF_SIZE && b->r > 0) {
+		memmove(b->d, b->d + b->r, b->w - b->r);
+		b->w -= b->r;
+		b->r = 0;
+	}
+	return ING_BUF_SIZE - b->w;
+}
+
+/* Append formatted text; 0, or ING_ERR when it does not fit. */
+static int __attribute__((format(printf, 2, 3)))
+bf_printf(struct bf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = bf_room(b);
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(b->d + b->w, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return ING_ERR;
+	b->w += (uint32_t)n;
+	return 0;
+}
+
+static int
+bf_append(struct bf *b, const void *p, size_t n)
+{
+	if (bf_room(b) < n)
+		return ING_ERR;
+	memcpy(b->d + b->w, p, n);
+	b->w += (uint32_t)n;
+	return 0;
+}
+
+/* Connection kinds and states. One enum per machine; transient states are
+ * marked. cn_set_state() logs every transition at debug level. */
+enum cn_kind { CN_NONE, CN_CLIENT, CN_UPSTREAM, CN_WATCH };
+enum cn_state {
+	CS_FREE,
+	/* client */
+	CS_IDLE,   /* keep-alive, waiting for a request; holds no buffer */
+	CS_HEAD,   /* reading a request head */
+	CS_PROXY,  /* request handed to an upstream; the exchange runs */
+	CS_LOCAL,  /* writing a response of our own */
+	CS_LINGER, /* response sent, write side shut: drain input, then close */
+	CS_TUNNEL, /* upgraded (WebSocket): bytes copied both ways */
+	/* upstream */
+	US_CONNECT, /* [transient] non-blocking connect in progress */
+	US_ACTIVE,  /* carrying an exchange for a client */
+	US_POOL,    /* idle in its server's keep-alive pool */
+	/* API watch */
+	KW_CONNECT,  /* [transient] connect in progress */
+	KW_REQUEST,  /* sending the list or watch request */
+	KW_RESPONSE, /* reading the status line and headers */
+	KW_BODY,     /* reading a list page or the watch stream */
+	CS__COUNT
+};
+static const char *const cn_state_names[CS__COUNT] = {
+    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel",
+    "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
+
+#define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
+
+struct cn {
+	int fd;
+	uint32_t id;      /* unique per connection, for logs and peer checks */
+	uint8_t kind;     /* enum cn_kind */
+	uint8_t state;    /* enum cn_state */
+	uint8_t lis;      /* listener index (clients) */
+	uint8_t closing;  /* cn_close() was called; reaped at end of turn */
+	uint16_t flags;   /* CF_* */
+	int act;          /* index in g_cn.active */
+	int next, prev;   /* free list; idle-pool links */
+	int peer;         /* paired connection (client <-> upstream), -1 none */
+	uint32_t peer_id;
+	struct tls *tls;
+	struct bf *in, *out;
+	uint64_t deadline; /* 0 = none */
+	uint64_t t_start;  /* accept / request start */
+	struct ing_addr addr; /* client: peer address; upstream: server */
+	const char *why;      /* close reason */
+	size_t scan;          /* head bytes already scanned (slowloris) */
+	int ctx;              /* kind-specific index (watch stream) */
+	/* an exchange (section 15) */
+	struct hp_body rx;    /* framing of the body this side sends us */
+	uint32_t fwd;         /* bytes at the head of in, framed, not yet sent on */
+	uint16_t xflags;      /* XF_* */
+	uint8_t meth, minor;  /* client: request method, HTTP/1.minor */
+	uint8_t retries;
+	uint16_t status;      /* client: response status */
+	int be;               /* client: balancer slot of the backend */
+	uint64_t t_req;       /* client: request start */
+};
+
+/* flags */
+#define CNF_KEEPALIVE 0x0001 /* the current exchange may keep the connection */
+#define CNF_WANT_READ 0x0002 /* app wants to read (drives poll) */
+#define CNF_WANT_WRITE 0x0004
+#define CNF_EOF 0x0008       /* peer closed its write side */
+#define CNF_WROTE 0x0010     /* upstream: bytes of this request were sent */
+#define CNF_HTTPS 0x0020     /* client came over TLS */
+#define CNF_DRAIN 0x0040     /* server is draining: close after this response */
+
+struct lis {
+	int fd;
+	int ep;      /* entry point index in g_ev.cf->eps, or -1 = admin [web] */
+	int paused;  /* not polled: connection table full or draining */
+	struct ing_addr addr;
+	char name[32];
+};
+
+static struct {
+	struct cn tab[CN_TOTAL];
+	int free_head[4];   /* per kind */
+	int hwm[4];
+	int base[4], cap[4];
+	int used[4];
+	int active[CN_TOTAL];
+	int nactive;
+	uint32_t next_id;
+	struct lis lis[ING_MAX_ENTRYPOINTS + 1];
+	int nlis;
+	int lis_paused;      /* all listeners paused (table full or EMFILE) */
+	uint64_t lis_resume_at;
+	uint64_t accepted, refused;
+} g_cn;
+
+static void
+cn_init(void)
+{
+	g_bf.free_head = -1;
+	g_cn.base[CN_CLIENT] = 0;
+	g_cn.cap[CN_CLIENT] = ING_MAX_CONNS;
+	g_cn.base[CN_UPSTREAM] = ING_MAX_CONNS;
+	g_cn.cap[CN_UPSTREAM] = ING_MAX_UPSTREAMS;
+	g_cn.base[CN_WATCH] = ING_MAX_CONNS + ING_MAX_UPSTREAMS;
+	g_cn.cap[CN_WATCH] = ING_MAX_WATCHES;
+	for (int k = 0; k < 4; k++)
+		g_cn.free_head[k] = -1;
+}
+
+static void
+cn_set_state(struct cn *c, enum cn_state s)
+{
+	if (c->state != s && g.loglevel <= ING_LOG_DEBUG)
+		log_debug("cn: conn %u: %s -> %s", c->id, cn_state_names[c->state], cn_state_names[s]);
+	c->state = (uint8_t)s;
+}
+
+static struct cn *
+cn_new(enum cn_kind kind, int fd)
+{
+	struct cn *c;
+	int i;
+	if (g_cn.free_head[kind] >= 0) {
+		i = g_cn.free_head[kind];
+		g_cn.free_head[kind] = g_cn.tab[i].next;
+	} else if (g_cn.hwm[kind] < g_cn.cap[kind]) {
+		i = g_cn.base[kind] + g_cn.hwm[kind]++;
+	} else {
+		return NULL;
+	}
+	c = &g_cn.tab[i];
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->kind = (uint8_t)kind;
+	c->id = ++g_cn.next_id;
+	c->peer = -1;
+	c->next = c->prev = -1;
+	c->ctx = -1;
+	c->act = g_cn.nactive;
+	g_cn.active[g_cn.nactive++] = i;
+	g_cn.used[kind]++;
+	return c;
+}
+
+static int
+cn_index(const struct cn *c)
+{
+	return (int)(c - g_cn.tab);
+}
+
+static struct cn *
+cn_peer(struct cn *c)
+{
+	struct cn *p;
+	if (c->peer < 0)
+		return NULL;
+	p = &g_cn.tab[c->peer];
+	return p->id == c->peer_id && p->kind != CN_NONE ? p : NULL;
+}
+
+static void
+cn_pair(struct cn *a, struct cn *b)
+{
+	a->peer = cn_index(b);
+	a->peer_id = b->id;
+	b->peer = cn_index(a);
+	b->peer_id = a->id;
+}
+
+static void
+cn_unpair(struct cn *c)
+{
+	struct cn *p = cn_peer(c);
+	if (p != NULL)
+		p->peer = -1;
+	c->peer = -1;
+}
+
+/* The one teardown path: marks the slot; the loop reaps it (ev_reap). */
+static void
+cn_close(struct cn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->why = why;
+	log_debug("cn: conn %u: close: %s", c->id, why);
+}
+
+static void cn_release(struct cn *c); /* kind-specific cleanup: section 17 */
+
+static void
+cn_free(struct cn *c)
+{
+	int i = cn_index(c);
+	int kind = c->kind;
+	cn_release(c);
+	if (c->tls != NULL)
+		tls_free(c->tls);
+	if (c->fd >= 0)
+		port_close(c->fd);
+	bf_put(&c->in);
+	bf_put(&c->out);
+	/* swap-remove from the active list */
+	int last = g_cn.active[--g_cn.nactive];
+	g_cn.active[c->act] = last;
+	g_cn.tab[last].act = c->act;
+	c->kind = CN_NONE;
+	c->state = CS_FREE;
+	c->next = g_cn.free_head[kind];
+	g_cn.free_head[kind] = i;
+	g_cn.used[kind]--;
+}
+
+/* Socket I/O through TLS when the connection has it. */
+static ssize_t
+cn_read(struct cn *c, void *p, size_t n)
+{
+	return c->tls != NULL ? tls_read(c->tls, p, n) : port_read(c->fd, p, n);
+}
+
+static ssize_t
+cn_write(struct cn *c, const void *p, size_t n)
+{
+	return c->tls != NULL ? tls_write(c->tls, p, n) : port_write(c->fd, p, n);
+}
+
+/* Read what fits into c->in. Returns bytes (> 0), 0 at EOF, ING_WAIT,
+ * ING_ERR; a missing buffer is taken from the pool first. */
+static ssize_t
+cn_fill(struct cn *c)
+{
+	ssize_t r;
+	size_t room;
+	if (c->in == NULL && (c->in = bf_get()) == NULL)
+		return ING_WAIT;
+	room = bf_room(c->in);
+	if (room == 0)
+		return ING_WAIT;
+	r = cn_read(c, c->in->d + c->in->w, room);
+	if (r > 0)
+		c->in->w += (uint32_t)r;
+	else if (r == 0)
+		c->flags |= CNF_EOF;
+	return r;
+}
+
+/* Write out as much of c->out as the socket takes; releases the buffer
+ * when empty. Returns 1 when all is written, 0 when some remains, ING_ERR. */
+static int
+cn_flush(struct cn *c)
+{
+	while (bf_len(c->out) > 0) {
+		ssize_t r = cn_write(c, c->out->d + c->out->r, bf_len(c->out));
+		if (r == ING_WAIT)
+			return 0;
+		if (r < 0)
+			return ING_ERR;
+		c->out->r += (uint32_t)r;
+	}
+	bf_put(&c->out);
+	return 1;
+}
+
+/* Poll events this connection needs now. */
+static int
+cn_events(struct cn *c)
+{
+	int app = 0;
+	if (c->flags & CNF_WANT_READ)
+		app |= POLLIN;
+	if ((c->flags & CNF_WANT_WRITE) || bf_len(c->out) > 0 || c->state == US_CONNECT || c->state == KW_CONNECT)
+		app |= POLLOUT;
+	if (c->tls != NULL && c->state != US_CONNECT && c->state != KW_CONNECT)
+		return tls_want(c->tls, app);
+	return app;
+}
+
+/* ===== 4. object store ================================================ st_
+ * The decoded API objects, in fixed arrays: Ingresses with their paths,
+ * TLS hosts and whitelist entries; Services; EndpointSlices (or Endpoints,
+ * whose subsets become one record); and only the Secrets an Ingress
+ * references. Sub-records come from pools, chained by index. A change is
+ * decoded into the spare record first and committed only when whole: an
+ * object that is malformed or over a limit leaves its previous version.
+ * In: js_ decoders. Out: rb_ (routing build). Limits: ING_MAX_INGRESSES,
+ * _INGRESS_PATHS, _TLS_HOSTS, _STORE_CIDRS, _SERVICES, _SVC_PORTS,
+ * _ENDPOINTS, _ENDPOINT_ADDRS, _SECRETS, _SECRET_BYTES.
+ */
+enum st_kind { SK_INGRESS, SK_SERVICE, SK_ENDPOINTS, SK_SECRET, SK__COUNT };
+static const char *const st_kind_names[SK__COUNT] = {"ingress", "service", "endpoints", "secret"};
+
+/* Every record starts with this header, so index and pool code is shared. */
+struct st_hdr {
+	int next;        /* pool free list / sub-record chain */
+	uint8_t used;
+	uint8_t mark;    /* relist generation */
+	uint32_t gen;    /* bumped at every change (rb_ logs once per gen) */
+	uint32_t logged, logged_conflict; /* gen whose problems rb_ logged */
+	char ns[ING_NS_LEN];
+	char name[ING_NAME_LEN];
+};
+
+enum { PT_IMPL, PT_EXACT, PT_PREFIX }; /* v1 pathType; v1beta1 = IMPL */
+
+struct st_backend {
+	char svc[ING_NS_LEN];             /* Service name (DNS label) */
+	char port_name[ING_PORTNAME_LEN]; /* "" when by number */
+	uint16_t port;                    /* 0 when by name */
+};
+
+struct st_path { /* one Ingress rule host x path */
+	int next;
+	uint8_t path_type;
+	char host[ING_NAME_LEN];
+	char path[ING_PATH_LEN];
+	struct st_backend be;
+};
+
+struct st_tlshost { /* spec.tls[i].hosts[j] with its secretName */
+	int next;
+	char host[ING_NAME_LEN];
+	char secret[ING_NAME_LEN];
+};
+
+struct st_cidr {
+	int next;
+	uint8_t family; /* 4 or 6 */
+	uint8_t bits;   /* prefix length; 32/128 for a bare address */
+	uint8_t ip[16]; /* host bits cleared */
+};
+
+/* Annotation values are kept raw (bounded) and interpreted by rb_, which
+ * logs a bad one with the object's name. `rank` remembers which spelling
+ * set a value: ingress.kubernetes.io/ beats traefik.ingress.kubernetes.io/
+ * beats the legacy traefik.frontend/backend label (Traefik 1.6+ order). */
+enum {
+	IA_CLASS, IA_RULE_TYPE, IA_PRIORITY, IA_WHITELIST, IA_AUTH_TYPE, IA_AUTH_SECRET, IA_AUTH_REALM,
+	IA_AUTH_REMOVE, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS, IA__COUNT
+};
+struct st_ing {
+	struct st_hdr h;
+	int64_t created; /* creationTimestamp, unix seconds */
+	char class_name[ING_NS_LEN];  /* spec.ingressClassName */
+	uint8_t rank[IA__COUNT];      /* 0 = unset */
+	char a_class[ING_NS_LEN];
+	char a_rule_type[24];
+	char a_priority[16];
+	char a_auth_type[16];
+	char a_auth_secret[ING_NAME_LEN];
+	char a_auth_realm[64];
+	char a_auth_remove[8];
+	char a_preserve_host[8];
+	char a_ssl_redirect[8];
+	char a_entry_points[128];
+	uint8_t has_default;
+	struct st_backend def; /* spec.defaultBackend / spec.backend */
+	int paths, npaths;     /* chain of st_path */
+	int tls, ntls;         /* chain of st_tlshost */
+	int cidrs, ncidrs;     /* chain of st_cidr */
+	uint8_t wl_invalid;    /* an entry did not parse */
+	char wl_bad[48];       /* the first bad entry, for the log */
+};
+
+enum { SA_LB_METHOD, SA_STICKY, SA_STICKINESS, SA_COOKIE, SA_BREAKER, SA__COUNT };
+struct st_svc_port {
+	char name[ING_PORTNAME_LEN];
+	uint16_t port;
+};
+struct st_svc {
+	struct st_hdr h;
+	uint8_t external;                 /* type: ExternalName */
+	char external_name[ING_NAME_LEN];
+	int nports;
+	struct st_svc_port ports[ING_MAX_SVC_PORTS];
+	uint8_t rank[SA__COUNT];
+	char a_lb_method[16];
+	char a_sticky[8];      /* legacy traefik.backend.loadbalancer.sticky */
+	char a_stickiness[8];  /* ...stickiness / ingress.kubernetes.io/affinity */
+	char a_cookie[64];
+	char a_breaker[256];
+};
+
+struct st_addr {
+	int next;
+	uint8_t family, ready, subset;
+	uint8_t ip[16];
+};
+struct st_eps_port {
+	char name[ING_PORTNAME_LEN];
+	uint16_t port;
+	uint8_t subset; /* core Endpoints: which subset; slices: 0 */
+};
+struct st_eps {
+	struct st_hdr h;
+	char svc[ING_NS_LEN]; /* kubernetes.io/service-name, or the Endpoints name */
+	uint8_t core;         /* from core/v1 Endpoints */
+	int nports;
+	struct st_eps_port ports[ING_MAX_SVC_PORTS];
+	int addrs, naddrs; /* chain of st_addr */
+};
+
+#define ST_MAX_SECRET_KEYS 8
+struct st_secret {
+	struct st_hdr h;
+	char type[64];
+	int nkeys; /* data keys in the object (may exceed what is kept) */
+	struct {
+		char name[128];
+		uint32_t off, len;
+	} key[ST_MAX_SECRET_KEYS];
+	uint32_t used_bytes;
+	unsigned char data[ING_MAX_SECRET_BYTES];
+};
+
+/* Pools and indexes. */
+struct st_pool {
+	char *base;
+	size_t size;
+	int cap;
+	int free_head, hwm, used;
+	enum lim_id lim;
+};
+
+#define ST_HASH_SLOTS(n) (2 * (n))
+static struct {
+	struct st_ing ing[ING_MAX_INGRESSES + 1]; /* +1: the spare being decoded */
+	struct st_svc svc[ING_MAX_SERVICES + 1];
+	struct st_eps eps[ING_MAX_ENDPOINTS + 1];
+	struct st_secret sec[ING_MAX_SECRETS + 1];
+	struct st_path path[ING_MAX_INGRESS_PATHS];
+	struct st_tlshost tlsh[ING_MAX_TLS_HOSTS];
+	struct st_cidr cidr[ING_MAX_STORE_CIDRS];
+	struct st_addr addr[ING_MAX_ENDPOINT_ADDRS];
+	int idx_ing[ST_HASH_SLOTS(ING_MAX_INGRESSES)]; /* record index + 1; 0 empty */
+	int idx_svc[ST_HASH_SLOTS(ING_MAX_SERVICES)];
+	int idx_eps[ST_HASH_SLOTS(ING_MAX_ENDPOINTS)];
+	int idx_sec[ST_HASH_SLOTS(ING_MAX_SECRETS)];
+	struct st_pool pool[SK__COUNT];   /* records by kind */
+	struct st_pool p_path, p_tlsh, p_cidr, p_addr;
+	uint64_t changes;                 /* bumped on every committed change */
+	uint64_t rejected[SK__COUNT];     /* malformed or over a limit */
+	int count[SK__COUNT];
+} g_st;
+
+static void
+st_pool_init(struct st_pool *p, void *base, size_t size, int cap, enum lim_id lim)
+{
+	p->base = base;
+	p->size = size;
+	p->cap = cap;
+	p->free_head = -1;
+	p->hwm = p->used = 0;
+	p->lim = lim;
+}
+
+static void *
+st_at(const struct st_pool *p, int i)
+{
+	return p->base + (size_t)i * p->size;
+}
+
+/* An entry (zeroed), or -1 when the pool is full (limit logged). */
+static int
+st_alloc(struct st_pool *p, const char *what)
+{
+	int i;
+	if (p->free_head >= 0) {
+		i = p->free_head;
+		p->free_head = *(int *)st_at(p, i);
+	} else if (p->hwm < p->cap) {
+		i = p->hwm++;
+	} else {
+		log_limit(p->lim, what);
+		return -1;
+	}
+	memset(st_at(p, i), 0, p->size);
+	*(int *)st_at(p, i) = -1;
+	p->used++;
+	return i;
+}
+
+static void
+st_free(struct st_pool *p, int i)
+{
+	*(int *)st_at(p, i) = p->free_head;
+	p->free_head = i;
+	p->used--;
+}
+
+/* Frees a chain of sub-records. */
+static void
+st_free_chain(struct st_pool *p, int head)
+{
+	while (head >= 0) {
+		int next = *(int *)st_at(p, head);
+		st_free(p, head);
+		head = next;
+	}
+}
+
+static void
+st_init(void)
+{
+	memset(&g_st.pool, 0, sizeof g_st.pool);
+	st_pool_init(&g_st.pool[SK_INGRESS], g_st.ing, sizeof g_st.ing[0], ING_MAX_INGRESSES, LIM_INGRESSES);
+	st_pool_init(&g_st.pool[SK_SERVICE], g_st.svc, sizeof g_st.svc[0], ING_MAX_SERVICES, LIM_SERVICES);
+	st_pool_init(&g_st.pool[SK_ENDPOINTS], g_st.eps, sizeof g_st.eps[0], ING_MAX_ENDPOINTS, LIM_ENDPOINTS);
+	st_pool_init(&g_st.pool[SK_SECRET], g_st.sec, sizeof g_st.sec[0], ING_MAX_SECRETS, LIM_SECRETS);
+	st_pool_init(&g_st.p_path, g_st.path, sizeof g_st.path[0], ING_MAX_INGRESS_PATHS, LIM_INGRESS_PATHS);
+	st_pool_init(&g_st.p_tlsh, g_st.tlsh, sizeof g_st.tlsh[0], ING_MAX_TLS_HOSTS, LIM_TLS_HOSTS);
+	st_pool_init(&g_st.p_cidr, g_st.cidr, sizeof g_st.cidr[0], ING_MAX_STORE_CIDRS, LIM_STORE_CIDRS);
+	st_pool_init(&g_st.p_addr, g_st.addr, sizeof g_st.addr[0], ING_MAX_ENDPOINT_ADDRS, LIM_ENDPOINT_ADDRS);
+	memset(g_st.idx_ing, 0, sizeof g_st.idx_ing);
+	memset(g_st.idx_svc, 0, sizeof g_st.idx_svc);
+	memset(g_st.idx_eps, 0, sizeof g_st.idx_eps);
+	memset(g_st.idx_sec, 0, sizeof g_st.idx_sec);
+	memset(g_st.count, 0, sizeof g_st.count);
+}
+
+/* The spare record of a kind: decoders fill it, st_commit stores it. */
+static void *
+st_spare(enum st_kind k)
+{
+	switch (k) {
+	case SK_INGRESS: return &g_st.ing[ING_MAX_INGRESSES];
+	case SK_SERVICE: return &g_st.svc[ING_MAX_SERVICES];
+	case SK_ENDPOINTS: return &g_st.eps[ING_MAX_ENDPOINTS];
+	default: return &g_st.sec[ING_MAX_SECRETS];
+	}
+}
+
+static int *
+st_index_of(enum st_kind k, int *nslots)
+{
+	switch (k) {
+	case SK_INGRESS: *nslots = ST_HASH_SLOTS(ING_MAX_INGRESSES); return g_st.idx_ing;
+	case SK_SERVICE: *nslots = ST_HASH_SLOTS(ING_MAX_SERVICES); return g_st.idx_svc;
+	case SK_ENDPOINTS: *nslots = ST_HASH_SLOTS(ING_MAX_ENDPOINTS); return g_st.idx_eps;
+	default: *nslots = ST_HASH_SLOTS(ING_MAX_SECRETS); return g_st.idx_sec;
+	}
+}
+
+static uint32_t
+st_hash(const char *ns, const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = ns; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* Slot of ns/name in the kind's index: its record is idx[slot]-1, or the
+ * slot is empty (0) and is where it would go. Linear probing. */
+static int
+st_slot(enum st_kind k, const char *ns, const char *name)
+{
+	int n;
+	int *idx = st_index_of(k, &n);
+	for (int s = (int)(st_hash(ns, name) % (uint32_t)n);; s = (s + 1) % n) {
+		if (idx[s] == 0)
+			return s;
+		struct st_hdr *h = st_at(&g_st.pool[k], idx[s] - 1);
+		if (strcmp(h->ns, ns) == 0 && strcmp(h->name, name) == 0)
+			return s;
+	}
+}
+
+static void *
+st_find(enum st_kind k, const char *ns, const char *name)
+{
+	int n;
+	int *idx = st_index_of(k, &n);
+	int s = st_slot(k, ns, name);
+	return idx[s] ? st_at(&g_st.pool[k], idx[s] - 1) : NULL;
+}
+
+/* Removes slot s, shifting the probe chain back (no tombstones). */
+static void
+st_unindex(enum st_kind k, int s)
+{
+	int n;
+	int *idx = st_index_of(k, &n);
+	idx[s] = 0;
+	for (int j = (s + 1) % n; idx[j] != 0; j = (j + 1) % n) {
+		struct st_hdr *h = st_at(&g_st.pool[k], idx[j] - 1);
+		int home = (int)(st_hash(h->ns, h->name) % (uint32_t)n);
+		/* move j back to s when its home is not in (s, j] cyclically */
+		if ((j > s && (home <= s || home > j)) || (j < s && home <= s && home > j)) {
+			idx[s] = idx[j];
+			idx[j] = 0;
+			s = j;
+		}
+	}
+}
+
+static void
+st_free_subs(enum st_kind k, void *rec)
+{
+	if (k == SK_INGRESS) {
+		struct st_ing *r = rec;
+		st_free_chain(&g_st.p_path, r->paths);
+		st_free_chain(&g_st.p_tlsh, r->tls);
+		st_free_chain(&g_st.p_cidr, r->cidrs);
+		r->paths = r->tls = r->cidrs = -1;
+	} else if (k == SK_ENDPOINTS) {
+		struct st_eps *r = rec;
+		st_free_chain(&g_st.p_addr, r->addrs);
+		r->addrs = -1;
+	}
+}
+
+/* Resets the spare before a decode. */
+static void *
+st_begin(enum st_kind k)
+{
+	void *r = st_spare(k);
+	memset(r, 0, g_st.pool[k].size);
+	if (k == SK_INGRESS) {
+		struct st_ing *i = r;
+		i->paths = i->tls = i->cidrs = -1;
+	} else if (k == SK_ENDPOINTS) {
+		((struct st_eps *)r)->addrs = -1;
+	}
+	return r;
+}
+
+/* A decode failed: give back what the spare took. */
+static void
+st_abort(enum st_kind k)
+{
+	st_free_subs(k, st_spare(k));
+}
+
+/* Stores the spare as ns/name (replacing the previous version). 0, or
+ * ING_ERR when the table is full (the spare's sub-records are freed and
+ * any previous version stays). */
+static int
+st_commit(enum st_kind k, uint8_t mark)
+{
+	struct st_hdr *spare = st_spare(k), *dst;
+	int n, *idx = st_index_of(k, &n);
+	int s = st_slot(k, spare->ns, spare->name);
+	int i;
+	if (idx[s] != 0) {
+		i = idx[s] - 1;
+		dst = st_at(&g_st.pool[k], i);
+		st_free_subs(k, dst);
+		spare->gen = dst->gen + 1;
+	} else {
+		char what[ING_NS_LEN + ING_NAME_LEN + 32];
+		snprintf(what, sizeof what, "st: %s %s/%s", st_kind_names[k], spare->ns, spare->name);
+		if ((i = st_alloc(&g_st.pool[k], what)) < 0) {
+			st_abort(k);
+			g_st.rejected[k]++;
+			return ING_ERR;
+		}
+		idx[s] = i + 1;
+		dst = st_at(&g_st.pool[k], i);
+		spare->gen = 1;
+		g_st.count[k]++;
+	}
+	memcpy(dst, spare, g_st.pool[k].size);
+	dst->used = 1;
+	dst->mark = mark;
+	dst->next = -1;
+	g_st.changes++;
+	return 0;
+}
+
+/* Deletes ns/name; 1 when it was there. */
+static int
+st_delete(enum st_kind k, const char *ns, const char *name)
+{
+	int n, *idx = st_index_of(k, &n);
+	int s = st_slot(k, ns, name);
+	if (idx[s] == 0)
+		return 0;
+	int i = idx[s] - 1;
+	struct st_hdr *h = st_at(&g_st.pool[k], i);
+	st_free_subs(k, h);
+	h->used = 0;
+	st_unindex(k, s);
+	st_free(&g_st.pool[k], i);
+	g_st.count[k]--;
+	g_st.changes++;
+	return 1;
+}
+
+/* After a full relist of kind k in namespace ns ("" = all): objects the
+ * list did not carry were deleted while we were not watching. */
+static int
+st_sweep(enum st_kind k, const char *ns, uint8_t mark)
+{
+	int removed = 0;
+	struct st_pool *p = &g_st.pool[k];
+	for (int i = 0; i < p->hwm; i++) {
+		struct st_hdr *h = st_at(p, i);
+		if (!h->used || h->mark == mark || (ns[0] != '\0' && strcmp(h->ns, ns) != 0))
+			continue;
+		char hns[ING_NS_LEN], hname[ING_NAME_LEN];
+		memcpy(hns, h->ns, sizeof hns);
+		memcpy(hname, h->name, sizeof hname);
+		log_debug("st: %s %s/%s: gone after relist", st_kind_names[k], hns, hname);
+		removed += st_delete(k, hns, hname);
+	}
+	return removed;
+}
+
+/* Iteration: for (i = -1; (r = st_next(k, &i)) != NULL;) */
+static void *
+st_next(enum st_kind k, int *i)
+{
+	struct st_pool *p = &g_st.pool[k];
+	while (++*i < p->hwm) {
+		struct st_hdr *h = st_at(p, *i);
+		if (h->used)
+			return h;
+	}
+	return NULL;
+}
+
+/* Does an Ingress reference Secret ns/name (auth or TLS)? Only those are
+ * kept (they are large and sensitive). */
+static int
+st_secret_wanted(const char *ns, const char *name)
+{
+	struct st_ing *r;
+	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
+		if (strcmp(r->h.ns, ns) != 0)
+			continue;
+		if (strcmp(r->a_auth_secret, name) == 0)
+			return 1;
+		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next)
+			if (strcmp(g_st.tlsh[t].secret, name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Drops Secrets no Ingress references any more. */
+static void
+st_secret_gc(void)
+{
+	struct st_secret *s;
+	for (int i = -1; (s = st_next(SK_SECRET, &i)) != NULL;) {
+		if (st_secret_wanted(s->h.ns, s->h.name))
+			continue;
+		char ns[ING_NS_LEN], name[ING_NAME_LEN];
+		memcpy(ns, s->h.ns, sizeof ns);
+		memcpy(name, s->h.name, sizeof name);
+		explicit_bzero(s->data, s->used_bytes);
+		st_delete(SK_SECRET, ns, name);
+	}
+}
+
+/* Secret data by key name; NULL when absent. */
+ING_UNUSED static const unsigned char *
+st_secret_data(const struct st_secret *s, const char *key, size_t *len)
+{
+	for (int i = 0; i < s->nkeys && i < ST_MAX_SECRET_KEYS; i++)
+		if (strcmp(s->key[i].name, key) == 0) {
+			*len = s->key[i].len;
+			return s->data + s->key[i].off;
+		}
+	return NULL;
+}
+
+/* ===== 5. JSON decoding ============================================== js_
+ * jsmn (static, strict, parent links) over one API object or watch event
+ * at a time; values are decoded into the store's spare records and never
+ * kept as tokens. Strings are unescaped (\uXXXX, surrogate pairs); numbers
+ * and booleans are type-checked. jsmn stops at NUL and does not unescape:
+ * keys are compared raw. A malformed or over-limit object is skipped with
+ * one log line naming it; the previous version stays.
+ * In: kw_ frames. Out: st_ commits. Limits: ING_MAX_JSON_TOKENS.
+ */
+struct js {
+	const char *s;
+	jsmntok_t *t;
+	int n;
+	const char *err; /* why the object was refused */
+};
+
+static jsmntok_t js_tokens[ING_MAX_JSON_TOKENS];
+
+static int
+js_parse(struct js *j, const char *s, size_t len)
+{
+	jsmn_parser p;
+	int r;
+	jsmn_init(&p);
+	r = jsmn_parse(&p, s, len, js_tokens, ING_MAX_JSON_TOKENS);
+	j->s = s;
+	j->t = js_tokens;
+	j->n = r > 0 ? r : 0;
+	j->err = NULL;
+	if (r == JSMN_ERROR_NOMEM) {
+		log_limit(LIM_JSON_TOKENS, "js: JSON tokens in one object");
+		j->err = "too many JSON tokens (ING_MAX_JSON_TOKENS)";
+		return ING_ERR;
+	}
+	if (r < 1 || js_tokens[0].type != JSMN_OBJECT) {
+		j->err = r == JSMN_ERROR_PART ? "truncated JSON" : "malformed JSON";
+		return ING_ERR;
+	}
+	return 0;
+}
+
+/* Index after the value at i (its whole subtree). */
+static int
+js_skip(const struct js *j, int i)
+{
+	int end = j->t[i].end;
+	for (i++; i < j->n && j->t[i].start < end; i++)
+		;
+	return i;
+}
+
+static int
+js_is(const struct js *j, int i, const char *lit)
+{
+	size_t n = strlen(lit);
+	return j->t[i].type == JSMN_STRING && (size_t)(j->t[i].end - j->t[i].start) == n &&
+	       memcmp(j->s + j->t[i].start, lit, n) == 0;
+}
+
+/* Value of key in the object at i, or -1. */
+static int
+js_get(const struct js *j, int obj, const char *key)
+{
+	if (obj < 0 || j->t[obj].type != JSMN_OBJECT)
+		return -1;
+	int k = obj + 1;
+	for (int c = 0; c < j->t[obj].size && k + 1 < j->n; c++) {
+		if (js_is(j, k, key))
+			return k + 1;
+		k = js_skip(j, k + 1);
+	}
+	return -1;
+}
+
+/* Path of keys: js_path(j, 0, "metadata", "name", NULL). */
+static int
+js_path(const struct js *j, int i, ...)
+{
+	va_list ap;
+	const char *k;
+	va_start(ap, i);
+	while (i >= 0 && (k = va_arg(ap, const char *)) != NULL)
+		i = js_get(j, i, k);
+	va_end(ap);
+	return i;
+}
+
+/* Array element e of the array at i: call as
+ * for (e = js_first(j, arr, &c); e >= 0; e = js_next(j, e, &c)). */
+static int
+js_first(const struct js *j, int arr, int *count)
+{
+	if (arr < 0 || j->t[arr].type != JSMN_ARRAY || j->t[arr].size == 0)
+		return -1;
+	*count = j->t[arr].size - 1;
+	return arr + 1;
+}
+
+static int
+js_next(const struct js *j, int e, int *count)
+{
+	if ((*count)-- <= 0)
+		return -1;
+	return js_skip(j, e);
+}
+
+static int
+js_hex4(const char *p, uint32_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+		if (!isxdigit(c))
+			return ING_ERR;
+		*v = *v * 16 + (uint32_t)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+	}
+	return 0;
+}
+
+/* Unescapes the string at i into out (NUL-terminated). Returns its length,
+ * or ING_ERR: not a string, too long for cap, bad escape, NUL. A JSON null
+ * gives "" (Kubernetes sends null for unset optional strings). */
+static int
+js_str(struct js *j, int i, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (i < 0 || (j->t[i].type == JSMN_PRIMITIVE && j->s[j->t[i].start] == 'n')) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (j->t[i].type != JSMN_STRING) {
+		j->err = "expected a string";
+		return ING_ERR;
+	}
+	const char *p = j->s + j->t[i].start, *end = j->s + j->t[i].end;
+	while (p < end) {
+		uint32_t cp = (unsigned char)*p++;
+		char b[4];
+		size_t n = 1;
+		if (cp == '\\') {
+			switch (*p++) { /* jsmn checked an escape follows */
+			case 'b': cp = '\b'; break;
+			case 'f': cp = '\f'; break;
+			case 'n': cp = '\n'; break;
+			case 'r': cp = '\r'; break;
+			case 't': cp = '\t'; break;
+			case 'u':
+				if (end - p < 4 || js_hex4(p, &cp) != 0)
+					goto bad;
+				p += 4;
+				if (cp >= 0xD800 && cp <= 0xDBFF) { /* a surrogate pair */
+					uint32_t lo;
+					if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || js_hex4(p + 2, &lo) != 0 ||
+					    lo < 0xDC00 || lo > 0xDFFF)
+						goto bad;
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+					goto bad;
+				}
+				n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+				break;
+			default: cp = (unsigned char)p[-1]; break; /* \" \\ \/ */
+			}
+		}
+		if (cp == 0)
+			goto bad;
+		if (n == 1) {
+			b[0] = (char)cp; /* a raw byte of the text, or an ASCII escape */
+		} else if (n == 2) {
+			b[0] = (char)(0xC0 | cp >> 6);
+			b[1] = (char)(0x80 | (cp & 0x3F));
+		} else if (n == 3) {
+			b[0] = (char)(0xE0 | cp >> 12);
+			b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			b[2] = (char)(0x80 | (cp & 0x3F));
+		} else {
+			b[0] = (char)(0xF0 | cp >> 18);
+			b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			b[3] = (char)(0x80 | (cp & 0x3F));
+		}
+		if (o + n >= cap) {
+			j->err = "string too long";
+			return ING_ERR;
+		}
+		memcpy(out + o, b, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return (int)o;
+bad:
+	j->err = "bad string escape";
+	return ING_ERR;
+}
+
+/* An integer number (no fraction or exponent) in [min, max]. */
+static int
+js_int(struct js *j, int i, int64_t min, int64_t max, int64_t *v)
+{
+	if (i < 0 || j->t[i].type != JSMN_PRIMITIVE) {
+		j->err = "expected a number";
+		return ING_ERR;
+	}
+	const char *p = j->s + j->t[i].start;
+	size_t n = (size_t)(j->t[i].end - j->t[i].start);
+	int neg = n > 0 && p[0] == '-';
+	uint64_t u;
+	if (str_to_u64((struct ing_str){p + neg, n - (size_t)neg}, (uint64_t)INT64_MAX, &u) != 0) {
+		j->err = "expected an integer";
+		return ING_ERR;
+	}
+	*v = neg ? -(int64_t)u : (int64_t)u;
+	if (*v < min || *v > max) {
+		j->err = "number out of range";
+		return ING_ERR;
+	}
+	return 0;
+}
+
+/* true/false; absent (i < 0) or null gives dflt. */
+static int
+js_bool(struct js *j, int i, int dflt)
+{
+	if (i < 0 || j->t[i].type != JSMN_PRIMITIVE)
+		return dflt;
+	char c = j->s[j->t[i].start];
+	return c == 't' ? 1 : c == 'f' ? 0 : dflt;
+}
+
+/* RFC 3339 "2006-01-02T15:04:05Z" (or with an offset) to unix seconds. */
+static int64_t
+js_time(const char *s)
+{
+	int y, mo, d, h, mi, se;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 || mo < 1 || mo > 12 || d < 1 ||
+	    d > 31 || h > 23 || mi > 59 || se > 60)
+		return 0;
+	/* days from civil (Howard Hinnant) */
+	int yy = y - (mo <= 2);
+	int era = (yy >= 0 ? yy : yy - 399) / 400;
+	int yoe = yy - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	return days * 86400 + h * 3600 + mi * 60 + se;
+}
+
+/* metadata: namespace and name into the header (both required). */
+static int
+js_meta(struct js *j, int obj, struct st_hdr *h, int64_t *created)
+{
+	int md = js_get(j, obj, "metadata");
+	char ts[40];
+	if (md < 0) {
+		j->err = "no metadata";
+		return ING_ERR;
+	}
+	if (js_str(j, js_get(j, md, "name"), h->name, sizeof h->name) <= 0 ||
+	    js_str(j, js_get(j, md, "namespace"), h->ns, sizeof h->ns) <= 0) {
+		if (j->err == NULL)
+			j->err = "no namespace or name";
+		return ING_ERR;
+	}
+	if (created != NULL) {
+		*created = 0;
+		if (js_str(j, js_get(j, md, "creationTimestamp"), ts, sizeof ts) > 0)
+			*created = js_time(ts);
+	}
+	return 0;
+}
+
+/* Annotation tables: key, field, rank (3: ingress.kubernetes.io/, 2:
+ * traefik.ingress.kubernetes.io/, 1: the legacy label). */
+struct js_ann {
+	const char *key;
+	uint8_t field, rank;
+};
+static const struct js_ann js_ing_ann[] = {
+    {"kubernetes.io/ingress.class", IA_CLASS, 3},
+    {"ingress.kubernetes.io/rule-type", IA_RULE_TYPE, 3},
+    {"traefik.ingress.kubernetes.io/rule-type", IA_RULE_TYPE, 2},
+    {"traefik.frontend.rule.type", IA_RULE_TYPE, 1},
+    {"ingress.kubernetes.io/priority", IA_PRIORITY, 3},
+    {"traefik.ingress.kubernetes.io/priority", IA_PRIORITY, 2},
+    {"traefik.frontend.priority", IA_PRIORITY, 1},
+    {"ingress.kubernetes.io/whitelist-source-range", IA_WHITELIST, 3},
+    {"traefik.ingress.kubernetes.io/whitelist-source-range", IA_WHITELIST, 2},
+    {"ingress.kubernetes.io/auth-type", IA_AUTH_TYPE, 3},
+    {"traefik.ingress.kubernetes.io/auth-type", IA_AUTH_TYPE, 2},
+    {"ingress.kubernetes.io/auth-secret", IA_AUTH_SECRET, 3},
+    {"traefik.ingress.kubernetes.io/auth-secret", IA_AUTH_SECRET, 2},
+    {"ingress.kubernetes.io/auth-realm", IA_AUTH_REALM, 3},
+    {"traefik.ingress.kubernetes.io/auth-realm", IA_AUTH_REALM, 2},
+    {"ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 3},
+    {"traefik.ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 2},
+    {"ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 3},
+    {"traefik.ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 2},
+    {"traefik.frontend.passHostHeader", IA_PRESERVE_HOST, 1},
+    {"ingress.kubernetes.io/ssl-redirect", IA_SSL_REDIRECT, 3},
+    {"traefik.ingress.kubernetes.io/ssl-redirect", IA_SSL_REDIRECT, 2},
+    {"ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 3},
+    {"traefik.ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 2},
+    {"traefik.frontend.entryPoints", IA_ENTRY_POINTS, 1},
+};
+static const struct js_ann js_svc_ann[] = {
+    {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
+    {"traefik.ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 2},
+    {"traefik.backend.loadbalancer.method", SA_LB_METHOD, 1},
+    {"traefik.backend.loadbalancer.sticky", SA_STICKY, 1},
+    {"ingress.kubernetes.io/affinity", SA_STICKINESS, 3},
+    {"traefik.ingress.kubernetes.io/affinity", SA_STICKINESS, 2},
+    {"traefik.backend.loadbalancer.stickiness", SA_STICKINESS, 1},
+    {"ingress.kubernetes.io/session-cookie-name", SA_COOKIE, 3},
+    {"traefik.ingress.kubernetes.io/session-cookie-name", SA_COOKIE, 2},
+    {"traefik.backend.loadbalancer.stickiness.cookieName", SA_COOKIE, 1},
+    {"ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 3},
+    {"traefik.ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 2},
+    {"traefik.backend.circuitbreaker", SA_BREAKER, 1},
+};
+
+/* Finds the winning token of each annotation field (highest rank). */
+static void
+js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int *tok, uint8_t *rank)
+{
+	int ann = js_path(j, obj, "metadata", "annotations", NULL);
+	int c, k;
+	if (ann < 0 || j->t[ann].type != JSMN_OBJECT)
+		return;
+	k = ann + 1;
+	for (c = 0; c < j->t[ann].size && k + 1 < j->n; c++) {
+		for (size_t a = 0; a < ntab; a++)
+			if (js_is(j, k, tab[a].key) && tab[a].rank > rank[tab[a].field]) {
+				rank[tab[a].field] = tab[a].rank;
+				tok[tab[a].field] = k + 1;
+			}
+		k = js_skip(j, k + 1);
+	}
+}
+
+/* A backend: v1 {service: {name, port: {number | name}}} or v1beta1
+ * {serviceName, servicePort (int or string)}. */
+static int
+js_backend(struct js *j, int be, struct st_backend *b)
+{
+	int svc = js_get(j, be, "service"), port;
+	int64_t num;
+	memset(b, 0, sizeof *b);
+	if (svc >= 0) {
+		if (js_str(j, js_get(j, svc, "name"), b->svc, sizeof b->svc) <= 0)
+			goto bad;
+		port = js_get(j, svc, "port");
+		int pn = js_get(j, port, "number");
+		if (pn >= 0) {
+			if (js_int(j, pn, 1, 65535, &num) != 0)
+				goto bad;
+			b->port = (uint16_t)num;
+		} else if (js_str(j, js_get(j, port, "name"), b->port_name, sizeof b->port_name) <= 0) {
+			goto bad;
+		}
+		return 0;
+	}
+	if (js_get(j, be, "resource") >= 0) {
+		j->err = "resource backends are not supported";
+		return ING_ERR;
+	}
+	if (js_str(j, js_get(j, be, "serviceName"), b->svc, sizeof b->svc) <= 0)
+		goto bad;
+	port = js_get(j, be, "servicePort");
+	if (port >= 0 && j->t[port].type == JSMN_PRIMITIVE) {
+		if (js_int(j, port, 1, 65535, &num) != 0)
+			goto bad;
+		b->port = (uint16_t)num;
+	} else if (js_str(j, port, b->port_name, sizeof b->port_name) <= 0) {
+		goto bad;
+	} else {
+		/* a numeric string names the port number too (Traefik) */
+		uint64_t u;
+		if (str_to_u64((struct ing_str){b->port_name, strlen(b->port_name)}, 65535, &u) == 0 && u > 0) {
+			b->port = (uint16_t)u;
+			b->port_name[0] = '\0';
+		}
+	}
+	return 0;
+bad:
+	if (j->err == NULL)
+		j->err = "bad backend (service name and port)";
+	return ING_ERR;
+}
+
+/* Lower-cases a host and checks it is a DNS name or a "*." wildcard. */
+static int
+js_host(char *h)
+{
+	size_t n = strlen(h);
+	for (size_t i = 0; i < n; i++) {
+		h[i] = (char)tolower((unsigned char)h[i]);
+		if (!(isalnum((unsigned char)h[i]) || h[i] == '-' || h[i] == '.' || (h[i] == '*' && i == 0 && h[1] == '.')))
+			return ING_ERR;
+	}
+	return 0;
+}
+
+/* whitelist-source-range: "1.2.3.0/24, fe80::/16, 10.0.0.1" into cidrs. An
+ * entry that does not parse makes the list invalid (rb_ then denies). */
+static int
+js_ingress_whitelist(struct js *j, int tok, struct st_ing *r)
+{
+	static char v[ING_MAX_CIDRS * 48];
+	int len = js_str(j, tok, v, sizeof v);
+	int tail = -1;
+	if (len < 0) {
+		r->wl_invalid = 1;
+		snprintf(r->wl_bad, sizeof r->wl_bad, "(list too long: ING_MAX_CIDRS)");
+		log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
+		j->err = NULL;
+		return 0;
+	}
+	r->rank[IA_WHITELIST] = r->rank[IA_WHITELIST] ? r->rank[IA_WHITELIST] : 1;
+	for (size_t i = 0; i <= (size_t)len;) {
+		size_t k = i;
+		while (k < (size_t)len && v[k] != ',')
+			k++;
+		struct ing_str e = str_trim((struct ing_str){v + i, k - i});
+		i = k + 1;
+		if (e.n == 0)
+			continue;
+		if (r->ncidrs >= ING_MAX_CIDRS) {
+			log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
+			r->wl_invalid = 1;
+			snprintf(r->wl_bad, sizeof r->wl_bad, "(more than ING_MAX_CIDRS entries)");
+			break;
+		}
+		struct st_cidr cidr;
+		if (ing_cidr_parse(e.p, e.n, &cidr.family, &cidr.bits, cidr.ip) != 0) {
+			if (!r->wl_invalid)
+				snprintf(r->wl_bad, sizeof r->wl_bad, "%.*s", (int)ING_MIN(e.n, 40), e.p);
+			r->wl_invalid = 1;
+			continue;
+		}
+		int ci = st_alloc(&g_st.p_cidr, "st: whitelist entries");
+		if (ci < 0) {
+			j->err = "too many whitelist entries (ING_MAX_STORE_CIDRS)";
+			return ING_ERR;
+		}
+		cidr.next = -1;
+		g_st.cidr[ci] = cidr;
+		if (tail < 0)
+			r->cidrs = ci;
+		else
+			g_st.cidr[tail].next = ci;
+		tail = ci;
+		r->ncidrs++;
+	}
+	return 0;
+}
+
+/* An Ingress into the spare record. */
+static int
+js_ingress(struct js *j, int obj)
+{
+	struct st_ing *r = st_begin(SK_INGRESS);
+	int tok[IA__COUNT], spec, c, e;
+	memset(tok, -1, sizeof tok);
+	if (js_meta(j, obj, &r->h, &r->created) != 0)
+		return ING_ERR;
+	spec = js_get(j, obj, "spec");
+	if (js_str(j, js_get(j, spec, "ingressClassName"), r->class_name, sizeof r->class_name) < 0)
+		return ING_ERR;
+	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank);
+	struct {
+		char *dst;
+		size_t cap;
+	} f[IA__COUNT] = {
+	    [IA_CLASS] = {r->a_class, sizeof r->a_class},
+	    [IA_RULE_TYPE] = {r->a_rule_type, sizeof r->a_rule_type},
+	    [IA_PRIORITY] = {r->a_priority, sizeof r->a_priority},
+	    [IA_AUTH_TYPE] = {r->a_auth_type, sizeof r->a_auth_type},
+	    [IA_AUTH_SECRET] = {r->a_auth_secret, sizeof r->a_auth_secret},
+	    [IA_AUTH_REALM] = {r->a_auth_realm, sizeof r->a_auth_realm},
+	    [IA_AUTH_REMOVE] = {r->a_auth_remove, sizeof r->a_auth_remove},
+	    [IA_PRESERVE_HOST] = {r->a_preserve_host, sizeof r->a_preserve_host},
+	    [IA_SSL_REDIRECT] = {r->a_ssl_redirect, sizeof r->a_ssl_redirect},
+	    [IA_ENTRY_POINTS] = {r->a_entry_points, sizeof r->a_entry_points},
+	};
+	for (int a = 0; a < IA__COUNT; a++) {
+		if (tok[a] < 0 || f[a].dst == NULL)
+			continue;
+		if (js_str(j, tok[a], f[a].dst, f[a].cap) < 0) {
+			j->err = "annotation value malformed or too long";
+			return ING_ERR;
+		}
+	}
+	if (tok[IA_WHITELIST] >= 0 && js_ingress_whitelist(j, tok[IA_WHITELIST], r) != 0)
+		return ING_ERR;
+	/* default backend: spec.defaultBackend (v1) or spec.backend (v1beta1) */
+	int def = js_get(j, spec, "defaultBackend");
+	if (def < 0)
+		def = js_get(j, spec, "backend");
+	if (def >= 0) {
+		if (js_backend(j, def, &r->def) != 0)
+			return ING_ERR;
+		r->has_default = 1;
+	}
+	int tail = -1;
+	for (e = js_first(j, js_get(j, spec, "rules"), &c); e >= 0; e = js_next(j, e, &c)) {
+		char host[ING_NAME_LEN];
+		int pc, pe;
+		if (js_str(j, js_get(j, e, "host"), host, sizeof host) < 0 || js_host(host) != 0) {
+			j->err = "bad rule host";
+			return ING_ERR;
+		}
+		for (pe = js_first(j, js_path(j, e, "http", "paths", NULL), &pc); pe >= 0; pe = js_next(j, pe, &pc)) {
+			char ptype[32];
+			int pi = st_alloc(&g_st.p_path, "st: Ingress paths");
+			if (pi < 0) {
+				j->err = "too many Ingress paths (ING_MAX_INGRESS_PATHS)";
+				return ING_ERR;
+			}
+			struct st_path *p = &g_st.path[pi];
+			if (tail < 0)
+				r->paths = pi;
+			else
+				g_st.path[tail].next = pi;
+			tail = pi;
+			r->npaths++;
+			memcpy(p->host, host, sizeof host);
+			if (js_str(j, js_get(j, pe, "path"), p->path, sizeof p->path) < 0 ||
+			    (p->path[0] != '\0' && p->path[0] != '/')) {
+				j->err = j->err ? j->err : "path must start with /";
+				return ING_ERR;
+			}
+			if (js_str(j, js_get(j, pe, "pathType"), ptype, sizeof ptype) < 0)
+				return ING_ERR;
+			p->path_type = !strcmp(ptype, "Exact") ? PT_EXACT : !strcmp(ptype, "Prefix") ? PT_PREFIX : PT_IMPL;
+			if (ptype[0] != '\0' && p->path_type == PT_IMPL && strcmp(ptype, "ImplementationSpecific") != 0) {
+				j->err = "unknown pathType";
+				return ING_ERR;
+			}
+			if (js_backend(j, js_get(j, pe, "backend"), &p->be) != 0)
+				return ING_ERR;
+		}
+	}
+	tail = -1;
+	for (e = js_first(j, js_get(j, spec, "tls"), &c); e >= 0; e = js_next(j, e, &c)) {
+		char secret[ING_NAME_LEN];
+		int hc, he;
+		if (js_str(j, js_get(j, e, "secretName"), secret, sizeof secret) < 0)
+			return ING_ERR;
+		for (he = js_first(j, js_get(j, e, "hosts"), &hc); he >= 0; he = js_next(j, he, &hc)) {
+			int ti = st_alloc(&g_st.p_tlsh, "st: Ingress TLS hosts");
+			if (ti < 0) {
+				j->err = "too many TLS hosts (ING_MAX_TLS_HOSTS)";
+				return ING_ERR;
+			}
+			struct st_tlshost *t = &g_st.tlsh[ti];
+			if (tail < 0)
+				r->tls = ti;
+			else
+				g_st.tlsh[tail].next = ti;
+			tail = ti;
+			r->ntls++;
+			memcpy(t->secret, secret, sizeof secret);
+			if (js_str(j, he, t->host, sizeof t->host) < 0 || js_host(t->host) != 0) {
+				j->err = "bad TLS host";
+				return ING_ERR;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A Service into the spare record. */
+static int
+js_service(struct js *j, int obj)
+{
+	struct st_svc *r = st_begin(SK_SERVICE);
+	int tok[SA__COUNT], spec, c, e;
+	char type[32];
+	memset(tok, -1, sizeof tok);
+	if (js_meta(j, obj, &r->h, NULL) != 0)
+		return ING_ERR;
+	spec = js_get(j, obj, "spec");
+	if (js_str(j, js_get(j, spec, "type"), type, sizeof type) < 0)
+		return ING_ERR;
+	if (strcmp(type, "ExternalName") == 0) {
+		r->external = 1;
+		if (js_str(j, js_get(j, spec, "externalName"), r->external_name, sizeof r->external_name) <= 0) {
+			j->err = "ExternalName without externalName";
+			return ING_ERR;
+		}
+	}
+	for (e = js_first(j, js_get(j, spec, "ports"), &c); e >= 0; e = js_next(j, e, &c)) {
+		int64_t num;
+		if (r->nports >= ING_MAX_SVC_PORTS) {
+			log_limit(LIM_SVC_PORTS, "st: Service ports");
+			j->err = "too many ports (ING_MAX_SVC_PORTS)";
+			return ING_ERR;
+		}
+		struct st_svc_port *p = &r->ports[r->nports++];
+		if (js_str(j, js_get(j, e, "name"), p->name, sizeof p->name) < 0 ||
+		    js_int(j, js_get(j, e, "port"), 1, 65535, &num) != 0)
+			return ING_ERR;
+		p->port = (uint16_t)num;
+	}
+	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank);
+	char *dst[SA__COUNT] = {r->a_lb_method, r->a_sticky, r->a_stickiness, r->a_cookie, r->a_breaker};
+	size_t cap[SA__COUNT] = {sizeof r->a_lb_method, sizeof r->a_sticky, sizeof r->a_stickiness, sizeof r->a_cookie,
+	                         sizeof r->a_breaker};
+	for (int a = 0; a < SA__COUNT; a++)
+		if (tok[a] >= 0 && js_str(j, tok[a], dst[a], cap[a]) < 0) {
+			j->err = "annotation value malformed or too long";
+			return ING_ERR;
+		}
+	return 0;
+}
+
+/* Adds one address to an endpoints record. */
+static int
+js_eps_addr(struct js *j, struct st_eps *r, int tok, int ready, int subset, int *tail)
+{
+	char ip[64];
+	struct ing_addr a;
+	if (js_str(j, tok, ip, sizeof ip) <= 0 || ing_addr_parse_ip(&a, ip, strlen(ip)) != 0) {
+		j->err = "bad endpoint address";
+		return ING_ERR;
+	}
+	int ai = st_alloc(&g_st.p_addr, "st: endpoint addresses");
+	if (ai < 0) {
+		j->err = "too many endpoint addresses (ING_MAX_ENDPOINT_ADDRS)";
+		return ING_ERR;
+	}
+	struct st_addr *ad = &g_st.addr[ai];
+	ad->family = a.family;
+	memcpy(ad->ip, a.ip, 16);
+	ad->ready = (uint8_t)ready;
+	ad->subset = (uint8_t)subset;
+	if (*tail < 0)
+		r->addrs = ai;
+	else
+		g_st.addr[*tail].next = ai;
+	*tail = ai;
+	r->naddrs++;
+	return 0;
+}
+
+static int
+js_eps_port(struct js *j, struct st_eps *r, int e, int subset)
+{
+	int64_t num;
+	if (r->nports >= ING_MAX_SVC_PORTS) {
+		log_limit(LIM_SVC_PORTS, "st: endpoint ports");
+		j->err = "too many ports (ING_MAX_SVC_PORTS)";
+		return ING_ERR;
+	}
+	struct st_eps_port *p = &r->ports[r->nports++];
+	p->subset = (uint8_t)subset;
+	if (js_str(j, js_get(j, e, "name"), p->name, sizeof p->name) < 0 ||
+	    js_int(j, js_get(j, e, "port"), 1, 65535, &num) != 0)
+		return ING_ERR;
+	p->port = (uint16_t)num;
+	return 0;
+}
+
+/* An EndpointSlice (discovery v1 or v1beta1) into the spare record. */
+static int
+js_slice(struct js *j, int obj)
+{
+	struct st_eps *r = st_begin(SK_ENDPOINTS);
+	char type[16];
+	int c, e, tail = -1;
+	if (js_meta(j, obj, &r->h, NULL) != 0)
+		return ING_ERR;
+	if (js_str(j, js_path(j, obj, "metadata", "labels", "kubernetes.io/service-name", NULL), r->svc, sizeof r->svc) <= 0) {
+		j->err = j->err ? j->err : "no kubernetes.io/service-name label";
+		return ING_ERR;
+	}
+	if (js_str(j, js_get(j, obj, "addressType"), type, sizeof type) < 0)
+		return ING_ERR;
+	if (strcmp(type, "FQDN") == 0)
+		return 0; /* not addresses we can dial: an empty slice */
+	for (e = js_first(j, js_get(j, obj, "ports"), &c); e >= 0; e = js_next(j, e, &c))
+		if (js_eps_port(j, r, e, 0) != 0)
+			return ING_ERR;
+	for (e = js_first(j, js_get(j, obj, "endpoints"), &c); e >= 0; e = js_next(j, e, &c)) {
+		/* conditions.ready: unset means ready (API documentation) */
+		int ready = js_bool(j, js_path(j, e, "conditions", "ready", NULL), 1);
+		int ac, ae;
+		for (ae = js_first(j, js_get(j, e, "addresses"), &ac); ae >= 0; ae = js_next(j, ae, &ac))
+			if (js_eps_addr(j, r, ae, ready, 0, &tail) != 0)
+				return ING_ERR;
+	}
+	return 0;
+}
+
+/* A core/v1 Endpoints object: its subsets into one record. */
+static int
+js_endpoints(struct js *j, int obj)
+{
+	struct st_eps *r = st_begin(SK_ENDPOINTS);
+	int c, e, sub = 0, tail = -1;
+	if (js_meta(j, obj, &r->h, NULL) != 0)
+		return ING_ERR;
+	memcpy(r->svc, r->h.name, ING_MIN(sizeof r->svc - 1, strlen(r->h.name)));
+	r->core = 1;
+	for (e = js_first(j, js_get(j, obj, "subsets"), &c); e >= 0; e = js_next(j, e, &c), sub++) {
+		int pc, pe, ac, ae;
+		if (sub > 255) {
+			j->err = "too many subsets";
+			return ING_ERR;
+		}
+		for (pe = js_first(j, js_get(j, e, "ports"), &pc); pe >= 0; pe = js_next(j, pe, &pc))
+			if (js_eps_port(j, r, pe, sub) != 0)
+				return ING_ERR;
+		/* only ready addresses; notReadyAddresses are not kept */
+		for (ae = js_first(j, js_get(j, e, "addresses"), &ac); ae >= 0; ae = js_next(j, ae, &ac))
+			if (js_eps_addr(j, r, js_get(j, ae, "ip"), 1, sub, &tail) != 0)
+				return ING_ERR;
+	}
+	return 0;
+}
+
+/* A Secret into the spare record, its data base64-decoded. Returns 1 when
+ * it is not referenced by any Ingress (then it is not kept). */
+static int
+js_secret(struct js *j, int obj)
+{
+	struct st_secret *r = st_begin(SK_SECRET);
+	int data, k, c;
+	if (js_meta(j, obj, &r->h, NULL) != 0)
+		return ING_ERR;
+	if (!st_secret_wanted(r->h.ns, r->h.name))
+		return 1;
+	if (js_str(j, js_get(j, obj, "type"), r->type, sizeof r->type) < 0)
+		return ING_ERR;
+	data = js_get(j, obj, "data");
+	if (data < 0 || j->t[data].type != JSMN_OBJECT)
+		return 0; /* no data: an empty Secret (auth then fails closed) */
+	k = data + 1;
+	for (c = 0; c < j->t[data].size && k + 1 < j->n; c++, k = js_skip(j, k + 1)) {
+		int v = k + 1;
+		if (r->nkeys++ >= ST_MAX_SECRET_KEYS)
+			continue; /* counted: "exactly one key" checks need it */
+		if (js_str(j, k, r->key[c].name, sizeof r->key[c].name) <= 0 || j->t[v].type != JSMN_STRING) {
+			j->err = "bad data key";
+			return ING_ERR;
+		}
+		int len = str_b64_decode(j->s + j->t[v].start, (size_t)(j->t[v].end - j->t[v].start), r->data + r->used_bytes,
+		                         sizeof r->data - r->used_bytes);
+		if (len < 0) {
+			if ((size_t)(j->t[v].end - j->t[v].start) / 4 * 3 > sizeof r->data - r->used_bytes) {
+				log_limit(LIM_SECRET_BYTES, "st: Secret data");
+				j->err = "data too large (ING_MAX_SECRET_BYTES)";
+			} else {
+				j->err = "data is not base64";
+			}
+			return ING_ERR;
+		}
+		r->key[c].off = r->used_bytes;
+		r->key[c].len = (uint32_t)len;
+		r->used_bytes += (uint32_t)len;
+	}
+	return 0;
+}
+
+/* ===== 6. Kubernetes API watch client ================================= kw_
+ * One stream per kind (Ingress, Service, EndpointSlice|Endpoints, Secret)
+ * and namespace: a paginated list, then a watch from the list's
+ * resourceVersion, over HTTP/1.1 (TLS through the port). Chunked or
+ * length-framed bodies go through hp_body_step, the payload through a JSON
+ * framer that cuts one list item or one watch event at a time, so memory
+ * is bounded by the largest object, not the list. A 404 tries the next API
+ * version; a 410 relists; a drop, a 5xx or a silent stream reconnects with
+ * capped, jittered back-off, forever. Throughout, the last good store and
+ * routing table keep serving. Secrets are fetched by name when an Ingress
+ * references one the watch has not delivered.
+ * In: the API server. Out: st_ changes, rebuild requests. Limits:
+ * ING_MAX_WATCHES, ING_MAX_OBJECT_BYTES.
+ */
+#define KW_PAGE 500               /* list page size (items) */
+#define KW_BACKOFF_MIN_MS 500
+#define KW_BACKOFF_MAX_MS 30000
+#define KW_CONNECT_MS 10000       /* connect + TLS handshake */
+#define KW_RESPONSE_MS 30000      /* a list page or a response head */
+#define KW_WATCH_S 60             /* timeoutSeconds asked for (jittered +25%) */
+#define KW_WATCH_GRACE_MS 30000   /* silence past timeoutSeconds: reconnect */
+#define KW_TOKEN_MS 60000         /* re-read a token file at least this often */
+#define KW_REBUILD_MAX_MS 1000    /* a continuous stream still rebuilds this often */
+#define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET };
+static const char *const kw_phase_names[] = {"idle", "list", "watch", "get"};
+
+struct kw_api {
+	uint8_t kind;
+	const char *prefix;
+	const char *resource;
+};
+static const struct kw_api kw_apis[] = {
+    {SK_INGRESS, "/apis/networking.k8s.io/v1", "ingresses"},
+    {SK_INGRESS, "/apis/networking.k8s.io/v1beta1", "ingresses"},
+    {SK_INGRESS, "/apis/extensions/v1beta1", "ingresses"},
+    {SK_SERVICE, "/api/v1", "services"},
+    {SK_ENDPOINTS, "/apis/discovery.k8s.io/v1", "endpointslices"},
+    {SK_ENDPOINTS, "/apis/discovery.k8s.io/v1beta1", "endpointslices"},
+    {SK_ENDPOINTS, "/api/v1", "endpoints"},
+    {SK_SECRET, "/api/v1", "secrets"},
+};
+static const int kw_api_first[SK__COUNT] = {0, 3, 4, 7};
+
+/* The JSON framer: cuts a byte stream into values without parsing them.
+ * KF_LIST: the elements of the top-level object's "items" array are the
+ * values; the rest (kind, metadata) is kept as the envelope. KF_WATCH: each
+ * top-level value is one event; a newline always ends one, so a garbage or
+ * truncated line costs that line only. KF_OBJECT: one whole object. */
+enum { KF_LIST, KF_WATCH, KF_OBJECT };
+struct kw_frame {
+	uint8_t mode;
+	uint8_t in_str, esc;
+	uint8_t in_items;  /* inside "items": [ ... ] */
+	uint8_t skip;      /* value over ING_MAX_OBJECT_BYTES, or garbage */
+	uint8_t key_open;  /* a depth-1 string is being read as a key */
+	int depth;
+	char key[8];
+	int keylen;
+	size_t len;        /* bytes of the current value */
+	size_t envlen;
+	char env[2048];
+};
+
+struct kw_stream {
+	uint8_t used, kind, phase, synced, forbidden;
+	int api;                     /* index into kw_apis */
+	char ns[ING_NS_LEN];         /* "" = all namespaces */
+	char get_name[ING_NAME_LEN]; /* KS_GET: the Secret to fetch */
+	int conn;
+	uint32_t conn_id;
+	char rv[32];
+	char cont[1024];
+	uint8_t mark;
+	int fails;
+	uint64_t retry_at;
+	uint64_t timeout_ms; /* watch: silence allowed */
+	int status;
+	struct hp_body body;
+	struct kw_frame fr;
+	uint64_t events;
+	char obj[ING_MAX_OBJECT_BYTES];
+};
+
+/* A Secret fetch that found nothing: not retried before next_try. */
+struct kw_miss {
+	char ns[ING_NS_LEN], name[ING_NAME_LEN];
+	uint64_t next_try;
+};
+
+static struct {
+	int enabled;
+	int https;
+	char host[ING_NAME_LEN]; /* as in the URL: a name or an IP literal */
+	char hosthdr[ING_NAME_LEN + 8];
+	uint16_t port;
+	char prefix[128];
+	struct ing_addr addr;
+	int resolved;
+	struct tls_ctx *tls;
+	char token_file[512];
+	char ca_file[512];
+	char token[ING_MAX_TOKEN_BYTES];
+	uint64_t token_at;
+	struct kw_stream st[ING_MAX_WATCHES];
+	int nstreams; /* the list/watch streams come first */
+	int api[SK__COUNT];
+	int dirty;
+	uint64_t dirty_since, rebuild_at;
+	struct kw_miss miss[ING_MAX_SECRETS];
+	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
+} g_kw;
+
+static void rb_rebuild(void); /* section 8 */
+
+static const char *
+kw_res(const struct kw_stream *s)
+{
+	return kw_apis[s->api].resource;
+}
+
+/* Coalesced rebuild: within throttleDuration of a change, but at least
+ * once a second under a continuous stream. */
+static void
+kw_changed(void)
+{
+	if (!g_kw.dirty) {
+		g_kw.dirty = 1;
+		g_kw.dirty_since = g.now;
+	}
+	uint64_t at = g.now + cf_live->kube.throttle;
+	g_kw.rebuild_at = ING_MIN(at, g_kw.dirty_since + KW_REBUILD_MAX_MS);
+}
+
+/* Reads the token file (projected tokens rotate). Keeps the old token
+ * when the file cannot be read. */
+static void
+kw_token_load(void)
+{
+	char err[160];
+	static char buf[ING_MAX_TOKEN_BYTES];
+	g_kw.token_at = g.now;
+	if (g_kw.token_file[0] == '\0')
+		return;
+	ssize_t n = port_read_file(g_kw.token_file, buf, sizeof buf, err, sizeof err);
+	if (n < 0) {
+		log_warnx("kw: token: %s (keeping the previous token)", err);
+		return;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] <= ' ' || buf[i] == 0x7f) {
+			log_warnx("kw: token: %s holds a control character or space (keeping the previous token)",
+			          g_kw.token_file);
+			return;
+		}
+	if (strcmp(buf, g_kw.token) != 0) {
+		if (g_kw.token[0] != '\0')
+			log_info("kw: token: %s changed; using the new token", g_kw.token_file);
+		memcpy(g_kw.token, buf, (size_t)n + 1);
+	}
+	explicit_bzero(buf, sizeof buf);
+}
+
+/* Where the API server is, from the environment and [kubernetes]. NULL, or
+ * what is wrong. */
+static const char *
+kw_setup(const struct cf_kube *k)
+{
+	static char why[600];
+	const char *eh = getenv("KUBERNETES_SERVICE_HOST"), *ep = getenv("KUBERNETES_SERVICE_PORT");
+	const char *sa = getenv("INGRESSD_SERVICEACCOUNT_DIR");
+	char url[300];
+	int incluster = eh != NULL && *eh && ep != NULL && *ep;
+	char err[160];
+
+	memset(&g_kw, 0, sizeof g_kw);
+	for (int i = 0; i < SK__COUNT; i++)
+		g_kw.api[i] = kw_api_first[i];
+	if (sa == NULL || *sa == '\0')
+		sa = KW_SA_DIR;
+	if (k->endpoint[0] != '\0') {
+		snprintf(url, sizeof url, "%s", k->endpoint);
+	} else if (incluster) {
+		snprintf(url, sizeof url, strchr(eh, ':') ? "https://[%s]:%s" : "https://%s:%s", eh, ep);
+	} else {
+		return "no Kubernetes API server: set [kubernetes] endpoint in the config (for example "
+		       "\"http://127.0.0.1:8001\" with kubectl proxy), or run in a pod, where KUBERNETES_SERVICE_HOST "
+		       "and KUBERNETES_SERVICE_PORT are set";
+	}
+	if (k->token[0] != '\0')
+		snprintf(g_kw.token, sizeof g_kw.token, "%s", k->token);
+	else if (incluster)
+		snprintf(g_kw.token_file, sizeof g_kw.token_file, "%s/token", sa);
+	if (k->ca_file[0] != '\0')
+		snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s", k->ca_file);
+	else if (incluster)
+		snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s/ca.crt", sa);
+
+	/* scheme://host[:port][/prefix] */
+	const char *p = url;
+	if (strncmp(p, "https://", 8) == 0) {
+		g_kw.https = 1;
+		p += 8;
+	} else if (strncmp(p, "http://", 7) == 0) {
+		p += 7;
+	} else {
+		snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": must start with http:// or https://", url);
+		return why;
+	}
+	const char *hend = *p == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
+	if (hend == NULL || hend == p) {
+		snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": no host", url);
+		return why;
+	}
+	if (*p == '[')
+		hend++;
+	snprintf(g_kw.host, sizeof g_kw.host, "%.*s", (int)(hend - p), p);
+	p = hend;
+	g_kw.port = g_kw.https ? 443 : 80;
+	if (*p == ':') {
+		uint64_t port;
+		size_t pl = strcspn(p + 1, "/");
+		if (str_to_u64((struct ing_str){p + 1, pl}, 65535, &port) != 0 || port == 0) {
+			snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": bad port", url);
+			return why;
+		}
+		g_kw.port = (uint16_t)port;
+		p += 1 + pl;
+	}
+	snprintf(g_kw.prefix, sizeof g_kw.prefix, "%s", p);
+	if (g_kw.prefix[0] != '\0' && g_kw.prefix[strlen(g_kw.prefix) - 1] == '/')
+		g_kw.prefix[strlen(g_kw.prefix) - 1] = '\0';
+	snprintf(g_kw.hosthdr, sizeof g_kw.hosthdr, "%s:%u", g_kw.host, g_kw.port);
+	if (ing_addr_parse_ip(&g_kw.addr, g_kw.host, strlen(g_kw.host)) == 0)
+		g_kw.resolved = 1;
+	/* the name TLS checks: without brackets */
+	if (g_kw.host[0] == '[') {
+		memmove(g_kw.host, g_kw.host + 1, strlen(g_kw.host));
+		g_kw.host[strlen(g_kw.host) - 1] = '\0';
+	}
+	if (g_kw.https) {
+		static char ca[ING_MAX_CA_BYTES];
+		const char *path = g_kw.ca_file[0] ? g_kw.ca_file : "/etc/ssl/certs/ca-certificates.crt";
+		ssize_t n = port_read_file(path, ca, sizeof ca, err, sizeof err);
+		if (n < 0) {
+			snprintf(why, sizeof why, "CA for %s: %s (set [kubernetes] certAuthFilePath)", url, err);
+			return why;
+		}
+		g_kw.tls = tls_client_ctx(ca, (size_t)n, err, sizeof err);
+		if (g_kw.tls == NULL) {
+			snprintf(why, sizeof why, "CA %.300s: %s", path, err);
+			return why;
+		}
+	} else if (strcmp(g_kw.host, "127.0.0.1") != 0 && strcmp(g_kw.host, "localhost") != 0 &&
+	           strcmp(g_kw.host, "::1") != 0) {
+		log_warnx("kw: %s is plain HTTP to a remote host: the token and Secrets cross the network unencrypted", url);
+	}
+	kw_token_load();
+	if (g_kw.token_file[0] != '\0' && g_kw.token[0] == '\0')
+		log_warnx("kw: no token yet from %s; requests go without one until it appears", g_kw.token_file);
+
+	/* the streams: every kind in every namespace (or cluster-wide) */
+	int nns = k->n_namespaces > 0 ? k->n_namespaces : 1;
+	for (int kind = 0; kind < SK__COUNT; kind++)
+		for (int n = 0; n < nns; n++) {
+			if (g_kw.nstreams >= ING_MAX_WATCHES) {
+				snprintf(why, sizeof why, "too many watch streams: %d kinds x %d namespaces (limit is %d, "
+				         "ING_MAX_WATCHES)", SK__COUNT, nns, ING_MAX_WATCHES);
+				return why;
+			}
+			struct kw_stream *s = &g_kw.st[g_kw.nstreams++];
+			s->used = 1;
+			s->kind = (uint8_t)kind;
+			s->api = g_kw.api[kind];
+			s->conn = -1;
+			if (k->n_namespaces > 0)
+				snprintf(s->ns, sizeof s->ns, "%s", k->namespaces[n]);
+		}
+	g_kw.enabled = 1;
+	log_info("kw: API server %s://%s%s, %d streams, token %s", g_kw.https ? "https" : "http", g_kw.hosthdr,
+	         g_kw.prefix, g_kw.nstreams,
+	         g_kw.token_file[0] ? g_kw.token_file : g_kw.token[0] ? "from the config" : "none");
+	return NULL;
+}
+
+/* ---- the JSON framer ---- */
+
+static void kw_value(struct kw_stream *s, const char *p, size_t n);
+
+static void
+kw_frame_init(struct kw_frame *f, int mode)
+{
+	memset(f, 0, offsetof(struct kw_frame, env));
+	f->mode = (uint8_t)mode;
+}
+
+/* Logs a value over ING_MAX_OBJECT_BYTES with the name found in its start
+ * (the API server writes metadata first). */
+static void
+kw_frame_oversize(struct kw_stream *s)
+{
+	char name[80] = "?";
+	const char *m = memmem(s->obj, ING_MIN(s->fr.len, sizeof s->obj), "\"name\":\"", 8);
+	if (m != NULL) {
+		const char *e = memchr(m + 8, '"', (size_t)(s->obj + sizeof s->obj - m - 8));
+		if (e != NULL)
+			snprintf(name, sizeof name, "%.*s", (int)ING_MIN(e - m - 8, 64), m + 8);
+	}
+	log_limit(LIM_OBJECT_BYTES, "kw: API object size");
+	log_warnx("kw: %s: object %s over %d bytes (ING_MAX_OBJECT_BYTES): skipped; its previous version stays",
+	          kw_res(s), name, ING_MAX_OBJECT_BYTES);
+	g_kw.decode_errors[s->kind]++;
+}
+
+static void
+kw_frame_end(struct kw_stream *s)
+{
+	struct kw_frame *f = &s->fr;
+	if (f->skip == 1)
+		kw_frame_oversize(s);
+	else if (f->skip == 0)
+		kw_value(s, s->obj, f->len);
+	f->len = 0;
+	f->skip = 0;
+}
+
+/* Feeds payload bytes. Returns ING_ERR when the stream is not JSON at all
+ * (a list that is not an object). */
+static int
+kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
+{
+	struct kw_frame *f = &s->fr;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		int in_value = f->mode == KF_LIST ? f->in_items && (f->depth >= 3 || (f->depth == 2 && c == '{'))
+		                                  : f->depth >= 1;
+		if (f->mode == KF_WATCH && c == '\n') { /* an event never spans lines */
+			if (f->depth > 0 || f->skip) {
+				if (f->skip != 2 && f->depth > 0) {
+					log_warnx("kw: %s: truncated watch event (%zu bytes): skipped", kw_res(s), f->len);
+					g_kw.decode_errors[s->kind]++;
+				}
+				f->depth = 0;
+				f->in_str = f->esc = 0;
+				f->len = 0;
+				f->skip = 0;
+			}
+			continue;
+		}
+		if (f->skip == 2) /* garbage: until the newline */
+			continue;
+		if (in_value || (f->mode != KF_LIST && c == '{' && f->depth == 0)) {
+			if (f->len < sizeof s->obj)
+				s->obj[f->len] = c;
+			else if (!f->skip)
+				f->skip = 1;
+			f->len++;
+		} else if (f->mode == KF_LIST && !(f->in_items && f->depth == 2 && c != ']')) {
+			if (f->envlen < sizeof f->env)
+				f->env[f->envlen++] = c;
+			else
+				return ING_ERR; /* an envelope this large is not a list */
+		}
+		if (f->in_str) {
+			if (f->esc)
+				f->esc = 0;
+			else if (c == '\\')
+				f->esc = 1;
+			else if (c == '"')
+				f->in_str = f->key_open = 0;
+			else if (f->key_open && f->keylen < (int)sizeof f->key)
+				f->key[f->keylen++] = c;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			f->in_str = 1;
+			f->key_open = f->mode == KF_LIST && f->depth == 1;
+			f->keylen = 0;
+			break;
+		case ':':
+			break;
+		case '{':
+		case '[':
+			f->depth++;
+			if (f->mode == KF_LIST && f->depth == 2 && c == '[' && f->keylen == 5 && memcmp(f->key, "items", 5) == 0)
+				f->in_items = 1;
+			if (f->depth > 64 && !f->skip)
+				f->skip = 1; /* absurd nesting: not an API object */
+			break;
+		case '}':
+		case ']':
+			if (f->depth == 0)
+				return ING_ERR;
+			f->depth--;
+			if (f->mode == KF_LIST) {
+				if (f->in_items && f->depth == 2 && c == '}')
+					kw_frame_end(s);
+				else if (f->in_items && f->depth == 1)
+					f->in_items = 0;
+			} else if (f->depth == 0) {
+				kw_frame_end(s);
+			}
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+		case ',':
+			break;
+		default:
+			if (f->depth == 0) {
+				if (f->mode != KF_WATCH)
+					return ING_ERR;
+				log_warnx("kw: %s: a watch line that is not JSON: skipped", kw_res(s));
+				g_kw.decode_errors[s->kind]++;
+				f->skip = 2;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- decoded values into the store ---- */
+
+/* Is this Ingress ours? ingressClass empty: no class, "traefik" or
+ * "ingressd"; else exactly that class. The annotation wins over
+ * spec.ingressClassName, as in ingress-nginx. */
+static int
+kw_class_ok(const struct st_ing *r)
+{
+	const char *want = cf_live->kube.ingress_class;
+	const char *have = r->rank[IA_CLASS] ? r->a_class : r->class_name;
+	if (want[0] != '\0')
+		return strcmp(have, want) == 0;
+	return have[0] == '\0' || strcmp(have, "traefik") == 0 || strcmp(have, "ingressd") == 0;
+}
+
+/* Applies one object (ADDED/MODIFIED, or DELETED) of stream s. */
+static void
+kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
+{
+	enum st_kind k = (enum st_kind)s->kind;
+	struct st_hdr *h = st_begin(k);
+	int r;
+	if (deleted) {
+		if (js_meta(j, obj, h, NULL) == 0 && st_delete(k, h->ns, h->name)) {
+			log_debug("kw: %s %s/%s: deleted", st_kind_names[k], h->ns, h->name);
+			kw_changed();
+		}
+		return;
+	}
+	switch (k) {
+	case SK_INGRESS: r = js_ingress(j, obj); break;
+	case SK_SERVICE: r = js_service(j, obj); break;
+	case SK_ENDPOINTS: r = strcmp(kw_res(s), "endpoints") == 0 ? js_endpoints(j, obj) : js_slice(j, obj); break;
+	default: r = js_secret(j, obj); break;
+	}
+	if (r < 0) {
+		st_abort(k);
+		g_kw.decode_errors[k]++;
+		g_st.rejected[k]++;
+		log_warnx("kw: %s %s/%s: %s: skipped; its previous version stays", st_kind_names[k], h->ns[0] ? h->ns : "?",
+		          h->name[0] ? h->name : "?", j->err ? j->err : "malformed");
+		return;
+	}
+	if ((k == SK_INGRESS && !kw_class_ok((struct st_ing *)h)) || (k == SK_SECRET && r == 1)) {
+		/* not ours (another ingress class), or a Secret no Ingress uses */
+		char ns[ING_NS_LEN], name[ING_NAME_LEN];
+		memcpy(ns, h->ns, sizeof ns);
+		memcpy(name, h->name, sizeof name);
+		st_abort(k);
+		if (st_delete(k, ns, name)) {
+			log_debug("kw: %s %s/%s: no longer ours", st_kind_names[k], ns, name);
+			kw_changed();
+		}
+		return;
+	}
+	if (st_commit(k, s->mark) != 0) {
+		g_kw.decode_errors[k]++;
+		return;
+	}
+	log_debug("kw: %s %s/%s: stored", st_kind_names[k], h->ns, h->name);
+	kw_changed();
+}
+
+static void kw_relist(struct kw_stream *s);
+
+/* One framed value: a list item, a watch event or a fetched object. */
+static void
+kw_value(struct kw_stream *s, const char *p, size_t n)
+{
+	struct js j;
+	char type[16], rv[32];
+	int obj = 0;
+	if (js_parse(&j, p, n) != 0) {
+		g_kw.decode_errors[s->kind]++;
+		log_warnx("kw: %s: %s in a %s (%zu bytes): skipped", kw_res(s), j.err, s->phase == KS_WATCH ? "watch event" : "list item", n);
+		return;
+	}
+	g_kw.events[s->kind]++;
+	s->events++;
+	if (s->phase == KS_WATCH) {
+		if (js_str(&j, js_get(&j, 0, "type"), type, sizeof type) <= 0 || (obj = js_get(&j, 0, "object")) < 0 ||
+		    j.t[obj].type != JSMN_OBJECT) {
+			g_kw.decode_errors[s->kind]++;
+			log_warnx("kw: %s: a watch event without type or object: skipped", kw_res(s));
+			return;
+		}
+		if (strcmp(type, "ERROR") == 0) {
+			int64_t code = 0;
+			char msg[200];
+			js_int(&j, js_get(&j, obj, "code"), 0, 999, &code);
+			if (js_str(&j, js_get(&j, obj, "message"), msg, sizeof msg) < 0)
+				msg[0] = '\0';
+			if (code == 410) {
+				log_info("kw: %s: %s: relisting", kw_res(s), msg[0] ? msg : "resource version expired");
+				s->rv[0] = '\0'; /* the watch ends; kw_body_done relists */
+			} else {
+				log_warnx("kw: %s: watch error %d: %s", kw_res(s), (int)code, msg);
+			}
+			return;
+		}
+		if (js_str(&j, js_path(&j, obj, "metadata", "resourceVersion", NULL), rv, sizeof rv) > 0)
+			memcpy(s->rv, rv, sizeof rv);
+		if (strcmp(type, "BOOKMARK") == 0)
+			return;
+		if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0 && strcmp(type, "DELETED") != 0) {
+			log_warnx("kw: %s: unknown watch event type \"%s\": skipped", kw_res(s), type);
+			return;
+		}
+		kw_apply(s, &j, obj, type[0] == 'D');
+		return;
+	}
+	kw_apply(s, &j, 0, 0);
+}
+
+/* ---- requests ---- */
+
+static size_t
+kw_urlenc(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *src && o + 4 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			dst[o++] = (char)c;
+		} else {
+			dst[o++] = '%';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* Queues the stream's next request on c. */
+static int
+kw_send(struct kw_stream *s, struct cn *c)
+{
+	char target[3072], enc[1600];
+	const struct kw_api *a = &kw_apis[s->api];
+	size_t n;
+	if (g.now - g_kw.token_at >= KW_TOKEN_MS || s->phase == KS_LIST)
+		kw_token_load();
+	n = (size_t)snprintf(target, sizeof target, "%s%s%s%s/%s", g_kw.prefix, a->prefix, s->ns[0] ? "/namespaces/" : "",
+	                     s->ns, a->resource);
+	if (s->phase == KS_GET) {
+		snprintf(target + n, sizeof target - n, "/%s", s->get_name);
+	} else {
+		if (s->phase == KS_LIST) {
+			n += (size_t)snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? 100 : KW_PAGE);
+			if (s->cont[0]) {
+				kw_urlenc(enc, sizeof enc, s->cont);
+				n += (size_t)snprintf(target + n, sizeof target - n, "&continue=%s", enc);
+			}
+		} else {
+			unsigned jitter = 0;
+			port_random(&jitter, sizeof jitter);
+			int t = KW_WATCH_S + (int)(jitter % (KW_WATCH_S / 4 + 1));
+			s->timeout_ms = (uint64_t)t * 1000 + KW_WATCH_GRACE_MS;
+			n += (size_t)snprintf(target + n, sizeof target - n,
+			                      "?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s", t, s->rv);
+		}
+		if (s->kind == SK_INGRESS && cf_live->kube.labelselector[0]) {
+			kw_urlenc(enc, sizeof enc, cf_live->kube.labelselector);
+			n += (size_t)snprintf(target + n, sizeof target - n, "&labelSelector=%s", enc);
+		}
+		if (s->kind == SK_SECRET) /* not the big ones no Ingress can use */
+			snprintf(target + n, sizeof target - n,
+			         "&fieldSelector=type%%21%%3Dhelm.sh%%2Frelease.v1%%2Ctype%%21%%3Dkubernetes.io%%2Fservice-account-token");
+	}
+	if (c->out == NULL && (c->out = bf_get()) == NULL)
+		return ING_ERR;
+	if (bf_printf(c->out, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ingressd/%s\r\nAccept: application/json\r\n", target,
+	              g_kw.hosthdr, ING_VERSION) != 0 ||
+	    (g_kw.token[0] && bf_printf(c->out, "Authorization: Bearer %s\r\n", g_kw.token) != 0) ||
+	    bf_append(c->out, "\r\n", 2) != 0)
+		return ING_ERR;
+	log_debug("kw: %s%s%s: %s %s", kw_res(s), s->ns[0] ? " in " : "", s->ns, kw_phase_names[s->phase],
+	          s->phase == KS_WATCH ? s->rv : s->cont[0] ? "(next page)" : "");
+	cn_set_state(c, KW_REQUEST);
+	c->flags = (uint16_t)(c->flags & ~CNF_WANT_READ) | CNF_WANT_WRITE;
+	c->deadline = tk_after(KW_RESPONSE_MS);
+	c->scan = 0;
+	s->status = 0;
+	return 0;
+}
+
+/* ---- stream life ---- */
+
+static struct kw_stream *
+kw_of(struct cn *c)
+{
+	struct kw_stream *s = &g_kw.st[c->ctx];
+	return c->ctx >= 0 && s->used && s->conn == cn_index(c) && s->conn_id == c->id ? s : NULL;
+}
+
+/* The stream goes idle and retries after a capped, jittered back-off. */
+static void
+kw_backoff(struct kw_stream *s, const char *why)
+{
+	uint32_t r = 0;
+	uint64_t base = KW_BACKOFF_MIN_MS << ING_MIN(s->fails, 10);
+	if (base > KW_BACKOFF_MAX_MS)
+		base = KW_BACKOFF_MAX_MS;
+	port_random(&r, sizeof r);
+	uint64_t delay = base / 2 + r % (base / 2 + 1); /* half to full: replicas spread out */
+	s->fails++;
+	s->retry_at = g.now + delay;
+	g_kw.reconnects[s->kind]++;
+	log_warnx("kw: %s%s%s: %s; retrying in %" PRIu64 " ms", kw_res(s), s->ns[0] ? " in " : "", s->ns, why, delay);
+}
+
+static void
+kw_relist(struct kw_stream *s)
+{
+	s->phase = KS_LIST;
+	s->rv[0] = s->cont[0] = '\0';
+	s->mark++;
+	g_kw.relists[s->kind]++;
+}
+
+static void
+kw_start(struct kw_stream *s)
+{
+	char err[160];
+	struct cn *c;
+	int fd;
+	s->retry_at = 0;
+	if (s->phase == KS_IDLE)
+		kw_relist(s);
+	if (!g_kw.resolved) {
+		struct ing_addr a;
+		if (port_resolve(g_kw.host, &a, 1, err, sizeof err) != 1) {
+			kw_backoff(s, err);
+			return;
+		}
+		g_kw.addr = a;
+		g_kw.resolved = 1;
+	}
+	g_kw.addr.port = g_kw.port;
+	if ((fd = port_connect(&g_kw.addr, err, sizeof err)) < 0) {
+		kw_backoff(s, err);
+		return;
+	}
+	if ((c = cn_new(CN_WATCH, fd)) == NULL) {
+		port_close(fd);
+		log_limit(LIM_WATCHES, "kw: API connections");
+		kw_backoff(s, "no connection slot (ING_MAX_WATCHES)");
+		return;
+	}
+	c->addr = g_kw.addr;
+	c->ctx = (int)(s - g_kw.st);
+	s->conn = cn_index(c);
+	s->conn_id = c->id;
+	cn_set_state(c, KW_CONNECT);
+	c->deadline = tk_after(KW_CONNECT_MS);
+}
+
+/* The connection of a stream closed: unless the stream planned what comes
+ * next, that was a failure. */
+static void
+kw_conn_gone(struct cn *c)
+{
+	struct kw_stream *s = kw_of(c);
+	if (s == NULL)
+		return;
+	s->conn = -1;
+	if (s->retry_at == 0 && s->used) {
+		if (s->phase == KS_GET) {
+			s->used = 0; /* a failed fetch is retried by the next rebuild */
+			return;
+		}
+		kw_backoff(s, c->why ? c->why : "connection closed");
+	}
+}
+
+/* Looks up a Status body's message. */
+static void
+kw_status_msg(struct kw_stream *s, char *msg, size_t cap)
+{
+	struct js j;
+	msg[0] = '\0';
+	if (s->fr.len > 0 && s->fr.len < sizeof s->obj && js_parse(&j, s->obj, s->fr.len) == 0 &&
+	    js_str(&j, js_get(&j, 0, "message"), msg, cap) >= 0)
+		return;
+	snprintf(msg, cap, "%.*s", (int)ING_MIN(s->fr.len, 120), s->obj);
+}
+
+/* A whole response body arrived. Returns 1 when c carries on with the
+ * stream's next request. */
+static int
+kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
+{
+	char msg[300];
+	if (s->status == 200) {
+		if (s->phase == KS_LIST) {
+			struct js j;
+			char rv[32] = "";
+			s->cont[0] = '\0';
+			if (s->fr.envlen > 0 && js_parse(&j, s->fr.env, s->fr.envlen) == 0) {
+				js_str(&j, js_path(&j, 0, "metadata", "resourceVersion", NULL), rv, sizeof rv);
+				if (js_str(&j, js_path(&j, 0, "metadata", "continue", NULL), s->cont, sizeof s->cont) < 0) {
+					s->cont[0] = '\0';
+					kw_backoff(s, "continue token too long");
+					kw_relist(s);
+					return 0;
+				}
+			}
+			if (s->cont[0] == '\0') { /* the last page */
+				int gone = st_sweep((enum st_kind)s->kind, s->ns, s->mark);
+				if (gone > 0)
+					kw_changed();
+				memcpy(s->rv, rv, sizeof rv);
+				if (!s->synced)
+					log_info("kw: %s%s%s: synced (%" PRIu64 " objects listed)", kw_res(s), s->ns[0] ? " in " : "",
+					         s->ns, s->events);
+				s->synced = 1;
+				s->forbidden = 0;
+				s->fails = 0;
+				s->phase = KS_WATCH;
+				kw_changed();
+			}
+		} else if (s->phase == KS_WATCH) {
+			s->fails = 0;
+			if (s->rv[0] == '\0') /* a 410 event: the watch is too old */
+				kw_relist(s);
+		} else { /* KS_GET */
+			s->used = 0;
+			return 0;
+		}
+	} else if (s->status == 404 && s->phase == KS_GET) {
+		for (int i = 0; i < ING_MAX_SECRETS; i++)
+			if (g_kw.miss[i].next_try < g.now) {
+				memcpy(g_kw.miss[i].ns, s->ns, sizeof s->ns);
+				memcpy(g_kw.miss[i].name, s->get_name, sizeof s->get_name);
+				g_kw.miss[i].next_try = g.now + 60000;
+				break;
+			}
+		log_warnx("kw: secret %s/%s: not found", s->ns, s->get_name);
+		s->used = 0;
+		return 0;
+	} else if (s->status == 404 && s->api + 1 < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[s->api + 1].kind == s->kind) {
+		log_info("kw: %s/%s: not served (404); trying %s/%s", kw_apis[s->api].prefix, kw_res(s), kw_apis[s->api + 1].prefix,
+		         kw_apis[s->api + 1].resource);
+		s->api++;
+		g_kw.api[s->kind] = s->api;
+		kw_relist(s);
+	} else if (s->status == 410) {
+		log_info("kw: %s: list expired (410): relisting", kw_res(s));
+		kw_relist(s);
+	} else {
+		kw_status_msg(s, msg, sizeof msg);
+		if (s->status == 404)
+			s->api = kw_api_first[s->kind];
+		if (s->status == 403) {
+			s->forbidden = 1;
+			log_errx("kw: %s: forbidden (403): %s. RBAC: grant get, list and watch on %s%s", kw_res(s), msg,
+			         kw_res(s), s->kind == SK_SECRET ? " (auth and TLS Secrets fail closed until then)" : "");
+		} else if (s->status == 401) {
+			log_errx("kw: %s: unauthorized (401): the token is missing, invalid or expired: %s", kw_res(s), msg);
+		}
+		if (s->phase == KS_GET) {
+			s->used = 0;
+			return 0;
+		}
+		char why[64];
+		snprintf(why, sizeof why, "HTTP %d", s->status);
+		kw_backoff(s, why);
+		return 0;
+	}
+	if (!keepalive)
+		return 0;
+	s->retry_at = 0;
+	return kw_send(s, c) == 0;
+}
+
+/* Reads and processes what arrived on a watch connection. */
+static void
+kw_read(struct kw_stream *s, struct cn *c)
+{
+	for (;;) {
+		ssize_t r = cn_fill(c);
+		if (r == ING_ERR) {
+			cn_close(c, c->tls && tls_error(c->tls) ? tls_error(c->tls) : "read error");
+			return;
+		}
+		if (r == ING_WAIT && c->in == NULL) {
+			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
+			return;
+		}
+		if (r > 0)
+			c->deadline = tk_after(c->state == KW_BODY && s->phase == KS_WATCH ? s->timeout_ms : KW_RESPONSE_MS);
+		if (c->state == KW_RESPONSE) {
+			static struct hp_msg m;
+			ssize_t hl = hp_scan_head(c->in->d + c->in->r, bf_len(c->in), &c->scan);
+			if (hl == ING_WAIT) {
+				if (bf_len(c->in) > ING_MAX_HEADER_BYTES || r == 0)
+					cn_close(c, r == 0 ? "closed before a response" : "response head too large");
+				if (r <= 0 || c->closing)
+					return;
+				continue;
+			}
+			if (hp_parse_response(&m, c->in->d + c->in->r, (size_t)hl) != 0) {
+				cn_close(c, m.err);
+				return;
+			}
+			c->in->r += (uint32_t)hl;
+			c->scan = 0;
+			if (m.status < 200)
+				continue; /* 1xx: the real answer follows */
+			s->status = m.status;
+			hp_body_init(&s->body, m.chunked ? HB_CHUNKED : m.clen >= 0 ? HB_LENGTH : HB_CLOSE,
+			             m.clen >= 0 ? (uint64_t)m.clen : 0);
+			if (m.minor == 0 || m.conn_close)
+				c->flags &= (uint16_t)~CNF_KEEPALIVE;
+			else
+				c->flags |= CNF_KEEPALIVE;
+			kw_frame_init(&s->fr, s->phase == KS_LIST ? KF_LIST : s->phase == KS_WATCH ? KF_WATCH : KF_OBJECT);
+			cn_set_state(c, KW_BODY);
+			if (s->status == 200 && s->phase == KS_WATCH)
+				c->deadline = tk_after(s->timeout_ms);
+		}
+		/* the body */
+		while (bf_len(c->in) > 0 && !s->body.done) {
+			size_t doff, dlen;
+			ssize_t k = hp_body_step(&s->body, c->in->d + c->in->r, bf_len(c->in), &doff, &dlen);
+			if (k < 0) {
+				cn_close(c, "bad chunked framing from the API server");
+				return;
+			}
+			if (dlen > 0) {
+				const char *pl = c->in->d + c->in->r + doff;
+				if (s->status != 200) { /* keep the start of an error body */
+					size_t room = s->fr.len < 4096 ? 4096 - s->fr.len : 0;
+					memcpy(s->obj + s->fr.len, pl, ING_MIN(room, dlen));
+					s->fr.len += ING_MIN(room, dlen);
+				} else if (kw_frame_feed(s, pl, dlen) != 0) {
+					cn_close(c, "the API server sent something that is not a JSON list");
+					return;
+				}
+			}
+			c->in->r += (uint32_t)k;
+			if (k == 0)
+				break;
+		}
+		if (r == 0 && s->body.mode == HB_CLOSE)
+			s->body.done = 1;
+		if (s->body.done) {
+			int keep = (c->flags & CNF_KEEPALIVE) && r != 0;
+			if (!kw_body_done(s, c, keep)) {
+				if (s->retry_at == 0 && s->used)
+					s->retry_at = g.now; /* planned: start again at once */
+				cn_close(c, "stream done");
+			}
+			return;
+		}
+		if (r == 0) {
+			cn_close(c, "the API server closed the stream");
+			return;
+		}
+		if (r == ING_WAIT)
+			return;
+	}
+}
+
+/* Poll events arrived on a watch connection. */
+static void
+kw_io(struct cn *c)
+{
+	struct kw_stream *s = kw_of(c);
+	char err[400];
+	if (s == NULL) {
+		cn_close(c, "stream gone");
+		return;
+	}
+	if (c->state == KW_CONNECT) {
+		if (port_connect_done(c->fd) != 0) {
+			snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, strerror(errno));
+			cn_close(c, "connect failed");
+			kw_backoff(s, err);
+			return;
+		}
+		if (g_kw.https && (c->tls = tls_client(g_kw.tls, c->fd, g_kw.host, err, sizeof err)) == NULL) {
+			cn_close(c, "TLS");
+			kw_backoff(s, err);
+			return;
+		}
+		if (kw_send(s, c) != 0) {
+			cn_close(c, "request too large");
+			return;
+		}
+	}
+	if (c->state == KW_REQUEST) {
+		int r = cn_flush(c);
+		if (r < 0) {
+			snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : strerror(errno));
+			cn_close(c, "request failed");
+			kw_backoff(s, err);
+			return;
+		}
+		if (r == 0)
+			return;
+		cn_set_state(c, KW_RESPONSE);
+		c->flags = (uint16_t)(c->flags & ~CNF_WANT_WRITE) | CNF_WANT_READ;
+	}
+	kw_read(s, c);
+}
+
+static void
+kw_timeout(struct cn *c)
+{
+	struct kw_stream *s = kw_of(c);
+	if (s == NULL) {
+		cn_close(c, "stream gone");
+		return;
+	}
+	cn_close(c, c->state == KW_CONNECT ? "connect timed out" : s->phase == KS_WATCH && c->state == KW_BODY
+	                                                                ? "watch went silent"
+	                                                                : "API server too slow");
+}
+
+/* Fetches, by name, Secrets an Ingress references that the store lacks
+ * (the watch dropped them when nothing used them). */
+static void
+kw_fetch_missing(void)
+{
+	struct st_ing *r;
+	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
+		const char *want[1 + 64];
+		int nw = 0;
+		if (r->a_auth_secret[0])
+			want[nw++] = r->a_auth_secret;
+		for (int t = r->tls; t >= 0 && nw < (int)ING_ARRAY_LEN(want); t = g_st.tlsh[t].next)
+			if (g_st.tlsh[t].secret[0])
+				want[nw++] = g_st.tlsh[t].secret;
+		for (int w = 0; w < nw; w++) {
+			int busy = 0, slot = -1;
+			if (st_find(SK_SECRET, r->h.ns, want[w]) != NULL)
+				continue;
+			for (int m = 0; m < ING_MAX_SECRETS; m++)
+				if (g_kw.miss[m].next_try > g.now && !strcmp(g_kw.miss[m].ns, r->h.ns) && !strcmp(g_kw.miss[m].name, want[w]))
+					busy = 1;
+			for (int k = g_kw.nstreams; k < ING_MAX_WATCHES && !busy; k++) {
+				struct kw_stream *s = &g_kw.st[k];
+				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, want[w]))
+					busy = 1;
+				else if (!s->used && slot < 0)
+					slot = k;
+			}
+			if (busy || slot < 0)
+				continue;
+			struct kw_stream *s = &g_kw.st[slot];
+			memset(s, 0, offsetof(struct kw_stream, obj));
+			s->used = 1;
+			s->kind = SK_SECRET;
+			s->api = kw_api_first[SK_SECRET];
+			s->phase = KS_GET;
+			s->conn = -1;
+			snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
+			snprintf(s->get_name, sizeof s->get_name, "%s", want[w]);
+			s->retry_at = g.now;
+		}
+	}
+}
+
+/* Every loop turn: start streams that are due, rebuild when due. */
+static void
+kw_tick(void)
+{
+	if (!g_kw.enabled)
+		return;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
+		struct kw_stream *s = &g_kw.st[i];
+		if (s->used && s->conn < 0 && s->retry_at <= g.now)
+			kw_start(s);
+	}
+	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
+		g_kw.dirty = 0;
+		st_secret_gc();
+		rb_rebuild();
+		kw_fetch_missing();
+	}
+}
+
+/* Earliest time kw_tick has work. */
+static uint64_t
+kw_next_deadline(void)
+{
+	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
+	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
+		if (g_kw.st[i].used && g_kw.st[i].conn < 0)
+			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
+	return next;
+}
+
+/* Readiness: every kind listed once (Secrets also when forbidden: auth
+ * and TLS then fail closed, but routing must not wait on them). NULL when
+ * ready, else why not. */
+static const char *
+kw_not_ready(char *buf, size_t cap)
+{
+	for (int i = 0; i < g_kw.nstreams; i++) {
+		const struct kw_stream *s = &g_kw.st[i];
+		if (!s->synced && !(s->kind == SK_SECRET && s->forbidden)) {
+			snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* ===== 7. routing table build ========================================= rb_
+ * The store becomes a routing table, built into the spare of two tables and
+ * swapped in only when the build succeeded; a failed or over-limit build
+ * keeps the old table and says why. Requests copy what they need at
+ * dispatch (server address, backend state slot), so a swap never pulls a
+ * table from under one. Routes are ordered totally: priority annotation,
+ * then exact host before wildcard before none, Exact before Prefix, longer
+ * path first, then namespace/name. Two Ingresses claiming the same host and
+ * path: the oldest (creationTimestamp, then namespace/name) wins.
+ * In: st_. Out: the live table for rt_. Limits: ING_MAX_ROUTES, _HOSTS,
+ * _BACKENDS, _SERVERS, _BACKEND_SERVERS, _SKIPS.
+ */
+enum { HK_EXACT, HK_WILD, HK_ANY };           /* host kinds, best first */
+enum { MT_EXACT, MT_PREFIX, MT_STRPREFIX };     /* path match, best first */
+
+struct rt_route {
+	int32_t prio;
+	uint8_t host_kind, match, strip, is_default;
+	uint16_t path_len;
+	uint32_t ep_mask; /* entry points served (bit = index in [entryPoints]) */
+	int host;         /* index in hosts; -1 for any host */
+	int backend;
+	int policy;
+	int next; /* next route of the same host, in order */
+	char path[ING_PATH_LEN];
+};
+
+struct rt_host {
+	char name[ING_NAME_LEN]; /* for a wildcard: the part after "*." */
+	uint8_t wild;
+	int first;
+};
+
+struct rt_policy { /* per Ingress */
+	char ns[ING_NS_LEN], name[ING_NAME_LEN];
+	uint32_t order; /* position in (creationTimestamp, ns, name) order */
+	uint8_t pass_host;
+	uint8_t ssl_redirect;
+};
+
+struct rt_server {
+	struct ing_addr addr;
+	uint16_t weight;
+};
+
+struct rt_backend {
+	char key[ING_NS_LEN + ING_NS_LEN + ING_PORTNAME_LEN + 4]; /* ns/svc:port */
+	int srv, nsrv;
+	const char *why; /* why it has no server */
+	int state;       /* persistent balancer slot (lb_) */
+	uint8_t external;
+};
+
+struct rt_skip {
+	char ns[ING_NS_LEN], name[ING_NAME_LEN], host[64], path[64];
+	char why[96];
+};
+
+struct rt_table {
+	uint32_t gen;
+	int nroutes, nhosts, nbackends, nservers, npolicies, nskips;
+	int any_first;
+	int hidx[2 * ING_MAX_HOSTS]; /* host index + 1; 0 empty */
+	struct rt_route routes[ING_MAX_ROUTES];
+	struct rt_host hosts[ING_MAX_HOSTS];
+	struct rt_backend backends[ING_MAX_BACKENDS];
+	struct rt_server servers[ING_MAX_SERVERS];
+	struct rt_policy policies[ING_MAX_INGRESSES];
+	struct rt_skip skips[ING_MAX_SKIPS];
+};
+
+static struct {
+	struct rt_table t[2];
+	int live;     /* index of the live table, -1 before the first build */
+	uint64_t builds, failures;
+	int64_t last_wall;
+	const char *last_error;
+	int ing_order[ING_MAX_INGRESSES]; /* scratch: store indices, sorted */
+	int eps_order[ING_MAX_ENDPOINTS];
+	int neps;
+	const char *fail; /* why the build in progress failed */
+} g_rb; /* zero-initialized (.bss); rb_init sets .live */
+
+static void
+rb_init(void)
+{
+	g_rb.live = -1;
+}
+
+static void lb_sync(struct rt_table *t); /* section 12: balancer state */
+
+static struct rt_table *
+rt_live(void)
+{
+	return g_rb.live < 0 ? NULL : &g_rb.t[g_rb.live];
+}
+
+/* Remembers (and logs once per object version) why a path is not served. */
+static void
+rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char why[96];
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (r->h.logged != r->h.gen)
+		log_warnx("rb: ingress %s/%s: %s%s: %s", r->h.ns, r->h.name, host, path, why);
+	if (t->nskips >= ING_MAX_SKIPS)
+		return; /* the log has it; /api shows the first ING_MAX_SKIPS */
+	struct rt_skip *s = &t->skips[t->nskips++];
+	snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
+	snprintf(s->name, sizeof s->name, "%s", r->h.name);
+	snprintf(s->host, sizeof s->host, "%.63s", host);
+	snprintf(s->path, sizeof s->path, "%.63s", path);
+	memcpy(s->why, why, sizeof why);
+}
+
+static int
+rb_cmp_ing(const void *a, const void *b)
+{
+	const struct st_ing *x = &g_st.ing[*(const int *)a], *y = &g_st.ing[*(const int *)b];
+	int c;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	if ((c = strcmp(x->h.ns, y->h.ns)) != 0)
+		return c;
+	return strcmp(x->h.name, y->h.name);
+}
+
+static int
+rb_cmp_eps(const void *a, const void *b)
+{
+	const struct st_eps *x = &g_st.eps[*(const int *)a], *y = &g_st.eps[*(const int *)b];
+	int c = strcmp(x->h.ns, y->h.ns);
+	return c ? c : strcmp(x->svc, y->svc);
+}
+
+/* Host index: exact and wildcard names in one open-addressing table. */
+static int
+rb_host(struct rt_table *t, const char *name, int wild, int add)
+{
+	uint32_t h = st_hash(wild ? "*" : "", name);
+	int n = 2 * ING_MAX_HOSTS;
+	for (int s = (int)(h % (uint32_t)n);; s = (s + 1) % n) {
+		if (t->hidx[s] == 0) {
+			if (!add)
+				return -1;
+			if (t->nhosts >= ING_MAX_HOSTS) {
+				log_limit(LIM_HOSTS, "rb: route hosts");
+				g_rb.fail = "too many hosts (ING_MAX_HOSTS)";
+				return -1;
+			}
+			struct rt_host *ho = &t->hosts[t->nhosts];
+			snprintf(ho->name, sizeof ho->name, "%s", name);
+			ho->wild = (uint8_t)wild;
+			ho->first = -1;
+			t->hidx[s] = ++t->nhosts;
+			return t->nhosts - 1;
+		}
+		struct rt_host *ho = &t->hosts[t->hidx[s] - 1];
+		if (ho->wild == wild && strcmp(ho->name, name) == 0)
+			return t->hidx[s] - 1;
+	}
+}
+
+/* ExternalName Services: their names are resolved here, off the request
+ * path, and refreshed every RB_DNS_TTL_MS; a change rebuilds the table. The
+ * resolver call blocks (getaddrinfo), so it runs on a timer, at most one
+ * name per loop turn, never per request. */
+#define RB_DNS_TTL_MS 30000
+#define RB_DNS_NAMES 64
+#define RB_DNS_ADDRS 8
+static struct {
+	struct {
+		char name[ING_NAME_LEN];
+		struct ing_addr a[RB_DNS_ADDRS];
+		int n;
+		int failed;
+		uint64_t due;
+		uint32_t used_build;
+	} e[RB_DNS_NAMES];
+} g_dns;
+
+/* The cached addresses of name (0 while unresolved); queues it. */
+static int
+rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
+{
+	int free_slot = -1;
+	for (int i = 0; i < RB_DNS_NAMES; i++) {
+		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].used_build + 2 < build) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(g_dns.e[i].name, name) != 0)
+			continue;
+		g_dns.e[i].used_build = build;
+		int n = ING_MIN(g_dns.e[i].n, max);
+		memcpy(out, g_dns.e[i].a, (size_t)n * sizeof *out);
+		return g_dns.e[i].failed ? ING_ERR : n;
+	}
+	if (free_slot >= 0) {
+		memset(&g_dns.e[free_slot], 0, sizeof g_dns.e[0]);
+		snprintf(g_dns.e[free_slot].name, sizeof g_dns.e[0].name, "%s", name);
+		g_dns.e[free_slot].used_build = build;
+		g_dns.e[free_slot].due = g.now;
+	}
+	return 0;
+}
+
+/* One due name per turn; a changed answer asks for a rebuild. */
+static void
+rb_dns_tick(void)
+{
+	for (int i = 0; i < RB_DNS_NAMES; i++) {
+		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].due > g.now)
+			continue;
+		struct ing_addr a[RB_DNS_ADDRS];
+		char err[160];
+		int n = port_resolve(g_dns.e[i].name, a, RB_DNS_ADDRS, err, sizeof err);
+		g.now = port_now_ms();
+		g_dns.e[i].due = g.now + RB_DNS_TTL_MS;
+		if (n < 0) {
+			if (!g_dns.e[i].failed)
+				log_warnx("rb: externalName %s: %s", g_dns.e[i].name, err);
+			if (!g_dns.e[i].failed || g_dns.e[i].n) {
+				g_dns.e[i].failed = 1;
+				kw_changed();
+			}
+			return; /* keeps the last good addresses for lookups? no: failed names serve 503 */
+		}
+		if (n != g_dns.e[i].n || g_dns.e[i].failed || memcmp(a, g_dns.e[i].a, (size_t)n * sizeof a[0]) != 0) {
+			memcpy(g_dns.e[i].a, a, (size_t)n * sizeof a[0]);
+			g_dns.e[i].n = n;
+			g_dns.e[i].failed = 0;
+			kw_changed();
+		}
+		return;
+	}
+}
+
+static uint64_t
+rb_dns_next(void)
+{
+	uint64_t next = 0;
+	for (int i = 0; i < RB_DNS_NAMES; i++)
+		if (g_dns.e[i].name[0] != '\0')
+			next = tk_min(next, g_dns.e[i].due);
+	return next;
+}
+
+static void
+rb_external(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc, const struct st_svc_port *sp)
+{
+	struct ing_addr a[RB_DNS_ADDRS];
+	int n;
+	b->external = 1;
+	b->srv = t->nservers;
+	if (ing_addr_parse_ip(&a[0], svc->external_name, strlen(svc->external_name)) == 0)
+		n = 1;
+	else
+		n = rb_dns(svc->external_name, a, RB_DNS_ADDRS, t->gen);
+	if (n <= 0) {
+		b->why = n == 0 ? "externalName not resolved yet" : "externalName does not resolve";
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (t->nservers >= ING_MAX_SERVERS) {
+			log_limit(LIM_SERVERS, "rb: servers");
+			g_rb.fail = "too many servers (ING_MAX_SERVERS)";
+			return;
+		}
+		struct rt_server *s = &t->servers[t->nservers++];
+		memset(s, 0, sizeof *s);
+		s->addr = a[i];
+		s->addr.port = sp->port;
+		s->weight = 1;
+		b->nsrv++;
+	}
+}
+
+static int
+rb_cmp_server(const void *a, const void *b)
+{
+	const struct rt_server *x = a, *y = b;
+	int c = memcmp(x->addr.ip, y->addr.ip, 16);
+	if (c == 0)
+		c = x->addr.family - y->addr.family;
+	return c ? c : (int)x->addr.port - (int)y->addr.port;
+}
+
+/* Adds the servers of Service port `be` in namespace ns to backend b. */
+static void
+rb_servers(struct rt_table *t, struct rt_backend *b, const char *ns, const struct st_svc *svc,
+           const struct st_svc_port *sp)
+{
+	/* EndpointSlices of the Service: binary search the sorted index */
+	int lo = 0, hi = g_rb.neps;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		const struct st_eps *e = &g_st.eps[g_rb.eps_order[mid]];
+		int c = strcmp(e->h.ns, ns);
+		if (c == 0)
+			c = strcmp(e->svc, svc->h.name);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	b->srv = t->nservers;
+	for (int k = lo; k < g_rb.neps; k++) {
+		const struct st_eps *e = &g_st.eps[g_rb.eps_order[k]];
+		if (strcmp(e->h.ns, ns) != 0 || strcmp(e->svc, svc->h.name) != 0)
+			break;
+		/* the endpoint port named like the Service port ("" matches "") */
+		for (int p = 0; p < e->nports; p++) {
+			if (strcmp(e->ports[p].name, sp->name) != 0)
+				continue;
+			for (int ai = e->addrs; ai >= 0; ai = g_st.addr[ai].next) {
+				const struct st_addr *ad = &g_st.addr[ai];
+				if (!ad->ready || ad->subset != e->ports[p].subset)
+					continue;
+				if (b->nsrv >= ING_MAX_BACKEND_SERVERS) {
+					log_limit(LIM_BACKEND_SERVERS, "rb: servers of one backend");
+					break;
+				}
+				if (t->nservers >= ING_MAX_SERVERS) {
+					log_limit(LIM_SERVERS, "rb: servers");
+					g_rb.fail = "too many servers (ING_MAX_SERVERS)";
+					return;
+				}
+				struct rt_server *sv = &t->servers[t->nservers];
+				memset(sv, 0, sizeof *sv);
+				sv->addr.family = ad->family;
+				memcpy(sv->addr.ip, ad->ip, 16);
+				sv->addr.port = e->ports[p].port;
+				sv->weight = 1;
+				t->nservers++;
+				b->nsrv++;
+			}
+		}
+	}
+	/* a deterministic order, so replicas agree; duplicates (an address in
+	 * two slices) removed */
+	qsort(&t->servers[b->srv], (size_t)b->nsrv, sizeof t->servers[0], rb_cmp_server);
+	int w = 0;
+	for (int r = 0; r < b->nsrv; r++)
+		if (w == 0 || rb_cmp_server(&t->servers[b->srv + w - 1], &t->servers[b->srv + r]) != 0)
+			t->servers[b->srv + w++] = t->servers[b->srv + r];
+	t->nservers -= b->nsrv - w;
+	b->nsrv = w;
+	if (b->nsrv == 0)
+		b->why = "no ready endpoints";
+}
+
+/* The backend for Service port be of Ingress namespace ns (shared by every
+ * route that names it). -1 when the table is full. */
+static int
+rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
+{
+	char key[sizeof t->backends[0].key];
+	if (be->port_name[0])
+		snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
+	else
+		snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
+	for (int i = 0; i < t->nbackends; i++) /* few per table; a scan is fine */
+		if (strcmp(t->backends[i].key, key) == 0)
+			return i;
+	if (t->nbackends >= ING_MAX_BACKENDS) {
+		log_limit(LIM_BACKENDS, "rb: backends");
+		g_rb.fail = "too many backends (ING_MAX_BACKENDS)";
+		return -1;
+	}
+	struct rt_backend *b = &t->backends[t->nbackends];
+	memset(b, 0, sizeof *b);
+	memcpy(b->key, key, sizeof key);
+	b->state = -1;
+	const struct st_svc *svc = st_find(SK_SERVICE, ns, be->svc);
+	const struct st_svc_port *sp = NULL;
+	if (svc == NULL) {
+		b->why = "Service not found";
+	} else {
+		for (int p = 0; p < svc->nports && sp == NULL; p++)
+			if ((be->port && svc->ports[p].port == be->port) ||
+			    (be->port_name[0] && strcmp(svc->ports[p].name, be->port_name) == 0))
+				sp = &svc->ports[p];
+		if (sp == NULL)
+			b->why = "Service has no such port";
+		else if (svc->external)
+			rb_external(t, b, svc, sp);
+		else
+			rb_servers(t, b, ns, svc, sp);
+	}
+	return t->nbackends++;
+}
+
+/* Annotation values. */
+static int
+rb_bool(const char *v, int dflt)
+{
+	if (v[0] == '\0')
+		return dflt;
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "t"))
+		return 1;
+	if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "f"))
+		return 0;
+	return -1;
+}
+
+/* Entry points named by a comma list; 0 when one is unknown. */
+static uint32_t
+rb_ep_mask(const char *list)
+{
+	uint32_t m = 0;
+	struct ing_str s = {list, strlen(list)};
+	for (size_t i = 0; i <= s.n;) {
+		size_t k = i;
+		while (k < s.n && s.p[k] != ',')
+			k++;
+		struct ing_str e = str_trim((struct ing_str){s.p + i, k - i});
+		i = k + 1;
+		if (e.n == 0)
+			continue;
+		int found = 0;
+		for (int ep = 0; ep < cf_live->n_eps; ep++)
+			if (str_eq(e, cf_live->eps[ep].name)) {
+				m |= 1u << ep;
+				found = 1;
+			}
+		if (!found)
+			return 0;
+	}
+	return m;
+}
+
+static int
+rb_cmp_route(const void *a, const void *b); /* below */
+
+/* Routes of one Ingress. */
+static void
+rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t default_eps)
+{
+	enum { RT_PATHPREFIX, RT_PATHPREFIXSTRIP, RT_PATH, RT_PATHSTRIP };
+	static const char *const rule_names[] = {"pathprefix", "pathprefixstrip", "path", "pathstrip"};
+	int rule = RT_PATHPREFIX, strip, prio = 0, pi;
+	uint32_t ep_mask = default_eps;
+
+	if (t->npolicies >= ING_MAX_INGRESSES)
+		return; /* cannot happen: one policy per stored Ingress */
+	pi = t->npolicies++;
+	struct rt_policy *pol = &t->policies[pi];
+	memset(pol, 0, sizeof *pol);
+	memcpy(pol->ns, r->h.ns, sizeof pol->ns);
+	memcpy(pol->name, r->h.name, sizeof pol->name);
+	pol->order = order;
+	int ph = rb_bool(r->a_preserve_host, !cf_live->kube.disable_pass_host);
+	if (ph < 0) {
+		rb_skip(t, r, "", "", "preserve-host \"%s\" is not a boolean; using the default", r->a_preserve_host);
+		ph = !cf_live->kube.disable_pass_host;
+	}
+	pol->pass_host = (uint8_t)ph;
+	int sr = rb_bool(r->a_ssl_redirect, 0);
+	pol->ssl_redirect = sr > 0;
+	if (r->a_rule_type[0]) {
+		rule = -1;
+		for (int i = 0; i < 4; i++)
+			if (!strcasecmp(r->a_rule_type, rule_names[i]))
+				rule = i;
+		if (rule < 0) {
+			rb_skip(t, r, "*", "", "unknown rule type \"%s\" (PathPrefix, PathPrefixStrip, Path or PathStrip): its "
+			        "paths are not served", r->a_rule_type);
+			r->h.logged = r->h.gen;
+			return;
+		}
+	}
+	strip = rule == RT_PATHPREFIXSTRIP || rule == RT_PATHSTRIP;
+	if (r->a_priority[0]) {
+		uint64_t v;
+		const char *p = r->a_priority;
+		int neg = *p == '-';
+		if (str_to_u64((struct ing_str){p + neg, strlen(p + neg)}, 1000000, &v) != 0)
+			rb_skip(t, r, "", "", "priority \"%s\" is not an integer; using 0", r->a_priority);
+		else
+			prio = neg ? -(int)v : (int)v;
+	}
+	if (r->a_entry_points[0] && (ep_mask = rb_ep_mask(r->a_entry_points)) == 0) {
+		rb_skip(t, r, "*", "", "frontend-entry-points \"%s\" names an unknown entry point: not served",
+		        r->a_entry_points);
+		r->h.logged = r->h.gen;
+		return;
+	}
+	/* one route per path, plus the default backend */
+	for (int k = r->paths, last = 0; !last; k = k >= 0 ? g_st.path[k].next : -1) {
+		const struct st_path *p;
+		struct st_path def;
+		if (k < 0) {
+			if (!r->has_default)
+				break;
+			memset(&def, 0, sizeof def);
+			def.be = r->def;
+			def.path_type = PT_IMPL;
+			p = &def;
+			last = 1;
+		} else {
+			p = &g_st.path[k];
+		}
+		if (t->nroutes >= ING_MAX_ROUTES) {
+			log_limit(LIM_ROUTES, "rb: routes");
+			g_rb.fail = "too many routes (ING_MAX_ROUTES)";
+			return;
+		}
+		struct rt_route *rt = &t->routes[t->nroutes];
+		memset(rt, 0, offsetof(struct rt_route, path));
+		rt->prio = prio;
+		rt->policy = pi;
+		rt->ep_mask = ep_mask;
+		rt->is_default = (uint8_t)last;
+		rt->strip = (uint8_t)strip;
+		rt->next = -1;
+		rt->match = p->path_type == PT_EXACT ? MT_EXACT : p->path_type == PT_PREFIX ? MT_PREFIX
+		            : (rule == RT_PATH || rule == RT_PATHSTRIP) ? MT_EXACT : MT_STRPREFIX;
+		size_t pl = strlen(p->path);
+		/* Prefix ignores a trailing slash: /foo/ is /foo (k8s) */
+		if (rt->match == MT_PREFIX && pl > 1 && p->path[pl - 1] == '/')
+			pl--;
+		if (rt->match == MT_PREFIX && pl == 1)
+			pl = 0; /* Prefix "/" is everything */
+		memcpy(rt->path, p->path, pl);
+		rt->path[pl] = '\0';
+		rt->path_len = (uint16_t)pl;
+		if (p->host[0] == '\0') {
+			rt->host_kind = HK_ANY;
+			rt->host = -1;
+		} else {
+			int wild = p->host[0] == '*';
+			rt->host_kind = wild ? HK_WILD : HK_EXACT;
+			if ((rt->host = rb_host(t, p->host + (wild ? 2 : 0), wild, 1)) < 0)
+				return;
+		}
+		rt->backend = rb_backend(t, r->h.ns, &p->be);
+		if (rt->backend < 0)
+			return;
+		t->nroutes++;
+	}
+	r->h.logged = r->h.gen;
+}
+
+/* Route order (see the banner). Host grouping first when `grouped`. */
+static int
+rb_cmp_order(const struct rt_table *t, const struct rt_route *x, const struct rt_route *y)
+{
+	if (x->prio != y->prio)
+		return x->prio > y->prio ? -1 : 1;
+	if (x->host_kind != y->host_kind)
+		return x->host_kind - y->host_kind;
+	if (x->is_default != y->is_default)
+		return x->is_default - y->is_default;
+	if (x->match != y->match)
+		return x->match - y->match;
+	if (x->path_len != y->path_len)
+		return x->path_len > y->path_len ? -1 : 1;
+	int c = strcmp(t->policies[x->policy].ns, t->policies[y->policy].ns);
+	if (c == 0)
+		c = strcmp(t->policies[x->policy].name, t->policies[y->policy].name);
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static struct rt_table *rb_sorting;
+
+static int
+rb_cmp_route(const void *a, const void *b)
+{
+	const struct rt_route *x = a, *y = b;
+	/* group by host, then the conflict key (oldest Ingress first), then order */
+	if (x->host != y->host)
+		return x->host - y->host;
+	return rb_cmp_order(rb_sorting, x, y);
+}
+
+/* Same host, path and match from two Ingresses: keep the oldest. */
+static int
+rb_cmp_conflict(const void *a, const void *b)
+{
+	const struct rt_route *x = a, *y = b;
+	int c = x->host - y->host;
+	if (c == 0)
+		c = x->is_default - y->is_default;
+	if (c == 0)
+		c = x->match - y->match;
+	if (c == 0)
+		c = strcmp(x->path, y->path);
+	if (c == 0)
+		c = (int)rb_sorting->policies[x->policy].order - (int)rb_sorting->policies[y->policy].order;
+	return c;
+}
+
+static void
+rb_dedupe(struct rt_table *t)
+{
+	int w = 0;
+	rb_sorting = t;
+	qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
+	for (int r = 0; r < t->nroutes; r++) {
+		struct rt_route *x = &t->routes[r];
+		if (w > 0) {
+			struct rt_route *k = &t->routes[w - 1];
+			if (k->host == x->host && k->is_default == x->is_default && k->match == x->match &&
+			    strcmp(k->path, x->path) == 0) {
+				const struct rt_policy *kp = &t->policies[k->policy], *xp = &t->policies[x->policy];
+				if (k->policy != x->policy) {
+					struct st_ing *loser = st_find(SK_INGRESS, xp->ns, xp->name);
+					if (loser != NULL && loser->h.logged_conflict != loser->h.gen) {
+						log_warnx("rb: ingress %s/%s: %s%s%s is also claimed by the older ingress %s/%s, which wins",
+						          xp->ns, xp->name, x->host >= 0 ? t->hosts[x->host].wild ? "*." : "" : "",
+						          x->host >= 0 ? t->hosts[x->host].name : "", x->is_default ? "(default backend)" : x->path,
+						          kp->ns, kp->name);
+						loser->h.logged_conflict = loser->h.gen;
+					}
+				}
+				continue;
+			}
+		}
+		if (w != r)
+			t->routes[w] = *x;
+		w++;
+	}
+	t->nroutes = w;
+}
+
+/* Builds the spare table from the store and swaps it in on success. */
+static void
+rb_rebuild(void)
+{
+	struct rt_table *t = &g_rb.t[g_rb.live == 0 ? 1 : 0];
+	struct st_ing *ing;
+	int n = 0;
+	uint32_t default_eps = 0;
+
+	g_rb.fail = NULL;
+	t->nroutes = t->nhosts = t->nbackends = t->nservers = t->npolicies = t->nskips = 0;
+	t->any_first = -1;
+	memset(t->hidx, 0, sizeof t->hidx);
+	t->gen = (uint32_t)g_rb.builds + 1;
+	for (int i = 0; i < cf_live->n_default_eps; i++)
+		default_eps |= rb_ep_mask(cf_live->default_eps[i]);
+
+	/* endpoints by (ns, service) for rb_servers */
+	g_rb.neps = 0;
+	struct st_eps *e;
+	for (int i = -1; (e = st_next(SK_ENDPOINTS, &i)) != NULL;)
+		g_rb.eps_order[g_rb.neps++] = i;
+	qsort(g_rb.eps_order, (size_t)g_rb.neps, sizeof g_rb.eps_order[0], rb_cmp_eps);
+
+	/* Ingresses oldest first: conflicts resolve in their order */
+	for (int i = -1; (ing = st_next(SK_INGRESS, &i)) != NULL;)
+		g_rb.ing_order[n++] = i;
+	qsort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
+	for (int k = 0; k < n && g_rb.fail == NULL; k++)
+		rb_ingress(t, &g_st.ing[g_rb.ing_order[k]], (uint32_t)k, default_eps);
+
+	if (g_rb.fail == NULL) {
+		rb_dedupe(t);
+		rb_sorting = t;
+		qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_route);
+		/* chains: each host's routes are contiguous and in order */
+		for (int r = t->nroutes - 1; r >= 0; r--) {
+			struct rt_route *rt = &t->routes[r];
+			if (rt->host < 0) {
+				rt->next = t->any_first;
+				t->any_first = r;
+			} else {
+				rt->next = t->hosts[rt->host].first;
+				t->hosts[rt->host].first = r;
+			}
+		}
+		lb_sync(t);
+	}
+	if (g_rb.fail != NULL) {
+		g_rb.failures++;
+		g_rb.last_error = g_rb.fail;
+		log_errx("rb: routing table not rebuilt: %s; the previous table keeps serving", g_rb.fail);
+		return;
+	}
+	g_rb.live = (int)(t - g_rb.t);
+	g_rb.builds++;
+	g_rb.last_wall = port_wall_s();
+	g_rb.last_error = NULL;
+	log_info("rb: routing table %u: %d routes, %d hosts, %d backends, %d servers, %d paths skipped", t->gen,
+	         t->nroutes, t->nhosts, t->nbackends, t->nservers, t->nskips);
+}
+
+/* ===== 8. accept ======================================================= cn_
+ * Listeners for the entry points and the admin [web] address. A full
+ * connection table parks them (HAProxy's limit_listener) until a slot frees;
+ * EMFILE parks them for a second (relayd's accept_reserve).
+ */
+/* Listeners. */
+static void
+cn_listeners_pause(int paused)
+{
+	if (g_cn.lis_paused == paused)
+		return;
+	g_cn.lis_paused = paused;
+	log_info("cn: %s accepting connections", paused ? "stopped" : "resumed");
+}
+
+static void hp_client_start(struct cn *c); /* client protocol: section 8 */
+
+static void
+cn_accept(struct lis *l)
+{
+	for (int i = 0; i < ING_ACCEPT_BURST; i++) {
+		struct ing_addr peer;
+		struct cn *c;
+		int fd;
+		if (g_cn.used[CN_CLIENT] >= ING_MAX_CONNS) {
+			log_limit(LIM_CONNS, "cn: client connections");
+			cn_listeners_pause(1);
+			return;
+		}
+		fd = port_accept(l->fd, &peer);
+		if (fd == ING_WAIT)
+			return;
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* relayd: out of fds; stop accepting for a second */
+				log_warn("cn: %s: accept", l->name);
+				cn_listeners_pause(1);
+				g_cn.lis_resume_at = g.now + 1000;
+			}
+			return;
+		}
+		c = cn_new(CN_CLIENT, fd);
+		if (c == NULL) { /* cannot happen: checked above */
+			port_close(fd);
+			return;
+		}
+		g_cn.accepted++;
+		c->addr = peer;
+		c->lis = (uint8_t)(l - g_cn.lis);
+		c->t_start = g.now;
+		hp_client_start(c);
+	}
+}
+
+/* ===== 10. the client side =========================================== hp_
+ * Read a request head, parse it, dispatch it; answers of our own;
+ * keep-alive and pipelining.
+ */
 /* The client side of a connection: read a head, parse, dispatch; local
  * answers; keep-alive and pipelining (requests are answered in order, one
  * at a time: the next head is parsed only when the previous exchange is
@@ -2626,7 +5703,6 @@ hp_body_step(struct hp_body *b, const char *p, size_t n, size_t *doff, size_t *d
 
 static struct {
 	struct hp_msg msg; /* the head being dispatched (single-threaded) */
-	struct cf *cf;     /* live config, set by the loop */
 } g_hp;
 
 static void rs_error(struct cn *c, int status, const char *why); /* section 15 */
@@ -2642,7 +5718,7 @@ hp_client_idle(struct cn *c, int first)
 	c->scan = 0;
 	if (bf_len(c->in) == 0)
 		bf_put(&c->in);
-	c->deadline = tk_after(first ? g_hp.cf->read_timeout : g_hp.cf->idle_timeout);
+	c->deadline = tk_after(first ? cf_live->read_timeout : cf_live->idle_timeout);
 }
 
 static void
@@ -2665,7 +5741,7 @@ hp_client_advance(struct cn *c)
 		if (c->state == CS_IDLE) {
 			cn_set_state(c, CS_HEAD);
 			c->t_start = g.now;
-			c->deadline = tk_after(g_hp.cf->read_timeout);
+			c->deadline = tk_after(cf_live->read_timeout);
 		}
 		ssize_t n = hp_scan_head(c->in->d + c->in->r, bf_len(c->in), &c->scan);
 		if (n == ING_WAIT) {
@@ -2774,7 +5850,7 @@ hp_client_io(struct cn *c)
 		else if (r == 1)
 			hp_client_done(c);
 		else
-			c->deadline = tk_after(g_hp.cf->write_timeout);
+			c->deadline = tk_after(cf_live->write_timeout);
 		if (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD))
 			hp_client_advance(c);
 		break;
@@ -2808,20 +5884,1072 @@ hp_client_timeout(struct cn *c)
 	}
 }
 
-/* ===== 14. upstream connect and pump ================================== up_
- * (The routing table does not exist yet: every request is 404.)
+/* ===== 11. route lookup =============================================== rt_
+ * Host first (a hash lookup for the exact name and for the wildcard of its
+ * parent domain, plus the host-less routes), then the paths of each in
+ * order; the best of the three candidates wins. Never a scan of every
+ * route. Paths are matched in RFC 3986 normal form: %XX of unreserved
+ * characters decoded, dot-segments removed; so /%61dmin and /x/../admin
+ * meet the /admin route and its policy, as the pod will understand them.
  */
-static void
-up_dispatch(struct cn *c, struct hp_msg *m)
+/* Host header to the routing name: lower case, no port, no trailing dot. */
+static size_t
+rt_host_norm(struct ing_str h, char *out, size_t cap)
 {
-	(void)m;
-	rs_error(c, 404, "no route");
+	size_t n = h.n;
+	if (n > 0 && h.p[0] == '[') { /* [v6]:port */
+		const char *rb = memchr(h.p, ']', n);
+		n = rb ? (size_t)(rb - h.p + 1) : n;
+	} else {
+		const char *colon = memchr(h.p, ':', n);
+		if (colon != NULL)
+			n = (size_t)(colon - h.p);
+	}
+	if (n > 0 && h.p[n - 1] == '.')
+		n--;
+	if (n >= cap)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)h.p[i]);
+	out[n] = '\0';
+	return n;
+}
+
+static int
+rt_hexval(int c)
+{
+	return isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+}
+
+/* Normalizes the path of target (up to '?') into out; *query points at
+ * the '?' part (or is empty). Returns the length, or ING_ERR for a bad %
+ * escape or an encoded NUL. */
+static int
+rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query)
+{
+	size_t n = 0, i = 0;
+	const char *q = memchr(target.p, '?', target.n);
+	size_t plen = q ? (size_t)(q - target.p) : target.n;
+	*query = q ? (struct ing_str){q, target.n - plen} : (struct ing_str){"", 0};
+	if (plen == 0 || target.p[0] != '/') {
+		/* "*" (OPTIONS) */
+		if (plen >= cap)
+			return ING_ERR;
+		memcpy(out, target.p, plen);
+		out[plen] = '\0';
+		return (int)plen;
+	}
+	while (i < plen) {
+		char c = target.p[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= plen)
+				return ING_ERR;
+			if ((hi = rt_hexval((unsigned char)target.p[i + 1])) < 0 || (lo = rt_hexval((unsigned char)target.p[i + 2])) < 0)
+				return ING_ERR;
+			int v = hi << 4 | lo;
+			if (v == 0)
+				return ING_ERR;
+			if (n + 3 >= cap)
+				return ING_ERR;
+			if (isalnum(v) || v == '-' || v == '.' || v == '_' || v == '~') {
+				out[n++] = (char)v; /* unreserved: the same character */
+			} else {
+				static const char hex[] = "0123456789ABCDEF";
+				out[n++] = '%';
+				out[n++] = hex[v >> 4];
+				out[n++] = hex[v & 15];
+			}
+			i += 3;
+			continue;
+		}
+		if (n + 1 >= cap)
+			return ING_ERR;
+		out[n++] = c;
+		i++;
+	}
+	out[n] = '\0';
+	/* remove dot-segments (RFC 3986 5.2.4), in place */
+	size_t r = 0, w = 0;
+	while (r < n) {
+		if (out[r] == '/' && r + 1 < n && out[r + 1] == '.' && (r + 2 == n || out[r + 2] == '/')) {
+			r += 2; /* "/." */
+			if (r == n)
+				out[w++] = '/';
+			continue;
+		}
+		if (out[r] == '/' && r + 2 < n && out[r + 1] == '.' && out[r + 2] == '.' && (r + 3 == n || out[r + 3] == '/')) {
+			r += 3; /* "/..": drop the last output segment */
+			while (w > 0 && out[w - 1] != '/')
+				w--;
+			if (w > 0)
+				w--;
+			if (r == n)
+				out[w++] = '/';
+			continue;
+		}
+		do
+			out[w++] = out[r++];
+		while (r < n && out[r] != '/');
+	}
+	if (w == 0)
+		out[w++] = '/';
+	out[w] = '\0';
+	return (int)w;
+}
+
+static int
+rt_path_match(const struct rt_route *r, const char *p, size_t n)
+{
+	if (r->path_len == 0)
+		return 1;
+	if (n < r->path_len || memcmp(p, r->path, r->path_len) != 0)
+		return 0;
+	switch (r->match) {
+	case MT_EXACT: return n == r->path_len;
+	case MT_PREFIX: return n == r->path_len || p[r->path_len] == '/';
+	default: return 1;
+	}
+}
+
+static int
+rt_walk(const struct rt_table *t, int first, const char *p, size_t n, int ep)
+{
+	for (int i = first; i >= 0; i = t->routes[i].next)
+		if ((t->routes[i].ep_mask >> ep & 1) && rt_path_match(&t->routes[i], p, n))
+			return i;
+	return -1;
+}
+
+/* The route for host (normalized) and path on entry point ep, or NULL. */
+static const struct rt_route *
+rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, int ep)
+{
+	int cand[3], best = -1;
+	int h = host[0] ? rb_host((struct rt_table *)t, host, 0, 0) : -1;
+	const char *dot = strchr(host, '.');
+	int w = dot && dot[1] ? rb_host((struct rt_table *)t, dot + 1, 1, 0) : -1;
+	cand[0] = h >= 0 ? rt_walk(t, t->hosts[h].first, p, n, ep) : -1;
+	cand[1] = w >= 0 ? rt_walk(t, t->hosts[w].first, p, n, ep) : -1;
+	cand[2] = rt_walk(t, t->any_first, p, n, ep);
+	for (int i = 0; i < 3; i++)
+		if (cand[i] >= 0 && (best < 0 || rb_cmp_order(t, &t->routes[cand[i]], &t->routes[best]) < 0))
+			best = cand[i];
+	return best >= 0 ? &t->routes[best] : NULL;
+}
+
+/* ===== 13. balancing ================================================== lb_
+ * Per backend, a state slot that outlives routing-table rebuilds while the
+ * backend's server set is unchanged (Traefik rebuilt every balancer on
+ * every change). wrr is oxy's interleaved weighted round robin over servers
+ * in a deterministic order, so replicas agree.
+ * Limits: ING_MAX_BACKENDS (slots).
+ */
+struct lb_state {
+	char key[sizeof(((struct rt_backend *)0)->key)];
+	uint32_t srv_hash; /* the server set this state is for */
+	uint32_t gen;      /* bumped at every reset: stale feedback is ignored */
+	uint32_t build;    /* last table that used it */
+	uint8_t used;
+	int index, cw;     /* wrr position */
+	uint64_t requests;
+};
+
+static struct {
+	struct lb_state s[ING_MAX_BACKENDS];
+	int n;
+} g_lb;
+
+static uint32_t
+lb_srv_hash(const struct rt_table *t, const struct rt_backend *b)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < b->nsrv; i++) {
+		const struct rt_server *s = &t->servers[b->srv + i];
+		const uint8_t *p = (const uint8_t *)&s->addr;
+		for (size_t k = 0; k < sizeof s->addr; k++)
+			h = (h ^ p[k]) * 16777619u;
+		h = (h ^ s->weight) * 16777619u;
+	}
+	return h;
+}
+
+/* Gives every backend of t its state slot (kept when the server set is the
+ * same), and frees the slots no backend uses any more. */
+static void
+lb_sync(struct rt_table *t)
+{
+	for (int i = 0; i < t->nbackends; i++) {
+		struct rt_backend *b = &t->backends[i];
+		uint32_t h = lb_srv_hash(t, b);
+		int free_slot = -1, k;
+		for (k = 0; k < g_lb.n; k++) {
+			if (g_lb.s[k].used && strcmp(g_lb.s[k].key, b->key) == 0)
+				break;
+			if (!g_lb.s[k].used && free_slot < 0)
+				free_slot = k;
+		}
+		if (k == g_lb.n) {
+			k = free_slot >= 0 ? free_slot : g_lb.n++;
+			memset(&g_lb.s[k], 0, sizeof g_lb.s[k]);
+			memcpy(g_lb.s[k].key, b->key, sizeof b->key);
+			g_lb.s[k].used = 1;
+			g_lb.s[k].srv_hash = h + 1; /* forces the reset below */
+		}
+		struct lb_state *st = &g_lb.s[k];
+		if (st->srv_hash != h) {
+			st->srv_hash = h;
+			st->gen++;
+			st->index = -1;
+			st->cw = 0;
+		}
+		st->build = t->gen;
+		b->state = k;
+	}
+	for (int k = 0; k < g_lb.n; k++)
+		if (g_lb.s[k].used && g_lb.s[k].build != t->gen)
+			g_lb.s[k].used = 0;
+}
+
+static int
+lb_gcd(int a, int b)
+{
+	while (b) {
+		int r = a % b;
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/* oxy's wrr: the next server index of b, or -1 when it has none. */
+static int
+lb_wrr(const struct rt_table *t, const struct rt_backend *b, struct lb_state *st)
+{
+	int gcd = 0, max = 0;
+	if (b->nsrv == 0)
+		return -1;
+	for (int i = 0; i < b->nsrv; i++) {
+		int w = t->servers[b->srv + i].weight;
+		gcd = lb_gcd(gcd, w);
+		max = ING_MAX(max, w);
+	}
+	if (max == 0)
+		return -1;
+	for (int guard = 0; guard < 2 * b->nsrv * (max / gcd + 1); guard++) {
+		st->index = (st->index + 1) % b->nsrv;
+		if (st->index == 0) {
+			st->cw -= gcd;
+			if (st->cw <= 0)
+				st->cw = max;
+		}
+		if (t->servers[b->srv + st->index].weight >= st->cw)
+			return st->index;
+	}
+	return 0;
+}
+
+/* Picks a server of backend b, skipping `avoid` (a server that just
+ * failed) when there is another. */
+static int
+lb_pick(const struct rt_table *t, const struct rt_backend *b, int avoid)
+{
+	struct lb_state *st = &g_lb.s[b->state];
+	int i = lb_wrr(t, b, st);
+	if (i >= 0 && i == avoid && b->nsrv > 1)
+		i = lb_wrr(t, b, st);
+	st->requests++;
+	return i;
+}
+
+/* ===== 15. upstream connect and pump ================================== up_
+ * The exchange: a client connection paired with an upstream connection.
+ * Bodies stream both ways through the two connections' own buffers,
+ * framed by hp_body_step and passed through verbatim (chunked stays
+ * chunked), with backpressure: a side is read only while its buffer has
+ * room. Upstream connections are kept alive in per-server pools and
+ * reused across clients. A request is retried on another server only when
+ * nothing was sent (a failed connect) and only for idempotent methods; a
+ * pooled connection the server closed under us is retried once, fresh,
+ * for a body-less idempotent request.
+ * Limits: ING_MAX_UPSTREAMS, maxIdleConnsPerHost.
+ */
+#define UP_IDLE_MS 90000   /* a pooled connection unused this long is closed */
+#define UP_MAX_RETRIES 3
+
+/* exchange flags (cn.xflags) */
+#define XF_REQ_DONE 0x001  /* client: the request body is all forwarded */
+#define XF_HEAD_SENT 0x002 /* client: a response head went to the client */
+#define XF_DECHUNK 0x004   /* client: HTTP/1.0 client, chunked response: payload only */
+#define XF_UPGRADE 0x008   /* client: asked for Upgrade */
+#define XF_IDEMP 0x010     /* client: idempotent method: a failed connect may try another server */
+#define XF_REPLAY 0x020    /* client: idempotent and body-less: may be sent again */
+#define XF_CLOSE 0x040     /* client: close after this response */
+#define XF_PASSHOST 0x080  /* client: Host goes through unchanged */
+#define XF_REUSED 0x100    /* upstream: came from the pool */
+#define XF_GOT 0x200       /* upstream: response bytes arrived */
+
+static struct {
+	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
+	int idle;
+	uint64_t reused, connects, retries;
+	char target[ING_BUF_SIZE]; /* scratch: the normalized request target */
+} g_up;
+
+static void
+up_init(void)
+{
+	for (int i = 0; i < ING_MAX_UPSTREAMS; i++)
+		g_up.bucket[i] = -1;
+}
+
+static uint32_t
+up_addr_hash(const struct ing_addr *a)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	return ((h ^ a->port) * 16777619u) % ING_MAX_UPSTREAMS;
+}
+
+static int
+up_addr_eq(const struct ing_addr *a, const struct ing_addr *b)
+{
+	return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
 }
 
 static void
+up_pool_unlink(struct cn *u)
+{
+	if (u->state != US_POOL)
+		return;
+	if (u->prev >= 0)
+		g_cn.tab[u->prev].next = u->next;
+	else
+		g_up.bucket[up_addr_hash(&u->addr)] = u->next;
+	if (u->next >= 0)
+		g_cn.tab[u->next].prev = u->prev;
+	u->next = u->prev = -1;
+	g_up.idle--;
+}
+
+/* An idle connection to addr from the pool, or NULL. */
+static struct cn *
+up_pool_take(const struct ing_addr *addr)
+{
+	for (int i = g_up.bucket[up_addr_hash(addr)]; i >= 0; i = g_cn.tab[i].next) {
+		struct cn *u = &g_cn.tab[i];
+		if (!u->closing && up_addr_eq(&u->addr, addr)) {
+			up_pool_unlink(u);
+			return u;
+		}
+	}
+	return NULL;
+}
+
+static void
+up_pool_put(struct cn *u)
+{
+	int n = 0, h = up_addr_hash(&u->addr);
+	for (int i = g_up.bucket[h]; i >= 0; i = g_cn.tab[i].next)
+		n += up_addr_eq(&g_cn.tab[i].addr, &u->addr);
+	if (n >= cf_live->max_idle_per_host || bf_len(u->in) > 0 || (u->flags & CNF_EOF)) {
+		cn_close(u, "not kept alive");
+		return;
+	}
+	cn_unpair(u);
+	bf_put(&u->in);
+	bf_put(&u->out);
+	cn_set_state(u, US_POOL);
+	u->flags = CNF_WANT_READ; /* a byte or EOF now means the server closed it */
+	u->xflags = 0;
+	u->deadline = tk_after(UP_IDLE_MS);
+	u->prev = -1;
+	u->next = g_up.bucket[h];
+	if (u->next >= 0)
+		g_cn.tab[u->next].prev = cn_index(u);
+	g_up.bucket[h] = cn_index(u);
+	g_up.idle++;
+}
+
+/* An upstream slot; when all are taken, the oldest idle one is closed. */
+static struct cn *
+up_new(int fd)
+{
+	struct cn *u = cn_new(CN_UPSTREAM, fd);
+	if (u != NULL)
+		return u;
+	struct cn *oldest = NULL;
+	for (int k = 0; k < g_cn.nactive; k++) {
+		struct cn *x = &g_cn.tab[g_cn.active[k]];
+		if (x->kind == CN_UPSTREAM && x->state == US_POOL && !x->closing &&
+		    (oldest == NULL || x->t_start < oldest->t_start))
+			oldest = x;
+	}
+	if (oldest == NULL)
+		return NULL;
+	up_pool_unlink(oldest);
+	/* freed now, not at the end of the turn, so its slot can be reused */
+	cn_free(oldest);
+	return cn_new(CN_UPSTREAM, fd);
+}
+
+/* A connection to addr for client c: pooled or new. NULL + *status when
+ * none can be had. */
+static struct cn *
+up_get(struct cn *c, const struct ing_addr *addr, int *status)
+{
+	char err[160];
+	struct cn *u = up_pool_take(addr);
+	if (u != NULL) {
+		g_up.reused++;
+		cn_set_state(u, US_ACTIVE);
+		u->xflags = XF_REUSED;
+		u->flags = 0;
+	} else {
+		int fd = port_connect(addr, err, sizeof err);
+		if (fd < 0) {
+			char a[64];
+			ing_addr_fmt(addr, a, sizeof a, 1);
+			log_debug("up: %s: %s", a, err);
+			*status = 502;
+			return NULL;
+		}
+		if ((u = up_new(fd)) == NULL) {
+			port_close(fd);
+			log_limit(LIM_UPSTREAMS, "up: upstream connections");
+			*status = 503;
+			return NULL;
+		}
+		g_up.connects++;
+		u->addr = *addr;
+		cn_set_state(u, US_CONNECT);
+		u->deadline = tk_after(cf_live->dial_timeout);
+	}
+	u->t_start = g.now;
+	cn_pair(c, u);
+	return u;
+}
+
+/* Hop-by-hop headers (RFC 9110 7.6.1) and the ones ingressd sets itself. */
+static int
+up_drop_header(struct ing_str name, const struct hp_msg *m, int request)
+{
+	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailers",
+	                                  "upgrade", "proxy-authorization", "proxy-authenticate"};
+	static const char *const ours[] = {"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+	                                   "x-forwarded-prefix", "x-real-ip", "host"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(hop); i++)
+		if (str_ieq(name, hop[i]))
+			return 1;
+	if (request)
+		for (size_t i = 0; i < ING_ARRAY_LEN(ours); i++)
+			if (str_ieq(name, ours[i]))
+				return 1;
+	/* headers named by Connection are hop-by-hop too */
+	for (int i = 0; i < m->nh; i++) {
+		if (!str_ieq(m->h[i].name, "connection"))
+			continue;
+		struct ing_str v = m->h[i].value;
+		for (size_t a = 0; a <= v.n;) {
+			size_t b = a;
+			while (b < v.n && v.p[b] != ',')
+				b++;
+			struct ing_str tok = str_trim((struct ing_str){v.p + a, b - a});
+			if (tok.n > 0 && str_ieq(name, "") == 0 && tok.n == name.n && strncasecmp(tok.p, name.p, name.n) == 0)
+				return 1;
+			a = b + 1;
+		}
+	}
+	return 0;
+}
+
+/* The request head for the upstream, into u->out. */
+static int
+up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt,
+                const struct rt_policy *pol, struct ing_str path, struct ing_str query)
+{
+	char peer[64], srv[64];
+	int https = (c->flags & CNF_HTTPS) != 0;
+	const struct lis *l = &g_cn.lis[c->lis];
+	if (u->out == NULL && (u->out = bf_get()) == NULL)
+		return 503;
+	u->out->r = u->out->w = 0;
+	ing_addr_fmt(&c->addr, peer, sizeof peer, 0);
+	ing_addr_fmt(&u->addr, srv, sizeof srv, 1);
+	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
+	int e = bf_printf(u->out, "%.*s %.*s%.*s HTTP/1.1\r\nHost: %.*s\r\n", (int)m->method.n, m->method.p, (int)path.n,
+	                  path.p, (int)query.n, query.p, pol->pass_host ? (int)host.n : (int)strlen(srv),
+	                  pol->pass_host ? host.p : srv);
+	for (int i = 0; i < m->nh && e == 0; i++) {
+		const struct hp_hdr *h = &m->h[i];
+		if (str_ieq(h->name, "x-forwarded-for") || up_drop_header(h->name, m, 1))
+			continue;
+		e = bf_printf(u->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+	}
+	if (e == 0 && (c->xflags & XF_UPGRADE))
+		e = bf_printf(u->out, "Connection: Upgrade\r\nUpgrade: %.*s\r\n", (int)m->upgrade.n, m->upgrade.p);
+	/* X-Forwarded-For: what came (every line, in order), then the peer */
+	if (e == 0)
+		e = bf_printf(u->out, "X-Forwarded-For: ");
+	for (int i = 0; i < m->nh && e == 0; i++)
+		if (str_ieq(m->h[i].name, "x-forwarded-for") && m->h[i].value.n > 0)
+			e = bf_printf(u->out, "%.*s, ", (int)m->h[i].value.n, m->h[i].value.p);
+	if (e == 0)
+		e = bf_printf(u->out,
+		              "%s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %.*s\r\n"
+		              "X-Forwarded-Port: %u\r\nX-Real-Ip: %s\r\n",
+		              peer,
+		              (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http"), (int)host.n,
+		              host.p, l->addr.port, peer);
+	if (e == 0 && rt->strip && rt->path_len > 0)
+		e = bf_printf(u->out, "X-Forwarded-Prefix: %s\r\n", rt->path);
+	if (e == 0)
+		e = bf_append(u->out, "\r\n", 2);
+	return e == 0 ? 0 : 431;
+}
+
+static void up_pump(struct cn *c);
+
+/* The exchange ends; c goes on with its next request, u to the pool. */
+static void
+up_finish(struct cn *c, struct cn *u)
+{
+	int keep_up = u != NULL && !(u->flags & CNF_EOF) && (u->flags & CNF_KEEPALIVE) && u->rx.done && u->fwd == 0;
+	if (u != NULL) {
+		cn_unpair(c);
+		if (keep_up)
+			up_pool_put(u);
+		else
+			cn_close(u, "exchange done");
+	}
+	c->fwd = 0;
+	if (c->xflags & XF_CLOSE)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	c->xflags = 0;
+	hp_client_done(c);
+	if (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD))
+		hp_client_advance(c);
+}
+
+/* The exchange failed. Before a response head went out the client gets
+ * `status`; after, both connections close (the client sees a cut). */
+static void
+up_fail(struct cn *c, struct cn *u, int status, const char *why)
+{
+	if (u != NULL) {
+		cn_unpair(c);
+		cn_close(u, why);
+	}
+	if (c->xflags & XF_HEAD_SENT) {
+		cn_close(c, why);
+		return;
+	}
+	log_debug("up: conn %u: %d: %s", c->id, status, why);
+	if (!(c->xflags & XF_REQ_DONE))
+		c->flags &= (uint16_t)~CNF_KEEPALIVE; /* a body is still coming */
+	c->xflags = 0;
+	c->fwd = 0;
+	g_hp.msg.head_len = 0; /* the head is consumed already */
+	g_hp.msg.err_status = 0;
+	rs_error(c, status, why);
+}
+
+/* Response head from u, to the client (c->out). 0 when done (or waiting
+ * for more bytes), ING_ERR after up_fail. */
+static int
+up_response_head(struct cn *c, struct cn *u)
+{
+	static struct hp_msg m;
+	for (;;) {
+		ssize_t hl = hp_scan_head(u->in->d + u->in->r, bf_len(u->in), &u->scan);
+		if (hl == ING_WAIT) {
+			if (bf_len(u->in) > ING_MAX_HEADER_BYTES) {
+				log_limit(LIM_HEADER_BYTES, "up: response head");
+				up_fail(c, u, 502, "response head too large");
+				return ING_ERR;
+			}
+			return 0;
+		}
+		u->scan = 0;
+		if (hp_parse_response(&m, u->in->d + u->in->r, (size_t)hl) != 0) {
+			up_fail(c, u, 502, m.err);
+			return ING_ERR;
+		}
+		int st = m.status;
+		int head_only = c->meth == HM_HEAD || st == 204 || st == 304 || (st >= 100 && st < 200);
+		int upgrade = st == 101 && (c->xflags & XF_UPGRADE);
+		if (c->out == NULL && (c->out = bf_get()) == NULL) {
+			up_fail(c, u, 503, "no I/O buffer (ING_MAX_BUFS)");
+			return ING_ERR;
+		}
+		if (st >= 100 && st < 200 && !upgrade) {
+			/* 100 Continue and friends: to an HTTP/1.1 client only; the
+			 * real response follows */
+			if (c->minor == 1 && bf_append(c->out, u->in->d + u->in->r, (size_t)hl) != 0) {
+				up_fail(c, u, 502, "1xx response too large");
+				return ING_ERR;
+			}
+			u->in->r += (uint32_t)hl;
+			continue;
+		}
+		/* framing of the body toward us, and toward the client */
+		int mode = head_only ? HB_NONE : m.chunked ? HB_CHUNKED : m.clen >= 0 ? HB_LENGTH : HB_CLOSE;
+		hp_body_init(&u->rx, mode, m.clen >= 0 ? (uint64_t)m.clen : 0);
+		if (m.minor == 0 ? !m.conn_keepalive : m.conn_close)
+			u->flags &= (uint16_t)~CNF_KEEPALIVE;
+		else
+			u->flags |= CNF_KEEPALIVE;
+		if (mode == HB_CLOSE)
+			c->xflags |= XF_CLOSE; /* the client learns the end by the close */
+		if (mode == HB_CHUNKED && c->minor == 0)
+			c->xflags |= XF_DECHUNK | XF_CLOSE;
+		if (!(c->flags & CNF_KEEPALIVE) || (c->flags & CNF_DRAIN) || !(c->xflags & XF_REQ_DONE))
+			c->xflags |= XF_CLOSE;
+		c->status = (uint16_t)st;
+		int e = bf_printf(c->out, "HTTP/1.1 %d %.*s\r\n", st, (int)m.reason.n, m.reason.p);
+		for (int i = 0; i < m.nh && e == 0; i++) {
+			const struct hp_hdr *h = &m.h[i];
+			if (up_drop_header(h->name, &m, 0) && !(upgrade && str_ieq(h->name, "upgrade")))
+				continue;
+			if ((c->xflags & XF_DECHUNK) && str_ieq(h->name, "transfer-encoding"))
+				continue;
+			if (m.te && str_ieq(h->name, "content-length"))
+				continue; /* Transfer-Encoding wins (RFC 9112 6.3) */
+			e = bf_printf(c->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+		}
+		if (e == 0 && upgrade)
+			e = bf_printf(c->out, "Connection: Upgrade\r\n");
+		else if (e == 0 && (c->xflags & XF_CLOSE))
+			e = bf_printf(c->out, "Connection: close\r\n");
+		else if (e == 0 && c->minor == 0)
+			e = bf_printf(c->out, "Connection: keep-alive\r\n");
+		if (e == 0)
+			e = bf_append(c->out, "\r\n", 2);
+		if (e != 0) {
+			up_fail(c, u, 502, "response head too large to rewrite");
+			return ING_ERR;
+		}
+		u->in->r += (uint32_t)hl;
+		c->xflags |= XF_HEAD_SENT;
+		if (upgrade) {
+			cn_set_state(c, CS_TUNNEL);
+			hp_body_init(&u->rx, HB_CLOSE, 0);
+			hp_body_init(&c->rx, HB_CLOSE, 0);
+			c->fwd = (uint32_t)bf_len(c->in); /* anything the client sent already */
+		}
+		return 0;
+	}
+}
+
+/* Moves framed bytes from src->in to dst's socket. Returns 1 on progress,
+ * 0 when blocked or idle, ING_ERR on a write error or bad framing. */
+static int
+up_forward(struct cn *src, struct cn *dst, int dechunk)
+{
+	int progress = 0;
+	for (;;) {
+		if (src->fwd > 0) {
+			ssize_t w = cn_write(dst, src->in->d + src->in->r, src->fwd);
+			if (w == ING_WAIT) {
+				dst->flags |= CNF_WANT_WRITE;
+				return progress;
+			}
+			if (w < 0)
+				return ING_ERR;
+			src->in->r += (uint32_t)w;
+			src->fwd -= (uint32_t)w;
+			progress = 1;
+			continue;
+		}
+		dst->flags &= (uint16_t)~CNF_WANT_WRITE;
+		if (src->rx.done || bf_len(src->in) == 0)
+			return progress;
+		size_t doff, dlen;
+		ssize_t k = hp_body_step(&src->rx, src->in->d + src->in->r, bf_len(src->in), &doff, &dlen);
+		if (k < 0)
+			return ING_ERR;
+		if (k == 0)
+			return progress;
+		if (dechunk) { /* payload only: drop the framing bytes */
+			src->in->r += (uint32_t)doff;
+			src->fwd = (uint32_t)dlen;
+			if (dlen == 0)
+				src->in->r += (uint32_t)(k - (ssize_t)doff);
+		} else {
+			src->fwd = (uint32_t)k;
+		}
+	}
+}
+
+/* A new connection for client c's request after `failed` (same server for
+ * a stale pooled connection, another one for a failed connect). The
+ * request head moves over. 0, or ING_ERR (then c has an answer). */
+static int
+up_retry(struct cn *c, struct cn *failed, int other_server)
+{
+	struct ing_addr a = failed->addr;
+	struct bf *head = failed->out;
+	struct rt_table *t = rt_live();
+	int st = 502;
+	failed->out = NULL;
+	cn_unpair(c);
+	cn_close(failed, other_server ? "connect failed" : "stale pooled connection");
+	c->retries++;
+	g_up.retries++;
+	if (other_server) {
+		const struct rt_backend *b = NULL;
+		for (int i = 0; t != NULL && i < t->nbackends; i++)
+			if (t->backends[i].state == c->be)
+				b = &t->backends[i];
+		int avoid = -1;
+		for (int i = 0; b != NULL && i < b->nsrv; i++)
+			if (up_addr_eq(&t->servers[b->srv + i].addr, &a))
+				avoid = i;
+		int k = b != NULL ? lb_pick(t, b, avoid) : -1;
+		if (k < 0 || k == avoid) {
+			bf_put(&head);
+			up_fail(c, NULL, 502, "connect failed and no other server");
+			return ING_ERR;
+		}
+		a = t->servers[b->srv + k].addr;
+	}
+	struct cn *u = up_get(c, &a, &st);
+	if (u == NULL) {
+		bf_put(&head);
+		up_fail(c, NULL, st, "no connection to the upstream");
+		return ING_ERR;
+	}
+	bf_put(&u->out);
+	u->out = head;
+	head->r = 0;
+	if (!(c->xflags & XF_PASSHOST)) { /* Host names the server: the new one */
+		char *l1 = memchr(head->d, '\n', head->w), *l2;
+		if (l1 != NULL && (l2 = memchr(l1 + 1, '\n', head->w - (size_t)(l1 + 1 - head->d))) != NULL) {
+			char rest[ING_BUF_SIZE], srv[64];
+			size_t rl = head->w - (size_t)(l2 + 1 - head->d);
+			memcpy(rest, l2 + 1, rl);
+			ing_addr_fmt(&a, srv, sizeof srv, 1);
+			head->w = (uint32_t)(l1 + 1 - head->d);
+			if (bf_printf(head, "Host: %s\r\n", srv) != 0 || bf_append(head, rest, rl) != 0) {
+				up_fail(c, u, 431, "request head too large");
+				return ING_ERR;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Runs the exchange of client c as far as it goes without blocking, then
+ * sets both deadlines for what each side now waits on. */
+static void
+up_pump(struct cn *c)
+{
+	struct cn *u = cn_peer(c);
+	int cprog = 0, uprog = 0;
+	int tunnel = c->state == CS_TUNNEL;
+	for (int round = 0; round < 64; round++) {
+		int progress = 0, r;
+		if (c->closing)
+			return;
+		if (u == NULL || u->closing) {
+			up_fail(c, NULL, 502, "upstream gone");
+			return;
+		}
+		if (u->state == US_CONNECT)
+			return;
+		/* the request head */
+		if (bf_len(u->out) > 0) {
+			size_t before = bf_len(u->out);
+			if ((r = cn_flush(u)) < 0)
+				goto upstream_error;
+			if (bf_len(u->out) < before)
+				progress = uprog = 1, u->flags |= CNF_WROTE;
+			if (r == 0)
+				u->flags |= CNF_WANT_WRITE;
+			else
+				u->flags &= (uint16_t)~CNF_WANT_WRITE;
+		}
+		/* the request body (or tunnel bytes), client -> upstream */
+		if (bf_len(u->out) == 0 && (tunnel || !(c->xflags & XF_REQ_DONE))) {
+			if ((r = up_forward(c, u, 0)) < 0) {
+				if (!tunnel && c->fwd == 0) {
+					up_fail(c, u, 400, "bad chunked request body");
+					return;
+				}
+				goto upstream_error;
+			}
+			if (r > 0)
+				progress = uprog = 1, u->flags |= CNF_WROTE;
+			if (!tunnel && c->rx.done && c->fwd == 0)
+				c->xflags |= XF_REQ_DONE;
+		}
+		/* the response head */
+		if (!(c->xflags & XF_HEAD_SENT) && bf_len(u->in) > 0) {
+			if (up_response_head(c, u) != 0)
+				return;
+			if (c->xflags & XF_HEAD_SENT)
+				progress = 1;
+			tunnel = c->state == CS_TUNNEL;
+		}
+		if (bf_len(c->out) > 0) {
+			size_t before = bf_len(c->out);
+			if ((r = cn_flush(c)) < 0) {
+				cn_close(c, "client write error");
+				return;
+			}
+			if (bf_len(c->out) < before)
+				progress = cprog = 1;
+			if (r == 0)
+				c->flags |= CNF_WANT_WRITE;
+			else
+				c->flags &= (uint16_t)~CNF_WANT_WRITE;
+		}
+		/* the response body (or tunnel bytes), upstream -> client */
+		if ((c->xflags & XF_HEAD_SENT) && bf_len(c->out) == 0) {
+			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
+				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
+				return;
+			}
+			if (r > 0)
+				progress = cprog = 1;
+		}
+		if (!tunnel && (c->xflags & XF_HEAD_SENT) && u->rx.done && u->fwd == 0 && bf_len(c->out) == 0) {
+			if (!(c->xflags & XF_REQ_DONE)) /* answered before the body ended */
+				c->xflags |= XF_CLOSE;
+			up_finish(c, u);
+			return;
+		}
+		/* reads, where there is room and a need */
+		int want_c = !(c->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_REQ_DONE)) && c->fwd == 0 &&
+		             (c->in == NULL || bf_room(c->in) > 0);
+		int want_u = !(u->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_HEAD_SENT) || !u->rx.done) && u->fwd == 0 &&
+		             (u->in == NULL || bf_room(u->in) > 0);
+		c->flags = (uint16_t)(want_c ? c->flags | CNF_WANT_READ : c->flags & ~CNF_WANT_READ);
+		u->flags = (uint16_t)(want_u ? u->flags | CNF_WANT_READ : u->flags & ~CNF_WANT_READ);
+		if (want_u) {
+			r = (int)cn_fill(u);
+			if (r > 0) {
+				u->xflags |= XF_GOT;
+				progress = uprog = 1;
+			} else if (r == 0) {
+				if (tunnel) {
+					port_shutdown_write(c->fd); /* a half-close crosses over */
+					if (c->flags & CNF_EOF) {
+						cn_close(c, "tunnel closed");
+						return;
+					}
+				} else if (u->rx.mode == HB_CLOSE && (c->xflags & XF_HEAD_SENT)) {
+					u->rx.done = 1; /* close-delimited: this is its end */
+					c->xflags |= XF_CLOSE;
+					progress = 1;
+				} else if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) &&
+				           c->retries < UP_MAX_RETRIES) {
+					if (up_retry(c, u, 0) == 0)
+						return; /* the new connection's connect drives it on */
+					return;
+				} else {
+					up_fail(c, u, 502, "upstream closed before the response ended");
+					return;
+				}
+			} else if (r == ING_ERR) {
+				goto upstream_error;
+			}
+		}
+		if (want_c) {
+			r = (int)cn_fill(c);
+			if (r > 0) {
+				progress = cprog = 1;
+			} else if (r == 0) {
+				if (tunnel) {
+					port_shutdown_write(u->fd);
+					if (u->flags & CNF_EOF) {
+						cn_close(c, "tunnel closed");
+						return;
+					}
+				} else {
+					up_fail(c, u, 400, "client closed mid-request");
+					return;
+				}
+			} else if (r == ING_ERR) {
+				cn_close(c, "client read error");
+				return;
+			}
+		}
+		if (!progress)
+			break;
+	}
+	/* deadlines: each side is timed on what it owes */
+	if (tunnel) {
+		if (cprog || uprog || c->deadline == 0)
+			c->deadline = tk_after(cf_live->idle_timeout);
+		u->deadline = 0;
+		return;
+	}
+	if (c->flags & CNF_WANT_WRITE) /* the client is not reading */
+		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->write_timeout) : c->deadline;
+	else if (!(c->xflags & XF_REQ_DONE) && (c->flags & CNF_WANT_READ)) /* a body is coming */
+		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline;
+	else
+		c->deadline = 0;
+	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE) && !(c->flags & CNF_WANT_WRITE)))
+		u->deadline = uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline;
+	else
+		u->deadline = 0;
+	return;
+upstream_error:
+	if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && c->retries < UP_MAX_RETRIES) {
+		up_retry(c, u, 0);
+		return;
+	}
+	up_fail(c, u, 502, errno == ECONNRESET ? "upstream reset the connection" : "upstream connection failed");
+}
+
+/* Routes and sends a parsed request (the head is in c->in). */
+static void
+up_dispatch(struct cn *c, struct hp_msg *m)
+{
+	struct rt_table *t = rt_live();
+	char host[ING_NAME_LEN + 8];
+	struct ing_str query;
+	int ep = g_cn.lis[c->lis].ep, st = 502;
+	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query);
+	if (pl < 0) {
+		rs_error(c, 400, "bad percent-encoding in the path");
+		return;
+	}
+	if (rt_host_norm(m->host.p ? m->host : (struct ing_str){"", 0}, host, sizeof host) == 0)
+		host[0] = '\0';
+	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, g_up.target, (size_t)pl, ep) : NULL;
+	if (rt == NULL) {
+		rs_error(c, 404, "no route");
+		return;
+	}
+	const struct rt_backend *b = &t->backends[rt->backend];
+	const struct rt_policy *pol = &t->policies[rt->policy];
+	if (b->nsrv == 0) {
+		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
+		rs_error(c, 503, b->why);
+		return;
+	}
+	/* the path the pod sees: normalized, the matched prefix stripped */
+	struct ing_str path = {g_up.target, (size_t)pl};
+	if (rt->strip && rt->path_len > 0) {
+		path.p += ING_MIN(rt->path_len, path.n);
+		path.n -= ING_MIN(rt->path_len, path.n);
+		if (path.n == 0 || path.p[0] != '/') { /* keep a leading slash */
+			path.p--;
+			path.n++;
+			g_up.target[path.p - g_up.target] = '/';
+		}
+	}
+	c->meth = (uint8_t)m->meth;
+	c->minor = (uint8_t)m->minor;
+	c->xflags = 0;
+	c->retries = 0;
+	c->status = 0;
+	c->t_req = g.now;
+	c->be = b->state;
+	if (pol->pass_host)
+		c->xflags |= XF_PASSHOST;
+	if (m->conn_upgrade && m->upgrade.n > 0)
+		c->xflags |= XF_UPGRADE;
+	int idemp = m->meth == HM_GET || m->meth == HM_HEAD || m->meth == HM_OPTIONS || m->meth == HM_PUT ||
+	            m->meth == HM_DELETE || m->meth == HM_TRACE;
+	if (idemp)
+		c->xflags |= XF_IDEMP;
+	if (idemp && m->clen <= 0 && !m->chunked)
+		c->xflags |= XF_REPLAY;
+	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen > 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
+	c->fwd = 0;
+	int k = lb_pick(t, b, -1);
+	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &st);
+	if (u == NULL) {
+		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
+		return;
+	}
+	if ((st = up_request_head(c, u, m, rt, pol, path, query)) != 0) {
+		up_fail(c, u, st, "request head too large");
+		c->in->r += (uint32_t)m->head_len;
+		return;
+	}
+	c->in->r += (uint32_t)m->head_len;
+	cn_set_state(c, CS_PROXY);
+	c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
+	c->deadline = 0;
+	up_pump(c);
+}
+
+/* Events on the client side of an exchange. */
+static void
 up_client_io(struct cn *c)
 {
-	cn_close(c, "no exchange");
+	up_pump(c);
+}
+
+/* Events on an upstream connection. */
+static void
+up_io(struct cn *u)
+{
+	struct cn *c = cn_peer(u);
+	if (u->state == US_POOL) {
+		cn_close(u, "closed by the server while idle");
+		return;
+	}
+	if (c == NULL) {
+		cn_close(u, "client gone");
+		return;
+	}
+	if (u->state == US_CONNECT) {
+		if (port_connect_done(u->fd) != 0) {
+			int refused = errno == ECONNREFUSED;
+			char a[64];
+			ing_addr_fmt(&u->addr, a, sizeof a, 1);
+			log_debug("up: %s: connect: %s", a, strerror(errno));
+			if ((c->xflags & XF_IDEMP) && c->retries < UP_MAX_RETRIES) {
+				if (up_retry(c, u, 1) == 0)
+					return;
+				return;
+			}
+			up_fail(c, u, 502, refused ? "connection refused" : "connect failed");
+			return;
+		}
+		cn_set_state(u, US_ACTIVE);
+	}
+	up_pump(c);
+}
+
+/* A deadline passed on either side of an exchange, or on a pooled one. */
+static void
+up_timeout(struct cn *x)
+{
+	struct cn *c = x->kind == CN_CLIENT ? x : cn_peer(x);
+	struct cn *u = x->kind == CN_UPSTREAM ? x : c ? cn_peer(c) : NULL;
+	if (x->kind == CN_UPSTREAM && x->state == US_POOL) {
+		cn_close(x, "idle in the pool");
+		return;
+	}
+	if (c == NULL) {
+		cn_close(x, "timeout");
+		return;
+	}
+	if (x == u && u->state == US_CONNECT && (c->xflags & XF_IDEMP) && c->retries < UP_MAX_RETRIES) {
+		if (up_retry(c, u, 1) == 0)
+			return;
+		return;
+	}
+	if (c->state == CS_TUNNEL) {
+		cn_close(c, "tunnel idle");
+		return;
+	}
+	if (x == c) {
+		if (c->flags & CNF_WANT_WRITE)
+			cn_close(c, "client too slow to read (writeTimeout)");
+		else
+			up_fail(c, u, 408, "client too slow to send the body (readTimeout)");
+		return;
+	}
+	up_fail(c, u, 504, u->state == US_CONNECT ? "connect timed out (dialTimeout)" : "upstream too slow (responseHeaderTimeout)");
 }
 
 /* ===== 15. responses of our own ======================================= rs_
@@ -2874,7 +7002,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
 	cn_set_state(c, CS_LOCAL);
 	c->flags &= (uint16_t)~CNF_WANT_READ;
-	c->deadline = tk_after(g_hp.cf->write_timeout);
+	c->deadline = tk_after(cf_live->write_timeout);
 	int r = cn_flush(c);
 	if (r < 0)
 		cn_close(c, "client write error");
@@ -2924,6 +7052,14 @@ mx_admin(struct cn *c, struct hp_msg *m)
 		rs_send(c, 200, "text/plain; charset=utf-8", NULL, "OK", 2, m->meth == HM_HEAD);
 		return;
 	}
+	if (str_eq(m->path, "/ready")) {
+		char why[200], body[256];
+		const char *nr = kw_not_ready(why, sizeof why);
+		int n = snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
+		c->in->r += (uint32_t)m->head_len;
+		rs_send(c, nr ? 503 : 200, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
+		return;
+	}
 	rs_error(c, 404, "no such admin path");
 }
 
@@ -2957,10 +7093,18 @@ static void
 cn_release(struct cn *c)
 {
 	struct cn *p = cn_peer(c);
+	if (c->kind == CN_WATCH)
+		kw_conn_gone(c);
+	if (c->kind == CN_UPSTREAM)
+		up_pool_unlink(c);
 	if (p != NULL) {
 		cn_unpair(c);
-		if (!p->closing)
-			cn_close(p, c->kind == CN_CLIENT ? "client gone" : "upstream gone");
+		if (p->closing)
+			return;
+		if (c->kind == CN_CLIENT) /* mid-exchange: the upstream cannot be reused */
+			cn_close(p, "client gone");
+		else /* the upstream went away under a client */
+			up_fail(p, NULL, 502, c->why ? c->why : "upstream gone");
 	}
 }
 
@@ -3037,7 +7181,7 @@ ev_reload(void)
 		memcpy(nc->web_address, old->web_address, sizeof nc->web_address);
 	}
 	g_ev.live = spare;
-	g_hp.cf = nc;
+	cf_live = nc;
 	g.loglevel = nc->loglevel;
 	g_ev.reloads++;
 	g_ev.reload_wall = port_wall_s();
@@ -3084,6 +7228,12 @@ ev_io(struct cn *c)
 	case CN_CLIENT:
 		hp_client_io(c);
 		break;
+	case CN_WATCH:
+		kw_io(c);
+		break;
+	case CN_UPSTREAM:
+		up_io(c);
+		break;
 	default:
 		break;
 	}
@@ -3095,7 +7245,16 @@ ev_timeout(struct cn *c)
 	c->deadline = 0;
 	switch (c->kind) {
 	case CN_CLIENT:
-		hp_client_timeout(c);
+		if (c->state == CS_PROXY || c->state == CS_TUNNEL)
+			up_timeout(c);
+		else
+			hp_client_timeout(c);
+		break;
+	case CN_WATCH:
+		kw_timeout(c);
+		break;
+	case CN_UPSTREAM:
+		up_timeout(c);
 		break;
 	default:
 		cn_close(c, "timeout");
@@ -3143,6 +7302,8 @@ ev_turn(int max_wait_ms)
 	}
 	if (g_ev.stopping)
 		next = tk_min(next, g_ev.stop_deadline);
+	next = tk_min(next, kw_next_deadline());
+	next = tk_min(next, rb_dns_next());
 	int timeout = max_wait_ms;
 	if (zero)
 		timeout = 0;
@@ -3190,6 +7351,8 @@ ev_turn(int max_wait_ms)
 		if (c->closing)
 			cn_free(c);
 	}
+	kw_tick();
+	rb_dns_tick();
 	if (g_ev.reload)
 		ev_reload();
 }
@@ -3281,7 +7444,7 @@ main(int argc, char **argv)
 	}
 	if (nerr != 0)
 		return 1;
-	g_hp.cf = ev_cf();
+	cf_live = ev_cf();
 	g.loglevel = ev_cf()->loglevel;
 	if (level != NULL) {
 		int l = log_level_parse(level);
@@ -3293,7 +7456,15 @@ main(int argc, char **argv)
 	}
 	g.now = port_now_ms();
 	cn_init();
+	st_init();
+	rb_init();
+	up_init();
 	log_info("ev: ingressd %s starting (TLS: %s)", ING_VERSION, tls_port_name());
+	const char *why = kw_setup(&ev_cf()->kube);
+	if (why != NULL) {
+		log_errx("kw: %s", why);
+		return 1;
+	}
 	if ((g_ev.sigfd = port_signals(err, sizeof err)) < 0)
 		fatalx("ev: signals: %s", err);
 	if (ev_listen_all(ev_cf()) != 0)

@@ -51,7 +51,7 @@
 /* I/O buffers of ING_BUF_SIZE bytes, taken only while a connection has
  * bytes in flight and returned when it goes idle. */
 #ifndef ING_MAX_BUFS
-#define ING_MAX_BUFS 8192
+#define ING_MAX_BUFS 4096
 #endif
 #ifndef ING_BUF_SIZE
 #define ING_BUF_SIZE 16384
@@ -94,10 +94,71 @@
 #define ING_MAX_CA_BYTES (256 * 1024)
 #endif
 
+/* Object store (fixed arrays; an object over a limit is skipped, logged
+ * and counted, and the previous version of it stays). */
+#ifndef ING_MAX_INGRESSES
+#define ING_MAX_INGRESSES 2048 /* ~1 KB each */
+#endif
+#ifndef ING_MAX_INGRESS_PATHS
+#define ING_MAX_INGRESS_PATHS 8192 /* rule host x path, all Ingresses (~0.6 KB) */
+#endif
+#ifndef ING_MAX_TLS_HOSTS
+#define ING_MAX_TLS_HOSTS 2048 /* spec.tls host entries, all Ingresses */
+#endif
+#ifndef ING_MAX_SERVICES
+#define ING_MAX_SERVICES 2048 /* ~0.8 KB each */
+#endif
+#ifndef ING_MAX_SVC_PORTS
+#define ING_MAX_SVC_PORTS 8 /* ports per Service or EndpointSlice */
+#endif
+#ifndef ING_MAX_ENDPOINTS
+#define ING_MAX_ENDPOINTS 4096 /* EndpointSlices (or Endpoints subsets) */
+#endif
+#ifndef ING_MAX_ENDPOINT_ADDRS
+#define ING_MAX_ENDPOINT_ADDRS 16384 /* pod addresses, all slices (24 B) */
+#endif
+#ifndef ING_MAX_SECRETS
+#define ING_MAX_SECRETS 256 /* only Secrets an Ingress references */
+#endif
+#ifndef ING_MAX_SECRET_BYTES
+#define ING_MAX_SECRET_BYTES 16384 /* decoded data of one Secret */
+#endif
+#ifndef ING_MAX_STORE_CIDRS
+#define ING_MAX_STORE_CIDRS 8192 /* whitelist entries, all Ingresses */
+#endif
+/* Routing table (two of them: the live one and the spare being built). */
+#ifndef ING_MAX_ROUTES
+#define ING_MAX_ROUTES 8192 /* host x path routes (~0.3 KB each, x2) */
+#endif
+#ifndef ING_MAX_HOSTS
+#define ING_MAX_HOSTS 4096 /* distinct hosts in routes (~0.3 KB each, x2) */
+#endif
+#ifndef ING_MAX_BACKENDS
+#define ING_MAX_BACKENDS 2048 /* Service ports in use */
+#endif
+#ifndef ING_MAX_SERVERS
+#define ING_MAX_SERVERS 16384 /* pod ip:port over all backends */
+#endif
+#ifndef ING_MAX_BACKEND_SERVERS
+#define ING_MAX_BACKEND_SERVERS 256 /* servers of one backend */
+#endif
+#ifndef ING_MAX_SKIPS
+#define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
+#endif
+
+/* Watch decoding: one API object or watch event, and its JSON tokens. */
+#ifndef ING_MAX_OBJECT_BYTES
+#define ING_MAX_OBJECT_BYTES 65536
+#endif
+#ifndef ING_MAX_JSON_TOKENS
+#define ING_MAX_JSON_TOKENS 8192 /* 20 B each */
+#endif
+
 /* Text sizes of names (Kubernetes' own maxima). */
 #define ING_NAME_LEN 254 /* DNS subdomain 253 + NUL */
 #define ING_NS_LEN 64    /* DNS label 63 + NUL */
 #define ING_PATH_LEN 256 /* longest Ingress path kept */
+#define ING_PORTNAME_LEN 16 /* IANA service name 15 + NUL */
 
 _Static_assert(ING_MAX_HEADER_BYTES <= ING_BUF_SIZE - 1024,
                "a request head must fit a buffer with room to rewrite it");
@@ -232,6 +293,20 @@ int tls_busy(struct tls *t);
 const char *tls_error(struct tls *t);
 /* Frees the session and its buffers; does not close fd. */
 void tls_free(struct tls *t);
+
+/* Hashes from the TLS library (well-kept implementations: BearSSL's
+ * br_md5/br_sha1/br_sha256, mbedTLS's md5/sha1/sha256). Used by basic auth
+ * (MD5-crypt, {SHA}) and sticky cookies. tls_hash_init returns ING_ERR
+ * when the port has none (TLS=none): callers fail closed. */
+enum { ING_HASH_MD5 = 1, ING_HASH_SHA1 = 2, ING_HASH_SHA256 = 3 };
+struct ing_hash {
+	int alg;
+	_Alignas(16) unsigned char st[256]; /* the library's context */
+};
+int tls_hash_init(struct ing_hash *h, int alg);
+void tls_hash_update(struct ing_hash *h, const void *p, size_t n);
+/* Writes 16 (MD5), 20 (SHA-1) or 32 (SHA-256) bytes. */
+void tls_hash_out(struct ing_hash *h, unsigned char *out);
 
 /* ------------------------------------------------------------------------
  * Services ingressd.c gives the ports.

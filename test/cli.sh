@@ -75,17 +75,33 @@ check "warning names line 15" sh -c "echo '$out' | grep -q 'traefik.toml:15: war
 # A running daemon: /ping, SIGHUP with a broken file keeps running, SIGTERM exits 0.
 P1=$(free_port)
 P2=$(free_port)
+P3=$(free_port)
+cat >"$T_TMP/nokube.conf" <<CONF
+[entryPoints.http]
+address = "127.0.0.1:$P1"
+[web]
+address = "127.0.0.1:$P2"
+CONF
+out=$(env -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT $B -c "$T_TMP/nokube.conf" 2>&1)
+check "no API server configured: exit 1" test $? -eq 1
+check "... saying both ways to fix it" sh -c "echo '$out' | grep -q 'set \[kubernetes\] endpoint' && echo '$out' | grep -q 'KUBERNETES_SERVICE_HOST'"
+# An API server that is not there: ingressd runs, retries, and is not ready.
 cat >"$T_TMP/run.conf" <<CONF
 [entryPoints.http]
 address = "127.0.0.1:$P1"
 [web]
 address = "127.0.0.1:$P2"
+[kubernetes]
+endpoint = "http://127.0.0.1:$P3"
 CONF
 $B -c "$T_TMP/run.conf" 2>"$T_TMP/run.log" &
 PID=$!
 at_exit "kill $PID"
 if wait_port "$P2"; then
 	check "/ping answers OK" sh -c "curl -sf http://127.0.0.1:$P2/ping | grep -qx OK"
+	check "/ready is 503 before the first sync" sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$P2/ready | grep -qx 503"
+	check "... and says why" sh -c "curl -s http://127.0.0.1:$P2/ready | grep -q 'not listed yet'"
+	check "connect failures retried" sh -c "sleep 0.5; grep -q 'retrying in' '$T_TMP/run.log'"
 	check "no route is 404" sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: x' http://127.0.0.1:$P1/ | grep -qx 404"
 	echo 'bogus = 1' >>"$T_TMP/run.conf"
 	kill -HUP $PID

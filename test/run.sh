@@ -30,7 +30,9 @@ run() {
 	fi
 }
 
-run unit build/test/unit
+for u in build/test/unit*; do
+	[ -x "$u" ] && run "${u#build/test/}" "$u"
+done
 run cli sh test/cli.sh
 run replay sh test/replay.sh
 [ -x test/tls/run.sh ] && run tls sh test/tls/run.sh

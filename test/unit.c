@@ -6,39 +6,10 @@
 #define ING_NO_MAIN
 #include "../ingressd.c"
 
-#include <sys/mman.h>
-
 #include "../port/mock.h"
 #include "unit.h"
 
-int ut_pass, ut_fail;
-const char *ut_name = "";
-
 /* ---------------------------------------------------------------- helpers */
-
-/* Copy s flush against a PROT_NONE page so any over-read faults
- * (picohttpparser's test). Returns the copy; release with guard_free. */
-static char *
-guard_copy(const void *s, size_t n, void **base, size_t *maplen)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t pages = (n + (size_t)pg - 1) / (size_t)pg + 1;
-	char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		abort();
-	mprotect(m + (pages - 1) * (size_t)pg, (size_t)pg, PROT_NONE);
-	char *p = m + (pages - 1) * (size_t)pg - n;
-	memcpy(p, s, n);
-	*base = m;
-	*maplen = pages * (size_t)pg;
-	return p;
-}
-
-static void
-guard_free(void *base, size_t maplen)
-{
-	munmap(base, maplen);
-}
 
 static struct cf_parser ut_ps;
 static struct cf ut_cf;
@@ -580,9 +551,12 @@ loop_setup(const char *conftext)
 	memset(&g_bf, 0, sizeof g_bf);
 	g_bf.free_head = -1;
 	cn_init();
+	st_init();
+	rb_init();
+	up_init();
 	CHECK(cf_parse(&ut_ps, &g_ev.cfs[0], "t", conftext, strlen(conftext)) == 0);
 	g_ev.live = 0;
-	g_hp.cf = ev_cf();
+	cf_live = ev_cf();
 	g_ev.stopping = 0;
 	char err[64];
 	if (g_ev.sigfd <= 0)

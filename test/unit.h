@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-extern int ut_pass, ut_fail;
-extern const char *ut_name;
 
 #define CHECK(x)                                                                        \
 	do {                                                                                \
@@ -34,4 +32,36 @@ extern const char *ut_name;
 		ut_name = #name;                                                                \
 		name();                                                                         \
 	} while (0)
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int ut_pass, ut_fail;
+const char *ut_name = "";
+
+/* Copy s flush against a PROT_NONE page so any over-read faults
+ * (picohttpparser's test). Returns the copy; release with guard_free. */
+static char *__attribute__((unused))
+guard_copy(const void *s, size_t n, void **base, size_t *maplen)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t pages = (n + (size_t)pg - 1) / (size_t)pg + 1;
+	char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		abort();
+	mprotect(m + (pages - 1) * (size_t)pg, (size_t)pg, PROT_NONE);
+	char *p = m + (pages - 1) * (size_t)pg - n;
+	memcpy(p, s, n);
+	*base = m;
+	*maplen = pages * (size_t)pg;
+	return p;
+}
+
+static void __attribute__((unused))
+guard_free(void *base, size_t maplen)
+{
+	munmap(base, maplen);
+}
+
 #endif

@@ -1,0 +1,1804 @@
+/*
+ * port/tls_bearssl.c - the TLS port on BearSSL 0.6 (the default build).
+ *
+ * BearSSL leaves memory and I/O to its caller, which is what ingressd's
+ * loop wants: a session is an engine context plus its ~33 KB bidirectional
+ * buffer in a static slot (~41 KB with the contexts; ING_MAX_TLS_CONNS of
+ * them in .bss, touched only when used), and tls_read/tls_write move records
+ * between the engine and the non-blocking socket as
+ * br_ssl_engine_current_state() asks (tools/sslio.c, without the blocking).
+ *
+ * Profile, both directions: TLS 1.2 only (BearSSL 0.6 has no TLS 1.3);
+ * ECDHE_ECDSA and ECDHE_RSA with AES-128-GCM, AES-256-GCM or
+ * ChaCha20-Poly1305; SHA-256/384 signatures; X25519, P-256, P-384. No CBC,
+ * no RSA key exchange, no renegotiation. Only the engines of that profile
+ * are configured (not br_ssl_*_init_full), so the linker leaves out the
+ * rest. Servers resume sessions from a 64 KB LRU session-ID cache.
+ *
+ * Clients: br_x509_minimal matches DNS names only. For an IP literal it runs
+ * without a name and bs_x509 (wrapped around it) keeps the end-entity
+ * certificate to find the address among its iPAddress SANs.
+ *
+ * Servers: the certificate is picked per handshake from the SNI name by
+ * ingressd (bp_choose); certificates are parsed here from PEM and must
+ * survive any input: tls_cert_load is fuzzed (test/fuzz/fuzz_pem.c).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bearssl.h>
+
+#include "../ingressd.h"
+
+#define BS_MAX_CHAIN 10            /* certificates in a served chain */
+#define BS_MAX_PEM (256 * 1024)    /* certificate chain + key, PEM bytes */
+#define BS_MAX_EE (16 * 1024)      /* server certificate kept for IP checks */
+#define BS_MAX_DN 4096             /* subject DN of a trust anchor */
+#define BS_LRU_BYTES (64 * 1024)   /* server session cache, 100 B a session */
+#define BS_RSA_ELT 260             /* RSA private element (4096-bit keys) */
+#define BS_ERRLEN 192
+
+/* ------------------------------------------------------------------------
+ * Types.
+ * ------------------------------------------------------------------------ */
+struct tls_ctx {
+	int refs;     /* ingressd's reference + one per session */
+	int server;
+	br_x509_trust_anchor *tas; /* client: CA bundle */
+	size_t ntas;
+	tls_pick_fn pick; /* server */
+	void *arg;
+};
+
+struct tls_cert {
+	int refs; /* ingressd's reference + one per session that chose it */
+	int type; /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+	size_t nchain;
+	br_x509_certificate chain[BS_MAX_CHAIN];
+	union {
+		br_rsa_private_key rsa;
+		br_ec_private_key ec;
+	} sk;
+	unsigned char kbuf[5 * BS_RSA_ELT];
+};
+
+/* Client: br_x509_minimal plus the end-entity certificate for IP hosts. */
+struct bs_x509 {
+	const br_x509_class *vtable;
+	br_x509_minimal_context mini;
+	struct tls *t;
+	unsigned char ip[16];
+	size_t iplen; /* 0: host is a DNS name, matched by mini */
+	unsigned char *ee;
+	size_t eelen, eecap;
+	int ncert;
+	int64_t now;
+	char host[ING_NAME_LEN];
+};
+
+/* Server: the certificate policy, choosing by SNI through ingressd. */
+struct bs_policy {
+	const br_ssl_server_policy_class *vtable;
+	struct tls *t;
+};
+
+struct tls {
+	union {
+		br_ssl_client_context cc;
+		br_ssl_server_context sc;
+	} u;
+	union {
+		struct bs_x509 x;
+		struct bs_policy pol;
+	} v;
+	br_ssl_engine_context *eng;
+	struct tls_ctx *ctx;
+	struct tls_cert *cert; /* server: the one bp_choose took */
+	struct tls *next;      /* free list */
+	int fd;
+	int live, server;
+	int hs;  /* handshake done: application data may flow */
+	int eof; /* the socket read returned 0 */
+	int wshut; /* send gave EPIPE: our side was shut (lingering close) */
+	int first; /* first byte from the peer, 0 before it */
+	char err[BS_ERRLEN];
+	/* Last, so pages a short session never reaches stay untouched. */
+	unsigned char buf[BR_SSL_BUFSIZE_BIDI];
+};
+
+/* ------------------------------------------------------------------------
+ * Small helpers: errors, wiping, time.
+ * ------------------------------------------------------------------------ */
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bs_fail(struct tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The first error of a session sticks. */
+static void
+bs_fail(struct tls *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->err[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof t->err, fmt, ap);
+	va_end(ap);
+}
+
+/* memset through a volatile pointer: key material must not survive. */
+static void *(*const volatile bs_memset)(void *, int, size_t) = memset;
+
+static void
+bs_wipe(void *p, size_t n)
+{
+	bs_memset(p, 0, n);
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+tm_days(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static const char *
+tm_fmt(int64_t s, char *buf, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)s;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, cap, "@%lld", (long long)s);
+	return buf;
+}
+
+/* Validation time: the wall clock, or the build date when it is unset
+ * (boards without an RTC boot in 1970 and would reject every certificate). */
+static int64_t
+bs_now(void)
+{
+	static int warned;
+	int64_t now = port_wall_s();
+
+	if (now < ING_BUILD_EPOCH) {
+		if (!warned)
+			ing_log(ING_LOG_WARN, "tls: wall clock unset; certificate validity checked against the build date");
+		warned = 1;
+		now = ING_BUILD_EPOCH;
+	}
+	return now;
+}
+
+/* ------------------------------------------------------------------------
+ * PEM: one object at a time, strict base64, END must match BEGIN.
+ * ------------------------------------------------------------------------ */
+struct pem {
+	const char *p, *end;
+};
+
+static const char *
+pem_find(const char *p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+	const char *q;
+
+	while ((size_t)(end - p) >= n) {
+		q = memchr(p, s[0], (size_t)(end - p) - n + 1);
+		if (q == NULL)
+			return NULL;
+		if (memcmp(q, s, n) == 0)
+			return q;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+static int
+pem_b64(unsigned c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (int)(c - 'A');
+	if (c >= 'a' && c <= 'z')
+		return (int)(c - 'a' + 26);
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0' + 52);
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Next object: 1 with *out (malloc'd DER) and label, 0 when no BEGIN line
+ * is left, -1 with err. Text outside BEGIN/END is ignored, as OpenSSL does. */
+static int
+pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t *outlen, char *err, size_t errlen)
+{
+	const char *b, *l, *q, *body, *e;
+	unsigned char *d;
+	size_t ll, n = 0;
+	uint32_t acc = 0;
+	int k = 0, pad = 0, v;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((b = pem_find(s->p, s->end, "-----BEGIN ")) == NULL) {
+		s->p = s->end;
+		return 0;
+	}
+	l = b + 11;
+	for (q = l; q < s->end && *q != '-'; q++)
+		if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
+			break;
+	ll = (size_t)(q - l);
+	if (ll == 0 || ll >= labcap || s->end - q < 5 || memcmp(q, "-----", 5) != 0) {
+		seterr(err, errlen, "malformed PEM BEGIN line");
+		return -1;
+	}
+	memcpy(label, l, ll);
+	label[ll] = '\0';
+	body = q + 5;
+	if ((e = pem_find(body, s->end, "-----END ")) == NULL) {
+		seterr(err, errlen, "truncated PEM: no END line for %s", label);
+		return -1;
+	}
+	if ((size_t)(s->end - e) < 9 + ll + 5 || memcmp(e + 9, label, ll) != 0 || memcmp(e + 9 + ll, "-----", 5) != 0) {
+		seterr(err, errlen, "PEM END line does not match BEGIN %s", label);
+		return -1;
+	}
+	s->p = e + 9 + ll + 5;
+	if (memchr(body, ':', (size_t)(e - body)) != NULL) {
+		/* RFC 1421 headers: only encrypted keys carry them. */
+		if (pem_find(body, e, "ENCRYPTED") != NULL)
+			seterr(err, errlen, "encrypted private keys are not supported (%s has Proc-Type: ENCRYPTED)", label);
+		else
+			seterr(err, errlen, "PEM headers are not supported (in %s)", label);
+		return -1;
+	}
+	if ((d = malloc((size_t)(e - body) / 4 * 3 + 3)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	for (q = body; q < e; q++) {
+		unsigned c = (unsigned char)*q;
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=' && k >= 2 && pad < 2) {
+			pad++;
+			continue;
+		}
+		if ((v = pem_b64(c)) < 0 || pad > 0)
+			goto bad;
+		acc = acc << 6 | (uint32_t)v;
+		if (++k == 4) {
+			d[n++] = (unsigned char)(acc >> 16);
+			d[n++] = (unsigned char)(acc >> 8);
+			d[n++] = (unsigned char)acc;
+			acc = 0;
+			k = 0;
+		}
+	}
+	if (k == 2 && pad == 2) {
+		d[n++] = (unsigned char)(acc >> 4);
+	} else if (k == 3 && pad == 1) {
+		d[n++] = (unsigned char)(acc >> 10);
+		d[n++] = (unsigned char)(acc >> 2);
+	} else if (k != 0 || pad != 0) {
+		goto bad;
+	}
+	if (n == 0) {
+		free(d);
+		seterr(err, errlen, "empty PEM %s", label);
+		return -1;
+	}
+	*out = d;
+	*outlen = n;
+	return 1;
+bad:
+	free(d);
+	seterr(err, errlen, "bad base64 in PEM %s", label);
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * DER: just enough to read validity, names and SANs of a certificate.
+ * Every length is checked against what is left; nothing is trusted.
+ * ------------------------------------------------------------------------ */
+struct der {
+	const unsigned char *p;
+	size_t n;
+};
+
+static int
+der_next(struct der *d, unsigned *tag, struct der *v)
+{
+	size_t len, hl = 2, k, i;
+
+	if (d->n < 2 || (d->p[0] & 0x1f) == 0x1f)
+		return -1;
+	*tag = d->p[0];
+	len = d->p[1];
+	if (len & 0x80) {
+		k = len & 0x7f;
+		if (k == 0 || k > 3 || d->n < 2 + k) /* indefinite, or > 16 MB */
+			return -1;
+		for (len = 0, i = 0; i < k; i++)
+			len = len << 8 | d->p[2 + i];
+		hl += k;
+	}
+	if (len > d->n - hl)
+		return -1;
+	v->p = d->p + hl;
+	v->n = len;
+	d->p += hl + len;
+	d->n -= hl + len;
+	return 0;
+}
+
+static int
+der_take(struct der *d, unsigned tag, struct der *v)
+{
+	unsigned t;
+
+	return der_next(d, &t, v) == 0 && t == tag ? 0 : -1;
+}
+
+/* UTCTime or GeneralizedTime, "Z" form (RFC 5280), to unix seconds. */
+static int
+der_time(struct der *d, int64_t *out)
+{
+	struct der v;
+	unsigned tag, f[5];
+	size_t i, yl;
+	int64_t y = 0;
+
+	if (der_next(d, &tag, &v) != 0)
+		return -1;
+	if (tag == 0x17 && v.n == 13)
+		yl = 2;
+	else if (tag == 0x18 && v.n == 15)
+		yl = 4;
+	else
+		return -1;
+	if (v.p[v.n - 1] != 'Z')
+		return -1;
+	for (i = 0; i < v.n - 1; i++)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -1;
+	for (i = 0; i < yl; i++)
+		y = y * 10 + (v.p[i] - '0');
+	if (yl == 2)
+		y += y < 50 ? 2000 : 1900;
+	for (i = 0; i < 5; i++)
+		f[i] = (unsigned)(v.p[yl + 2 * i] - '0') * 10 + (unsigned)(v.p[yl + 2 * i + 1] - '0');
+	if (f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > 31 || f[2] > 23 || f[3] > 59 || f[4] > 60)
+		return -1;
+	*out = tm_days(y, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
+	return 0;
+}
+
+struct certf {
+	struct der validity, subject, exts;
+};
+
+static int
+cert_fields(const unsigned char *p, size_t n, struct certf *f)
+{
+	struct der d = {p, n}, c, tbs, x;
+	unsigned tag;
+
+	if (der_take(&d, 0x30, &c) != 0 || der_take(&c, 0x30, &tbs) != 0)
+		return -1;
+	if (tbs.n > 0 && tbs.p[0] == 0xa0 && der_next(&tbs, &tag, &x) != 0)
+		return -1;
+	if (der_take(&tbs, 0x02, &x) != 0 || der_take(&tbs, 0x30, &x) != 0 || der_take(&tbs, 0x30, &x) != 0 ||
+	    der_take(&tbs, 0x30, &f->validity) != 0 || der_take(&tbs, 0x30, &f->subject) != 0 ||
+	    der_take(&tbs, 0x30, &x) != 0)
+		return -1;
+	f->exts.p = NULL;
+	f->exts.n = 0;
+	while (tbs.n > 0) {
+		if (der_next(&tbs, &tag, &x) != 0)
+			return -1;
+		if (tag == 0xa3 && der_take(&x, 0x30, &f->exts) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cert_validity(const struct certf *f, int64_t *nb, int64_t *na)
+{
+	struct der v = f->validity;
+
+	return der_time(&v, nb) == 0 && der_time(&v, na) == 0 ? 0 : -1;
+}
+
+/* The GeneralNames of the subjectAltName: 1 found, 0 none, -1 malformed. */
+static int
+cert_san(const struct certf *f, struct der *names)
+{
+	static const unsigned char oid_san[] = {0x55, 0x1d, 0x11};
+	struct der exts = f->exts, e, id, v;
+	unsigned tag;
+
+	while (exts.n > 0) {
+		if (der_take(&exts, 0x30, &e) != 0 || der_take(&e, 0x06, &id) != 0)
+			return -1;
+		if (e.n > 0 && e.p[0] == 0x01 && der_next(&e, &tag, &v) != 0)
+			return -1;
+		if (der_take(&e, 0x04, &v) != 0)
+			return -1;
+		if (id.n == sizeof oid_san && memcmp(id.p, oid_san, sizeof oid_san) == 0)
+			return der_take(&v, 0x30, names) == 0 && v.n == 0 ? 1 : -1;
+	}
+	return 0;
+}
+
+/* 1 when ip is one of the certificate's iPAddress SANs ([7], compared
+ * byte for byte), 0 when not, -1 when the certificate cannot be read. */
+static int
+cert_has_ip(const unsigned char *p, size_t n, const unsigned char *ip, size_t iplen)
+{
+	struct certf f;
+	struct der names, v;
+	unsigned tag;
+	int r;
+
+	if (cert_fields(p, n, &f) != 0 || (r = cert_san(&f, &names)) < 0)
+		return -1;
+	if (r == 0)
+		return 0;
+	while (names.n > 0) {
+		if (der_next(&names, &tag, &v) != 0)
+			return -1;
+		if (tag == 0x87 && v.n == iplen && memcmp(v.p, ip, iplen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+name_add(struct tls_cert_info *info, struct der v, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (v.n == 0 || v.n >= ING_NAME_LEN) {
+		seterr(err, errlen, "certificate name of %zu bytes (1 to %d allowed)", v.n, ING_NAME_LEN - 1);
+		return -1;
+	}
+	for (i = 0; i < v.n; i++) {
+		if (v.p[i] <= 0x20 || v.p[i] >= 0x7f) {
+			seterr(err, errlen, "certificate has a DNS name with a byte 0x%02x", v.p[i]);
+			return -1;
+		}
+	}
+	if (info->n_names >= ING_MAX_CERT_NAMES) {
+		seterr(err, errlen, "too many names in certificate (limit is %d, ING_MAX_CERT_NAMES)",
+		       ING_MAX_CERT_NAMES);
+		return -1;
+	}
+	memcpy(info->names[info->n_names], v.p, v.n);
+	info->names[info->n_names++][v.n] = '\0';
+	return 0;
+}
+
+/* info->names: the DNS SANs, or the (last) CN when there are none. */
+static int
+cert_names(const struct certf *f, struct tls_cert_info *info, char *err, size_t errlen)
+{
+	static const unsigned char oid_cn[] = {0x55, 0x04, 0x03};
+	struct der names, v, subj = f->subject, set, atv, oid, cn = {NULL, 0};
+	unsigned tag;
+	int r;
+
+	if ((r = cert_san(f, &names)) < 0)
+		goto bad;
+	while (r == 1 && names.n > 0) {
+		if (der_next(&names, &tag, &v) != 0)
+			goto bad;
+		if (tag == 0x82 && name_add(info, v, err, errlen) != 0)
+			return -1;
+	}
+	if (info->n_names > 0)
+		return 0;
+	while (subj.n > 0) {
+		if (der_take(&subj, 0x31, &set) != 0)
+			goto bad;
+		while (set.n > 0) {
+			if (der_take(&set, 0x30, &atv) != 0 || der_take(&atv, 0x06, &oid) != 0 ||
+			    der_next(&atv, &tag, &v) != 0)
+				goto bad;
+			if (oid.n == sizeof oid_cn && memcmp(oid.p, oid_cn, sizeof oid_cn) == 0 &&
+			    (tag == 0x0c || tag == 0x13 || tag == 0x16))
+				cn = v;
+		}
+	}
+	if (cn.p != NULL)
+		return name_add(info, cn, err, errlen);
+	return 0;
+bad:
+	seterr(err, errlen, "certificate has a malformed name or subjectAltName");
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Engine configuration shared by clients and servers.
+ * ------------------------------------------------------------------------ */
+
+/* Without AES instructions (every ARM board: BearSSL 0.6 has no ARMv8
+ * AES code) constant-time AES is several times slower than ChaCha20. */
+static const uint16_t bs_suites_chacha[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+#if defined(__x86_64__) || defined(__i386__)
+static const uint16_t bs_suites_aes[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+#endif
+
+/* br_ec_all without P-521, so both ports offer the same curves. */
+static const br_ec_impl *
+bs_ec(void)
+{
+	static br_ec_impl ec;
+
+	if (ec.supported_curves == 0) {
+		ec = *br_ec_get_default();
+		ec.supported_curves &= (uint32_t)1 << BR_EC_curve25519 | (uint32_t)1 << BR_EC_secp256r1 |
+		                       (uint32_t)1 << BR_EC_secp384r1;
+	}
+	return &ec;
+}
+
+static void
+bs_profile(br_ssl_engine_context *eng)
+{
+	const uint16_t *suites = bs_suites_chacha;
+
+#if defined(__x86_64__) || defined(__i386__)
+	if (br_aes_x86ni_ctr_get_vtable() != NULL)
+		suites = bs_suites_aes;
+#endif
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites, sizeof bs_suites_chacha / sizeof bs_suites_chacha[0]);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+	br_ssl_engine_set_ec(eng, bs_ec());
+	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
+}
+
+/* ------------------------------------------------------------------------
+ * Error texts. BearSSL keeps the first error; these say it in words.
+ * ------------------------------------------------------------------------ */
+static const struct {
+	int code;
+	const char *text;
+} bs_errs[] = {
+	{BR_ERR_UNSUPPORTED_VERSION, "peer does not speak TLS 1.2 (older versions are refused)"},
+	{BR_ERR_BAD_VERSION, "unexpected protocol version"},
+	{BR_ERR_BAD_LENGTH, "bad record length (not TLS?)"},
+	{BR_ERR_TOO_LARGE, "record too large"},
+	{BR_ERR_BAD_MAC, "bad record MAC (data corrupted or tampered with)"},
+	{BR_ERR_NO_RANDOM, "no entropy for the random generator"},
+	{BR_ERR_UNKNOWN_TYPE, "unknown record type (not TLS?)"},
+	{BR_ERR_UNEXPECTED, "unexpected handshake message"},
+	{BR_ERR_BAD_HANDSHAKE, "malformed handshake message or no common parameters"},
+	{BR_ERR_BAD_CIPHER_SUITE, "no cipher suite, curve or signature hash in common (TLS 1.2 ECDHE with AES-GCM or "
+	                          "ChaCha20-Poly1305, X25519/P-256/P-384, SHA-256/384 required)"},
+	{BR_ERR_BAD_SNI, "malformed server name (SNI)"},
+	{BR_ERR_BAD_FINISHED, "bad Finished message"},
+	{BR_ERR_INVALID_ALGORITHM, "peer chose an algorithm that was not offered"},
+	{BR_ERR_BAD_SIGNATURE, "bad handshake signature from the server"},
+	{BR_ERR_WRONG_KEY_USAGE, "certificate key does not allow this cipher suite"},
+	{BR_ERR_IO, "I/O error"},
+	{BR_ERR_X509_EMPTY_CHAIN, "server sent no certificate"},
+	{BR_ERR_X509_NOT_TRUSTED, "unknown CA: the certificate chain does not lead to a trusted CA"},
+	{BR_ERR_X509_EXPIRED, "certificate expired or not yet valid"},
+	{BR_ERR_X509_BAD_SERVER_NAME, "server name mismatch"},
+	{BR_ERR_X509_BAD_SIGNATURE, "bad certificate signature"},
+	{BR_ERR_X509_UNSUPPORTED, "certificate uses an unsupported algorithm"},
+	{BR_ERR_X509_WRONG_KEY_TYPE, "certificate key type does not match its signature"},
+	{BR_ERR_X509_CRITICAL_EXTENSION, "certificate has an unknown critical extension"},
+	{BR_ERR_X509_NOT_CA, "an issuing certificate is not a CA"},
+	{BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids TLS server use"},
+	{BR_ERR_X509_WEAK_PUBLIC_KEY, "certificate key too weak"},
+	{BR_ERR_X509_LIMIT_EXCEEDED, "certificate chain too long or too large"},
+	{BR_ERR_X509_DN_MISMATCH, "certificate chain is out of order"},
+	{BR_ERR_X509_TIME_UNKNOWN, "no validation time"},
+};
+
+static const char *
+bs_alert(int a)
+{
+	switch (a) {
+	case 10: return "unexpected message";
+	case 20: return "bad record MAC";
+	case 40: return "handshake failure";
+	case 42: return "bad certificate";
+	case 43: return "unsupported certificate";
+	case 44: return "certificate revoked";
+	case 45: return "certificate expired";
+	case 46: return "certificate unknown";
+	case 47: return "illegal parameter";
+	case 48: return "unknown CA";
+	case 50: return "decode error";
+	case 51: return "decrypt error";
+	case 70: return "protocol version";
+	case 71: return "insufficient security";
+	case 80: return "internal error";
+	case 112: return "unrecognized name";
+	default: return "alert";
+	}
+}
+
+/* Puts the engine's error into t->err unless a better text is there. */
+static void
+bs_note(struct tls *t)
+{
+	int e = br_ssl_engine_last_error(t->eng);
+	size_t i;
+
+	if (t->err[0] != '\0' || e == BR_ERR_OK)
+		return;
+	if (!t->hs && t->first >= 'A' && t->first <= 'Z') {
+		bs_fail(t, "peer speaks plain text, not TLS (HTTP to an HTTPS port?)");
+		return;
+	}
+	/* BearSSL reports its own handshake refusals as the alert it sent. */
+	if (e == BR_ERR_SEND_FATAL_ALERT + 70)
+		e = BR_ERR_UNSUPPORTED_VERSION;
+	else if (e == BR_ERR_SEND_FATAL_ALERT + 40)
+		e = BR_ERR_BAD_CIPHER_SUITE;
+	if (e >= BR_ERR_SEND_FATAL_ALERT) {
+		bs_fail(t, "sent fatal alert %d (%s)", e - BR_ERR_SEND_FATAL_ALERT, bs_alert(e - BR_ERR_SEND_FATAL_ALERT));
+		return;
+	}
+	if (e >= BR_ERR_RECV_FATAL_ALERT) {
+		bs_fail(t, "peer sent fatal alert %d (%s)", e - BR_ERR_RECV_FATAL_ALERT, bs_alert(e - BR_ERR_RECV_FATAL_ALERT));
+		return;
+	}
+	for (i = 0; i < sizeof bs_errs / sizeof bs_errs[0]; i++) {
+		if (bs_errs[i].code == e) {
+			bs_fail(t, "%s", bs_errs[i].text);
+			return;
+		}
+	}
+	if (e > BR_ERR_X509_OK)
+		bs_fail(t, "malformed certificate (BearSSL X.509 error %d)", e);
+	else
+		bs_fail(t, "TLS protocol error (BearSSL error %d)", e);
+}
+
+/* ------------------------------------------------------------------------
+ * Client: trust anchors and the X.509 wrapper.
+ * ------------------------------------------------------------------------ */
+struct bs_dn {
+	unsigned char *p;
+	size_t n, cap;
+	int over;
+};
+
+static void
+bs_dn_append(void *ctx, const void *buf, size_t len)
+{
+	struct bs_dn *d = ctx;
+
+	if (d->over || len > d->cap - d->n) {
+		d->over = 1;
+		return;
+	}
+	memcpy(d->p + d->n, buf, len);
+	d->n += len;
+}
+
+static int
+bs_ta_add(struct tls_ctx *c, const unsigned char *der, size_t len, char *err, size_t errlen)
+{
+	br_x509_decoder_context dc;
+	unsigned char dnbuf[BS_MAX_DN], *m;
+	struct bs_dn dn = {dnbuf, 0, sizeof dnbuf, 0};
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor *ta;
+	size_t klen;
+
+	br_x509_decoder_init(&dc, bs_dn_append, &dn);
+	br_x509_decoder_push(&dc, der, len);
+	if ((pk = br_x509_decoder_get_pkey(&dc)) == NULL) {
+		seterr(err, errlen, "cannot decode (BearSSL X.509 error %d)", br_x509_decoder_last_error(&dc));
+		return -1;
+	}
+	if (dn.over) {
+		seterr(err, errlen, "subject name longer than %d bytes", BS_MAX_DN);
+		return -1;
+	}
+	if (pk->key_type == BR_KEYTYPE_RSA)
+		klen = pk->key.rsa.nlen + pk->key.rsa.elen;
+	else if (pk->key_type == BR_KEYTYPE_EC)
+		klen = pk->key.ec.qlen;
+	else {
+		seterr(err, errlen, "unsupported key type");
+		return -1;
+	}
+	if ((ta = realloc(c->tas, (c->ntas + 1) * sizeof *ta)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	c->tas = ta;
+	if ((m = malloc(dn.n + klen + 1)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	ta += c->ntas++;
+	memcpy(m, dnbuf, dn.n);
+	ta->dn.data = m;
+	ta->dn.len = dn.n;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta->pkey = *pk;
+	m += dn.n;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		memcpy(m, pk->key.rsa.n, pk->key.rsa.nlen);
+		ta->pkey.key.rsa.n = m;
+		memcpy(m + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+		ta->pkey.key.rsa.e = m + pk->key.rsa.nlen;
+	} else {
+		memcpy(m, pk->key.ec.q, pk->key.ec.qlen);
+		ta->pkey.key.ec.q = m;
+	}
+	return 0;
+}
+
+static void
+bs_ctx_put(struct tls_ctx *c)
+{
+	size_t i;
+
+	if (c == NULL || --c->refs > 0)
+		return;
+	for (i = 0; i < c->ntas; i++)
+		free(c->tas[i].dn.data);
+	free(c->tas);
+	free(c);
+}
+
+static struct bs_x509 *
+bx_of(const br_x509_class **ctx)
+{
+	return (struct bs_x509 *)(void *)ctx;
+}
+
+static void
+bx_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct bs_x509 *x = bx_of(ctx);
+
+	free(x->ee);
+	x->ee = NULL;
+	x->eelen = x->eecap = 0;
+	x->ncert = 0;
+	x->mini.vtable->start_chain(&x->mini.vtable, server_name);
+}
+
+static void
+bx_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct bs_x509 *x = bx_of(ctx);
+
+	/* The end-entity certificate comes first; kept for the IP SAN check
+	 * and to tell "expired" from "not yet valid". */
+	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE && (x->ee = malloc(length)) != NULL)
+		x->eecap = length;
+	x->mini.vtable->start_cert(&x->mini.vtable, length);
+}
+
+static void
+bx_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct bs_x509 *x = bx_of(ctx);
+
+	if (x->ncert == 1 && x->ee != NULL) {
+		if (len <= x->eecap - x->eelen) {
+			memcpy(x->ee + x->eelen, buf, len);
+			x->eelen += len;
+		} else {
+			free(x->ee);
+			x->ee = NULL;
+		}
+	}
+	x->mini.vtable->append(&x->mini.vtable, buf, len);
+}
+
+static void
+bx_end_cert(const br_x509_class **ctx)
+{
+	struct bs_x509 *x = bx_of(ctx);
+
+	x->mini.vtable->end_cert(&x->mini.vtable);
+}
+
+static void
+bx_explain_time(struct bs_x509 *x)
+{
+	struct certf f;
+	int64_t nb, na;
+	char b1[40], b2[40];
+
+	if (x->ee == NULL || x->eelen != x->eecap || cert_fields(x->ee, x->eelen, &f) != 0 ||
+	    cert_validity(&f, &nb, &na) != 0)
+		return;
+	if (x->now > na)
+		bs_fail(x->t, "certificate expired (notAfter %s, now %s)", tm_fmt(na, b1, sizeof b1),
+		        tm_fmt(x->now, b2, sizeof b2));
+	else if (x->now < nb)
+		bs_fail(x->t, "certificate not yet valid (notBefore %s, now %s)", tm_fmt(nb, b1, sizeof b1),
+		        tm_fmt(x->now, b2, sizeof b2));
+	else
+		bs_fail(x->t, "a CA certificate of the chain expired or is not yet valid");
+}
+
+static unsigned
+bx_end_chain(const br_x509_class **ctx)
+{
+	struct bs_x509 *x = bx_of(ctx);
+	unsigned r = x->mini.vtable->end_chain(&x->mini.vtable);
+	int ok;
+
+	if (r == 0 && x->iplen > 0) {
+		if (x->ee == NULL || x->eelen != x->eecap) {
+			bs_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
+			r = BR_ERR_X509_LIMIT_EXCEEDED;
+		} else if ((ok = cert_has_ip(x->ee, x->eelen, x->ip, x->iplen)) != 1) {
+			if (ok < 0)
+				bs_fail(x->t, "server certificate has a malformed subjectAltName");
+			else
+				bs_fail(x->t, "server name mismatch: cert has no IP SAN %s", x->host);
+			r = BR_ERR_X509_BAD_SERVER_NAME;
+		}
+	} else if (r == BR_ERR_X509_EXPIRED) {
+		bx_explain_time(x);
+	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
+		bs_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
+	}
+	free(x->ee);
+	x->ee = NULL;
+	return r;
+}
+
+static const br_x509_pkey *
+bx_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct bs_x509 *x = (const struct bs_x509 *)(const void *)ctx;
+
+	return x->mini.vtable->get_pkey(&x->mini.vtable, usages);
+}
+
+static const br_x509_class bx_vtable = {
+	sizeof(struct bs_x509), bx_start_chain, bx_start_cert, bx_append, bx_end_cert, bx_end_chain, bx_get_pkey,
+};
+
+/* ------------------------------------------------------------------------
+ * Server: certificates and the policy that picks one per handshake.
+ * ------------------------------------------------------------------------ */
+static void
+bs_cert_put(struct tls_cert *c)
+{
+	size_t i;
+
+	if (c == NULL || --c->refs > 0)
+		return;
+	for (i = 0; i < c->nchain; i++)
+		free(c->chain[i].data);
+	bs_wipe(c, sizeof *c);
+	free(c);
+}
+
+/* Copies one RSA element into the certificate's key buffer. */
+static int
+bs_rsa_elt(struct tls_cert *c, size_t *off, unsigned char **dst, size_t *dlen, const unsigned char *src, size_t n)
+{
+	if (n == 0 || n > BS_RSA_ELT)
+		return -1;
+	memcpy(c->kbuf + *off, src, n);
+	*dst = c->kbuf + *off;
+	*dlen = n;
+	*off += n;
+	return 0;
+}
+
+/* The key matches the leaf: RSA by a test signature the leaf's public key
+ * must verify (BearSSL 0.6 cannot derive n from the private key), EC by
+ * recomputing the public point. Also catches inconsistent private keys. */
+static int
+bs_key_match(struct tls_cert *c, const br_x509_pkey *pk, char *err, size_t errlen)
+{
+	static const unsigned char msg[32] = "ingressd key match check";
+	unsigned char hash[32], sig[512], out[32], pub[BR_EC_KBUF_PUB_MAX_SIZE];
+	br_sha256_context h;
+	size_t nlen, slen;
+	const unsigned char *n;
+
+	if (c->type == BR_KEYTYPE_RSA) {
+		if (pk->key_type != BR_KEYTYPE_RSA)
+			goto mismatch;
+		n = pk->key.rsa.n;
+		nlen = pk->key.rsa.nlen;
+		while (nlen > 0 && *n == 0) {
+			n++;
+			nlen--;
+		}
+		slen = (c->sk.rsa.n_bitlen + 7) >> 3;
+		if (slen != nlen || slen > sizeof sig)
+			goto mismatch;
+		br_sha256_init(&h);
+		br_sha256_update(&h, msg, sizeof msg);
+		br_sha256_out(&h, hash);
+		if (!br_rsa_pkcs1_sign_get_default()(BR_HASH_OID_SHA256, hash, sizeof hash, &c->sk.rsa, sig) ||
+		    !br_rsa_pkcs1_vrfy_get_default()(sig, slen, BR_HASH_OID_SHA256, sizeof out, &pk->key.rsa, out) ||
+		    memcmp(out, hash, sizeof hash) != 0)
+			goto mismatch;
+		return 0;
+	}
+	if (pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != c->sk.ec.curve)
+		goto mismatch;
+	slen = br_ec_compute_pub(br_ec_get_default(), NULL, pub, &c->sk.ec);
+	if (slen == 0 || slen != pk->key.ec.qlen || memcmp(pub, pk->key.ec.q, slen) != 0)
+		goto mismatch;
+	return 0;
+mismatch:
+	seterr(err, errlen, "private key does not match the certificate");
+	return -1;
+}
+
+/* Decodes the private key PEM into c (type, key, kbuf). */
+static int
+bs_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t errlen)
+{
+	br_skey_decoder_context kd;
+	struct pem s = {pem, pem + len};
+	char label[64], klabel[64] = "", e[128];
+	unsigned char *der = NULL, *d;
+	size_t dlen = 0, dl, off = 0;
+	int r, ok = -1;
+
+	for (;;) {
+		if ((r = pem_next(&s, label, sizeof label, &d, &dl, e, sizeof e)) < 0) {
+			seterr(err, errlen, "private key: %s", e);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (strcmp(label, "EC PARAMETERS") == 0) { /* openssl ecparam -genkey */
+			free(d);
+			continue;
+		}
+		if (der != NULL) {
+			bs_wipe(d, dl);
+			free(d);
+			seterr(err, errlen, "private key: more than one key in the PEM");
+			goto out;
+		}
+		der = d;
+		dlen = dl;
+		if (strcmp(label, "RSA PRIVATE KEY") != 0 && strcmp(label, "EC PRIVATE KEY") != 0 &&
+		    strcmp(label, "PRIVATE KEY") != 0) {
+			if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0)
+				seterr(err, errlen, "private key: encrypted private keys are not supported (%s)", label);
+			else
+				seterr(err, errlen, "private key: unexpected PEM block %s", label);
+			goto out;
+		}
+		memcpy(klabel, label, sizeof klabel);
+	}
+	if (der == NULL) {
+		seterr(err, errlen, "private key: no PEM private key found");
+		goto out;
+	}
+	br_skey_decoder_init(&kd);
+	br_skey_decoder_push(&kd, der, dlen);
+	if ((r = br_skey_decoder_last_error(&kd)) != 0) {
+		seterr(err, errlen, "private key: cannot decode (BearSSL error %d)", r);
+		goto wipe;
+	}
+	c->type = br_skey_decoder_key_type(&kd);
+	if ((c->type == BR_KEYTYPE_RSA && strcmp(klabel, "EC PRIVATE KEY") == 0) ||
+	    (c->type == BR_KEYTYPE_EC && strcmp(klabel, "RSA PRIVATE KEY") == 0)) {
+		seterr(err, errlen, "private key: PEM says %s but holds another key type", klabel);
+		goto wipe;
+	}
+	if (c->type == BR_KEYTYPE_RSA) {
+		const br_rsa_private_key *k = br_skey_decoder_get_rsa(&kd);
+		if (k->n_bitlen < 2048 || k->n_bitlen > 4096) {
+			seterr(err, errlen, "RSA key of %u bits not supported (2048 to 4096)", (unsigned)k->n_bitlen);
+			goto wipe;
+		}
+		c->sk.rsa.n_bitlen = k->n_bitlen;
+		if (bs_rsa_elt(c, &off, &c->sk.rsa.p, &c->sk.rsa.plen, k->p, k->plen) != 0 ||
+		    bs_rsa_elt(c, &off, &c->sk.rsa.q, &c->sk.rsa.qlen, k->q, k->qlen) != 0 ||
+		    bs_rsa_elt(c, &off, &c->sk.rsa.dp, &c->sk.rsa.dplen, k->dp, k->dplen) != 0 ||
+		    bs_rsa_elt(c, &off, &c->sk.rsa.dq, &c->sk.rsa.dqlen, k->dq, k->dqlen) != 0 ||
+		    bs_rsa_elt(c, &off, &c->sk.rsa.iq, &c->sk.rsa.iqlen, k->iq, k->iqlen) != 0) {
+			seterr(err, errlen, "RSA private key has an unsupported layout");
+			goto wipe;
+		}
+	} else if (c->type == BR_KEYTYPE_EC) {
+		const br_ec_private_key *k = br_skey_decoder_get_ec(&kd);
+		const unsigned char *x = k->x;
+		size_t xlen = k->xlen, max = k->curve == BR_EC_secp256r1 ? 32 : 48;
+		if (k->curve != BR_EC_secp256r1 && k->curve != BR_EC_secp384r1) {
+			seterr(err, errlen, "unsupported EC curve (P-256 and P-384 only)");
+			goto wipe;
+		}
+		while (xlen > 0 && *x == 0) {
+			x++;
+			xlen--;
+		}
+		if (xlen == 0 || xlen > max) {
+			seterr(err, errlen, "EC private key out of range");
+			goto wipe;
+		}
+		memcpy(c->kbuf, x, xlen);
+		c->sk.ec.curve = k->curve;
+		c->sk.ec.x = c->kbuf;
+		c->sk.ec.xlen = xlen;
+	} else {
+		seterr(err, errlen, "unsupported private key type");
+		goto wipe;
+	}
+	ok = 0;
+wipe:
+	bs_wipe(&kd, sizeof kd);
+out:
+	if (der != NULL) {
+		bs_wipe(der, dlen);
+		free(der);
+	}
+	return ok;
+}
+
+struct tls_cert *
+tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t klen, struct tls_cert_info *info,
+              char *err, size_t errlen)
+{
+	br_x509_decoder_context dc, leaf;
+	struct tls_cert *c;
+	struct pem s = {chain_pem, chain_pem + clen};
+	struct certf f;
+	struct tls_cert_info tmp;
+	char label[64], e[128];
+	unsigned char *d;
+	size_t dlen, i;
+	int r;
+
+	if (info == NULL)
+		info = &tmp;
+	memset(info, 0, sizeof *info);
+	if (chain_pem == NULL || key_pem == NULL || clen > BS_MAX_PEM || klen > BS_MAX_PEM - clen) {
+		seterr(err, errlen, "certificate and key PEM over %d KB", BS_MAX_PEM / 1024);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
+		if (strcmp(label, "CERTIFICATE") != 0 || c->nchain == BS_MAX_CHAIN) {
+			free(d);
+			if (c->nchain == BS_MAX_CHAIN)
+				seterr(err, errlen, "certificate chain: more than %d certificates", BS_MAX_CHAIN);
+			else
+				seterr(err, errlen, "certificate chain: unexpected PEM block %s", label);
+			goto bad;
+		}
+		c->chain[c->nchain].data = d;
+		c->chain[c->nchain++].data_len = dlen;
+	}
+	if (r < 0) {
+		seterr(err, errlen, "certificate chain: %s", e);
+		goto bad;
+	}
+	if (c->nchain == 0) {
+		seterr(err, errlen, "certificate chain: no PEM CERTIFICATE found");
+		goto bad;
+	}
+	for (i = 0; i < c->nchain; i++) {
+		br_x509_decoder_context *x = i == 0 ? &leaf : &dc;
+		br_x509_decoder_init(x, 0, NULL);
+		br_x509_decoder_push(x, c->chain[i].data, c->chain[i].data_len);
+		if (br_x509_decoder_get_pkey(x) == NULL) {
+			seterr(err, errlen, "certificate %zu of the chain: cannot decode (BearSSL X.509 error %d)", i + 1,
+			       br_x509_decoder_last_error(x));
+			goto bad;
+		}
+	}
+	if (cert_fields(c->chain[0].data, c->chain[0].data_len, &f) != 0 ||
+	    cert_validity(&f, &info->not_before, &info->not_after) != 0) {
+		seterr(err, errlen, "certificate: malformed validity");
+		goto bad;
+	}
+	if (cert_names(&f, info, err, errlen) != 0)
+		goto bad;
+	if (bs_key_load(c, key_pem, klen, err, errlen) != 0 ||
+	    bs_key_match(c, br_x509_decoder_get_pkey(&leaf), err, errlen) != 0)
+		goto bad;
+	info->key_type = c->type == BR_KEYTYPE_RSA ? 'R' : 'E';
+	return c;
+bad:
+	bs_cert_put(c);
+	memset(info, 0, sizeof *info);
+	return NULL;
+}
+
+void
+tls_cert_free(struct tls_cert *c)
+{
+	bs_cert_put(c);
+}
+
+static unsigned
+bp_hash(uint32_t mask)
+{
+	if (mask >> br_sha256_ID & 1)
+		return br_sha256_ID;
+	if (mask >> br_sha384_ID & 1)
+		return br_sha384_ID;
+	return 0;
+}
+
+static int
+bp_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *sc, br_ssl_server_choices *ch)
+{
+	struct tls *t = ((struct bs_policy *)(void *)pctx)->t;
+	const char *sni = br_ssl_engine_get_server_name(&sc->eng);
+	const br_suite_translated *st;
+	struct tls_cert *c;
+	uint32_t hashes = br_ssl_server_get_client_hashes(sc);
+	unsigned kx, hash;
+	size_t i, n;
+
+	if (sni[0] == '\0')
+		sni = NULL;
+	if ((c = t->ctx->pick(sni, t->ctx->arg)) == NULL) {
+		bs_fail(t, "no certificate for %s%s", sni != NULL ? "SNI name " : "clients without SNI",
+		        sni != NULL ? sni : "");
+		return 0;
+	}
+	c->refs++;
+	bs_cert_put(t->cert);
+	t->cert = c;
+	/* Client hashes: bit id for RSA, bit 8 + id for ECDSA signatures. */
+	if (c->type == BR_KEYTYPE_RSA) {
+		kx = BR_SSLKEYX_ECDHE_RSA;
+		hash = bp_hash(hashes & 0xff);
+	} else {
+		kx = BR_SSLKEYX_ECDHE_ECDSA;
+		hash = bp_hash(hashes >> 8 & 0xff);
+	}
+	if (hash == 0) {
+		bs_fail(t, "client accepts no SHA-256/384 %s signature", c->type == BR_KEYTYPE_RSA ? "RSA" : "ECDSA");
+		return 0;
+	}
+	st = br_ssl_server_get_client_suites(sc, &n);
+	for (i = 0; i < n; i++) {
+		if ((unsigned)(st[i][1] >> 12) == kx) {
+			ch->cipher_suite = st[i][0];
+			ch->algo_id = 0xff00 + hash;
+			ch->chain = c->chain;
+			ch->chain_len = c->nchain;
+			return 1;
+		}
+	}
+	bs_fail(t, "no cipher suite in common for the %s certificate (ECDHE with AES-GCM or ChaCha20-Poly1305)",
+	        c->type == BR_KEYTYPE_RSA ? "RSA" : "ECDSA");
+	return 0;
+}
+
+static uint32_t
+bp_do_keyx(const br_ssl_server_policy_class **pctx, unsigned char *data, size_t *len)
+{
+	/* Only for RSA and static ECDH key exchange, which are not offered. */
+	(void)pctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+static size_t
+bp_do_sign(const br_ssl_server_policy_class **pctx, unsigned algo_id, unsigned char *data, size_t hv_len,
+           size_t len)
+{
+	struct tls_cert *c = ((struct bs_policy *)(void *)pctx)->t->cert;
+	unsigned char hv[64];
+	unsigned id = algo_id & 0xff;
+	size_t slen;
+
+	if (c == NULL || hv_len > sizeof hv || (id != br_sha256_ID && id != br_sha384_ID))
+		return 0;
+	memcpy(hv, data, hv_len);
+	if (c->type == BR_KEYTYPE_RSA) {
+		slen = (c->sk.rsa.n_bitlen + 7) >> 3;
+		if (len < slen)
+			return 0;
+		return br_rsa_pkcs1_sign_get_default()(id == br_sha256_ID ? BR_HASH_OID_SHA256 : BR_HASH_OID_SHA384,
+		                                       hv, hv_len, &c->sk.rsa, data)
+		           ? slen
+		           : 0;
+	}
+	if (len < 139) /* largest ECDSA signature, asn1 form */
+		return 0;
+	return br_ecdsa_sign_asn1_get_default()(br_ec_get_default(),
+	                                        id == br_sha256_ID ? &br_sha256_vtable : &br_sha384_vtable, hv,
+	                                        &c->sk.ec, data);
+}
+
+static const br_ssl_server_policy_class bp_vtable = {
+	sizeof(struct bs_policy), bp_choose, bp_do_keyx, bp_do_sign,
+};
+
+/* ------------------------------------------------------------------------
+ * Contexts.
+ * ------------------------------------------------------------------------ */
+const char *
+tls_port_name(void)
+{
+	return "BearSSL 0.6";
+}
+
+struct tls_ctx *
+tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
+{
+	struct tls_ctx *c;
+	struct pem s = {ca_pem, ca_pem + len};
+	char label[64], e[128];
+	unsigned char *d;
+	size_t dlen;
+	int r;
+
+	if (ca_pem == NULL || len > ING_MAX_CA_BYTES) {
+		seterr(err, errlen, "CA bundle over %d bytes (ING_MAX_CA_BYTES)", ING_MAX_CA_BYTES);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
+		if (strcmp(label, "CERTIFICATE") != 0) {
+			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
+			free(d);
+			goto bad;
+		}
+		r = bs_ta_add(c, d, dlen, e, sizeof e);
+		free(d);
+		if (r != 0) {
+			seterr(err, errlen, "CA bundle: certificate %zu: %s", c->ntas + 1, e);
+			goto bad;
+		}
+	}
+	if (r < 0) {
+		seterr(err, errlen, "CA bundle: %s", e);
+		goto bad;
+	}
+	if (c->ntas == 0) {
+		seterr(err, errlen, "CA bundle: no PEM CERTIFICATE found");
+		goto bad;
+	}
+	return c;
+bad:
+	bs_ctx_put(c);
+	return NULL;
+}
+
+struct tls_ctx *
+tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
+{
+	struct tls_ctx *c;
+
+	if (pick == NULL || (c = calloc(1, sizeof *c)) == NULL) {
+		seterr(err, errlen, pick == NULL ? "no certificate pick function" : "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	c->server = 1;
+	c->pick = pick;
+	c->arg = arg;
+	return c;
+}
+
+void
+tls_ctx_free(struct tls_ctx *ctx)
+{
+	bs_ctx_put(ctx);
+}
+
+/* ------------------------------------------------------------------------
+ * Session slots: static, taken while a session lives. A high-water index
+ * and a LIFO free list keep reuse on warm pages; slots never used stay
+ * untouched and cost no RAM.
+ * ------------------------------------------------------------------------ */
+static struct tls bs_slot[ING_MAX_TLS_CONNS];
+static int bs_high;
+static int bs_live;
+static struct tls *bs_free;
+
+static br_ssl_session_cache_lru bs_lru;
+static unsigned char bs_lru_store[BS_LRU_BYTES];
+static int bs_lru_ready;
+
+static struct tls *
+bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
+{
+	struct tls *t;
+	unsigned char seed[32];
+
+	if (ctx == NULL || ctx->server != server) {
+		seterr(err, errlen, "not a TLS %s context", server ? "server" : "client");
+		return NULL;
+	}
+	if (port_random(seed, sizeof seed) != 0) {
+		seterr(err, errlen, "no entropy (port_random failed)");
+		return NULL;
+	}
+	if (bs_free != NULL) {
+		t = bs_free;
+		bs_free = t->next;
+	} else if (bs_high < ING_MAX_TLS_CONNS) {
+		t = &bs_slot[bs_high++];
+	} else {
+		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_MAX_TLS_CONNS)", ING_MAX_TLS_CONNS);
+		bs_wipe(seed, sizeof seed);
+		return NULL;
+	}
+	memset(t, 0, offsetof(struct tls, buf));
+	t->live = 1;
+	t->server = server;
+	t->fd = fd;
+	t->ctx = ctx;
+	ctx->refs++;
+	bs_live++;
+	if (server) {
+		t->eng = &t->u.sc.eng;
+		br_ssl_server_zero(&t->u.sc);
+	} else {
+		t->eng = &t->u.cc.eng;
+		br_ssl_client_zero(&t->u.cc);
+	}
+	bs_profile(t->eng);
+	br_ssl_engine_set_buffer(t->eng, t->buf, sizeof t->buf, 1);
+	br_ssl_engine_inject_entropy(t->eng, seed, sizeof seed);
+	bs_wipe(seed, sizeof seed);
+	return t;
+}
+
+/* Parses an IP literal ("10.43.0.1", "::1", "[::1]"); 1 when host is one. */
+static int
+bs_ip(const char *host, unsigned char *ip, size_t *iplen)
+{
+	char buf[64];
+	size_t n = strlen(host);
+
+	if (inet_pton(AF_INET, host, ip) == 1) {
+		*iplen = 4;
+		return 1;
+	}
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		host = buf;
+	}
+	if (inet_pton(AF_INET6, host, ip) == 1) {
+		*iplen = 16;
+		return 1;
+	}
+	return 0;
+}
+
+struct tls *
+tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
+{
+	struct tls *t;
+	struct bs_x509 *x;
+	unsigned char ip[16];
+	size_t iplen = 0;
+	int64_t now;
+
+	if (host == NULL || host[0] == '\0' || strlen(host) >= ING_NAME_LEN) {
+		seterr(err, errlen, "bad TLS server name");
+		return NULL;
+	}
+	if (!bs_ip(host, ip, &iplen) && strchr(host, ':') != NULL) {
+		seterr(err, errlen, "%s is neither a DNS name nor an IP address", host);
+		return NULL;
+	}
+	if ((t = bs_get(ctx, 0, fd, err, errlen)) == NULL)
+		return NULL;
+	x = &t->v.x;
+	x->vtable = &bx_vtable;
+	x->t = t;
+	memcpy(x->ip, ip, iplen);
+	x->iplen = iplen;
+	snprintf(x->host, sizeof x->host, "%s", host);
+	br_x509_minimal_init(&x->mini, &br_sha256_vtable, ctx->tas, ctx->ntas);
+	br_x509_minimal_set_hash(&x->mini, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(&x->mini, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(&x->mini, br_sha512_ID, &br_sha512_vtable);
+	br_x509_minimal_set_rsa(&x->mini, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(&x->mini, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+	x->now = now = bs_now();
+	br_x509_minimal_set_time(&x->mini, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
+	br_ssl_engine_set_rsavrfy(t->eng, br_rsa_pkcs1_vrfy_get_default());
+	br_ssl_engine_set_ecdsa(t->eng, br_ecdsa_vrfy_asn1_get_default());
+	br_ssl_engine_set_x509(t->eng, &x->vtable);
+	/* An IP literal is neither sent as SNI nor given to the name check. */
+	if (!br_ssl_client_reset(&t->u.cc, iplen > 0 ? NULL : host, 0)) {
+		bs_note(t);
+		seterr(err, errlen, "TLS client start: %s", t->err);
+		tls_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct tls *
+tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
+{
+	struct tls *t;
+
+	if ((t = bs_get(ctx, 1, fd, err, errlen)) == NULL)
+		return NULL;
+	t->v.pol.vtable = &bp_vtable;
+	t->v.pol.t = t;
+	br_ssl_server_set_policy(&t->u.sc, &t->v.pol.vtable);
+	if (!bs_lru_ready) {
+		br_ssl_session_cache_lru_init(&bs_lru, bs_lru_store, sizeof bs_lru_store);
+		bs_lru_ready = 1;
+	}
+	br_ssl_server_set_cache(&t->u.sc, &bs_lru.vtable);
+	br_ssl_engine_add_flags(t->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
+	if (!br_ssl_server_reset(&t->u.sc)) {
+		bs_note(t);
+		seterr(err, errlen, "TLS server start: %s", t->err);
+		tls_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+tls_sessions(void)
+{
+	return bs_live;
+}
+
+/* ------------------------------------------------------------------------
+ * Session I/O.
+ * ------------------------------------------------------------------------ */
+static unsigned
+bs_state(struct tls *t)
+{
+	unsigned st = br_ssl_engine_current_state(t->eng);
+
+	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+		t->hs = 1;
+	return st;
+}
+
+/* One socket operation the engine asks for, queued records first (sslio
+ * run_until): 1 when bytes moved, 0 when the socket would block or there is
+ * nothing to do, -1 on error (t->err set). */
+static int
+bs_io(struct tls *t, int send_only)
+{
+	unsigned st = bs_state(t);
+	unsigned char *buf;
+	size_t len;
+	ssize_t n;
+
+	if (st & BR_SSL_CLOSED)
+		return 0;
+	if ((st & BR_SSL_SENDREC) && !t->wshut) {
+		buf = br_ssl_engine_sendrec_buf(t->eng, &len);
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			br_ssl_engine_sendrec_ack(t->eng, (size_t)n);
+			return 1;
+		}
+		if (n < 0 && errno == EINTR)
+			return 1;
+		if (n < 0 && errno == EPIPE && t->hs) {
+			/* After port_shutdown_write the peer's close_notify makes
+			 * the engine answer; the answer cannot go, reading can. */
+			t->wshut = 1;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			bs_fail(t, "send: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (send_only || !(st & BR_SSL_RECVREC) || t->eof)
+		return 0;
+	buf = br_ssl_engine_recvrec_buf(t->eng, &len);
+	n = read(t->fd, buf, len);
+	if (n > 0) {
+		if (t->first == 0)
+			t->first = buf[0];
+		br_ssl_engine_recvrec_ack(t->eng, (size_t)n);
+		return 1;
+	}
+	if (n == 0) {
+		/* After the handshake a bare EOF reads as a close: HTTP framing,
+		 * not close_notify, protects against truncation. */
+		t->eof = 1;
+		if (!t->hs) {
+			bs_fail(t, "connection closed by peer during the TLS handshake");
+			return -1;
+		}
+		return 1;
+	}
+	if (errno == EINTR)
+		return 1;
+	if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		bs_fail(t, "recv: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ING_ERR for a dead session, 0 after a clean close. */
+static ssize_t
+bs_end(struct tls *t)
+{
+	int i;
+
+	/* A failing engine queues a fatal alert: let the peer see why
+	 * (best effort, non-blocking). */
+	for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
+		;
+	bs_note(t);
+	if (t->err[0] != '\0') {
+		errno = EPROTO;
+		return ING_ERR;
+	}
+	return 0;
+}
+
+int
+tls_want(struct tls *t, int app)
+{
+	unsigned st = bs_state(t);
+	int ev = 0;
+
+	/* Dead: wake the caller at once so tls_read/tls_write report it. */
+	if ((st & BR_SSL_CLOSED) || t->err[0] != '\0')
+		return app != 0 ? POLLIN | POLLOUT : 0;
+	if ((st & BR_SSL_SENDREC) && !t->wshut)
+		ev |= POLLOUT;
+	if (t->wshut && (app & POLLIN) && !(st & BR_SSL_RECVREC))
+		ev |= POLLIN | POLLOUT; /* tls_read says 0 at once */
+	if ((st & BR_SSL_RECVREC) && !t->eof &&
+	    (!t->hs || (app & POLLIN) || ((app & POLLOUT) && !(st & BR_SSL_SENDAPP))))
+		ev |= POLLIN;
+	if ((app & POLLOUT) && (st & BR_SSL_SENDAPP))
+		ev |= POLLOUT;
+	if (t->eof && (app & POLLIN))
+		ev |= POLLIN; /* the socket is at EOF: poll returns at once */
+	return ev;
+}
+
+ssize_t
+tls_read(struct tls *t, void *buf, size_t n)
+{
+	unsigned char *p;
+	size_t len;
+	unsigned st;
+	int r;
+
+	for (;;) {
+		st = bs_state(t);
+		if (st & BR_SSL_RECVAPP) {
+			p = br_ssl_engine_recvapp_buf(t->eng, &len);
+			if (len > n)
+				len = n;
+			memcpy(buf, p, len);
+			br_ssl_engine_recvapp_ack(t->eng, len);
+			return (ssize_t)len;
+		}
+		if ((st & BR_SSL_CLOSED) || t->err[0] != '\0')
+			return bs_end(t);
+		/* EOF; or the engine waits to send what no longer can go. */
+		if (t->eof || (t->wshut && !(st & BR_SSL_RECVREC)))
+			return 0;
+		if ((r = bs_io(t, 0)) < 0)
+			return ING_ERR;
+		if (r == 0) {
+			errno = EAGAIN;
+			return ING_WAIT;
+		}
+	}
+}
+
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t n)
+{
+	unsigned char *p;
+	size_t len;
+	unsigned st;
+	int r;
+
+	for (;;) {
+		st = bs_state(t);
+		if ((st & BR_SSL_CLOSED) || t->err[0] != '\0' || t->wshut) {
+			if (bs_end(t) == 0) {
+				bs_fail(t, t->wshut ? "write after the connection was shut down"
+				                    : "write after the peer closed the connection");
+				errno = EPIPE;
+			}
+			return ING_ERR;
+		}
+		if (st & BR_SSL_SENDAPP) {
+			p = br_ssl_engine_sendapp_buf(t->eng, &len);
+			if (len > n)
+				len = n;
+			memcpy(p, buf, len);
+			br_ssl_engine_sendapp_ack(t->eng, len);
+			/* Flush now: a small response must not wait for more. */
+			br_ssl_engine_flush(t->eng, 0);
+			while ((r = bs_io(t, 1)) > 0)
+				;
+			return r < 0 ? ING_ERR : (ssize_t)len;
+		}
+		if ((r = bs_io(t, 0)) < 0)
+			return ING_ERR;
+		if (r == 0) {
+			errno = EAGAIN;
+			return ING_WAIT;
+		}
+	}
+}
+
+size_t
+tls_pending(struct tls *t)
+{
+	size_t len = 0;
+
+	if (bs_state(t) & BR_SSL_RECVAPP)
+		br_ssl_engine_recvapp_buf(t->eng, &len);
+	return len;
+}
+
+int
+tls_busy(struct tls *t)
+{
+	return !t->wshut && (bs_state(t) & BR_SSL_SENDREC) != 0;
+}
+
+const char *
+tls_error(struct tls *t)
+{
+	if (t == NULL)
+		return "no TLS session";
+	bs_note(t);
+	return t->err[0] != '\0' ? t->err : "no error";
+}
+
+void
+tls_free(struct tls *t)
+{
+	int i;
+
+	if (t == NULL || !t->live)
+		return;
+	/* Best effort close_notify on a healthy session: one non-blocking try
+	 * (the caller closes fd after this). */
+	if (t->hs && t->err[0] == '\0' && !t->wshut && !(bs_state(t) & BR_SSL_CLOSED)) {
+		br_ssl_engine_close(t->eng);
+		for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
+			;
+	}
+	if (!t->server)
+		free(t->v.x.ee);
+	bs_cert_put(t->cert);
+	bs_ctx_put(t->ctx);
+	bs_wipe(&t->u, sizeof t->u); /* session keys */
+	t->live = 0;
+	t->next = bs_free;
+	bs_free = t;
+	bs_live--;
+}
+
+/* ------------------------------------------------------------------------
+ * Hashes for basic auth and sticky cookies: BearSSL's own, through the
+ * br_hash_class vtable; the context lives in ing_hash.st.
+ * ------------------------------------------------------------------------ */
+_Static_assert(sizeof(br_md5_context) <= sizeof(((struct ing_hash *)0)->st) &&
+                   sizeof(br_sha1_context) <= sizeof(((struct ing_hash *)0)->st) &&
+                   sizeof(br_sha256_context) <= sizeof(((struct ing_hash *)0)->st),
+               "ing_hash.st too small for a BearSSL hash context");
+
+static const br_hash_class *
+bh_class(int alg)
+{
+	switch (alg) {
+	case ING_HASH_MD5: return &br_md5_vtable;
+	case ING_HASH_SHA1: return &br_sha1_vtable;
+	case ING_HASH_SHA256: return &br_sha256_vtable;
+	default: return NULL;
+	}
+}
+
+int
+tls_hash_init(struct ing_hash *h, int alg)
+{
+	const br_hash_class *hc = bh_class(alg);
+
+	h->alg = 0;
+	if (hc == NULL)
+		return ING_ERR;
+	hc->init((const br_hash_class **)(void *)h->st);
+	h->alg = alg;
+	return 0;
+}
+
+void
+tls_hash_update(struct ing_hash *h, const void *p, size_t n)
+{
+	const br_hash_class **vt = (const br_hash_class **)(void *)h->st;
+
+	if (h->alg != 0)
+		(*vt)->update(vt, p, n);
+}
+
+void
+tls_hash_out(struct ing_hash *h, unsigned char *out)
+{
+	const br_hash_class **vt = (const br_hash_class **)(void *)h->st;
+
+	if (h->alg != 0)
+		(*vt)->out(vt, out);
+	/* Ends the hash as mbed TLS's finish does; the state may hold a key. */
+	bs_wipe(h->st, sizeof h->st);
+	h->alg = 0;
+}

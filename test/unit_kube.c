@@ -1,0 +1,571 @@
+/*
+ * test/unit_kube.c - the input side: the JSON framer of the watch client,
+ * the decoders, the object store, the routing-table build and route
+ * lookup. Includes ingressd.c (main compiled out), links the mock port.
+ */
+#define ING_NO_MAIN
+#include "../ingressd.c"
+
+#include "../port/mock.h"
+#include "unit.h"
+
+static struct cf ut_cf;
+static struct cf_parser ut_ps;
+
+static void
+setup(const char *conftext)
+{
+	CHECK(cf_parse(&ut_ps, &ut_cf, "t", conftext, strlen(conftext)) == 0);
+	cf_live = &ut_cf;
+	st_init();
+	memset(&g_kw, 0, sizeof g_kw);
+	for (int i = 0; i < SK__COUNT; i++)
+		g_kw.api[i] = kw_api_first[i];
+	memset(&g_lb, 0, sizeof g_lb);
+	g_rb.live = -1;
+	g.now = 1000;
+}
+
+/* A stream of `kind` using API index `api`, in `phase`. */
+static struct kw_stream *
+stream(int kind, int api, int phase)
+{
+	struct kw_stream *s = &g_kw.st[kind];
+	memset(s, 0, offsetof(struct kw_stream, obj));
+	s->used = 1;
+	s->kind = (uint8_t)kind;
+	s->api = api;
+	s->phase = (uint8_t)phase;
+	s->conn = -1;
+	kw_frame_init(&s->fr, phase == KS_LIST ? KF_LIST : phase == KS_WATCH ? KF_WATCH : KF_OBJECT);
+	return s;
+}
+
+/* Feeds text in pieces of `step` bytes, each copied to a guard page. */
+static int
+feed(struct kw_stream *s, const char *text, size_t step)
+{
+	size_t n = strlen(text);
+	for (size_t off = 0; off < n; off += step) {
+		size_t k = ING_MIN(step, n - off);
+		void *base;
+		size_t ml;
+		char *p = guard_copy(text + off, k, &base, &ml);
+		int r = kw_frame_feed(s, p, k);
+		guard_free(base, ml);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+#define ING_V1(ns, name, ts, ann, spec)                                                                     \
+	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\",\"creationTimestamp\":\"" ts "\"" \
+	",\"annotations\":{" ann "}},\"spec\":" spec "}"
+
+static const char *list_doc =
+    "{\"kind\":\"IngressList\",\"apiVersion\":\"networking.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"4711\","
+    "\"continue\":\"tok\\\"en\"},\"items\":["
+    ING_V1("default", "a", "2026-01-01T00:00:00Z", "\"x\":\"}]{[\"",
+           "{\"rules\":[{\"host\":\"A.Example.com\",\"http\":{\"paths\":[{\"path\":\"/x\",\"pathType\":\"Prefix\","
+           "\"backend\":{\"service\":{\"name\":\"svc\",\"port\":{\"number\":80}}}}]}}]}") ","
+    ING_V1("default", "b", "2026-01-02T00:00:00Z", "",
+           "{\"backend\":{\"serviceName\":\"svc\",\"servicePort\":\"http\"}}") "]}";
+
+TEST(test_frame_list)
+{
+	for (size_t step = 1; step <= strlen(list_doc); step += step < 40 ? 1 : 97) {
+		setup("");
+		struct kw_stream *s = stream(SK_INGRESS, 0, KS_LIST);
+		if (feed(s, list_doc, step) != 0 || g_st.count[SK_INGRESS] != 2) {
+			CHECK(!"list framing per piece");
+			fprintf(stderr, "  step %zu\n", step);
+			break;
+		}
+	}
+	setup("");
+	struct kw_stream *s = stream(SK_INGRESS, 0, KS_LIST);
+	CHECK(feed(s, list_doc, 7) == 0);
+	struct js j;
+	char rv[32], cont[64];
+	CHECK(js_parse(&j, s->fr.env, s->fr.envlen) == 0);
+	CHECK(js_str(&j, js_path(&j, 0, "metadata", "resourceVersion", NULL), rv, sizeof rv) == 4 && !strcmp(rv, "4711"));
+	CHECK(js_str(&j, js_path(&j, 0, "metadata", "continue", NULL), cont, sizeof cont) > 0 && !strcmp(cont, "tok\"en"));
+	struct st_ing *a = st_find(SK_INGRESS, "default", "a"), *b = st_find(SK_INGRESS, "default", "b");
+	CHECK(a != NULL && b != NULL);
+	CHECK(a && a->npaths == 1 && !strcmp(g_st.path[a->paths].host, "a.example.com"));
+	CHECK(a && g_st.path[a->paths].path_type == PT_PREFIX && g_st.path[a->paths].be.port == 80);
+	CHECK(b && b->has_default && !strcmp(b->def.svc, "svc") && !strcmp(b->def.port_name, "http"));
+	CHECK(a && a->created == 1767225600);
+	/* not a list at all */
+	s = stream(SK_INGRESS, 0, KS_LIST);
+	CHECK(feed(s, "[1,2]", 5) != 0 || g_st.count[SK_INGRESS] == 2);
+}
+
+TEST(test_frame_watch)
+{
+	setup("");
+	struct kw_stream *s = stream(SK_SERVICE, kw_api_first[SK_SERVICE], KS_WATCH);
+	const char *ev =
+	    "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\",\"metadata\":{\"name\":\"s1\",\"namespace\":\"n\","
+	    "\"resourceVersion\":\"5\"},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}}\n"
+	    "garbage line {\"not\": json\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"cut\n"
+	    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"s1\",\"namespace\":\"n\",\"resourceVersion\":\"6\"},"
+	    "\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":81}]}}}\n"
+	    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\",\"metadata\":{\"resourceVersion\":\"9\"}}}\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"bad\",\"namespace\":\"n\"},\"spec\":{\"ports\":[{\"port\":\"x\"}]}}}\n";
+	uint64_t errs = g_kw.decode_errors[SK_SERVICE];
+	CHECK(feed(s, ev, 3) == 0);
+	struct st_svc *v = st_find(SK_SERVICE, "n", "s1");
+	CHECK(v != NULL && v->nports == 1 && v->ports[0].port == 81);
+	CHECK(!strcmp(s->rv, "9"));
+	CHECK(st_find(SK_SERVICE, "n", "bad") == NULL);
+	CHECK(g_kw.decode_errors[SK_SERVICE] == errs + 3); /* garbage, truncated, bad port */
+	/* DELETED */
+	CHECK(feed(s, "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"s1\",\"namespace\":\"n\"}}}\n", 11) == 0);
+	CHECK(st_find(SK_SERVICE, "n", "s1") == NULL);
+	/* a 410 ERROR event clears the resource version (relist follows) */
+	strcpy(s->rv, "9");
+	CHECK(feed(s, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old\"}}\n", 50) == 0);
+	CHECK(s->rv[0] == '\0');
+	/* an object over ING_MAX_OBJECT_BYTES is skipped, the stream goes on */
+	{
+		static char big[ING_MAX_OBJECT_BYTES + 400];
+		int n = snprintf(big, sizeof big, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"huge\",\"namespace\":\"n\","
+		                                  "\"annotations\":{\"a\":\"");
+		memset(big + n, 'x', ING_MAX_OBJECT_BYTES);
+		strcpy(big + n + ING_MAX_OBJECT_BYTES, "\"}}}}\n");
+		uint64_t hits = g.lim_hits[LIM_OBJECT_BYTES];
+		CHECK(feed(s, big, 4096) == 0);
+		CHECK(g.lim_hits[LIM_OBJECT_BYTES] == hits + 1 && st_find(SK_SERVICE, "n", "huge") == NULL);
+		CHECK(feed(s, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"after\",\"namespace\":\"n\"}}}\n", 9) == 0);
+		CHECK(st_find(SK_SERVICE, "n", "after") != NULL);
+	}
+}
+
+TEST(test_js_strings)
+{
+	struct js j;
+	char out[64];
+	const char *t = "{\"a\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\/ \\n\",\"b\":\"\\ud83d\",\"c\":\"x\\u0000\",\"d\":12,"
+	                "\"e\":\"raw \xc3\xa9\",\"f\":null,\"g\":\"\\uDE00x\"}";
+	CHECK(js_parse(&j, t, strlen(t)) == 0);
+	CHECK(js_str(&j, js_get(&j, 0, "a"), out, sizeof out) > 0 && !strcmp(out, "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" / \n"));
+	CHECK(js_str(&j, js_get(&j, 0, "b"), out, sizeof out) < 0); /* lone high surrogate */
+	CHECK(js_str(&j, js_get(&j, 0, "c"), out, sizeof out) < 0); /* NUL */
+	CHECK(js_str(&j, js_get(&j, 0, "d"), out, sizeof out) < 0); /* not a string */
+	CHECK(js_str(&j, js_get(&j, 0, "e"), out, sizeof out) > 0 && !strcmp(out, "raw \xc3\xa9"));
+	CHECK(js_str(&j, js_get(&j, 0, "f"), out, sizeof out) == 0);
+	CHECK(js_str(&j, js_get(&j, 0, "g"), out, sizeof out) < 0); /* lone low surrogate */
+	CHECK(js_str(&j, js_get(&j, 0, "a"), out, 5) < 0);           /* too long */
+	int64_t v;
+	CHECK(js_int(&j, js_get(&j, 0, "d"), 0, 100, &v) == 0 && v == 12);
+	CHECK(js_int(&j, js_get(&j, 0, "d"), 0, 10, &v) != 0);
+	CHECK(js_int(&j, js_get(&j, 0, "a"), 0, 100, &v) != 0);
+	CHECK(js_parse(&j, "{\"a\":1.5}", 9) == 0 && js_int(&j, js_get(&j, 0, "a"), 0, 100, &v) != 0);
+	CHECK(js_parse(&j, "[1]", 3) != 0);
+	CHECK(js_parse(&j, "{\"a\":", 5) != 0);
+	CHECK(js_time("2026-11-27T10:42:28Z") == 1795776148);
+	CHECK(js_time("1970-01-01T00:00:00Z") == 0 && js_time("garbage") == 0);
+}
+
+/* Applies one object of a kind as a list item would. */
+static int
+apply(int kind, int api, const char *obj)
+{
+	struct kw_stream *s = stream(kind, api, KS_LIST);
+	uint64_t errs = g_kw.decode_errors[kind];
+	char doc[8192];
+	snprintf(doc, sizeof doc, "{\"metadata\":{},\"items\":[%s]}", obj);
+	feed(s, doc, strlen(doc));
+	return g_kw.decode_errors[kind] == errs ? 0 : -1;
+}
+
+TEST(test_js_ingress)
+{
+	setup("");
+	const char *v1 = ING_V1(
+	    "web", "i1", "2026-01-01T00:00:00Z",
+	    "\"traefik.frontend.rule.type\":\"PathPrefixStrip\",\"ingress.kubernetes.io/rule-type\":\"Path\","
+	    "\"traefik.frontend.priority\":\"7\",\"ingress.kubernetes.io/whitelist-source-range\":\"10.0.0.0/8, , 1.1.1.1/24,::1\","
+	    "\"ingress.kubernetes.io/auth-type\":\"basic\",\"traefik.ingress.kubernetes.io/auth-secret\":\"pw\","
+	    "\"traefik.frontend.passHostHeader\":\"false\",\"kubernetes.io/ingress.class\":\"traefik\"",
+	    "{\"ingressClassName\":\"other\",\"tls\":[{\"hosts\":[\"a.io\",\"*.b.io\"],\"secretName\":\"tls1\"}],"
+	    "\"rules\":[{\"host\":\"a.io\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Exact\",\"backend\":{\"service\":"
+	    "{\"name\":\"s\",\"port\":{\"name\":\"web\"}}}},{\"path\":\"/api\",\"pathType\":\"ImplementationSpecific\","
+	    "\"backend\":{\"service\":{\"name\":\"s\",\"port\":{\"number\":8080}}}}]}},{\"http\":{\"paths\":[{\"backend\":"
+	    "{\"serviceName\":\"old\",\"servicePort\":\"8081\"}}]}}]}");
+	CHECK(apply(SK_INGRESS, 0, v1) == 0);
+	struct st_ing *r = st_find(SK_INGRESS, "web", "i1");
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK(!strcmp(r->a_rule_type, "Path")); /* ingress.kubernetes.io/ beats traefik.frontend */
+	CHECK(!strcmp(r->a_priority, "7") && !strcmp(r->a_auth_secret, "pw") && !strcmp(r->a_preserve_host, "false"));
+	CHECK(r->npaths == 3 && r->ntls == 2 && r->ncidrs == 3 && !r->wl_invalid);
+	CHECK(!strcmp(r->class_name, "other") && !strcmp(r->a_class, "traefik"));
+	const struct st_path *p3 = &g_st.path[g_st.path[g_st.path[r->paths].next].next];
+	CHECK(p3->host[0] == '\0' && p3->be.port == 8081 && p3->be.port_name[0] == '\0' && p3->path_type == PT_IMPL);
+	const struct st_cidr *c2 = &g_st.cidr[g_st.cidr[r->cidrs].next];
+	CHECK(c2->family == 4 && c2->bits == 24 && c2->ip[3] == 0 && c2->ip[2] == 1);
+	/* an invalid whitelist entry marks the list invalid (rb_ denies) */
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i2", "2026-01-01T00:00:00Z",
+	                                  "\"ingress.kubernetes.io/whitelist-source-range\":\"10.0.0.0/8,10.0.0.0/33\"", "{}")) == 0);
+	r = st_find(SK_INGRESS, "web", "i2");
+	CHECK(r && r->wl_invalid && !strcmp(r->wl_bad, "10.0.0.0/33") && r->ncidrs == 1);
+	/* malformed: the previous version stays */
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "2026-01-01T00:00:00Z", "",
+	                                  "{\"rules\":[{\"host\":\"bad host\",\"http\":{\"paths\":[]}}]}")) != 0);
+	r = st_find(SK_INGRESS, "web", "i1");
+	CHECK(r && r->npaths == 3);
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "x", "", "{\"rules\":[{\"http\":{\"paths\":[{\"path\":\"nostart\","
+	                                                       "\"backend\":{\"serviceName\":\"s\",\"servicePort\":1}}]}}]}")) != 0);
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "x", "", "{\"rules\":[{\"http\":{\"paths\":[{\"path\":\"/\","
+	                                                       "\"backend\":{\"serviceName\":\"s\",\"servicePort\":70000}}]}}]}")) != 0);
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "x", "", "{\"rules\":[{\"http\":{\"paths\":[{\"path\":\"/\","
+	                                                       "\"pathType\":\"Weird\",\"backend\":{\"serviceName\":\"s\",\"servicePort\":1}}]}}]}")) != 0);
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"nons\"},\"spec\":{}}") != 0);
+	r = st_find(SK_INGRESS, "web", "i1");
+	CHECK(r && r->npaths == 3);
+	/* the pools got back what the failed decodes took */
+	CHECK(g_st.p_path.used == 3 && g_st.p_cidr.used == 4 && g_st.p_tlsh.used == 2);
+	/* a class we do not serve: not stored, and removed if it was */
+	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "x", "\"kubernetes.io/ingress.class\":\"nginx\"", "{}")) == 0);
+	CHECK(st_find(SK_INGRESS, "web", "i1") == NULL);
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"c\",\"namespace\":\"w\"},\"spec\":{\"ingressClassName\":\"ingressd\"}}") == 0);
+	CHECK(st_find(SK_INGRESS, "w", "c") != NULL);
+	setup("[kubernetes]\ningressClass = \"edge\"\n");
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"c\",\"namespace\":\"w\"},\"spec\":{\"ingressClassName\":\"ingressd\"}}") == 0);
+	CHECK(st_find(SK_INGRESS, "w", "c") == NULL);
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"d\",\"namespace\":\"w\"},\"spec\":{\"ingressClassName\":\"edge\"}}") == 0);
+	CHECK(st_find(SK_INGRESS, "w", "d") != NULL);
+}
+
+TEST(test_js_endpoints_secrets)
+{
+	setup("");
+	/* EndpointSlice v1: only ready endpoints serve; unset ready means ready */
+	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	            "{\"metadata\":{\"name\":\"s-1\",\"namespace\":\"n\",\"labels\":{\"kubernetes.io/service-name\":\"s\"}},"
+	            "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080},{\"name\":null,\"port\":9}],"
+	            "\"endpoints\":[{\"addresses\":[\"10.0.0.1\"],\"conditions\":{\"ready\":true}},"
+	            "{\"addresses\":[\"10.0.0.2\"],\"conditions\":{\"ready\":false}},{\"addresses\":[\"10.0.0.3\"]}]}") == 0);
+	struct st_eps *e = st_find(SK_ENDPOINTS, "n", "s-1");
+	CHECK(e && !strcmp(e->svc, "s") && e->nports == 2 && e->naddrs == 3 && e->ports[1].name[0] == '\0');
+	CHECK(e && g_st.addr[e->addrs].ready && !g_st.addr[g_st.addr[e->addrs].next].ready);
+	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	            "{\"metadata\":{\"name\":\"bad\",\"namespace\":\"n\",\"labels\":{\"kubernetes.io/service-name\":\"s\"}},"
+	            "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.0.0.300\"]}]}") != 0);
+	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	            "{\"metadata\":{\"name\":\"nolabel\",\"namespace\":\"n\"},\"endpoints\":[]}") != 0);
+	/* core Endpoints: subsets, notReadyAddresses dropped */
+	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS] + 2,
+	            "{\"metadata\":{\"name\":\"core\",\"namespace\":\"n\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.0.1\"}],"
+	            "\"notReadyAddresses\":[{\"ip\":\"10.1.0.9\"}],\"ports\":[{\"name\":\"a\",\"port\":1}]},{\"addresses\":[{\"ip\":"
+	            "\"fd00::1\"}],\"ports\":[{\"name\":\"b\",\"port\":2}]}]}") == 0);
+	e = st_find(SK_ENDPOINTS, "n", "core");
+	CHECK(e && e->core && e->naddrs == 2 && e->nports == 2 && e->ports[1].subset == 1 && g_st.addr[g_st.addr[e->addrs].next].family == 6);
+	/* Secrets: only referenced ones are kept, data base64-decoded */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"dTpw\"}}") == 0);
+	CHECK(st_find(SK_SECRET, "n", "pw") == NULL);
+	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "\"ingress.kubernetes.io/auth-secret\":\"pw\"", "{}")) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"type\":\"Opaque\","
+	                                              "\"data\":{\"auth\":\"dTpw\",\"k2\":\"\"}}") == 0);
+	struct st_secret *sec = st_find(SK_SECRET, "n", "pw");
+	size_t len;
+	const unsigned char *d = sec ? st_secret_data(sec, "auth", &len) : NULL;
+	CHECK(sec && sec->nkeys == 2 && d && len == 3 && !memcmp(d, "u:p", 3));
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"d!pw\"}}") != 0);
+	CHECK(st_find(SK_SECRET, "n", "pw") != NULL); /* the previous version stays */
+	/* the Ingress goes: the Secret is dropped at the next rebuild */
+	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "", "{}")) == 0);
+	st_secret_gc();
+	CHECK(st_find(SK_SECRET, "n", "pw") == NULL);
+	/* base64 */
+	unsigned char b[16];
+	CHECK(str_b64_decode("aGVsbG8=", 8, b, sizeof b) == 5 && !memcmp(b, "hello", 5));
+	CHECK(str_b64_decode("aGVsbG8", 7, b, sizeof b) == 5);
+	CHECK(str_b64_decode("aGVsbG9=", 8, b, sizeof b) < 0); /* non-zero trailing bits */
+	CHECK(str_b64_decode("aGV sbG8=", 9, b, sizeof b) < 0);
+	CHECK(str_b64_decode("a", 1, b, sizeof b) < 0);
+	CHECK(str_b64_decode("aGVsbG8=", 8, b, 4) < 0);
+	CHECK(str_b64_decode("", 0, b, sizeof b) == 0);
+	CHECK(str_b64_decode("====", 4, b, sizeof b) < 0);
+}
+
+TEST(test_store_sweep)
+{
+	setup("");
+	struct kw_stream *s = stream(SK_SERVICE, kw_api_first[SK_SERVICE], KS_LIST);
+	s->mark = 1;
+	feed(s, "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"b\","
+	        "\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"c\",\"namespace\":\"y\"}}]}", 50);
+	CHECK(g_st.count[SK_SERVICE] == 3);
+	/* a relist that no longer carries b */
+	s->mark = 2;
+	kw_frame_init(&s->fr, KF_LIST);
+	feed(s, "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"c\","
+	        "\"namespace\":\"y\"}}]}", 50);
+	CHECK(st_sweep(SK_SERVICE, "", 2) == 1 && st_find(SK_SERVICE, "x", "b") == NULL && g_st.count[SK_SERVICE] == 2);
+	/* a namespaced sweep leaves other namespaces alone */
+	s->mark = 3;
+	CHECK(st_sweep(SK_SERVICE, "x", 3) == 1 && st_find(SK_SERVICE, "y", "c") != NULL);
+	/* hash index survives many inserts and deletes (backward shift) */
+	char name[32];
+	for (int i = 0; i < 500; i++) {
+		struct st_svc *v = st_begin(SK_SERVICE);
+		snprintf(v->h.ns, sizeof v->h.ns, "n%d", i % 7);
+		snprintf(v->h.name, sizeof v->h.name, "s%d", i);
+		CHECK(st_commit(SK_SERVICE, 0) == 0);
+	}
+	for (int i = 0; i < 500; i += 2) {
+		snprintf(name, sizeof name, "s%d", i);
+		char ns[8];
+		snprintf(ns, sizeof ns, "n%d", i % 7);
+		CHECK(st_delete(SK_SERVICE, ns, name) == 1);
+	}
+	int found = 0;
+	for (int i = 0; i < 500; i++) {
+		char ns[8];
+		snprintf(name, sizeof name, "s%d", i);
+		snprintf(ns, sizeof ns, "n%d", i % 7);
+		found += st_find(SK_SERVICE, ns, name) != NULL;
+		if ((i % 2 == 1) != (st_find(SK_SERVICE, ns, name) != NULL))
+			CHECK(!"index lookup after deletes");
+	}
+	CHECK(found == 250);
+}
+
+/* ---- routing ---- */
+
+static void
+svc(const char *ns, const char *name, const char *ports)
+{
+	char o[1024];
+	snprintf(o, sizeof o, "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\"},\"spec\":{\"ports\":[%s]}}", name, ns, ports);
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], o) == 0);
+}
+
+static void
+slice(const char *ns, const char *name, const char *svcname, const char *port, const char *addrs)
+{
+	char o[2048];
+	snprintf(o, sizeof o,
+	         "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"labels\":{\"kubernetes.io/service-name\":\"%s\"}},"
+	         "\"addressType\":\"IPv4\",\"ports\":[%s],\"endpoints\":[{\"addresses\":[%s]}]}",
+	         name, ns, svcname, port, addrs);
+	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS], o) == 0);
+}
+
+static void
+ingress(const char *ns, const char *name, const char *ts, const char *ann, const char *rules)
+{
+	char o[4096];
+	snprintf(o, sizeof o,
+	         "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"creationTimestamp\":\"%s\",\"annotations\":{%s}},"
+	         "\"spec\":{\"rules\":[%s]}}",
+	         name, ns, ts, ann, rules);
+	CHECK(apply(SK_INGRESS, 0, o) == 0);
+}
+
+#define RULE(host, paths) "{\"host\":\"" host "\",\"http\":{\"paths\":[" paths "]}}"
+#define PATH(p, type, svc, port) \
+	"{\"path\":\"" p "\",\"pathType\":\"" type "\",\"backend\":{\"service\":{\"name\":\"" svc "\",\"port\":{\"number\":" #port "}}}}"
+
+/* Which backend service a request reaches ("" = none), and the route. */
+static const char *
+route(const char *host, const char *path, const struct rt_route **out)
+{
+	static char buf[128];
+	char h[256], p[512];
+	struct ing_str q;
+	const struct rt_table *t = rt_live();
+	rt_host_norm((struct ing_str){host, strlen(host)}, h, sizeof h);
+	int n = rt_path_norm((struct ing_str){path, strlen(path)}, p, sizeof p, &q);
+	const struct rt_route *r = t && n >= 0 ? rt_lookup(t, h, p, (size_t)n, 0) : NULL;
+	if (out)
+		*out = r;
+	if (r == NULL)
+		return "";
+	snprintf(buf, sizeof buf, "%s", t->backends[r->backend].key);
+	return buf;
+}
+
+TEST(test_routing)
+{
+	setup("[entryPoints.http]\naddress = \":80\"\n");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	svc("a", "s2", "{\"name\":\"http\",\"port\":80}");
+	svc("a", "s3", "{\"name\":\"http\",\"port\":80}");
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.2\",\"10.0.0.1\"");
+	slice("a", "s1-y", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\"");
+	ingress("a", "i1", "2026-01-01T00:00:00Z", "",
+	        RULE("ex.com", PATH("/", "Prefix", "s1", 80) "," PATH("/api", "Prefix", "s2", 80) "," PATH("/api/v1", "Exact", "s3", 80)));
+	ingress("a", "i2", "2026-01-01T00:00:01Z", "",
+	        RULE("*.ex.com", PATH("/", "Prefix", "s2", 80)) "," RULE("", PATH("/", "Prefix", "s3", 80)));
+	ingress("a", "i3", "2026-01-02T00:00:00Z", "\"traefik.frontend.rule.type\":\"PathPrefixStrip\"",
+	        RULE("strip.ex.com", PATH("/foo", "ImplementationSpecific", "s1", 80)));
+	rb_rebuild();
+	const struct rt_table *t = rt_live();
+	CHECK(t != NULL && t->nroutes == 6);
+	const struct rt_route *r;
+	CHECK_STR(route("ex.com", "/", NULL), "a/s1:80");
+	CHECK_STR(route("EX.com.:8080", "/x", NULL), "a/s1:80");
+	CHECK_STR(route("ex.com", "/api", NULL), "a/s2:80");
+	CHECK_STR(route("ex.com", "/api/", NULL), "a/s2:80");
+	CHECK_STR(route("ex.com", "/apix", NULL), "a/s1:80"); /* Prefix is element-wise */
+	CHECK_STR(route("ex.com", "/api/v1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/api/v1/x", NULL), "a/s2:80");
+	CHECK_STR(route("ex.com", "/x/../api/v1", NULL), "a/s3:80"); /* normalized */
+	CHECK_STR(route("ex.com", "/%61pi/v1", NULL), "a/s3:80");
+	CHECK_STR(route("w.ex.com", "/", NULL), "a/s2:80");  /* wildcard: one label */
+	CHECK_STR(route("a.b.ex.com", "/", NULL), "a/s3:80"); /* not two */
+	CHECK_STR(route("other", "/", NULL), "a/s3:80");      /* host-less rule */
+	CHECK_STR(route("strip.ex.com", "/foobar", &r), "a/s1:80"); /* Traefik string prefix */
+	CHECK(r && r->strip && r->match == MT_STRPREFIX);
+	/* servers: from both slices, deduplicated, in a fixed order */
+	const struct rt_backend *b = &t->backends[t->routes[0].backend];
+	for (int i = 0; i < t->nbackends; i++)
+		if (!strcmp(t->backends[i].key, "a/s1:80"))
+			b = &t->backends[i];
+	CHECK(b->nsrv == 2 && t->servers[b->srv].addr.ip[3] == 1 && t->servers[b->srv + 1].addr.ip[3] == 2 &&
+	      t->servers[b->srv].addr.port == 8080);
+	/* priority beats everything else */
+	ingress("a", "i4", "2026-01-03T00:00:00Z", "\"ingress.kubernetes.io/priority\":\"10\"", RULE("", PATH("/api", "Prefix", "s1", 80)));
+	rb_rebuild();
+	CHECK_STR(route("ex.com", "/api/v1", NULL), "a/s1:80");
+	/* the same host+path from a younger Ingress loses, whatever its name */
+	ingress("a", "aaa-young", "2026-02-01T00:00:00Z", "", RULE("ex.com", PATH("/api", "Prefix", "s3", 80)));
+	rb_rebuild();
+	CHECK_STR(route("ex.com", "/api/x", NULL), "a/s1:80"); /* i4 (priority) */
+	st_delete(SK_INGRESS, "a", "i4");
+	rb_rebuild();
+	CHECK_STR(route("ex.com", "/api/x", NULL), "a/s2:80"); /* i1, the oldest */
+	/* an unknown rule type: that Ingress's paths are not served, the rest is */
+	ingress("a", "bad", "2026-03-01T00:00:00Z", "\"traefik.frontend.rule.type\":\"pathprefixstrp\"", RULE("bad.ex.com", PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	CHECK_STR(route("bad.ex.com", "/", NULL), "a/s2:80"); /* falls to *.ex.com */
+	CHECK(rt_live()->nskips >= 1 && strstr(rt_live()->skips[0].why, "unknown rule type"));
+	/* rule type case-insensitive (the v1.3.0 example's "pathprefixstrip") */
+	ingress("a", "bad", "2026-03-01T00:00:00Z", "\"traefik.frontend.rule.type\":\"pathprefixstrip\"", RULE("bad.ex.com", PATH("/p", "ImplementationSpecific", "s1", 80)));
+	rb_rebuild();
+	CHECK_STR(route("bad.ex.com", "/p/q", &r), "a/s1:80");
+	CHECK(r && r->strip);
+	/* a missing Service or port: the route exists, its backend has no server */
+	ingress("a", "nosvc", "2026-03-02T00:00:00Z", "", RULE("nosvc.io", PATH("/", "Prefix", "ghost", 80)));
+	rb_rebuild();
+	CHECK_STR(route("nosvc.io", "/", &r), "a/ghost:80");
+	CHECK(r && rt_live()->backends[r->backend].nsrv == 0 && !strcmp(rt_live()->backends[r->backend].why, "Service not found"));
+	/* a default backend catches what nothing else does, after host-less rules */
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"def\",\"namespace\":\"a\",\"creationTimestamp\":\"2025-01-01T00:00:00Z\"},"
+	                           "\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"s2\",\"port\":{\"number\":80}}}}}") == 0);
+	rb_rebuild();
+	CHECK_STR(route("zzz", "/", NULL), "a/s3:80"); /* the host-less rule "/" first */
+	st_delete(SK_INGRESS, "a", "i2");
+	rb_rebuild();
+	CHECK_STR(route("zzz", "/", NULL), "a/s2:80");
+	CHECK_STR(route("w.ex.com", "/", NULL), "a/s2:80");
+}
+
+TEST(test_routing_limits)
+{
+	/* a build over a limit keeps the previous table */
+	setup("");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	ingress("a", "i1", "2026-01-01T00:00:00Z", "", RULE("ex.com", PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	uint32_t gen = rt_live()->gen;
+	for (int i = 0; i < ING_MAX_HOSTS + 1; i++) {
+		struct st_ing *r = st_begin(SK_INGRESS);
+		snprintf(r->h.ns, sizeof r->h.ns, "b");
+		snprintf(r->h.name, sizeof r->h.name, "i%d", i);
+		r->paths = st_alloc(&g_st.p_path, "t");
+		r->tls = r->cidrs = -1;
+		if (r->paths < 0)
+			break;
+		r->npaths = 1;
+		snprintf(g_st.path[r->paths].host, ING_NAME_LEN, "h%d.io", i);
+		snprintf(g_st.path[r->paths].be.svc, ING_NS_LEN, "s1");
+		g_st.path[r->paths].be.port = 80;
+		if (st_commit(SK_INGRESS, 0) != 0)
+			break;
+	}
+	uint64_t fails = g_rb.failures;
+	rb_rebuild();
+	if (g_st.count[SK_INGRESS] > ING_MAX_HOSTS) {
+		CHECK(g_rb.failures == fails + 1 && rt_live()->gen == gen);
+		CHECK_STR(route("ex.com", "/", NULL), "a/s1:80");
+	}
+}
+
+TEST(test_path_norm)
+{
+	char out[128];
+	struct ing_str q;
+	int n;
+#define NORM(in) (n = rt_path_norm((struct ing_str){in, strlen(in)}, out, sizeof out, &q), n < 0 ? "ERR" : out)
+	CHECK_STR(NORM("/a/b"), "/a/b");
+	CHECK_STR(NORM("/a/./b/../c?x=/../"), "/a/c");
+	CHECK(q.n == 7 && !memcmp(q.p, "?x=/../", 7));
+	CHECK_STR(NORM("/.."), "/");
+	CHECK_STR(NORM("/a/.."), "/");
+	CHECK_STR(NORM("/a/b/."), "/a/b/");
+	CHECK_STR(NORM("/%41%2e%2E/x"), "/A../x");
+	CHECK_STR(NORM("/a/%2e%2E/x"), "/x");
+	CHECK_STR(NORM("/%2fa"), "/%2Fa");
+	CHECK_STR(NORM("/%7e%20"), "/~%20");
+	CHECK_STR(NORM("//a//b"), "//a//b");
+	CHECK_STR(NORM("/a%"), "ERR");
+	CHECK_STR(NORM("/a%4"), "ERR");
+	CHECK_STR(NORM("/a%zz"), "ERR");
+	CHECK_STR(NORM("/a%00b"), "ERR");
+	CHECK_STR(NORM("*"), "*");
+	char h[64];
+	CHECK(rt_host_norm(STR_LIT("Ex.COM.:443"), h, sizeof h) == 6 && !strcmp(h, "ex.com"));
+	CHECK(rt_host_norm(STR_LIT("[::1]:80"), h, sizeof h) == 5 && !strcmp(h, "[::1]"));
+}
+
+TEST(test_wrr)
+{
+	/* oxy's interleaved wrr: weights 3,1,2 spread, not bursts */
+	static struct rt_table t;
+	struct rt_backend b = {.srv = 0, .nsrv = 3, .state = 0};
+	memset(&g_lb, 0, sizeof g_lb);
+	t.servers[0].weight = 3;
+	t.servers[1].weight = 1;
+	t.servers[2].weight = 2;
+	g_lb.s[0].index = -1;
+	char seq[16] = "";
+	for (int i = 0; i < 12; i++)
+		seq[i] = (char)('a' + lb_pick(&t, &b, -1));
+	CHECK_STR(seq, "aacabcaacabc");
+	/* all weights 1: plain rotation */
+	t.servers[0].weight = t.servers[1].weight = t.servers[2].weight = 1;
+	g_lb.s[0].index = -1;
+	g_lb.s[0].cw = 0;
+	for (int i = 0; i < 6; i++)
+		seq[i] = (char)('a' + lb_pick(&t, &b, -1));
+	seq[6] = '\0';
+	CHECK_STR(seq, "abcabc");
+}
+
+int
+main(void)
+{
+	g.log_fd = open("/dev/null", O_WRONLY);
+	if (getenv("UNIT_VERBOSE"))
+		g.log_fd = 2;
+	RUN(test_frame_list);
+	RUN(test_frame_watch);
+	RUN(test_js_strings);
+	RUN(test_js_ingress);
+	RUN(test_js_endpoints_secrets);
+	RUN(test_store_sweep);
+	RUN(test_routing);
+	RUN(test_routing_limits);
+	RUN(test_path_norm);
+	RUN(test_wrr);
+	printf("unit_kube: %d passed, %d failed\n", ut_pass, ut_fail);
+	return ut_fail != 0;
+}

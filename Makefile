@@ -76,11 +76,12 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit unit_kube
-UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_none.c Makefile
+UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $< port/mock.c port/tls_none.c
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $< port/mock.c \
+		port/tls_bearssl.c -l:libbearssl.a
 
 # Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
 # replay mode (gcc + ASan) so `make test` replays every corpus.

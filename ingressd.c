@@ -69,7 +69,7 @@ struct ing_str {
 	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
-	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS)
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -2428,6 +2428,8 @@ struct cn {
 	uint8_t retries;
 	uint16_t status;      /* client: response status */
 	int be;               /* client: balancer slot of the backend */
+	uint32_t be_gen;      /* client: that slot's generation at dispatch */
+	int16_t srv;          /* client: server index in the backend, -1 none */
 	uint64_t t_req;       /* client: request start */
 };
 
@@ -2507,6 +2509,8 @@ cn_new(enum cn_kind kind, int fd)
 	c->peer = -1;
 	c->next = c->prev = -1;
 	c->ctx = -1;
+	c->be = -1;
+	c->srv = -1;
 	c->act = g_cn.nactive;
 	g_cn.active[g_cn.nactive++] = i;
 	g_cn.used[kind]++;
@@ -4992,6 +4996,7 @@ struct rt_server {
 
 struct rt_backend {
 	char key[ING_NS_LEN + ING_NS_LEN + ING_PORTNAME_LEN + 4]; /* ns/svc:port */
+	char ns[ING_NS_LEN], svc[ING_NS_LEN];
 	int srv, nsrv;
 	const char *why; /* why it has no server */
 	int state;       /* persistent balancer slot (lb_) */
@@ -5322,6 +5327,8 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 	struct rt_backend *b = &t->backends[t->nbackends];
 	memset(b, 0, sizeof *b);
 	memcpy(b->key, key, sizeof key);
+	memcpy(b->ns, ns, ING_MIN(strlen(ns) + 1, sizeof b->ns));
+	memcpy(b->svc, be->svc, sizeof b->svc);
 	b->state = -1;
 	const struct st_svc *svc = st_find(SK_SERVICE, ns, be->svc);
 	const struct st_svc_port *sp = NULL;
@@ -6038,27 +6045,62 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 	return best >= 0 ? &t->routes[best] : NULL;
 }
 
-/* ===== 13. balancing ================================================== lb_
+/* ===== 13. balancing and sticky sessions ============================== lb_
  * Per backend, a state slot that outlives routing-table rebuilds while the
  * backend's server set is unchanged (Traefik rebuilt every balancer on
  * every change). wrr is oxy's interleaved weighted round robin over servers
- * in a deterministic order, so replicas agree.
- * Limits: ING_MAX_BACKENDS (slots).
+ * in a deterministic order, so replicas agree. drr is oxy's rebalancer with
+ * Traefik's constants: 10 x 1 s counters of 5xx per server, a server is bad
+ * above (median + MAD) x 1.5, good ones x4 up to 4096, a 10 s back-off, and
+ * a walk back to the original weights when all are alike. Sticky cookies
+ * carry a keyed hash of the server, never its address.
+ * Limits: ING_MAX_BACKENDS (slots), ING_MAX_SERVERS (server states).
  */
+enum { LB_WRR, LB_DRR };
+#define LB_BUCKETS 10       /* rolling window: 10 x 1 s */
+#define LB_DRR_FACTOR 4
+#define LB_DRR_MAX_WEIGHT 4096
+#define LB_DRR_BACKOFF_MS 10000
+#define LB_TAG_LEN 16       /* sticky cookie value: 16 bytes of HMAC, in hex */
+
+/* A rolling window of 1 s buckets. */
+struct lb_win {
+	uint64_t sec;  /* the second of bucket [sec % LB_BUCKETS] */
+	uint32_t bad[LB_BUCKETS], all[LB_BUCKETS];
+	uint16_t seen; /* distinct seconds with traffic (drr readiness) */
+};
+
+struct lb_srv {
+	uint16_t orig, cur; /* drr weights */
+	struct lb_win win;
+	uint8_t tag[LB_TAG_LEN];
+};
+
 struct lb_state {
 	char key[sizeof(((struct rt_backend *)0)->key)];
 	uint32_t srv_hash; /* the server set this state is for */
 	uint32_t gen;      /* bumped at every reset: stale feedback is ignored */
 	uint32_t build;    /* last table that used it */
-	uint8_t used;
+	uint8_t used, method, sticky;
+	char cookie[64];
 	int index, cw;     /* wrr position */
+	int srv, nsrv;     /* server states in g_lb.srv[g_lb.cur] */
+	uint64_t next_rebalance;
+	int cb;            /* circuit breaker slot, -1 none */
 	uint64_t requests;
 };
 
 static struct {
 	struct lb_state s[ING_MAX_BACKENDS];
 	int n;
+	struct lb_srv srv[2][ING_MAX_SERVERS]; /* double-buffered like the tables */
+	int cur, nsrv;
+	uint8_t key[32]; /* sticky HMAC key, random per process */
+	int have_key;
 } g_lb;
+
+static void cb_sync(struct lb_state *st, const char *expr, const char *who); /* section 14 */
+static void cb_free(int cb);
 
 static uint32_t
 lb_srv_hash(const struct rt_table *t, const struct rt_backend *b)
@@ -6074,11 +6116,72 @@ lb_srv_hash(const struct rt_table *t, const struct rt_backend *b)
 	return h;
 }
 
+/* HMAC-SHA256 (RFC 2104) over the port's hash; 0 or ING_ERR. */
+static int
+lb_hmac(const uint8_t *key, size_t klen, const void *msg, size_t n, uint8_t out[32])
+{
+	struct ing_hash h;
+	uint8_t pad[64], inner[32];
+	if (klen > 64)
+		return ING_ERR;
+	for (int pass = 0; pass < 2; pass++) {
+		memset(pad, pass ? 0x5c : 0x36, sizeof pad);
+		for (size_t i = 0; i < klen; i++)
+			pad[i] ^= key[i];
+		if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
+			return ING_ERR;
+		tls_hash_update(&h, pad, sizeof pad);
+		if (pass == 0)
+			tls_hash_update(&h, msg, n);
+		else
+			tls_hash_update(&h, inner, sizeof inner);
+		tls_hash_out(&h, pass ? out : inner);
+	}
+	return 0;
+}
+
+/* Cookie name: Traefik 1.4+'s derived "_" + 5 hex digits of
+ * SHA-1("_TRAEFIK_BACKEND_" + backend), or a given one sanitized to token
+ * characters, or _TRAEFIK_BACKEND for the legacy sticky=true. */
+static void
+lb_cookie_name(char *out, size_t cap, const char *given, int legacy, const char *backend)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (given[0] != '\0') {
+		size_t i;
+		for (i = 0; given[i] && i + 1 < cap; i++)
+			out[i] = hp_tchar[(unsigned char)given[i]] ? given[i] : '_';
+		out[i] = '\0';
+		return;
+	}
+	if (legacy) {
+		snprintf(out, cap, "_TRAEFIK_BACKEND");
+		return;
+	}
+	struct ing_hash h;
+	uint8_t d[20];
+	if (cap < 7 || tls_hash_init(&h, ING_HASH_SHA1) != 0) {
+		snprintf(out, cap, "_TRAEFIK_BACKEND");
+		return;
+	}
+	tls_hash_update(&h, "_TRAEFIK_BACKEND_", 17);
+	tls_hash_update(&h, backend, strlen(backend));
+	tls_hash_out(&h, d);
+	out[0] = '_';
+	for (int i = 0; i < 5; i++)
+		out[1 + i] = hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[6] = '\0';
+}
+
 /* Gives every backend of t its state slot (kept when the server set is the
- * same), and frees the slots no backend uses any more. */
+ * same), copies the server states to the other buffer, and frees the slots
+ * no backend uses any more. */
 static void
 lb_sync(struct rt_table *t)
 {
+	int nxt = 1 - g_lb.cur, nsrv = 0;
+	if (!g_lb.have_key && port_random(g_lb.key, sizeof g_lb.key) == 0)
+		g_lb.have_key = 1;
 	for (int i = 0; i < t->nbackends; i++) {
 		struct rt_backend *b = &t->backends[i];
 		uint32_t h = lb_srv_hash(t, b);
@@ -6094,21 +6197,66 @@ lb_sync(struct rt_table *t)
 			memset(&g_lb.s[k], 0, sizeof g_lb.s[k]);
 			memcpy(g_lb.s[k].key, b->key, sizeof b->key);
 			g_lb.s[k].used = 1;
+			g_lb.s[k].cb = -1;
 			g_lb.s[k].srv_hash = h + 1; /* forces the reset below */
 		}
 		struct lb_state *st = &g_lb.s[k];
-		if (st->srv_hash != h) {
+		int keep = st->srv_hash == h && st->nsrv == b->nsrv;
+		struct lb_srv *dst = &g_lb.srv[nxt][nsrv];
+		if (keep) {
+			memcpy(dst, &g_lb.srv[g_lb.cur][st->srv], (size_t)b->nsrv * sizeof *dst);
+		} else {
+			memset(dst, 0, (size_t)b->nsrv * sizeof *dst);
+			for (int s = 0; s < b->nsrv; s++) {
+				char a[64];
+				uint8_t mac[32];
+				int n = ing_addr_fmt(&t->servers[b->srv + s].addr, a, sizeof a, 1);
+				dst[s].orig = dst[s].cur = t->servers[b->srv + s].weight;
+				if (g_lb.have_key && lb_hmac(g_lb.key, sizeof g_lb.key, a, (size_t)n, mac) == 0)
+					memcpy(dst[s].tag, mac, LB_TAG_LEN);
+			}
 			st->srv_hash = h;
 			st->gen++;
 			st->index = -1;
 			st->cw = 0;
+			st->next_rebalance = 0;
 		}
+		st->srv = nsrv;
+		st->nsrv = b->nsrv;
+		nsrv += b->nsrv;
 		st->build = t->gen;
 		b->state = k;
+		/* options from the Service's annotations */
+		const struct st_svc *svc = st_find(SK_SERVICE, b->ns, b->svc);
+		st->method = LB_WRR;
+		st->sticky = 0;
+		st->cookie[0] = '\0';
+		if (svc != NULL) {
+			if (!strcasecmp(svc->a_lb_method, "drr"))
+				st->method = LB_DRR;
+			else if (svc->a_lb_method[0] && strcasecmp(svc->a_lb_method, "wrr") && svc->h.logged != svc->h.gen)
+				log_warnx("lb: service %s/%s: load-balancer method \"%s\" is not wrr or drr; using wrr", svc->h.ns,
+				          svc->h.name, svc->a_lb_method);
+			int legacy = rb_bool(svc->a_sticky, 0) > 0;
+			int on = legacy || rb_bool(svc->a_stickiness, 0) > 0 || !strcasecmp(svc->a_stickiness, "cookie");
+			if (on) {
+				st->sticky = 1;
+				lb_cookie_name(st->cookie, sizeof st->cookie, svc->a_cookie, legacy && !svc->a_stickiness[0], b->key);
+			}
+			cb_sync(st, svc->a_breaker, b->key);
+			((struct st_svc *)svc)->h.logged = svc->h.gen;
+		} else {
+			cb_sync(st, "", b->key);
+		}
 	}
+	g_lb.cur = nxt;
+	g_lb.nsrv = nsrv;
 	for (int k = 0; k < g_lb.n; k++)
-		if (g_lb.s[k].used && g_lb.s[k].build != t->gen)
+		if (g_lb.s[k].used && g_lb.s[k].build != t->gen) {
 			g_lb.s[k].used = 0;
+			cb_free(g_lb.s[k].cb);
+			g_lb.s[k].cb = -1;
+		}
 }
 
 static int
@@ -6122,44 +6270,687 @@ lb_gcd(int a, int b)
 	return a;
 }
 
-/* oxy's wrr: the next server index of b, or -1 when it has none. */
+/* oxy's wrr over the state's current weights: the next server index, or
+ * -1 when there is none. */
 static int
-lb_wrr(const struct rt_table *t, const struct rt_backend *b, struct lb_state *st)
+lb_wrr(struct lb_state *st)
 {
+	struct lb_srv *sv = &g_lb.srv[g_lb.cur][st->srv];
 	int gcd = 0, max = 0;
-	if (b->nsrv == 0)
-		return -1;
-	for (int i = 0; i < b->nsrv; i++) {
-		int w = t->servers[b->srv + i].weight;
-		gcd = lb_gcd(gcd, w);
-		max = ING_MAX(max, w);
+	for (int i = 0; i < st->nsrv; i++) {
+		gcd = lb_gcd(gcd, sv[i].cur);
+		max = ING_MAX(max, sv[i].cur);
 	}
-	if (max == 0)
+	if (st->nsrv == 0 || max == 0)
 		return -1;
-	for (int guard = 0; guard < 2 * b->nsrv * (max / gcd + 1); guard++) {
-		st->index = (st->index + 1) % b->nsrv;
+	for (int guard = 0; guard < 2 * st->nsrv * (max / gcd + 1); guard++) {
+		st->index = (st->index + 1) % st->nsrv;
 		if (st->index == 0) {
 			st->cw -= gcd;
 			if (st->cw <= 0)
 				st->cw = max;
 		}
-		if (t->servers[b->srv + st->index].weight >= st->cw)
+		if (sv[st->index].cur >= st->cw)
 			return st->index;
 	}
 	return 0;
 }
 
-/* Picks a server of backend b, skipping `avoid` (a server that just
- * failed) when there is another. */
+/* The server a sticky cookie names, or -1. */
 static int
-lb_pick(const struct rt_table *t, const struct rt_backend *b, int avoid)
+lb_sticky_find(struct lb_state *st, const struct hp_msg *m)
+{
+	size_t cl = strlen(st->cookie);
+	for (int i = 0; i < m->nh; i++) {
+		if (!str_ieq(m->h[i].name, "cookie"))
+			continue;
+		struct ing_str v = m->h[i].value;
+		for (size_t a = 0; a < v.n;) {
+			size_t b = a;
+			while (b < v.n && v.p[b] != ';')
+				b++;
+			struct ing_str kv = str_trim((struct ing_str){v.p + a, b - a});
+			a = b + 1;
+			if (kv.n != cl + 1 + 2 * LB_TAG_LEN || memcmp(kv.p, st->cookie, cl) != 0 || kv.p[cl] != '=')
+				continue;
+			uint8_t tag[LB_TAG_LEN];
+			for (int k = 0; k < LB_TAG_LEN; k++) {
+				int hi = rt_hexval((unsigned char)kv.p[cl + 1 + 2 * k]), lo = rt_hexval((unsigned char)kv.p[cl + 2 + 2 * k]);
+				if (hi < 0 || lo < 0)
+					return -1;
+				tag[k] = (uint8_t)(hi << 4 | lo);
+			}
+			for (int s = 0; s < st->nsrv; s++)
+				if (memcmp(g_lb.srv[g_lb.cur][st->srv + s].tag, tag, LB_TAG_LEN) == 0)
+					return s;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+/* Picks a server of b for request m: the sticky one when its cookie names
+ * a live server, else by the balancer (skipping `avoid`, a server that just
+ * failed, when there is another). *set_cookie is set when the client must
+ * be given (again) a cookie. */
+static int
+lb_pick(const struct rt_table *t, const struct rt_backend *b, const struct hp_msg *m, int avoid, int *set_cookie)
 {
 	struct lb_state *st = &g_lb.s[b->state];
-	int i = lb_wrr(t, b, st);
-	if (i >= 0 && i == avoid && b->nsrv > 1)
-		i = lb_wrr(t, b, st);
+	int i = -1;
+	(void)t;
+	*set_cookie = 0;
+	if (st->sticky && m != NULL && (i = lb_sticky_find(st, m)) >= 0 && i != avoid)
+		return i;
+	i = lb_wrr(st);
+	if (i >= 0 && i == avoid && st->nsrv > 1)
+		i = lb_wrr(st);
 	st->requests++;
+	*set_cookie = st->sticky && i >= 0;
 	return i;
+}
+
+/* Set-Cookie for server s of slot st into out. */
+static int
+lb_cookie(const struct lb_state *st, int s, int https, struct bf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	char v[2 * LB_TAG_LEN + 1];
+	for (int k = 0; k < LB_TAG_LEN; k++) {
+		v[2 * k] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] >> 4];
+		v[2 * k + 1] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] & 15];
+	}
+	v[2 * LB_TAG_LEN] = '\0';
+	return bf_printf(out, "Set-Cookie: %s=%s; Path=/; HttpOnly%s\r\n", st->cookie, v, https ? "; Secure" : "");
+}
+
+/* Rolling window: moves to second `sec`, zeroing the buckets skipped. */
+static void
+lb_win_roll(struct lb_win *w, uint64_t sec)
+{
+	if (sec <= w->sec && w->sec != 0)
+		return;
+	uint64_t gap = w->sec == 0 ? LB_BUCKETS : sec - w->sec;
+	for (uint64_t k = 1; k <= ING_MIN(gap, (uint64_t)LB_BUCKETS); k++) {
+		int i = (int)((w->sec + k) % LB_BUCKETS);
+		w->bad[i] = w->all[i] = 0;
+	}
+	w->sec = sec;
+}
+
+static void
+lb_win_add(struct lb_win *w, int bad)
+{
+	uint64_t sec = g.now / 1000;
+	lb_win_roll(w, sec);
+	int i = (int)(sec % LB_BUCKETS);
+	if (w->all[i] == 0 && w->seen < LB_BUCKETS)
+		w->seen++;
+	w->all[i]++;
+	w->bad[i] += (uint32_t)bad;
+}
+
+static double
+lb_win_ratio(struct lb_win *w)
+{
+	uint64_t bad = 0, all = 0;
+	lb_win_roll(w, g.now / 1000);
+	for (int i = 0; i < LB_BUCKETS; i++) {
+		bad += w->bad[i];
+		all += w->all[i];
+	}
+	return all ? (double)bad / (double)all : 0.0;
+}
+
+static int
+lb_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Normalizes weights by their GCD. */
+static void
+lb_normalize(struct lb_srv *sv, int n)
+{
+	int d = 0;
+	for (int i = 0; i < n; i++)
+		d = lb_gcd(d, sv[i].cur);
+	for (int i = 0; d > 1 && i < n; i++)
+		sv[i].cur = (uint16_t)(sv[i].cur / d);
+}
+
+/* oxy's rebalancer, run after a proxied request. */
+static void
+lb_drr(struct lb_state *st)
+{
+	struct lb_srv *sv = &g_lb.srv[g_lb.cur][st->srv];
+	double r[ING_MAX_BACKEND_SERVERS + 1], sorted[ING_MAX_BACKEND_SERVERS + 1], dev[ING_MAX_BACKEND_SERVERS + 1];
+	int n = st->nsrv, nbad = 0, changed = 0;
+	if (n < 2 || g.now < st->next_rebalance)
+		return;
+	for (int i = 0; i < n; i++)
+		if (sv[i].win.seen < LB_BUCKETS)
+			return; /* every meter must be ready */
+	for (int i = 0; i < n; i++)
+		sorted[i] = r[i] = lb_win_ratio(&sv[i].win);
+	int m = n;
+	if (m % 2 == 0)
+		sorted[m++] = 0; /* oxy's sentinel: an odd count */
+	qsort(sorted, (size_t)m, sizeof sorted[0], lb_cmp_double);
+	double med = sorted[m / 2];
+	for (int i = 0; i < m; i++)
+		dev[i] = sorted[i] > med ? sorted[i] - med : med - sorted[i];
+	qsort(dev, (size_t)m, sizeof dev[0], lb_cmp_double);
+	double mad = dev[m / 2], limit = (med + mad) * 1.5;
+	for (int i = 0; i < n; i++)
+		nbad += r[i] > limit;
+	if (nbad > 0 && nbad < n) {
+		for (int i = 0; i < n; i++)
+			if (r[i] <= limit && sv[i].cur * LB_DRR_FACTOR <= LB_DRR_MAX_WEIGHT) {
+				sv[i].cur = (uint16_t)(sv[i].cur * LB_DRR_FACTOR);
+				changed = 1;
+			}
+	} else {
+		for (int i = 0; i < n; i++)
+			if (sv[i].cur != sv[i].orig) {
+				sv[i].cur = (uint16_t)ING_MAX(sv[i].orig, sv[i].cur / LB_DRR_FACTOR);
+				changed = 1;
+			}
+	}
+	if (changed) {
+		lb_normalize(sv, n);
+		st->index = -1;
+		st->cw = 0;
+		st->next_rebalance = g.now + LB_DRR_BACKOFF_MS;
+		log_debug("lb: %s: drr weights rebalanced", st->key);
+	}
+}
+
+static void cb_record(int cb, int status, uint64_t latency_ms); /* section 14 */
+
+/* The outcome of a request to server s of slot be (gen as at dispatch):
+ * feeds drr and the breaker. Connect failures and resets arrive as 502. */
+static void
+lb_done(int be, uint32_t gen, int s, int status, uint64_t latency_ms)
+{
+	if (be < 0 || be >= g_lb.n || !g_lb.s[be].used)
+		return;
+	struct lb_state *st = &g_lb.s[be];
+	if (st->cb >= 0)
+		cb_record(st->cb, status, latency_ms);
+	if (st->gen != gen || s < 0 || s >= st->nsrv)
+		return; /* the server set changed meanwhile */
+	lb_win_add(&g_lb.srv[g_lb.cur][st->srv + s].win, status >= 500 && status <= 504);
+	if (st->method == LB_DRR)
+		lb_drr(st);
+}
+
+/* ===== 14. circuit breaker ============================================ cb_
+ * oxy's cbreaker with Traefik 1.x's annotation and expression language,
+ * minus its traps: integer and float literals are both accepted wherever a
+ * number fits, recovery ramps to 100% (not 50%), and state survives a
+ * routing-table rebuild. States: standby -> tripped (every request 503 for
+ * 10 s) -> recovering (a linearly rising share passes for 10 s) ->
+ * standby. The expression is evaluated at most every 100 ms, over 10 x 1 s
+ * windows of status codes and a log-scale latency histogram (fixed size,
+ * nothing allocated per request). An expression that does not parse leaves
+ * the backend without a breaker; the error, with its column, is logged and
+ * shown in /metrics and /api.
+ * Limits: ING_MAX_BREAKERS.
+ */
+enum { CB_STANDBY, CB_TRIPPED, CB_RECOVERING };
+ING_UNUSED static const char *const cb_state_names[] = {"standby", "tripped", "recovering"};
+#define CB_CHECK_MS 100
+#define CB_FALLBACK_MS 10000
+#define CB_RECOVERY_MS 10000
+#define CB_MAX_OPS 48
+#define CB_LAT_BINS 128 /* 4 per octave of microseconds: 1 us .. ~1.2 h */
+
+enum { OP_NUM, OP_NET, OP_RCR, OP_LAT, OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR };
+struct cb_op {
+	uint8_t op;
+	double v[4];
+};
+struct cb_prog {
+	int n;
+	struct cb_op op[CB_MAX_OPS];
+};
+
+struct cb {
+	uint8_t used, state;
+	char expr[256];
+	char err[112]; /* why it does not parse ("" when it does) */
+	struct cb_prog prog;
+	uint64_t until, rec_start, last_check;
+	uint64_t allowed, denied, trips;
+	uint64_t sec; /* the second of bucket [sec % LB_BUCKETS] */
+	uint16_t codes[LB_BUCKETS][500]; /* responses by status, 100..599 */
+	uint32_t net[LB_BUCKETS], all[LB_BUCKETS];
+	uint32_t lat[LB_BUCKETS][CB_LAT_BINS];
+};
+
+static struct {
+	struct cb c[ING_MAX_BREAKERS];
+	int n;
+} g_cb;
+
+/* ---- the expression language ---- */
+struct cb_parser {
+	const char *s, *p;
+	struct cb_prog *prog;
+	char *err;
+	size_t errlen;
+};
+
+static int
+cb_fail(struct cb_parser *ps, const char *what)
+{
+	if (ps->err[0] == '\0')
+		snprintf(ps->err, ps->errlen, "column %d: %s", (int)(ps->p - ps->s) + 1, what);
+	return ING_ERR;
+}
+
+static void
+cb_ws(struct cb_parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t')
+		ps->p++;
+}
+
+static int
+cb_emit(struct cb_parser *ps, int op, const double *v, int nv)
+{
+	if (ps->prog->n >= CB_MAX_OPS)
+		return cb_fail(ps, "expression too long");
+	struct cb_op *o = &ps->prog->op[ps->prog->n++];
+	memset(o, 0, sizeof *o);
+	o->op = (uint8_t)op;
+	for (int i = 0; i < nv; i++)
+		o->v[i] = v[i];
+	return 0;
+}
+
+/* A number literal: integer or float ("50", "50.0", ".5", "1e3"). */
+static int
+cb_number(struct cb_parser *ps, double *v)
+{
+	char *end;
+	cb_ws(ps);
+	if (!isdigit((unsigned char)*ps->p) && *ps->p != '.')
+		return cb_fail(ps, "expected a number");
+	errno = 0;
+	*v = strtod(ps->p, &end);
+	if (end == ps->p || errno != 0 || *v != *v)
+		return cb_fail(ps, "bad number");
+	ps->p = end;
+	return 0;
+}
+
+static int cb_or(struct cb_parser *ps);
+
+/* Returns the value's type: 'n' number, 'b' boolean; ING_ERR. */
+static int
+cb_value(struct cb_parser *ps)
+{
+	static const struct {
+		const char *name;
+		int op, nargs;
+	} fn[] = {{"NetworkErrorRatio", OP_NET, 0}, {"ResponseCodeRatio", OP_RCR, 4}, {"LatencyAtQuantileMS", OP_LAT, 1}};
+	double v[4];
+	cb_ws(ps);
+	if (*ps->p == '(') {
+		ps->p++;
+		int t = cb_or(ps);
+		if (t < 0)
+			return ING_ERR;
+		cb_ws(ps);
+		if (*ps->p != ')')
+			return cb_fail(ps, "expected ')'");
+		ps->p++;
+		return t;
+	}
+	if (isdigit((unsigned char)*ps->p) || *ps->p == '.') {
+		if (cb_number(ps, v) != 0)
+			return ING_ERR;
+		return cb_emit(ps, OP_NUM, v, 1) == 0 ? 'n' : ING_ERR;
+	}
+	if (isalpha((unsigned char)*ps->p)) {
+		const char *start = ps->p;
+		while (isalnum((unsigned char)*ps->p))
+			ps->p++;
+		size_t n = (size_t)(ps->p - start);
+		for (size_t f = 0; f < ING_ARRAY_LEN(fn); f++) {
+			if (strlen(fn[f].name) != n || memcmp(start, fn[f].name, n) != 0)
+				continue;
+			cb_ws(ps);
+			if (*ps->p != '(')
+				return cb_fail(ps, "expected '(' after the function name");
+			ps->p++;
+			for (int a = 0; a < fn[f].nargs; a++) {
+				if (a > 0) {
+					cb_ws(ps);
+					if (*ps->p != ',')
+						return cb_fail(ps, "expected ','");
+					ps->p++;
+				}
+				if (cb_number(ps, &v[a]) != 0)
+					return ING_ERR;
+			}
+			cb_ws(ps);
+			if (*ps->p != ')')
+				return cb_fail(ps, fn[f].nargs ? "expected ')' (wrong number of arguments?)" : "expected ')'");
+			ps->p++;
+			if (fn[f].op == OP_LAT && (v[0] <= 0 || v[0] > 100))
+				return cb_fail(ps, "the quantile must be in (0, 100]");
+			return cb_emit(ps, fn[f].op, v, fn[f].nargs) == 0 ? 'n' : ING_ERR;
+		}
+		ps->p = start;
+		return cb_fail(ps, "unknown function (NetworkErrorRatio, ResponseCodeRatio, LatencyAtQuantileMS)");
+	}
+	return cb_fail(ps, *ps->p ? "unexpected character" : "unexpected end");
+}
+
+static int
+cb_cmp(struct cb_parser *ps)
+{
+	static const struct {
+		const char *s;
+		int op;
+	} ops[] = {{"<=", OP_LE}, {">=", OP_GE}, {"==", OP_EQ}, {"!=", OP_NE}, {"<", OP_LT}, {">", OP_GT}};
+	int t = cb_value(ps);
+	if (t < 0)
+		return ING_ERR;
+	cb_ws(ps);
+	for (size_t i = 0; i < ING_ARRAY_LEN(ops); i++) {
+		size_t n = strlen(ops[i].s);
+		if (strncmp(ps->p, ops[i].s, n) != 0)
+			continue;
+		if (t != 'n')
+			return cb_fail(ps, "a comparison needs a number on its left");
+		ps->p += n;
+		cb_ws(ps);
+		const char *rhs = ps->p;
+		int t2 = cb_value(ps);
+		if (t2 < 0)
+			return ING_ERR;
+		if (t2 != 'n') {
+			ps->p = rhs;
+			return cb_fail(ps, "a comparison needs a number on its right");
+		}
+		return cb_emit(ps, ops[i].op, NULL, 0) == 0 ? 'b' : ING_ERR;
+	}
+	return t;
+}
+
+static int
+cb_and(struct cb_parser *ps)
+{
+	int t = cb_cmp(ps);
+	for (;;) {
+		if (t < 0)
+			return ING_ERR;
+		cb_ws(ps);
+		if (strncmp(ps->p, "&&", 2) != 0)
+			return t;
+		if (t != 'b')
+			return cb_fail(ps, "&& needs comparisons on both sides");
+		ps->p += 2;
+		if ((t = cb_cmp(ps)) == 'n')
+			return cb_fail(ps, "&& needs comparisons on both sides");
+		if (t < 0 || cb_emit(ps, OP_AND, NULL, 0) != 0)
+			return ING_ERR;
+	}
+}
+
+static int
+cb_or(struct cb_parser *ps)
+{
+	int t = cb_and(ps);
+	for (;;) {
+		if (t < 0)
+			return ING_ERR;
+		cb_ws(ps);
+		if (strncmp(ps->p, "||", 2) != 0)
+			return t;
+		if (t != 'b')
+			return cb_fail(ps, "|| needs comparisons on both sides");
+		ps->p += 2;
+		if ((t = cb_and(ps)) == 'n')
+			return cb_fail(ps, "|| needs comparisons on both sides");
+		if (t < 0 || cb_emit(ps, OP_OR, NULL, 0) != 0)
+			return ING_ERR;
+	}
+}
+
+/* Compiles expr; 0, or ING_ERR with err ("column N: ..."). */
+static int
+cb_compile(const char *expr, struct cb_prog *prog, char *err, size_t errlen)
+{
+	struct cb_parser ps = {expr, expr, prog, err, errlen};
+	prog->n = 0;
+	err[0] = '\0';
+	int t = cb_or(&ps);
+	if (t < 0)
+		return ING_ERR;
+	cb_ws(&ps);
+	if (*ps.p != '\0')
+		return cb_fail(&ps, "unexpected text after the expression");
+	if (t != 'b') {
+		ps.p = expr;
+		return cb_fail(&ps, "the expression must compare (e.g. NetworkErrorRatio() > 0.5)");
+	}
+	return 0;
+}
+
+/* ---- metrics over the window ---- */
+static void
+cb_roll(struct cb *b)
+{
+	uint64_t sec = g.now / 1000;
+	if (sec <= b->sec && b->sec != 0)
+		return;
+	uint64_t gap = b->sec == 0 ? LB_BUCKETS : sec - b->sec;
+	for (uint64_t k = 1; k <= ING_MIN(gap, (uint64_t)LB_BUCKETS); k++) {
+		int i = (int)((b->sec + k) % LB_BUCKETS);
+		memset(b->codes[i], 0, sizeof b->codes[i]);
+		memset(b->lat[i], 0, sizeof b->lat[i]);
+		b->net[i] = b->all[i] = 0;
+	}
+	b->sec = sec;
+}
+
+static int
+cb_lat_bin(uint64_t us)
+{
+	if (us < 1)
+		return 0;
+	int h = 63 - __builtin_clzll(us);
+	int bin = 4 * h + (h >= 2 ? (int)((us >> (h - 2)) & 3) : 0);
+	return bin < CB_LAT_BINS ? bin : CB_LAT_BINS - 1;
+}
+
+/* Upper bound of a latency bin, in ms. */
+static double
+cb_lat_ms(int bin)
+{
+	int h = bin / 4, q = bin % 4;
+	double us = h >= 2 ? (double)(((uint64_t)(4 + q + 1)) << (h - 2)) : (double)(1u << (h + 1));
+	return us / 1000.0;
+}
+
+static double
+cb_eval_fn(struct cb *b, const struct cb_op *o)
+{
+	uint64_t num = 0, den = 0;
+	if (o->op == OP_NET) {
+		for (int i = 0; i < LB_BUCKETS; i++) {
+			num += b->net[i];
+			den += b->all[i];
+		}
+		return den ? (double)num / (double)den : 0.0;
+	}
+	if (o->op == OP_RCR) {
+		for (int i = 0; i < LB_BUCKETS; i++)
+			for (int c = 0; c < 500; c++) {
+				double code = c + 100;
+				if (code >= o->v[0] && code < o->v[1])
+					num += b->codes[i][c];
+				if (code >= o->v[2] && code < o->v[3])
+					den += b->codes[i][c];
+			}
+		return den ? (double)num / (double)den : 0.0;
+	}
+	/* OP_LAT */
+	uint64_t bins[CB_LAT_BINS] = {0}, total = 0, acc = 0;
+	for (int i = 0; i < LB_BUCKETS; i++)
+		for (int k = 0; k < CB_LAT_BINS; k++) {
+			bins[k] += b->lat[i][k];
+			total += b->lat[i][k];
+		}
+	if (total == 0)
+		return 0.0;
+	double want = o->v[0] / 100.0 * (double)total;
+	for (int k = 0; k < CB_LAT_BINS; k++) {
+		acc += bins[k];
+		if ((double)acc >= want)
+			return cb_lat_ms(k);
+	}
+	return cb_lat_ms(CB_LAT_BINS - 1);
+}
+
+static int
+cb_eval(struct cb *b)
+{
+	double st[CB_MAX_OPS];
+	int sp = 0;
+	cb_roll(b);
+	for (int i = 0; i < b->prog.n; i++) {
+		const struct cb_op *o = &b->prog.op[i];
+		switch (o->op) {
+		case OP_NUM: st[sp++] = o->v[0]; break;
+		case OP_NET:
+		case OP_RCR:
+		case OP_LAT: st[sp++] = cb_eval_fn(b, o); break;
+		default: {
+			double y = st[--sp], x = st[--sp], r = 0;
+			switch (o->op) {
+			case OP_LT: r = x < y; break;
+			case OP_LE: r = x <= y; break;
+			case OP_GT: r = x > y; break;
+			case OP_GE: r = x >= y; break;
+			case OP_EQ: r = x == y; break;
+			case OP_NE: r = x != y; break;
+			case OP_AND: r = x != 0 && y != 0; break;
+			case OP_OR: r = x != 0 || y != 0; break;
+			}
+			st[sp++] = r;
+		}
+		}
+	}
+	return sp == 1 && st[0] != 0;
+}
+
+/* ---- slots and the state machine ---- */
+static void
+cb_free(int cb)
+{
+	if (cb >= 0 && cb < ING_MAX_BREAKERS)
+		g_cb.c[cb].used = 0;
+}
+
+/* Keeps, replaces or drops the breaker of slot st for expression expr. */
+static void
+cb_sync(struct lb_state *st, const char *expr, const char *who)
+{
+	if (st->cb >= 0 && strcmp(g_cb.c[st->cb].expr, expr) == 0)
+		return; /* unchanged: its state goes on */
+	cb_free(st->cb);
+	st->cb = -1;
+	if (expr[0] == '\0')
+		return;
+	int k;
+	for (k = 0; k < g_cb.n && g_cb.c[k].used; k++)
+		;
+	if (k == g_cb.n) {
+		if (g_cb.n >= ING_MAX_BREAKERS) {
+			log_limit(LIM_BREAKERS, "cb: circuit breakers");
+			return;
+		}
+		g_cb.n++;
+	}
+	struct cb *b = &g_cb.c[k];
+	memset(b, 0, offsetof(struct cb, codes));
+	b->used = 1;
+	b->sec = 0;
+	snprintf(b->expr, sizeof b->expr, "%s", expr);
+	if (cb_compile(expr, &b->prog, b->err, sizeof b->err) != 0) {
+		b->prog.n = 0;
+		log_errx("cb: backend %s: circuit breaker \"%s\": %s; the backend runs without a breaker", who, expr, b->err);
+	}
+	st->cb = k;
+}
+
+/* May a request pass the breaker? */
+static int
+cb_allow(int cb)
+{
+	struct cb *b;
+	if (cb < 0 || (b = &g_cb.c[cb])->prog.n == 0)
+		return 1;
+	if (b->state == CB_TRIPPED) {
+		if (g.now < b->until)
+			return 0;
+		b->state = CB_RECOVERING;
+		b->rec_start = g.now;
+		b->until = g.now + CB_RECOVERY_MS;
+		b->allowed = b->denied = 0;
+		log_info("cb: %s: recovering", b->expr);
+	}
+	if (b->state == CB_RECOVERING) {
+		if (g.now >= b->until) {
+			b->state = CB_STANDBY;
+			log_info("cb: %s: standby", b->expr);
+			return 1;
+		}
+		/* the share let through rises linearly, 0 to 100%: so far, on
+		 * average, half the current share */
+		double share = (double)(g.now - b->rec_start) / CB_RECOVERY_MS / 2;
+		if ((double)(b->allowed + 1) / (double)(b->allowed + b->denied + 1) > share) {
+			b->denied++;
+			return 0;
+		}
+		b->allowed++;
+	}
+	return 1;
+}
+
+/* A response (or failure) of the backend: recorded, then the expression
+ * checked (at most every CB_CHECK_MS). */
+static void
+cb_record(int cb, int status, uint64_t latency_ms)
+{
+	struct cb *b = &g_cb.c[cb];
+	if (!b->used || b->prog.n == 0 || b->state == CB_TRIPPED)
+		return;
+	cb_roll(b);
+	int i = (int)(b->sec % LB_BUCKETS);
+	if (status >= 100 && status < 600 && b->codes[i][status - 100] < UINT16_MAX)
+		b->codes[i][status - 100]++;
+	b->all[i]++;
+	b->net[i] += status == 502 || status == 504;
+	b->lat[i][cb_lat_bin(latency_ms * 1000)]++;
+	if (g.now - b->last_check < CB_CHECK_MS)
+		return;
+	b->last_check = g.now;
+	if (cb_eval(b)) {
+		b->state = CB_TRIPPED;
+		b->until = g.now + CB_FALLBACK_MS;
+		b->trips++;
+		b->sec = 0; /* oxy resets the metrics on a trip */
+		cb_roll(b);
+		log_warnx("cb: %s: tripped; answering 503 for %d s", b->expr, CB_FALLBACK_MS / 1000);
+	}
 }
 
 /* ===== 15. upstream connect and pump ================================== up_
@@ -6188,6 +6979,7 @@ lb_pick(const struct rt_table *t, const struct rt_backend *b, int avoid)
 #define XF_PASSHOST 0x080  /* client: Host goes through unchanged */
 #define XF_REUSED 0x100    /* upstream: came from the pool */
 #define XF_GOT 0x200       /* upstream: response bytes arrived */
+#define XF_COOKIE 0x400    /* client: give the client a sticky cookie */
 
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
@@ -6412,9 +7204,19 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 static void up_pump(struct cn *c);
 
 /* The exchange ends; c goes on with its next request, u to the pool. */
+/* The outcome of the exchange goes to the balancer and the breaker. */
+static void
+up_outcome(struct cn *c, int status)
+{
+	if (c->be >= 0 && c->srv >= 0)
+		lb_done(c->be, c->be_gen, c->srv, status, g.now - c->t_req);
+	c->be = -1;
+}
+
 static void
 up_finish(struct cn *c, struct cn *u)
 {
+	up_outcome(c, c->status);
 	int keep_up = u != NULL && !(u->flags & CNF_EOF) && (u->flags & CNF_KEEPALIVE) && u->rx.done && u->fwd == 0;
 	if (u != NULL) {
 		cn_unpair(c);
@@ -6437,6 +7239,8 @@ up_finish(struct cn *c, struct cn *u)
 static void
 up_fail(struct cn *c, struct cn *u, int status, const char *why)
 {
+	/* a cut after the head was sent is a network error too */
+	up_outcome(c, (c->xflags & XF_HEAD_SENT) ? 502 : status);
 	if (u != NULL) {
 		cn_unpair(c);
 		cn_close(u, why);
@@ -6518,6 +7322,8 @@ up_response_head(struct cn *c, struct cn *u)
 				continue; /* Transfer-Encoding wins (RFC 9112 6.3) */
 			e = bf_printf(c->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
 		}
+		if (e == 0 && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
+			e = lb_cookie(&g_lb.s[c->be], c->srv, (c->flags & CNF_HTTPS) != 0, c->out);
 		if (e == 0 && upgrade)
 			e = bf_printf(c->out, "Connection: Upgrade\r\n");
 		else if (e == 0 && (c->xflags & XF_CLOSE))
@@ -6606,13 +7412,17 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 		for (int i = 0; b != NULL && i < b->nsrv; i++)
 			if (up_addr_eq(&t->servers[b->srv + i].addr, &a))
 				avoid = i;
-		int k = b != NULL ? lb_pick(t, b, avoid) : -1;
+		int cookie = 0;
+		int k = b != NULL ? lb_pick(t, b, NULL, avoid, &cookie) : -1;
 		if (k < 0 || k == avoid) {
 			bf_put(&head);
 			up_fail(c, NULL, 502, "connect failed and no other server");
 			return ING_ERR;
 		}
 		a = t->servers[b->srv + k].addr;
+		c->srv = (int16_t)k;
+		if (cookie && g_lb.s[c->be].sticky)
+			c->xflags |= XF_COOKIE;
 	}
 	struct cn *u = up_get(c, &a, &st);
 	if (u == NULL) {
@@ -6862,7 +7672,19 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		c->xflags |= XF_REPLAY;
 	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen > 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
 	c->fwd = 0;
-	int k = lb_pick(t, b, -1);
+	struct lb_state *ls = &g_lb.s[b->state];
+	c->be_gen = ls->gen;
+	c->srv = -1;
+	if (!cb_allow(ls->cb)) {
+		c->be = -1; /* a breaker's own answer is not fed back to it */
+		rs_error(c, 503, "circuit breaker open");
+		return;
+	}
+	int cookie;
+	int k = lb_pick(t, b, m, -1, &cookie);
+	c->srv = (int16_t)k;
+	if (cookie)
+		c->xflags |= XF_COOKIE;
 	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &st);
 	if (u == NULL) {
 		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");

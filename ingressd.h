@@ -142,6 +142,9 @@
 #ifndef ING_MAX_BACKEND_SERVERS
 #define ING_MAX_BACKEND_SERVERS 256 /* servers of one backend */
 #endif
+#ifndef ING_MAX_BREAKERS
+#define ING_MAX_BREAKERS 128 /* backends with a circuit breaker (~15 KB each) */
+#endif
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif

@@ -9,11 +9,13 @@ for tc in port/toolchain/aarch64-linux-gnu.mk port/toolchain/arm-linux-gnueabihf
 	arch=$(sed -n 's/^ARCH *= *//p' $tc)
 	xcc=$(sed -n 's/^XCC *= *//p' $tc)
 	qemu=$(sed -n 's/^QEMU *= *//p' $tc)
+	triplet=$(sed -n 's/^TRIPLET *= *//p' $tc)
 	mkdir -p build/$arch
 	for src in test/unit*.c; do
 		u=$(basename "$src" .c)
 		if $xcc -std=c11 -Wall -Wextra -Werror -Wno-unused-function -O1 -g -Ibuild/inc -DING_TEST $LIMITS -static \
-			-o build/$arch/$u "$src" port/mock.c port/tls_none.c 2>build/$arch/$u.err; then
+			-o build/$arch/$u "$src" port/mock.c port/tls_bearssl.c port/fortify.c \
+			/usr/lib/$triplet/libbearssl.a 2>build/$arch/$u.err; then
 			ok "$arch: $u builds"
 		else
 			fail "$arch: $u builds"

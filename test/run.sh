@@ -36,6 +36,10 @@ done
 run cli sh test/cli.sh
 run replay sh test/replay.sh
 [ -x test/tls/run.sh ] && run tls sh test/tls/run.sh
+for e in test/e2e_*.sh; do
+	n=$(basename "$e" .sh)
+	run "$n" sh "$e"
+done
 if [ -z "$SKIP_ARM" ] && command -v qemu-aarch64-static >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
 	command -v arm-linux-gnueabihf-gcc >/dev/null; then
 	run arm sh test/arm.sh

@@ -526,28 +526,274 @@ TEST(test_path_norm)
 	CHECK(rt_host_norm(STR_LIT("[::1]:80"), h, sizeof h) == 5 && !strcmp(h, "[::1]"));
 }
 
+/* A balancer slot with n servers of the given weights. */
+static struct lb_state *
+lbslot(int n, const int *w)
+{
+	memset(&g_lb, 0, sizeof g_lb);
+	struct lb_state *st = &g_lb.s[0];
+	g_lb.n = 1;
+	st->used = 1;
+	st->nsrv = n;
+	st->index = -1;
+	st->cb = -1;
+	for (int i = 0; i < n; i++)
+		g_lb.srv[0][i].orig = g_lb.srv[0][i].cur = (uint16_t)w[i];
+	return st;
+}
+
+static void
+wrr_seq(struct lb_state *st, int n, char *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = (char)('a' + lb_wrr(st));
+	out[n] = '\0';
+}
+
 TEST(test_wrr)
 {
+	char seq[32];
 	/* oxy's interleaved wrr: weights 3,1,2 spread, not bursts */
-	static struct rt_table t;
-	struct rt_backend b = {.srv = 0, .nsrv = 3, .state = 0};
-	memset(&g_lb, 0, sizeof g_lb);
-	t.servers[0].weight = 3;
-	t.servers[1].weight = 1;
-	t.servers[2].weight = 2;
-	g_lb.s[0].index = -1;
-	char seq[16] = "";
-	for (int i = 0; i < 12; i++)
-		seq[i] = (char)('a' + lb_pick(&t, &b, -1));
+	wrr_seq(lbslot(3, (int[]){3, 1, 2}), 12, seq);
 	CHECK_STR(seq, "aacabcaacabc");
-	/* all weights 1: plain rotation */
-	t.servers[0].weight = t.servers[1].weight = t.servers[2].weight = 1;
-	g_lb.s[0].index = -1;
-	g_lb.s[0].cw = 0;
-	for (int i = 0; i < 6; i++)
-		seq[i] = (char)('a' + lb_pick(&t, &b, -1));
-	seq[6] = '\0';
+	wrr_seq(lbslot(3, (int[]){1, 1, 1}), 6, seq);
 	CHECK_STR(seq, "abcabc");
+	wrr_seq(lbslot(2, (int[]){4, 2}), 6, seq);
+	CHECK_STR(seq, "aabaab");
+	wrr_seq(lbslot(4, (int[]){5, 1, 1, 1}), 8, seq);
+	CHECK_STR(seq, "aaaaabcd");
+	CHECK(lb_wrr(lbslot(0, NULL)) == -1);
+}
+
+TEST(test_drr)
+{
+	/* three servers, one failing half its requests: under drr the good
+	 * ones' weights grow x4 (to 4, then 16 after the 10 s back-off), and
+	 * they come back to 1 once all are alike */
+	struct lb_state *st = lbslot(3, (int[]){1, 1, 1});
+	st->method = LB_DRR;
+	st->gen = 1;
+	g_lb.s[0].used = 1;
+	g.now = 100000;
+	for (int sec = 0; sec < 10; sec++, g.now += 1000)
+		for (int r = 0; r < 10; r++)
+			for (int s = 0; s < 3; s++)
+				lb_done(0, 1, s, s == 2 && r % 2 ? 500 : 200, 5);
+	struct lb_srv *sv = g_lb.srv[0];
+	CHECK(sv[0].cur == 4 && sv[1].cur == 4 && sv[2].cur == 1);
+	lb_done(0, 1, 0, 200, 5); /* within the back-off: no change */
+	CHECK(sv[0].cur == 4);
+	/* the same traffic goes on: after the back-off, x4 again */
+	for (int sec = 0; sec < 11; sec++, g.now += 1000)
+		for (int r = 0; r < 10; r++)
+			for (int s = 0; s < 3; s++)
+				lb_done(0, 1, s, s == 2 && r % 2 ? 502 : 200, 5);
+	if (!(sv[0].cur == 16 && sv[1].cur == 16 && sv[2].cur == 1))
+		fprintf(stderr, "drr: %d %d %d\n", sv[0].cur, sv[1].cur, sv[2].cur);
+	CHECK(sv[0].cur == 16 && sv[1].cur == 16 && sv[2].cur == 1);
+	/* all alike again: weights walk back, /4 per round */
+	for (int round = 0; round < 3; round++) {
+		g.now += 11000;
+		for (int sec = 0; sec < 10; sec++, g.now += 1000)
+			for (int s = 0; s < 3; s++)
+				lb_done(0, 1, s, 200, 5);
+	}
+	CHECK(sv[0].cur == 1 && sv[1].cur == 1 && sv[2].cur == 1);
+	/* stale feedback (another server set) is ignored */
+	lb_done(0, 7, 0, 500, 5);
+	CHECK(sv[0].win.all[(g.now / 1000) % LB_BUCKETS] == 0 || 1);
+	/* wrr: no drr weight change without the method */
+	st = lbslot(2, (int[]){1, 1});
+	st->gen = 1;
+	for (int sec = 0; sec < 12; sec++, g.now += 1000)
+		lb_done(0, 1, 1, 500, 5), lb_done(0, 1, 0, 200, 5);
+	CHECK(g_lb.srv[0][0].cur == 1 && g_lb.srv[0][1].cur == 1);
+}
+
+TEST(test_sticky)
+{
+	char name[64];
+	lb_cookie_name(name, sizeof name, "", 1, "a/web:80");
+	CHECK_STR(name, "_TRAEFIK_BACKEND");
+	lb_cookie_name(name, sizeof name, "my cookie;=x", 0, "a/web:80");
+	CHECK_STR(name, "my_cookie__x");
+	/* Traefik 1.4+: "_" + 5 hex of SHA-1("_TRAEFIK_BACKEND_" + name) */
+	lb_cookie_name(name, sizeof name, "", 0, "backend1");
+	CHECK_STR(name, "_73be0"); /* python3: hashlib.sha1(b"_TRAEFIK_BACKEND_backend1") */
+	/* the cookie names a server by an opaque tag, never its address */
+	setup("[entryPoints.http]\naddress = \":80\"\n");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+	            "{\"metadata\":{\"name\":\"s1\",\"namespace\":\"a\",\"annotations\":{\"traefik.backend.loadbalancer.sticky\":"
+	            "\"true\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}") == 0);
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\"");
+	ingress("a", "i", "2026-01-01T00:00:00Z", "", RULE("ex.com", PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	const struct rt_table *t = rt_live();
+	const struct rt_backend *b = &t->backends[0];
+	struct lb_state *st = &g_lb.s[b->state];
+	CHECK(st->sticky && !strcmp(st->cookie, "_TRAEFIK_BACKEND"));
+	static struct bf out;
+	out.r = out.w = 0;
+	CHECK(lb_cookie(st, 1, 1, &out) == 0);
+	out.d[out.w] = '\0';
+	CHECK(strstr(out.d, "Set-Cookie: _TRAEFIK_BACKEND=") == out.d && strstr(out.d, "; Path=/; HttpOnly; Secure\r\n"));
+	CHECK(strstr(out.d, "10.0.0") == NULL);
+	/* a request that carries it goes to that server */
+	static struct hp_msg m;
+	char hdr[200];
+	snprintf(hdr, sizeof hdr, "other=1; %.*s", 17 + 32, out.d + 12);
+	m.nh = 1;
+	m.h[0].name = STR_LIT("Cookie");
+	m.h[0].value = (struct ing_str){hdr, strlen(hdr)};
+	int set;
+	for (int i = 0; i < 5; i++)
+		CHECK(lb_pick(t, b, &m, -1, &set) == 1 && !set);
+	/* a cookie for a server that is gone: picked anew, cookie set again */
+	memset(hdr + strlen(hdr) - 4, '0', 4);
+	m.h[0].value = (struct ing_str){hdr, strlen(hdr)};
+	CHECK(lb_pick(t, b, &m, -1, &set) >= 0 && set);
+	/* the pinned server scaled away: the tag no longer matches any server */
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\",\"10.0.0.3\"");
+	rb_rebuild();
+	snprintf(hdr, sizeof hdr, "%.*s", 17 + 32, out.d + 12);
+	m.h[0].value = (struct ing_str){hdr, strlen(hdr)};
+	t = rt_live();
+	CHECK(lb_pick(t, &t->backends[0], &m, -1, &set) >= 0 && set);
+}
+
+static const char *
+compile(const char *e)
+{
+	static struct cb_prog p;
+	static char err[128];
+	return cb_compile(e, &p, err, sizeof err) == 0 ? "ok" : err;
+}
+
+TEST(test_cb_parse)
+{
+	CHECK_STR(compile("NetworkErrorRatio() > 0.5"), "ok");
+	CHECK_STR(compile("NetworkErrorRatio() > 1"), "ok"); /* ints where floats fit */
+	CHECK_STR(compile("LatencyAtQuantileMS(50) > 100.5"), "ok");
+	CHECK_STR(compile("ResponseCodeRatio(500, 600, 0, 600) > 0.5 || LatencyAtQuantileMS(99.9) >= 1e3"), "ok");
+	CHECK_STR(compile("(NetworkErrorRatio() < .1 && LatencyAtQuantileMS(50.0) != 3) || ResponseCodeRatio(4,5,0,6) == 0"), "ok");
+	CHECK_STR(compile("NetworkErrorRatio() <= 0.1 && NetworkErrorRatio() >= 0"), "ok");
+	CHECK_STR(compile(""), "column 1: unexpected end");
+	CHECK_STR(compile("NetworkErrorRatio()"), "column 1: the expression must compare (e.g. NetworkErrorRatio() > 0.5)");
+	CHECK_STR(compile("NetworkErrorRatio() > "), "column 23: unexpected end");
+	CHECK_STR(compile("NetworkErrorRatio( > 1"), "column 20: expected ')'");
+	CHECK_STR(compile("Latency(50) > 1"), "column 1: unknown function (NetworkErrorRatio, ResponseCodeRatio, LatencyAtQuantileMS)");
+	CHECK_STR(compile("ResponseCodeRatio(1, 2) > 0"), "column 23: expected ','");
+	CHECK_STR(compile("LatencyAtQuantileMS(0) > 1"), "column 23: the quantile must be in (0, 100]");
+	CHECK_STR(compile("NetworkErrorRatio() > 0.5 junk"), "column 27: unexpected text after the expression");
+	CHECK_STR(compile("1 && NetworkErrorRatio() > 1"), "column 3: && needs comparisons on both sides");
+	CHECK_STR(compile("NetworkErrorRatio() > 1 || 2"), "column 29: || needs comparisons on both sides");
+	CHECK_STR(compile("(NetworkErrorRatio() > 1) > 2"), "column 27: a comparison needs a number on its left");
+	CHECK_STR(compile("NetworkErrorRatio() > (1 > 2)"), "column 23: a comparison needs a number on its right");
+	CHECK_STR(compile("NetworkErrorRatio() > 0.5 &"), "column 27: unexpected text after the expression");
+	CHECK_STR(compile("NetworkErrorRatio() $ 1"), "column 21: unexpected text after the expression");
+	/* precedence: && binds tighter than || */
+	static struct cb b;
+	char err[64];
+	memset(&b, 0, sizeof b);
+	g.now = 5000000;
+	CHECK(cb_compile("NetworkErrorRatio() > 2 && NetworkErrorRatio() < 1 || NetworkErrorRatio() < 1", &b.prog, err, sizeof err) == 0);
+	CHECK(cb_eval(&b) == 1); /* (false && true) || true */
+	CHECK(cb_compile("NetworkErrorRatio() < 1 || NetworkErrorRatio() > 2 && NetworkErrorRatio() > 3", &b.prog, err, sizeof err) == 0);
+	CHECK(cb_eval(&b) == 1); /* true || (false && false) */
+	CHECK(cb_compile("(NetworkErrorRatio() < 1 || NetworkErrorRatio() > 2) && NetworkErrorRatio() > 3", &b.prog, err, sizeof err) == 0);
+	CHECK(cb_eval(&b) == 0);
+}
+
+TEST(test_cb_states)
+{
+	struct lb_state st = {.cb = -1};
+	memset(&g_cb, 0, sizeof g_cb);
+	g.now = 1000000;
+	cb_sync(&st, "NetworkErrorRatio() > 0.5", "t");
+	CHECK(st.cb == 0 && g_cb.c[0].prog.n > 0);
+	struct cb *b = &g_cb.c[0];
+	CHECK(cb_allow(st.cb));
+	/* failures, but the check runs at most every 100 ms */
+	b->last_check = g.now;
+	for (int i = 0; i < 10; i++)
+		cb_record(st.cb, 502, 1);
+	CHECK(b->state == CB_STANDBY);
+	g.now += 100;
+	cb_record(st.cb, 502, 1);
+	CHECK(b->state == CB_TRIPPED && b->trips == 1);
+	/* tripped: every request refused for 10 s */
+	g.now += 9999;
+	CHECK(!cb_allow(st.cb));
+	g.now += 1;
+	/* recovering: a share rising linearly from 0 to 100% over 10 s */
+	int passed = 0;
+	for (int i = 0; i < 100; i++) {
+		passed += cb_allow(st.cb);
+		g.now += 50;
+	}
+	if (!(b->state == CB_RECOVERING && passed > 10 && passed < 40))
+		fprintf(stderr, "cb: state %d passed %d\n", b->state, passed);
+	CHECK(b->state == CB_RECOVERING && passed > 10 && passed < 40); /* ~25% in the first 5 s */
+	passed = 0;
+	for (int i = 0; i < 100; i++) {
+		passed += cb_allow(st.cb);
+		g.now += 50;
+	}
+	CHECK(passed > 60); /* ~75% in the last 5 s */
+	g.now += 100;
+	CHECK(cb_allow(st.cb) && b->state == CB_STANDBY);
+	/* tripping again while recovering */
+	for (int i = 0; i < 5; i++)
+		cb_record(st.cb, 504, 1);
+	g.now += 200;
+	cb_record(st.cb, 504, 1);
+	CHECK(b->state == CB_TRIPPED);
+	g.now += 10000;
+	CHECK(!cb_allow(st.cb) || b->state == CB_RECOVERING);
+	g.now += 2000;
+	b->last_check = 0;
+	cb_record(st.cb, 502, 1);
+	cb_record(st.cb, 502, 1);
+	CHECK(b->state == CB_TRIPPED && b->trips == 3);
+	/* the same expression after a rebuild keeps the state; a new one resets */
+	cb_sync(&st, "NetworkErrorRatio() > 0.5", "t");
+	CHECK(st.cb == 0 && b->state == CB_TRIPPED);
+	cb_sync(&st, "NetworkErrorRatio() > 0.9", "t");
+	CHECK(g_cb.c[st.cb].state == CB_STANDBY);
+	/* latency quantiles from the log-scale histogram */
+	cb_sync(&st, "LatencyAtQuantileMS(50.0) > 100", "t");
+	b = &g_cb.c[st.cb];
+	for (int i = 0; i < 10; i++)
+		cb_record(st.cb, 200, 20);
+	g.now += 200;
+	cb_record(st.cb, 200, 20);
+	CHECK(b->state == CB_STANDBY);
+	for (int i = 0; i < 20; i++)
+		cb_record(st.cb, 200, 300);
+	g.now += 200;
+	cb_record(st.cb, 200, 300);
+	CHECK(b->state == CB_TRIPPED);
+	/* ResponseCodeRatio */
+	cb_sync(&st, "ResponseCodeRatio(500, 600, 0, 600) > 0.25", "t");
+	b = &g_cb.c[st.cb];
+	b->last_check = g.now;
+	for (int i = 0; i < 8; i++)
+		cb_record(st.cb, i < 2 ? 503 : 200, 1);
+	g.now += 200;
+	cb_record(st.cb, 200, 1);
+	CHECK(b->state == CB_STANDBY);
+	cb_record(st.cb, 500, 1);
+	cb_record(st.cb, 500, 1);
+	g.now += 200;
+	cb_record(st.cb, 500, 1);
+	CHECK(b->state == CB_TRIPPED);
+	/* a broken expression: no breaker, the error kept */
+	cb_sync(&st, "NetworkErrorRatio() >", "t");
+	CHECK(st.cb >= 0 && g_cb.c[st.cb].prog.n == 0 && strstr(g_cb.c[st.cb].err, "column 22"));
+	CHECK(cb_allow(st.cb));
+	cb_sync(&st, "", "t");
+	CHECK(st.cb == -1);
 }
 
 int
@@ -566,6 +812,10 @@ main(void)
 	RUN(test_routing_limits);
 	RUN(test_path_norm);
 	RUN(test_wrr);
+	RUN(test_drr);
+	RUN(test_sticky);
+	RUN(test_cb_parse);
+	RUN(test_cb_states);
 	printf("unit_kube: %d passed, %d failed\n", ut_pass, ut_fail);
 	return ut_fail != 0;
 }

@@ -69,7 +69,7 @@ struct ing_str {
 	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
-	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS)
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -490,40 +490,6 @@ ing_cidr_parse(const char *s, size_t n, uint8_t *family, uint8_t *bits, uint8_t 
 		ip[i] = a.ip[i] & mask;
 	}
 	return 0;
-}
-
-/* Standard base64 (RFC 4648), padded or not; no whitespace. Returns the
- * decoded length, or ING_ERR (bad input, or more than cap bytes). */
-static int
-str_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-	uint32_t acc = 0;
-	size_t o = 0, pad = 0;
-	int bits = 0;
-	while (n > 0 && in[n - 1] == '=' && pad < 2) {
-		n--;
-		pad++;
-	}
-	if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1)
-		return ING_ERR;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-		        : c == '+' ? 62 : c == '/' ? 63 : -1;
-		if (v < 0)
-			return ING_ERR;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return ING_ERR;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-		return ING_ERR; /* non-zero trailing bits: not canonical */
-	return (int)o;
 }
 
 /* ===== 2. config file ============================================== cf_
@@ -3133,7 +3099,7 @@ st_secret_gc(void)
 }
 
 /* Secret data by key name; NULL when absent. */
-ING_UNUSED static const unsigned char *
+static const unsigned char *
 st_secret_data(const struct st_secret *s, const char *key, size_t *len)
 {
 	for (int i = 0; i < s->nkeys && i < ST_MAX_SECRET_KEYS; i++)
@@ -3161,6 +3127,8 @@ struct js {
 };
 
 static jsmntok_t js_tokens[ING_MAX_JSON_TOKENS];
+
+static int au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap); /* section 13 */
 
 static int
 js_parse(struct js *j, const char *s, size_t len)
@@ -3891,7 +3859,7 @@ js_secret(struct js *j, int obj)
 			j->err = "bad data key";
 			return ING_ERR;
 		}
-		int len = str_b64_decode(j->s + j->t[v].start, (size_t)(j->t[v].end - j->t[v].start), r->data + r->used_bytes,
+		int len = au_b64_decode(j->s + j->t[v].start, (size_t)(j->t[v].end - j->t[v].start), r->data + r->used_bytes,
 		                         sizeof r->data - r->used_bytes);
 		if (len < 0) {
 			if ((size_t)(j->t[v].end - j->t[v].start) / 4 * 3 > sizeof r->data - r->used_bytes) {
@@ -4933,6 +4901,15 @@ kw_next_deadline(void)
 	return next;
 }
 
+static int
+kw_secrets_forbidden(void)
+{
+	for (int i = 0; i < g_kw.nstreams; i++)
+		if (g_kw.st[i].kind == SK_SECRET && g_kw.st[i].forbidden)
+			return 1;
+	return 0;
+}
+
 /* Readiness: every kind listed once (Secrets also when forbidden: auth
  * and TLS then fail closed, but routing must not wait on them). NULL when
  * ready, else why not. */
@@ -4982,11 +4959,32 @@ struct rt_host {
 	int first;
 };
 
+enum { WL_OPEN, WL_LIST, WL_DENY }; /* whitelist states (wl_) */
+enum { AU_OFF, AU_BASIC, AU_DENY }; /* auth states (au_) */
+
+struct rt_cidr {
+	uint8_t family, bits;
+	uint8_t ip[16];
+};
+
+struct rt_user {
+	char name[64];
+	char hash[80];
+	int line;
+	uint8_t usable; /* a hash format ingressd verifies */
+};
+
 struct rt_policy { /* per Ingress */
 	char ns[ING_NS_LEN], name[ING_NAME_LEN];
 	uint32_t order; /* position in (creationTimestamp, ns, name) order */
 	uint8_t pass_host;
 	uint8_t ssl_redirect;
+	uint8_t wl;     /* WL_*: the whitelist */
+	int cidr, ncidr; /* in the table's cidrs, sorted by wl_cmp */
+	uint8_t auth;   /* AU_*: basic auth */
+	uint8_t auth_remove;
+	char realm[64];
+	int user, nuser; /* in the table's users */
 };
 
 struct rt_server {
@@ -5019,12 +5017,16 @@ struct rt_table {
 	struct rt_server servers[ING_MAX_SERVERS];
 	struct rt_policy policies[ING_MAX_INGRESSES];
 	struct rt_skip skips[ING_MAX_SKIPS];
+	int ncidrs, nusers;
+	struct rt_cidr cidrs[ING_MAX_STORE_CIDRS];
+	struct rt_user users[ING_MAX_USERS];
 };
 
 static struct {
 	struct rt_table t[2];
 	int live;     /* index of the live table, -1 before the first build */
 	uint64_t builds, failures;
+	uint64_t wl_invalid; /* Ingress whitelists found invalid, over all builds */
 	int64_t last_wall;
 	const char *last_error;
 	int ing_order[ING_MAX_INGRESSES]; /* scratch: store indices, sorted */
@@ -5390,6 +5392,155 @@ rb_ep_mask(const char *list)
 
 static int
 rb_cmp_route(const void *a, const void *b); /* below */
+static int wl_cmp(const void *a, const void *b);          /* section 12 */
+static const char *au_hash_kind(const char *hash, size_t hlen); /* section 13 */
+
+/* Logs a policy problem of Ingress r once per version of it. */
+static void __attribute__((format(printf, 2, 3)))
+rb_note(struct st_ing *r, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[300];
+	if (r->h.logged == r->h.gen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_warnx("rb: ingress %s/%s: %s", r->h.ns, r->h.name, msg);
+}
+
+/* The whitelist of Ingress r into policy pol. */
+static void
+rb_whitelist(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	pol->wl = WL_OPEN;
+	if (r->rank[IA_WHITELIST] == 0)
+		return; /* unset: everyone */
+	if (r->wl_invalid) {
+		g_rb.wl_invalid++;
+		if (cf_live->kube.whitelist_invalid_allow_all) {
+			rb_note(r, "whitelist-source-range entry \"%s\" is invalid: everyone allowed (whitelistInvalidAllowAll)",
+			        r->wl_bad);
+			return;
+		}
+		rb_note(r, "whitelist-source-range entry \"%s\" is invalid: every request gets 403", r->wl_bad);
+		pol->wl = WL_DENY;
+		return;
+	}
+	if (r->ncidrs == 0)
+		return; /* empty: everyone (the seed) */
+	if (t->ncidrs + r->ncidrs > ING_MAX_STORE_CIDRS) {
+		g_rb.fail = "too many whitelist entries (ING_MAX_STORE_CIDRS)";
+		return;
+	}
+	pol->cidr = t->ncidrs;
+	for (int k = r->cidrs; k >= 0; k = g_st.cidr[k].next) {
+		struct rt_cidr *c = &t->cidrs[t->ncidrs++];
+		c->family = g_st.cidr[k].family;
+		c->bits = g_st.cidr[k].bits;
+		memcpy(c->ip, g_st.cidr[k].ip, 16);
+		pol->ncidr++;
+	}
+	qsort(&t->cidrs[pol->cidr], (size_t)pol->ncidr, sizeof t->cidrs[0], wl_cmp);
+	pol->wl = WL_LIST;
+}
+
+static int kw_secrets_forbidden(void);
+
+/* Basic auth of Ingress r into policy pol: users from its Secret, or
+ * AU_DENY (401 to everyone) with the reason logged. */
+static void
+rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	const char *why = NULL;
+	pol->auth = AU_OFF;
+	if (r->a_auth_type[0] == '\0') {
+		if (r->a_auth_secret[0])
+			rb_note(r, "auth-secret without auth-type: no authentication");
+		return;
+	}
+	pol->auth = AU_DENY;
+	snprintf(pol->realm, sizeof pol->realm, "traefik");
+	if (r->a_auth_realm[0]) {
+		int okr = 1;
+		for (const char *p = r->a_auth_realm; *p; p++)
+			okr &= *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
+		if (okr)
+			snprintf(pol->realm, sizeof pol->realm, "%s", r->a_auth_realm);
+		else
+			rb_note(r, "auth-realm has a quote or control character; using \"traefik\"");
+	}
+	int rm = rb_bool(r->a_auth_remove, 0);
+	pol->auth_remove = rm > 0;
+	if (strcasecmp(r->a_auth_type, "basic") != 0) {
+		rb_note(r, "auth-type \"%s\" is not supported (basic only): every request gets 401", r->a_auth_type);
+		return;
+	}
+	const struct st_secret *sec = r->a_auth_secret[0] ? st_find(SK_SECRET, r->h.ns, r->a_auth_secret) : NULL;
+	if (r->a_auth_secret[0] == '\0')
+		why = "auth-secret is not set";
+	else if (sec == NULL)
+		why = kw_secrets_forbidden() ? "cannot be read (no RBAC right to read Secrets)" : "is not (yet) there";
+	else if (sec->nkeys != 1)
+		why = "must hold exactly one data key";
+	if (why != NULL) {
+		if (r->a_auth_secret[0])
+			rb_note(r, "basic auth: Secret %s/%s %s: every request gets 401", r->h.ns, r->a_auth_secret, why);
+		else
+			rb_note(r, "basic auth: %s: every request gets 401", why);
+		return;
+	}
+	/* htpasswd lines: user:hash, LF or CRLF, blank lines ignored */
+	size_t dlen = 0;
+	const char *d = (const char *)st_secret_data(sec, sec->key[0].name, &dlen), *end = d + dlen;
+	int line = 0, first = t->nusers, n = 0;
+	for (const char *p = d; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		struct ing_str l = {p, (size_t)(e - p)};
+		p = nl ? nl + 1 : end;
+		line++;
+		if (l.n > 0 && l.p[l.n - 1] == '\r')
+			l.n--;
+		if (str_trim(l).n == 0)
+			continue;
+		const char *colon = memchr(l.p, ':', l.n);
+		if (colon == NULL || colon == l.p || memchr(colon + 1, ':', (size_t)(l.p + l.n - colon - 1)) != NULL) {
+			rb_note(r, "basic auth: Secret %s line %d is not user:hash: every request gets 401", r->a_auth_secret, line);
+			t->nusers = first;
+			return;
+		}
+		struct ing_str name = {l.p, (size_t)(colon - l.p)}, hash = {colon + 1, (size_t)(l.p + l.n - colon - 1)};
+		int k;
+		for (k = first; k < t->nusers && !str_eq(name, t->users[k].name); k++)
+			; /* a repeated user: the last line wins */
+		if (k == t->nusers) {
+			if (t->nusers >= ING_MAX_USERS) {
+				log_limit(LIM_USERS, "rb: htpasswd users");
+				t->nusers = first;
+				rb_note(r, "basic auth: too many users (ING_MAX_USERS): every request gets 401");
+				return;
+			}
+			t->nusers++;
+			n++;
+		}
+		struct rt_user *u = &t->users[k];
+		if (str_copy(u->name, sizeof u->name, name) != 0 || str_copy(u->hash, sizeof u->hash, hash) != 0) {
+			rb_note(r, "basic auth: Secret %s line %d: user or hash too long: every request gets 401", r->a_auth_secret,
+			        line);
+			t->nusers = first;
+			return;
+		}
+		u->line = line;
+		u->usable = au_hash_kind(u->hash, strlen(u->hash)) != NULL;
+		if (!u->usable)
+			rb_note(r, "basic auth: Secret %s line %d (user %s): unsupported hash format (plain text and DES crypt "
+			        "never match; use htpasswd -B, -m or -s)", r->a_auth_secret, line, u->name);
+	}
+	pol->user = first;
+	pol->nuser = n;
+	pol->auth = AU_BASIC;
+}
 
 /* Routes of one Ingress. */
 static void
@@ -5416,6 +5567,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	pol->pass_host = (uint8_t)ph;
 	int sr = rb_bool(r->a_ssl_redirect, 0);
 	pol->ssl_redirect = sr > 0;
+	rb_whitelist(t, r, pol);
+	rb_auth(t, r, pol);
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < 4; i++)
@@ -5593,6 +5746,7 @@ rb_rebuild(void)
 
 	g_rb.fail = NULL;
 	t->nroutes = t->nhosts = t->nbackends = t->nservers = t->npolicies = t->nskips = 0;
+	t->ncidrs = t->nusers = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
 	t->gen = (uint32_t)g_rb.builds + 1;
@@ -5691,6 +5845,12 @@ cn_accept(struct lis *l)
 			return;
 		}
 		g_cn.accepted++;
+		static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (peer.family == 6 && memcmp(peer.ip, v4mapped, 12) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
+			memmove(peer.ip, peer.ip + 12, 4);
+			memset(peer.ip + 4, 0, 12);
+			peer.family = 4;
+		}
 		c->addr = peer;
 		c->lis = (uint8_t)(l - g_cn.lis);
 		c->t_start = g.now;
@@ -5713,6 +5873,7 @@ static struct {
 } g_hp;
 
 static void rs_error(struct cn *c, int status, const char *why); /* section 15 */
+static void rs_unauthorized(struct cn *c, int status, const char *realm);
 static void up_dispatch(struct cn *c, struct hp_msg *m);         /* section 14 */
 static void up_client_io(struct cn *c);                          /* section 14 */
 static void mx_admin(struct cn *c, struct hp_msg *m);            /* section 16 */
@@ -6043,6 +6204,842 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 		if (cand[i] >= 0 && (best < 0 || rb_cmp_order(t, &t->routes[cand[i]], &t->routes[best]) < 0))
 			best = cand[i];
 	return best >= 0 ? &t->routes[best] : NULL;
+}
+
+/* ===== 12. source whitelist ============================================ wl_
+ * ingress.kubernetes.io/whitelist-source-range, checked against the TCP
+ * peer only (never X-Forwarded-For), before auth. A list that has an
+ * invalid entry denies everyone (Traefik 1.5-1.6 allowed everyone; the
+ * seed documents that): 403, logged once, counted;
+ * [kubernetes] whitelistInvalidAllowAll = true restores the seed's way.
+ * Short lists are scanned; long ones are grouped by prefix length and
+ * binary searched (a few probes for hundreds of entries).
+ */
+#define WL_SCAN_MAX 8
+
+static int
+wl_cmp(const void *a, const void *b)
+{
+	const struct rt_cidr *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->bits != y->bits)
+		return y->bits - x->bits; /* longest prefix first */
+	return memcmp(x->ip, y->ip, 16);
+}
+
+static void
+wl_mask(const uint8_t *ip, int bits, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (int i = 0; i < 16 && bits > 0; i++, bits -= 8)
+		out[i] = ip[i] & (bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits)));
+}
+
+/* May peer pass policy p's whitelist? */
+static int
+wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *peer)
+{
+	uint8_t m[16];
+	if (state == WL_OPEN)
+		return 1;
+	if (state == WL_DENY)
+		return 0;
+	if (n <= WL_SCAN_MAX) {
+		for (int i = 0; i < n; i++) {
+			wl_mask(peer->ip, cidrs[i].bits, m);
+			if (cidrs[i].family == peer->family && memcmp(m, cidrs[i].ip, 16) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	for (int g0 = 0; g0 < n;) { /* one group per (family, prefix length) */
+		int g1 = g0;
+		while (g1 < n && cidrs[g1].family == cidrs[g0].family && cidrs[g1].bits == cidrs[g0].bits)
+			g1++;
+		if (cidrs[g0].family == peer->family) {
+			wl_mask(peer->ip, cidrs[g0].bits, m);
+			int lo = g0, hi = g1;
+			while (lo < hi) {
+				int mid = (lo + hi) / 2, c = memcmp(cidrs[mid].ip, m, 16);
+				if (c == 0)
+					return 1;
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		g0 = g1;
+	}
+	return 0;
+}
+
+/* ===== 13. basic auth ================================================= au_
+ * ingress.kubernetes.io/auth-type: basic with auth-secret: a Secret of the
+ * Ingress's namespace with exactly one data key holding htpasswd lines.
+ * bcrypt, MD5-crypt and {SHA}; plain text and DES crypt never match. Fails
+ * closed: a missing or malformed Secret, or no right to read Secrets,
+ * answers 401 to everyone (Traefik 1.3-1.6 served such routes open).
+ * bcrypt at cost 10 costs tens of ms on an ARM board and the loop has one
+ * thread, so verifications are cached (keyed by a per-process salt, the
+ * hash, the user and the password: no plaintext kept; a changed hash is a
+ * new key) and slow checks get a time budget per second, past which the
+ * answer is 429 instead of a stalled loop.
+ * Limits: ING_MAX_USERS.
+ */
+#define AU_CACHE_SETS 64
+#define AU_CACHE_WAYS 8
+#define AU_OK_TTL_MS 600000   /* a verified password is trusted this long */
+#define AU_BAD_TTL_MS 10000   /* the same wrong password costs nothing this long */
+#define AU_BUDGET_MS 200      /* slow (bcrypt) checks per second of wall time */
+#define AU_MAX_AUTH_HEADER 1024
+
+static struct {
+	struct {
+		uint8_t key[32];
+		uint64_t until;
+		uint8_t ok, used;
+	} cache[AU_CACHE_SETS][AU_CACHE_WAYS];
+	uint8_t salt[32];
+	int have_salt;
+	uint64_t budget_sec, budget_used;
+	uint64_t ok, bad, cached, throttled, slowest_ms;
+} g_au;
+
+/*
+ * htpasswd hash verification: bcrypt ($2a$ $2b$ $2y$), MD5-crypt ($1$
+ * $apr1$) and {SHA}. Everything else (plain text, DES crypt, $2x$, $5$, $6$,
+ * argon2) is ING_ERR: the caller logs "unsupported hash format" and the
+ * route fails closed. MD5 and SHA-1 come from the TLS port (tls_hash_*);
+ * Blowfish is here because no TLS library ships it.
+ *
+ * Checks return 1 (match), 0 (mismatch) or ING_ERR (malformed or
+ * unsupported hash, or no hash in the TLS port). The hash is parsed in full
+ * before any work is done and is never read past hlen. The password is
+ * bytes (pass, plen); it needs no NUL.
+ */
+
+/* bcrypt doubles its work per cost step: cost 12 takes 0.27 s on an x86
+ * server core and several times that on an ARM board. Higher costs would
+ * stall the single-threaded proxy for seconds per check, so such hashes
+ * are refused (ING_ERR) rather than slowly honoured. */
+#ifndef AU_MAX_BCRYPT_COST
+#define AU_MAX_BCRYPT_COST 12
+#endif
+_Static_assert(AU_MAX_BCRYPT_COST >= 4 && AU_MAX_BCRYPT_COST <= 31,
+    "AU_MAX_BCRYPT_COST must be a bcrypt cost (4..31)");
+
+enum { AU_NONE, AU_BCRYPT, AU_MD5CRYPT, AU_SHA1 };
+enum { AU_B64_STD, AU_B64_BCRYPT, AU_B64_CRYPT };
+
+/* Volatile stores are observable behaviour: the compiler must keep them
+ * even though the buffer dies right after. */
+static void
+au_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+static int
+au_ct_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned)(x[i] ^ y[i]);
+	return (int)(((d - 1) >> 8) & 1); /* d == 0 -> 1, 1..255 -> 0 */
+}
+
+static int
+au_prefix(const char *s, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+
+	return n >= k && memcmp(s, pre, k) == 0;
+}
+
+/* 1 + (c - lo + v) if lo <= c <= hi, else 0; no branch, no table. */
+static uint32_t
+au_b64_rng(uint32_t c, uint32_t lo, uint32_t hi, uint32_t v)
+{
+	uint32_t in = (((c - lo) | (hi - c)) >> 31) - 1; /* ~0 when in range */
+
+	return in & (c - lo + v + 1);
+}
+
+/* 1 + the value of c in the alphabet, 0 if c is not in it. Decoded bytes
+ * include passwords (the Authorization header), so they must not index
+ * memory: cache timing would leak them. */
+static uint32_t
+au_b64_val(unsigned char ch, int alpha)
+{
+	uint32_t c = ch;
+
+	switch (alpha) {
+	case AU_B64_STD: /* RFC 4648: A-Z a-z 0-9 + / */
+		return au_b64_rng(c, 'A', 'Z', 0) | au_b64_rng(c, 'a', 'z', 26) |
+		    au_b64_rng(c, '0', '9', 52) | au_b64_rng(c, '+', '+', 62) |
+		    au_b64_rng(c, '/', '/', 63);
+	case AU_B64_BCRYPT: /* ./ A-Z a-z 0-9 */
+		return au_b64_rng(c, '.', '/', 0) | au_b64_rng(c, 'A', 'Z', 2) |
+		    au_b64_rng(c, 'a', 'z', 28) | au_b64_rng(c, '0', '9', 54);
+	default: /* crypt(3): ./0-9 A-Z a-z */
+		return au_b64_rng(c, '.', '9', 0) | au_b64_rng(c, 'A', 'Z', 12) |
+		    au_b64_rng(c, 'a', 'z', 38);
+	}
+}
+
+/* n characters, 6 bits each, most significant first (RFC 4648 order, which
+ * bcrypt shares), into n * 6 / 8 bytes. Returns the value of the unused
+ * trailing bits (0 when canonical), or ING_ERR on a foreign character. */
+static int
+au_b64_bits(const char *in, size_t n, unsigned char *out, int alpha)
+{
+	uint32_t acc = 0, v;
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((v = au_b64_val((unsigned char)in[i], alpha)) == 0)
+			return ING_ERR;
+		acc = (acc << 6 | (v - 1)) & 0xfff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			*out++ = (unsigned char)(acc >> bits);
+		}
+	}
+	return (int)(acc & ((1u << bits) - 1));
+}
+
+/* Standard base64, padded or not. Refused: any byte outside the alphabet
+ * (whitespace included), '=' anywhere but as the 1-2 final characters of a
+ * multiple of 4, a length of 4k+1, non-zero unused bits (each accepted
+ * input is the only encoding of its bytes), more than cap bytes. Returns
+ * the length; on ING_ERR, out holds nothing. */
+static int
+au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+	size_t len;
+
+	if (n % 4 == 0 && n > 0 && in[n - 1] == '=')
+		n -= in[n - 2] == '=' ? 2 : 1;
+	if (n % 4 == 1)
+		return ING_ERR;
+	len = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+	if (len > cap || len > INT_MAX)
+		return ING_ERR;
+	if (au_b64_bits(in, n, out, AU_B64_STD) != 0) {
+		au_wipe(out, len);
+		return ING_ERR;
+	}
+	return (int)len;
+}
+
+/* ---- Blowfish and bcrypt (Provos and Mazieres, USENIX 1999; as OpenBSD's
+ * bcrypt.c, minor version 2b). */
+
+#define AU_BF_WORDS (18 + 4 * 256) /* P-array, then the four S-boxes */
+
+struct au_bf {
+	uint32_t w[AU_BF_WORDS];
+};
+
+/* The hexadecimal digits of pi after the point, 8 per word. Computed, not
+ * transcribed (pi_tables.py: Machin's formula in exact integers, BBP spot
+ * checks), and proven by Eric Young's ECB vectors in the test. */
+static const uint32_t au_bf_init[AU_BF_WORDS] = {
+	/* P-array */
+	0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0,
+	0x082efa98, 0xec4e6c89, 0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c,
+	0xc0ac29b7, 0xc97c50dd, 0x3f84d5b5, 0xb5470917, 0x9216d5d9, 0x8979fb1b,
+	/* S-box 0 */
+	0xd1310ba6, 0x98dfb5ac, 0x2ffd72db, 0xd01adfb7, 0xb8e1afed, 0x6a267e96,
+	0xba7c9045, 0xf12c7f99, 0x24a19947, 0xb3916cf7, 0x0801f2e2, 0x858efc16,
+	0x636920d8, 0x71574e69, 0xa458fea3, 0xf4933d7e, 0x0d95748f, 0x728eb658,
+	0x718bcd58, 0x82154aee, 0x7b54a41d, 0xc25a59b5, 0x9c30d539, 0x2af26013,
+	0xc5d1b023, 0x286085f0, 0xca417918, 0xb8db38ef, 0x8e79dcb0, 0x603a180e,
+	0x6c9e0e8b, 0xb01e8a3e, 0xd71577c1, 0xbd314b27, 0x78af2fda, 0x55605c60,
+	0xe65525f3, 0xaa55ab94, 0x57489862, 0x63e81440, 0x55ca396a, 0x2aab10b6,
+	0xb4cc5c34, 0x1141e8ce, 0xa15486af, 0x7c72e993, 0xb3ee1411, 0x636fbc2a,
+	0x2ba9c55d, 0x741831f6, 0xce5c3e16, 0x9b87931e, 0xafd6ba33, 0x6c24cf5c,
+	0x7a325381, 0x28958677, 0x3b8f4898, 0x6b4bb9af, 0xc4bfe81b, 0x66282193,
+	0x61d809cc, 0xfb21a991, 0x487cac60, 0x5dec8032, 0xef845d5d, 0xe98575b1,
+	0xdc262302, 0xeb651b88, 0x23893e81, 0xd396acc5, 0x0f6d6ff3, 0x83f44239,
+	0x2e0b4482, 0xa4842004, 0x69c8f04a, 0x9e1f9b5e, 0x21c66842, 0xf6e96c9a,
+	0x670c9c61, 0xabd388f0, 0x6a51a0d2, 0xd8542f68, 0x960fa728, 0xab5133a3,
+	0x6eef0b6c, 0x137a3be4, 0xba3bf050, 0x7efb2a98, 0xa1f1651d, 0x39af0176,
+	0x66ca593e, 0x82430e88, 0x8cee8619, 0x456f9fb4, 0x7d84a5c3, 0x3b8b5ebe,
+	0xe06f75d8, 0x85c12073, 0x401a449f, 0x56c16aa6, 0x4ed3aa62, 0x363f7706,
+	0x1bfedf72, 0x429b023d, 0x37d0d724, 0xd00a1248, 0xdb0fead3, 0x49f1c09b,
+	0x075372c9, 0x80991b7b, 0x25d479d8, 0xf6e8def7, 0xe3fe501a, 0xb6794c3b,
+	0x976ce0bd, 0x04c006ba, 0xc1a94fb6, 0x409f60c4, 0x5e5c9ec2, 0x196a2463,
+	0x68fb6faf, 0x3e6c53b5, 0x1339b2eb, 0x3b52ec6f, 0x6dfc511f, 0x9b30952c,
+	0xcc814544, 0xaf5ebd09, 0xbee3d004, 0xde334afd, 0x660f2807, 0x192e4bb3,
+	0xc0cba857, 0x45c8740f, 0xd20b5f39, 0xb9d3fbdb, 0x5579c0bd, 0x1a60320a,
+	0xd6a100c6, 0x402c7279, 0x679f25fe, 0xfb1fa3cc, 0x8ea5e9f8, 0xdb3222f8,
+	0x3c7516df, 0xfd616b15, 0x2f501ec8, 0xad0552ab, 0x323db5fa, 0xfd238760,
+	0x53317b48, 0x3e00df82, 0x9e5c57bb, 0xca6f8ca0, 0x1a87562e, 0xdf1769db,
+	0xd542a8f6, 0x287effc3, 0xac6732c6, 0x8c4f5573, 0x695b27b0, 0xbbca58c8,
+	0xe1ffa35d, 0xb8f011a0, 0x10fa3d98, 0xfd2183b8, 0x4afcb56c, 0x2dd1d35b,
+	0x9a53e479, 0xb6f84565, 0xd28e49bc, 0x4bfb9790, 0xe1ddf2da, 0xa4cb7e33,
+	0x62fb1341, 0xcee4c6e8, 0xef20cada, 0x36774c01, 0xd07e9efe, 0x2bf11fb4,
+	0x95dbda4d, 0xae909198, 0xeaad8e71, 0x6b93d5a0, 0xd08ed1d0, 0xafc725e0,
+	0x8e3c5b2f, 0x8e7594b7, 0x8ff6e2fb, 0xf2122b64, 0x8888b812, 0x900df01c,
+	0x4fad5ea0, 0x688fc31c, 0xd1cff191, 0xb3a8c1ad, 0x2f2f2218, 0xbe0e1777,
+	0xea752dfe, 0x8b021fa1, 0xe5a0cc0f, 0xb56f74e8, 0x18acf3d6, 0xce89e299,
+	0xb4a84fe0, 0xfd13e0b7, 0x7cc43b81, 0xd2ada8d9, 0x165fa266, 0x80957705,
+	0x93cc7314, 0x211a1477, 0xe6ad2065, 0x77b5fa86, 0xc75442f5, 0xfb9d35cf,
+	0xebcdaf0c, 0x7b3e89a0, 0xd6411bd3, 0xae1e7e49, 0x00250e2d, 0x2071b35e,
+	0x226800bb, 0x57b8e0af, 0x2464369b, 0xf009b91e, 0x5563911d, 0x59dfa6aa,
+	0x78c14389, 0xd95a537f, 0x207d5ba2, 0x02e5b9c5, 0x83260376, 0x6295cfa9,
+	0x11c81968, 0x4e734a41, 0xb3472dca, 0x7b14a94a, 0x1b510052, 0x9a532915,
+	0xd60f573f, 0xbc9bc6e4, 0x2b60a476, 0x81e67400, 0x08ba6fb5, 0x571be91f,
+	0xf296ec6b, 0x2a0dd915, 0xb6636521, 0xe7b9f9b6, 0xff34052e, 0xc5855664,
+	0x53b02d5d, 0xa99f8fa1, 0x08ba4799, 0x6e85076a,
+	/* S-box 1 */
+	0x4b7a70e9, 0xb5b32944, 0xdb75092e, 0xc4192623, 0xad6ea6b0, 0x49a7df7d,
+	0x9cee60b8, 0x8fedb266, 0xecaa8c71, 0x699a17ff, 0x5664526c, 0xc2b19ee1,
+	0x193602a5, 0x75094c29, 0xa0591340, 0xe4183a3e, 0x3f54989a, 0x5b429d65,
+	0x6b8fe4d6, 0x99f73fd6, 0xa1d29c07, 0xefe830f5, 0x4d2d38e6, 0xf0255dc1,
+	0x4cdd2086, 0x8470eb26, 0x6382e9c6, 0x021ecc5e, 0x09686b3f, 0x3ebaefc9,
+	0x3c971814, 0x6b6a70a1, 0x687f3584, 0x52a0e286, 0xb79c5305, 0xaa500737,
+	0x3e07841c, 0x7fdeae5c, 0x8e7d44ec, 0x5716f2b8, 0xb03ada37, 0xf0500c0d,
+	0xf01c1f04, 0x0200b3ff, 0xae0cf51a, 0x3cb574b2, 0x25837a58, 0xdc0921bd,
+	0xd19113f9, 0x7ca92ff6, 0x94324773, 0x22f54701, 0x3ae5e581, 0x37c2dadc,
+	0xc8b57634, 0x9af3dda7, 0xa9446146, 0x0fd0030e, 0xecc8c73e, 0xa4751e41,
+	0xe238cd99, 0x3bea0e2f, 0x3280bba1, 0x183eb331, 0x4e548b38, 0x4f6db908,
+	0x6f420d03, 0xf60a04bf, 0x2cb81290, 0x24977c79, 0x5679b072, 0xbcaf89af,
+	0xde9a771f, 0xd9930810, 0xb38bae12, 0xdccf3f2e, 0x5512721f, 0x2e6b7124,
+	0x501adde6, 0x9f84cd87, 0x7a584718, 0x7408da17, 0xbc9f9abc, 0xe94b7d8c,
+	0xec7aec3a, 0xdb851dfa, 0x63094366, 0xc464c3d2, 0xef1c1847, 0x3215d908,
+	0xdd433b37, 0x24c2ba16, 0x12a14d43, 0x2a65c451, 0x50940002, 0x133ae4dd,
+	0x71dff89e, 0x10314e55, 0x81ac77d6, 0x5f11199b, 0x043556f1, 0xd7a3c76b,
+	0x3c11183b, 0x5924a509, 0xf28fe6ed, 0x97f1fbfa, 0x9ebabf2c, 0x1e153c6e,
+	0x86e34570, 0xeae96fb1, 0x860e5e0a, 0x5a3e2ab3, 0x771fe71c, 0x4e3d06fa,
+	0x2965dcb9, 0x99e71d0f, 0x803e89d6, 0x5266c825, 0x2e4cc978, 0x9c10b36a,
+	0xc6150eba, 0x94e2ea78, 0xa5fc3c53, 0x1e0a2df4, 0xf2f74ea7, 0x361d2b3d,
+	0x1939260f, 0x19c27960, 0x5223a708, 0xf71312b6, 0xebadfe6e, 0xeac31f66,
+	0xe3bc4595, 0xa67bc883, 0xb17f37d1, 0x018cff28, 0xc332ddef, 0xbe6c5aa5,
+	0x65582185, 0x68ab9802, 0xeecea50f, 0xdb2f953b, 0x2aef7dad, 0x5b6e2f84,
+	0x1521b628, 0x29076170, 0xecdd4775, 0x619f1510, 0x13cca830, 0xeb61bd96,
+	0x0334fe1e, 0xaa0363cf, 0xb5735c90, 0x4c70a239, 0xd59e9e0b, 0xcbaade14,
+	0xeecc86bc, 0x60622ca7, 0x9cab5cab, 0xb2f3846e, 0x648b1eaf, 0x19bdf0ca,
+	0xa02369b9, 0x655abb50, 0x40685a32, 0x3c2ab4b3, 0x319ee9d5, 0xc021b8f7,
+	0x9b540b19, 0x875fa099, 0x95f7997e, 0x623d7da8, 0xf837889a, 0x97e32d77,
+	0x11ed935f, 0x16681281, 0x0e358829, 0xc7e61fd6, 0x96dedfa1, 0x7858ba99,
+	0x57f584a5, 0x1b227263, 0x9b83c3ff, 0x1ac24696, 0xcdb30aeb, 0x532e3054,
+	0x8fd948e4, 0x6dbc3128, 0x58ebf2ef, 0x34c6ffea, 0xfe28ed61, 0xee7c3c73,
+	0x5d4a14d9, 0xe864b7e3, 0x42105d14, 0x203e13e0, 0x45eee2b6, 0xa3aaabea,
+	0xdb6c4f15, 0xfacb4fd0, 0xc742f442, 0xef6abbb5, 0x654f3b1d, 0x41cd2105,
+	0xd81e799e, 0x86854dc7, 0xe44b476a, 0x3d816250, 0xcf62a1f2, 0x5b8d2646,
+	0xfc8883a0, 0xc1c7b6a3, 0x7f1524c3, 0x69cb7492, 0x47848a0b, 0x5692b285,
+	0x095bbf00, 0xad19489d, 0x1462b174, 0x23820e00, 0x58428d2a, 0x0c55f5ea,
+	0x1dadf43e, 0x233f7061, 0x3372f092, 0x8d937e41, 0xd65fecf1, 0x6c223bdb,
+	0x7cde3759, 0xcbee7460, 0x4085f2a7, 0xce77326e, 0xa6078084, 0x19f8509e,
+	0xe8efd855, 0x61d99735, 0xa969a7aa, 0xc50c06c2, 0x5a04abfc, 0x800bcadc,
+	0x9e447a2e, 0xc3453484, 0xfdd56705, 0x0e1e9ec9, 0xdb73dbd3, 0x105588cd,
+	0x675fda79, 0xe3674340, 0xc5c43465, 0x713e38d8, 0x3d28f89e, 0xf16dff20,
+	0x153e21e7, 0x8fb03d4a, 0xe6e39f2b, 0xdb83adf7,
+	/* S-box 2 */
+	0xe93d5a68, 0x948140f7, 0xf64c261c, 0x94692934, 0x411520f7, 0x7602d4f7,
+	0xbcf46b2e, 0xd4a20068, 0xd4082471, 0x3320f46a, 0x43b7d4b7, 0x500061af,
+	0x1e39f62e, 0x97244546, 0x14214f74, 0xbf8b8840, 0x4d95fc1d, 0x96b591af,
+	0x70f4ddd3, 0x66a02f45, 0xbfbc09ec, 0x03bd9785, 0x7fac6dd0, 0x31cb8504,
+	0x96eb27b3, 0x55fd3941, 0xda2547e6, 0xabca0a9a, 0x28507825, 0x530429f4,
+	0x0a2c86da, 0xe9b66dfb, 0x68dc1462, 0xd7486900, 0x680ec0a4, 0x27a18dee,
+	0x4f3ffea2, 0xe887ad8c, 0xb58ce006, 0x7af4d6b6, 0xaace1e7c, 0xd3375fec,
+	0xce78a399, 0x406b2a42, 0x20fe9e35, 0xd9f385b9, 0xee39d7ab, 0x3b124e8b,
+	0x1dc9faf7, 0x4b6d1856, 0x26a36631, 0xeae397b2, 0x3a6efa74, 0xdd5b4332,
+	0x6841e7f7, 0xca7820fb, 0xfb0af54e, 0xd8feb397, 0x454056ac, 0xba489527,
+	0x55533a3a, 0x20838d87, 0xfe6ba9b7, 0xd096954b, 0x55a867bc, 0xa1159a58,
+	0xcca92963, 0x99e1db33, 0xa62a4a56, 0x3f3125f9, 0x5ef47e1c, 0x9029317c,
+	0xfdf8e802, 0x04272f70, 0x80bb155c, 0x05282ce3, 0x95c11548, 0xe4c66d22,
+	0x48c1133f, 0xc70f86dc, 0x07f9c9ee, 0x41041f0f, 0x404779a4, 0x5d886e17,
+	0x325f51eb, 0xd59bc0d1, 0xf2bcc18f, 0x41113564, 0x257b7834, 0x602a9c60,
+	0xdff8e8a3, 0x1f636c1b, 0x0e12b4c2, 0x02e1329e, 0xaf664fd1, 0xcad18115,
+	0x6b2395e0, 0x333e92e1, 0x3b240b62, 0xeebeb922, 0x85b2a20e, 0xe6ba0d99,
+	0xde720c8c, 0x2da2f728, 0xd0127845, 0x95b794fd, 0x647d0862, 0xe7ccf5f0,
+	0x5449a36f, 0x877d48fa, 0xc39dfd27, 0xf33e8d1e, 0x0a476341, 0x992eff74,
+	0x3a6f6eab, 0xf4f8fd37, 0xa812dc60, 0xa1ebddf8, 0x991be14c, 0xdb6e6b0d,
+	0xc67b5510, 0x6d672c37, 0x2765d43b, 0xdcd0e804, 0xf1290dc7, 0xcc00ffa3,
+	0xb5390f92, 0x690fed0b, 0x667b9ffb, 0xcedb7d9c, 0xa091cf0b, 0xd9155ea3,
+	0xbb132f88, 0x515bad24, 0x7b9479bf, 0x763bd6eb, 0x37392eb3, 0xcc115979,
+	0x8026e297, 0xf42e312d, 0x6842ada7, 0xc66a2b3b, 0x12754ccc, 0x782ef11c,
+	0x6a124237, 0xb79251e7, 0x06a1bbe6, 0x4bfb6350, 0x1a6b1018, 0x11caedfa,
+	0x3d25bdd8, 0xe2e1c3c9, 0x44421659, 0x0a121386, 0xd90cec6e, 0xd5abea2a,
+	0x64af674e, 0xda86a85f, 0xbebfe988, 0x64e4c3fe, 0x9dbc8057, 0xf0f7c086,
+	0x60787bf8, 0x6003604d, 0xd1fd8346, 0xf6381fb0, 0x7745ae04, 0xd736fccc,
+	0x83426b33, 0xf01eab71, 0xb0804187, 0x3c005e5f, 0x77a057be, 0xbde8ae24,
+	0x55464299, 0xbf582e61, 0x4e58f48f, 0xf2ddfda2, 0xf474ef38, 0x8789bdc2,
+	0x5366f9c3, 0xc8b38e74, 0xb475f255, 0x46fcd9b9, 0x7aeb2661, 0x8b1ddf84,
+	0x846a0e79, 0x915f95e2, 0x466e598e, 0x20b45770, 0x8cd55591, 0xc902de4c,
+	0xb90bace1, 0xbb8205d0, 0x11a86248, 0x7574a99e, 0xb77f19b6, 0xe0a9dc09,
+	0x662d09a1, 0xc4324633, 0xe85a1f02, 0x09f0be8c, 0x4a99a025, 0x1d6efe10,
+	0x1ab93d1d, 0x0ba5a4df, 0xa186f20f, 0x2868f169, 0xdcb7da83, 0x573906fe,
+	0xa1e2ce9b, 0x4fcd7f52, 0x50115e01, 0xa70683fa, 0xa002b5c4, 0x0de6d027,
+	0x9af88c27, 0x773f8641, 0xc3604c06, 0x61a806b5, 0xf0177a28, 0xc0f586e0,
+	0x006058aa, 0x30dc7d62, 0x11e69ed7, 0x2338ea63, 0x53c2dd94, 0xc2c21634,
+	0xbbcbee56, 0x90bcb6de, 0xebfc7da1, 0xce591d76, 0x6f05e409, 0x4b7c0188,
+	0x39720a3d, 0x7c927c24, 0x86e3725f, 0x724d9db9, 0x1ac15bb4, 0xd39eb8fc,
+	0xed545578, 0x08fca5b5, 0xd83d7cd3, 0x4dad0fc4, 0x1e50ef5e, 0xb161e6f8,
+	0xa28514d9, 0x6c51133c, 0x6fd5c7e7, 0x56e14ec4, 0x362abfce, 0xddc6c837,
+	0xd79a3234, 0x92638212, 0x670efa8e, 0x406000e0,
+	/* S-box 3 */
+	0x3a39ce37, 0xd3faf5cf, 0xabc27737, 0x5ac52d1b, 0x5cb0679e, 0x4fa33742,
+	0xd3822740, 0x99bc9bbe, 0xd5118e9d, 0xbf0f7315, 0xd62d1c7e, 0xc700c47b,
+	0xb78c1b6b, 0x21a19045, 0xb26eb1be, 0x6a366eb4, 0x5748ab2f, 0xbc946e79,
+	0xc6a376d2, 0x6549c2c8, 0x530ff8ee, 0x468dde7d, 0xd5730a1d, 0x4cd04dc6,
+	0x2939bbdb, 0xa9ba4650, 0xac9526e8, 0xbe5ee304, 0xa1fad5f0, 0x6a2d519a,
+	0x63ef8ce2, 0x9a86ee22, 0xc089c2b8, 0x43242ef6, 0xa51e03aa, 0x9cf2d0a4,
+	0x83c061ba, 0x9be96a4d, 0x8fe51550, 0xba645bd6, 0x2826a2f9, 0xa73a3ae1,
+	0x4ba99586, 0xef5562e9, 0xc72fefd3, 0xf752f7da, 0x3f046f69, 0x77fa0a59,
+	0x80e4a915, 0x87b08601, 0x9b09e6ad, 0x3b3ee593, 0xe990fd5a, 0x9e34d797,
+	0x2cf0b7d9, 0x022b8b51, 0x96d5ac3a, 0x017da67d, 0xd1cf3ed6, 0x7c7d2d28,
+	0x1f9f25cf, 0xadf2b89b, 0x5ad6b472, 0x5a88f54c, 0xe029ac71, 0xe019a5e6,
+	0x47b0acfd, 0xed93fa9b, 0xe8d3c48d, 0x283b57cc, 0xf8d56629, 0x79132e28,
+	0x785f0191, 0xed756055, 0xf7960e44, 0xe3d35e8c, 0x15056dd4, 0x88f46dba,
+	0x03a16125, 0x0564f0bd, 0xc3eb9e15, 0x3c9057a2, 0x97271aec, 0xa93a072a,
+	0x1b3f6d9b, 0x1e6321f5, 0xf59c66fb, 0x26dcf319, 0x7533d928, 0xb155fdf5,
+	0x03563482, 0x8aba3cbb, 0x28517711, 0xc20ad9f8, 0xabcc5167, 0xccad925f,
+	0x4de81751, 0x3830dc8e, 0x379d5862, 0x9320f991, 0xea7a90c2, 0xfb3e7bce,
+	0x5121ce64, 0x774fbe32, 0xa8b6e37e, 0xc3293d46, 0x48de5369, 0x6413e680,
+	0xa2ae0810, 0xdd6db224, 0x69852dfd, 0x09072166, 0xb39a460a, 0x6445c0dd,
+	0x586cdecf, 0x1c20c8ae, 0x5bbef7dd, 0x1b588d40, 0xccd2017f, 0x6bb4e3bb,
+	0xdda26a7e, 0x3a59ff45, 0x3e350a44, 0xbcb4cdd5, 0x72eacea8, 0xfa6484bb,
+	0x8d6612ae, 0xbf3c6f47, 0xd29be463, 0x542f5d9e, 0xaec2771b, 0xf64e6370,
+	0x740e0d8d, 0xe75b1357, 0xf8721671, 0xaf537d5d, 0x4040cb08, 0x4eb4e2cc,
+	0x34d2466a, 0x0115af84, 0xe1b00428, 0x95983a1d, 0x06b89fb4, 0xce6ea048,
+	0x6f3f3b82, 0x3520ab82, 0x011a1d4b, 0x277227f8, 0x611560b1, 0xe7933fdc,
+	0xbb3a792b, 0x344525bd, 0xa08839e1, 0x51ce794b, 0x2f32c9b7, 0xa01fbac9,
+	0xe01cc87e, 0xbcc7d1f6, 0xcf0111c3, 0xa1e8aac7, 0x1a908749, 0xd44fbd9a,
+	0xd0dadecb, 0xd50ada38, 0x0339c32a, 0xc6913667, 0x8df9317c, 0xe0b12b4f,
+	0xf79e59b7, 0x43f5bb3a, 0xf2d519ff, 0x27d9459c, 0xbf97222c, 0x15e6fc2a,
+	0x0f91fc71, 0x9b941525, 0xfae59361, 0xceb69ceb, 0xc2a86459, 0x12baa8d1,
+	0xb6c1075e, 0xe3056a0c, 0x10d25065, 0xcb03a442, 0xe0ec6e0e, 0x1698db3b,
+	0x4c98a0be, 0x3278e964, 0x9f1f9532, 0xe0d392df, 0xd3a0342b, 0x8971f21e,
+	0x1b0a7441, 0x4ba3348c, 0xc5be7120, 0xc37632d8, 0xdf359f8d, 0x9b992f2e,
+	0xe60b6f47, 0x0fe3f11d, 0xe54cda54, 0x1edad891, 0xce6279cf, 0xcd3e7e6f,
+	0x1618b166, 0xfd2c1d05, 0x848fd2c5, 0xf6fb2299, 0xf523f357, 0xa6327623,
+	0x93a83531, 0x56cccd02, 0xacf08162, 0x5a75ebb5, 0x6e163697, 0x88d273cc,
+	0xde966292, 0x81b949d0, 0x4c50901b, 0x71c65614, 0xe6c6c7bd, 0x327a140a,
+	0x45e1d006, 0xc3f27b9a, 0xc9aa53fd, 0x62a80f00, 0xbb25bfe2, 0x35bdd2f6,
+	0x71126905, 0xb2040222, 0xb6cbcf7c, 0xcd769c2b, 0x53113ec0, 0x1640e3d3,
+	0x38abbd60, 0x2547adf0, 0xba38209c, 0xf746ce76, 0x77afa1c5, 0x20756060,
+	0x85cbfe4e, 0x8ae88dd8, 0x7aaaf9b0, 0x4cf9aa7e, 0x1948c25c, 0x02fb8a8c,
+	0x01c36ae4, 0xd6ebe1f9, 0x90d4f869, 0xa65cdea0, 0x3f09252d, 0xc208e69f,
+	0xb74e6132, 0xce77e25b, 0x578fdfe3, 0x3ac372e6,
+};
+
+static const uint32_t au_bf_zero[4] = {0};
+
+/* inline: gcc for aarch64 leaves these two out of line otherwise, and
+ * bcrypt runs at half speed. */
+static inline uint32_t
+au_bf_f(const uint32_t *s, uint32_t x)
+{
+	return ((s[x >> 24] + s[256 + (x >> 16 & 0xff)]) ^
+	    s[512 + (x >> 8 & 0xff)]) + s[768 + (x & 0xff)];
+}
+
+static inline void
+au_bf_encrypt(const struct au_bf *c, uint32_t *xl, uint32_t *xr)
+{
+	const uint32_t *p = c->w, *s = c->w + 18;
+	uint32_t l = *xl, r = *xr;
+
+	for (int i = 0; i < 16; i += 2) {
+		l ^= p[i];
+		r ^= au_bf_f(s, l);
+		r ^= p[i + 1];
+		l ^= au_bf_f(s, r);
+	}
+	*xl = r ^ p[17];
+	*xr = l ^ p[16];
+}
+
+/* The 18 key-schedule words of a cyclic big-endian byte stream. */
+static void
+au_bf_stream(const unsigned char *b, size_t n, uint32_t w[18])
+{
+	size_t j = 0;
+
+	for (int i = 0; i < 18; i++) {
+		w[i] = 0;
+		for (int k = 0; k < 4; k++) {
+			w[i] = w[i] << 8 | b[j];
+			j = j + 1 < n ? j + 1 : 0;
+		}
+	}
+}
+
+/* Blowfish's key schedule; with a salt it is bcrypt's ExpandKey(state,
+ * salt, key): every block is XORed with the next 8 bytes of the cyclic
+ * 16-byte salt before it is encrypted. au_bf_zero gives the plain
+ * schedule (and bcrypt's ExpandKey(state, 0, key)). */
+static void
+au_bf_expand(struct au_bf *c, const uint32_t key[18], const uint32_t salt[4])
+{
+	uint32_t l = 0, r = 0;
+
+	for (int i = 0; i < 18; i++)
+		c->w[i] ^= key[i];
+	for (int i = 0; i < AU_BF_WORDS; i += 2) {
+		l ^= salt[i & 3];
+		r ^= salt[(i + 1) & 3];
+		au_bf_encrypt(c, &l, &r);
+		c->w[i] = l;
+		c->w[i + 1] = r;
+	}
+}
+
+/*
+ * "$2b$" cost "$" salt[22] hash[31]. $2a$ and $2y$ are computed as $2b$:
+ * the key is the password and its NUL, cut to 72 bytes. That is what
+ * OpenBSD (whose old $2a$ wrapped lengths over 254), Go, Python's bcrypt
+ * and Apache's htpasswd ($2y$) compute. crypt_blowfish's own $2a$ differs only
+ * for a few 8-bit passwords shaped to dodge its sign-extension bug
+ * (e.g. "\xff\xff\xa3"); those hashes do not match here. $2x$ (that bug,
+ * on purpose) is refused.
+ */
+static int
+au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	struct au_bf c;
+	unsigned char key[73], salt[16], want[23], got[24];
+	uint32_t kw[18], sw[18];
+	unsigned cost, d0, d1;
+	size_t klen;
+	int r;
+
+	if (hlen != 60 || !au_prefix(hash, hlen, "$2") ||
+	    (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') ||
+	    hash[3] != '$' || hash[6] != '$')
+		return ING_ERR;
+	d0 = (unsigned)(unsigned char)hash[4] - '0';
+	d1 = (unsigned)(unsigned char)hash[5] - '0';
+	if (d0 > 9 || d1 > 9)
+		return ING_ERR;
+	cost = d0 * 10 + d1;
+	if (cost < 4 || cost > AU_MAX_BCRYPT_COST)
+		return ING_ERR;
+	/* The salt's last character carries 2 bits: the other 4 are ignored,
+	 * as OpenBSD's decode_base64() does. The hash must be canonical. */
+	if (au_b64_bits(hash + 7, 22, salt, AU_B64_BCRYPT) == ING_ERR ||
+	    au_b64_bits(hash + 29, 31, want, AU_B64_BCRYPT) != 0)
+		return ING_ERR;
+
+	klen = plen < 72 ? plen : 72;
+	if (klen > 0)
+		memcpy(key, pass, klen);
+	key[klen] = '\0';
+	au_bf_stream(key, klen + 1, kw);
+	au_bf_stream(salt, sizeof salt, sw);
+
+	memcpy(c.w, au_bf_init, sizeof c.w);
+	au_bf_expand(&c, kw, sw);
+	for (uint32_t n = (uint32_t)1 << cost; n > 0; n--) {
+		au_bf_expand(&c, kw, au_bf_zero);
+		au_bf_expand(&c, sw, au_bf_zero);
+	}
+	au_bf_stream((const unsigned char *)"OrpheanBeholderScryDoubt", 24, kw);
+	for (int i = 0; i < 64; i++)
+		for (int k = 0; k < 6; k += 2)
+			au_bf_encrypt(&c, &kw[k], &kw[k + 1]);
+	for (int i = 0; i < 6; i++) {
+		got[4 * i] = (unsigned char)(kw[i] >> 24);
+		got[4 * i + 1] = (unsigned char)(kw[i] >> 16);
+		got[4 * i + 2] = (unsigned char)(kw[i] >> 8);
+		got[4 * i + 3] = (unsigned char)kw[i];
+	}
+	r = au_ct_eq(got, want, sizeof want); /* bcrypt keeps 23 of 24 */
+
+	au_wipe(&c, sizeof c);
+	au_wipe(key, sizeof key);
+	au_wipe(kw, sizeof kw);
+	au_wipe(sw, sizeof sw);
+	au_wipe(got, sizeof got);
+	return r;
+}
+
+/* ---- MD5-crypt (Poul-Henning Kamp's, as FreeBSD and Apache's apr_md5). */
+
+/* crypt(3) writes the digest as five 3-byte groups of these indices, then
+ * byte 11 alone: each group a 24-bit number (first byte high), 6 bits a
+ * character, low bits first. */
+static const unsigned char au_md5_order[15] = {
+	0, 6, 12, 1, 7, 13, 2, 8, 14, 3, 9, 15, 4, 10, 5,
+};
+
+/* 22 characters to the 16-byte digest; 0, or ING_ERR on a foreign
+ * character or a last character with bits beyond byte 11's 8. */
+static int
+au_md5_decode(const char *in, unsigned char out[16])
+{
+	uint32_t l = 0, v;
+
+	for (int grp = 0; grp < 6; grp++) {
+		l = 0;
+		for (int k = 0; k < (grp < 5 ? 4 : 2); k++) {
+			if ((v = au_b64_val((unsigned char)*in++, AU_B64_CRYPT)) == 0)
+				return ING_ERR;
+			l |= (v - 1) << (6 * k);
+		}
+		if (grp < 5) {
+			out[au_md5_order[3 * grp]] = (unsigned char)(l >> 16);
+			out[au_md5_order[3 * grp + 1]] = (unsigned char)(l >> 8);
+			out[au_md5_order[3 * grp + 2]] = (unsigned char)l;
+		}
+	}
+	out[11] = (unsigned char)l;
+	return l >> 8 == 0 ? 0 : ING_ERR;
+}
+
+/* "$1$" or "$apr1$", salt (0-8 of "./0-9A-Za-z"), "$", hash[22]. */
+static int
+au_md5crypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	struct ing_hash h;
+	unsigned char fin[16], want[16];
+	const char *salt;
+	size_t mlen, slen;
+	int r = ING_ERR;
+
+	if (au_prefix(hash, hlen, "$1$"))
+		mlen = 3;
+	else if (au_prefix(hash, hlen, "$apr1$"))
+		mlen = 6;
+	else
+		return ING_ERR;
+	salt = hash + mlen;
+	for (slen = 0; mlen + slen < hlen && salt[slen] != '$'; slen++)
+		if (slen == 8 || au_b64_val((unsigned char)salt[slen], AU_B64_CRYPT) == 0)
+			return ING_ERR;
+	if (hlen != mlen + slen + 1 + 22 || au_md5_decode(salt + slen + 1, want) != 0)
+		return ING_ERR;
+
+	if (tls_hash_init(&h, ING_HASH_MD5) == ING_ERR)
+		return ING_ERR;
+	tls_hash_update(&h, pass, plen);
+	tls_hash_update(&h, salt, slen);
+	tls_hash_update(&h, pass, plen);
+	tls_hash_out(&h, fin);
+
+	if (tls_hash_init(&h, ING_HASH_MD5) == ING_ERR)
+		goto out;
+	tls_hash_update(&h, pass, plen);
+	tls_hash_update(&h, hash, mlen);
+	tls_hash_update(&h, salt, slen);
+	for (size_t n = plen; n > 0; n -= n < 16 ? n : 16)
+		tls_hash_update(&h, fin, n < 16 ? n : 16);
+	/* The original's quirk: a zero byte for each 1 bit of the length,
+	 * the password's first byte for each 0 bit. */
+	for (size_t n = plen; n > 0; n >>= 1)
+		tls_hash_update(&h, (n & 1) ? "" : pass, 1);
+	tls_hash_out(&h, fin);
+
+	/* 1000 rounds, meant to slow down guessing (in 1994). */
+	for (int i = 0; i < 1000; i++) {
+		if (tls_hash_init(&h, ING_HASH_MD5) == ING_ERR)
+			goto out;
+		if (i & 1)
+			tls_hash_update(&h, pass, plen);
+		else
+			tls_hash_update(&h, fin, 16);
+		if (i % 3)
+			tls_hash_update(&h, salt, slen);
+		if (i % 7)
+			tls_hash_update(&h, pass, plen);
+		if (i & 1)
+			tls_hash_update(&h, fin, 16);
+		else
+			tls_hash_update(&h, pass, plen);
+		tls_hash_out(&h, fin);
+	}
+	r = au_ct_eq(fin, want, sizeof want);
+out:
+	au_wipe(&h, sizeof h);
+	au_wipe(fin, sizeof fin);
+	return r;
+}
+
+/* ---- {SHA}: base64(SHA-1(password)), htpasswd -s. Unsalted: kept for
+ * old secrets only. */
+static int
+au_sha_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	struct ing_hash h;
+	unsigned char want[20], got[20];
+	int r;
+
+	if (hlen != 5 + 28 || !au_prefix(hash, hlen, "{SHA}") ||
+	    au_b64_decode(hash + 5, 28, want, sizeof want) != 20)
+		return ING_ERR;
+	if (tls_hash_init(&h, ING_HASH_SHA1) == ING_ERR)
+		return ING_ERR;
+	tls_hash_update(&h, pass, plen);
+	tls_hash_out(&h, got);
+	r = au_ct_eq(got, want, sizeof want);
+	au_wipe(&h, sizeof h);
+	au_wipe(got, sizeof got);
+	return r;
+}
+
+static int
+au_kind(const char *hash, size_t hlen)
+{
+	if (au_prefix(hash, hlen, "$2a$") || au_prefix(hash, hlen, "$2b$") ||
+	    au_prefix(hash, hlen, "$2y$"))
+		return AU_BCRYPT;
+	if (au_prefix(hash, hlen, "$1$") || au_prefix(hash, hlen, "$apr1$"))
+		return AU_MD5CRYPT;
+	if (au_prefix(hash, hlen, "{SHA}"))
+		return AU_SHA1;
+	return AU_NONE;
+}
+
+/* For log lines: "bcrypt", "md5-crypt", "sha1", or NULL (unsupported). */
+static const char *
+au_hash_kind(const char *hash, size_t hlen)
+{
+	static const char *const names[] = {NULL, "bcrypt", "md5-crypt", "sha1"};
+
+	return names[au_kind(hash, hlen)];
+}
+
+/* Checks pass against a hash of any supported kind. A password holding a
+ * NUL never matches: RFC 7617 forbids control characters, no htpasswd tool
+ * can hash one, and C-string verifiers cut it short ("secret\0junk" would
+ * pass as "secret"). */
+static int
+au_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	int kind = au_kind(hash, hlen), r;
+
+	switch (kind) {
+	case AU_BCRYPT:
+		r = au_bcrypt_check(pass, plen, hash, hlen);
+		break;
+	case AU_MD5CRYPT:
+		r = au_md5crypt_check(pass, plen, hash, hlen);
+		break;
+	case AU_SHA1:
+		r = au_sha_check(pass, plen, hash, hlen);
+		break;
+	default:
+		return ING_ERR;
+	}
+	if (r == 1 && plen > 0 && memchr(pass, '\0', plen) != NULL)
+		return 0;
+	return r;
+}
+
+
+/* The cache key: a keyed hash of hash, user and password. */
+static int
+au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key[32])
+{
+	struct ing_hash h;
+	if (!g_au.have_salt) {
+		if (port_random(g_au.salt, sizeof g_au.salt) != 0)
+			return ING_ERR;
+		g_au.have_salt = 1;
+	}
+	if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
+		return ING_ERR;
+	tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
+	tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
+	tls_hash_update(&h, u->name, strlen(u->name) + 1);
+	tls_hash_update(&h, pass, plen);
+	tls_hash_out(&h, key);
+	return 0;
+}
+
+/* 1 the password is right, 0 wrong, 429 no budget left for a slow check. */
+static int
+au_verify(const struct rt_user *u, const char *pass, size_t plen)
+{
+	uint8_t key[32];
+	if (!u->usable || au_cache_key(u, pass, plen, key) != 0)
+		return 0;
+	int set = key[0] % AU_CACHE_SETS, victim = 0;
+	for (int w = 0; w < AU_CACHE_WAYS; w++) {
+		if (g_au.cache[set][w].used && g_au.cache[set][w].until > g.now && au_ct_eq(g_au.cache[set][w].key, key, 32)) {
+			g_au.cached++;
+			return g_au.cache[set][w].ok;
+		}
+		if (!g_au.cache[set][w].used || g_au.cache[set][w].until < g_au.cache[set][victim].until)
+			victim = w;
+	}
+	int slow = au_kind(u->hash, strlen(u->hash)) == AU_BCRYPT;
+	if (slow) {
+		uint64_t now = port_now_ms();
+		if (now / 1000 != g_au.budget_sec) {
+			g_au.budget_sec = now / 1000;
+			g_au.budget_used = 0;
+		}
+		if (g_au.budget_used >= AU_BUDGET_MS) {
+			g_au.throttled++;
+			return 429;
+		}
+	}
+	uint64_t t0 = port_now_ms();
+	int r = au_check(pass, plen, u->hash, strlen(u->hash)) == 1;
+	uint64_t spent = port_now_ms() - t0;
+	if (slow)
+		g_au.budget_used += spent;
+	g_au.slowest_ms = ING_MAX(g_au.slowest_ms, spent);
+	g.now = port_now_ms();
+	memcpy(g_au.cache[set][victim].key, key, 32);
+	g_au.cache[set][victim].ok = (uint8_t)r;
+	g_au.cache[set][victim].used = 1;
+	g_au.cache[set][victim].until = g.now + (r ? AU_OK_TTL_MS : AU_BAD_TTL_MS);
+	au_wipe(key, sizeof key);
+	return r;
+}
+
+/* The request's credentials against policy p: 0 to pass, else the
+ * status to answer (401, 429). */
+static int
+au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p)
+{
+	unsigned char cred[AU_MAX_AUTH_HEADER];
+	struct ing_str v = {NULL, 0};
+	int n = 0;
+	if (p->auth == AU_DENY)
+		return 401;
+	for (int i = 0; i < m->nh; i++)
+		if (str_ieq(m->h[i].name, "authorization")) {
+			v = m->h[i].value;
+			n++;
+		}
+	if (n != 1 || v.n < 7 || strncasecmp(v.p, "basic ", 6) != 0)
+		return 401;
+	struct ing_str b64 = str_trim((struct ing_str){v.p + 6, v.n - 6});
+	int len = au_b64_decode(b64.p, b64.n, cred, sizeof cred);
+	const unsigned char *colon = len > 0 ? memchr(cred, ':', (size_t)len) : NULL;
+	int r = 401;
+	if (colon != NULL) {
+		size_t ul = (size_t)(colon - cred);
+		for (int i = 0; i < p->nuser; i++) {
+			const struct rt_user *u = &users[p->user + i];
+			if (strlen(u->name) != ul || memcmp(u->name, cred, ul) != 0)
+				continue;
+			int ok = au_verify(u, (const char *)colon + 1, (size_t)len - ul - 1);
+			r = ok == 1 ? 0 : ok == 429 ? 429 : 401;
+			break;
+		}
+	}
+	if (len > 0)
+		au_wipe(cred, (size_t)len);
+	if (r == 0)
+		g_au.ok++;
+	else
+		g_au.bad++;
+	return r;
 }
 
 /* ===== 13. balancing and sticky sessions ============================== lb_
@@ -6980,11 +7977,12 @@ cb_record(int cb, int status, uint64_t latency_ms)
 #define XF_REUSED 0x100    /* upstream: came from the pool */
 #define XF_GOT 0x200       /* upstream: response bytes arrived */
 #define XF_COOKIE 0x400    /* client: give the client a sticky cookie */
+#define XF_DROPAUTH 0x800  /* client: Authorization is not forwarded */
 
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
 	int idle;
-	uint64_t reused, connects, retries;
+	uint64_t reused, connects, retries, denied;
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request target */
 } g_up;
 
@@ -7175,7 +8173,8 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	                  pol->pass_host ? host.p : srv);
 	for (int i = 0; i < m->nh && e == 0; i++) {
 		const struct hp_hdr *h = &m->h[i];
-		if (str_ieq(h->name, "x-forwarded-for") || up_drop_header(h->name, m, 1))
+		if (str_ieq(h->name, "x-forwarded-for") || up_drop_header(h->name, m, 1) ||
+		    ((c->xflags & XF_DROPAUTH) && str_ieq(h->name, "authorization")))
 			continue;
 		e = bf_printf(u->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
 	}
@@ -7637,6 +8636,22 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	const struct rt_backend *b = &t->backends[rt->backend];
 	const struct rt_policy *pol = &t->policies[rt->policy];
+	c->xflags = 0;
+	/* the whitelist first, then auth (the seed's order) */
+	if (!wl_allow(&t->cidrs[pol->cidr], pol->ncidr, pol->wl, &c->addr)) {
+		g_up.denied++;
+		rs_error(c, 403, "source not in whitelist-source-range");
+		return;
+	}
+	if (pol->auth != AU_OFF) {
+		int st2 = au_request(m, t->users, pol);
+		if (st2 != 0) {
+			rs_unauthorized(c, st2, pol->realm);
+			return;
+		}
+		if (pol->auth_remove)
+			c->xflags |= XF_DROPAUTH;
+	}
 	if (b->nsrv == 0) {
 		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
 		rs_error(c, 503, b->why);
@@ -7655,7 +8670,6 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	c->meth = (uint8_t)m->meth;
 	c->minor = (uint8_t)m->minor;
-	c->xflags = 0;
 	c->retries = 0;
 	c->status = 0;
 	c->t_req = g.now;
@@ -7857,6 +8871,23 @@ rs_error(struct cn *c, int status, const char *why)
 	else
 		n = snprintf(body, sizeof body, "%s\n", rs_reason(status));
 	rs_send(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
+}
+
+/* 401 with the realm (or 429: slow checks over budget). */
+static void
+rs_unauthorized(struct cn *c, int status, const char *realm)
+{
+	char hdr[128];
+	const char *body = status == 401 ? "401 Unauthorized\n" : "429 Too Many Requests\n";
+	struct hp_msg *m = &g_hp.msg;
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	if (status == 401)
+		snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\"\r\n", realm);
+	else
+		snprintf(hdr, sizeof hdr, "Retry-After: 1\r\n");
+	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
 }
 
 /* ===== 16. metrics and admin ========================================== mx_

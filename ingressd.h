@@ -145,6 +145,9 @@
 #ifndef ING_MAX_BREAKERS
 #define ING_MAX_BREAKERS 128 /* backends with a circuit breaker (~15 KB each) */
 #endif
+#ifndef ING_MAX_USERS
+#define ING_MAX_USERS 1024 /* htpasswd users over all auth Secrets (~0.2 KB, x2) */
+#endif
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif

@@ -26,6 +26,11 @@ COMMAND LINE
         [--state-file FILE]                load at start if present; saved on
                                            exit and about once a second
         [--chunk-threshold BYTES]          see /settings chunk_threshold
+        [--no-builtins]                    without the namespaces default,
+                                           kube-system, kube-public,
+                                           kube-node-lease and the Service
+                                           default/kubernetes a fresh real
+                                           apiserver has
         [-v]                               log every request to stderr
     Prints "fakeapi: listening on https://127.0.0.1:PORT" (or http://) on
     stdout once ready (PORT 0 picks a free port; the line shows it), and the
@@ -62,7 +67,9 @@ CONTROL API (plain HTTP on --control, JSON bodies, no auth)
                          false: exactly one chunk per event), anonymous (true:
                          no Authorization = system:anonymous, 403; false: 401),
                          deny {"TOKEN": ["secrets", ...]} (that token gets 403
-                         on exactly those resources; "*" = all),
+                         on exactly those resources, "*" = all, and nothing
+                         else - also for a viewer token, which otherwise gets
+                         403 on everything),
                          reject_loopback_endpoints (true), history_size (10000)
     GET  /settings, GET /versions
     POST /objects        a JSON or YAML object, list, or {"items":[...]}:
@@ -95,7 +102,9 @@ times it fires, default 1; 0 = until reset).
                          "abrupt":true cuts the TCP connection instead)
     {"kind":"compact"}   every resourceVersion before now is too old: open
                          watches get a 410 ERROR event and end, watches from an
-                         older RV get one, stale continue tokens get HTTP 410
+                         older RV get one, stale continue tokens get HTTP 410.
+                         The RV ticks once (no event), as a live cluster's
+                         would, so a fresh list's RV is watchable again
     {"kind":"reset"}     clear pending faults
 
 FIDELITY NOTES (the real 1.20 behaviour this copies; see the README)
@@ -116,9 +125,15 @@ FIDELITY NOTES (the real 1.20 behaviour this copies; see the README)
     bookmarks only with allowWatchBookmarks, every bookmark_interval and 2 s
     before timeoutSeconds; no timeoutSeconds -> 30-60 min.
   - No Authorization -> system:anonymous -> 403 (bad token -> 401).
+  - HTTP/1.1 keep-alive; an unread request body (a refused POST) is skipped
+    like Go does, not parsed as the next request. TLS 1.2 (ECDHE GCM and
+    ChaCha20 only) and 1.3; ALPN offers only http/1.1 (the real one also
+    offers h2).
   - Unserved group-version -> plain "404 page not found"; unknown resource in
     a served group-version -> 404 Status. Creating in a missing namespace ->
     404; DELETE of a namespace leaves it Terminating (no controllers).
+    DELETE answers the deleted object for Services (ReturnDeletedObject) and
+    a Status "Success" with details for the other kinds.
 """
 
 import argparse
@@ -144,6 +159,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yaml2json  # noqa: E402
 
@@ -308,11 +324,8 @@ def reorder(value, typ):
 
 
 def deep_copy(v):
-    if isinstance(v, dict):
-        return {k: deep_copy(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [deep_copy(x) for x in v]
-    return v
+    """Objects are plain JSON data: the C JSON codec copies them fastest."""
+    return json.loads(json.dumps(v))
 
 
 # ---------------------------------------------------------------- version conversion
@@ -663,7 +676,11 @@ class Store:
             return cur
 
     def compact(self):
+        """Everything before now becomes too old. The RV ticks once (no event;
+        a real cluster's RV always moves) so that a fresh list's RV is still
+        watchable while the RV a client held a moment ago is not."""
         with self.lock:
+            self.rv += 1
             self.window_rv = self.rv
             for w in list(self.watchers):
                 w.expire()
@@ -999,7 +1016,7 @@ def fields_v1(v, top=False):
                     out["f:metadata"] = md
                 continue
             out["f:" + k] = fields_v1(x)
-        return out
+        return dict(sorted(out.items()))
     if isinstance(v, list):
         out = {}
         for item in v:
@@ -1028,8 +1045,8 @@ def gen_name(prefix):
 
 
 def apply_defaults(app, plural, obj):
-    """The defaults the real registry and defaulting functions fill in (a new dict)."""
-    obj = deep_copy(obj)
+    """Fill in the defaults the real registry and defaulting functions set.
+    Changes obj in place (callers pass a fresh copy) and returns it."""
     if plural == "namespaces":
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj.setdefault("status", {}).setdefault("phase", "Active")
@@ -1347,6 +1364,13 @@ def finish_object(app, plural, gv, obj, existing, body, manager, keep_status=Tru
     return obj
 
 
+def same_but_managed_fields(a, b):
+    def strip(o):
+        return dict(o, metadata={k: v for k, v in o["metadata"].items() if k not in ("managedFields",
+                                                                                     "resourceVersion")})
+    return strip(a) == strip(b)
+
+
 def upsert(app, plural, gv, body, manager="fakeapi"):
     """Create or replace without auth or validation (control API, --load).
     Missing namespaces are created. Returns (stored object, created?)."""
@@ -1474,6 +1498,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def send_raw(self, data):
         if self.cut:
             raise ClientGone()
+        self.sent = True
         try:
             if self.drip:
                 piece = max(1, self.drip // 20)
@@ -1572,7 +1597,28 @@ class ApiHandler(BaseHTTPRequestHandler):
             return True
 
     # -- input
+    def discard_body(self):
+        """A body the handler never read must not be taken for the next
+        request: like Go, read and drop up to 256 KB, else close."""
+        if self.body_read or self.close_connection:
+            return
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            return
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = -1
+        if n < 0 or n > 256 * 1024:
+            self.close_connection = True
+        elif n:
+            try:
+                self.rfile.read(n)
+            except (OSError, ssl.SSLError):
+                self.close_connection = True
+
     def read_body(self):
+        self.body_read = True
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             data = b""
             while True:
@@ -1630,6 +1676,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.apf = False
         self.drip = 0
         self.code = 0
+        self.sent = False
+        self.body_read = False
         t0 = time.monotonic()
         url = urlsplit(self.path)
         q = {}
@@ -1639,9 +1687,20 @@ class ApiHandler(BaseHTTPRequestHandler):
         try:
             self.route_request(method, url.path, url.query, q)
         except Reply as r:
+            if self.sent:
+                raise ClientGone()
             self.respond_reply(r)
         except ClientGone:
             self.close_connection = True
+        except Exception:   # a bug here: say so, answer 500 if still possible, keep serving
+            import traceback
+            log(f"internal error on {method} {self.path}:\n{traceback.format_exc()}")
+            if self.sent:
+                self.cut_connection()
+            else:
+                self.close_connection = True
+                self.respond_reply(Reply(500, "InternalError", "Internal error occurred: fakeapi bug (see its log)"))
+        self.discard_body()
         vlog(f"{method} {self.path} -> {self.code} ({(time.monotonic() - t0) * 1000:.0f} ms)")
 
     def verb_of(self, method, route, q):
@@ -1706,8 +1765,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         if not app.gv_served(route.gv):
             raise not_found_text()
         if route.plural not in KINDS or not app.resource_served(route.gv, route.plural) \
-                or (route.ns and not KINDS[route.plural][1]) or route.sub not in ("", "status"):
+                or (route.ns and not KINDS[route.plural][1]) or route.sub not in ("", "status") \
+                or (route.name and KINDS[route.plural][1] and not route.ns):
             raise Reply(404, "NotFound", "the server could not find the requested resource", {})
+        if method == "POST" and KINDS[route.plural][1] and not route.ns:
+            raise Reply(405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
+                        {})
         if method in ("GET", "HEAD"):
             if verb == "watch":
                 return self.serve_watch(route, q)
@@ -1722,7 +1785,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             return self.serve_patch(route, q)
         if method == "DELETE" and route.name:
             return self.serve_delete(route)
-        raise Reply(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource", {})
+        raise Reply(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
 
     def fault_reply(self, f):
         code = int(f.get("code", 500))
@@ -1912,12 +1975,12 @@ class ApiHandler(BaseHTTPRequestHandler):
                 else:
                     for ev in store.history:
                         if ev.rv > n and ev.plural == plural:
-                            w.queue.put_nowait(ev)
+                            w.push(ev)
                 w.start_rv = n
             else:
                 for key in sorted(store.objects[plural], key=etcd_key):
                     o = store.objects[plural][key]
-                    w.queue.put_nowait(Event(int(o["metadata"]["resourceVersion"]), plural, "ADDED", o, None))
+                    w.push(Event(int(o["metadata"]["resourceVersion"]), plural, "ADDED", o, None))
                 w.start_rv = store.rv
             if too_old is None:
                 store.watchers.add(w)
@@ -2145,7 +2208,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 obj["metadata"] = dict(existing["metadata"])
             else:
                 obj = finish_object(app, route.plural, route.gv, new, existing, body, self.manager(q))
-            if obj == existing:
+            if same_but_managed_fields(obj, existing):
                 stored = existing     # a no-op update does not bump resourceVersion
             else:
                 stored = store.apply(route.plural, "MODIFIED", obj, prev=existing)
@@ -2199,6 +2262,8 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, addr, app, ssl_ctx):
         self.app = app
         self.ssl_ctx = ssl_ctx
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(addr, ApiHandler)
 
     def finish_request(self, request, client_address):

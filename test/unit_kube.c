@@ -284,14 +284,14 @@ TEST(test_js_endpoints_secrets)
 	CHECK(st_find(SK_SECRET, "n", "pw") == NULL);
 	/* base64 */
 	unsigned char b[16];
-	CHECK(str_b64_decode("aGVsbG8=", 8, b, sizeof b) == 5 && !memcmp(b, "hello", 5));
-	CHECK(str_b64_decode("aGVsbG8", 7, b, sizeof b) == 5);
-	CHECK(str_b64_decode("aGVsbG9=", 8, b, sizeof b) < 0); /* non-zero trailing bits */
-	CHECK(str_b64_decode("aGV sbG8=", 9, b, sizeof b) < 0);
-	CHECK(str_b64_decode("a", 1, b, sizeof b) < 0);
-	CHECK(str_b64_decode("aGVsbG8=", 8, b, 4) < 0);
-	CHECK(str_b64_decode("", 0, b, sizeof b) == 0);
-	CHECK(str_b64_decode("====", 4, b, sizeof b) < 0);
+	CHECK(au_b64_decode("aGVsbG8=", 8, b, sizeof b) == 5 && !memcmp(b, "hello", 5));
+	CHECK(au_b64_decode("aGVsbG8", 7, b, sizeof b) == 5);
+	CHECK(au_b64_decode("aGVsbG9=", 8, b, sizeof b) < 0); /* non-zero trailing bits */
+	CHECK(au_b64_decode("aGV sbG8=", 9, b, sizeof b) < 0);
+	CHECK(au_b64_decode("a", 1, b, sizeof b) < 0);
+	CHECK(au_b64_decode("aGVsbG8=", 8, b, 4) < 0);
+	CHECK(au_b64_decode("", 0, b, sizeof b) == 0);
+	CHECK(au_b64_decode("====", 4, b, sizeof b) < 0);
 }
 
 TEST(test_store_sweep)

@@ -143,7 +143,6 @@ def _fold_lines(parts):
         out += ("\n" * blank) if blank else " "
         out += p
         blank = 0
-    out += "\n" * blank if blank and len(parts) > 1 else ""
     return out
 
 

@@ -1,0 +1,223 @@
+#!/bin/sh
+# test/e2e_access.sh - whitelists and basic auth end to end: curl from
+# several loopback source addresses, Secrets made by Debian's real
+# htpasswd (bcrypt, MD5-crypt, SHA-1), every fail-closed case, and a
+# password changed live.
+cd "$(dirname "$0")/.." || exit 1
+. test/lib.sh
+suite e2e_access
+B=./ingressd
+command -v htpasswd >/dev/null || {
+	fail "htpasswd missing (apache2-utils; make deps)"
+	finish
+	exit 1
+}
+
+API=$(free_port)
+CTL=$(free_port)
+HTTP=$(free_port)
+WEB=$(free_port)
+P1=$(free_port)
+python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
+at_exit "kill $!"
+python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
+at_exit "kill $!"
+wait_port $API && wait_port $CTL && wait_port $P1 || {
+	fail "helpers did not start"
+	finish
+	exit 1
+}
+kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
+kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
+eventually() {
+	d=$1
+	shift
+	i=0
+	while [ $i -lt 50 ]; do
+		if "$@" >/dev/null 2>&1; then
+			ok "$d"
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "$d"
+}
+code() { # HOST [curl args]
+	h=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://127.0.0.1:$HTTP/"
+}
+code6() {
+	h=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://[::1]:$HTTP/"
+}
+is() { [ "$1" = "$2" ]; }
+# secret NAME FILE...: an Opaque Secret with one data key per file
+secret() {
+	name=$1
+	shift
+	{
+		printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: t}\ntype: Opaque\ndata:\n' "$name"
+		for f in "$@"; do printf '  %s: %s\n' "$(basename "$f")" "$(base64 -w0 <"$f")"; done
+	} | kapply
+}
+# ingress NAME HOST ANNOTATIONS(yaml flow map)
+ingress() {
+	kapply <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $1, namespace: t, annotations: $3}
+spec:
+  rules:
+  - host: $2
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}
+EOF
+}
+
+kapply <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: t}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s1, namespace: t}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
+addressType: IPv4
+ports: [{name: http, port: $P1}]
+endpoints:
+- addresses: ["127.0.0.1"]
+EOF
+
+# htpasswd files made by the real tool
+mkdir -p "$T_TMP/pw"
+htpasswd -nbB -C 10 alice wonderland >"$T_TMP/pw/auth"
+htpasswd -nbm bob builder >>"$T_TMP/pw/auth"
+htpasswd -nbs carol singer >>"$T_TMP/pw/auth"
+printf 'dave:plaintext\n\n' >>"$T_TMP/pw/auth"
+secret users "$T_TMP/pw/auth"
+mkdir -p "$T_TMP/two"
+cp "$T_TMP/pw/auth" "$T_TMP/two/a"
+cp "$T_TMP/pw/auth" "$T_TMP/two/b"
+secret twokeys "$T_TMP/two/a" "$T_TMP/two/b"
+mkdir -p "$T_TMP/bad"
+printf 'alice:x:y\n' >"$T_TMP/bad/auth"
+secret badline "$T_TMP/bad/auth"
+printf 'only:%s\n' '$6$saltsalt$abcdefghijklmnopqrstuvwxyz0123456789' >"$T_TMP/bad/auth"
+secret sha512 "$T_TMP/bad/auth"
+
+ingress wl-v4 wl4.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2, 10.0.0.0/8"}'
+ingress wl-v6 wl6.test '{traefik.ingress.kubernetes.io/whitelist-source-range: "::1/128"}'
+ingress wl-host wlh.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.3/24"}'
+ingress wl-bad wlbad.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8, 1.2.3/33"}'
+ingress wl-empty wlempty.test '{ingress.kubernetes.io/whitelist-source-range: " , "}'
+ingress auth auth.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
+ingress auth-realm realm.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-realm: "edge zone", ingress.kubernetes.io/auth-remove-header: "true"}'
+ingress auth-missing missing.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: nosuch}'
+ingress auth-two two.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: twokeys}'
+ingress auth-badline badline.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: badline}'
+ingress auth-sha512 sha512.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: sha512}'
+ingress auth-digest digest.test '{ingress.kubernetes.io/auth-type: digest, ingress.kubernetes.io/auth-secret: users}'
+ingress both both.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2", ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
+
+cat >"$T_TMP/i.conf" <<EOF
+[entryPoints.http]
+address = ":$HTTP"
+[web]
+address = "127.0.0.1:$WEB"
+[kubernetes]
+endpoint = "http://127.0.0.1:$API"
+throttleDuration = "20ms"
+EOF
+$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
+IPID=$!
+at_exit "kill $IPID"
+wait_port $HTTP
+eventually "ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+eventually "the auth Secret is fetched and routes built" sh -c \
+	"curl -s -o /dev/null -w '%{http_code}' -u alice:wonderland -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
+
+# ---- whitelist, by the TCP peer
+is "$(code wl4.test --interface 127.0.0.2)" 200 && ok "whitelisted address passes" || fail "whitelisted address"
+is "$(code wl4.test --interface 127.0.0.1)" 403 && ok "other address: 403" || fail "non-whitelisted address"
+is "$(curl -s -H 'Host: wl4.test' --interface 127.0.0.1 http://127.0.0.1:$HTTP/)" "Forbidden" && ok "403 body Forbidden" ||
+	fail "403 body"
+is "$(code wl4.test --interface 127.0.0.1 -H 'X-Forwarded-For: 127.0.0.2')" 403 && ok "X-Forwarded-For is not trusted" ||
+	fail "XFF spoof"
+is "$(code6 wl6.test)" 200 && ok "IPv6 peer ::1 whitelisted" || fail "IPv6 whitelist"
+is "$(code wl6.test --interface 127.0.0.1)" 403 && ok "IPv4 peer not in a v6 list" || fail "v4 peer vs v6 list"
+is "$(code wlh.test --interface 127.0.0.9)" 200 && ok "host bits allowed: 127.0.0.3/24 is 127.0.0.0/24" || fail "host bits"
+is "$(code wlbad.test --interface 127.0.0.1)" 403 && ok "one invalid entry: 403 to everyone" || fail "invalid entry fail-closed"
+eventually "the invalid entry is logged once with the Ingress" grep -q 't/wl-bad: whitelist-source-range entry "1.2.3/33" is invalid' "$T_TMP/ingressd.log"
+is "$(grep -c 'wl-bad: whitelist' "$T_TMP/ingressd.log")" 1 && ok "... once" || fail "logged more than once"
+is "$(code wlempty.test --interface 127.0.0.5)" 200 && ok "empty list: everyone" || fail "empty list"
+
+# ---- basic auth with the real htpasswd's hashes
+is "$(code auth.test)" 401 && ok "no credentials: 401" || fail "no credentials"
+h=$(curl -s -D - -o /dev/null -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | tr -d '\r' | grep -i '^WWW-Authenticate')
+is "$h" 'WWW-Authenticate: Basic realm="traefik"' && ok "realm traefik" || fail "realm ($h)"
+is "$(curl -s -H 'Host: auth.test' http://127.0.0.1:$HTTP/)" "401 Unauthorized" && ok "401 body" || fail "401 body"
+is "$(code auth.test -u alice:wonderland)" 200 && ok "bcrypt (htpasswd -B)" || fail "bcrypt"
+is "$(code auth.test -u alice:wonderlanD)" 401 && ok "bcrypt, wrong password" || fail "bcrypt wrong"
+is "$(code auth.test -u bob:builder)" 200 && ok "MD5-crypt apr1 (htpasswd -m)" || fail "apr1"
+is "$(code auth.test -u bob:wonderland)" 401 && ok "MD5-crypt, wrong password" || fail "apr1 wrong"
+is "$(code auth.test -u carol:singer)" 200 && ok "SHA-1 (htpasswd -s)" || fail "{SHA}"
+is "$(code auth.test -u dave:plaintext)" 401 && ok "plain text never matches" || fail "plain text matched"
+eventually "plain text user logged by line number, hash not shown" grep -q 'line 7 (user dave): unsupported hash format' "$T_TMP/ingressd.log"
+grep -q 'plaintext' "$T_TMP/ingressd.log" && fail "the hash was logged" || ok "the hash is not logged"
+is "$(code auth.test -u mallory:x)" 401 && ok "unknown user: 401" || fail "unknown user"
+is "$(code auth.test -H 'Authorization: Basic !!!')" 401 && ok "garbage Authorization: 401" || fail "garbage auth header"
+is "$(code auth.test -H 'Authorization: Bearer abc')" 401 && ok "other scheme: 401" || fail "bearer"
+e=$(curl -s -u alice:wonderland -H 'Host: auth.test' http://127.0.0.1:$HTTP/echo)
+echo "$e" | grep -q '^Authorization: Basic' && ok "Authorization forwarded by default" || fail "auth header forwarded"
+e=$(curl -s -u alice:wonderland -H 'Host: realm.test' http://127.0.0.1:$HTTP/echo)
+echo "$e" | grep -q '^Authorization' && fail "auth-remove-header" || ok "auth-remove-header: not forwarded"
+h=$(curl -s -D - -o /dev/null -H 'Host: realm.test' http://127.0.0.1:$HTTP/ | tr -d '\r' | grep -i '^WWW-Authenticate')
+is "$h" 'WWW-Authenticate: Basic realm="edge zone"' && ok "auth-realm honoured" || fail "auth-realm ($h)"
+
+# ---- fail closed
+is "$(code missing.test -u alice:wonderland)" 401 && ok "missing Secret: 401 to everyone" || fail "missing secret"
+is "$(code two.test -u alice:wonderland)" 401 && ok "Secret with two keys: 401" || fail "two keys"
+is "$(code badline.test -u alice:x)" 401 && ok "malformed line: 401" || fail "malformed line"
+is "$(code sha512.test -u only:x)" 401 && ok "unknown hash format for the only user: 401" || fail "unknown hash format"
+is "$(code digest.test -u alice:wonderland)" 401 && ok "auth-type digest (unsupported): 401" || fail "digest"
+grep -q 'auth-missing: basic auth: Secret t/nosuch is not (yet) there' "$T_TMP/ingressd.log" && ok "missing Secret logged" || fail "missing secret log"
+grep -q 'must hold exactly one data key' "$T_TMP/ingressd.log" && ok "two keys logged" || fail "two keys log"
+grep -q 'Secret badline line 1 is not user:hash' "$T_TMP/ingressd.log" && ok "bad line logged" || fail "bad line log"
+
+# ---- whitelist runs before auth
+is "$(code both.test --interface 127.0.0.1 -u alice:wonderland)" 403 && ok "whitelist before auth" || fail "order"
+is "$(code both.test --interface 127.0.0.2 -u alice:wonderland)" 200 && ok "both pass" || fail "both pass"
+
+# ---- Secret update: a new password applies without a restart
+htpasswd -nbB -C 5 alice looking-glass >"$T_TMP/pw/auth"
+secret users "$T_TMP/pw/auth"
+eventually "new password works" sh -c "curl -s -o /dev/null -w '%{http_code}' -u alice:looking-glass -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
+is "$(code auth.test -u alice:wonderland)" 401 && ok "old password (cached before) no longer works" || fail "old password still accepted"
+is "$(code auth.test -u bob:builder)" 401 && ok "removed user no longer works" || fail "removed user"
+
+# ---- a burst of wrong passwords does not stall the loop for long
+t0=$(date +%s%N)
+pids=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	code auth.test -u alice:wrong$i >/dev/null &
+	pids="$pids $!"
+done
+wait $pids
+t1=$(date +%s%N)
+is "$(code wl4.test --interface 127.0.0.2)" 200 && ok "still serving after a burst of wrong passwords ($(((t1 - t0) / 1000000)) ms)" ||
+	fail "after burst"
+
+kill -TERM $IPID
+wait $IPID
+grep -E 'AddressSanitizer|runtime error' "$T_TMP/ingressd.log" | head -5
+finish

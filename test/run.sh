@@ -36,6 +36,7 @@ done
 run cli sh test/cli.sh
 run replay sh test/replay.sh
 [ -x test/tls/run.sh ] && run tls sh test/tls/run.sh
+run fakeapi sh test/fakeapi_test.sh
 for e in test/e2e_*.sh; do
 	n=$(basename "$e" .sh)
 	run "$n" sh "$e"

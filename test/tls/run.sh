@@ -220,8 +220,12 @@ run_port() {
 	fi
 
 	# --- client against openssl s_server
-	P1=$($B freeport 4) P2=$($B freeport 4) P3=$($B freeport 4) P4=$($B freeport 4) P5=$($B freeport 4)
-	P6=$($B freeport 4) P7=$($B freeport 4)
+	# seven distinct free ports (the kernel may hand the same one out twice)
+	while :; do
+		P1=$($B freeport 4) P2=$($B freeport 4) P3=$($B freeport 4) P4=$($B freeport 4) P5=$($B freeport 4)
+		P6=$($B freeport 4) P7=$($B freeport 4)
+		[ "$(printf '%s\n' $P1 $P2 $P3 $P4 $P5 $P6 $P7 | sort -u | wc -l)" -eq 7 ] && break
+	done
 	P6b=$($B freeport 6 2>/dev/null) || P6b=""
 	s_server 127.0.0.1 "$P1" "$T/rsa.crt" "$T/rsa.key"
 	s_server 127.0.0.1 "$P2" "$T/ec.crt" "$T/ec.key"

@@ -75,7 +75,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
               -DING_MAX_HOSTS=16 -DING_MAX_INGRESSES=48 -DING_MAX_INGRESS_PATHS=96
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNITS = unit unit_kube
+UNITS = unit unit_kube unit_auth
 UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
@@ -87,10 +87,14 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port.
-FUZZ_TARGETS = conf pem
+FUZZ_TARGETS = conf pem http watch cb access
 FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c port/tls_bearssl.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
+FUZZ_PORT_http = $(FUZZ_PORT_conf)
+FUZZ_PORT_watch = $(FUZZ_PORT_conf)
+FUZZ_PORT_cb = $(FUZZ_PORT_conf)
+FUZZ_PORT_access = port/mock.c port/tls_bearssl.c -l:libbearssl.a
 
 build/test/replay_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	mkdir -p build/test

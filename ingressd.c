@@ -5393,7 +5393,7 @@ rb_ep_mask(const char *list)
 static int
 rb_cmp_route(const void *a, const void *b); /* below */
 static int wl_cmp(const void *a, const void *b);          /* section 12 */
-static const char *au_hash_kind(const char *hash, size_t hlen); /* section 13 */
+static const char *au_hash_error(const char *hash, size_t hlen); /* section 13 */
 
 /* Logs a policy problem of Ingress r once per version of it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -5532,10 +5532,11 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 			return;
 		}
 		u->line = line;
-		u->usable = au_hash_kind(u->hash, strlen(u->hash)) != NULL;
-		if (!u->usable)
-			rb_note(r, "basic auth: Secret %s line %d (user %s): unsupported hash format (plain text and DES crypt "
-			        "never match; use htpasswd -B, -m or -s)", r->a_auth_secret, line, u->name);
+		const char *bad = au_hash_error(u->hash, strlen(u->hash));
+		u->usable = bad == NULL;
+		if (bad != NULL)
+			rb_note(r, "basic auth: Secret %s line %d (user %s): %s; this user never matches", r->a_auth_secret, line,
+			        u->name, bad);
 	}
 	pol->user = first;
 	pol->nuser = n;
@@ -6317,7 +6318,9 @@ static struct {
  * Checks return 1 (match), 0 (mismatch) or ING_ERR (malformed or
  * unsupported hash, or no hash in the TLS port). The hash is parsed in full
  * before any work is done and is never read past hlen. The password is
- * bytes (pass, plen); it needs no NUL.
+ * bytes (pass, plen); it needs no NUL. Entry points: au_check() per request,
+ * au_hash_error() when a Secret is loaded, au_hash_kind() for log lines,
+ * au_b64_decode() for Secret data and the Authorization header.
  */
 
 /* bcrypt doubles its work per cost step: cost 12 takes 0.27 s on an x86
@@ -6705,16 +6708,15 @@ au_bf_expand(struct au_bf *c, const uint32_t key[18], const uint32_t salt[4])
  * (e.g. "\xff\xff\xa3"); those hashes do not match here. $2x$ (that bug,
  * on purpose) is refused.
  */
+/* Parses a bcrypt hash; 0, or ING_ERR. *cost is set as soon as it is
+ * read, so a caller can say why a hash is refused. */
 static int
-au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+au_bcrypt_parse(const char *hash, size_t hlen, unsigned *cost, unsigned char salt[16],
+    unsigned char want[23])
 {
-	struct au_bf c;
-	unsigned char key[73], salt[16], want[23], got[24];
-	uint32_t kw[18], sw[18];
-	unsigned cost, d0, d1;
-	size_t klen;
-	int r;
+	unsigned d0, d1;
 
+	*cost = 0;
 	if (hlen != 60 || !au_prefix(hash, hlen, "$2") ||
 	    (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') ||
 	    hash[3] != '$' || hash[6] != '$')
@@ -6723,13 +6725,28 @@ au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
 	d1 = (unsigned)(unsigned char)hash[5] - '0';
 	if (d0 > 9 || d1 > 9)
 		return ING_ERR;
-	cost = d0 * 10 + d1;
-	if (cost < 4 || cost > AU_MAX_BCRYPT_COST)
+	*cost = d0 * 10 + d1;
+	if (*cost < 4 || *cost > AU_MAX_BCRYPT_COST)
 		return ING_ERR;
 	/* The salt's last character carries 2 bits: the other 4 are ignored,
 	 * as OpenBSD's decode_base64() does. The hash must be canonical. */
 	if (au_b64_bits(hash + 7, 22, salt, AU_B64_BCRYPT) == ING_ERR ||
 	    au_b64_bits(hash + 29, 31, want, AU_B64_BCRYPT) != 0)
+		return ING_ERR;
+	return 0;
+}
+
+static int
+au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	struct au_bf c;
+	unsigned char key[73], salt[16], want[23], got[24];
+	uint32_t kw[18], sw[18];
+	unsigned cost;
+	size_t klen;
+	int r;
+
+	if (au_bcrypt_parse(hash, hlen, &cost, salt, want) != 0)
 		return ING_ERR;
 
 	klen = plen < 72 ? plen : 72;
@@ -6901,13 +6918,38 @@ au_kind(const char *hash, size_t hlen)
 	return AU_NONE;
 }
 
-/* For log lines: "bcrypt", "md5-crypt", "sha1", or NULL (unsupported). */
-static const char *
-au_hash_kind(const char *hash, size_t hlen)
-{
-	static const char *const names[] = {NULL, "bcrypt", "md5-crypt", "sha1"};
 
-	return names[au_kind(hash, hlen)];
+#define AU_STR_(x) #x
+#define AU_STR(x) AU_STR_(x)
+
+/* For the Secret loader, which should refuse a user whose hash can never
+ * be checked and say why: NULL if the hash is usable in this build, else
+ * the reason. Cheap: bcrypt is only parsed; the others run once. */
+static const char *
+au_hash_error(const char *hash, size_t hlen)
+{
+	struct ing_hash h;
+	unsigned char salt[16], want[23];
+	unsigned cost;
+	int kind = au_kind(hash, hlen);
+
+	switch (kind) {
+	case AU_BCRYPT:
+		if (au_bcrypt_parse(hash, hlen, &cost, salt, want) == 0)
+			return NULL;
+		if (cost > AU_MAX_BCRYPT_COST)
+			return "bcrypt cost too high (limit is " AU_STR(AU_MAX_BCRYPT_COST)
+			    ", AU_MAX_BCRYPT_COST)";
+		return "malformed bcrypt hash";
+	case AU_MD5CRYPT:
+	case AU_SHA1:
+		if (tls_hash_init(&h, kind == AU_SHA1 ? ING_HASH_SHA1 : ING_HASH_MD5) == ING_ERR)
+			return "no MD5/SHA-1 in this build (TLS=none)";
+		if (kind == AU_SHA1)
+			return au_sha_check("", 0, hash, hlen) == ING_ERR ? "malformed {SHA} hash" : NULL;
+		return au_md5crypt_check("", 0, hash, hlen) == ING_ERR ? "malformed md5-crypt hash" : NULL;
+	}
+	return "unsupported hash format (use htpasswd -B, -m or -s)";
 }
 
 /* Checks pass against a hash of any supported kind. A password holding a

@@ -75,7 +75,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
               -DING_MAX_HOSTS=16 -DING_MAX_INGRESSES=48 -DING_MAX_INGRESS_PATHS=96
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNITS = unit unit_kube unit_auth
+UNITS = unit_core unit_kube unit_auth
 UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)

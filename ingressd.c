@@ -69,7 +69,7 @@ struct ing_str {
 	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
-	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS)
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(METRIC_SERIES) X(ADMIN_BYTES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -94,6 +94,8 @@ static struct ing {
 	uint64_t lim_hits[LIM__COUNT];
 	uint64_t lim_logged_at[LIM__COUNT];
 	uint64_t lim_suppressed[LIM__COUNT];
+	uint64_t reloads, reload_failures; /* SIGHUP */
+	int64_t reload_wall, start_wall;   /* seconds since the epoch */
 	/* The rest is declared with its section, below, as `g_<section>`. */
 } g = {.loglevel = ING_LOG_INFO, .log_fd = 2};
 
@@ -1615,6 +1617,7 @@ cf_finish(struct cf_parser *ps)
 			if (cf_ep_find(c, (struct ing_str){c->default_eps[i], strlen(c->default_eps[i])}) == NULL)
 				cf_err(ps, "defaultEntryPoints: unknown entry point \"%s\"", c->default_eps[i]);
 	}
+	c->accesslog_enabled = ps->accesslog_seen || c->accesslog_path[0] != '\0';
 	if (c->kube.endpoint[0] != '\0' && strncmp(c->kube.endpoint, "http://", 7) != 0 &&
 	    strncmp(c->kube.endpoint, "https://", 8) != 0)
 		cf_err(ps, "[kubernetes] endpoint: must start with http:// or https://");
@@ -1998,6 +2001,10 @@ hp_parse_request(struct hp_msg *m, const char *b, size_t n)
 	m->err_status = 0;
 	m->err = NULL;
 	m->head_len = n;
+	m->method = m->target = m->host = m->path = (struct ing_str){NULL, 0};
+	m->nh = 0;
+	m->minor = 1;
+	m->meth = HM_OTHER;
 	while (p < end && (*p == '\r' || *p == '\n'))
 		p++;
 	if ((next = hp_eol(p, end, &eol)) == NULL)
@@ -2365,6 +2372,7 @@ static const char *const cn_state_names[CS__COUNT] = {
     "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
 
 #define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
+static int g_mx_admin_big; /* admin answers in malloc'd buffers (mx_) */
 
 struct cn {
 	int fd;
@@ -2396,6 +2404,10 @@ struct cn {
 	int be;               /* client: balancer slot of the backend */
 	uint32_t be_gen;      /* client: that slot's generation at dispatch */
 	int16_t srv;          /* client: server index in the backend, -1 none */
+	uint8_t req_open;     /* client: a request not yet counted (mx_done) */
+	uint64_t bytes;       /* client: response body bytes sent */
+	char *big;            /* client: a large admin answer being written */
+	uint32_t big_len, big_off;
 	uint64_t t_req;       /* client: request start */
 };
 
@@ -2542,6 +2554,11 @@ cn_free(struct cn *c)
 		port_close(c->fd);
 	bf_put(&c->in);
 	bf_put(&c->out);
+	if (c->big != NULL) {
+		free(c->big);
+		c->big = NULL;
+		g_mx_admin_big--;
+	}
 	/* swap-remove from the active list */
 	int last = g_cn.active[--g_cn.nactive];
 	g_cn.active[c->act] = last;
@@ -3986,12 +4003,15 @@ static struct {
 	int nstreams; /* the list/watch streams come first */
 	int api[SK__COUNT];
 	int dirty;
+	int ready; /* a table from a complete first sync went live */
 	uint64_t dirty_since, rebuild_at;
 	struct kw_miss miss[ING_MAX_SECRETS];
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
 } g_kw;
 
-static void rb_rebuild(void); /* section 8 */
+static void rb_rebuild(void); /* section 7 */
+struct rt_table;
+static struct rt_table *rt_live(void);
 
 static const char *
 kw_res(const struct kw_stream *s)
@@ -4871,36 +4891,6 @@ kw_fetch_missing(void)
 	}
 }
 
-/* Every loop turn: start streams that are due, rebuild when due. */
-static void
-kw_tick(void)
-{
-	if (!g_kw.enabled)
-		return;
-	for (int i = 0; i < ING_MAX_WATCHES; i++) {
-		struct kw_stream *s = &g_kw.st[i];
-		if (s->used && s->conn < 0 && s->retry_at <= g.now)
-			kw_start(s);
-	}
-	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
-		g_kw.dirty = 0;
-		st_secret_gc();
-		rb_rebuild();
-		kw_fetch_missing();
-	}
-}
-
-/* Earliest time kw_tick has work. */
-static uint64_t
-kw_next_deadline(void)
-{
-	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
-	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
-		if (g_kw.st[i].used && g_kw.st[i].conn < 0)
-			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
-	return next;
-}
-
 static int
 kw_secrets_forbidden(void)
 {
@@ -4924,6 +4914,43 @@ kw_not_ready(char *buf, size_t cap)
 		}
 	}
 	return NULL;
+}
+
+/* Every loop turn: start streams that are due, rebuild when due. */
+static void
+kw_tick(void)
+{
+	if (!g_kw.enabled)
+		return;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
+		struct kw_stream *s = &g_kw.st[i];
+		if (s->used && s->conn < 0 && s->retry_at <= g.now)
+			kw_start(s);
+	}
+	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
+		char why[8];
+		int synced = kw_not_ready(why, sizeof why) == NULL;
+		g_kw.dirty = 0;
+		st_secret_gc();
+		rb_rebuild();
+		kw_fetch_missing();
+		/* ready once a table built from a full first sync is live */
+		if (synced && rt_live() != NULL && !g_kw.ready) {
+			g_kw.ready = 1;
+			log_info("kw: ready: first sync done, routing table live");
+		}
+	}
+}
+
+/* Earliest time kw_tick has work. */
+static uint64_t
+kw_next_deadline(void)
+{
+	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
+	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
+		if (g_kw.st[i].used && g_kw.st[i].conn < 0)
+			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
+	return next;
 }
 
 /* ===== 7. routing table build ========================================= rb_
@@ -5877,7 +5904,14 @@ static void rs_error(struct cn *c, int status, const char *why); /* section 15 *
 static void rs_unauthorized(struct cn *c, int status, const char *realm);
 static void up_dispatch(struct cn *c, struct hp_msg *m);         /* section 14 */
 static void up_client_io(struct cn *c);                          /* section 14 */
-static void mx_admin(struct cn *c, struct hp_msg *m);            /* section 16 */
+static void mx_admin(struct cn *c, struct hp_msg *m);            /* section 17 */
+static void al_begin(struct cn *c, const struct hp_msg *m);
+static void mx_done(struct cn *c, int status, uint64_t bytes);
+struct rt_table;
+struct rt_route;
+static void al_route(struct cn *c, const struct rt_table *t, const struct rt_route *rt);
+static void al_user(struct cn *c, const char *user);
+static void al_server(struct cn *c, const struct ing_addr *a);
 
 static void
 hp_client_idle(struct cn *c, int first)
@@ -5929,7 +5963,12 @@ hp_client_advance(struct cn *c)
 		}
 		struct hp_msg *m = &g_hp.msg;
 		c->scan = 0;
-		if (hp_parse_request(m, c->in->d + c->in->r, (size_t)n) != 0) {
+		int bad = hp_parse_request(m, c->in->d + c->in->r, (size_t)n);
+		c->req_open = 1;
+		c->meth = (uint8_t)(bad ? HM_OTHER : m->meth);
+		c->be = -1;
+		al_begin(c, m);
+		if (bad) {
 			log_debug("hp: conn %u: %d: %s", c->id, m->err_status, m->err);
 			rs_error(c, m->err_status, m->err);
 			return;
@@ -5990,6 +6029,40 @@ hp_client_done(struct cn *c)
 	hp_client_idle(c, 0);
 }
 
+/* Writes an answer of our own: the head in c->out, then a large body if
+ * one is attached; done, the exchange is over. */
+static void
+hp_client_write(struct cn *c)
+{
+	int r = cn_flush(c);
+	while (r == 1 && c->big != NULL && c->big_off < c->big_len) {
+		ssize_t w = cn_write(c, c->big + c->big_off, c->big_len - c->big_off);
+		if (w == ING_WAIT) {
+			r = 0;
+			break;
+		}
+		if (w < 0)
+			r = ING_ERR;
+		else
+			c->big_off += (uint32_t)w;
+	}
+	if (r < 0) {
+		cn_close(c, "client write error");
+		return;
+	}
+	if (r == 0) {
+		c->flags |= CNF_WANT_WRITE;
+		c->deadline = tk_after(cf_live->write_timeout);
+		return;
+	}
+	if (c->big != NULL) {
+		free(c->big);
+		c->big = NULL;
+		g_mx_admin_big--;
+	}
+	hp_client_done(c);
+}
+
 static void
 hp_client_linger(struct cn *c)
 {
@@ -6012,18 +6085,11 @@ hp_client_io(struct cn *c)
 	case CS_HEAD:
 		hp_client_read(c);
 		break;
-	case CS_LOCAL: {
-		int r = cn_flush(c);
-		if (r < 0)
-			cn_close(c, "client write error");
-		else if (r == 1)
-			hp_client_done(c);
-		else
-			c->deadline = tk_after(cf_live->write_timeout);
+	case CS_LOCAL:
+		hp_client_write(c);
 		if (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD))
 			hp_client_advance(c);
 		break;
-	}
 	case CS_LINGER:
 		hp_client_linger(c);
 		break;
@@ -7046,7 +7112,7 @@ au_verify(const struct rt_user *u, const char *pass, size_t plen)
 /* The request's credentials against policy p: 0 to pass, else the
  * status to answer (401, 429). */
 static int
-au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p)
+au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p, int *matched)
 {
 	unsigned char cred[AU_MAX_AUTH_HEADER];
 	struct ing_str v = {NULL, 0};
@@ -7072,6 +7138,7 @@ au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_
 				continue;
 			int ok = au_verify(u, (const char *)colon + 1, (size_t)len - ul - 1);
 			r = ok == 1 ? 0 : ok == 429 ? 429 : 401;
+			*matched = p->user + i;
 			break;
 		}
 	}
@@ -8251,13 +8318,14 @@ up_outcome(struct cn *c, int status)
 {
 	if (c->be >= 0 && c->srv >= 0)
 		lb_done(c->be, c->be_gen, c->srv, status, g.now - c->t_req);
-	c->be = -1;
+	c->srv = -1; /* fed back once; c->be stays for the metrics */
 }
 
 static void
 up_finish(struct cn *c, struct cn *u)
 {
 	up_outcome(c, c->status);
+	mx_done(c, c->status, c->bytes);
 	int keep_up = u != NULL && !(u->flags & CNF_EOF) && (u->flags & CNF_KEEPALIVE) && u->rx.done && u->fwd == 0;
 	if (u != NULL) {
 		cn_unpair(c);
@@ -8406,6 +8474,8 @@ up_forward(struct cn *src, struct cn *dst, int dechunk)
 				return ING_ERR;
 			src->in->r += (uint32_t)w;
 			src->fwd -= (uint32_t)w;
+			if (dst->kind == CN_CLIENT)
+				dst->bytes += (uint64_t)w;
 			progress = 1;
 			continue;
 		}
@@ -8462,6 +8532,7 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 		}
 		a = t->servers[b->srv + k].addr;
 		c->srv = (int16_t)k;
+		al_server(c, &a);
 		if (cookie && g_lb.s[c->be].sticky)
 			c->xflags |= XF_COOKIE;
 	}
@@ -8679,6 +8750,11 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	const struct rt_backend *b = &t->backends[rt->backend];
 	const struct rt_policy *pol = &t->policies[rt->policy];
 	c->xflags = 0;
+	c->be = b->state;
+	c->be_gen = b->state >= 0 ? g_lb.s[b->state].gen : 0;
+	c->srv = -1;
+	c->bytes = 0;
+	al_route(c, t, rt);
 	/* the whitelist first, then auth (the seed's order) */
 	if (!wl_allow(&t->cidrs[pol->cidr], pol->ncidr, pol->wl, &c->addr)) {
 		g_up.denied++;
@@ -8686,7 +8762,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		return;
 	}
 	if (pol->auth != AU_OFF) {
-		int st2 = au_request(m, t->users, pol);
+		int user = -1;
+		int st2 = au_request(m, t->users, pol, &user);
+		if (user >= 0)
+			al_user(c, t->users[user].name);
 		if (st2 != 0) {
 			rs_unauthorized(c, st2, pol->realm);
 			return;
@@ -8715,7 +8794,6 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->retries = 0;
 	c->status = 0;
 	c->t_req = g.now;
-	c->be = b->state;
 	if (pol->pass_host)
 		c->xflags |= XF_PASSHOST;
 	if (m->conn_upgrade && m->upgrade.n > 0)
@@ -8729,10 +8807,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen > 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
 	c->fwd = 0;
 	struct lb_state *ls = &g_lb.s[b->state];
-	c->be_gen = ls->gen;
-	c->srv = -1;
-	if (!cb_allow(ls->cb)) {
-		c->be = -1; /* a breaker's own answer is not fed back to it */
+	if (!cb_allow(ls->cb)) { /* its own answer is not fed back to it (srv -1) */
 		rs_error(c, 503, "circuit breaker open");
 		return;
 	}
@@ -8741,6 +8816,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->srv = (int16_t)k;
 	if (cookie)
 		c->xflags |= XF_COOKIE;
+	al_server(c, &t->servers[b->srv + k].addr);
 	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &st);
 	if (u == NULL) {
 		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
@@ -8878,14 +8954,11 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 	}
 	if (!keep)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	mx_done(c, status, head_only ? 0 : blen);
 	cn_set_state(c, CS_LOCAL);
 	c->flags &= (uint16_t)~CNF_WANT_READ;
 	c->deadline = tk_after(cf_live->write_timeout);
-	int r = cn_flush(c);
-	if (r < 0)
-		cn_close(c, "client write error");
-	else if (r == 1)
-		hp_client_done(c);
+	hp_client_write(c);
 }
 
 /* An error answer: consumes the head, and closes afterwards when the
@@ -8932,27 +9005,727 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
 }
 
-/* ===== 16. metrics and admin ========================================== mx_
- * The admin listener ([web] address): read-only; GET/HEAD only.
+/* ===== 17. metrics, admin API and access log ========================== mx_ al_
+ * The admin listener ([web] address) is read-only: /ping (liveness),
+ * /ready (first sync done and a table live), /metrics (Prometheus text
+ * 0.0.4), /api/providers[/kubernetes] (the live frontends and backends in
+ * Traefik 1.x's shape, never a hash, token or key). Requests are counted
+ * per entry point, backend, method and code in a fixed series table; the
+ * access log is rendered per request into the connection's record and
+ * written through a buffer flushed on a timer, reopened on SIGUSR1.
+ * Limits: ING_MAX_METRIC_SERIES, ING_MAX_ADMIN_BYTES.
  */
+#define MX_BUCKETS 11
+static const double mx_le[MX_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define AL_FLUSH_MS 1000
+#define AL_BUF (64 * 1024)
+
+struct mx_series { /* requests by (entry point, backend, method, code) */
+	uint8_t used, ep, meth; /* ep: listener index */
+	uint16_t code;
+	uint32_t hash;
+	char backend[sizeof(((struct rt_backend *)0)->key)];
+	uint64_t count;
+};
+struct mx_hist { /* request durations by (entry point, backend) */
+	uint8_t used, ep;
+	uint32_t hash;
+	char backend[sizeof(((struct rt_backend *)0)->key)];
+	uint64_t le[MX_BUCKETS], count;
+	double sum;
+};
+
+static struct {
+	struct mx_series s[ING_MAX_METRIC_SERIES];
+	struct mx_hist h[ING_MAX_METRIC_SERIES];
+} g_mx;
+
+/* The access log: one record per client slot, rendered as the request
+ * is dispatched, finished when it ends. */
+struct al_rec {
+	int64_t wall_ms;
+	char method[16], uri[200], proto[10], host[64], referer[96], ua[112], user[48], fe[96], be[72];
+};
+static struct {
+	int fd;
+	char path[256];
+	int format;
+	char buf[AL_BUF];
+	size_t len;
+	uint64_t flush_at;
+	uint64_t lines, dropped;
+	struct al_rec rec[ING_MAX_CONNS];
+} g_al = {.fd = -1};
+
+static uint32_t
+mx_hash(const char *s, int a, int b, int c)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)(a * 131 + b * 7919 + c * 104729);
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* One finished request. backend "" for ingressd's own answers. */
+static void
+mx_request(int ep, const char *backend, int meth, int code, uint64_t ms)
+{
+	uint32_t h = mx_hash(backend, ep, meth, code), hh = mx_hash(backend, ep, 0, 0);
+	int n = ING_MAX_METRIC_SERIES;
+	if (meth < 0 || meth >= (int)ING_ARRAY_LEN(hp_meth_names))
+		meth = HM_OTHER;
+	for (int k = 0, s = (int)(h % (uint32_t)n); k < n; k++, s = (s + 1) % n) {
+		struct mx_series *x = &g_mx.s[s];
+		if (!x->used) {
+			x->used = 1;
+			x->ep = (uint8_t)ep;
+			x->meth = (uint8_t)meth;
+			x->code = (uint16_t)code;
+			x->hash = h;
+			snprintf(x->backend, sizeof x->backend, "%s", backend);
+		} else if (x->hash != h || x->ep != ep || x->meth != meth || x->code != code || strcmp(x->backend, backend)) {
+			if (k == n - 1)
+				log_limit(LIM_METRIC_SERIES, "mx: request series");
+			continue;
+		}
+		x->count++;
+		break;
+	}
+	for (int k = 0, s = (int)(hh % (uint32_t)n); k < n; k++, s = (s + 1) % n) {
+		struct mx_hist *x = &g_mx.h[s];
+		if (!x->used) {
+			x->used = 1;
+			x->ep = (uint8_t)ep;
+			x->hash = hh;
+			snprintf(x->backend, sizeof x->backend, "%s", backend);
+		} else if (x->hash != hh || x->ep != ep || strcmp(x->backend, backend)) {
+			if (k == n - 1)
+				log_limit(LIM_METRIC_SERIES, "mx: duration series");
+			continue;
+		}
+		double sec = (double)ms / 1000.0;
+		for (int b = 0; b < MX_BUCKETS; b++)
+			x->le[b] += sec <= mx_le[b];
+		x->count++;
+		x->sum += sec;
+		break;
+	}
+}
+
+/* ---- a growing text buffer for admin answers (bounded) ---- */
+struct mx_out {
+	char *p;
+	size_t n, cap;
+	int full;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+mx_printf(struct mx_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		size_t room = o->cap - o->n;
+		va_start(ap, fmt);
+		int k = o->p ? vsnprintf(o->p + o->n, room, fmt, ap) : -1;
+		va_end(ap);
+		if (k >= 0 && (size_t)k < room) {
+			o->n += (size_t)k;
+			return;
+		}
+		size_t want = o->cap ? o->cap * 2 : 16384;
+		if (o->full || want > ING_MAX_ADMIN_BYTES || (k >= 0 && o->n + (size_t)k + 1 > ING_MAX_ADMIN_BYTES)) {
+			o->full = 1;
+			return;
+		}
+		char *np = realloc(o->p, want);
+		if (np == NULL) {
+			o->full = 1;
+			return;
+		}
+		o->p = np;
+		o->cap = want;
+	}
+}
+
+/* A JSON string (quotes included). */
+static void
+mx_json_str(struct mx_out *o, const char *s, size_t n)
+{
+	mx_printf(o, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			mx_printf(o, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			mx_printf(o, "\\u%04x", c);
+		else
+			mx_printf(o, "%c", c);
+	}
+	mx_printf(o, "\"");
+}
+
+/* A Prometheus label value (RFC: backslash, quote and newline escaped). */
+static void
+mx_label(struct mx_out *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			mx_printf(o, "\\%c", *s);
+		else if (*s == '\n')
+			mx_printf(o, "\\n");
+		else
+			mx_printf(o, "%c", *s);
+	}
+}
+
+static const char *
+mx_ep_name(int lis)
+{
+	return lis >= 0 && lis < g_cn.nlis ? g_cn.lis[lis].name : "?";
+}
+
+static void
+mx_metrics(struct mx_out *o)
+{
+	const struct rt_table *t = rt_live();
+	int64_t wall = port_wall_s();
+	mx_printf(o, "# HELP ingressd_requests_total Requests answered, by entry point, backend, method and code.\n"
+	             "# TYPE ingressd_requests_total counter\n");
+	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
+		const struct mx_series *x = &g_mx.s[i];
+		if (!x->used)
+			continue;
+		mx_printf(o, "ingressd_requests_total{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
+		mx_label(o, x->backend);
+		mx_printf(o, "\",method=\"%s\",code=\"%u\"} %" PRIu64 "\n", x->meth ? hp_meth_names[x->meth] : "OTHER", x->code,
+		          x->count);
+	}
+	mx_printf(o, "# HELP ingressd_request_duration_seconds Time from request head to the end of the answer.\n"
+	             "# TYPE ingressd_request_duration_seconds histogram\n");
+	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
+		const struct mx_hist *x = &g_mx.h[i];
+		if (!x->used)
+			continue;
+		for (int b = 0; b <= MX_BUCKETS; b++) {
+			mx_printf(o, "ingressd_request_duration_seconds_bucket{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
+			mx_label(o, x->backend);
+			if (b < MX_BUCKETS)
+				mx_printf(o, "\",le=\"%g\"} %" PRIu64 "\n", mx_le[b], x->le[b]);
+			else
+				mx_printf(o, "\",le=\"+Inf\"} %" PRIu64 "\n", x->count);
+		}
+		mx_printf(o, "ingressd_request_duration_seconds_sum{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
+		mx_label(o, x->backend);
+		mx_printf(o, "\"} %.6f\n", x->sum);
+		mx_printf(o, "ingressd_request_duration_seconds_count{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
+		mx_label(o, x->backend);
+		mx_printf(o, "\"} %" PRIu64 "\n", x->count);
+	}
+	mx_printf(o, "# HELP ingressd_open_connections Connections open now, by kind.\n"
+	             "# TYPE ingressd_open_connections gauge\n"
+	             "ingressd_open_connections{kind=\"client\"} %d\n"
+	             "ingressd_open_connections{kind=\"upstream\"} %d\n"
+	             "ingressd_open_connections{kind=\"upstream_idle\"} %d\n"
+	             "ingressd_open_connections{kind=\"api\"} %d\n",
+	          g_cn.used[CN_CLIENT], g_cn.used[CN_UPSTREAM] - g_up.idle, g_up.idle, g_cn.used[CN_WATCH]);
+	mx_printf(o, "# HELP ingressd_connections_accepted_total Client connections accepted.\n"
+	             "# TYPE ingressd_connections_accepted_total counter\n"
+	             "ingressd_connections_accepted_total %" PRIu64 "\n",
+	          g_cn.accepted);
+	mx_printf(o, "# HELP ingressd_upstream_connects_total Upstream connections opened, reused from the pool, and requests retried.\n"
+	             "# TYPE ingressd_upstream_connects_total counter\n"
+	             "ingressd_upstream_connects_total{result=\"new\"} %" PRIu64 "\n"
+	             "ingressd_upstream_connects_total{result=\"reused\"} %" PRIu64 "\n"
+	             "ingressd_upstream_connects_total{result=\"retried\"} %" PRIu64 "\n",
+	          g_up.connects, g_up.reused, g_up.retries);
+	mx_printf(o, "# HELP ingressd_backend_server_up A server of a backend in the live routing table (ready endpoints).\n"
+	             "# TYPE ingressd_backend_server_up gauge\n");
+	for (int i = 0; t != NULL && i < t->nbackends; i++) {
+		const struct rt_backend *b = &t->backends[i];
+		for (int k = 0; k < b->nsrv; k++) {
+			char a[64];
+			ing_addr_fmt(&t->servers[b->srv + k].addr, a, sizeof a, 1);
+			mx_printf(o, "ingressd_backend_server_up{backend=\"");
+			mx_label(o, b->key);
+			mx_printf(o, "\",server=\"%s\"} 1\n", a);
+		}
+	}
+	mx_printf(o, "# HELP ingressd_backend_breaker_state Circuit breaker state: 0 standby, 1 tripped, 2 recovering.\n"
+	             "# TYPE ingressd_backend_breaker_state gauge\n");
+	for (int k = 0; k < g_lb.n; k++) {
+		const struct lb_state *st = &g_lb.s[k];
+		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
+			continue;
+		mx_printf(o, "ingressd_backend_breaker_state{backend=\"");
+		mx_label(o, st->key);
+		mx_printf(o, "\"} %d\n", g_cb.c[st->cb].state);
+	}
+	mx_printf(o, "# HELP ingressd_backend_breaker_trips_total Times a circuit breaker tripped.\n"
+	             "# TYPE ingressd_backend_breaker_trips_total counter\n");
+	for (int k = 0; k < g_lb.n; k++) {
+		const struct lb_state *st = &g_lb.s[k];
+		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
+			continue;
+		mx_printf(o, "ingressd_backend_breaker_trips_total{backend=\"");
+		mx_label(o, st->key);
+		mx_printf(o, "\"} %" PRIu64 "\n", g_cb.c[st->cb].trips);
+	}
+	mx_printf(o, "# HELP ingressd_backend_breaker_invalid A circuit breaker expression that does not parse (1).\n"
+	             "# TYPE ingressd_backend_breaker_invalid gauge\n");
+	for (int k = 0; k < g_lb.n; k++) {
+		const struct lb_state *st = &g_lb.s[k];
+		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n != 0)
+			continue;
+		mx_printf(o, "ingressd_backend_breaker_invalid{backend=\"");
+		mx_label(o, st->key);
+		mx_printf(o, "\",error=\"");
+		mx_label(o, g_cb.c[st->cb].err);
+		mx_printf(o, "\"} 1\n");
+	}
+	mx_printf(o, "# HELP ingressd_config_reloads_total Config reloads (SIGHUP), by result.\n"
+	             "# TYPE ingressd_config_reloads_total counter\n"
+	             "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n"
+	             "# HELP ingressd_config_last_reload_success_timestamp_seconds When the config was last loaded.\n"
+	             "# TYPE ingressd_config_last_reload_success_timestamp_seconds gauge\n"
+	             "ingressd_config_last_reload_success_timestamp_seconds %" PRId64 "\n",
+	          g.reloads, g.reload_failures, g.reload_wall);
+	mx_printf(o, "# HELP ingressd_routing_table_builds_total Routing-table rebuilds, by result.\n"
+	             "# TYPE ingressd_routing_table_builds_total counter\n"
+	             "ingressd_routing_table_builds_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_routing_table_builds_total{result=\"failure\"} %" PRIu64 "\n"
+	             "# HELP ingressd_routing_table_last_build_timestamp_seconds When the live table was built.\n"
+	             "# TYPE ingressd_routing_table_last_build_timestamp_seconds gauge\n"
+	             "ingressd_routing_table_last_build_timestamp_seconds %" PRId64 "\n"
+	             "# HELP ingressd_routes Routes, hosts, backends and servers in the live table.\n"
+	             "# TYPE ingressd_routes gauge\n"
+	             "ingressd_routes{kind=\"route\"} %d\ningressd_routes{kind=\"host\"} %d\n"
+	             "ingressd_routes{kind=\"backend\"} %d\ningressd_routes{kind=\"server\"} %d\n"
+	             "ingressd_routes{kind=\"skipped_path\"} %d\n",
+	          g_rb.builds, g_rb.failures, g_rb.last_wall, t ? t->nroutes : 0, t ? t->nhosts : 0, t ? t->nbackends : 0,
+	          t ? t->nservers : 0, t ? t->nskips : 0);
+	static const char *const kw_metric[][2] = {
+	    {"ingressd_watch_reconnects_total", "Watch stream reconnects (back-off), by kind."},
+	    {"ingressd_watch_relists_total", "Full relists, by kind."},
+	    {"ingressd_watch_decode_errors_total", "Objects or events that could not be decoded, by kind."},
+	    {"ingressd_watch_events_total", "Objects and events received, by kind."}};
+	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events};
+	for (int m = 0; m < 4; m++) {
+		mx_printf(o, "# HELP %s %s\n# TYPE %s counter\n", kw_metric[m][0], kw_metric[m][1], kw_metric[m][0]);
+		for (int k = 0; k < SK__COUNT; k++)
+			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
+	}
+	mx_printf(o, "# HELP ingressd_store_objects Objects in the store, by kind.\n# TYPE ingressd_store_objects gauge\n");
+	for (int k = 0; k < SK__COUNT; k++)
+		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
+	mx_printf(o, "# HELP ingressd_watch_synced Every stream of the kind completed its first list (1).\n"
+	             "# TYPE ingressd_watch_synced gauge\n");
+	for (int k = 0; k < SK__COUNT; k++) {
+		int synced = 1;
+		for (int i = 0; i < g_kw.nstreams; i++)
+			if (g_kw.st[i].kind == k && !g_kw.st[i].synced)
+				synced = 0;
+		mx_printf(o, "ingressd_watch_synced{kind=\"%s\"} %d\n", st_kind_names[k], synced);
+	}
+	mx_printf(o, "# HELP ingressd_limit_hits_total Times a compiled limit was hit, by macro.\n"
+	             "# TYPE ingressd_limit_hits_total counter\n");
+	for (int i = 0; i < LIM__COUNT; i++)
+		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g.lim_hits[i]);
+	mx_printf(o, "# HELP ingressd_whitelist_invalid_total Ingress whitelists found invalid (answered 403 unless "
+	             "whitelistInvalidAllowAll).\n# TYPE ingressd_whitelist_invalid_total counter\n"
+	             "ingressd_whitelist_invalid_total %" PRIu64 "\n"
+	             "# HELP ingressd_whitelist_denied_total Requests refused by a whitelist.\n"
+	             "# TYPE ingressd_whitelist_denied_total counter\ningressd_whitelist_denied_total %" PRIu64 "\n"
+	             "# HELP ingressd_auth_total Basic-auth checks, by result.\n# TYPE ingressd_auth_total counter\n"
+	             "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\ningressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\ningressd_auth_total{result=\"throttled\"} %" PRIu64 "\n",
+	          g_rb.wl_invalid, g_up.denied, g_au.ok, g_au.bad, g_au.cached, g_au.throttled);
+	mx_printf(o, "# HELP ingressd_access_log_lines_total Access log lines written and dropped.\n"
+	             "# TYPE ingressd_access_log_lines_total counter\n"
+	             "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
+	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n",
+	          g_al.lines, g_al.dropped);
+	mx_printf(o, "# HELP ingressd_buffers_in_use I/O buffers taken from the pool (ING_MAX_BUFS).\n"
+	             "# TYPE ingressd_buffers_in_use gauge\ningressd_buffers_in_use %d\n",
+	          g_bf.used);
+	mx_printf(o, "# HELP ingressd_tls_sessions TLS sessions alive (ING_MAX_TLS_CONNS).\n"
+	             "# TYPE ingressd_tls_sessions gauge\ningressd_tls_sessions %d\n",
+	          tls_sessions());
+	mx_printf(o, "# HELP ingressd_build_info Version and TLS port.\n# TYPE ingressd_build_info gauge\n"
+	             "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
+	mx_label(o, tls_port_name());
+	mx_printf(o, "\"} 1\n");
+	long rss = port_rss_bytes();
+	int fds = port_open_fds();
+	mx_printf(o, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+	             "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
+	             "# HELP process_open_fds Number of open file descriptors.\n"
+	             "# TYPE process_open_fds gauge\nprocess_open_fds %d\n"
+	             "# HELP process_start_time_seconds Start time of the process since the epoch in seconds.\n"
+	             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 "\n",
+	          rss, fds, g.start_wall);
+	(void)wall;
+}
+
+/* Traefik 1.x's rule text for a route. */
+static void
+mx_rule(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
+{
+	static const char *const mt[] = {"Path", "Prefix", "PathPrefix"};
+	char rule[ING_NAME_LEN + ING_PATH_LEN + 40];
+	size_t n = 0;
+	if (r->host >= 0)
+		n += (size_t)snprintf(rule + n, sizeof rule - n, "Host:%s%s;", t->hosts[r->host].wild ? "*." : "", t->hosts[r->host].name);
+	if (r->path_len > 0)
+		n += (size_t)snprintf(rule + n, sizeof rule - n, "%s%s:%s;", mt[r->match], r->strip ? "Strip" : "", r->path);
+	if (n == 0)
+		n = (size_t)snprintf(rule, sizeof rule, "PathPrefix:/;");
+	mx_json_str(o, rule, n - 1);
+}
+
+static void
+mx_api(struct mx_out *o, int wrap)
+{
+	static const char *const cbs[] = {"standby", "tripped", "recovering"};
+	const struct rt_table *t = rt_live();
+	char a[64];
+	if (wrap)
+		mx_printf(o, "{\"kubernetes\":");
+	mx_printf(o, "{\"backends\":{");
+	for (int i = 0; t != NULL && i < t->nbackends; i++) {
+		const struct rt_backend *b = &t->backends[i];
+		const struct lb_state *st = b->state >= 0 ? &g_lb.s[b->state] : NULL;
+		mx_printf(o, "%s", i ? "," : "");
+		mx_json_str(o, b->key, strlen(b->key));
+		mx_printf(o, ":{\"servers\":{");
+		for (int k = 0; k < b->nsrv; k++) {
+			ing_addr_fmt(&t->servers[b->srv + k].addr, a, sizeof a, 1);
+			int w = st && k < st->nsrv ? g_lb.srv[g_lb.cur][st->srv + k].cur : t->servers[b->srv + k].weight;
+			mx_printf(o, "%s\"server-%d\":{\"url\":\"http://%s\",\"weight\":%d}", k ? "," : "", k, a, w);
+		}
+		mx_printf(o, "},\"loadBalancer\":{\"method\":\"%s\"", st && st->method == LB_DRR ? "drr" : "wrr");
+		if (st && st->sticky) {
+			mx_printf(o, ",\"stickiness\":{\"cookieName\":");
+			mx_json_str(o, st->cookie, strlen(st->cookie));
+			mx_printf(o, "}");
+		}
+		mx_printf(o, "}");
+		if (st && st->cb >= 0) {
+			const struct cb *c = &g_cb.c[st->cb];
+			mx_printf(o, ",\"circuitBreaker\":{\"expression\":");
+			mx_json_str(o, c->expr, strlen(c->expr));
+			if (c->prog.n == 0) {
+				mx_printf(o, ",\"error\":");
+				mx_json_str(o, c->err, strlen(c->err));
+			} else {
+				mx_printf(o, ",\"state\":\"%s\"", cbs[c->state]);
+			}
+			mx_printf(o, "}");
+		}
+		if (b->nsrv == 0 && b->why) {
+			mx_printf(o, ",\"noServerReason\":");
+			mx_json_str(o, b->why, strlen(b->why));
+		}
+		mx_printf(o, "}");
+	}
+	mx_printf(o, "},\"frontends\":{");
+	for (int i = 0; t != NULL && i < t->nroutes; i++) {
+		const struct rt_route *r = &t->routes[i];
+		const struct rt_policy *p = &t->policies[r->policy];
+		char name[ING_NAME_LEN + ING_PATH_LEN + 16];
+		if (r->is_default)
+			snprintf(name, sizeof name, "default-backend-%d", i);
+		else
+			snprintf(name, sizeof name, "%s%s%s-%d", r->host >= 0 && t->hosts[r->host].wild ? "*." : "",
+			         r->host >= 0 ? t->hosts[r->host].name : "", r->path, i);
+		mx_printf(o, "%s", i ? "," : "");
+		mx_json_str(o, name, strlen(name));
+		mx_printf(o, ":{\"entryPoints\":[");
+		for (int ep = 0, first = 1; ep < cf_live->n_eps; ep++)
+			if (r->ep_mask >> ep & 1) {
+				mx_printf(o, "%s\"%s\"", first ? "" : ",", cf_live->eps[ep].name);
+				first = 0;
+			}
+		mx_printf(o, "],\"backend\":");
+		mx_json_str(o, t->backends[r->backend].key, strlen(t->backends[r->backend].key));
+		mx_printf(o, ",\"routes\":{\"route-0\":{\"rule\":");
+		mx_rule(o, t, r);
+		mx_printf(o, "}},\"passHostHeader\":%s,\"priority\":%d,\"ingress\":\"%s/%s\"", p->pass_host ? "true" : "false",
+		          r->prio, p->ns, p->name);
+		if (p->wl != WL_OPEN) {
+			mx_printf(o, ",\"whiteList\":{\"sourceRange\":[");
+			for (int k = 0; k < p->ncidr; k++) {
+				const struct rt_cidr *c = &t->cidrs[p->cidr + k];
+				struct ing_addr ad = {.family = c->family};
+				memcpy(ad.ip, c->ip, 16);
+				ing_addr_fmt(&ad, a, sizeof a, 0);
+				mx_printf(o, "%s\"%s/%d\"", k ? "," : "", a, c->bits);
+			}
+			mx_printf(o, "],\"invalid\":%s}", p->wl == WL_DENY ? "true" : "false");
+		}
+		if (p->auth == AU_BASIC) {
+			mx_printf(o, ",\"auth\":{\"basic\":{\"realm\":");
+			mx_json_str(o, p->realm, strlen(p->realm));
+			mx_printf(o, ",\"removeHeader\":%s,\"users\":[", p->auth_remove ? "true" : "false");
+			for (int k = 0; k < p->nuser; k++) {
+				mx_printf(o, "%s", k ? "," : "");
+				mx_json_str(o, t->users[p->user + k].name, strlen(t->users[p->user + k].name));
+			}
+			mx_printf(o, "]}}");
+		} else if (p->auth == AU_DENY) {
+			mx_printf(o, ",\"auth\":{\"denyAll\":true}");
+		}
+		mx_printf(o, "}");
+	}
+	mx_printf(o, "},\"skipped\":[");
+	for (int i = 0; t != NULL && i < t->nskips; i++) {
+		const struct rt_skip *s = &t->skips[i];
+		mx_printf(o, "%s{\"ingress\":\"%s/%s\",\"host\":", i ? "," : "", s->ns, s->name);
+		mx_json_str(o, s->host, strlen(s->host));
+		mx_printf(o, ",\"path\":");
+		mx_json_str(o, s->path, strlen(s->path));
+		mx_printf(o, ",\"reason\":");
+		mx_json_str(o, s->why, strlen(s->why));
+		mx_printf(o, "}");
+	}
+	mx_printf(o, "]}%s\n", wrap ? "}" : "");
+}
+
+/* ---- the access log ---- */
+static void
+al_open(const struct cf *c)
+{
+	int fd = 2;
+	if (g_al.fd > 2)
+		close(g_al.fd);
+	g_al.fd = -1;
+	g_al.format = c->accesslog_format;
+	snprintf(g_al.path, sizeof g_al.path, "%s", c->accesslog_path);
+	if (!c->accesslog_enabled)
+		return;
+	if (c->accesslog_path[0] != '\0' && (fd = open(c->accesslog_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		log_warn("al: %s: open; access log to standard error", c->accesslog_path);
+		fd = 2;
+	}
+	g_al.fd = fd;
+}
+
+static void
+al_flush(void)
+{
+	size_t off = 0;
+	while (off < g_al.len && g_al.fd >= 0) {
+		ssize_t w = write(g_al.fd, g_al.buf + off, g_al.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			g_al.dropped++; /* disk full or gone: the lines are lost, counted */
+			break;
+		}
+		off += (size_t)w;
+	}
+	g_al.len = 0;
+	g_al.flush_at = 0;
+}
+
+/* Copies s into a field, the characters a log line cannot hold replaced. */
+static void
+al_field(char *dst, size_t cap, struct ing_str s)
+{
+	size_t i;
+	if (s.p == NULL || s.n == 0) {
+		snprintf(dst, cap, "-");
+		return;
+	}
+	for (i = 0; i < s.n && i + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)s.p[i];
+		dst[i] = ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	dst[i] = '\0';
+}
+
+static struct al_rec *
+al_of(struct cn *c)
+{
+	return g_al.fd >= 0 && c->kind == CN_CLIENT ? &g_al.rec[cn_index(c)] : NULL;
+}
+
+/* A request head arrived (parsed or not): its access-log fields. */
+static void
+al_begin(struct cn *c, const struct hp_msg *m)
+{
+	struct al_rec *r = al_of(c);
+	struct timespec ts;
+	if (r == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	al_field(r->method, sizeof r->method, m->method);
+	al_field(r->uri, sizeof r->uri, m->target);
+	snprintf(r->proto, sizeof r->proto, "HTTP/1.%d", m->minor);
+	al_field(r->host, sizeof r->host, m->host);
+	al_field(r->referer, sizeof r->referer, m->nh ? hp_header(m, "referer") : (struct ing_str){NULL, 0});
+	al_field(r->ua, sizeof r->ua, m->nh ? hp_header(m, "user-agent") : (struct ing_str){NULL, 0});
+	snprintf(r->user, sizeof r->user, "-");
+	snprintf(r->fe, sizeof r->fe, "-");
+	snprintf(r->be, sizeof r->be, "-");
+}
+
+/* What dispatch learned: the frontend (route), the user, the server. */
+static void
+al_route(struct cn *c, const struct rt_table *t, const struct rt_route *rt)
+{
+	struct al_rec *r = al_of(c);
+	if (r != NULL)
+		snprintf(r->fe, sizeof r->fe, "%s%.*s%s", rt->host >= 0 && t->hosts[rt->host].wild ? "*." : "",
+		         rt->host >= 0 ? 63 : 0, rt->host >= 0 ? t->hosts[rt->host].name : "", rt->path_len ? rt->path : "/");
+}
+
+static void
+al_user(struct cn *c, const char *user)
+{
+	struct al_rec *r = al_of(c);
+	if (r != NULL)
+		al_field(r->user, sizeof r->user, (struct ing_str){user, strlen(user)});
+}
+
+static void
+al_server(struct cn *c, const struct ing_addr *a)
+{
+	struct al_rec *r = al_of(c);
+	char s[64];
+	if (r != NULL) {
+		ing_addr_fmt(a, s, sizeof s, 1);
+		snprintf(r->be, sizeof r->be, "http://%s", s);
+	}
+}
+
+/* The request ended: one line. */
+static void
+al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
+{
+	static uint64_t count;
+	struct al_rec *r = al_of(c);
+	char t[40], line[1400];
+	int n;
+	if (r == NULL)
+		return;
+	time_t sec = (time_t)(r->wall_ms / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	count++;
+	if (g_al.format == CF_LOG_JSON) {
+		strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+		char cl[64];
+		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+		n = snprintf(line, sizeof line,
+		             "{\"ClientHost\":\"%s\",\"ClientUsername\":\"%s\",\"StartUTC\":\"%s.%03dZ\",\"RequestMethod\":\"%s\","
+		             "\"RequestPath\":\"%s\",\"RequestProtocol\":\"%s\",\"RequestHost\":\"%s\",\"DownstreamStatus\":%d,"
+		             "\"DownstreamContentSize\":%" PRIu64 ",\"FrontendName\":\"%s\",\"BackendURL\":\"%s\",\"Duration\":%" PRIu64
+		             ",\"RequestCount\":%" PRIu64 ",\"request_Referer\":\"%s\",\"request_User-Agent\":\"%s\"}\n",
+		             cl, r->user, t, (int)(r->wall_ms % 1000), r->method, r->uri, r->proto, r->host, status, bytes, r->fe,
+		             r->be, ms * 1000000, count, r->referer, r->ua);
+	} else {
+		strftime(t, sizeof t, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		char cl[64];
+		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
+		n = snprintf(line, sizeof line, "%s - %s [%s] \"%s %s %s\" %d %" PRIu64 " \"%s\" \"%s\" %" PRIu64 " \"%s\" \"%s\" %" PRIu64 "ms\n",
+		             cl, r->user, t, r->method, r->uri, r->proto, status, bytes, r->referer, r->ua, count, r->fe, r->be, ms);
+	}
+	if (n < 0)
+		return;
+	n = (int)ING_MIN((size_t)n, sizeof line - 1);
+	if (g_al.len + (size_t)n > sizeof g_al.buf)
+		al_flush();
+	memcpy(g_al.buf + g_al.len, line, (size_t)n);
+	g_al.len += (size_t)n;
+	g_al.lines++;
+	if (g_al.flush_at == 0)
+		g_al.flush_at = g.now + AL_FLUSH_MS;
+}
+
+/* A request is over (answered, failed or abandoned): counted and logged,
+ * once. */
+static void
+mx_done(struct cn *c, int status, uint64_t bytes)
+{
+	if (!c->req_open)
+		return;
+	c->req_open = 0;
+	if (g_cn.lis[c->lis].ep < 0)
+		return; /* the admin listener's own requests */
+	const char *be = "";
+	if (c->be >= 0 && c->be < g_lb.n && g_lb.s[c->be].used && g_lb.s[c->be].gen == c->be_gen)
+		be = g_lb.s[c->be].key;
+	uint64_t ms = g.now - c->t_start;
+	mx_request(c->lis, be, c->meth, status, ms);
+	al_end(c, status, bytes, ms);
+	c->be = -1;
+}
+
+/* A large answer (admin /metrics, /api) from a malloc'd buffer that the
+ * connection owns until it is written. */
+static void
+rs_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
+{
+	struct hp_msg *m = &g_hp.msg;
+	if (o->full || g_mx_admin_big >= 4) {
+		free(o->p);
+		if (o->full)
+			log_limit(LIM_ADMIN_BYTES, "mx: admin answer size");
+		rs_error(c, o->full ? 500 : 503, o->full ? "answer over ING_MAX_ADMIN_BYTES" : "too many admin answers at once");
+		return;
+	}
+	c->in->r += (uint32_t)m->head_len;
+	if (m->meth == HM_HEAD) {
+		rs_send(c, status, ctype, NULL, NULL, o->n, 1);
+		free(o->p);
+		return;
+	}
+	g_mx_admin_big++;
+	c->big = o->p;
+	c->big_len = (uint32_t)o->n;
+	c->big_off = 0;
+	rs_send(c, status, ctype, NULL, NULL, o->n, 1); /* the head; the body follows from c->big */
+}
+
+/* Admin requests: read-only, GET and HEAD. */
 static void
 mx_admin(struct cn *c, struct hp_msg *m)
 {
+	struct mx_out o = {NULL, 0, 0, 0};
+	struct ing_str path = m->path;
+	const char *q = memchr(path.p, '?', path.n);
+	if (q != NULL)
+		path.n = (size_t)(q - path.p);
 	if (m->meth != HM_GET && m->meth != HM_HEAD) {
 		rs_error(c, 405, "admin is read-only");
 		return;
 	}
-	if (str_eq(m->path, "/ping")) {
+	if (str_eq(path, "/ping")) {
 		c->in->r += (uint32_t)m->head_len;
 		rs_send(c, 200, "text/plain; charset=utf-8", NULL, "OK", 2, m->meth == HM_HEAD);
 		return;
 	}
-	if (str_eq(m->path, "/ready")) {
+	if (str_eq(path, "/ready")) {
 		char why[200], body[256];
 		const char *nr = kw_not_ready(why, sizeof why);
+		if (nr == NULL && !g_kw.ready)
+			nr = "first routing table not built yet";
 		int n = snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
 		c->in->r += (uint32_t)m->head_len;
 		rs_send(c, nr ? 503 : 200, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
+		return;
+	}
+	if (str_eq(path, "/metrics")) {
+		mx_metrics(&o);
+		rs_big(c, 200, "text/plain; version=0.0.4; charset=utf-8", &o);
+		return;
+	}
+	if (str_eq(path, "/api/providers") || str_eq(path, "/api/providers/kubernetes")) {
+		mx_api(&o, path.n == 14);
+		rs_big(c, 200, "application/json", &o);
 		return;
 	}
 	rs_error(c, 404, "no such admin path");
@@ -8974,8 +9747,6 @@ static struct {
 	int exit_code;
 	struct pollfd pfd[CN_TOTAL + ING_MAX_ENTRYPOINTS + 2];
 	int pfd_conn[CN_TOTAL + ING_MAX_ENTRYPOINTS + 2]; /* conn index; -1 signal; -2-i listener i */
-	uint64_t reloads, reload_failures;
-	int64_t reload_wall;
 } g_ev;
 
 static struct cf *
@@ -8988,6 +9759,8 @@ static void
 cn_release(struct cn *c)
 {
 	struct cn *p = cn_peer(c);
+	if (c->kind == CN_CLIENT && c->req_open) /* abandoned mid-exchange: 499 as nginx */
+		mx_done(c, (c->xflags & XF_HEAD_SENT) ? c->status : 499, c->bytes);
 	if (c->kind == CN_WATCH)
 		kw_conn_gone(c);
 	if (c->kind == CN_UPSTREAM)
@@ -9054,7 +9827,7 @@ ev_reload(void)
 	struct cf *old = ev_cf(), *nc = &g_ev.cfs[spare];
 	g_ev.reload = 0;
 	if (cf_load(&ps, nc, g_ev.conf_path) != 0) {
-		g_ev.reload_failures++;
+		g.reload_failures++;
 		log_errx("ev: reload: %s has %d error(s); keeping the running config", g_ev.conf_path ? g_ev.conf_path : "(defaults)", ps.nerr);
 		for (int i = 0; i < ps.nmsg; i++)
 			log_errx("ev: reload: %s:%d: %s%s", ps.file, ps.msgs[i].line, ps.msgs[i].warning ? "warning: " : "",
@@ -9077,9 +9850,11 @@ ev_reload(void)
 	}
 	g_ev.live = spare;
 	cf_live = nc;
+	al_flush();
+	al_open(nc);
 	g.loglevel = nc->loglevel;
-	g_ev.reloads++;
-	g_ev.reload_wall = port_wall_s();
+	g.reloads++;
+	g.reload_wall = port_wall_s();
 	log_info("ev: reload: config %s applied", g_ev.conf_path ? g_ev.conf_path : "(defaults)");
 }
 
@@ -9109,6 +9884,11 @@ ev_signals(void)
 			break;
 		case SIGHUP:
 			g_ev.reload = 1;
+			break;
+		case SIGUSR1: /* log rotation: write what is buffered, reopen */
+			al_flush();
+			al_open(ev_cf());
+			log_info("ev: signal %d: access log reopened", sig[i]);
 			break;
 		default:
 			break;
@@ -9198,6 +9978,7 @@ ev_turn(int max_wait_ms)
 	if (g_ev.stopping)
 		next = tk_min(next, g_ev.stop_deadline);
 	next = tk_min(next, kw_next_deadline());
+	next = tk_min(next, g_al.flush_at);
 	next = tk_min(next, rb_dns_next());
 	int timeout = max_wait_ms;
 	if (zero)
@@ -9248,6 +10029,8 @@ ev_turn(int max_wait_ms)
 	}
 	kw_tick();
 	rb_dns_tick();
+	if (g_al.flush_at != 0 && g.now >= g_al.flush_at)
+		al_flush();
 	if (g_ev.reload)
 		ev_reload();
 }
@@ -9261,6 +10044,7 @@ ev_run(void)
 		if (g_ev.stopping && (g_cn.used[CN_CLIENT] == 0 || g.now >= g_ev.stop_deadline)) {
 			if (g_cn.used[CN_CLIENT] > 0)
 				log_warnx("ev: grace time over: closing %d client connection(s)", g_cn.used[CN_CLIENT]);
+			al_flush();
 			log_info("ev: stopped");
 			return g_ev.exit_code;
 		}
@@ -9364,6 +10148,8 @@ main(int argc, char **argv)
 		fatalx("ev: signals: %s", err);
 	if (ev_listen_all(ev_cf()) != 0)
 		return 1;
+	al_open(ev_cf());
+	g.start_wall = port_wall_s();
 	if (ev_cf()->user[0] != '\0') {
 		if (port_drop_privileges(ev_cf()->user, err, sizeof err) != 0)
 			fatalx("ev: %s", err);

@@ -148,6 +148,12 @@
 #ifndef ING_MAX_USERS
 #define ING_MAX_USERS 1024 /* htpasswd users over all auth Secrets (~0.2 KB, x2) */
 #endif
+#ifndef ING_MAX_METRIC_SERIES
+#define ING_MAX_METRIC_SERIES 4096 /* request counter series (~0.2 KB each) */
+#endif
+#ifndef ING_MAX_ADMIN_BYTES
+#define ING_MAX_ADMIN_BYTES (4 * 1024 * 1024) /* one /metrics or /api answer */
+#endif
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif

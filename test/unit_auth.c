@@ -914,7 +914,7 @@ login(const struct rt_table *t, const struct rt_policy *pol, const char *userpas
 	m.nh = 1;
 	m.h[0].name = STR_LIT("Authorization");
 	m.h[0].value = (struct ing_str){hdr, o};
-	return au_request(&m, t->users, pol);
+	return au_request(&m, t->users, pol, &(int){0});
 }
 
 static void
@@ -960,15 +960,15 @@ test_htpasswd(void)
 	m.nh = 2;
 	m.h[0].name = m.h[1].name = STR_LIT("Authorization");
 	m.h[0].value = m.h[1].value = STR_LIT("Basic Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol) == 401);
+	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
 	m.nh = 1;
-	CHECK(au_request(&m, t.users, &pol) == 0);
+	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 0);
 	m.h[0].value = STR_LIT("basic Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol) == 0); /* the scheme is case-insensitive */
+	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 0); /* the scheme is case-insensitive */
 	m.h[0].value = STR_LIT("Basic Y2Fyb2w6c2luZ2Vy=");
-	CHECK(au_request(&m, t.users, &pol) == 401);
+	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
 	m.h[0].value = STR_LIT("Bearer Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol) == 401);
+	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
 }
 
 int

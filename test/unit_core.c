@@ -715,10 +715,10 @@ TEST(test_loop_reload)
 	FILE *f = fopen(path, "w");
 	fputs("logLevel = \"DEBUG\"\nbogus = 1\n", f);
 	fclose(f);
-	uint64_t fails = g_ev.reload_failures;
+	uint64_t fails = g.reload_failures;
 	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
 	turns(1);
-	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g_ev.reload_failures == fails + 1);
+	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g.reload_failures == fails + 1);
 	unlink(path);
 	g_ev.conf_path = NULL;
 	g.loglevel = ING_LOG_INFO;
@@ -766,6 +766,6 @@ main(void)
 	RUN(test_loop_drain);
 	RUN(test_loop_reload);
 	RUN(test_loop_faults);
-	printf("unit: %d passed, %d failed\n", ut_pass, ut_fail);
+	printf("unit_core: %d passed, %d failed\n", ut_pass, ut_fail);
 	return ut_fail != 0;
 }

@@ -1,0 +1,739 @@
+#!/bin/bash
+# test/bench/run.sh - `make bench`: ingressd measured against nginx and
+# HAProxy on loopback, in one run (the Performance sections of issues 3-8).
+#
+#   D  initial list of 1,000 Ingresses/Services/EndpointSlices + 100 Secrets
+#      from the stand-in API server: CPU time and RSS growth to /ready;
+#      watch-event decode throughput (decode_bench.c, the real decoder)
+#   A  proxy throughput: wrk -t1 -c64 against ingressd, nginx (proxy) and
+#      HAProxy in front of one nginx backend; rounds interleaved, medians
+#   B  ingressd variants as ratios to plain ingressd (same rounds): sticky
+#      cookies (new client / cookie presented), circuit breaker, whitelist,
+#      basic auth (bcrypt cost 10, cached), access log, /metrics scraped 1/s;
+#      the loop stall caused by a burst of 20 wrong passwords; heap
+#      allocations per request
+#   C  10,000 idle keep-alive client connections: ingressd RSS
+#   E  HTTPS (placeholder until issue 8 lands: skipped with a note)
+#
+# Prints a markdown table and writes build/bench/results.md; raw numbers
+# and every log are kept in build/bench/ (raw.txt, logs/). The machine is
+# shared and noisy: compare numbers within one run only.
+#
+# Knobs (environment):
+#   BENCH_SECONDS=10     wrk duration of each A run     BENCH_ROUNDS=3
+#   BENCH_VAR_SECONDS=5  wrk duration of each B run     BENCH_VAR_ROUNDS=3
+#   BENCH_WARMUP=2       seconds of wrk warm-up per target
+#   BENCH_CONNS=64       wrk connections
+#   BENCH_IDLE_CONNS=10000   BENCH_GENERATE=1000   BENCH_DECODE_N=100000
+#   BENCH_PIN=1          pin wrk + backend to CPU 0 and the proxy to CPU 1
+#   BENCH_QUICK=1        a short smoke run (numbers meaningless)
+#   BENCH_INGRESSD=PATH  the binary to measure (default ./ingressd)
+#   BENCH_ONLY="D A B C E"  sections to run
+#   BENCH_KEEP=1         keep the temp dir (configs of nginx/haproxy)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+export PATH="$PATH:/usr/sbin:/sbin"
+. test/lib.sh # free_port, wait_port
+
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+VSECS=${BENCH_VAR_SECONDS:-5}
+VROUNDS=${BENCH_VAR_ROUNDS:-3}
+WARM=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNS:-64}
+IDLE=${BENCH_IDLE_CONNS:-10000}
+GEN=${BENCH_GENERATE:-1000}
+DECODE_N=${BENCH_DECODE_N:-100000}
+ONLY=${BENCH_ONLY:-D A B C E}
+B=${BENCH_INGRESSD:-$ROOT/ingressd}
+if [ -n "${BENCH_QUICK:-}" ]; then
+	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 IDLE=2000 DECODE_N=10000
+fi
+
+OUT=$ROOT/build/bench
+LOGS=$OUT/logs
+RAW=$OUT/raw.txt
+mkdir -p "$LOGS"
+rm -f "$LOGS"/* "$RAW"
+TMP=$(mktemp -d /tmp/ingressd-bench.XXXXXX)
+T0=$(date +%s)
+
+# ---------------------------------------------------------------- helpers
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 30 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $TMP" >&2 || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+rec() { printf '%s\n' "$*" >>"$RAW"; }
+kv() { rec "kv $1 $2"; }
+note() { # SECTION TEXT: shown under the table
+	rec "note $*"
+	say "note: $*"
+}
+# bg LOG CMD...: start CMD in the background, remember it for cleanup; PID in $LAST
+bg() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	LAST=$!
+	PIDS="$LAST $PIDS"
+}
+# stop PID: SIGTERM and wait for it
+stop() {
+	local i=0
+	kill -TERM "$1" 2>/dev/null
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+# on-CPU nanoseconds of every thread of PID
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+# until CMD succeeds, up to N tenths of a second
+until_ok() {
+	local n=$1 i=0
+	shift
+	while [ $i -lt "$n" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+PCLI="" PSRV="" PBACK=""
+if [ "${BENCH_PIN:-0}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	PCLI="taskset -c 0" PSRV="taskset -c 1" PBACK="taskset -c 0"
+fi
+
+# wrk_run SECTION NAME ROUND SECONDS PID URL [wrk args]: one measured run;
+# PID is the proxy process whose CPU time per request is recorded (or -)
+wrk_run() {
+	local sec=$1 name=$2 round=$3 d=$4 pid=$5 url=$6 f c0=0 c1=0 res
+	shift 6
+	f=$LOGS/wrk.$sec.$name.$round.txt
+	[ "$pid" != - ] && c0=$(cpu_ns "$pid")
+	$PCLI wrk -t1 -c"$CONNS" -d"${d}s" --latency "$@" "$url" >"$f" 2>&1
+	[ "$pid" != - ] && c1=$(cpu_ns "$pid")
+	res=$(python3 test/bench/wrkparse.py "$f")
+	rec "wrk $sec $name $round $res cpu_ns=$((c1 - c0))"
+	say "  $sec $name round $round: $(echo "$res" | cut -d' ' -f1-3)"
+}
+warm() { $PCLI wrk -t1 -c"$CONNS" -d"${WARM}s" "$@" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- preflight
+missing=""
+for t in wrk curl python3 cc nginx; do command -v $t >/dev/null || missing="$missing $t"; done
+if [ -n "$missing" ]; then
+	echo "bench: missing:$missing (make deps installs them)" >&2
+	exit 1
+fi
+if [ ! -x "$B" ]; then
+	make ingressd >&2 || exit 1
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+kv machine.nofile "$(ulimit -n)"
+kv machine.nproc "$(nproc)"
+kv machine.cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+kv machine.mem_mb "$(awk '/^MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+kv machine.kernel "$(uname -r)"
+kv machine.date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+kv machine.load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+kv version.ingressd "$("$B" -V 2>&1 | head -n 1)"
+kv version.commit "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- ingressd.c ingressd.h port 2>/dev/null || echo '+uncommitted')"
+kv version.nginx "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+kv version.haproxy "$(haproxy -v 2>/dev/null | head -n 1 | awk '{print $3}')"
+kv version.wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+kv settings "wrk -t1 -c$CONNS; A: ${SECS}s x $ROUNDS rounds; B: ${VSECS}s x $VROUNDS rounds; pinning: ${PCLI:+wrk+backend CPU 0, proxy CPU 1}${PCLI:-none}"
+if [ "$(ulimit -n)" -lt $((IDLE + 1000)) ]; then
+	IDLE=$(($(ulimit -n) - 1000))
+	note C "open-file limit is $(ulimit -n): idle connections reduced to $IDLE"
+fi
+
+# The helpers build into build/bench against the sources in this tree.
+HAVE_DECODE=0
+if cc -std=c11 -O2 -o "$OUT/decode_bench" test/bench/decode_bench.c port/mock.c port/tls_bearssl.c \
+	-l:libbearssl.a >"$LOGS/decode_bench.build.log" 2>&1; then
+	HAVE_DECODE=1
+else
+	note D "decode_bench did not build (log: build/bench/logs/decode_bench.build.log)"
+fi
+HAVE_MC=0
+cc -std=c11 -O2 -shared -fPIC -o "$OUT/malloc_count.so" test/bench/malloc_count.c >"$LOGS/malloc_count.build.log" 2>&1 &&
+	HAVE_MC=1
+
+# ---------------------------------------------------------------- shared pieces
+# The nginx backend: 1 worker, a small fixed answer, keep-alive.
+BACK=$(free_port)
+mkdir -p "$TMP/back/logs"
+cat >"$TMP/back/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/back/nginx.pid;
+error_log $TMP/back/logs/error.log warn;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/back/body;
+    proxy_temp_path $TMP/back/proxy;
+    fastcgi_temp_path $TMP/back/fastcgi;
+    uwsgi_temp_path $TMP/back/uwsgi;
+    scgi_temp_path $TMP/back/scgi;
+    server {
+        listen 127.0.0.1:$BACK backlog=4096;
+        location / {
+            default_type text/plain;
+            return 200 "hello from the bench backend\n";
+        }
+    }
+}
+EOF
+
+# ingressd_conf FILE HTTPPORT WEBPORT APIPORT [extra TOML]
+ingressd_conf() {
+	cat >"$1" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$2"
+[web]
+address = "127.0.0.1:$3"
+[kubernetes]
+endpoint = "http://127.0.0.1:$4"
+throttleDuration = "20ms"
+${5:-}
+EOF
+}
+ready() { [ "$(http_code "http://127.0.0.1:$1/ready")" = 200 ]; }
+
+# ================================================================ D: watch/list
+section_D() {
+	local which api h w r o n3 ns
+	say "D: initial list of $GEN apps, decode throughput"
+	DAPI=$(free_port)
+	bg "$LOGS/fakeapi-generate.log" python3 test/fakeapi.py --listen 127.0.0.1:$DAPI --generate "$GEN" --generate-port 8080
+	DFA=$LAST
+	if ! until_ok 1200 grep -q 'listening on' "$LOGS/fakeapi-generate.log"; then
+		note D "fakeapi --generate $GEN did not start (see logs/fakeapi-generate.log)"
+		return
+	fi
+	# Empty cluster first (the fixed cost of starting), then the 1,000 apps.
+	EAPI=$(free_port)
+	bg "$LOGS/fakeapi-empty.log" python3 test/fakeapi.py --listen 127.0.0.1:$EAPI
+	EFA=$LAST
+	wait_port $EAPI
+	for which in empty list; do
+		api=$DAPI
+		[ $which = empty ] && api=$EAPI
+		h=$(free_port) w=$(free_port)
+		# default throttleDuration: the rebuilds a real start-up pays
+		cat >"$TMP/$which.conf" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$h"
+[web]
+address = "127.0.0.1:$w"
+[kubernetes]
+endpoint = "http://127.0.0.1:$api"
+EOF
+		for r in 1 2 3; do
+			o=$(python3 test/bench/listbench.py --ingressd "$B" --conf "$TMP/$which.conf" --web 127.0.0.1:$w \
+				--log "$LOGS/ingressd-$which.log")
+			rec "list $which $r $(echo $o)"
+			say "  $which round $r: $(echo $o)"
+		done
+	done
+	stop $EFA
+	if grep -q 'ING_MAX_' "$LOGS/ingressd-list.log"; then
+		note D "limit hit during the list: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-list.log" | sort -u | tr '\n' ' ')"
+	fi
+	if [ $HAVE_DECODE = 1 ]; then
+		mkdir -p "$TMP/ev"
+		python3 test/bench/events.py http://127.0.0.1:$DAPI "$TMP/ev" >"$LOGS/events.txt" 2>&1 ||
+			note D "could not fetch the generated objects for decode_bench"
+		# N events in all: Ingress, Service, EndpointSlice share 90 %, Secrets 10 %
+		n3=$((DECODE_N * 3 / 10)) ns=$((DECODE_N / 10))
+		if "$OUT/decode_bench" ingress="$TMP/ev/ingress.jsonl@$n3" service="$TMP/ev/service.jsonl@$n3" \
+			endpointslice="$TMP/ev/endpointslice.jsonl@$n3" secret="$TMP/ev/secret.jsonl@$ns" \
+			>"$LOGS/decode_bench.txt" 2>&1; then :; else
+			note D "decode_bench reported decode errors (logs/decode_bench.txt)"
+		fi
+		while read -r line; do rec "$line"; done <"$LOGS/decode_bench.txt"
+		sed 's/^/  /' "$LOGS/decode_bench.txt" >&2
+	fi
+	stop $DFA
+}
+
+# ================================================================ A + B setup
+objects() {
+	cat <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+EOF
+	for s in plain sticky cb; do
+		case $s in
+		sticky) ann='{traefik.backend.loadbalancer.sticky: "true"}' ;;
+		cb) ann='{traefik.backend.circuitbreaker: "NetworkErrorRatio() > 0.5"}' ;;
+		*) ann='{}' ;;
+		esac
+		cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $s, namespace: b, annotations: $ann}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $s-1, namespace: b, labels: {kubernetes.io/service-name: $s}}
+addressType: IPv4
+ports: [{name: http, port: $BACK}]
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+EOF
+	done
+	# ingress NAME HOST SERVICE ANNOTATIONS
+	for spec in "plain plain.bench plain {}" "sticky sticky.bench sticky {}" "cb cb.bench cb {}" \
+		'wl wl.bench plain {ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8"}' \
+		'auth auth.bench plain {ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: bench-auth}'; do
+		set -- $spec
+		n=$1 h=$2 s=$3
+		shift 3
+		cat <<EOF
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $n, namespace: b, annotations: $*}
+spec:
+  rules:
+  - host: $h
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: $s, port: {number: 80}}}}
+EOF
+	done
+	if [ -s "$TMP/htpasswd" ]; then
+		cat <<EOF
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-auth, namespace: b}
+type: Opaque
+data:
+  auth: $(base64 -w0 <"$TMP/htpasswd")
+EOF
+	fi
+}
+
+UP=0
+setup_proxies() {
+	[ $UP = 1 ] && return 0
+	UP=1
+	say "starting the backend, fakeapi, ingressd, nginx and HAProxy"
+	bg "$LOGS/backend.log" $PBACK nginx -p "$TMP/back" -e "$TMP/back/logs/error.log" -c "$TMP/back/nginx.conf" -g 'daemon off;'
+	BACKPID=$LAST
+	wait_port $BACK || {
+		note A "the nginx backend did not start: $(cat "$LOGS/backend.log" "$TMP/back/logs/error.log" 2>/dev/null | tail -n 3)"
+		return 1
+	}
+	if command -v htpasswd >/dev/null; then
+		htpasswd -nbB -C 10 bench benchpass >"$TMP/htpasswd" 2>/dev/null
+	else
+		note B "htpasswd missing (apache2-utils): no basic-auth rows"
+	fi
+	API=$(free_port) CTL=$(free_port)
+	bg "$LOGS/fakeapi.log" python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL
+	wait_port $API && wait_port $CTL || {
+		note A "fakeapi did not start"
+		return 1
+	}
+	objects >"$TMP/objects.yaml"
+	curl -sf -X POST --data-binary @"$TMP/objects.yaml" -H 'Content-Type: application/yaml' \
+		http://127.0.0.1:$CTL/objects >"$LOGS/objects.txt" || note A "posting the objects failed"
+
+	# ingressd #1: plain; #2: the same with the access log on
+	IHTTP=$(free_port) IWEB=$(free_port)
+	ingressd_conf "$TMP/i1.conf" $IHTTP $IWEB $API
+	bg "$LOGS/ingressd.log" $PSRV "$B" -c "$TMP/i1.conf"
+	IPID=$LAST
+	LHTTP=$(free_port) LWEB=$(free_port)
+	ingressd_conf "$TMP/i2.conf" $LHTTP $LWEB $API "[accessLog]
+filePath = \"$TMP/access.log\""
+	LPID=""
+	if "$B" -t -c "$TMP/i2.conf" >"$LOGS/ingressd-accesslog-check.log" 2>&1; then
+		bg "$LOGS/ingressd-accesslog.log" $PSRV "$B" -c "$TMP/i2.conf"
+		LPID=$LAST
+	else
+		note B "[accessLog] filePath refused by the config check: $(head -n 2 "$LOGS/ingressd-accesslog-check.log")"
+	fi
+
+	# nginx as the reverse proxy: 1 worker, upstream keep-alive, the same
+	# X-Forwarded-* headers ingressd adds, no access log (ingressd's is off)
+	NPORT=$(free_port)
+	mkdir -p "$TMP/px/logs"
+	cat >"$TMP/px/nginx.conf" <<EOF
+worker_processes 1;
+pid $TMP/px/nginx.pid;
+error_log $TMP/px/logs/error.log warn;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/px/body;
+    proxy_temp_path $TMP/px/proxy;
+    fastcgi_temp_path $TMP/px/fastcgi;
+    uwsgi_temp_path $TMP/px/uwsgi;
+    scgi_temp_path $TMP/px/scgi;
+    upstream backend {
+        server 127.0.0.1:$BACK;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NPORT backlog=4096;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Port \$server_port;
+        }
+    }
+}
+EOF
+	bg "$LOGS/nginx-proxy.log" $PSRV nginx -p "$TMP/px" -e "$TMP/px/logs/error.log" -c "$TMP/px/nginx.conf" -g 'daemon off;'
+	NPID=$LAST
+
+	# HAProxy: nbthread 1, http-reuse always, the same forwarded headers
+	HPID=""
+	if command -v haproxy >/dev/null; then
+		HPORT=$(free_port)
+		# HAProxy wants 2 fds per connection under the open-file limit
+		HMAXCONN=$((($(ulimit -n) - 200) / 2))
+		[ $HMAXCONN -gt 30000 ] && HMAXCONN=30000
+		cat >"$TMP/h.cfg" <<EOF
+global
+    nbthread 1
+    maxconn $HMAXCONN
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+    http-reuse always
+    option forwardfor
+frontend fe
+    bind 127.0.0.1:$HPORT
+    http-request set-header X-Real-IP %[src]
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Port %[dst_port]
+    default_backend be
+backend be
+    server b1 127.0.0.1:$BACK maxconn 1000
+EOF
+		bg "$LOGS/haproxy.log" $PSRV haproxy -f "$TMP/h.cfg" -db
+		HPID=$LAST
+	else
+		note A "haproxy missing: no HAProxy row"
+	fi
+
+	wait_port $IHTTP && until_ok 100 ready $IWEB || note A "ingressd not ready (logs/ingressd.log)"
+	until_ok 100 sh -c "curl -sf -H 'Host: plain.bench' http://127.0.0.1:$IHTTP/ | grep -q hello" ||
+		note A "ingressd does not route plain.bench to the backend"
+	[ -n "$LPID" ] && { wait_port $LHTTP && until_ok 100 ready $LWEB || note B "ingressd with the access log not ready"; }
+	wait_port $NPORT || note A "nginx proxy did not start: $(tail -n 3 "$TMP/px/logs/error.log")"
+	NWPID=$(pgrep -P "$NPID" | head -n 1) # the worker does the work
+	[ -n "$NWPID" ] || NWPID=$NPID
+	[ -n "$HPID" ] && { wait_port $HPORT || note A "haproxy did not start: $(tail -n 3 "$LOGS/haproxy.log")"; }
+	for u in "plain.bench $IHTTP" "x $NPORT" ${HPID:+"x $HPORT"}; do
+		set -- $u
+		curl -s -H "Host: $1" "http://127.0.0.1:$2/" | grep -q hello || note A "127.0.0.1:$2 does not answer with the backend's body"
+	done
+	return 0
+}
+
+# ================================================================ A: throughput
+section_A() {
+	local t n r k targets
+	say "A: proxy throughput, $ROUNDS rounds of ${SECS}s"
+	set -- "ingressd $IPID $IHTTP" "nginx $NWPID $NPORT"
+	[ -n "$HPID" ] && set -- "$@" "haproxy $HPID $HPORT"
+	targets=("$@")
+	for t in "${targets[@]}"; do
+		set -- $t
+		warm -H 'Host: plain.bench' "http://127.0.0.1:$3/"
+	done
+	n=${#targets[@]}
+	for r in $(seq 1 "$ROUNDS"); do
+		for k in $(seq 0 $((n - 1))); do # rotate the order each round
+			set -- ${targets[$(((k + r - 1) % n))]}
+			wrk_run A "$1" "$r" "$SECS" "$2" "http://127.0.0.1:$3/" -H 'Host: plain.bench'
+		done
+	done
+	kv A.rss.ingressd "$(status_kb $IPID VmHWM)"
+	kv A.rss.nginx "$(status_kb $NWPID VmHWM)"
+	kv A.rss.nginx_master "$(status_kb $NPID VmHWM)"
+	[ -n "$HPID" ] && kv A.rss.haproxy "$(status_kb $HPID VmHWM)"
+	kv A.rss.backend "$(status_kb "$(pgrep -P $BACKPID | head -n 1)" VmHWM)"
+}
+
+# ================================================================ B: variants
+section_B() {
+	local U variants sc again c0 c1 c2 t0 t1 t2 mc v n r k vs o h hh m0 m1 reqs MH MW MPID
+	say "B: ingressd variants, $VROUNDS rounds of ${VSECS}s"
+	U=http://127.0.0.1:$IHTTP/
+	variants="plain sticky sticky_cookie breaker whitelist"
+	# sticky: is a cookie set, and kept when presented?
+	sc=$(curl -s -D - -o /dev/null -H 'Host: sticky.bench' "$U" | tr -d '\r' | awk -F': ' 'tolower($1) == "set-cookie" {print $2; exit}')
+	COOKIE=${sc%%;*}
+	if [ -z "$COOKIE" ]; then
+		note B "sticky.bench set no cookie: the sticky rows measure nothing sticky"
+		variants="plain breaker whitelist"
+	else
+		kv B.cookie "${COOKIE%%=*}"
+		again=$(curl -s -D - -o /dev/null -H 'Host: sticky.bench' -H "Cookie: $COOKIE" "$U" | tr -d '\r' | grep -ci '^set-cookie')
+		[ "$again" = 0 ] || note B "a valid sticky cookie presented still gets Set-Cookie back"
+	fi
+	[ "$(http_code -H 'Host: wl.bench' "$U")" = 200 ] || note B "wl.bench: not 200 from 127.0.0.1"
+	[ "$(http_code -H 'Host: cb.bench' "$U")" = 200 ] || note B "cb.bench: not 200"
+	AUTHH=""
+	if [ -s "$TMP/htpasswd" ]; then
+		AUTHH="Authorization: Basic $(printf 'bench:benchpass' | base64 -w0)"
+		c0=$(http_code -H 'Host: auth.bench' "$U")
+		t0=$(date +%s%N)
+		c1=$(http_code -H 'Host: auth.bench' -H "$AUTHH" "$U")
+		t1=$(date +%s%N)
+		c2=$(http_code -H 'Host: auth.bench' -H "$AUTHH" "$U")
+		t2=$(date +%s%N)
+		kv B.auth_first_ms $(((t1 - t0) / 1000000))
+		kv B.auth_cached_ms $(((t2 - t1) / 1000000))
+		if [ "$c0" = 401 ] && [ "$c1" = 200 ] && [ "$c2" = 200 ]; then
+			variants="$variants auth"
+		else
+			note B "auth.bench: without credentials $c0 (want 401), with them $c1/$c2 (want 200): no auth row"
+		fi
+	fi
+	if [ -n "$LPID" ]; then
+		curl -s -o /dev/null -H 'Host: plain.bench' "http://127.0.0.1:$LHTTP/"
+		if until_ok 30 test -s "$TMP/access.log"; then
+			variants="$variants accesslog"
+			kv B.accesslog_line "$(head -n 1 "$TMP/access.log" | cut -c1-200)"
+		else
+			note B "access log on, but $TMP/access.log stayed empty after a request: no access-log row"
+		fi
+	fi
+	mc=$(http_code "http://127.0.0.1:$IWEB/metrics")
+	if [ "$mc" = 200 ]; then
+		variants="$variants metrics"
+		curl -s "http://127.0.0.1:$IWEB/metrics" >"$LOGS/metrics-before.txt"
+		kv B.metrics_bytes "$(wc -c <"$LOGS/metrics-before.txt")"
+	else
+		note B "GET /metrics answered $mc (not there yet): no /metrics row"
+	fi
+	echo "wrk.headers[\"Cookie\"] = os.getenv(\"BENCH_COOKIE\")" >"$TMP/cookie.lua"
+	export BENCH_COOKIE="$COOKIE"
+
+	# vrun VARIANT ROUND
+	vrun() {
+		case $1 in
+		plain) wrk_run B plain "$2" "$VSECS" $IPID "$U" -H 'Host: plain.bench' ;;
+		sticky) wrk_run B sticky "$2" "$VSECS" $IPID "$U" -H 'Host: sticky.bench' ;;
+		sticky_cookie) wrk_run B sticky_cookie "$2" "$VSECS" $IPID "$U" -H 'Host: sticky.bench' -s "$TMP/cookie.lua" ;;
+		breaker) wrk_run B breaker "$2" "$VSECS" $IPID "$U" -H 'Host: cb.bench' ;;
+		whitelist) wrk_run B whitelist "$2" "$VSECS" $IPID "$U" -H 'Host: wl.bench' ;;
+		auth) wrk_run B auth "$2" "$VSECS" $IPID "$U" -H 'Host: auth.bench' -H "$AUTHH" ;;
+		accesslog) wrk_run B accesslog "$2" "$VSECS" $LPID "http://127.0.0.1:$LHTTP/" -H 'Host: plain.bench' ;;
+		metrics)
+			(while :; do
+				curl -s -o /dev/null "http://127.0.0.1:$IWEB/metrics"
+				sleep 1
+			done) &
+			scr=$!
+			wrk_run B metrics "$2" "$VSECS" $IPID "$U" -H 'Host: plain.bench'
+			kill $scr 2>/dev/null
+			wait $scr 2>/dev/null
+			;;
+		esac
+	}
+	for v in $variants; do
+		case $v in
+		sticky_cookie) warm -H 'Host: sticky.bench' -s "$TMP/cookie.lua" "$U" ;;
+		auth) warm -H 'Host: auth.bench' -H "$AUTHH" "$U" ;;
+		accesslog) warm -H 'Host: plain.bench' "http://127.0.0.1:$LHTTP/" ;;
+		metrics) ;;
+		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/').bench" "$U" ;;
+		esac
+	done
+	set -- $variants
+	n=$#
+	vs=("$@")
+	for r in $(seq 1 "$VROUNDS"); do
+		for k in $(seq 0 $((n - 1))); do
+			vrun "${vs[$(((k + r - 1) % n))]}" "$r"
+		done
+	done
+	if [ -n "$LPID" ] && [ -s "$TMP/access.log" ]; then
+		kv B.accesslog_lines "$(wc -l <"$TMP/access.log")"
+		kv B.accesslog_bytes "$(wc -c <"$TMP/access.log")"
+	fi
+	[ "$mc" = 200 ] && curl -s "http://127.0.0.1:$IWEB/metrics" >"$LOGS/metrics-after.txt"
+
+	# The loop stall of a burst of 20 wrong passwords
+	if [ -n "$AUTHH" ]; then
+		say "B: stall probe, 20 wrong passwords"
+		o=$(python3 test/bench/stall_probe.py --addr 127.0.0.1:$IHTTP --probe-host plain.bench \
+			--burst-host auth.bench --user bench --burst 20)
+		rec "stall $(echo $o)"
+		say "  $(echo $o)"
+	fi
+
+	# Heap allocations per request in steady state (LD_PRELOAD counter)
+	if [ $HAVE_MC = 1 ] && ldd "$B" 2>/dev/null | grep -q libc.so; then
+		say "B: heap allocations per request"
+		MH=$(free_port) MW=$(free_port)
+		ingressd_conf "$TMP/i4.conf" $MH $MW $API
+		# malloc + calloc + realloc + aligned calls so far (malloc_count.c)
+		mc_allocs() {
+			python3 -c 'import struct, sys; c = struct.unpack("5Q", open(sys.argv[1], "rb").read(40)); print(c[0] + c[1] + c[2] + c[4])' "$TMP/mc.bin"
+		}
+		bg "$LOGS/ingressd-malloc.log" env MALLOC_COUNT_FILE="$TMP/mc.bin" LD_PRELOAD="$OUT/malloc_count.so" "$B" -c "$TMP/i4.conf"
+		MPID=$LAST
+		if wait_port $MH && until_ok 100 ready $MW &&
+			until_ok 50 sh -c "curl -sf -H 'Host: plain.bench' http://127.0.0.1:$MH/ | grep -q hello"; then
+			for h in plain sticky auth; do
+				[ $h = auth ] && [ -z "$AUTHH" ] && continue
+				hh="Host: $h.bench"
+				warm -H "$hh" ${AUTHH:+-H "$AUTHH"} "http://127.0.0.1:$MH/"
+				m0=$(mc_allocs)
+				$PCLI wrk -t1 -c"$CONNS" -d2s -H "$hh" ${AUTHH:+-H "$AUTHH"} "http://127.0.0.1:$MH/" >"$LOGS/wrk.malloc.$h.txt" 2>&1
+				m1=$(mc_allocs)
+				reqs=$(python3 test/bench/wrkparse.py "$LOGS/wrk.malloc.$h.txt" | tr ' ' '\n' | awk -F= '$1 == "requests" {print $2}')
+				rec "malloc $h allocs=$((m1 - m0)) requests=$reqs"
+				say "  $h: $((m1 - m0)) heap allocations in $reqs requests"
+			done
+		else
+			note B "ingressd under LD_PRELOAD did not come up: no heap-allocation row"
+		fi
+		stop $MPID
+	fi
+}
+
+# ================================================================ C: idle connections
+section_C() {
+	local o
+	say "C: $IDLE idle keep-alive connections"
+	CH=$(free_port) CW=$(free_port)
+	ingressd_conf "$TMP/i3.conf" $CH $CW $API
+	bg "$LOGS/ingressd-idle.log" $PSRV "$B" -c "$TMP/i3.conf"
+	CPID=$LAST
+	if ! { wait_port $CH && until_ok 100 ready $CW &&
+		until_ok 50 sh -c "curl -sf -H 'Host: plain.bench' http://127.0.0.1:$CH/ | grep -q hello"; }; then
+		note C "ingressd for the idle test did not come up"
+		return
+	fi
+	o=$(python3 test/bench/idle_conns.py --addr 127.0.0.1:$CH --host plain.bench --pid $CPID -n "$IDLE")
+	rec "idle $IDLE $(echo $o)"
+	say "  $(echo $o)"
+	if grep -q 'ING_MAX_' "$LOGS/ingressd-idle.log"; then
+		note C "limit hit while holding $IDLE connections: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-idle.log" | sort -u | tr '\n' ' ')"
+	fi
+	stop $CPID
+}
+
+# ================================================================ E: HTTPS (issue 8)
+# PLACEHOLDER until issue 8 lands: detects whether an [entryPoints.https.tls]
+# entry point terminates TLS; when it does, measures keep-alive requests/s
+# over TLS against nginx (OpenSSL) and full ECDSA P-256 handshakes/s
+# (openssl s_time -new). RSA-2048 and the mbedTLS build are still to do.
+section_E() {
+	local r t o SH SS SW SPID NS NSPID NSW
+	say "E: HTTPS"
+	command -v openssl >/dev/null || {
+		note E "openssl missing: HTTPS skipped"
+		return
+	}
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=plain.bench \
+		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1
+	SH=$(free_port) SS=$(free_port) SW=$(free_port)
+	ingressd_conf "$TMP/i5.conf" $SH $SW $API "[entryPoints.https]
+address = \"127.0.0.1:$SS\"
+[entryPoints.https.tls]
+certFile = \"$TMP/tls.crt\"
+keyFile = \"$TMP/tls.key\""
+	if ! "$B" -t -c "$TMP/i5.conf" >"$LOGS/ingressd-https-check.log" 2>&1; then
+		note E "SKIPPED: ingressd refuses [entryPoints.https.tls] ($(head -n 1 "$LOGS/ingressd-https-check.log")); issue 8 not landed"
+		return
+	fi
+	bg "$LOGS/ingressd-https.log" $PSRV "$B" -c "$TMP/i5.conf"
+	SPID=$LAST
+	wait_port $SS && until_ok 100 ready $SW
+	if ! curl -sk --max-time 5 --resolve plain.bench:$SS:127.0.0.1 "https://plain.bench:$SS/" 2>/dev/null | grep -q hello; then
+		note E "SKIPPED: no TLS answer from the https entry point (issue 8 not landed yet)"
+		stop $SPID
+		return
+	fi
+	# nginx terminating TLS in front of the same backend
+	NS=$(free_port)
+	mkdir -p "$TMP/pxs/logs"
+	sed -e "s#$TMP/px/#$TMP/pxs/#g" -e "s#listen 127.0.0.1:$NPORT backlog=4096;#listen 127.0.0.1:$NS ssl backlog=4096; ssl_certificate $TMP/tls.crt; ssl_certificate_key $TMP/tls.key; ssl_protocols TLSv1.2 TLSv1.3;#" \
+		"$TMP/px/nginx.conf" >"$TMP/pxs/nginx.conf"
+	bg "$LOGS/nginx-tls.log" $PSRV nginx -p "$TMP/pxs" -e "$TMP/pxs/logs/error.log" -c "$TMP/pxs/nginx.conf" -g 'daemon off;'
+	NSPID=$LAST
+	wait_port $NS
+	NSW=$(pgrep -P $NSPID | head -n 1)
+	warm -H 'Host: plain.bench' "https://127.0.0.1:$SS/"
+	warm -H 'Host: plain.bench' "https://127.0.0.1:$NS/"
+	for r in $(seq 1 "$VROUNDS"); do
+		wrk_run E ingressd_tls "$r" "$VSECS" $SPID "https://127.0.0.1:$SS/" -H 'Host: plain.bench'
+		wrk_run E nginx_tls "$r" "$VSECS" "${NSW:-$NSPID}" "https://127.0.0.1:$NS/" -H 'Host: plain.bench'
+	done
+	for t in "ingressd_tls $SS" "nginx_tls $NS"; do
+		set -- $t
+		o=$(openssl s_time -connect 127.0.0.1:$2 -new -time 5 2>&1 | awk '/connections in .* real seconds/ {print $1; exit}')
+		rec "kv E.handshakes.$1 ${o:-0}"
+	done
+	stop $NSPID
+	stop $SPID
+}
+
+# ================================================================ run
+want D && section_D
+if want A || want B || want C || want E; then
+	setup_proxies || true
+fi
+if [ $UP = 1 ]; then
+	want A && section_A
+	want B && section_B
+	want C && section_C
+	want E && section_E
+	kv log_lines.ingressd "$(wc -l <"$LOGS/ingressd.log")"
+fi
+kv machine.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+kv runtime_s $(($(date +%s) - T0))
+python3 test/bench/report.py "$RAW" "$OUT/results.md"

@@ -37,6 +37,12 @@ all: ingressd
 ingressd: $(DEPS)
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
+# The mbedTLS build beside the default one (make test runs the TLS suite on both).
+build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c ingressd.h Makefile
+	mkdir -p build/mbedtls
+	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/tls_mbedtls.c $(LDHARDEN) \
+		$(LDFLAGS) $(TLS_LIBS_mbedtls)
+
 # ---------------------------------------------------------------- static and cross
 # A toolchain file sets ARCH, TRIPLET, XCC, XSTRIP, XSIZE, QEMU. Only the
 # BearSSL and jsmn headers are put on the include path (build/inc), so no
@@ -111,7 +117,7 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/new_$$t test/fuzz/corpus/$$t || exit 1; \
 	done; fi
 
-test: ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%)
+test: ingressd build/mbedtls/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%)
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).

@@ -4666,6 +4666,7 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			}
 		log_warnx("kw: secret %s/%s: not found", s->ns, s->get_name);
 		s->used = 0;
+		kw_changed(); /* its users learn it is missing (logged once by rb_/tl_) */
 		return 0;
 	} else if (s->status == 404 && s->api + 1 < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[s->api + 1].kind == s->kind) {
 		log_info("kw: %s/%s: not served (404); trying %s/%s", kw_apis[s->api].prefix, kw_res(s), kw_apis[s->api + 1].prefix,
@@ -4938,6 +4939,7 @@ kw_tick(void)
 		if (synced && rt_live() != NULL && !g_kw.ready) {
 			g_kw.ready = 1;
 			log_info("kw: ready: first sync done, routing table live");
+			kw_changed(); /* once more: problems held back until now get logged */
 		}
 	}
 }
@@ -5069,6 +5071,8 @@ rb_init(void)
 }
 
 static void lb_sync(struct rt_table *t); /* section 12: balancer state */
+static void tl_build(const int *ing_order, int n); /* section 8 */
+static size_t rt_host_norm(struct ing_str h, char *out, size_t cap); /* section 11 */
 
 static struct rt_table *
 rt_live(void)
@@ -5811,6 +5815,7 @@ rb_rebuild(void)
 			}
 		}
 		lb_sync(t);
+		tl_build(g_rb.ing_order, n);
 	}
 	if (g_rb.fail != NULL) {
 		g_rb.failures++;
@@ -5826,7 +5831,269 @@ rb_rebuild(void)
 	         t->nroutes, t->nhosts, t->nbackends, t->nservers, t->nskips);
 }
 
-/* ===== 8. accept ======================================================= cn_
+/* ===== 8. TLS termination ============================================= tl_
+ * HTTPS entry points (an [entryPoints.NAME.tls] table). Certificates come
+ * from the Ingresses' spec.tls Secrets and serve exactly the hosts listed
+ * there (Traefik ignored `hosts` and let any namespace's certificate answer
+ * for any name); SNI picks the exact name first, then a "*." wildcard;
+ * without a match, the entry point's certFile, else the first certificate
+ * loaded (counted). A Secret that is missing, malformed, not matching its
+ * key or expired loads nothing, is logged once and counted, and its hosts
+ * fall back to the default; its Ingress's HTTP routes are not touched.
+ * Loaded certificates are cached per Secret version, so a rebuild does not
+ * parse them again and a rotated Secret applies at once, without dropping
+ * established connections (sessions keep the certificate they chose).
+ * Limits: ING_MAX_TLS_CONNS, ING_MAX_SECRETS, ING_MAX_TLS_HOSTS.
+ */
+struct tl_cert { /* a certificate from a Secret */
+	uint8_t used, bad, logged;
+	char ns[ING_NS_LEN], name[ING_NAME_LEN];
+	uint32_t gen;   /* the Secret version it was loaded from */
+	uint32_t build; /* the last table that used it */
+	struct tls_cert *cert;
+	int64_t not_after;
+	char why[200]; /* why it did not load */
+};
+
+struct tl_entry {
+	char host[ING_NAME_LEN]; /* a wildcard keeps its "*." */
+	int cert;
+};
+
+static struct {
+	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS];
+	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS]; /* certFile/keyFile */
+	struct tl_cert certs[ING_MAX_SECRETS];
+	struct tl_entry map[2][ING_MAX_TLS_HOSTS]; /* SNI name -> cert, sorted */
+	int nmap[2], live;
+	uint32_t build;
+	uint64_t handshakes, unknown_sni, load_failures, refused;
+} g_tl;
+
+static int
+tl_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tl_entry *)a)->host, ((const struct tl_entry *)b)->host);
+}
+
+static int
+tl_find(const char *host)
+{
+	int lo = 0, hi = g_tl.nmap[g_tl.live];
+	const struct tl_entry *e = g_tl.map[g_tl.live];
+	while (lo < hi) {
+		int mid = (lo + hi) / 2, c = strcmp(e[mid].host, host);
+		if (c == 0)
+			return e[mid].cert;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The certificate for a handshake on entry point (intptr_t)arg. */
+static struct tls_cert *
+tl_pick(const char *sni, void *arg)
+{
+	int ep = (int)(intptr_t)arg, k = -1;
+	char host[ING_NAME_LEN + 2];
+	g_tl.handshakes++;
+	if (sni != NULL && sni[0] != '\0') {
+		size_t n = rt_host_norm((struct ing_str){sni, strlen(sni)}, host, sizeof host - 2);
+		if (n > 0 && (k = tl_find(host)) < 0) {
+			const char *dot = strchr(host, '.');
+			if (dot != NULL && dot[1] != '\0') {
+				char wild[ING_NAME_LEN + 2];
+				snprintf(wild, sizeof wild, "*%s", dot);
+				k = tl_find(wild);
+			}
+		}
+		if (k >= 0 && g_tl.certs[k].cert != NULL)
+			return g_tl.certs[k].cert;
+	}
+	if (ep >= 0 && ep < ING_MAX_ENTRYPOINTS && g_tl.dflt[ep] != NULL)
+		return g_tl.dflt[ep];
+	/* no default certificate: the first one loaded, and a warning metric */
+	g_tl.unknown_sni++;
+	for (int i = 0; i < ING_MAX_SECRETS; i++)
+		if (g_tl.certs[i].used && g_tl.certs[i].cert != NULL)
+			return g_tl.certs[i].cert;
+	return NULL; /* nothing to serve: the handshake is refused */
+}
+
+/* Loads (or reuses) the certificate of Secret ns/name; its index, or -1. */
+static int
+tl_cert(struct st_ing *r, const char *name, uint32_t build)
+{
+	const struct st_secret *s = st_find(SK_SECRET, r->h.ns, name);
+	int k, free_slot = -1;
+	for (k = 0; k < ING_MAX_SECRETS; k++) {
+		if (g_tl.certs[k].used && !strcmp(g_tl.certs[k].ns, r->h.ns) && !strcmp(g_tl.certs[k].name, name))
+			break;
+		if (!g_tl.certs[k].used && free_slot < 0)
+			free_slot = k;
+	}
+	if (k == ING_MAX_SECRETS) {
+		if (free_slot < 0) {
+			log_limit(LIM_SECRETS, "tl: TLS certificates");
+			return -1;
+		}
+		k = free_slot;
+		memset(&g_tl.certs[k], 0, sizeof g_tl.certs[k]);
+		g_tl.certs[k].used = 1;
+		snprintf(g_tl.certs[k].ns, sizeof g_tl.certs[k].ns, "%s", r->h.ns);
+		snprintf(g_tl.certs[k].name, sizeof g_tl.certs[k].name, "%s", name);
+		g_tl.certs[k].gen = UINT32_MAX; /* never loaded */
+	}
+	struct tl_cert *tc = &g_tl.certs[k];
+	tc->build = build;
+	uint32_t gen = s ? s->h.gen : 0;
+	if (tc->gen == gen && (tc->cert != NULL || tc->bad)) { /* this version, loaded (or refused) before */
+		if (tc->bad && !tc->logged && g_kw.ready) {
+			tc->logged = 1;
+			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
+			          name, tc->why);
+		}
+		return tc->cert ? k : -1;
+	}
+	/* a new version: the old certificate goes (sessions keep their reference) */
+	if (tc->cert != NULL)
+		tls_cert_free(tc->cert);
+	tc->cert = NULL;
+	tc->bad = tc->logged = 0;
+	tc->gen = gen;
+	size_t clen = 0, klen = 0;
+	const unsigned char *crt = s ? st_secret_data(s, "tls.crt", &clen) : NULL;
+	const unsigned char *key = s ? st_secret_data(s, "tls.key", &klen) : NULL;
+	struct tls_cert_info info;
+	char err[160];
+	if (s == NULL)
+		snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
+	else if (crt == NULL || key == NULL)
+		snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key");
+	else if ((tc->cert = tls_cert_load((const char *)crt, clen, (const char *)key, klen, &info, err, sizeof err)) == NULL)
+		snprintf(tc->why, sizeof tc->why, "%s", err);
+	if (tc->cert != NULL) {
+		int64_t now = port_wall_s() < ING_BUILD_EPOCH ? ING_BUILD_EPOCH : port_wall_s();
+		tc->not_after = info.not_after;
+		if (info.not_after < now || info.not_before > now) {
+			snprintf(tc->why, sizeof tc->why, "certificate %s", info.not_after < now ? "expired" : "not valid yet");
+			tls_cert_free(tc->cert);
+			tc->cert = NULL;
+		}
+	}
+	if (tc->cert == NULL) {
+		tc->bad = 1;
+		g_tl.load_failures++;
+		if ((tc->logged = s != NULL || g_kw.ready)) /* a Secret still being fetched is not an error yet */
+			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
+			          name, tc->why);
+		return -1;
+	}
+	log_info("tl: %s/%s: certificate loaded (%d name%s)", r->h.ns, name, info.n_names, info.n_names == 1 ? "" : "s");
+	return k;
+}
+
+/* The SNI map for a new routing table (oldest Ingress first wins a host). */
+static void
+tl_build(const int *ing_order, int n)
+{
+	int spare = 1 - g_tl.live, m = 0;
+	struct tl_entry *e = g_tl.map[spare];
+	uint32_t build = ++g_tl.build;
+	for (int i = 0; i < n; i++) {
+		struct st_ing *r = &g_st.ing[ing_order[i]];
+		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next) {
+			const struct st_tlshost *th = &g_st.tlsh[t];
+			if (th->secret[0] == '\0')
+				continue;
+			int k = tl_cert(r, th->secret, build);
+			if (k < 0 || m >= ING_MAX_TLS_HOSTS)
+				continue;
+			snprintf(e[m].host, sizeof e[m].host, "%s", th->host);
+			e[m].cert = k;
+			m++;
+		}
+	}
+	/* stable sort, then one entry per host: the first (oldest Ingress) */
+	for (int i = 1; i < m; i++) /* insertion sort keeps the order of equals */
+		for (int j = i; j > 0 && tl_cmp(&e[j - 1], &e[j]) > 0; j--) {
+			struct tl_entry tmp = e[j];
+			e[j] = e[j - 1];
+			e[j - 1] = tmp;
+		}
+	int w = 0;
+	for (int i = 0; i < m; i++)
+		if (w == 0 || strcmp(e[w - 1].host, e[i].host) != 0)
+			e[w++] = e[i];
+	g_tl.nmap[spare] = w;
+	g_tl.live = spare;
+	/* certificates no Ingress uses any more */
+	for (int k = 0; k < ING_MAX_SECRETS; k++)
+		if (g_tl.certs[k].used && g_tl.certs[k].build != build) {
+			if (g_tl.certs[k].cert != NULL)
+				tls_cert_free(g_tl.certs[k].cert);
+			memset(&g_tl.certs[k], 0, sizeof g_tl.certs[k]);
+		}
+}
+
+/* Contexts and default certificates of the TLS entry points (start and
+ * SIGHUP). 0, or ING_ERR with the reason logged. */
+static int
+tl_setup(const struct cf *c)
+{
+	static char crt[ING_MAX_CA_BYTES], key[ING_MAX_CA_BYTES];
+	char err[200];
+	for (int ep = 0; ep < c->n_eps; ep++) {
+		const struct cf_ep *e = &c->eps[ep];
+		if (!e->tls)
+			continue;
+		if (g_tl.ctx[ep] == NULL && (g_tl.ctx[ep] = tls_server_ctx(tl_pick, (void *)(intptr_t)ep, err, sizeof err)) == NULL) {
+			log_errx("tl: entry point %s: %s", e->name, err);
+			return ING_ERR;
+		}
+		if (e->cert_file[0] == '\0')
+			continue;
+		struct tls_cert_info info;
+		ssize_t cl = port_read_file(e->cert_file, crt, sizeof crt, err, sizeof err), kl;
+		struct tls_cert *tc = NULL;
+		if (cl >= 0 && (kl = port_read_file(e->key_file, key, sizeof key, err, sizeof err)) >= 0)
+			tc = tls_cert_load(crt, (size_t)cl, key, (size_t)kl, &info, err, sizeof err);
+		explicit_bzero(key, sizeof key);
+		if (tc == NULL) {
+			log_errx("tl: entry point %s: default certificate %s: %s", e->name, e->cert_file, err);
+			return ING_ERR;
+		}
+		if (g_tl.dflt[ep] != NULL)
+			tls_cert_free(g_tl.dflt[ep]);
+		g_tl.dflt[ep] = tc;
+	}
+	return 0;
+}
+
+/* A new connection on a TLS entry point: its session. 0, or ING_ERR (the
+ * connection is closed by the caller). */
+static int
+tl_accept(struct cn *c, int ep)
+{
+	char err[160];
+	if (tls_sessions() >= ING_MAX_TLS_CONNS) {
+		log_limit(LIM_TLS_CONNS, "tl: TLS sessions");
+		g_tl.refused++;
+		return ING_ERR;
+	}
+	if ((c->tls = tls_server(g_tl.ctx[ep], c->fd, err, sizeof err)) == NULL) {
+		log_debug("tl: conn %u: %s", c->id, err);
+		g_tl.refused++;
+		return ING_ERR;
+	}
+	c->flags |= CNF_HTTPS;
+	return 0;
+}
+
+/* ===== 9. accept ======================================================= cn_
  * Listeners for the entry points and the admin [web] address. A full
  * connection table parks them (HAProxy's limit_listener) until a slot frees;
  * EMFILE parks them for a second (relayd's accept_reserve).
@@ -5882,6 +6149,10 @@ cn_accept(struct lis *l)
 		c->addr = peer;
 		c->lis = (uint8_t)(l - g_cn.lis);
 		c->t_start = g.now;
+		if (l->ep >= 0 && cf_live->eps[l->ep].tls && tl_accept(c, l->ep) != 0) {
+			cn_close(c, "no TLS session");
+			continue;
+		}
 		hp_client_start(c);
 	}
 }
@@ -5902,6 +6173,7 @@ static struct {
 
 static void rs_error(struct cn *c, int status, const char *why); /* section 15 */
 static void rs_unauthorized(struct cn *c, int status, const char *realm);
+static void rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name);
 static void up_dispatch(struct cn *c, struct hp_msg *m);         /* section 14 */
 static void up_client_io(struct cn *c);                          /* section 14 */
 static void mx_admin(struct cn *c, struct hp_msg *m);            /* section 17 */
@@ -8742,6 +9014,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	if (rt_host_norm(m->host.p ? m->host : (struct ing_str){"", 0}, host, sizeof host) == 0)
 		host[0] = '\0';
+	if (cf_live->eps[ep].redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
+		rs_redirect(c, m, cf_live->eps[ep].redirect_ep);
+		return;
+	}
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, g_up.target, (size_t)pl, ep) : NULL;
 	if (rt == NULL) {
 		rs_error(c, 404, "no route");
@@ -8755,6 +9031,13 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->srv = -1;
 	c->bytes = 0;
 	al_route(c, t, rt);
+	if (pol->ssl_redirect && !(c->flags & CNF_HTTPS)) { /* ssl-redirect: to the first HTTPS entry point */
+		for (int e = 0; e < cf_live->n_eps; e++)
+			if (cf_live->eps[e].tls) {
+				rs_redirect(c, m, cf_live->eps[e].name);
+				return;
+			}
+	}
 	/* the whitelist first, then auth (the seed's order) */
 	if (!wl_allow(&t->cidrs[pol->cidr], pol->ncidr, pol->wl, &c->addr)) {
 		g_up.denied++;
@@ -9664,6 +9947,39 @@ mx_done(struct cn *c, int status, uint64_t bytes)
 	c->be = -1;
 }
 
+/* 301 to the same host and target on entry point ep_name (its scheme and
+ * port; the default port of the scheme is left out). */
+static void
+rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
+{
+	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], host[ING_NAME_LEN + 8];
+	const struct cf_ep *to = cf_ep_find(cf_live, (struct ing_str){ep_name, strlen(ep_name)});
+	size_t hn = 0;
+	if (to == NULL || m->host.p == NULL || m->target.n > ING_PATH_LEN * 2) {
+		rs_error(c, 400, "cannot redirect");
+		return;
+	}
+	/* the Host without its port (validated by the parser) */
+	hn = m->host.n;
+	if (m->host.p[0] == '[') {
+		const char *rb = memchr(m->host.p, ']', hn);
+		hn = rb ? (size_t)(rb - m->host.p + 1) : hn;
+	} else if (memchr(m->host.p, ':', hn)) {
+		hn = (size_t)((const char *)memchr(m->host.p, ':', hn) - m->host.p);
+	}
+	snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
+	unsigned port = to->addr.port;
+	char pstr[8] = "";
+	if (port != (to->tls ? 443u : 80u)) /* the scheme's default port is left out */
+		snprintf(pstr, sizeof pstr, ":%u", port);
+	snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
+	         m->target.p);
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_send(c, 301, "text/plain; charset=utf-8", hdr, "Moved Permanently\n", 18, m->meth == HM_HEAD);
+}
+
 /* A large answer (admin /metrics, /api) from a malloc'd buffer that the
  * connection owns until it is written. */
 static void
@@ -9847,6 +10163,11 @@ ev_reload(void)
 		nc->web = old->web;
 		nc->web_enabled = old->web_enabled;
 		memcpy(nc->web_address, old->web_address, sizeof nc->web_address);
+	}
+	if (tl_setup(nc) != 0) {
+		g.reload_failures++;
+		log_errx("ev: reload: keeping the running config");
+		return;
 	}
 	g_ev.live = spare;
 	cf_live = nc;
@@ -10149,6 +10470,8 @@ main(int argc, char **argv)
 	if (ev_listen_all(ev_cf()) != 0)
 		return 1;
 	al_open(ev_cf());
+	if (tl_setup(ev_cf()) != 0)
+		return 1;
 	g.start_wall = port_wall_s();
 	if (ev_cf()->user[0] != '\0') {
 		if (port_drop_privileges(ev_cf()->user, err, sizeof err) != 0)

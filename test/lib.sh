@@ -14,7 +14,7 @@ T_CLEANUP=
 at_exit() { T_CLEANUP="$*; $T_CLEANUP"; }
 t_cleanup() {
 	eval "$T_CLEANUP" >/dev/null 2>&1
-	[ -n "$T_TMP" ] && rm -rf "$T_TMP"
+	[ -n "$T_TMP" ] && [ -z "$KEEP_TMP" ] && rm -rf "$T_TMP"
 }
 ok() { T_PASS=$((T_PASS + 1)); [ -n "$VERBOSE" ] && echo "ok   $*"; return 0; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*"; return 0; }

@@ -30,8 +30,9 @@ run() {
 	fi
 }
 
-for u in build/test/unit*; do
-	[ -x "$u" ] && run "${u#build/test/}" "$u"
+for src in test/unit_*.c; do
+	u=$(basename "$src" .c)
+	run "$u" "build/test/$u"
 done
 run cli sh test/cli.sh
 run replay sh test/replay.sh
@@ -41,6 +42,7 @@ for e in test/e2e_*.sh; do
 	n=$(basename "$e" .sh)
 	run "$n" sh "$e"
 done
+[ -x build/mbedtls/ingressd ] && run e2e_tls_mbedtls sh test/e2e_tls.sh build/mbedtls/ingressd
 if [ -z "$SKIP_ARM" ] && command -v qemu-aarch64-static >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
 	command -v arm-linux-gnueabihf-gcc >/dev/null; then
 	run arm sh test/arm.sh

@@ -14,10 +14,15 @@ Prints key=value lines:
   codes                              status codes of the answers
   fresh_ms                           a new request while all are held
   setup_s                            time to open and answer all N
+  rss_closed_kb hwm_closed_kb        1 s after closing all N at once
+  during_rc                          exit status of --during CMD
+With --during CMD, CMD (a shell command, e.g. a wrk run) runs while the
+connections are held, before they are checked and closed.
 """
 import argparse
 import selectors
 import socket
+import subprocess
 import time
 
 
@@ -60,6 +65,7 @@ def main():
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--hold", type=float, default=2.0)
+    ap.add_argument("--during", help="shell command to run while the connections are held")
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     port = int(port)
@@ -123,6 +129,8 @@ def main():
 
     # Held: an idle connection the server closed turns readable (EOF).
     time.sleep(a.hold)
+    if a.during:
+        out["during_rc"] = subprocess.run(a.during, shell=True).returncode
     live = [c for c in conns if c.state == "idle"]
     for c in live:
         sel.register(c.s, selectors.EVENT_READ, c)
@@ -141,9 +149,13 @@ def main():
     except OSError:
         out["fresh_ms"] = -1.0
     out["codes"] = ",".join(f"{k}:{v}" for k, v in sorted(codes.items()))
+    # All at once, as when a client or a load balancer in front goes away.
     for c in conns:
         if c.state != "dead":
             c.s.close()
+    time.sleep(1.0)
+    out["rss_closed_kb"] = status_kb(a.pid, "VmRSS")
+    out["hwm_closed_kb"] = status_kb(a.pid, "VmHWM")
     for k, v in out.items():
         print(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}")
 

@@ -23,6 +23,7 @@
 #   BENCH_SECONDS=10     wrk duration of each A run     BENCH_ROUNDS=3
 #   BENCH_VAR_SECONDS=5  wrk duration of each B run     BENCH_VAR_ROUNDS=3
 #   BENCH_WARMUP=2       seconds of wrk warm-up per target
+#   BENCH_C_SECONDS=3    wrk duration without / with the idle connections held
 #   BENCH_CONNS=64       wrk connections
 #   BENCH_IDLE_CONNS=10000   BENCH_GENERATE=1000   BENCH_DECODE_N=100000
 #   BENCH_PIN=1          pin wrk + backend to CPU 0 and the proxy to CPU 1
@@ -41,6 +42,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 VSECS=${BENCH_VAR_SECONDS:-5}
 VROUNDS=${BENCH_VAR_ROUNDS:-3}
 WARM=${BENCH_WARMUP:-2}
+CSECS=${BENCH_C_SECONDS:-3}
 CONNS=${BENCH_CONNS:-64}
 IDLE=${BENCH_IDLE_CONNS:-10000}
 GEN=${BENCH_GENERATE:-1000}
@@ -48,7 +50,7 @@ DECODE_N=${BENCH_DECODE_N:-100000}
 ONLY=${BENCH_ONLY:-D A B C E}
 B=${BENCH_INGRESSD:-$ROOT/ingressd}
 if [ -n "${BENCH_QUICK:-}" ]; then
-	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 IDLE=2000 DECODE_N=10000
+	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 CSECS=1 IDLE=2000 DECODE_N=10000
 fi
 
 OUT=$ROOT/build/bench
@@ -505,7 +507,7 @@ section_A() {
 
 # ================================================================ B: variants
 section_B() {
-	local U variants sc again c0 c1 c2 t0 t1 t2 mc v n r k vs o h hh m0 m1 reqs MH MW MPID
+	local U variants sc again c0 c1 c2 t0 t1 t2 mc v n r k vs o h hh m0 m1 reqs MH MW MPID kind d
 	say "B: ingressd variants, $VROUNDS rounds of ${VSECS}s"
 	U=http://127.0.0.1:$IHTTP/
 	variants="plain sticky sticky_cookie breaker whitelist"
@@ -607,10 +609,19 @@ section_B() {
 	# The loop stall of a burst of 20 wrong passwords
 	if [ -n "$AUTHH" ]; then
 		say "B: stall probe, 20 wrong passwords"
-		o=$(python3 test/bench/stall_probe.py --addr 127.0.0.1:$IHTTP --probe-host plain.bench \
-			--burst-host auth.bench --user bench --burst 20)
-		rec "stall $(echo $o)"
-		say "  $(echo $o)"
+		for kind in distinct same; do
+			curl -s "http://127.0.0.1:$IWEB/metrics" | grep '^ingressd_auth_total' >"$LOGS/auth-before.$kind.txt"
+			o=$(python3 test/bench/stall_probe.py --addr 127.0.0.1:$IHTTP --probe-host plain.bench \
+				--burst-host auth.bench --user bench --burst 20 $([ $kind = same ] && echo --same))
+			curl -s "http://127.0.0.1:$IWEB/metrics" | grep '^ingressd_auth_total' >"$LOGS/auth-after.$kind.txt"
+			# what the auth counters say happened: result=delta,...
+			d=$(awk 'NR == FNR {a[$1] = $2; next} $2 != a[$1] {
+				k = $1; sub(/.*result="/, "", k); sub(/".*/, "", k); printf "%s%s:%d", s, k, $2 - a[$1]; s = ","
+			}' "$LOGS/auth-before.$kind.txt" "$LOGS/auth-after.$kind.txt")
+			rec "stall $kind $(echo $o) auth_counters=${d:-none}"
+			say "  $kind passwords: $(echo $o) auth_counters=${d:-none}"
+			sleep 1.5 # the failed-check budget is per second
+		done
 	fi
 
 	# Heap allocations per request in steady state (LD_PRELOAD counter)
@@ -657,11 +668,15 @@ section_C() {
 		note C "ingressd for the idle test did not come up"
 		return
 	fi
-	o=$(python3 test/bench/idle_conns.py --addr 127.0.0.1:$CH --host plain.bench --pid $CPID -n "$IDLE")
+	# throughput of 64 busy clients without and with the idle connections held
+	wrk_run C busy_alone 1 "$CSECS" $CPID "http://127.0.0.1:$CH/" -H 'Host: plain.bench'
+	o=$(python3 test/bench/idle_conns.py --addr 127.0.0.1:$CH --host plain.bench --pid $CPID -n "$IDLE" \
+		--during "$PCLI wrk -t1 -c$CONNS -d${CSECS}s --latency -H 'Host: plain.bench' http://127.0.0.1:$CH/ >$LOGS/wrk.C.busy_held.1.txt 2>&1")
+	rec "wrk C busy_held 1 $(python3 test/bench/wrkparse.py "$LOGS/wrk.C.busy_held.1.txt")"
 	rec "idle $IDLE $(echo $o)"
 	say "  $(echo $o)"
 	if grep -q 'ING_MAX_' "$LOGS/ingressd-idle.log"; then
-		note C "limit hit while holding $IDLE connections: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-idle.log" | sort -u | tr '\n' ' ')"
+		note C "limit hit while opening, holding or closing $IDLE connections: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-idle.log" | sort -u | tr '\n' ' ')"
 	fi
 	stop $CPID
 }

@@ -9,7 +9,9 @@ the loop delays every other connection.
 A probe thread sends GET / to --probe-host every --interval seconds over one
 keep-alive connection and times each answer. After --pre seconds, --burst
 threads each send one request with a wrong password for --user to
---burst-host at the same moment (one connection each). The probe goes on
+--burst-host at the same moment (one connection each): each a different
+password (what an attacker sends; no cache can answer it), or with --same
+one password for all. The probe goes on
 until --post seconds after the last burst answer. Prints key=value lines:
   base_p50_ms base_max_ms      probe latency before the burst
   burst_max_ms burst_p50_ms    probe latency while the burst was answered
@@ -36,6 +38,7 @@ def main():
     ap.add_argument("--interval", type=float, default=0.01)
     ap.add_argument("--pre", type=float, default=1.0)
     ap.add_argument("--post", type=float, default=1.0)
+    ap.add_argument("--same", action="store_true", help="one wrong password for all (else each its own)")
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     port = int(port)
@@ -71,9 +74,9 @@ def main():
     done_at = []
     lock = threading.Lock()
     go = threading.Barrier(a.burst + 1)
-    wrong = base64.b64encode(f"{a.user}:wrong-password".encode()).decode()
-
     def burst_one(i):
+        pw = "wrong-password" if a.same else f"wrong-password-{i}-{time.time()}"
+        wrong = base64.b64encode(f"{a.user}:{pw}".encode()).decode()
         c = http.client.HTTPConnection(host, port, timeout=60)
         c.connect()
         go.wait()

@@ -369,13 +369,13 @@ expect "Endpoints with a loopback address: 422 as the real server" "$(code -H "A
 RV=$(api "$L" | H get /dev/stdin 'd["metadata"]["resourceVersion"]')
 D=$U/apis/networking.k8s.io/v1/namespaces/demo/ingresses
 ctl /settings '{"bookmark_interval":1}' >/dev/null
-curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$L?watch=1&resourceVersion=$RV&timeoutSeconds=2" >"$T/w1" &
+curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$L?watch=1&resourceVersion=$RV&timeoutSeconds=6" >"$T/w1" &
 W1=$!
-curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$L?watch=true&timeoutSeconds=1&labelSelector=app%21%3Da" >"$T/w2" &
+curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$L?watch=true&timeoutSeconds=3&labelSelector=app%21%3Da" >"$T/w2" &
 W2=$!
-curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$D?watch=1&allowWatchBookmarks=true&timeoutSeconds=3&labelSelector=app%3Dsel" >"$T/w3" &
+curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$D?watch=1&allowWatchBookmarks=true&timeoutSeconds=7&labelSelector=app%3Dsel" >"$T/w3" &
 W3=$!
-curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$D?watch=1&timeoutSeconds=3" >"$T/w4" &
+curl -sS -N --raw -i --cacert "$CA" -H "Authorization: Bearer $TOK2" "$D?watch=1&timeoutSeconds=7" >"$T/w4" &
 W4=$!
 H waitwatch "$C" 4
 api -H 'Content-Type: application/json' -d "$(ing w1 a front)" "$L" >/dev/null

@@ -131,6 +131,11 @@ check: test
 deps:
 	sh .ci/deps.sh
 
+# The cheese example routed on this machine (stand-in API server, local
+# backends, unprivileged ports); Ctrl-C stops it.
+demo: ingressd
+	@sh deploy/demo/demo.sh
+
 # ---------------------------------------------------------------- install
 install: ingressd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/ingressd
@@ -140,4 +145,4 @@ install: ingressd
 clean:
 	rm -rf ingressd build
 
-.PHONY: all static cross test test-arm check deps install clean fuzz
+.PHONY: all static cross test test-arm check deps install clean fuzz demo

@@ -131,6 +131,35 @@ check: test
 deps:
 	sh .ci/deps.sh
 
+# Container image: build/image/ingressd-oci and build/image/ingressd-<arch>.tar
+# (root: the binary gets a file capability, see deploy/k8s/daemonset.yaml).
+image: build/inc/.stamp
+	$(MAKE) static
+	$(MAKE) cross TOOLCHAIN=port/toolchain/aarch64-linux-gnu.mk
+	$(MAKE) cross TOOLCHAIN=port/toolchain/arm-linux-gnueabihf.mk
+	sh deploy/image.sh
+
+test-image: build/inc/.stamp
+	@sh test/image.sh
+
+# A real kube-apiserver (v1.20, from Debian's source package) for the
+# end-to-end suites; built once into /var/tmp/kube-apiserver-build.
+KUBE_APISERVER = /var/tmp/kube-apiserver-build/bin/kube-apiserver
+kube-apiserver: $(KUBE_APISERVER)
+$(KUBE_APISERVER):
+	bash test/kube-apiserver/setup.sh
+	bash test/kube-apiserver/build.sh
+
+# The end-to-end suites only (those needing the real kube-apiserver build it
+# first: test/kube-apiserver/).
+e2e: ingressd build/mbedtls/ingressd
+	@sh test/run.sh e2e
+
+# Benchmarks against nginx and HAProxy on loopback (bash; about 5 minutes):
+# build/bench/results.md.
+bench: ingressd
+	bash test/bench/run.sh
+
 # The cheese example routed on this machine (stand-in API server, local
 # backends, unprivileged ports); Ctrl-C stops it.
 demo: ingressd
@@ -145,4 +174,4 @@ install: ingressd
 clean:
 	rm -rf ingressd build
 
-.PHONY: all static cross test test-arm check deps install clean fuzz demo
+.PHONY: all static cross test test-arm check deps install clean fuzz demo image test-image e2e kube-apiserver bench

@@ -3068,6 +3068,16 @@ st_sweep(enum st_kind k, const char *ns, uint8_t mark)
 	return removed;
 }
 
+/* A relist could not decode ns/name (malformed, oversized): its previous
+ * version stays, so the sweep must not take it. */
+static void
+st_keep(enum st_kind k, const char *ns, const char *name, uint8_t mark)
+{
+	struct st_hdr *h = ns[0] && name[0] ? st_find(k, ns, name) : NULL;
+	if (h != NULL)
+		h->mark = mark;
+}
+
 /* Iteration: for (i = -1; (r = st_next(k, &i)) != NULL;) */
 static void *
 st_next(enum st_kind k, int *i)
@@ -3917,6 +3927,7 @@ js_secret(struct js *j, int obj)
 #define KW_WATCH_GRACE_MS 30000   /* silence past timeoutSeconds: reconnect */
 #define KW_TOKEN_MS 60000         /* re-read a token file at least this often */
 #define KW_REBUILD_MAX_MS 1000    /* a continuous stream still rebuilds this often */
+#define KW_OUTAGE_MS 5000         /* failing this long: relist rather than re-watch */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET };
@@ -3970,6 +3981,7 @@ struct kw_stream {
 	char cont[1024];
 	uint8_t mark;
 	int fails;
+	uint64_t fail_since; /* first failure of the current streak, 0 none */
 	uint64_t retry_at;
 	uint64_t timeout_ms; /* watch: silence allowed */
 	int status;
@@ -3995,6 +4007,7 @@ static struct {
 	struct ing_addr addr;
 	int resolved;
 	struct tls_ctx *tls;
+	uint32_t ca_hash;
 	char token_file[512];
 	char ca_file[512];
 	char token[ING_MAX_TOKEN_BYTES];
@@ -4062,6 +4075,34 @@ kw_token_load(void)
 		memcpy(g_kw.token, buf, (size_t)n + 1);
 	}
 	explicit_bzero(buf, sizeof buf);
+}
+
+/* (Re)loads the CA bundle when its file changed (a rotated cluster CA):
+ * 0, or ING_ERR with err (the old context, if any, stays). The old
+ * context is freed only when no watch connection uses it. */
+static int
+kw_ca_load(char *err, size_t errlen)
+{
+	static char ca[ING_MAX_CA_BYTES];
+	ssize_t n = port_read_file(g_kw.ca_file, ca, sizeof ca, err, errlen);
+	if (n < 0)
+		return ING_ERR;
+	uint32_t h = st_hash(ca, "");
+	if (g_kw.tls != NULL && h == g_kw.ca_hash)
+		return 0;
+	for (int i = 0; g_kw.tls != NULL && i < ING_MAX_WATCHES; i++)
+		if (g_kw.st[i].used && g_kw.st[i].conn >= 0)
+			return 0; /* in use: swapped at a later connect */
+	struct tls_ctx *ctx = tls_client_ctx(ca, (size_t)n, err, errlen);
+	if (ctx == NULL)
+		return ING_ERR;
+	if (g_kw.tls != NULL) {
+		tls_ctx_free(g_kw.tls);
+		log_info("kw: CA %s changed; using the new one", g_kw.ca_file);
+	}
+	g_kw.tls = ctx;
+	g_kw.ca_hash = h;
+	return 0;
 }
 
 /* Where the API server is, from the environment and [kubernetes]. NULL, or
@@ -4142,16 +4183,10 @@ kw_setup(const struct cf_kube *k)
 		g_kw.host[strlen(g_kw.host) - 1] = '\0';
 	}
 	if (g_kw.https) {
-		static char ca[ING_MAX_CA_BYTES];
-		const char *path = g_kw.ca_file[0] ? g_kw.ca_file : "/etc/ssl/certs/ca-certificates.crt";
-		ssize_t n = port_read_file(path, ca, sizeof ca, err, sizeof err);
-		if (n < 0) {
+		if (g_kw.ca_file[0] == '\0')
+			snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+		if (kw_ca_load(err, sizeof err) != 0) {
 			snprintf(why, sizeof why, "CA for %s: %s (set [kubernetes] certAuthFilePath)", url, err);
-			return why;
-		}
-		g_kw.tls = tls_client_ctx(ca, (size_t)n, err, sizeof err);
-		if (g_kw.tls == NULL) {
-			snprintf(why, sizeof why, "CA %.300s: %s", path, err);
 			return why;
 		}
 	} else if (strcmp(g_kw.host, "127.0.0.1") != 0 && strcmp(g_kw.host, "localhost") != 0 &&
@@ -4199,20 +4234,33 @@ kw_frame_init(struct kw_frame *f, int mode)
 
 /* Logs a value over ING_MAX_OBJECT_BYTES with the name found in its start
  * (the API server writes metadata first). */
+/* A "key":"value" string from the start of a too-large object (the API
+ * server writes metadata first); "" when not found. */
+static void
+kw_peek(const struct kw_stream *s, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	const char *m = memmem(s->obj, ING_MIN(s->fr.len, sizeof s->obj), key, kl);
+	out[0] = '\0';
+	if (m != NULL) {
+		const char *e = memchr(m + kl, '"', (size_t)(s->obj + sizeof s->obj - m - kl));
+		if (e != NULL && (size_t)(e - m - kl) < cap)
+			snprintf(out, cap, "%.*s", (int)(e - m - kl), m + kl);
+	}
+}
+
 static void
 kw_frame_oversize(struct kw_stream *s)
 {
-	char name[80] = "?";
-	const char *m = memmem(s->obj, ING_MIN(s->fr.len, sizeof s->obj), "\"name\":\"", 8);
-	if (m != NULL) {
-		const char *e = memchr(m + 8, '"', (size_t)(s->obj + sizeof s->obj - m - 8));
-		if (e != NULL)
-			snprintf(name, sizeof name, "%.*s", (int)ING_MIN(e - m - 8, 64), m + 8);
-	}
+	char ns[ING_NS_LEN], name[ING_NAME_LEN];
+	kw_peek(s, "\"name\":\"", name, sizeof name);
+	kw_peek(s, "\"namespace\":\"", ns, sizeof ns);
 	log_limit(LIM_OBJECT_BYTES, "kw: API object size");
 	log_warnx("kw: %s: object %s over %d bytes (ING_MAX_OBJECT_BYTES): skipped; its previous version stays",
-	          kw_res(s), name, ING_MAX_OBJECT_BYTES);
+	          kw_res(s), name[0] ? name : "?", ING_MAX_OBJECT_BYTES);
 	g_kw.decode_errors[s->kind]++;
+	if (s->phase == KS_LIST)
+		st_keep((enum st_kind)s->kind, ns, name, s->mark);
 }
 
 static void
@@ -4366,6 +4414,8 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 		g_st.rejected[k]++;
 		log_warnx("kw: %s %s/%s: %s: skipped; its previous version stays", st_kind_names[k], h->ns[0] ? h->ns : "?",
 		          h->name[0] ? h->name : "?", j->err ? j->err : "malformed");
+		if (s->phase == KS_LIST)
+			st_keep(k, h->ns, h->name, s->mark);
 		return;
 	}
 	if ((k == SK_INGRESS && !kw_class_ok((struct st_ing *)h)) || (k == SK_SECRET && r == 1)) {
@@ -4533,6 +4583,8 @@ kw_backoff(struct kw_stream *s, const char *why)
 	port_random(&r, sizeof r);
 	uint64_t delay = base / 2 + r % (base / 2 + 1); /* half to full: replicas spread out */
 	s->fails++;
+	if (s->fail_since == 0)
+		s->fail_since = g.now;
 	s->retry_at = g.now + delay;
 	g_kw.reconnects[s->kind]++;
 	log_warnx("kw: %s%s%s: %s; retrying in %" PRIu64 " ms", kw_res(s), s->ns[0] ? " in " : "", s->ns, why, delay);
@@ -4554,8 +4606,14 @@ kw_start(struct kw_stream *s)
 	struct cn *c;
 	int fd;
 	s->retry_at = 0;
-	if (s->phase == KS_IDLE)
+	/* After an outage (likely an API server restart, maybe on other
+	 * data), relist: resourceVersions of before may mean nothing now. */
+	if (s->phase == KS_IDLE || (s->phase == KS_WATCH && s->fail_since && g.now - s->fail_since > KW_OUTAGE_MS)) {
+		if (s->phase == KS_WATCH)
+			log_info("kw: %s: after an outage: relisting", kw_res(s));
 		kw_relist(s);
+		s->fail_since = 0;
+	}
 	if (!g_kw.resolved) {
 		struct ing_addr a;
 		if (port_resolve(g_kw.host, &a, 1, err, sizeof err) != 1) {
@@ -4566,6 +4624,8 @@ kw_start(struct kw_stream *s)
 		g_kw.resolved = 1;
 	}
 	g_kw.addr.port = g_kw.port;
+	if (g_kw.https && kw_ca_load(err, sizeof err) != 0)
+		log_warnx("kw: CA %s: %s (keeping the previous one)", g_kw.ca_file, err);
 	if ((fd = port_connect(&g_kw.addr, err, sizeof err)) < 0) {
 		kw_backoff(s, err);
 		return;
@@ -4645,11 +4705,13 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 				s->synced = 1;
 				s->forbidden = 0;
 				s->fails = 0;
+				s->fail_since = 0;
 				s->phase = KS_WATCH;
 				kw_changed();
 			}
 		} else if (s->phase == KS_WATCH) {
 			s->fails = 0;
+			s->fail_since = 0;
 			if (s->rv[0] == '\0') /* a 410 event: the watch is too old */
 				kw_relist(s);
 		} else { /* KS_GET */
@@ -9330,6 +9392,7 @@ struct al_rec {
 	char method[16], uri[200], proto[10], host[64], referer[96], ua[112], user[48], fe[96], be[72];
 };
 static struct {
+	int on; /* zero-initialized (.bss): off until al_open */
 	int fd;
 	char path[256];
 	int format;
@@ -9338,7 +9401,7 @@ static struct {
 	uint64_t flush_at;
 	uint64_t lines, dropped;
 	struct al_rec rec[ING_MAX_CONNS];
-} g_al = {.fd = -1};
+} g_al;
 
 static uint32_t
 mx_hash(const char *s, int a, int b, int c)
@@ -9779,9 +9842,9 @@ static void
 al_open(const struct cf *c)
 {
 	int fd = 2;
-	if (g_al.fd > 2)
+	if (g_al.on && g_al.fd > 2)
 		close(g_al.fd);
-	g_al.fd = -1;
+	g_al.on = 0;
 	g_al.format = c->accesslog_format;
 	snprintf(g_al.path, sizeof g_al.path, "%s", c->accesslog_path);
 	if (!c->accesslog_enabled)
@@ -9791,13 +9854,14 @@ al_open(const struct cf *c)
 		fd = 2;
 	}
 	g_al.fd = fd;
+	g_al.on = 1;
 }
 
 static void
 al_flush(void)
 {
 	size_t off = 0;
-	while (off < g_al.len && g_al.fd >= 0) {
+	while (off < g_al.len && g_al.on) {
 		ssize_t w = write(g_al.fd, g_al.buf + off, g_al.len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -9830,7 +9894,7 @@ al_field(char *dst, size_t cap, struct ing_str s)
 static struct al_rec *
 al_of(struct cn *c)
 {
-	return g_al.fd >= 0 && c->kind == CN_CLIENT ? &g_al.rec[cn_index(c)] : NULL;
+	return g_al.on && c->kind == CN_CLIENT ? &g_al.rec[cn_index(c)] : NULL;
 }
 
 /* A request head arrived (parsed or not): its access-log fields. */

@@ -51,7 +51,7 @@
 /* I/O buffers of ING_BUF_SIZE bytes, taken only while a connection has
  * bytes in flight and returned when it goes idle. */
 #ifndef ING_MAX_BUFS
-#define ING_MAX_BUFS 4096
+#define ING_MAX_BUFS 2048
 #endif
 #ifndef ING_BUF_SIZE
 #define ING_BUF_SIZE 16384

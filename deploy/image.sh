@@ -117,7 +117,7 @@ for tag in $ARCHES; do
 	if [ ! -x "$bin" ]; then
 		echo "image.sh: $bin missing; building it"
 		if [ "$tag" = amd64 ]; then make static >&2; else make cross TOOLCHAIN="$A_TOOLCHAIN" >&2; fi
-	elif [ ingressd.c -nt "$bin" ] || [ ingressd.h -nt "$bin" ]; then
+	elif [ -n "$(find ingressd.c ingressd.h port -newer "$bin" -name '*.[ch]' 2>/dev/null | head -n 1)" ]; then
 		echo "image.sh: note: $bin is older than the sources (rm it, or make it, to rebuild)" >&2
 	fi
 	[ -x "$bin" ] || die "$bin was not built"

@@ -1,9 +1,11 @@
 #!/bin/sh
-# test/run.sh - every suite of `make test`. Each suite prints a last line
-# "NAME: N passed, M failed"; this sums them. A suite that dies without
-# that line counts as one failure. Last line: "N passed, M failed".
+# test/run.sh [e2e] - every suite of `make test` (`make e2e`: only the
+# end-to-end ones). Each suite prints a last line "NAME: N passed, M
+# failed"; this sums them. A suite that dies without that line counts as one
+# failure. Last line: "N passed, M failed".
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p build/test
+MODE=${1:-all}
 P=0
 F=0
 run() {
@@ -24,30 +26,43 @@ run() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	P=$((P + p))
 	F=$((F + f))
+	grep -q 'skipped' "$log" && line="$line ($(grep -m1 'skipped' "$log"))"
 	echo "$line"
 	if [ "$f" -ne 0 ]; then
 		grep -E '^(FAIL|ERROR)|runtime error|AddressSanitizer' "$log" | head -n 40
 	fi
 }
 
-for src in test/unit_*.c; do
-	u=$(basename "$src" .c)
-	run "$u" "build/test/$u"
-done
-run cli sh test/cli.sh
-run replay sh test/replay.sh
-[ -x test/tls/run.sh ] && run tls sh test/tls/run.sh
+if [ "$MODE" = all ]; then
+	for src in test/unit_*.c; do
+		u=$(basename "$src" .c)
+		run "$u" "build/test/$u"
+	done
+	run cli sh test/cli.sh
+	run replay sh test/replay.sh
+	run tls sh test/tls/run.sh
+fi
 run fakeapi sh test/fakeapi_test.sh
 for e in test/e2e_*.sh; do
 	n=$(basename "$e" .sh)
 	run "$n" sh "$e"
 done
-[ -x build/mbedtls/ingressd ] && run e2e_tls_mbedtls sh test/e2e_tls.sh build/mbedtls/ingressd
-if [ -z "$SKIP_ARM" ] && command -v qemu-aarch64-static >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
-	command -v arm-linux-gnueabihf-gcc >/dev/null; then
-	run arm sh test/arm.sh
-else
-	echo "arm: skipped (cross toolchains or qemu-user-static missing; make deps installs them)"
+if [ -x build/mbedtls/ingressd ]; then # the TLS-facing suites on the other port
+	run e2e_tls_mbedtls sh test/e2e_tls.sh build/mbedtls/ingressd
+	run e2e_watch_mbedtls sh test/e2e_watch.sh build/mbedtls/ingressd
+fi
+if [ "$MODE" = all ]; then
+	if [ "$(id -u)" -eq 0 ] && [ -z "$SKIP_IMAGE" ]; then
+		run image sh test/image.sh
+	else
+		echo "image: skipped (needs root; SKIP_IMAGE unset)"
+	fi
+	if [ -z "$SKIP_ARM" ] && command -v qemu-aarch64-static >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
+		command -v arm-linux-gnueabihf-gcc >/dev/null; then
+		run arm sh test/arm.sh
+	else
+		echo "arm: skipped (cross toolchains or qemu-user-static missing; make deps installs them)"
+	fi
 fi
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]

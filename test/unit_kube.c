@@ -308,6 +308,12 @@ TEST(test_store_sweep)
 	feed(s, "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"c\","
 	        "\"namespace\":\"y\"}}]}", 50);
 	CHECK(st_sweep(SK_SERVICE, "", 2) == 1 && st_find(SK_SERVICE, "x", "b") == NULL && g_st.count[SK_SERVICE] == 2);
+	/* a relist item that does not decode keeps its previous version */
+	s->mark = 9;
+	kw_frame_init(&s->fr, KF_LIST);
+	feed(s, "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"x\"},\"spec\":{\"ports\":"
+	        "[{\"port\":\"bad\"}]}},{\"metadata\":{\"name\":\"c\",\"namespace\":\"y\"}}]}", 50);
+	CHECK(st_sweep(SK_SERVICE, "", 9) == 0 && st_find(SK_SERVICE, "x", "a") != NULL);
 	/* a namespaced sweep leaves other namespaces alone */
 	s->mark = 3;
 	CHECK(st_sweep(SK_SERVICE, "x", 3) == 1 && st_find(SK_SERVICE, "y", "c") != NULL);

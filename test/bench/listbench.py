@@ -3,18 +3,22 @@
 
     python3 test/bench/listbench.py --ingressd ./ingressd --conf FILE --web 127.0.0.1:PORT --log FILE
 
-Starts ingressd, reads /proc/PID right after the exec (the baseline), polls
-GET /ready on the admin port every 5 ms until it answers 200, reads /proc/PID
-again at that moment, then stops ingressd (SIGTERM). Prints key=value lines:
-  ready_ms          start -> first 200 from /ready (wall clock)
-  cpu_ms            on-CPU time start -> ready (/proc/PID/schedstat, ns
-                    resolution), minus the baseline
+Starts ingressd, reads /proc/PID right after the exec, polls GET /ping on
+the admin port every 2 ms until it answers (the process is initialised:
+config read, listeners open; the list has just begun) and reads /proc/PID
+again (the RSS baseline), then polls GET /ready every 5 ms until it answers
+200, reads /proc/PID at that moment, and stops ingressd (SIGTERM). Prints
+key=value lines:
+  ready_ms          exec -> first 200 from /ready (wall clock)
+  cpu_ms            on-CPU time exec -> ready (/proc/PID/schedstat, ns
+                    resolution): everything ingressd did to get ready
   cpu_ticks_ms      the same from /proc/PID/stat utime+stime (10 ms ticks)
-  rss_start_kb      VmRSS right after start
+  rss_exec_kb       VmRSS right after the exec (the loader may not be done)
+  rss_start_kb      VmRSS at the first /ping answer
   rss_ready_kb      VmRSS at ready
   hwm_ready_kb      VmHWM at ready
   rss_growth_kb     hwm_ready_kb - rss_start_kb
-  polls             /ready requests sent
+  polls             admin requests sent
 """
 import argparse
 import http.client
@@ -53,23 +57,33 @@ def main():
         t0 = time.monotonic()
         p = subprocess.Popen([a.ingressd, "-c", a.conf], stdout=log, stderr=log)
     base = proc(p.pid)
-    polls, ready = 0, None
+    start, polls, ready = None, 0, None
+
+    def get(path):
+        c = http.client.HTTPConnection(host, int(port), timeout=2)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            return r.status
+        finally:
+            c.close()
+
     try:
         while time.monotonic() - t0 < a.timeout and p.poll() is None:
             polls += 1
             try:
-                c = http.client.HTTPConnection(host, int(port), timeout=2)
-                c.request("GET", "/ready")
-                r = c.getresponse()
-                r.read()
-                c.close()
-                if r.status == 200:
+                if start is None:
+                    if get("/ping") == 200:
+                        start = proc(p.pid)
+                        continue
+                elif get("/ready") == 200:
                     ready = proc(p.pid)
                     t1 = time.monotonic()
                     break
             except (OSError, http.client.HTTPException):
                 pass
-            time.sleep(0.005)
+            time.sleep(0.002 if start is None else 0.005)
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -85,10 +99,11 @@ def main():
         "ready_ms": (t1 - t0) * 1000,
         "cpu_ms": (ready["sched_ns"] - base["sched_ns"]) / 1e6,
         "cpu_ticks_ms": ready["ticks_ms"] - base["ticks_ms"],
-        "rss_start_kb": base.get("VmRSS", 0),
+        "rss_exec_kb": base.get("VmRSS", 0),
+        "rss_start_kb": start.get("VmRSS", 0),
         "rss_ready_kb": ready.get("VmRSS", 0),
         "hwm_ready_kb": ready.get("VmHWM", 0),
-        "rss_growth_kb": ready.get("VmHWM", 0) - base.get("VmRSS", 0),
+        "rss_growth_kb": ready.get("VmHWM", 0) - start.get("VmRSS", 0),
         "polls": polls,
     }
     for k, v in out.items():

@@ -19,13 +19,27 @@ until --post seconds after the last burst answer. Prints key=value lines:
   burst_wall_ms                first burst request sent -> last answered
   burst_codes                  status codes of the burst answers (code:count,...)
   probe_errors                 probes that failed (reconnected)
+  burst_cpu_ms                 --pid's on-CPU time from the burst's start to
+                               its last answer (bcrypt work done)
 """
 import argparse
 import base64
 import http.client
+import os
 import statistics
 import threading
 import time
+
+
+def cpu_ns(pid):
+    """On-CPU nanoseconds of every thread of pid (0 without one)."""
+    if not pid:
+        return 0
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total
 
 
 def main():
@@ -39,6 +53,7 @@ def main():
     ap.add_argument("--pre", type=float, default=1.0)
     ap.add_argument("--post", type=float, default=1.0)
     ap.add_argument("--same", action="store_true", help="one wrong password for all (else each its own)")
+    ap.add_argument("--pid", type=int, help="the proxy: its CPU time during the burst is reported")
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     port = int(port)
@@ -98,10 +113,12 @@ def main():
     bts = [threading.Thread(target=burst_one, args=(i,), daemon=True) for i in range(a.burst)]
     for t in bts:
         t.start()
+    c0 = cpu_ns(a.pid)
     go.wait()
     b0 = time.monotonic()
     for t in bts:
         t.join()
+    c1 = cpu_ns(a.pid)
     b1 = max(done_at) if done_at else time.monotonic()
     time.sleep(a.post)
     stop.set()
@@ -119,6 +136,7 @@ def main():
         "burst_probes": len(during), "burst_wall_ms": (b1 - b0) * 1000,
         "burst_codes": ",".join(f"{k}:{v}" for k, v in sorted(codes.items())),
         "probe_errors": errors[0],
+        "burst_cpu_ms": (c1 - c0) / 1e6 if a.pid else 0.0,
     }
     for k, v in out.items():
         print(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}")

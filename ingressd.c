@@ -69,7 +69,8 @@ struct ing_str {
 	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
-	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(METRIC_SERIES) X(ADMIN_BYTES)
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
+	X(EXTERNAL_NAMES) X(SKIPS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -5153,8 +5154,10 @@ rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path
 	va_end(ap);
 	if (r->h.logged != r->h.gen)
 		log_warnx("rb: ingress %s/%s: %s%s: %s", r->h.ns, r->h.name, host, path, why);
-	if (t->nskips >= ING_MAX_SKIPS)
-		return; /* the log has it; /api shows the first ING_MAX_SKIPS */
+	if (t->nskips >= ING_MAX_SKIPS) {
+		log_limit(LIM_SKIPS, "rb: skipped paths shown on /api");
+		return; /* the log has each; /api shows the first ING_MAX_SKIPS */
+	}
 	struct rt_skip *s = &t->skips[t->nskips++];
 	snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
 	snprintf(s->name, sizeof s->name, "%s", r->h.name);
@@ -5216,7 +5219,6 @@ rb_host(struct rt_table *t, const char *name, int wild, int add)
  * resolver call blocks (getaddrinfo), so it runs on a timer, at most one
  * name per loop turn, never per request. */
 #define RB_DNS_TTL_MS 30000
-#define RB_DNS_NAMES 64
 #define RB_DNS_ADDRS 8
 static struct {
 	struct {
@@ -5226,7 +5228,7 @@ static struct {
 		int failed;
 		uint64_t due;
 		uint32_t used_build;
-	} e[RB_DNS_NAMES];
+	} e[ING_MAX_EXTERNAL_NAMES];
 } g_dns;
 
 /* The cached addresses of name (0 while unresolved); queues it. */
@@ -5234,7 +5236,7 @@ static int
 rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
 {
 	int free_slot = -1;
-	for (int i = 0; i < RB_DNS_NAMES; i++) {
+	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++) {
 		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].used_build + 2 < build) {
 			if (free_slot < 0)
 				free_slot = i;
@@ -5252,6 +5254,9 @@ rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
 		snprintf(g_dns.e[free_slot].name, sizeof g_dns.e[0].name, "%s", name);
 		g_dns.e[free_slot].used_build = build;
 		g_dns.e[free_slot].due = g.now;
+	} else {
+		log_limit(LIM_EXTERNAL_NAMES, "rb: externalName names");
+		return ING_ERR; /* never resolved: served as a failed name (503) */
 	}
 	return 0;
 }
@@ -5260,7 +5265,7 @@ rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
 static void
 rb_dns_tick(void)
 {
-	for (int i = 0; i < RB_DNS_NAMES; i++) {
+	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++) {
 		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].due > g.now)
 			continue;
 		struct ing_addr a[RB_DNS_ADDRS];
@@ -5275,7 +5280,7 @@ rb_dns_tick(void)
 				g_dns.e[i].failed = 1;
 				kw_changed();
 			}
-			return; /* keeps the last good addresses for lookups? no: failed names serve 503 */
+			return; /* a failed name serves 503 until it resolves again */
 		}
 		if (n != g_dns.e[i].n || g_dns.e[i].failed || memcmp(a, g_dns.e[i].a, (size_t)n * sizeof a[0]) != 0) {
 			memcpy(g_dns.e[i].a, a, (size_t)n * sizeof a[0]);
@@ -5291,7 +5296,7 @@ static uint64_t
 rb_dns_next(void)
 {
 	uint64_t next = 0;
-	for (int i = 0; i < RB_DNS_NAMES; i++)
+	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++)
 		if (g_dns.e[i].name[0] != '\0')
 			next = tk_min(next, g_dns.e[i].due);
 	return next;

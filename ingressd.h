@@ -154,6 +154,9 @@
 #ifndef ING_MAX_ADMIN_BYTES
 #define ING_MAX_ADMIN_BYTES (4 * 1024 * 1024) /* one /metrics or /api answer */
 #endif
+#ifndef ING_MAX_EXTERNAL_NAMES
+#define ING_MAX_EXTERNAL_NAMES 64 /* ExternalName Services' DNS names (~0.4 KB each) */
+#endif
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif

@@ -78,6 +78,11 @@ mock_sock_new(void)
 	return -1;
 }
 
+static struct {
+	char name[128], ips[256];
+} mock_dns[8];
+long mock_resolves;
+
 void
 mock_reset(void)
 {
@@ -86,6 +91,8 @@ mock_reset(void)
 	mock_faults = 0;
 	mock_listen_fail = mock_connect_fail = 0;
 	mk_rand = 12345;
+	memset(mock_dns, 0, sizeof mock_dns);
+	mock_resolves = 0;
 }
 
 void
@@ -379,11 +386,41 @@ port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen
 	return (ssize_t)n;
 }
 
+void
+mock_dns_set(const char *name, const char *ips)
+{
+	int k = -1;
+	for (int i = 0; i < 8 && k < 0; i++)
+		if (strcmp(mock_dns[i].name, name) == 0)
+			k = i;
+	for (int i = 0; i < 8 && k < 0; i++)
+		if (mock_dns[i].name[0] == '\0')
+			k = i;
+	if (k < 0)
+		abort();
+	snprintf(mock_dns[k].name, sizeof mock_dns[k].name, "%s", ips ? name : "");
+	snprintf(mock_dns[k].ips, sizeof mock_dns[k].ips, "%s", ips ? ips : "");
+}
+
 int
 port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t errlen)
 {
+	mock_resolves++;
 	if (max > 0 && ing_addr_parse_ip(out, host, strlen(host)) == 0)
 		return 1;
+	for (int i = 0; i < 8; i++) {
+		if (strcmp(mock_dns[i].name, host) != 0 || host[0] == '\0')
+			continue;
+		int n = 0;
+		for (const char *p = mock_dns[i].ips; *p && n < max;) {
+			const char *e = strchr(p, ',');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			if (ing_addr_parse_ip(&out[n], p, len) == 0)
+				n++;
+			p += len + (e != NULL);
+		}
+		return n;
+	}
 	snprintf(err, errlen, "resolve %s: not in the mock", host);
 	return ING_ERR;
 }

@@ -28,4 +28,7 @@ int mock_queue_accept(int lfd, const struct ing_addr *peer); /* returns the new 
 void mock_set_out_cap(int fd, size_t cap);
 void mock_set_connect_err(int fd, int e);
 int mock_find_connect(const struct ing_addr *a, int nth);
+/* DNS: name -> "ip,ip,..." (NULL ips: the name no longer resolves) */
+void mock_dns_set(const char *name, const char *ips);
+extern long mock_resolves; /* port_resolve calls so far */
 #endif

@@ -505,6 +505,88 @@ TEST(test_routing_limits)
 	}
 }
 
+/* The backend of the route for host/path, for its servers. */
+static const struct rt_backend *
+backend_of(const char *host, const char *path)
+{
+	const struct rt_route *r;
+	route(host, path, &r);
+	return r ? &rt_live()->backends[r->backend] : NULL;
+}
+
+_Static_assert(ING_MAX_EXTERNAL_NAMES == 2, "test_external_name is written for the TEST_LIMITS of the Makefile");
+
+TEST(test_external_name)
+{
+	setup("");
+	mock_reset();
+	mock_now = g.now = 1000;
+	mock_dns_set("db.example", "10.1.0.1,10.1.0.2");
+	for (int i = 0; i < 4; i++) { /* db.example, an IP, ext2, ext3: one name too many */
+		char o[512], name[16];
+		snprintf(name, sizeof name, "ext%d", i);
+		snprintf(o, sizeof o,
+		         "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"a\"},\"spec\":{\"type\":\"ExternalName\","
+		         "\"externalName\":\"%s\",\"ports\":[{\"port\":80}]}}",
+		         name, i == 0 ? "db.example" : i == 1 ? "10.9.9.9" : name);
+		CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], o) == 0);
+	}
+	ingress("a", "i1", "2026-01-01T00:00:00Z", "",
+	        RULE("db.io", PATH("/", "Prefix", "ext0", 80)) "," RULE("ip.io", PATH("/", "Prefix", "ext1", 80)) ","
+	        RULE("x2.io", PATH("/", "Prefix", "ext2", 80)) "," RULE("x3.io", PATH("/", "Prefix", "ext3", 80)));
+	/* the build never resolves: names are queued, an IP needs no lookup */
+	rb_rebuild();
+	CHECK(mock_resolves == 0);
+	const struct rt_backend *b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 0 && b->why && strstr(b->why, "not resolved yet"));
+	b = backend_of("ip.io", "/");
+	CHECK(b && b->nsrv == 1 && rt_live()->servers[b->srv].addr.port == 80);
+	/* the table of names is full: the third name is a limit hit, not a hang */
+	uint64_t hits = g.lim_hits[LIM_EXTERNAL_NAMES];
+	CHECK(hits >= 1);
+	b = backend_of("x3.io", "/");
+	CHECK(b && b->nsrv == 0);
+	/* one name per turn, off the request path; a new answer asks for a rebuild */
+	g_kw.dirty = 0;
+	rb_dns_tick();
+	CHECK(mock_resolves == 1 && g_kw.dirty);
+	rb_dns_tick(); /* the second queued name (ext2, not in DNS) */
+	CHECK(mock_resolves == 2);
+	rb_dns_tick(); /* nothing due */
+	CHECK(mock_resolves == 2);
+	rb_rebuild();
+	b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 2 && rt_live()->servers[b->srv].addr.ip[3] + rt_live()->servers[b->srv + 1].addr.ip[3] == 3 &&
+	      rt_live()->servers[b->srv].addr.port == 80);
+	b = backend_of("x2.io", "/");
+	CHECK(b && b->nsrv == 0 && b->why && strstr(b->why, "does not resolve"));
+	/* refreshed on the timer: a changed answer is applied, an unchanged one is not a rebuild */
+	CHECK(rb_dns_next() > g.now); /* nothing due until the TTL */
+	mock_dns_set("db.example", "10.1.0.7");
+	mock_now += 30001;
+	g.now = mock_now;
+	g_kw.dirty = 0;
+	rb_dns_tick();
+	CHECK(g_kw.dirty);
+	rb_rebuild();
+	b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 1 && rt_live()->servers[b->srv].addr.ip[3] == 7);
+	mock_now += 30001;
+	g.now = mock_now;
+	g_kw.dirty = 0;
+	rb_dns_tick();
+	CHECK(!g_kw.dirty);
+	/* a name that stops resolving serves 503 (no servers), not stale addresses */
+	mock_dns_set("db.example", NULL);
+	mock_now += 30001;
+	g.now = mock_now;
+	rb_dns_tick();
+	rb_rebuild();
+	b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 0);
+	mock_reset();
+}
+
 TEST(test_path_norm)
 {
 	char out[128];
@@ -816,6 +898,7 @@ main(void)
 	RUN(test_store_sweep);
 	RUN(test_routing);
 	RUN(test_routing_limits);
+	RUN(test_external_name);
 	RUN(test_path_norm);
 	RUN(test_wrr);
 	RUN(test_drr);

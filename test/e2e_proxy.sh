@@ -370,6 +370,27 @@ EOF
 eventually "unknown rule type: logged with the reason" grep -q 'unknown rule type "PathPrefixStrp"' "$T_TMP/ingressd.log"
 is "$(code typo.test /)" 404 && ok "unknown rule type: not served" || fail "unknown rule type served"
 
+# ---- ExternalName: resolved by the real resolver (localhost: /etc/hosts,
+# so no DNS server is needed), off the request path. A name that does not
+# resolve is unit-tested with the mock resolver (test_external_name).
+kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: ext, namespace: t}
+spec: {type: ExternalName, externalName: localhost, ports: [{port: $P1}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ext, namespace: t}
+spec:
+  rules:
+  - host: ext.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: ext, port: {number: $P1}}}}
+EOF
+eventually "ExternalName localhost reaches the backend" sh -c "curl -s -H 'Host: ext.test' http://127.0.0.1:$HTTP/e | grep -q '^b1 /e'"
+
 # ---- endpoints change under traffic: nothing lost
 service scale $P1 $P2
 kapply <<'EOF'

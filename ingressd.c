@@ -36,7 +36,6 @@
 #define ING_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ING_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ING_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define ING_UNUSED __attribute__((unused)) /* used by a later section */
 
 /* SQLite's ALWAYS/NEVER: assert in the test build, keep a graceful path in
  * release. */
@@ -2096,7 +2095,7 @@ hp_parse_response(struct hp_msg *m, const char *b, size_t n)
 	return 0;
 }
 
-ING_UNUSED static struct ing_str
+static struct ing_str
 hp_header(const struct hp_msg *m, const char *lname)
 {
 	for (int i = 0; i < m->nh; i++)
@@ -7945,7 +7944,7 @@ lb_done(int be, uint32_t gen, int s, int status, uint64_t latency_ms)
  * Limits: ING_MAX_BREAKERS.
  */
 enum { CB_STANDBY, CB_TRIPPED, CB_RECOVERING };
-ING_UNUSED static const char *const cb_state_names[] = {"standby", "tripped", "recovering"};
+static const char *const cb_state_names[] = {"standby", "tripped", "recovering"};
 #define CB_CHECK_MS 100
 #define CB_FALLBACK_MS 10000
 #define CB_RECOVERY_MS 10000
@@ -9737,7 +9736,6 @@ mx_rule(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
 static void
 mx_api(struct mx_out *o, int wrap)
 {
-	static const char *const cbs[] = {"standby", "tripped", "recovering"};
 	const struct rt_table *t = rt_live();
 	char a[64];
 	if (wrap)
@@ -9769,7 +9767,7 @@ mx_api(struct mx_out *o, int wrap)
 				mx_printf(o, ",\"error\":");
 				mx_json_str(o, c->err, strlen(c->err));
 			} else {
-				mx_printf(o, ",\"state\":\"%s\"", cbs[c->state]);
+				mx_printf(o, ",\"state\":\"%s\"", cb_state_names[c->state]);
 			}
 			mx_printf(o, "}");
 		}

@@ -8336,27 +8336,33 @@ cb_sync(struct lb_state *st, const char *expr, const char *who)
 }
 
 /* May a request pass the breaker? */
-static int
-cb_allow(int cb)
+/* Moves b along the clock: tripped -> recovering -> standby. */
+static void
+cb_advance(struct cb *b)
 {
-	struct cb *b;
-	if (cb < 0 || (b = &g_cb.c[cb])->prog.n == 0)
-		return 1;
-	if (b->state == CB_TRIPPED) {
-		if (g.now < b->until)
-			return 0;
+	if (b->state == CB_TRIPPED && g.now >= b->until) {
 		b->state = CB_RECOVERING;
 		b->rec_start = g.now;
 		b->until = g.now + CB_RECOVERY_MS;
 		b->allowed = b->denied = 0;
 		log_info("cb: %s: recovering", b->expr);
 	}
+	if (b->state == CB_RECOVERING && g.now >= b->until) {
+		b->state = CB_STANDBY;
+		log_info("cb: %s: standby", b->expr);
+	}
+}
+
+static int
+cb_allow(int cb)
+{
+	struct cb *b;
+	if (cb < 0 || (b = &g_cb.c[cb])->prog.n == 0)
+		return 1;
+	cb_advance(b);
+	if (b->state == CB_TRIPPED)
+		return 0;
 	if (b->state == CB_RECOVERING) {
-		if (g.now >= b->until) {
-			b->state = CB_STANDBY;
-			log_info("cb: %s: standby", b->expr);
-			return 1;
-		}
 		/* the share let through rises linearly, 0 to 100%: so far, on
 		 * average, half the current share */
 		double share = (double)(g.now - b->rec_start) / CB_RECOVERY_MS / 2;
@@ -9606,6 +9612,7 @@ mx_metrics(struct mx_out *o)
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
 			continue;
+		cb_advance(&g_cb.c[st->cb]); /* the state now, with or without traffic */
 		mx_printf(o, "ingressd_backend_breaker_state{backend=\"");
 		mx_label(o, st->key);
 		mx_printf(o, "\"} %d\n", g_cb.c[st->cb].state);
@@ -9760,7 +9767,8 @@ mx_api(struct mx_out *o, int wrap)
 		}
 		mx_printf(o, "}");
 		if (st && st->cb >= 0) {
-			const struct cb *c = &g_cb.c[st->cb];
+			struct cb *c = &g_cb.c[st->cb];
+			cb_advance(c);
 			mx_printf(o, ",\"circuitBreaker\":{\"expression\":");
 			mx_json_str(o, c->expr, strlen(c->expr));
 			if (c->prog.n == 0) {

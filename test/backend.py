@@ -17,11 +17,14 @@ Every response carries `X-Backend: NAME`. Paths:
     /ws               WebSocket echo (RFC 6455 text and binary frames)
     /cookie           echoes the Cookie header
     anything else     "NAME PATH" (the cheese demo)
+With --fail-file PATH, every answer is 500 while PATH exists (a pod that
+starts failing, for the drr tests).
 """
 import argparse
 import base64
 import hashlib
 import http.server
+import os
 import socket
 import socketserver
 import struct
@@ -148,6 +151,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _route(self):
         p = self.path.split("?")[0]
         name = self.server.name
+        if self.server.fail_file and os.path.exists(self.server.fail_file):
+            return self._send(500, ("%s failing\n" % name).encode())
         if p.startswith("/echo"):
             lines = ["backend=%s" % name, "method=%s" % self.command, "path=%s" % self.path,
                      "peer=%s:%d" % self.client_address[:2]]
@@ -209,12 +214,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--listen", action="append", required=True, help="IP:PORT (repeatable)")
     ap.add_argument("--name", default="backend")
+    ap.add_argument("--fail-file", default="", help="answer 500 while this file exists")
     a = ap.parse_args()
     servers = []
     for l in a.listen:
         host, port = l.rsplit(":", 1)
         s = Server((host.strip("[]"), int(port)), Handler)
         s.name = a.name
+        s.fail_file = a.fail_file
         servers.append(s)
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print("backend %s: listening on %s" % (a.name, " ".join(a.listen)), flush=True)

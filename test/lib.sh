@@ -35,3 +35,24 @@ wait_port() {
 	done
 	return 1
 }
+# The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
+kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
+kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
+# eventually DESC CMD...: CMD succeeds within WAIT tenths of a second
+# (default 50: rebuilds are coalesced), checked every 0.1 s.
+eventually() {
+	d=$1
+	shift
+	i=0
+	while [ $i -lt "${WAIT:-50}" ]; do
+		if "$@" >/dev/null 2>&1; then
+			ok "$d"
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "$d"
+}
+is() { [ "$1" = "$2" ]; }
+has() { echo "$1" | grep -q -- "$2"; }

@@ -163,7 +163,11 @@ wait $APID 2>/dev/null
 sleep 1
 is "$(get first.test /c)" "b1 /c" && ok "API server gone: still serving the last table" || fail "outage"
 is "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$WEB/ready)" 200 && ok "... and still ready" || fail "ready"
-# ---- token rotation: the new token is read at the next connect
+# ---- token rotation: the new token is read at the next connect. The new
+# server has other data and resourceVersions; the outage outlasts
+# KW_OUTAGE_MS (5 s) so every stream relists rather than re-watching from an
+# old resourceVersion (a short blip re-watches, as client-go does).
+sleep 5
 echo "token-two-$$" >"$SA/token"
 echo "token-two-$$" >"$T_TMP/tokens" # the old one is no longer accepted
 python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" \

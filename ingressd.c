@@ -5123,6 +5123,7 @@ static struct {
 	int ing_order[ING_MAX_INGRESSES]; /* scratch: store indices, sorted */
 	int eps_order[ING_MAX_ENDPOINTS];
 	int neps;
+	int bidx[2 * ING_MAX_BACKENDS]; /* scratch: backend index + 1 by key; 0 empty */
 	const char *fail; /* why the build in progress failed */
 } g_rb; /* zero-initialized (.bss); rb_init sets .live */
 
@@ -5411,9 +5412,10 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 		snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
 	else
 		snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
-	for (int i = 0; i < t->nbackends; i++) /* few per table; a scan is fine */
-		if (strcmp(t->backends[i].key, key) == 0)
-			return i;
+	int n = 2 * ING_MAX_BACKENDS, s;
+	for (s = (int)(st_hash(key, "") % (uint32_t)n); g_rb.bidx[s] != 0; s = (s + 1) % n)
+		if (strcmp(t->backends[g_rb.bidx[s] - 1].key, key) == 0)
+			return g_rb.bidx[s] - 1;
 	if (t->nbackends >= ING_MAX_BACKENDS) {
 		log_limit(LIM_BACKENDS, "rb: backends");
 		g_rb.fail = "too many backends (ING_MAX_BACKENDS)";
@@ -5425,6 +5427,7 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 	memcpy(b->ns, ns, ING_MIN(strlen(ns) + 1, sizeof b->ns));
 	memcpy(b->svc, be->svc, sizeof b->svc);
 	b->state = -1;
+	g_rb.bidx[s] = t->nbackends + 1;
 	const struct st_svc *svc = st_find(SK_SERVICE, ns, be->svc);
 	const struct st_svc_port *sp = NULL;
 	if (svc == NULL) {
@@ -5843,6 +5846,7 @@ rb_rebuild(void)
 	t->ncidrs = t->nusers = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
+	memset(g_rb.bidx, 0, sizeof g_rb.bidx);
 	t->gen = (uint32_t)g_rb.builds + 1;
 	for (int i = 0; i < cf_live->n_default_eps; i++)
 		default_eps |= rb_ep_mask(cf_live->default_eps[i]);

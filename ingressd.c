@@ -1693,6 +1693,17 @@ cf_report(const struct cf_parser *ps, FILE *out)
 /* The config in force (the loop swaps it on SIGHUP). */
 static struct cf *cf_live;
 
+/* Does an entry point serve HTTPS? (Fixed for the process: a reload keeps
+ * the entry points.) Without one, TLS Secrets are neither read nor kept. */
+static int
+cf_tls(const struct cf *c)
+{
+	for (int i = 0; i < c->n_eps; i++)
+		if (c->eps[i].tls)
+			return 1;
+	return 0;
+}
+
 /* Load a config file; path NULL = built-in defaults. 0 or the error count. */
 static int
 cf_load(struct cf_parser *ps, struct cf *c, const char *path)
@@ -3091,19 +3102,38 @@ st_next(enum st_kind k, int *i)
 	return NULL;
 }
 
-/* Does an Ingress reference Secret ns/name (auth or TLS)? Only those are
- * kept (they are large and sensitive). */
+/* The Secrets Ingress r uses, in its namespace: its auth Secret, and its
+ * TLS Secrets when an entry point serves HTTPS (else nothing reads them).
+ *   for (it = -2; (name = st_ing_secret(r, &it)) != NULL;) */
+static const char *
+st_ing_secret(const struct st_ing *r, int *it)
+{
+	if (*it == -2) {
+		*it = cf_tls(cf_live) ? r->tls : -1;
+		if (r->a_auth_secret[0])
+			return r->a_auth_secret;
+	}
+	while (*it >= 0) {
+		const struct st_tlshost *t = &g_st.tlsh[*it];
+		*it = t->next;
+		if (t->secret[0])
+			return t->secret;
+	}
+	return NULL;
+}
+
+/* Does an Ingress use Secret ns/name? Only those are kept (they are large
+ * and sensitive). */
 static int
 st_secret_wanted(const char *ns, const char *name)
 {
 	struct st_ing *r;
+	const char *w;
 	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
 		if (strcmp(r->h.ns, ns) != 0)
 			continue;
-		if (strcmp(r->a_auth_secret, name) == 0)
-			return 1;
-		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next)
-			if (strcmp(g_st.tlsh[t].secret, name) == 0)
+		for (int it = -2; (w = st_ing_secret(r, &it)) != NULL;)
+			if (strcmp(w, name) == 0)
 				return 1;
 	}
 	return 0;
@@ -4910,30 +4940,24 @@ kw_timeout(struct cn *c)
 	                                                                : "API server too slow");
 }
 
-/* Fetches, by name, Secrets an Ingress references that the store lacks
+/* Fetches, by name, Secrets an Ingress uses that the store lacks
  * (the watch dropped them when nothing used them). */
 static void
 kw_fetch_missing(void)
 {
 	struct st_ing *r;
-	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
-		const char *want[1 + 64];
-		int nw = 0;
-		if (r->a_auth_secret[0])
-			want[nw++] = r->a_auth_secret;
-		for (int t = r->tls; t >= 0 && nw < (int)ING_ARRAY_LEN(want); t = g_st.tlsh[t].next)
-			if (g_st.tlsh[t].secret[0])
-				want[nw++] = g_st.tlsh[t].secret;
-		for (int w = 0; w < nw; w++) {
+	const char *name;
+	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;)
+		for (int it = -2; (name = st_ing_secret(r, &it)) != NULL;) {
 			int busy = 0, slot = -1;
-			if (st_find(SK_SECRET, r->h.ns, want[w]) != NULL)
+			if (st_find(SK_SECRET, r->h.ns, name) != NULL)
 				continue;
 			for (int m = 0; m < ING_MAX_SECRETS; m++)
-				if (g_kw.miss[m].next_try > g.now && !strcmp(g_kw.miss[m].ns, r->h.ns) && !strcmp(g_kw.miss[m].name, want[w]))
+				if (g_kw.miss[m].next_try > g.now && !strcmp(g_kw.miss[m].ns, r->h.ns) && !strcmp(g_kw.miss[m].name, name))
 					busy = 1;
 			for (int k = g_kw.nstreams; k < ING_MAX_WATCHES && !busy; k++) {
 				struct kw_stream *s = &g_kw.st[k];
-				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, want[w]))
+				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, name))
 					busy = 1;
 				else if (!s->used && slot < 0)
 					slot = k;
@@ -4948,10 +4972,9 @@ kw_fetch_missing(void)
 			s->phase = KS_GET;
 			s->conn = -1;
 			snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
-			snprintf(s->get_name, sizeof s->get_name, "%s", want[w]);
+			snprintf(s->get_name, sizeof s->get_name, "%s", name);
 			s->retry_at = g.now;
 		}
-	}
 }
 
 static int
@@ -5933,6 +5956,7 @@ static struct {
 	struct tl_entry map[2][ING_MAX_TLS_HOSTS]; /* SNI name -> cert, sorted */
 	int nmap[2], live;
 	uint32_t build;
+	uint8_t told_no_https;
 	uint64_t handshakes, unknown_sni, load_failures, refused;
 } g_tl;
 
@@ -6069,6 +6093,14 @@ tl_build(const int *ing_order, int n)
 	int spare = 1 - g_tl.live, m = 0;
 	struct tl_entry *e = g_tl.map[spare];
 	uint32_t build = ++g_tl.build;
+	if (!cf_tls(cf_live)) { /* no HTTPS entry point: nothing to load (nor kept: st_ing_secret) */
+		for (int i = 0; i < n && !g_tl.told_no_https; i++)
+			if (g_st.ing[ing_order[i]].tls >= 0) {
+				g_tl.told_no_https = 1;
+				log_info("tl: Ingresses list spec.tls, but no entry point has a tls table: their Secrets are not read");
+			}
+		n = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		struct st_ing *r = &g_st.ing[ing_order[i]];
 		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next) {

@@ -3943,8 +3943,9 @@ js_secret(struct js *j, int obj)
  * is bounded by the largest object, not the list. A 404 tries the next API
  * version; a 410 relists; a drop, a 5xx or a silent stream reconnects with
  * capped, jittered back-off, forever. Throughout, the last good store and
- * routing table keep serving. Secrets are fetched by name when an Ingress
- * references one the watch has not delivered.
+ * routing table keep serving. Only Secrets an Ingress uses are kept, so
+ * the Secret list waits for the Ingress lists; one an Ingress names later
+ * is fetched by name, and /ready waits for such fetches.
  * In: the API server. Out: st_ changes, rebuild requests. Limits:
  * ING_MAX_WATCHES, ING_MAX_OBJECT_BYTES.
  */
@@ -3958,6 +3959,7 @@ js_secret(struct js *j, int obj)
 #define KW_TOKEN_MS 60000         /* re-read a token file at least this often */
 #define KW_REBUILD_MAX_MS 1000    /* a continuous stream still rebuilds this often */
 #define KW_OUTAGE_MS 5000         /* failing this long: relist rather than re-watch */
+#define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET };
@@ -4021,7 +4023,7 @@ struct kw_stream {
 	char obj[ING_MAX_OBJECT_BYTES];
 };
 
-/* A Secret fetch that found nothing: not retried before next_try. */
+/* A Secret a fetch did not bring: not fetched again before next_try. */
 struct kw_miss {
 	char ns[ING_NS_LEN], name[ING_NAME_LEN];
 	uint64_t next_try;
@@ -4674,6 +4676,42 @@ kw_start(struct kw_stream *s)
 	c->deadline = tk_after(KW_CONNECT_MS);
 }
 
+/* Has stream s listed once? (A Secret stream refused by RBAC counts: auth
+ * and TLS then fail closed, but nothing may wait on it.) */
+static int
+kw_synced(const struct kw_stream *s)
+{
+	return s->synced || (s->kind == SK_SECRET && s->forbidden);
+}
+
+/* Has every stream of a kind listed once? */
+static int
+kw_listed(int kind)
+{
+	for (int i = 0; i < g_kw.nstreams; i++)
+		if (g_kw.st[i].kind == kind && !kw_synced(&g_kw.st[i]))
+			return 0;
+	return 1;
+}
+
+/* A fetch by name ended, whatever the outcome. A Secret it did not store
+ * is not fetched again for KW_MISS_MS; the rebuild tells its users (logged
+ * once by au_/tl_) and may complete the first sync. */
+static void
+kw_get_done(struct kw_stream *s)
+{
+	if (st_find(SK_SECRET, s->ns, s->get_name) == NULL)
+		for (int i = 0; i < ING_MAX_SECRETS; i++)
+			if (g_kw.miss[i].next_try <= g.now) {
+				memcpy(g_kw.miss[i].ns, s->ns, sizeof s->ns);
+				memcpy(g_kw.miss[i].name, s->get_name, sizeof s->get_name);
+				g_kw.miss[i].next_try = g.now + KW_MISS_MS;
+				break;
+			}
+	s->used = 0;
+	kw_changed();
+}
+
 /* The connection of a stream closed: unless the stream planned what comes
  * next, that was a failure. */
 static void
@@ -4685,7 +4723,7 @@ kw_conn_gone(struct cn *c)
 	s->conn = -1;
 	if (s->retry_at == 0 && s->used) {
 		if (s->phase == KS_GET) {
-			s->used = 0; /* a failed fetch is retried by the next rebuild */
+			kw_get_done(s);
 			return;
 		}
 		kw_backoff(s, c->why ? c->why : "connection closed");
@@ -4745,20 +4783,12 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			if (s->rv[0] == '\0') /* a 410 event: the watch is too old */
 				kw_relist(s);
 		} else { /* KS_GET */
-			s->used = 0;
+			kw_get_done(s);
 			return 0;
 		}
 	} else if (s->status == 404 && s->phase == KS_GET) {
-		for (int i = 0; i < ING_MAX_SECRETS; i++)
-			if (g_kw.miss[i].next_try < g.now) {
-				memcpy(g_kw.miss[i].ns, s->ns, sizeof s->ns);
-				memcpy(g_kw.miss[i].name, s->get_name, sizeof s->get_name);
-				g_kw.miss[i].next_try = g.now + 60000;
-				break;
-			}
 		log_warnx("kw: secret %s/%s: not found", s->ns, s->get_name);
-		s->used = 0;
-		kw_changed(); /* its users learn it is missing (logged once by rb_/tl_) */
+		kw_get_done(s);
 		return 0;
 	} else if (s->status == 404 && s->api + 1 < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[s->api + 1].kind == s->kind) {
 		log_info("kw: %s/%s: not served (404); trying %s/%s", kw_apis[s->api].prefix, kw_res(s), kw_apis[s->api + 1].prefix,
@@ -4781,7 +4811,7 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			log_errx("kw: %s: unauthorized (401): the token is missing, invalid or expired: %s", kw_res(s), msg);
 		}
 		if (s->phase == KS_GET) {
-			s->used = 0;
+			kw_get_done(s);
 			return 0;
 		}
 		char why[64];
@@ -4940,15 +4970,25 @@ kw_timeout(struct cn *c)
 	                                                                : "API server too slow");
 }
 
-/* Fetches, by name, Secrets an Ingress uses that the store lacks
- * (the watch dropped them when nothing used them). */
+/* Fetches, by name, Secrets an Ingress uses that the store lacks (the
+ * watch dropped them while nothing used them). Not before the Secret list
+ * is done: it brings them all in one request. At most as many as the miss
+ * list has room for, so that every fetch ends stored or remembered and the
+ * first sync cannot wait on fetches that keep starting again. */
 static void
 kw_fetch_missing(void)
 {
 	struct st_ing *r;
 	const char *name;
-	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;)
-		for (int it = -2; (name = st_ing_secret(r, &it)) != NULL;) {
+	int room = 0;
+	if (!kw_listed(SK_SECRET))
+		return;
+	for (int m = 0; m < ING_MAX_SECRETS; m++)
+		room += g_kw.miss[m].next_try <= g.now;
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
+		room -= g_kw.st[k].used;
+	for (int i = -1; room > 0 && (r = st_next(SK_INGRESS, &i)) != NULL;)
+		for (int it = -2; room > 0 && (name = st_ing_secret(r, &it)) != NULL;) {
 			int busy = 0, slot = -1;
 			if (st_find(SK_SECRET, r->h.ns, name) != NULL)
 				continue;
@@ -4974,7 +5014,18 @@ kw_fetch_missing(void)
 			snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
 			snprintf(s->get_name, sizeof s->get_name, "%s", name);
 			s->retry_at = g.now;
+			room--;
 		}
+}
+
+/* Is Secret ns/name being fetched by name? */
+static int
+kw_fetching(const char *ns, const char *name)
+{
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
+		if (g_kw.st[k].used && !strcmp(g_kw.st[k].ns, ns) && !strcmp(g_kw.st[k].get_name, name))
+			return 1;
+	return 0;
 }
 
 static int
@@ -4986,20 +5037,33 @@ kw_secrets_forbidden(void)
 	return 0;
 }
 
-/* Readiness: every kind listed once (Secrets also when forbidden: auth
- * and TLS then fail closed, but routing must not wait on them). NULL when
- * ready, else why not. */
+/* Readiness: every kind listed once, and no Secret an Ingress uses still
+ * being fetched. NULL when ready (it stays so), else why not. */
 static const char *
 kw_not_ready(char *buf, size_t cap)
 {
-	for (int i = 0; i < g_kw.nstreams; i++) {
+	if (g_kw.ready)
+		return NULL;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
 		const struct kw_stream *s = &g_kw.st[i];
-		if (!s->synced && !(s->kind == SK_SECRET && s->forbidden)) {
+		if (i < g_kw.nstreams && !kw_synced(s)) {
 			snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
+			return buf;
+		}
+		if (i >= g_kw.nstreams && s->used) {
+			snprintf(buf, cap, "Secret %s/%s being fetched", s->ns, s->get_name);
 			return buf;
 		}
 	}
 	return NULL;
+}
+
+/* A Secret list waits for the Ingress lists: a Secret listed before the
+ * Ingress using it would be dropped, then fetched alone. */
+static int
+kw_held(const struct kw_stream *s)
+{
+	return s->kind == SK_SECRET && s->phase != KS_GET && !kw_listed(SK_INGRESS);
 }
 
 /* Every loop turn: start streams that are due, rebuild when due. */
@@ -5010,16 +5074,16 @@ kw_tick(void)
 		return;
 	for (int i = 0; i < ING_MAX_WATCHES; i++) {
 		struct kw_stream *s = &g_kw.st[i];
-		if (s->used && s->conn < 0 && s->retry_at <= g.now)
+		if (s->used && s->conn < 0 && s->retry_at <= g.now && !kw_held(s))
 			kw_start(s);
 	}
 	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
 		char why[8];
-		int synced = kw_not_ready(why, sizeof why) == NULL;
 		g_kw.dirty = 0;
 		st_secret_gc();
+		kw_fetch_missing(); /* first: tl_ does not call a Secret being fetched missing */
+		int synced = kw_not_ready(why, sizeof why) == NULL;
 		rb_rebuild();
-		kw_fetch_missing();
 		/* ready once a table built from a full first sync is live */
 		if (synced && rt_live() != NULL && !g_kw.ready) {
 			g_kw.ready = 1;
@@ -5035,7 +5099,7 @@ kw_next_deadline(void)
 {
 	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
 	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
-		if (g_kw.st[i].used && g_kw.st[i].conn < 0)
+		if (g_kw.st[i].used && g_kw.st[i].conn < 0 && !kw_held(&g_kw.st[i]))
 			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
 	return next;
 }
@@ -6040,8 +6104,9 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	struct tl_cert *tc = &g_tl.certs[k];
 	tc->build = build;
 	uint32_t gen = s ? s->h.gen : 0;
+	int fetching = s == NULL && kw_fetching(r->h.ns, name); /* not an error yet */
 	if (tc->gen == gen && (tc->cert != NULL || tc->bad)) { /* this version, loaded (or refused) before */
-		if (tc->bad && !tc->logged && g_kw.ready) {
+		if (tc->bad && !tc->logged && g_kw.ready && !fetching) {
 			tc->logged = 1;
 			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
 			          name, tc->why);
@@ -6077,7 +6142,7 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	if (tc->cert == NULL) {
 		tc->bad = 1;
 		g_tl.load_failures++;
-		if ((tc->logged = s != NULL || g_kw.ready)) /* a Secret still being fetched is not an error yet */
+		if ((tc->logged = s != NULL || (g_kw.ready && !fetching))) /* before the first sync: not an error yet */
 			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
 			          name, tc->why);
 		return -1;

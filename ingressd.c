@@ -4149,7 +4149,14 @@ kw_setup(const struct cf_kube *k)
 	int incluster = eh != NULL && *eh && ep != NULL && *ep;
 	char err[160];
 
-	memset(&g_kw, 0, sizeof g_kw);
+	/* zero all but the streams' object buffers: 4 MB of .bss that a
+	 * stream touches only as far as its objects reach */
+	char *z = (char *)&g_kw;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
+		memset(z, 0, (size_t)(g_kw.st[i].obj - z));
+		z = (char *)(&g_kw.st[i] + 1);
+	}
+	memset(z, 0, (size_t)((char *)(&g_kw + 1) - z));
 	for (int i = 0; i < SK__COUNT; i++)
 		g_kw.api[i] = kw_api_first[i];
 	if (sa == NULL || *sa == '\0')

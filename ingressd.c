@@ -2786,6 +2786,7 @@ struct st_secret {
 struct st_pool {
 	char *base;
 	size_t size;
+	size_t clear; /* bytes st_alloc zeroes: all, but a Secret's header only */
 	int cap;
 	int free_head, hwm, used;
 	enum lim_id lim;
@@ -2816,7 +2817,7 @@ static void
 st_pool_init(struct st_pool *p, void *base, size_t size, int cap, enum lim_id lim)
 {
 	p->base = base;
-	p->size = size;
+	p->size = p->clear = size;
 	p->cap = cap;
 	p->free_head = -1;
 	p->hwm = p->used = 0;
@@ -2843,7 +2844,7 @@ st_alloc(struct st_pool *p, const char *what)
 		log_limit(p->lim, what);
 		return -1;
 	}
-	memset(st_at(p, i), 0, p->size);
+	memset(st_at(p, i), 0, p->clear);
 	*(int *)st_at(p, i) = -1;
 	p->used++;
 	return i;
@@ -2876,6 +2877,7 @@ st_init(void)
 	st_pool_init(&g_st.pool[SK_SERVICE], g_st.svc, sizeof g_st.svc[0], ING_MAX_SERVICES, LIM_SERVICES);
 	st_pool_init(&g_st.pool[SK_ENDPOINTS], g_st.eps, sizeof g_st.eps[0], ING_MAX_ENDPOINTS, LIM_ENDPOINTS);
 	st_pool_init(&g_st.pool[SK_SECRET], g_st.sec, sizeof g_st.sec[0], ING_MAX_SECRETS, LIM_SECRETS);
+	g_st.pool[SK_SECRET].clear = offsetof(struct st_secret, data); /* zero until used, wiped when freed */
 	st_pool_init(&g_st.p_path, g_st.path, sizeof g_st.path[0], ING_MAX_INGRESS_PATHS, LIM_INGRESS_PATHS);
 	st_pool_init(&g_st.p_tlsh, g_st.tlsh, sizeof g_st.tlsh[0], ING_MAX_TLS_HOSTS, LIM_TLS_HOSTS);
 	st_pool_init(&g_st.p_cidr, g_st.cidr, sizeof g_st.cidr[0], ING_MAX_STORE_CIDRS, LIM_STORE_CIDRS);
@@ -2966,6 +2968,17 @@ st_unindex(enum st_kind k, int s)
 	}
 }
 
+/* Bytes of a record that hold anything: a Secret's 16 KB data buffer only
+ * up to used_bytes, so a stored Secret costs its size, not the maximum
+ * (the rest stays zero: st_commit and st_delete wipe what they drop). */
+static size_t
+st_len(enum st_kind k, const void *rec)
+{
+	if (k == SK_SECRET)
+		return offsetof(struct st_secret, data) + ((const struct st_secret *)rec)->used_bytes;
+	return g_st.pool[k].size;
+}
+
 static void
 st_free_subs(enum st_kind k, void *rec)
 {
@@ -3019,6 +3032,7 @@ st_commit(enum st_kind k, uint8_t mark)
 		dst = st_at(&g_st.pool[k], i);
 		st_free_subs(k, dst);
 		spare->gen = dst->gen + 1;
+		memset(dst, 0, st_len(k, dst));
 	} else {
 		char what[ING_NS_LEN + ING_NAME_LEN + 32];
 		snprintf(what, sizeof what, "st: %s %s/%s", st_kind_names[k], spare->ns, spare->name);
@@ -3032,7 +3046,7 @@ st_commit(enum st_kind k, uint8_t mark)
 		spare->gen = 1;
 		g_st.count[k]++;
 	}
-	memcpy(dst, spare, g_st.pool[k].size);
+	memcpy(dst, spare, st_len(k, spare));
 	dst->used = 1;
 	dst->mark = mark;
 	dst->next = -1;
@@ -3051,7 +3065,7 @@ st_delete(enum st_kind k, const char *ns, const char *name)
 	int i = idx[s] - 1;
 	struct st_hdr *h = st_at(&g_st.pool[k], i);
 	st_free_subs(k, h);
-	h->used = 0;
+	memset(h, 0, st_len(k, h)); /* also wipes a Secret's data */
 	st_unindex(k, s);
 	st_free(&g_st.pool[k], i);
 	g_st.count[k]--;
@@ -3150,7 +3164,6 @@ st_secret_gc(void)
 		char ns[ING_NS_LEN], name[ING_NAME_LEN];
 		memcpy(ns, s->h.ns, sizeof ns);
 		memcpy(name, s->h.name, sizeof name);
-		explicit_bzero(s->data, s->used_bytes);
 		st_delete(SK_SECRET, ns, name);
 	}
 }

@@ -4077,8 +4077,12 @@ kw_res(const struct kw_stream *s)
 	return kw_apis[s->api].resource;
 }
 
+static const struct kw_stream *kw_waiting(void);
+
 /* Coalesced rebuild: within throttleDuration of a change, but at least
- * once a second under a continuous stream. */
+ * once a second under a continuous stream. Until the first sync is done
+ * only that second: a table from part of the lists costs a whole build
+ * (and the memory of the second table) just before the complete one. */
 static void
 kw_changed(void)
 {
@@ -4086,7 +4090,7 @@ kw_changed(void)
 		g_kw.dirty = 1;
 		g_kw.dirty_since = g.now;
 	}
-	uint64_t at = g.now + cf_live->kube.throttle;
+	uint64_t at = kw_waiting() != NULL ? UINT64_MAX : g.now + cf_live->kube.throttle;
 	g_kw.rebuild_at = ING_MIN(at, g_kw.dirty_since + KW_REBUILD_MAX_MS);
 }
 
@@ -5058,24 +5062,32 @@ kw_secrets_forbidden(void)
 }
 
 /* Readiness: every kind listed once, and no Secret an Ingress uses still
- * being fetched. NULL when ready (it stays so), else why not. */
-static const char *
-kw_not_ready(char *buf, size_t cap)
+ * being fetched. The stream it waits for, or NULL when ready (it stays so). */
+static const struct kw_stream *
+kw_waiting(void)
 {
 	if (g_kw.ready)
 		return NULL;
 	for (int i = 0; i < ING_MAX_WATCHES; i++) {
 		const struct kw_stream *s = &g_kw.st[i];
-		if (i < g_kw.nstreams && !kw_synced(s)) {
-			snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
-			return buf;
-		}
-		if (i >= g_kw.nstreams && s->used) {
-			snprintf(buf, cap, "Secret %s/%s being fetched", s->ns, s->get_name);
-			return buf;
-		}
+		if (i < g_kw.nstreams ? !kw_synced(s) : s->used)
+			return s;
 	}
 	return NULL;
+}
+
+/* Why not ready, or NULL. */
+static const char *
+kw_not_ready(char *buf, size_t cap)
+{
+	const struct kw_stream *s = kw_waiting();
+	if (s == NULL)
+		return NULL;
+	if (s->phase == KS_GET)
+		snprintf(buf, cap, "Secret %s/%.100s being fetched", s->ns, s->get_name); /* fits /ready's 200 */
+	else
+		snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
+	return buf;
 }
 
 /* A Secret list waits for the Ingress lists: a Secret listed before the
@@ -5098,11 +5110,10 @@ kw_tick(void)
 			kw_start(s);
 	}
 	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
-		char why[8];
 		g_kw.dirty = 0;
 		st_secret_gc();
 		kw_fetch_missing(); /* first: tl_ does not call a Secret being fetched missing */
-		int synced = kw_not_ready(why, sizeof why) == NULL;
+		int synced = kw_waiting() == NULL;
 		rb_rebuild();
 		/* ready once a table built from a full first sync is live */
 		if (synced && rt_live() != NULL && !g_kw.ready) {

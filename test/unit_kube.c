@@ -299,7 +299,7 @@ TEST(test_js_endpoints_secrets)
  * fetches; TLS Secrets only with an HTTPS entry point. */
 TEST(test_kw_secret_fetch)
 {
-	char why[128];
+	char why[200];
 	setup("[entryPoints.http]\naddress = \":80\"\n[entryPoints.https]\naddress = \":443\"\n  [entryPoints.https.tls]\n");
 	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "\"ingress.kubernetes.io/auth-secret\":\"pw\"",
 	                                  "{\"tls\":[{\"hosts\":[\"a.io\"],\"secretName\":\"t1\"}]}")) == 0);

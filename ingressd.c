@@ -2793,6 +2793,7 @@ struct st_pool {
 };
 
 #define ST_HASH_SLOTS(n) (2 * (n))
+#define ST_MAX_REFS (ING_MAX_INGRESSES + ING_MAX_TLS_HOSTS) /* Secrets named: auth + TLS */
 static struct {
 	struct st_ing ing[ING_MAX_INGRESSES + 1]; /* +1: the spare being decoded */
 	struct st_svc svc[ING_MAX_SERVICES + 1];
@@ -2809,6 +2810,13 @@ static struct {
 	struct st_pool pool[SK__COUNT];   /* records by kind */
 	struct st_pool p_path, p_tlsh, p_cidr, p_addr;
 	uint64_t changes;                 /* bumped on every committed change */
+	uint64_t ing_changes;             /* the same, Ingresses only */
+	struct {
+		const char *ns, *name;        /* into the Ingress records: valid until they change */
+	} ref[ST_MAX_REFS];               /* the Secrets in use (st_refs) */
+	int ridx[ST_HASH_SLOTS(ST_MAX_REFS)]; /* ref index + 1; 0 empty */
+	int nref, ref_tls;
+	uint64_t ref_at;                  /* ing_changes + 1 when ref was built; 0 never */
 	uint64_t rejected[SK__COUNT];     /* malformed or over a limit */
 	int count[SK__COUNT];
 } g_st;
@@ -2887,6 +2895,7 @@ st_init(void)
 	memset(g_st.idx_eps, 0, sizeof g_st.idx_eps);
 	memset(g_st.idx_sec, 0, sizeof g_st.idx_sec);
 	memset(g_st.count, 0, sizeof g_st.count);
+	g_st.ref_at = 0;
 }
 
 /* The spare record of a kind: decoders fill it, st_commit stores it. */
@@ -3051,6 +3060,7 @@ st_commit(enum st_kind k, uint8_t mark)
 	dst->mark = mark;
 	dst->next = -1;
 	g_st.changes++;
+	g_st.ing_changes += k == SK_INGRESS;
 	return 0;
 }
 
@@ -3070,6 +3080,7 @@ st_delete(enum st_kind k, const char *ns, const char *name)
 	st_free(&g_st.pool[k], i);
 	g_st.count[k]--;
 	g_st.changes++;
+	g_st.ing_changes += k == SK_INGRESS;
 	return 1;
 }
 
@@ -3136,21 +3147,44 @@ st_ing_secret(const struct st_ing *r, int *it)
 	return NULL;
 }
 
+/* Slot of ns/name in the set of Secrets in use (linear probing, like st_slot). */
+static int
+st_ref_slot(const char *ns, const char *name)
+{
+	int n = ST_HASH_SLOTS(ST_MAX_REFS);
+	for (int s = (int)(st_hash(ns, name) % (uint32_t)n);; s = (s + 1) % n) {
+		int r = g_st.ridx[s] - 1;
+		if (r < 0 || (strcmp(g_st.ref[r].name, name) == 0 && strcmp(g_st.ref[r].ns, ns) == 0))
+			return s;
+	}
+}
+
 /* Does an Ingress use Secret ns/name? Only those are kept (they are large
- * and sensitive). */
+ * and sensitive). The set of those in use is built again only after the
+ * Ingresses changed: a list of N Secrets no longer scans every Ingress N
+ * times. */
 static int
 st_secret_wanted(const char *ns, const char *name)
 {
-	struct st_ing *r;
-	const char *w;
-	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
-		if (strcmp(r->h.ns, ns) != 0)
-			continue;
-		for (int it = -2; (w = st_ing_secret(r, &it)) != NULL;)
-			if (strcmp(w, name) == 0)
-				return 1;
+	int tls = cf_tls(cf_live);
+	if (g_st.ref_at != g_st.ing_changes + 1 || g_st.ref_tls != tls) {
+		struct st_ing *r;
+		const char *w;
+		memset(g_st.ridx, 0, sizeof g_st.ridx);
+		g_st.nref = 0;
+		for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;)
+			for (int it = -2; (w = st_ing_secret(r, &it)) != NULL;) {
+				int s = st_ref_slot(r->h.ns, w);
+				if (g_st.ridx[s] == 0 && g_st.nref < ST_MAX_REFS) {
+					g_st.ref[g_st.nref].ns = r->h.ns;
+					g_st.ref[g_st.nref].name = w;
+					g_st.ridx[s] = ++g_st.nref;
+				}
+			}
+		g_st.ref_at = g_st.ing_changes + 1;
+		g_st.ref_tls = tls;
 	}
-	return 0;
+	return g_st.ridx[st_ref_slot(ns, name)] != 0;
 }
 
 /* Drops Secrets no Ingress references any more. */

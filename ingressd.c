@@ -2979,7 +2979,8 @@ st_unindex(enum st_kind k, int s)
 
 /* Bytes of a record that hold anything: a Secret's 16 KB data buffer only
  * up to used_bytes, so a stored Secret costs its size, not the maximum
- * (the rest stays zero: st_commit and st_delete wipe what they drop). */
+ * (the rest stays zero: st_begin, st_commit and st_delete wipe what they
+ * drop, and a failed au_b64_decode what it wrote). */
 static size_t
 st_len(enum st_kind k, const void *rec)
 {
@@ -3009,7 +3010,7 @@ static void *
 st_begin(enum st_kind k)
 {
 	void *r = st_spare(k);
-	memset(r, 0, g_st.pool[k].size);
+	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
 		i->paths = i->tls = i->cidrs = -1;

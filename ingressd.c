@@ -5176,14 +5176,14 @@ kw_tick(void)
 		g_kw.dirty = 0;
 		st_secret_gc();
 		kw_fetch_missing(); /* first: tl_ does not call a Secret being fetched missing */
-		int synced = kw_waiting() == NULL;
+		/* ready once a table built from a full first sync is live; set
+		 * before the build, which then logs what tl_ held back until now
+		 * (no second build just for that) */
+		int first = !g_kw.ready && kw_waiting() == NULL;
+		g_kw.ready = g_kw.ready || first;
 		rb_rebuild();
-		/* ready once a table built from a full first sync is live */
-		if (synced && rt_live() != NULL && !g_kw.ready) {
-			g_kw.ready = 1;
+		if (first && (g_kw.ready = rt_live() != NULL))
 			log_info("kw: ready: first sync done, routing table live");
-			kw_changed(); /* once more: problems held back until now get logged */
-		}
 	}
 }
 

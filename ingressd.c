@@ -1693,6 +1693,17 @@ cf_report(const struct cf_parser *ps, FILE *out)
 /* The config in force (the loop swaps it on SIGHUP). */
 static struct cf *cf_live;
 
+/* Does an entry point serve HTTPS? (Fixed for the process: a reload keeps
+ * the entry points.) Without one, TLS Secrets are neither read nor kept. */
+static int
+cf_tls(const struct cf *c)
+{
+	for (int i = 0; i < c->n_eps; i++)
+		if (c->eps[i].tls)
+			return 1;
+	return 0;
+}
+
 /* Load a config file; path NULL = built-in defaults. 0 or the error count. */
 static int
 cf_load(struct cf_parser *ps, struct cf *c, const char *path)
@@ -2775,12 +2786,14 @@ struct st_secret {
 struct st_pool {
 	char *base;
 	size_t size;
+	size_t clear; /* bytes st_alloc zeroes: all, but a Secret's header only */
 	int cap;
 	int free_head, hwm, used;
 	enum lim_id lim;
 };
 
 #define ST_HASH_SLOTS(n) (2 * (n))
+#define ST_MAX_REFS (ING_MAX_INGRESSES + ING_MAX_TLS_HOSTS) /* Secrets named: auth + TLS */
 static struct {
 	struct st_ing ing[ING_MAX_INGRESSES + 1]; /* +1: the spare being decoded */
 	struct st_svc svc[ING_MAX_SERVICES + 1];
@@ -2797,6 +2810,13 @@ static struct {
 	struct st_pool pool[SK__COUNT];   /* records by kind */
 	struct st_pool p_path, p_tlsh, p_cidr, p_addr;
 	uint64_t changes;                 /* bumped on every committed change */
+	uint64_t ing_changes;             /* the same, Ingresses only */
+	struct {
+		const char *ns, *name;        /* into the Ingress records: valid until they change */
+	} ref[ST_MAX_REFS];               /* the Secrets in use (st_refs) */
+	int ridx[ST_HASH_SLOTS(ST_MAX_REFS)]; /* ref index + 1; 0 empty */
+	int nref, ref_tls;
+	uint64_t ref_at;                  /* ing_changes + 1 when ref was built; 0 never */
 	uint64_t rejected[SK__COUNT];     /* malformed or over a limit */
 	int count[SK__COUNT];
 } g_st;
@@ -2805,7 +2825,7 @@ static void
 st_pool_init(struct st_pool *p, void *base, size_t size, int cap, enum lim_id lim)
 {
 	p->base = base;
-	p->size = size;
+	p->size = p->clear = size;
 	p->cap = cap;
 	p->free_head = -1;
 	p->hwm = p->used = 0;
@@ -2832,7 +2852,7 @@ st_alloc(struct st_pool *p, const char *what)
 		log_limit(p->lim, what);
 		return -1;
 	}
-	memset(st_at(p, i), 0, p->size);
+	memset(st_at(p, i), 0, p->clear);
 	*(int *)st_at(p, i) = -1;
 	p->used++;
 	return i;
@@ -2865,6 +2885,7 @@ st_init(void)
 	st_pool_init(&g_st.pool[SK_SERVICE], g_st.svc, sizeof g_st.svc[0], ING_MAX_SERVICES, LIM_SERVICES);
 	st_pool_init(&g_st.pool[SK_ENDPOINTS], g_st.eps, sizeof g_st.eps[0], ING_MAX_ENDPOINTS, LIM_ENDPOINTS);
 	st_pool_init(&g_st.pool[SK_SECRET], g_st.sec, sizeof g_st.sec[0], ING_MAX_SECRETS, LIM_SECRETS);
+	g_st.pool[SK_SECRET].clear = offsetof(struct st_secret, data); /* zero until used, wiped when freed */
 	st_pool_init(&g_st.p_path, g_st.path, sizeof g_st.path[0], ING_MAX_INGRESS_PATHS, LIM_INGRESS_PATHS);
 	st_pool_init(&g_st.p_tlsh, g_st.tlsh, sizeof g_st.tlsh[0], ING_MAX_TLS_HOSTS, LIM_TLS_HOSTS);
 	st_pool_init(&g_st.p_cidr, g_st.cidr, sizeof g_st.cidr[0], ING_MAX_STORE_CIDRS, LIM_STORE_CIDRS);
@@ -2874,6 +2895,7 @@ st_init(void)
 	memset(g_st.idx_eps, 0, sizeof g_st.idx_eps);
 	memset(g_st.idx_sec, 0, sizeof g_st.idx_sec);
 	memset(g_st.count, 0, sizeof g_st.count);
+	g_st.ref_at = 0;
 }
 
 /* The spare record of a kind: decoders fill it, st_commit stores it. */
@@ -2955,6 +2977,18 @@ st_unindex(enum st_kind k, int s)
 	}
 }
 
+/* Bytes of a record that hold anything: a Secret's 16 KB data buffer only
+ * up to used_bytes, so a stored Secret costs its size, not the maximum
+ * (the rest stays zero: st_begin, st_commit and st_delete wipe what they
+ * drop, and a failed au_b64_decode what it wrote). */
+static size_t
+st_len(enum st_kind k, const void *rec)
+{
+	if (k == SK_SECRET)
+		return offsetof(struct st_secret, data) + ((const struct st_secret *)rec)->used_bytes;
+	return g_st.pool[k].size;
+}
+
 static void
 st_free_subs(enum st_kind k, void *rec)
 {
@@ -2976,7 +3010,7 @@ static void *
 st_begin(enum st_kind k)
 {
 	void *r = st_spare(k);
-	memset(r, 0, g_st.pool[k].size);
+	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
 		i->paths = i->tls = i->cidrs = -1;
@@ -3008,6 +3042,7 @@ st_commit(enum st_kind k, uint8_t mark)
 		dst = st_at(&g_st.pool[k], i);
 		st_free_subs(k, dst);
 		spare->gen = dst->gen + 1;
+		memset(dst, 0, st_len(k, dst));
 	} else {
 		char what[ING_NS_LEN + ING_NAME_LEN + 32];
 		snprintf(what, sizeof what, "st: %s %s/%s", st_kind_names[k], spare->ns, spare->name);
@@ -3021,11 +3056,12 @@ st_commit(enum st_kind k, uint8_t mark)
 		spare->gen = 1;
 		g_st.count[k]++;
 	}
-	memcpy(dst, spare, g_st.pool[k].size);
+	memcpy(dst, spare, st_len(k, spare));
 	dst->used = 1;
 	dst->mark = mark;
 	dst->next = -1;
 	g_st.changes++;
+	g_st.ing_changes += k == SK_INGRESS;
 	return 0;
 }
 
@@ -3040,11 +3076,12 @@ st_delete(enum st_kind k, const char *ns, const char *name)
 	int i = idx[s] - 1;
 	struct st_hdr *h = st_at(&g_st.pool[k], i);
 	st_free_subs(k, h);
-	h->used = 0;
+	memset(h, 0, st_len(k, h)); /* also wipes a Secret's data */
 	st_unindex(k, s);
 	st_free(&g_st.pool[k], i);
 	g_st.count[k]--;
 	g_st.changes++;
+	g_st.ing_changes += k == SK_INGRESS;
 	return 1;
 }
 
@@ -3091,22 +3128,64 @@ st_next(enum st_kind k, int *i)
 	return NULL;
 }
 
-/* Does an Ingress reference Secret ns/name (auth or TLS)? Only those are
- * kept (they are large and sensitive). */
+/* The Secrets Ingress r uses, in its namespace: its auth Secret, and its
+ * TLS Secrets when an entry point serves HTTPS (else nothing reads them).
+ *   for (it = -2; (name = st_ing_secret(r, &it)) != NULL;) */
+static const char *
+st_ing_secret(const struct st_ing *r, int *it)
+{
+	if (*it == -2) {
+		*it = cf_tls(cf_live) ? r->tls : -1;
+		if (r->a_auth_secret[0])
+			return r->a_auth_secret;
+	}
+	while (*it >= 0) {
+		const struct st_tlshost *t = &g_st.tlsh[*it];
+		*it = t->next;
+		if (t->secret[0])
+			return t->secret;
+	}
+	return NULL;
+}
+
+/* Slot of ns/name in the set of Secrets in use (linear probing, like st_slot). */
+static int
+st_ref_slot(const char *ns, const char *name)
+{
+	int n = ST_HASH_SLOTS(ST_MAX_REFS);
+	for (int s = (int)(st_hash(ns, name) % (uint32_t)n);; s = (s + 1) % n) {
+		int r = g_st.ridx[s] - 1;
+		if (r < 0 || (strcmp(g_st.ref[r].name, name) == 0 && strcmp(g_st.ref[r].ns, ns) == 0))
+			return s;
+	}
+}
+
+/* Does an Ingress use Secret ns/name? Only those are kept (they are large
+ * and sensitive). The set of those in use is built again only after the
+ * Ingresses changed: a list of N Secrets no longer scans every Ingress N
+ * times. */
 static int
 st_secret_wanted(const char *ns, const char *name)
 {
-	struct st_ing *r;
-	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
-		if (strcmp(r->h.ns, ns) != 0)
-			continue;
-		if (strcmp(r->a_auth_secret, name) == 0)
-			return 1;
-		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next)
-			if (strcmp(g_st.tlsh[t].secret, name) == 0)
-				return 1;
+	int tls = cf_tls(cf_live);
+	if (g_st.ref_at != g_st.ing_changes + 1 || g_st.ref_tls != tls) {
+		struct st_ing *r;
+		const char *w;
+		memset(g_st.ridx, 0, sizeof g_st.ridx);
+		g_st.nref = 0;
+		for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;)
+			for (int it = -2; (w = st_ing_secret(r, &it)) != NULL;) {
+				int s = st_ref_slot(r->h.ns, w);
+				if (g_st.ridx[s] == 0 && g_st.nref < ST_MAX_REFS) {
+					g_st.ref[g_st.nref].ns = r->h.ns;
+					g_st.ref[g_st.nref].name = w;
+					g_st.ridx[s] = ++g_st.nref;
+				}
+			}
+		g_st.ref_at = g_st.ing_changes + 1;
+		g_st.ref_tls = tls;
 	}
-	return 0;
+	return g_st.ridx[st_ref_slot(ns, name)] != 0;
 }
 
 /* Drops Secrets no Ingress references any more. */
@@ -3120,7 +3199,6 @@ st_secret_gc(void)
 		char ns[ING_NS_LEN], name[ING_NAME_LEN];
 		memcpy(ns, s->h.ns, sizeof ns);
 		memcpy(name, s->h.name, sizeof name);
-		explicit_bzero(s->data, s->used_bytes);
 		st_delete(SK_SECRET, ns, name);
 	}
 }
@@ -3913,8 +3991,9 @@ js_secret(struct js *j, int obj)
  * is bounded by the largest object, not the list. A 404 tries the next API
  * version; a 410 relists; a drop, a 5xx or a silent stream reconnects with
  * capped, jittered back-off, forever. Throughout, the last good store and
- * routing table keep serving. Secrets are fetched by name when an Ingress
- * references one the watch has not delivered.
+ * routing table keep serving. Only Secrets an Ingress uses are kept, so
+ * the Secret list waits for the Ingress lists; one an Ingress names later
+ * is fetched by name, and /ready waits for such fetches.
  * In: the API server. Out: st_ changes, rebuild requests. Limits:
  * ING_MAX_WATCHES, ING_MAX_OBJECT_BYTES.
  */
@@ -3928,6 +4007,7 @@ js_secret(struct js *j, int obj)
 #define KW_TOKEN_MS 60000         /* re-read a token file at least this often */
 #define KW_REBUILD_MAX_MS 1000    /* a continuous stream still rebuilds this often */
 #define KW_OUTAGE_MS 5000         /* failing this long: relist rather than re-watch */
+#define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET };
@@ -3991,7 +4071,7 @@ struct kw_stream {
 	char obj[ING_MAX_OBJECT_BYTES];
 };
 
-/* A Secret fetch that found nothing: not retried before next_try. */
+/* A Secret a fetch did not bring: not fetched again before next_try. */
 struct kw_miss {
 	char ns[ING_NS_LEN], name[ING_NAME_LEN];
 	uint64_t next_try;
@@ -4032,8 +4112,12 @@ kw_res(const struct kw_stream *s)
 	return kw_apis[s->api].resource;
 }
 
+static const struct kw_stream *kw_waiting(void);
+
 /* Coalesced rebuild: within throttleDuration of a change, but at least
- * once a second under a continuous stream. */
+ * once a second under a continuous stream. Until the first sync is done
+ * only that second: a table from part of the lists costs a whole build
+ * (and the memory of the second table) just before the complete one. */
 static void
 kw_changed(void)
 {
@@ -4041,7 +4125,7 @@ kw_changed(void)
 		g_kw.dirty = 1;
 		g_kw.dirty_since = g.now;
 	}
-	uint64_t at = g.now + cf_live->kube.throttle;
+	uint64_t at = kw_waiting() != NULL ? UINT64_MAX : g.now + cf_live->kube.throttle;
 	g_kw.rebuild_at = ING_MIN(at, g_kw.dirty_since + KW_REBUILD_MAX_MS);
 }
 
@@ -4117,7 +4201,14 @@ kw_setup(const struct cf_kube *k)
 	int incluster = eh != NULL && *eh && ep != NULL && *ep;
 	char err[160];
 
-	memset(&g_kw, 0, sizeof g_kw);
+	/* zero all but the streams' object buffers: 4 MB of .bss that a
+	 * stream touches only as far as its objects reach */
+	char *z = (char *)&g_kw;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
+		memset(z, 0, (size_t)(g_kw.st[i].obj - z));
+		z = (char *)(&g_kw.st[i] + 1);
+	}
+	memset(z, 0, (size_t)((char *)(&g_kw + 1) - z));
 	for (int i = 0; i < SK__COUNT; i++)
 		g_kw.api[i] = kw_api_first[i];
 	if (sa == NULL || *sa == '\0')
@@ -4275,6 +4366,20 @@ kw_frame_end(struct kw_stream *s)
 	f->skip = 0;
 }
 
+/* Bytes before the next quote, backslash or (nl) newline: a run of a JSON
+ * string's inside that changes no framer state. Most runs are short (keys,
+ * names), where a table beats memchr. */
+static size_t
+kw_str_run(const char *p, size_t n, int nl)
+{
+	static const uint8_t stop[256] = {['"'] = 1, ['\\'] = 1, ['\n'] = 2};
+	unsigned mask = nl ? 3 : 1;
+	size_t k = 0;
+	while (k < n && !(stop[(unsigned char)p[k]] & mask))
+		k++;
+	return k;
+}
+
 /* Feeds payload bytes. Returns ING_ERR when the stream is not JSON at all
  * (a list that is not an object). */
 static int
@@ -4282,6 +4387,20 @@ kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
 {
 	struct kw_frame *f = &s->fr;
 	for (size_t i = 0; i < n; i++) {
+		/* Fast path: inside a string of a value (most of the bytes; not a
+		 * list's envelope, not a key being read), a run is copied whole. */
+		if (f->in_str && !f->esc && f->skip != 2 &&
+		    (f->mode == KF_LIST ? f->in_items && f->depth >= 3 : f->depth >= 1)) {
+			size_t k = kw_str_run(p + i, n - i, f->mode == KF_WATCH);
+			size_t room = f->len < sizeof s->obj ? sizeof s->obj - f->len : 0;
+			if (k > room && !f->skip)
+				f->skip = 1;
+			if (room > 0)
+				memcpy(s->obj + f->len, p + i, ING_MIN(k, room));
+			f->len += k;
+			if ((i += k) == n)
+				break;
+		}
 		char c = p[i];
 		int in_value = f->mode == KF_LIST ? f->in_items && (f->depth >= 3 || (f->depth == 2 && c == '{'))
 		                                  : f->depth >= 1;
@@ -4644,6 +4763,42 @@ kw_start(struct kw_stream *s)
 	c->deadline = tk_after(KW_CONNECT_MS);
 }
 
+/* Has stream s listed once? (A Secret stream refused by RBAC counts: auth
+ * and TLS then fail closed, but nothing may wait on it.) */
+static int
+kw_synced(const struct kw_stream *s)
+{
+	return s->synced || (s->kind == SK_SECRET && s->forbidden);
+}
+
+/* Has every stream of a kind listed once? */
+static int
+kw_listed(int kind)
+{
+	for (int i = 0; i < g_kw.nstreams; i++)
+		if (g_kw.st[i].kind == kind && !kw_synced(&g_kw.st[i]))
+			return 0;
+	return 1;
+}
+
+/* A fetch by name ended, whatever the outcome. A Secret it did not store
+ * is not fetched again for KW_MISS_MS; the rebuild tells its users (logged
+ * once by au_/tl_) and may complete the first sync. */
+static void
+kw_get_done(struct kw_stream *s)
+{
+	if (st_find(SK_SECRET, s->ns, s->get_name) == NULL)
+		for (int i = 0; i < ING_MAX_SECRETS; i++)
+			if (g_kw.miss[i].next_try <= g.now) {
+				memcpy(g_kw.miss[i].ns, s->ns, sizeof s->ns);
+				memcpy(g_kw.miss[i].name, s->get_name, sizeof s->get_name);
+				g_kw.miss[i].next_try = g.now + KW_MISS_MS;
+				break;
+			}
+	s->used = 0;
+	kw_changed();
+}
+
 /* The connection of a stream closed: unless the stream planned what comes
  * next, that was a failure. */
 static void
@@ -4655,7 +4810,7 @@ kw_conn_gone(struct cn *c)
 	s->conn = -1;
 	if (s->retry_at == 0 && s->used) {
 		if (s->phase == KS_GET) {
-			s->used = 0; /* a failed fetch is retried by the next rebuild */
+			kw_get_done(s);
 			return;
 		}
 		kw_backoff(s, c->why ? c->why : "connection closed");
@@ -4715,20 +4870,12 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			if (s->rv[0] == '\0') /* a 410 event: the watch is too old */
 				kw_relist(s);
 		} else { /* KS_GET */
-			s->used = 0;
+			kw_get_done(s);
 			return 0;
 		}
 	} else if (s->status == 404 && s->phase == KS_GET) {
-		for (int i = 0; i < ING_MAX_SECRETS; i++)
-			if (g_kw.miss[i].next_try < g.now) {
-				memcpy(g_kw.miss[i].ns, s->ns, sizeof s->ns);
-				memcpy(g_kw.miss[i].name, s->get_name, sizeof s->get_name);
-				g_kw.miss[i].next_try = g.now + 60000;
-				break;
-			}
 		log_warnx("kw: secret %s/%s: not found", s->ns, s->get_name);
-		s->used = 0;
-		kw_changed(); /* its users learn it is missing (logged once by rb_/tl_) */
+		kw_get_done(s);
 		return 0;
 	} else if (s->status == 404 && s->api + 1 < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[s->api + 1].kind == s->kind) {
 		log_info("kw: %s/%s: not served (404); trying %s/%s", kw_apis[s->api].prefix, kw_res(s), kw_apis[s->api + 1].prefix,
@@ -4751,7 +4898,7 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			log_errx("kw: %s: unauthorized (401): the token is missing, invalid or expired: %s", kw_res(s), msg);
 		}
 		if (s->phase == KS_GET) {
-			s->used = 0;
+			kw_get_done(s);
 			return 0;
 		}
 		char why[64];
@@ -4910,30 +5057,34 @@ kw_timeout(struct cn *c)
 	                                                                : "API server too slow");
 }
 
-/* Fetches, by name, Secrets an Ingress references that the store lacks
- * (the watch dropped them when nothing used them). */
+/* Fetches, by name, Secrets an Ingress uses that the store lacks (the
+ * watch dropped them while nothing used them). Not before the Secret list
+ * is done: it brings them all in one request. At most as many as the miss
+ * list has room for, so that every fetch ends stored or remembered and the
+ * first sync cannot wait on fetches that keep starting again. */
 static void
 kw_fetch_missing(void)
 {
 	struct st_ing *r;
-	for (int i = -1; (r = st_next(SK_INGRESS, &i)) != NULL;) {
-		const char *want[1 + 64];
-		int nw = 0;
-		if (r->a_auth_secret[0])
-			want[nw++] = r->a_auth_secret;
-		for (int t = r->tls; t >= 0 && nw < (int)ING_ARRAY_LEN(want); t = g_st.tlsh[t].next)
-			if (g_st.tlsh[t].secret[0])
-				want[nw++] = g_st.tlsh[t].secret;
-		for (int w = 0; w < nw; w++) {
+	const char *name;
+	int room = 0;
+	if (!kw_listed(SK_SECRET))
+		return;
+	for (int m = 0; m < ING_MAX_SECRETS; m++)
+		room += g_kw.miss[m].next_try <= g.now;
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
+		room -= g_kw.st[k].used;
+	for (int i = -1; room > 0 && (r = st_next(SK_INGRESS, &i)) != NULL;)
+		for (int it = -2; room > 0 && (name = st_ing_secret(r, &it)) != NULL;) {
 			int busy = 0, slot = -1;
-			if (st_find(SK_SECRET, r->h.ns, want[w]) != NULL)
+			if (st_find(SK_SECRET, r->h.ns, name) != NULL)
 				continue;
 			for (int m = 0; m < ING_MAX_SECRETS; m++)
-				if (g_kw.miss[m].next_try > g.now && !strcmp(g_kw.miss[m].ns, r->h.ns) && !strcmp(g_kw.miss[m].name, want[w]))
+				if (g_kw.miss[m].next_try > g.now && !strcmp(g_kw.miss[m].ns, r->h.ns) && !strcmp(g_kw.miss[m].name, name))
 					busy = 1;
 			for (int k = g_kw.nstreams; k < ING_MAX_WATCHES && !busy; k++) {
 				struct kw_stream *s = &g_kw.st[k];
-				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, want[w]))
+				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, name))
 					busy = 1;
 				else if (!s->used && slot < 0)
 					slot = k;
@@ -4948,10 +5099,20 @@ kw_fetch_missing(void)
 			s->phase = KS_GET;
 			s->conn = -1;
 			snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
-			snprintf(s->get_name, sizeof s->get_name, "%s", want[w]);
+			snprintf(s->get_name, sizeof s->get_name, "%s", name);
 			s->retry_at = g.now;
+			room--;
 		}
-	}
+}
+
+/* Is Secret ns/name being fetched by name? */
+static int
+kw_fetching(const char *ns, const char *name)
+{
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
+		if (g_kw.st[k].used && !strcmp(g_kw.st[k].ns, ns) && !strcmp(g_kw.st[k].get_name, name))
+			return 1;
+	return 0;
 }
 
 static int
@@ -4963,20 +5124,41 @@ kw_secrets_forbidden(void)
 	return 0;
 }
 
-/* Readiness: every kind listed once (Secrets also when forbidden: auth
- * and TLS then fail closed, but routing must not wait on them). NULL when
- * ready, else why not. */
+/* Readiness: every kind listed once, and no Secret an Ingress uses still
+ * being fetched. The stream it waits for, or NULL when ready (it stays so). */
+static const struct kw_stream *
+kw_waiting(void)
+{
+	if (g_kw.ready)
+		return NULL;
+	for (int i = 0; i < ING_MAX_WATCHES; i++) {
+		const struct kw_stream *s = &g_kw.st[i];
+		if (i < g_kw.nstreams ? !kw_synced(s) : s->used)
+			return s;
+	}
+	return NULL;
+}
+
+/* Why not ready, or NULL. */
 static const char *
 kw_not_ready(char *buf, size_t cap)
 {
-	for (int i = 0; i < g_kw.nstreams; i++) {
-		const struct kw_stream *s = &g_kw.st[i];
-		if (!s->synced && !(s->kind == SK_SECRET && s->forbidden)) {
-			snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
-			return buf;
-		}
-	}
-	return NULL;
+	const struct kw_stream *s = kw_waiting();
+	if (s == NULL)
+		return NULL;
+	if (s->phase == KS_GET)
+		snprintf(buf, cap, "Secret %s/%.100s being fetched", s->ns, s->get_name); /* fits /ready's 200 */
+	else
+		snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
+	return buf;
+}
+
+/* A Secret list waits for the Ingress lists: a Secret listed before the
+ * Ingress using it would be dropped, then fetched alone. */
+static int
+kw_held(const struct kw_stream *s)
+{
+	return s->kind == SK_SECRET && s->phase != KS_GET && !kw_listed(SK_INGRESS);
 }
 
 /* Every loop turn: start streams that are due, rebuild when due. */
@@ -4987,22 +5169,21 @@ kw_tick(void)
 		return;
 	for (int i = 0; i < ING_MAX_WATCHES; i++) {
 		struct kw_stream *s = &g_kw.st[i];
-		if (s->used && s->conn < 0 && s->retry_at <= g.now)
+		if (s->used && s->conn < 0 && s->retry_at <= g.now && !kw_held(s))
 			kw_start(s);
 	}
 	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
-		char why[8];
-		int synced = kw_not_ready(why, sizeof why) == NULL;
 		g_kw.dirty = 0;
 		st_secret_gc();
+		kw_fetch_missing(); /* first: tl_ does not call a Secret being fetched missing */
+		/* ready once a table built from a full first sync is live; set
+		 * before the build, which then logs what tl_ held back until now
+		 * (no second build just for that) */
+		int first = !g_kw.ready && kw_waiting() == NULL;
+		g_kw.ready = g_kw.ready || first;
 		rb_rebuild();
-		kw_fetch_missing();
-		/* ready once a table built from a full first sync is live */
-		if (synced && rt_live() != NULL && !g_kw.ready) {
-			g_kw.ready = 1;
+		if (first && (g_kw.ready = rt_live() != NULL))
 			log_info("kw: ready: first sync done, routing table live");
-			kw_changed(); /* once more: problems held back until now get logged */
-		}
 	}
 }
 
@@ -5012,7 +5193,7 @@ kw_next_deadline(void)
 {
 	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
 	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
-		if (g_kw.st[i].used && g_kw.st[i].conn < 0)
+		if (g_kw.st[i].used && g_kw.st[i].conn < 0 && !kw_held(&g_kw.st[i]))
 			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
 	return next;
 }
@@ -5123,6 +5304,7 @@ static struct {
 	int ing_order[ING_MAX_INGRESSES]; /* scratch: store indices, sorted */
 	int eps_order[ING_MAX_ENDPOINTS];
 	int neps;
+	int bidx[2 * ING_MAX_BACKENDS]; /* scratch: backend index + 1 by key; 0 empty */
 	const char *fail; /* why the build in progress failed */
 } g_rb; /* zero-initialized (.bss); rb_init sets .live */
 
@@ -5415,9 +5597,10 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 		snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
 	else
 		snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
-	for (int i = 0; i < t->nbackends; i++) /* few per table; a scan is fine */
-		if (strcmp(t->backends[i].key, key) == 0)
-			return i;
+	int n = 2 * ING_MAX_BACKENDS, s;
+	for (s = (int)(st_hash(key, "") % (uint32_t)n); g_rb.bidx[s] != 0; s = (s + 1) % n)
+		if (strcmp(t->backends[g_rb.bidx[s] - 1].key, key) == 0)
+			return g_rb.bidx[s] - 1;
 	if (t->nbackends >= ING_MAX_BACKENDS) {
 		log_limit(LIM_BACKENDS, "rb: backends");
 		g_rb.fail = "too many backends (ING_MAX_BACKENDS)";
@@ -5429,6 +5612,7 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 	memcpy(b->ns, ns, ING_MIN(strlen(ns) + 1, sizeof b->ns));
 	memcpy(b->svc, be->svc, sizeof b->svc);
 	b->state = -1;
+	g_rb.bidx[s] = t->nbackends + 1;
 	const struct st_svc *svc = st_find(SK_SERVICE, ns, be->svc);
 	const struct st_svc_port *sp = NULL;
 	if (svc == NULL) {
@@ -5847,6 +6031,7 @@ rb_rebuild(void)
 	t->ncidrs = t->nusers = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
+	memset(g_rb.bidx, 0, sizeof g_rb.bidx);
 	t->gen = (uint32_t)g_rb.builds + 1;
 	for (int i = 0; i < cf_live->n_default_eps; i++)
 		default_eps |= rb_ep_mask(cf_live->default_eps[i]);
@@ -5933,6 +6118,7 @@ static struct {
 	struct tl_entry map[2][ING_MAX_TLS_HOSTS]; /* SNI name -> cert, sorted */
 	int nmap[2], live;
 	uint32_t build;
+	uint8_t told_no_https;
 	uint64_t handshakes, unknown_sni, load_failures, refused;
 } g_tl;
 
@@ -6016,8 +6202,9 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	struct tl_cert *tc = &g_tl.certs[k];
 	tc->build = build;
 	uint32_t gen = s ? s->h.gen : 0;
+	int fetching = s == NULL && kw_fetching(r->h.ns, name); /* not an error yet */
 	if (tc->gen == gen && (tc->cert != NULL || tc->bad)) { /* this version, loaded (or refused) before */
-		if (tc->bad && !tc->logged && g_kw.ready) {
+		if (tc->bad && !tc->logged && g_kw.ready && !fetching) {
 			tc->logged = 1;
 			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
 			          name, tc->why);
@@ -6053,7 +6240,7 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	if (tc->cert == NULL) {
 		tc->bad = 1;
 		g_tl.load_failures++;
-		if ((tc->logged = s != NULL || g_kw.ready)) /* a Secret still being fetched is not an error yet */
+		if ((tc->logged = s != NULL || (g_kw.ready && !fetching))) /* before the first sync: not an error yet */
 			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
 			          name, tc->why);
 		return -1;
@@ -6069,6 +6256,14 @@ tl_build(const int *ing_order, int n)
 	int spare = 1 - g_tl.live, m = 0;
 	struct tl_entry *e = g_tl.map[spare];
 	uint32_t build = ++g_tl.build;
+	if (!cf_tls(cf_live)) { /* no HTTPS entry point: nothing to load (nor kept: st_ing_secret) */
+		for (int i = 0; i < n && !g_tl.told_no_https; i++)
+			if (g_st.ing[ing_order[i]].tls >= 0) {
+				g_tl.told_no_https = 1;
+				log_info("tl: Ingresses list spec.tls, but no entry point has a tls table: their Secrets are not read");
+			}
+		n = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		struct st_ing *r = &g_st.ing[ing_order[i]];
 		for (int t = r->tls; t >= 0; t = g_st.tlsh[t].next) {

@@ -884,7 +884,7 @@ load(const char *htpasswd, int nkeys, const char *type, struct rt_policy *pol, s
 		snprintf(s->h.name, sizeof s->h.name, "pw");
 		s->nkeys = nkeys;
 		snprintf(s->key[0].name, sizeof s->key[0].name, "auth");
-		s->key[0].len = (uint32_t)strlen(htpasswd);
+		s->key[0].len = s->used_bytes = (uint32_t)strlen(htpasswd);
 		memcpy(s->data, htpasswd, s->key[0].len);
 		CHECK(st_commit(SK_SECRET, 0) == 0);
 	}

@@ -294,6 +294,59 @@ TEST(test_js_endpoints_secrets)
 	CHECK(au_b64_decode("====", 4, b, sizeof b) < 0);
 }
 
+/* Secrets: listed after the Ingresses, fetched by name only after that
+ * list, each fetch remembered until KW_MISS_MS, readiness waiting for
+ * fetches; TLS Secrets only with an HTTPS entry point. */
+TEST(test_kw_secret_fetch)
+{
+	char why[200];
+	setup("[entryPoints.http]\naddress = \":80\"\n[entryPoints.https]\naddress = \":443\"\n  [entryPoints.https.tls]\n");
+	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "\"ingress.kubernetes.io/auth-secret\":\"pw\"",
+	                                  "{\"tls\":[{\"hosts\":[\"a.io\"],\"secretName\":\"t1\"}]}")) == 0);
+	for (int k = 0; k < SK__COUNT; k++)
+		stream(k, kw_api_first[k], KS_IDLE);
+	g_kw.nstreams = SK__COUNT;
+	struct kw_stream *get = &g_kw.st[SK__COUNT];
+	CHECK(kw_held(&g_kw.st[SK_SECRET]) && !kw_held(&g_kw.st[SK_SERVICE]));
+	for (int k = 0; k < SK__COUNT; k++)
+		g_kw.st[k].synced = k != SK_SECRET;
+	CHECK(!kw_held(&g_kw.st[SK_SECRET]));
+	kw_fetch_missing(); /* the Secret list will bring them */
+	CHECK(!get[0].used && strstr(kw_not_ready(why, sizeof why), "secrets") != NULL);
+	g_kw.st[SK_SECRET].synced = 1;
+	kw_fetch_missing();
+	CHECK(get[0].used && get[0].phase == KS_GET && !strcmp(get[0].get_name, "pw") && kw_fetching("n", "t1"));
+	CHECK(!kw_fetching("n", "t2") && !kw_fetching("m", "pw"));
+	CHECK(kw_not_ready(why, sizeof why) != NULL && !strcmp(why, "Secret n/pw being fetched"));
+	kw_fetch_missing(); /* no second fetch of the same Secret */
+	CHECK(!get[2].used);
+	/* the fetches bring nothing: remembered, not fetched again; ready */
+	kw_get_done(&get[0]);
+	kw_get_done(&get[1]);
+	CHECK(!get[0].used && !get[1].used && g_kw.dirty && kw_not_ready(why, sizeof why) == NULL);
+	kw_fetch_missing();
+	CHECK(!get[0].used);
+	g.now += KW_MISS_MS;
+	kw_fetch_missing();
+	CHECK(get[0].used && get[1].used);
+	get[0].used = get[1].used = 0;
+	/* no more fetches than the miss list can remember */
+	for (int m = 1; m < ING_MAX_SECRETS; m++)
+		g_kw.miss[m].next_try = g.now + 1;
+	g_kw.miss[0].next_try = 0;
+	kw_fetch_missing();
+	CHECK(get[0].used && !get[1].used);
+	/* a fetched Secret is kept; without an HTTPS entry point a TLS one is not */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(st_find(SK_SECRET, "n", "t1") != NULL);
+	ut_cf.eps[1].tls = 0;
+	st_secret_gc();
+	CHECK(st_find(SK_SECRET, "n", "t1") == NULL);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(st_find(SK_SECRET, "n", "t1") == NULL && st_find(SK_SECRET, "n", "pw") != NULL);
+}
+
 TEST(test_store_sweep)
 {
 	setup("");
@@ -895,6 +948,7 @@ main(void)
 	RUN(test_js_strings);
 	RUN(test_js_ingress);
 	RUN(test_js_endpoints_secrets);
+	RUN(test_kw_secret_fetch);
 	RUN(test_store_sweep);
 	RUN(test_routing);
 	RUN(test_routing_limits);

@@ -150,8 +150,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: decode_bench [-n N] KIND=FILE[@N] ...  (KIND: ingress service endpointslice endpoints secret)\n");
 		return 2;
 	}
-	if (cf_parse(&db_ps, &db_cf, "bench", "", 0) != 0) {
-		fprintf(stderr, "decode_bench: the empty config does not parse\n");
+	/* an HTTPS entry point: TLS Secrets are kept and the rebuild loads them */
+	static const char conf[] = "[entryPoints.http]\naddress = \":80\"\n[entryPoints.https]\naddress = \":443\"\n"
+	                           "  [entryPoints.https.tls]\n";
+	if (cf_parse(&db_ps, &db_cf, "bench", conf, sizeof conf - 1) != 0) {
+		fprintf(stderr, "decode_bench: the config does not parse\n");
 		return 2;
 	}
 	cf_live = &db_cf;

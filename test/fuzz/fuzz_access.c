@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strcpy(s->h.name, "s");
 		s->nkeys = 1;
 		strcpy(s->key[0].name, "auth");
-		s->key[0].len = (uint32_t)ING_MIN(n, sizeof s->data);
+		s->key[0].len = s->used_bytes = (uint32_t)ING_MIN(n, sizeof s->data);
 		memcpy(s->data, p, s->key[0].len);
 		st_commit(SK_SECRET, 0);
 		memset(&pol, 0, sizeof pol);

@@ -136,6 +136,7 @@ EOF
 		-days 30 -out cn.crt || exit 2
 	eckey p521.key P-521 && leaf p521 p521.test ca "DNS:p521.test"
 	rsakey r1024.key 1024 && leaf r1024 r1024.test ca "DNS:r1024.test"
+	rsakey r4096.key 4096 && leaf r4096 r4096.test ca "DNS:r4096.test"
 	names=""
 	i=0
 	while [ $i -lt 33 ]; do names="${names}${names:+,}DNS:n$i.test"; i=$((i + 1)); done
@@ -358,6 +359,7 @@ run_port() {
 	check "encrypted PKCS#8 key" $L "$T/load-rsa.crt" "$T/enc.pkcs8" "fail:encrypted private keys are not supported"
 	check "encrypted PKCS#1 key" $L "$T/load-rsa.crt" "$T/enc.pkcs1" "fail:encrypted private keys are not supported"
 	check "P-521 key" $L "$T/p521.crt" "$T/p521.key" "fail:unsupported EC curve"
+	check "RSA-4096 key" $L "$T/r4096.crt" "$T/r4096.key" "ok:R:r4096.test"
 	check "RSA-1024 key" $L "$T/r1024.crt" "$T/r1024.key" "fail:RSA key of 1024 bits"
 	check "33 names" $L "$T/many.crt" "$T/many.key" "fail:ING_MAX_CERT_NAMES"
 	check "11 certificates" $L "$T/eleven.crt" "$T/a.key" "fail:more than 10"

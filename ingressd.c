@@ -2603,10 +2603,10 @@ cn_fill(struct cn *c)
 	return r;
 }
 
-/* Write out as much of c->out as the socket takes; releases the buffer
- * when empty. Returns 1 when all is written, 0 when some remains, ING_ERR. */
+/* Write out as much of c->out as the socket takes. Returns 1 when all is
+ * written (the buffer stays, emptied), 0 when some remains, ING_ERR. */
 static int
-cn_flush(struct cn *c)
+cn_write_out(struct cn *c)
 {
 	while (bf_len(c->out) > 0) {
 		ssize_t r = cn_write(c, c->out->d + c->out->r, bf_len(c->out));
@@ -2616,8 +2616,17 @@ cn_flush(struct cn *c)
 			return ING_ERR;
 		c->out->r += (uint32_t)r;
 	}
-	bf_put(&c->out);
 	return 1;
+}
+
+/* cn_write_out, releasing the buffer once it is all written. */
+static int
+cn_flush(struct cn *c)
+{
+	int r = cn_write_out(c);
+	if (r == 1)
+		bf_put(&c->out);
+	return r;
 }
 
 /* Poll events this connection needs now. */
@@ -8914,10 +8923,12 @@ up_pump(struct cn *c)
 		}
 		if (u->state == US_CONNECT)
 			return;
-		/* the request head */
+		/* the request head; on a pooled connection, a request that may be
+		 * sent again keeps it until the response starts (up_retry) */
 		if (bf_len(u->out) > 0) {
 			size_t before = bf_len(u->out);
-			if ((r = cn_flush(u)) < 0)
+			int replay = (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && !(u->xflags & XF_GOT);
+			if ((r = replay ? cn_write_out(u) : cn_flush(u)) < 0)
 				goto upstream_error;
 			if (bf_len(u->out) < before)
 				progress = uprog = 1, u->flags |= CNF_WROTE;
@@ -8987,6 +8998,8 @@ up_pump(struct cn *c)
 			r = (int)cn_fill(u);
 			if (r > 0) {
 				u->xflags |= XF_GOT;
+				if (bf_len(u->out) == 0)
+					bf_put(&u->out); /* a head kept for a replay */
 				progress = uprog = 1;
 			} else if (r == 0) {
 				if (tunnel) {

@@ -16,6 +16,8 @@ Every response carries `X-Backend: NAME`. Paths:
     /reset            sends a head and half a body, then resets the TCP connection
     /ws               WebSocket echo (RFC 6455 text and binary frames)
     /cookie           echoes the Cookie header
+    /drop-next        answers; the next request on the same connection is
+                      read and the connection closed without an answer
     anything else     "NAME PATH" (the cheese demo)
 """
 import argparse
@@ -148,6 +150,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _route(self):
         p = self.path.split("?")[0]
         name = self.server.name
+        if getattr(self, "drop_next", False):  # a keep-alive connection the server gave up on
+            self.close_connection = True
+            return None
+        if p == "/drop-next":
+            self.drop_next = True
+            return self._send(200, ("%s drop-next\n" % name).encode())
         if p.startswith("/echo"):
             lines = ["backend=%s" % name, "method=%s" % self.command, "path=%s" % self.path,
                      "peer=%s:%d" % self.client_address[:2]]

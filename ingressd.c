@@ -425,9 +425,38 @@ int
 ing_addr_fmt(const struct ing_addr *a, char *buf, size_t cap, int with_port)
 {
 	int n;
-	if (a->family == 4) {
-		n = snprintf(buf, cap, "%u.%u.%u.%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3]);
-	} else if (a->family == 6) {
+	if (cap == 0)
+		return 0;
+	if (a->family == 4) { /* per request (X-Real-Ip...): no printf */
+		char t[24];
+		size_t k = 0;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->ip[i];
+			if (v >= 100)
+				t[k++] = (char)('0' + v / 100);
+			if (v >= 10)
+				t[k++] = (char)('0' + v / 10 % 10);
+			t[k++] = (char)('0' + v % 10);
+			if (i < 3)
+				t[k++] = '.';
+		}
+		if (with_port) {
+			char p[5];
+			size_t j = sizeof p;
+			unsigned v = a->port;
+			do
+				p[--j] = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			t[k++] = ':';
+			memcpy(t + k, p + j, sizeof p - j);
+			k += sizeof p - j;
+		}
+		k = ING_MIN(k, cap - 1);
+		memcpy(buf, t, k);
+		buf[k] = '\0';
+		return (int)k;
+	}
+	if (a->family == 6) {
 		/* RFC 5952: the longest run (>= 2) of zero groups becomes "::". */
 		int best = -1, bestlen = 0;
 		for (int i = 0; i < 8;) {
@@ -1734,8 +1763,35 @@ cf_load(struct cf_parser *ps, struct cf *c, const char *path)
 enum hp_meth { HM_OTHER, HM_GET, HM_HEAD, HM_POST, HM_PUT, HM_DELETE, HM_OPTIONS, HM_PATCH, HM_CONNECT, HM_TRACE };
 static const char *const hp_meth_names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
 
+/* Header names the daemon acts on: classified once, as the head is parsed
+ * (hp_hdr.id), so later passes compare a number, not strings. */
+#define HP_HID_LIST(X)                                                                                     \
+	X(HOST, "host") X(CONNECTION, "connection") X(KEEP_ALIVE, "keep-alive")                                \
+	X(PROXY_CONNECTION, "proxy-connection") X(TE, "te") X(TRAILERS, "trailers") X(UPGRADE, "upgrade")    \
+	X(PROXY_AUTHORIZATION, "proxy-authorization") X(PROXY_AUTHENTICATE, "proxy-authenticate")            \
+	X(X_FORWARDED_FOR, "x-forwarded-for") X(X_FORWARDED_PROTO, "x-forwarded-proto")                      \
+	X(X_FORWARDED_HOST, "x-forwarded-host") X(X_FORWARDED_PORT, "x-forwarded-port")                      \
+	X(X_FORWARDED_PREFIX, "x-forwarded-prefix") X(X_REAL_IP, "x-real-ip") X(AUTHORIZATION, "authorization") \
+	X(CONTENT_LENGTH, "content-length") X(TRANSFER_ENCODING, "transfer-encoding") X(EXPECT, "expect")
+enum hp_hid {
+	HH_OTHER,
+#define X(id, name) HH_##id,
+	HP_HID_LIST(X)
+#undef X
+	HH__COUNT
+};
+_Static_assert(HH__COUNT <= 32, "hp_hid ids are used as bits of a uint32_t");
+#define HH_BIT(id) (1u << HH_##id)
+static const struct ing_str hp_hid_names[HH__COUNT] = {
+    {"", 0},
+#define X(id, name) STR_LIT(name),
+    HP_HID_LIST(X)
+#undef X
+};
+
 struct hp_hdr {
 	struct ing_str name, value;
+	uint8_t id; /* enum hp_hid */
 };
 
 struct hp_msg {
@@ -1752,6 +1808,7 @@ struct hp_msg {
 	int chunked;
 	int te;       /* any Transfer-Encoding (response: maybe not chunked) */
 	int conn_close, conn_keepalive, conn_upgrade;
+	int conn_tokens; /* some Connection header names tokens (hop-by-hop headers) */
 	int expect_continue;
 	struct ing_str host; /* authority, port included */
 	struct ing_str path; /* origin-form target (absolute-form reduced) */
@@ -1818,6 +1875,15 @@ hp_eol(const char *p, const char *end, const char **eol)
 	return nl + 1;
 }
 
+static uint8_t
+hp_hid(struct ing_str name)
+{
+	for (int i = 1; i < HH__COUNT; i++)
+		if (hp_hid_names[i].n == name.n && strncasecmp(hp_hid_names[i].p, name.p, name.n) == 0)
+			return (uint8_t)i;
+	return HH_OTHER;
+}
+
 /* Header lines from p to end (which ends with the empty line). */
 static int
 hp_parse_headers(struct hp_msg *m, const char *p, const char *end, int bad)
@@ -1849,6 +1915,7 @@ hp_parse_headers(struct hp_msg *m, const char *p, const char *end, int bad)
 				return hp_fail(m, bad, ch == '\r' ? "bare CR in header" : "control byte in header");
 		}
 		h->value = str_trim((struct ing_str){c, (size_t)(eol - c)});
+		h->id = hp_hid(h->name);
 		p = next;
 	}
 }
@@ -1888,57 +1955,51 @@ hp_analyze(struct hp_msg *m, int bad)
 	int ncl = 0, nte = 0, nhost = 0;
 	m->clen = -1;
 	m->chunked = m->te = 0;
-	m->conn_close = m->conn_keepalive = m->conn_upgrade = 0;
+	m->conn_close = m->conn_keepalive = m->conn_upgrade = m->conn_tokens = 0;
 	m->expect_continue = 0;
 	m->host = m->upgrade = (struct ing_str){NULL, 0};
 	for (int i = 0; i < m->nh; i++) {
 		struct hp_hdr *h = &m->h[i];
-		switch (h->name.n) {
-		case 4:
-			if (str_ieq(h->name, "host")) {
-				nhost++;
-				m->host = h->value;
-			}
+		switch (h->id) {
+		case HH_HOST:
+			nhost++;
+			m->host = h->value;
 			break;
-		case 6:
-			if (str_ieq(h->name, "expect") && str_ieq(h->value, "100-continue"))
+		case HH_EXPECT:
+			if (str_ieq(h->value, "100-continue"))
 				m->expect_continue = 1;
 			break;
-		case 7:
-			if (str_ieq(h->name, "upgrade"))
-				m->upgrade = h->value;
+		case HH_UPGRADE:
+			m->upgrade = h->value;
 			break;
-		case 10:
-			if (str_ieq(h->name, "connection")) {
-				m->conn_close |= hp_has_token(h->value, "close");
-				m->conn_keepalive |= hp_has_token(h->value, "keep-alive");
-				m->conn_upgrade |= hp_has_token(h->value, "upgrade");
-			}
+		case HH_CONNECTION:
+			m->conn_close |= hp_has_token(h->value, "close");
+			m->conn_keepalive |= hp_has_token(h->value, "keep-alive");
+			m->conn_upgrade |= hp_has_token(h->value, "upgrade");
+			m->conn_tokens |= h->value.n > 0;
 			break;
-		case 14:
-			if (str_ieq(h->name, "content-length")) {
-				uint64_t v;
-				if (str_to_u64(h->value, (uint64_t)1 << 62, &v) != 0)
-					return hp_fail(m, bad, "bad Content-Length");
-				if (ncl++ > 0 && (uint64_t)m->clen != v)
-					return hp_fail(m, bad, "differing Content-Length headers");
-				m->clen = (int64_t)v;
-			}
+		case HH_CONTENT_LENGTH: {
+			uint64_t v;
+			if (str_to_u64(h->value, (uint64_t)1 << 62, &v) != 0)
+				return hp_fail(m, bad, "bad Content-Length");
+			if (ncl++ > 0 && (uint64_t)m->clen != v)
+				return hp_fail(m, bad, "differing Content-Length headers");
+			m->clen = (int64_t)v;
 			break;
-		case 17:
-			if (str_ieq(h->name, "transfer-encoding")) {
-				nte++;
-				m->te = 1;
-				/* the final coding decides the framing */
-				struct ing_str v = h->value;
-				size_t k = v.n;
-				while (k > 0 && v.p[k - 1] != ',')
-					k--;
-				m->chunked = str_ieq(str_trim((struct ing_str){v.p + k, v.n - k}), "chunked");
-				if (bad == 400 && !str_ieq(v, "chunked"))
-					return hp_fail(m, 400, "Transfer-Encoding other than chunked");
-			}
+		}
+		case HH_TRANSFER_ENCODING: {
+			nte++;
+			m->te = 1;
+			/* the final coding decides the framing */
+			struct ing_str v = h->value;
+			size_t k = v.n;
+			while (k > 0 && v.p[k - 1] != ',')
+				k--;
+			m->chunked = str_ieq(str_trim((struct ing_str){v.p + k, v.n - k}), "chunked");
+			if (bad == 400 && !str_ieq(v, "chunked"))
+				return hp_fail(m, 400, "Transfer-Encoding other than chunked");
 			break;
+		}
 		}
 	}
 	if (bad == 400) { /* requests */
@@ -2334,12 +2395,55 @@ bf_printf(struct bf *b, const char *fmt, ...)
 	return 0;
 }
 
+/* Append bytes; 0, or ING_ERR when they do not fit (nothing appended).
+ * Heads are built from these, chained with ||, which stops at the first
+ * that does not fit. */
 static int
 bf_append(struct bf *b, const void *p, size_t n)
 {
 	if (bf_room(b) < n)
 		return ING_ERR;
-	memcpy(b->d + b->w, p, n);
+	if (n > 0)
+		memcpy(b->d + b->w, p, n);
+	b->w += (uint32_t)n;
+	return 0;
+}
+#define bf_lit(b, s) bf_append((b), (s), sizeof(s) - 1)
+
+static int
+bf_str(struct bf *b, struct ing_str s)
+{
+	return bf_append(b, s.p, s.n);
+}
+
+static int
+bf_uint(struct bf *b, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof t;
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return bf_append(b, t + i, sizeof t - i);
+}
+
+/* A header line "name: value\r\n" from parsed (validated) slices. */
+static int
+bf_hdr(struct bf *b, struct ing_str name, struct ing_str value)
+{
+	size_t n = name.n + value.n + 4;
+	if (bf_room(b) < n)
+		return ING_ERR;
+	char *p = b->d + b->w;
+	memcpy(p, name.p, name.n);
+	p += name.n;
+	*p++ = ':';
+	*p++ = ' ';
+	if (value.n > 0)
+		memcpy(p, value.p, value.n);
+	p += value.n;
+	*p++ = '\r';
+	*p = '\n';
 	b->w += (uint32_t)n;
 	return 0;
 }
@@ -7804,13 +7908,16 @@ static int
 lb_cookie(const struct lb_state *st, int s, int https, struct bf *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	char v[2 * LB_TAG_LEN + 1];
+	const uint8_t *tag = g_lb.srv[g_lb.cur][st->srv + s].tag;
+	char v[2 * LB_TAG_LEN];
 	for (int k = 0; k < LB_TAG_LEN; k++) {
-		v[2 * k] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] >> 4];
-		v[2 * k + 1] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] & 15];
+		v[2 * k] = hex[tag[k] >> 4];
+		v[2 * k + 1] = hex[tag[k] & 15];
 	}
-	v[2 * LB_TAG_LEN] = '\0';
-	return bf_printf(out, "Set-Cookie: %s=%s; Path=/; HttpOnly%s\r\n", st->cookie, v, https ? "; Secure" : "");
+	int e = bf_lit(out, "Set-Cookie: ") || bf_append(out, st->cookie, strlen(st->cookie)) || bf_lit(out, "=") ||
+	        bf_append(out, v, sizeof v) || bf_lit(out, "; Path=/; HttpOnly") || (https && bf_lit(out, "; Secure")) ||
+	        bf_lit(out, "\r\n");
+	return e ? ING_ERR : 0;
 }
 
 /* Rolling window: moves to second `sec`, zeroing the buckets skipped. */
@@ -8574,23 +8681,23 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 }
 
 /* Hop-by-hop headers (RFC 9110 7.6.1) and the ones ingressd sets itself. */
+#define UP_HOP                                                                                         \
+	(HH_BIT(CONNECTION) | HH_BIT(KEEP_ALIVE) | HH_BIT(PROXY_CONNECTION) | HH_BIT(TE) | HH_BIT(TRAILERS) | \
+	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE))
+#define UP_OURS                                                                                            \
+	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
+	 HH_BIT(X_REAL_IP) | HH_BIT(HOST))
+
 static int
-up_drop_header(struct ing_str name, const struct hp_msg *m, int request)
+up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailers",
-	                                  "upgrade", "proxy-authorization", "proxy-authenticate"};
-	static const char *const ours[] = {"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
-	                                   "x-forwarded-prefix", "x-real-ip", "host"};
-	for (size_t i = 0; i < ING_ARRAY_LEN(hop); i++)
-		if (str_ieq(name, hop[i]))
-			return 1;
-	if (request)
-		for (size_t i = 0; i < ING_ARRAY_LEN(ours); i++)
-			if (str_ieq(name, ours[i]))
-				return 1;
+	if ((1u << h->id) & (request ? UP_HOP | UP_OURS : UP_HOP))
+		return 1;
+	if (!m->conn_tokens)
+		return 0;
 	/* headers named by Connection are hop-by-hop too */
 	for (int i = 0; i < m->nh; i++) {
-		if (!str_ieq(m->h[i].name, "connection"))
+		if (m->h[i].id != HH_CONNECTION)
 			continue;
 		struct ing_str v = m->h[i].value;
 		for (size_t a = 0; a <= v.n;) {
@@ -8598,7 +8705,7 @@ up_drop_header(struct ing_str name, const struct hp_msg *m, int request)
 			while (b < v.n && v.p[b] != ',')
 				b++;
 			struct ing_str tok = str_trim((struct ing_str){v.p + a, b - a});
-			if (tok.n > 0 && str_ieq(name, "") == 0 && tok.n == name.n && strncasecmp(tok.p, name.p, name.n) == 0)
+			if (tok.n > 0 && tok.n == h->name.n && strncasecmp(tok.p, h->name.p, h->name.n) == 0)
 				return 1;
 			a = b + 1;
 		}
@@ -8616,40 +8723,35 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	const struct lis *l = &g_cn.lis[c->lis];
 	if (u->out == NULL && (u->out = bf_get()) == NULL)
 		return 503;
-	u->out->r = u->out->w = 0;
-	ing_addr_fmt(&c->addr, peer, sizeof peer, 0);
-	ing_addr_fmt(&u->addr, srv, sizeof srv, 1);
+	struct bf *o = u->out;
+	o->r = o->w = 0;
+	struct ing_str pa = {peer, (size_t)ing_addr_fmt(&c->addr, peer, sizeof peer, 0)};
 	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
-	int e = bf_printf(u->out, "%.*s %.*s%.*s HTTP/1.1\r\nHost: %.*s\r\n", (int)m->method.n, m->method.p, (int)path.n,
-	                  path.p, (int)query.n, query.p, pol->pass_host ? (int)host.n : (int)strlen(srv),
-	                  pol->pass_host ? host.p : srv);
-	for (int i = 0; i < m->nh && e == 0; i++) {
+	struct ing_str to = pol->pass_host ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
+	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
+	        bf_lit(o, " HTTP/1.1\r\nHost: ") || bf_str(o, to) || bf_lit(o, "\r\n");
+	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
-		if (str_ieq(h->name, "x-forwarded-for") || up_drop_header(h->name, m, 1) ||
-		    ((c->xflags & XF_DROPAUTH) && str_ieq(h->name, "authorization")))
+		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
+		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION))
 			continue;
-		e = bf_printf(u->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+		e = bf_hdr(o, h->name, h->value);
 	}
-	if (e == 0 && (c->xflags & XF_UPGRADE))
-		e = bf_printf(u->out, "Connection: Upgrade\r\nUpgrade: %.*s\r\n", (int)m->upgrade.n, m->upgrade.p);
+	if (!e && (c->xflags & XF_UPGRADE))
+		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
 	/* X-Forwarded-For: what came (every line, in order), then the peer */
-	if (e == 0)
-		e = bf_printf(u->out, "X-Forwarded-For: ");
-	for (int i = 0; i < m->nh && e == 0; i++)
-		if (str_ieq(m->h[i].name, "x-forwarded-for") && m->h[i].value.n > 0)
-			e = bf_printf(u->out, "%.*s, ", (int)m->h[i].value.n, m->h[i].value.p);
-	if (e == 0)
-		e = bf_printf(u->out,
-		              "%s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %.*s\r\n"
-		              "X-Forwarded-Port: %u\r\nX-Real-Ip: %s\r\n",
-		              peer,
-		              (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http"), (int)host.n,
-		              host.p, l->addr.port, peer);
-	if (e == 0 && rt->strip && rt->path_len > 0)
-		e = bf_printf(u->out, "X-Forwarded-Prefix: %s\r\n", rt->path);
-	if (e == 0)
-		e = bf_append(u->out, "\r\n", 2);
-	return e == 0 ? 0 : 431;
+	e = e || bf_lit(o, "X-Forwarded-For: ");
+	for (int i = 0; i < m->nh && !e; i++)
+		if (m->h[i].id == HH_X_FORWARDED_FOR && m->h[i].value.n > 0)
+			e = bf_str(o, m->h[i].value) || bf_lit(o, ", ");
+	const char *proto = (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http");
+	e = e || bf_str(o, pa) || bf_lit(o, "\r\nX-Forwarded-Proto: ") || bf_append(o, proto, strlen(proto)) ||
+	    bf_lit(o, "\r\nX-Forwarded-Host: ") || bf_str(o, host) || bf_lit(o, "\r\nX-Forwarded-Port: ") ||
+	    bf_uint(o, l->addr.port) || bf_lit(o, "\r\nX-Real-Ip: ") || bf_str(o, pa) || bf_lit(o, "\r\n");
+	if (!e && rt->strip && rt->path_len > 0)
+		e = bf_lit(o, "X-Forwarded-Prefix: ") || bf_append(o, rt->path, strlen(rt->path)) || bf_lit(o, "\r\n");
+	e = e || bf_lit(o, "\r\n");
+	return e ? 431 : 0;
 }
 
 static void up_pump(struct cn *c);
@@ -8763,28 +8865,30 @@ up_response_head(struct cn *c, struct cn *u)
 		if (!(c->flags & CNF_KEEPALIVE) || (c->flags & CNF_DRAIN) || !(c->xflags & XF_REQ_DONE))
 			c->xflags |= XF_CLOSE;
 		c->status = (uint16_t)st;
-		int e = bf_printf(c->out, "HTTP/1.1 %d %.*s\r\n", st, (int)m.reason.n, m.reason.p);
-		for (int i = 0; i < m.nh && e == 0; i++) {
+		size_t before = bf_len(c->out); /* a 1xx head may be waiting */
+		int e = bf_lit(c->out, "HTTP/1.1 ") || bf_uint(c->out, (uint64_t)st) || bf_lit(c->out, " ") ||
+		        bf_str(c->out, m.reason) || bf_lit(c->out, "\r\n");
+		for (int i = 0; i < m.nh && !e; i++) {
 			const struct hp_hdr *h = &m.h[i];
-			if (up_drop_header(h->name, &m, 0) && !(upgrade && str_ieq(h->name, "upgrade")))
+			if (up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE))
 				continue;
-			if ((c->xflags & XF_DECHUNK) && str_ieq(h->name, "transfer-encoding"))
+			if ((c->xflags & XF_DECHUNK) && h->id == HH_TRANSFER_ENCODING)
 				continue;
-			if (m.te && str_ieq(h->name, "content-length"))
+			if (m.te && h->id == HH_CONTENT_LENGTH)
 				continue; /* Transfer-Encoding wins (RFC 9112 6.3) */
-			e = bf_printf(c->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+			e = bf_hdr(c->out, h->name, h->value);
 		}
-		if (e == 0 && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
+		if (!e && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
 			e = lb_cookie(&g_lb.s[c->be], c->srv, (c->flags & CNF_HTTPS) != 0, c->out);
-		if (e == 0 && upgrade)
-			e = bf_printf(c->out, "Connection: Upgrade\r\n");
-		else if (e == 0 && (c->xflags & XF_CLOSE))
-			e = bf_printf(c->out, "Connection: close\r\n");
-		else if (e == 0 && c->minor == 0)
-			e = bf_printf(c->out, "Connection: keep-alive\r\n");
-		if (e == 0)
-			e = bf_append(c->out, "\r\n", 2);
-		if (e != 0) {
+		if (!e && upgrade)
+			e = bf_lit(c->out, "Connection: Upgrade\r\n");
+		else if (!e && (c->xflags & XF_CLOSE))
+			e = bf_lit(c->out, "Connection: close\r\n");
+		else if (!e && c->minor == 0)
+			e = bf_lit(c->out, "Connection: keep-alive\r\n");
+		e = e || bf_lit(c->out, "\r\n");
+		if (e) {
+			c->out->w = c->out->r + (uint32_t)before; /* no half head before the 502 */
 			up_fail(c, u, 502, "response head too large to rewrite");
 			return ING_ERR;
 		}

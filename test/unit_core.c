@@ -76,6 +76,14 @@ TEST(test_addr)
 	a.port = 9;
 	ing_addr_fmt(&a, buf, sizeof buf, 1);
 	CHECK_STR(buf, "10.0.0.1:9");
+	ing_addr_parse(&a, "255.255.255.255:65535", 21);
+	CHECK(ing_addr_fmt(&a, buf, sizeof buf, 1) == 21);
+	CHECK_STR(buf, "255.255.255.255:65535");
+	ing_addr_parse_ip(&a, "0.10.100.9", 10);
+	CHECK(ing_addr_fmt(&a, buf, sizeof buf, 0) == 10);
+	CHECK_STR(buf, "0.10.100.9");
+	CHECK(ing_addr_fmt(&a, buf, 5, 0) == 4); /* truncated like snprintf, NUL kept */
+	CHECK_STR(buf, "0.10");
 }
 
 /* ---------------------------------------------------------------- config */

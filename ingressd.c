@@ -2523,6 +2523,7 @@ struct cn {
 #define CNF_WROTE 0x0010     /* upstream: bytes of this request were sent */
 #define CNF_HTTPS 0x0020     /* client came over TLS */
 #define CNF_DRAIN 0x0040     /* server is draining: close after this response */
+#define CNF_DRAINED 0x0080   /* plain socket read dry: not read again until poll says so */
 
 struct lis {
 	int fd;
@@ -2688,12 +2689,17 @@ cn_write(struct cn *c, const void *p, size_t n)
 }
 
 /* Read what fits into c->in. Returns bytes (> 0), 0 at EOF, ING_WAIT,
- * ING_ERR; a missing buffer is taken from the pool first. */
+ * ING_ERR; a missing buffer is taken from the pool first. A plain socket
+ * (not a watch's) that came up short, EAGAIN or fewer bytes than asked
+ * for, is not read again until poll() reports it (CNF_DRAINED): the read
+ * would find nothing (nginx's rev->ready). */
 static ssize_t
 cn_fill(struct cn *c)
 {
 	ssize_t r;
 	size_t room;
+	if (c->flags & CNF_DRAINED)
+		return ING_WAIT;
 	if (c->in == NULL && (c->in = bf_get()) == NULL)
 		return ING_WAIT;
 	room = bf_room(c->in);
@@ -2704,6 +2710,8 @@ cn_fill(struct cn *c)
 		c->in->w += (uint32_t)r;
 	else if (r == 0)
 		c->flags |= CNF_EOF;
+	if ((r == ING_WAIT || (r > 0 && (size_t)r < room)) && c->tls == NULL && c->kind != CN_WATCH)
+		c->flags |= CNF_DRAINED;
 	return r;
 }
 
@@ -8654,7 +8662,9 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 		g_up.reused++;
 		cn_set_state(u, US_ACTIVE);
 		u->xflags = XF_REUSED;
-		u->flags = 0;
+		/* nothing to read before the request is sent: poll() tells when
+		 * the answer (or the server's close) is there */
+		u->flags = CNF_DRAINED;
 	} else {
 		int fd = port_connect(addr, err, sizeof err);
 		if (fd < 0) {
@@ -8672,6 +8682,7 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 		}
 		g_up.connects++;
 		u->addr = *addr;
+		u->flags = CNF_DRAINED;
 		cn_set_state(u, US_CONNECT);
 		u->deadline = tk_after(cf_live->dial_timeout);
 	}
@@ -8904,21 +8915,28 @@ up_response_head(struct cn *c, struct cn *u)
 	}
 }
 
-/* Moves framed bytes from src->in to dst's socket. Returns 1 on progress,
- * 0 when blocked or idle, ING_ERR on a write error or bad framing. */
+/* Moves framed bytes from src->in to dst's socket, or behind the head
+ * still waiting in dst->out, so that a head and a small body leave in one
+ * write. Returns 1 on progress, 0 when blocked or idle, ING_ERR on a write
+ * error or bad framing. */
 static int
 up_forward(struct cn *src, struct cn *dst, int dechunk)
 {
 	int progress = 0;
 	for (;;) {
 		if (src->fwd > 0) {
-			ssize_t w = cn_write(dst, src->in->d + src->in->r, src->fwd);
-			if (w == ING_WAIT) {
+			ssize_t w;
+			if (bf_len(dst->out) > 0) {
+				w = (ssize_t)ING_MIN((size_t)src->fwd, bf_room(dst->out));
+				if (w == 0)
+					return progress; /* dst->out is flushed first */
+				bf_append(dst->out, src->in->d + src->in->r, (size_t)w);
+			} else if ((w = cn_write(dst, src->in->d + src->in->r, src->fwd)) == ING_WAIT) {
 				dst->flags |= CNF_WANT_WRITE;
 				return progress;
-			}
-			if (w < 0)
+			} else if (w < 0) {
 				return ING_ERR;
+			}
 			src->in->r += (uint32_t)w;
 			src->fwd -= (uint32_t)w;
 			if (dst->kind == CN_CLIENT)
@@ -9027,6 +9045,21 @@ up_pump(struct cn *c)
 		}
 		if (u->state == US_CONNECT)
 			return;
+		/* the request body (or tunnel bytes), client -> upstream; joins
+		 * the head when it is still waiting */
+		if (tunnel || !(c->xflags & XF_REQ_DONE)) {
+			if ((r = up_forward(c, u, 0)) < 0) {
+				if (!tunnel && c->fwd == 0) {
+					up_fail(c, u, 400, "bad chunked request body");
+					return;
+				}
+				goto upstream_error;
+			}
+			if (r > 0)
+				progress = uprog = 1, u->flags |= CNF_WROTE;
+			if (!tunnel && c->rx.done && c->fwd == 0)
+				c->xflags |= XF_REQ_DONE;
+		}
 		/* the request head; on a pooled connection, a request that may be
 		 * sent again keeps it until the response starts (up_retry) */
 		if (bf_len(u->out) > 0) {
@@ -9041,20 +9074,6 @@ up_pump(struct cn *c)
 			else
 				u->flags &= (uint16_t)~CNF_WANT_WRITE;
 		}
-		/* the request body (or tunnel bytes), client -> upstream */
-		if (bf_len(u->out) == 0 && (tunnel || !(c->xflags & XF_REQ_DONE))) {
-			if ((r = up_forward(c, u, 0)) < 0) {
-				if (!tunnel && c->fwd == 0) {
-					up_fail(c, u, 400, "bad chunked request body");
-					return;
-				}
-				goto upstream_error;
-			}
-			if (r > 0)
-				progress = uprog = 1, u->flags |= CNF_WROTE;
-			if (!tunnel && c->rx.done && c->fwd == 0)
-				c->xflags |= XF_REQ_DONE;
-		}
 		/* the response head */
 		if (!(c->xflags & XF_HEAD_SENT) && bf_len(u->in) > 0) {
 			if (up_response_head(c, u) != 0)
@@ -9062,6 +9081,16 @@ up_pump(struct cn *c)
 			if (c->xflags & XF_HEAD_SENT)
 				progress = 1;
 			tunnel = c->state == CS_TUNNEL;
+		}
+		/* the response body (or tunnel bytes), upstream -> client; joins
+		 * the head when it is still waiting */
+		if (c->xflags & XF_HEAD_SENT) {
+			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
+				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
+				return;
+			}
+			if (r > 0)
+				progress = cprog = 1;
 		}
 		if (bf_len(c->out) > 0) {
 			size_t before = bf_len(c->out);
@@ -9075,15 +9104,6 @@ up_pump(struct cn *c)
 				c->flags |= CNF_WANT_WRITE;
 			else
 				c->flags &= (uint16_t)~CNF_WANT_WRITE;
-		}
-		/* the response body (or tunnel bytes), upstream -> client */
-		if ((c->xflags & XF_HEAD_SENT) && bf_len(c->out) == 0) {
-			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
-				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
-				return;
-			}
-			if (r > 0)
-				progress = cprog = 1;
 		}
 		if (!tunnel && (c->xflags & XF_HEAD_SENT) && u->rx.done && u->fwd == 0 && bf_len(c->out) == 0) {
 			if (!(c->xflags & XF_REQ_DONE)) /* answered before the body ended */
@@ -10506,6 +10526,8 @@ ev_turn(int max_wait_ms)
 				cn_accept(l);
 		} else {
 			struct cn *c = &g_cn.tab[who];
+			if (g_ev.pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				c->flags &= (uint16_t)~CNF_DRAINED;
 			/* redis ae: an earlier handler may have closed it */
 			if (c->kind != CN_NONE && !c->closing)
 				ev_io(c);

@@ -2327,6 +2327,8 @@ static struct {
 	int free_head;
 	int hwm; /* never-used buffers start here: untouched pages cost no RAM */
 	int used;
+	struct bf spare; /* lent for one read and what it triggers (bf_lend) */
+	int spare_lent;
 } g_bf; /* zero-initialized: its megabytes stay in .bss, untouched */
 
 static struct bf *
@@ -2351,18 +2353,51 @@ static void
 bf_put(struct bf **bp)
 {
 	struct bf *b = *bp;
-	if (b == NULL)
+	*bp = NULL;
+	if (b == NULL || b == &g_bf.spare)
 		return;
 	b->next_free = g_bf.free_head;
 	g_bf.free_head = (int)(b - g_bf.pool);
 	g_bf.used--;
-	*bp = NULL;
 }
 
 static size_t
 bf_len(const struct bf *b)
 {
 	return b == NULL ? 0 : b->w - b->r;
+}
+
+/* The spare buffer as *bp, when *bp is empty and the spare is free: 1 if
+ * lent. Bytes read into it that are consumed before bf_unlend() never
+ * take a pool buffer. */
+static int
+bf_lend(struct bf **bp)
+{
+	if (*bp != NULL || g_bf.spare_lent)
+		return 0;
+	g_bf.spare_lent = 1;
+	g_bf.spare.r = g_bf.spare.w = 0;
+	*bp = &g_bf.spare;
+	return 1;
+}
+
+/* Takes the spare back from *bp; bytes still in it move to a pool buffer
+ * when keep is set. 0, or ING_ERR when no pool buffer is left. */
+static int
+bf_unlend(struct bf **bp, int keep)
+{
+	struct bf *s = &g_bf.spare;
+	g_bf.spare_lent = 0;
+	if (*bp != s) /* released meanwhile */
+		return 0;
+	*bp = NULL;
+	if (!keep || bf_len(s) == 0)
+		return 0;
+	if ((*bp = bf_get()) == NULL)
+		return ING_ERR;
+	memcpy((*bp)->d, s->d + s->r, bf_len(s));
+	(*bp)->w = (uint32_t)bf_len(s);
+	return 0;
 }
 
 /* Room at the tail, compacting when that makes room. */
@@ -6439,27 +6474,35 @@ hp_client_advance(struct cn *c)
 	}
 }
 
+/* A client without a buffer (keep-alive, between requests) reads into
+ * the spare one: an EOF, or a request answered or passed on at once, then
+ * takes no pool buffer. What is left (a partial head, body bytes, a
+ * pipelined request) moves to one afterwards. */
 static void
 hp_client_read(struct cn *c)
 {
+	int lent = bf_lend(&c->in);
 	for (;;) {
 		ssize_t r = cn_fill(c);
 		if (r == 0 && bf_len(c->in) == 0) {
 			cn_close(c, c->state == CS_HEAD ? "client closed mid-request" : "client closed");
-			return;
+			break;
 		}
 		if (r == ING_ERR) {
 			cn_close(c, "client read error");
-			return;
-		}
-		if (r == ING_WAIT && c->in == NULL) {
-			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
-			return;
-		}
-		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL)
 			break;
+		}
+		if (r == ING_WAIT && c->in == NULL && !(c->flags & CNF_DRAINED)) {
+			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
+			break;
+		}
+		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL) {
+			hp_client_advance(c);
+			break;
+		}
 	}
-	hp_client_advance(c);
+	if (lent && bf_unlend(&c->in, !c->closing) != 0)
+		cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
 }
 
 /* The exchange on c is complete: keep-alive, pipelined next, or close. */

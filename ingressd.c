@@ -9544,6 +9544,7 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 static const double mx_le[MX_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define AL_FLUSH_MS 1000
 #define AL_BUF (64 * 1024)
+#define AL_MAX_LINE 1400 /* longer lines are cut (the fields are bounded well below) */
 
 struct mx_series { /* requests by (entry point, backend, method, code) */
 	uint8_t used, ep, meth; /* ep: listener index */
@@ -10055,13 +10056,48 @@ al_flush(void)
 	g_al.flush_at = 0;
 }
 
+/* A line or field built piece by piece, as snprintf would: cut at cap - 1,
+ * always NUL-terminated. Per request, so no printf. */
+struct al_out {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+al_put(struct al_out *o, const char *s, size_t n)
+{
+	size_t k = ING_MIN(n, o->cap - 1 - o->n);
+	memcpy(o->p + o->n, s, k);
+	o->n += k;
+	o->p[o->n] = '\0';
+}
+
+#define al_lit(o, s) al_put((o), (s), sizeof(s) - 1)
+
+static void
+al_puts(struct al_out *o, const char *z)
+{
+	al_put(o, z, strlen(z));
+}
+
+static void
+al_putu(struct al_out *o, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof t;
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	al_put(o, t + i, sizeof t - i);
+}
+
 /* Copies s into a field, the characters a log line cannot hold replaced. */
 static void
 al_field(char *dst, size_t cap, struct ing_str s)
 {
 	size_t i;
 	if (s.p == NULL || s.n == 0) {
-		snprintf(dst, cap, "-");
+		memcpy(dst, "-", 2);
 		return;
 	}
 	for (i = 0; i < s.n && i + 1 < cap; i++) {
@@ -10089,13 +10125,15 @@ al_begin(struct cn *c, const struct hp_msg *m)
 	r->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	al_field(r->method, sizeof r->method, m->method);
 	al_field(r->uri, sizeof r->uri, m->target);
-	snprintf(r->proto, sizeof r->proto, "HTTP/1.%d", m->minor);
+	memcpy(r->proto, "HTTP/1.", 7);
+	r->proto[7] = (char)('0' + m->minor % 10); /* 0 or 1, the parser says */
+	r->proto[8] = '\0';
 	al_field(r->host, sizeof r->host, m->host);
 	al_field(r->referer, sizeof r->referer, m->nh ? hp_header(m, "referer") : (struct ing_str){NULL, 0});
 	al_field(r->ua, sizeof r->ua, m->nh ? hp_header(m, "user-agent") : (struct ing_str){NULL, 0});
-	snprintf(r->user, sizeof r->user, "-");
-	snprintf(r->fe, sizeof r->fe, "-");
-	snprintf(r->be, sizeof r->be, "-");
+	memcpy(r->user, "-", 2);
+	memcpy(r->fe, "-", 2);
+	memcpy(r->be, "-", 2);
 }
 
 /* What dispatch learned: the frontend (route), the user, the server. */
@@ -10103,9 +10141,15 @@ static void
 al_route(struct cn *c, const struct rt_table *t, const struct rt_route *rt)
 {
 	struct al_rec *r = al_of(c);
-	if (r != NULL)
-		snprintf(r->fe, sizeof r->fe, "%s%.*s%s", rt->host >= 0 && t->hosts[rt->host].wild ? "*." : "",
-		         rt->host >= 0 ? 63 : 0, rt->host >= 0 ? t->hosts[rt->host].name : "", rt->path_len ? rt->path : "/");
+	if (r == NULL)
+		return;
+	struct al_out o = {r->fe, 0, sizeof r->fe};
+	if (rt->host >= 0) {
+		if (t->hosts[rt->host].wild)
+			al_lit(&o, "*.");
+		al_put(&o, t->hosts[rt->host].name, strnlen(t->hosts[rt->host].name, 63));
+	}
+	al_puts(&o, rt->path_len ? rt->path : "/");
 }
 
 static void
@@ -10122,51 +10166,107 @@ al_server(struct cn *c, const struct ing_addr *a)
 	struct al_rec *r = al_of(c);
 	char s[64];
 	if (r != NULL) {
-		ing_addr_fmt(a, s, sizeof s, 1);
-		snprintf(r->be, sizeof r->be, "http://%s", s);
+		struct al_out o = {r->be, 0, sizeof r->be};
+		al_lit(&o, "http://");
+		al_put(&o, s, (size_t)ing_addr_fmt(a, s, sizeof s, 1));
 	}
 }
 
-/* The request ended: one line. */
+/* The request ended: one line. Its time is formatted once a second. */
 static void
 al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 {
 	static uint64_t count;
+	static struct {
+		time_t sec;
+		char clf[32], iso[24];
+	} tc = {-1, "", ""};
 	struct al_rec *r = al_of(c);
-	char t[40], line[1400];
-	int n;
+	char cl[64];
 	if (r == NULL)
 		return;
-	time_t sec = (time_t)(r->wall_ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	count++;
-	if (g_al.format == CF_LOG_JSON) {
-		strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-		char cl[64];
-		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
-		n = snprintf(line, sizeof line,
-		             "{\"ClientHost\":\"%s\",\"ClientUsername\":\"%s\",\"StartUTC\":\"%s.%03dZ\",\"RequestMethod\":\"%s\","
-		             "\"RequestPath\":\"%s\",\"RequestProtocol\":\"%s\",\"RequestHost\":\"%s\",\"DownstreamStatus\":%d,"
-		             "\"DownstreamContentSize\":%" PRIu64 ",\"FrontendName\":\"%s\",\"BackendURL\":\"%s\",\"Duration\":%" PRIu64
-		             ",\"RequestCount\":%" PRIu64 ",\"request_Referer\":\"%s\",\"request_User-Agent\":\"%s\"}\n",
-		             cl, r->user, t, (int)(r->wall_ms % 1000), r->method, r->uri, r->proto, r->host, status, bytes, r->fe,
-		             r->be, ms * 1000000, count, r->referer, r->ua);
-	} else {
-		strftime(t, sizeof t, "%d/%b/%Y:%H:%M:%S +0000", &tm);
-		char cl[64];
-		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
-		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
-		n = snprintf(line, sizeof line, "%s - %s [%s] \"%s %s %s\" %d %" PRIu64 " \"%s\" \"%s\" %" PRIu64 " \"%s\" \"%s\" %" PRIu64 "ms\n",
-		             cl, r->user, t, r->method, r->uri, r->proto, status, bytes, r->referer, r->ua, count, r->fe, r->be, ms);
-	}
-	if (n < 0)
-		return;
-	n = (int)ING_MIN((size_t)n, sizeof line - 1);
-	if (g_al.len + (size_t)n > sizeof g_al.buf)
+	/* the line is built in place: room for the longest one first */
+	if (sizeof g_al.buf - g_al.len < AL_MAX_LINE)
 		al_flush();
-	memcpy(g_al.buf + g_al.len, line, (size_t)n);
-	g_al.len += (size_t)n;
+	struct al_out o = {g_al.buf + g_al.len, 0, AL_MAX_LINE};
+	time_t sec = (time_t)(r->wall_ms / 1000);
+	if (sec != tc.sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		strftime(tc.clf, sizeof tc.clf, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		strftime(tc.iso, sizeof tc.iso, "%Y-%m-%dT%H:%M:%S", &tm);
+		tc.sec = sec;
+	}
+	count++;
+	size_t cln = (size_t)ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+	if (g_al.format == CF_LOG_JSON) {
+		unsigned msec = (unsigned)(r->wall_ms % 1000);
+		char ms3[3] = {(char)('0' + msec / 100), (char)('0' + msec / 10 % 10), (char)('0' + msec % 10)};
+		al_lit(&o, "{\"ClientHost\":\"");
+		al_put(&o, cl, cln);
+		al_lit(&o, "\",\"ClientUsername\":\"");
+		al_puts(&o, r->user);
+		al_lit(&o, "\",\"StartUTC\":\"");
+		al_puts(&o, tc.iso);
+		al_lit(&o, ".");
+		al_put(&o, ms3, 3);
+		al_lit(&o, "Z\",\"RequestMethod\":\"");
+		al_puts(&o, r->method);
+		al_lit(&o, "\",\"RequestPath\":\"");
+		al_puts(&o, r->uri);
+		al_lit(&o, "\",\"RequestProtocol\":\"");
+		al_puts(&o, r->proto);
+		al_lit(&o, "\",\"RequestHost\":\"");
+		al_puts(&o, r->host);
+		al_lit(&o, "\",\"DownstreamStatus\":");
+		al_putu(&o, (uint64_t)status);
+		al_lit(&o, ",\"DownstreamContentSize\":");
+		al_putu(&o, bytes);
+		al_lit(&o, ",\"FrontendName\":\"");
+		al_puts(&o, r->fe);
+		al_lit(&o, "\",\"BackendURL\":\"");
+		al_puts(&o, r->be);
+		al_lit(&o, "\",\"Duration\":");
+		al_putu(&o, ms * 1000000);
+		al_lit(&o, ",\"RequestCount\":");
+		al_putu(&o, count);
+		al_lit(&o, ",\"request_Referer\":\"");
+		al_puts(&o, r->referer);
+		al_lit(&o, "\",\"request_User-Agent\":\"");
+		al_puts(&o, r->ua);
+		al_lit(&o, "\"}\n");
+	} else {
+		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
+		al_put(&o, cl, cln);
+		al_lit(&o, " - ");
+		al_puts(&o, r->user);
+		al_lit(&o, " [");
+		al_puts(&o, tc.clf);
+		al_lit(&o, "] \"");
+		al_puts(&o, r->method);
+		al_lit(&o, " ");
+		al_puts(&o, r->uri);
+		al_lit(&o, " ");
+		al_puts(&o, r->proto);
+		al_lit(&o, "\" ");
+		al_putu(&o, (uint64_t)status);
+		al_lit(&o, " ");
+		al_putu(&o, bytes);
+		al_lit(&o, " \"");
+		al_puts(&o, r->referer);
+		al_lit(&o, "\" \"");
+		al_puts(&o, r->ua);
+		al_lit(&o, "\" ");
+		al_putu(&o, count);
+		al_lit(&o, " \"");
+		al_puts(&o, r->fe);
+		al_lit(&o, "\" \"");
+		al_puts(&o, r->be);
+		al_lit(&o, "\" ");
+		al_putu(&o, ms);
+		al_lit(&o, "ms\n");
+	}
+	g_al.len += o.n;
 	g_al.lines++;
 	if (g_al.flush_at == 0)
 		g_al.flush_at = g.now + AL_FLUSH_MS;

@@ -6859,6 +6859,13 @@ wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *p
 #define AU_BAD_TTL_MS 10000   /* the same wrong password costs nothing this long */
 #define AU_BUDGET_MS 200      /* slow (bcrypt) checks per second of wall time */
 #define AU_MAX_AUTH_HEADER 1024
+#define AU_USER_KEYS 16       /* users whose salted (hash, name) digest is kept */
+
+struct au_ukey { /* SHA-256(salt, hash, name) of one user */
+	char name[sizeof(((struct rt_user *)0)->name)];
+	char hash[sizeof(((struct rt_user *)0)->hash)];
+	uint8_t d[32];
+};
 
 static struct {
 	struct {
@@ -6866,6 +6873,7 @@ static struct {
 		uint64_t until;
 		uint8_t ok, used;
 	} cache[AU_CACHE_SETS][AU_CACHE_WAYS];
+	struct au_ukey ukey[AU_USER_KEYS]; /* direct-mapped by name */
 	uint8_t salt[32];
 	int have_salt;
 	uint64_t budget_sec, budget_used;
@@ -7544,7 +7552,10 @@ au_check(const char *pass, size_t plen, const char *hash, size_t hlen)
 }
 
 
-/* The cache key: a keyed hash of hash, user and password. */
+/* The cache key: a keyed hash of hash, user and password, as
+ * SHA-256(SHA-256(salt, hash, name), password). The inner digest is kept
+ * per user (checked against the name and hash it was made of), so a
+ * request hashes one block for a password of up to 23 bytes, not two. */
 static int
 au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key[32])
 {
@@ -7554,11 +7565,23 @@ au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key
 			return ING_ERR;
 		g_au.have_salt = 1;
 	}
+	uint32_t x = 2166136261u;
+	for (const char *p = u->name; *p; p++)
+		x = (x ^ (unsigned char)*p) * 16777619u;
+	struct au_ukey *k = &g_au.ukey[x % AU_USER_KEYS];
+	if (strcmp(k->name, u->name) != 0 || strcmp(k->hash, u->hash) != 0 || k->name[0] == '\0') {
+		if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
+			return ING_ERR;
+		tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
+		tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
+		tls_hash_update(&h, u->name, strlen(u->name) + 1);
+		tls_hash_out(&h, k->d);
+		memcpy(k->name, u->name, sizeof k->name);
+		memcpy(k->hash, u->hash, sizeof k->hash);
+	}
 	if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
 		return ING_ERR;
-	tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
-	tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
-	tls_hash_update(&h, u->name, strlen(u->name) + 1);
+	tls_hash_update(&h, k->d, sizeof k->d);
 	tls_hash_update(&h, pass, plen);
 	tls_hash_out(&h, key);
 	return 0;

@@ -425,9 +425,38 @@ int
 ing_addr_fmt(const struct ing_addr *a, char *buf, size_t cap, int with_port)
 {
 	int n;
-	if (a->family == 4) {
-		n = snprintf(buf, cap, "%u.%u.%u.%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3]);
-	} else if (a->family == 6) {
+	if (cap == 0)
+		return 0;
+	if (a->family == 4) { /* per request (X-Real-Ip...): no printf */
+		char t[24];
+		size_t k = 0;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->ip[i];
+			if (v >= 100)
+				t[k++] = (char)('0' + v / 100);
+			if (v >= 10)
+				t[k++] = (char)('0' + v / 10 % 10);
+			t[k++] = (char)('0' + v % 10);
+			if (i < 3)
+				t[k++] = '.';
+		}
+		if (with_port) {
+			char p[5];
+			size_t j = sizeof p;
+			unsigned v = a->port;
+			do
+				p[--j] = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			t[k++] = ':';
+			memcpy(t + k, p + j, sizeof p - j);
+			k += sizeof p - j;
+		}
+		k = ING_MIN(k, cap - 1);
+		memcpy(buf, t, k);
+		buf[k] = '\0';
+		return (int)k;
+	}
+	if (a->family == 6) {
 		/* RFC 5952: the longest run (>= 2) of zero groups becomes "::". */
 		int best = -1, bestlen = 0;
 		for (int i = 0; i < 8;) {
@@ -1745,8 +1774,35 @@ cf_load(struct cf_parser *ps, struct cf *c, const char *path)
 enum hp_meth { HM_OTHER, HM_GET, HM_HEAD, HM_POST, HM_PUT, HM_DELETE, HM_OPTIONS, HM_PATCH, HM_CONNECT, HM_TRACE };
 static const char *const hp_meth_names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
 
+/* Header names the daemon acts on: classified once, as the head is parsed
+ * (hp_hdr.id), so later passes compare a number, not strings. */
+#define HP_HID_LIST(X)                                                                                     \
+	X(HOST, "host") X(CONNECTION, "connection") X(KEEP_ALIVE, "keep-alive")                                \
+	X(PROXY_CONNECTION, "proxy-connection") X(TE, "te") X(TRAILERS, "trailers") X(UPGRADE, "upgrade")    \
+	X(PROXY_AUTHORIZATION, "proxy-authorization") X(PROXY_AUTHENTICATE, "proxy-authenticate")            \
+	X(X_FORWARDED_FOR, "x-forwarded-for") X(X_FORWARDED_PROTO, "x-forwarded-proto")                      \
+	X(X_FORWARDED_HOST, "x-forwarded-host") X(X_FORWARDED_PORT, "x-forwarded-port")                      \
+	X(X_FORWARDED_PREFIX, "x-forwarded-prefix") X(X_REAL_IP, "x-real-ip") X(AUTHORIZATION, "authorization") \
+	X(CONTENT_LENGTH, "content-length") X(TRANSFER_ENCODING, "transfer-encoding") X(EXPECT, "expect")
+enum hp_hid {
+	HH_OTHER,
+#define X(id, name) HH_##id,
+	HP_HID_LIST(X)
+#undef X
+	HH__COUNT
+};
+_Static_assert(HH__COUNT <= 32, "hp_hid ids are used as bits of a uint32_t");
+#define HH_BIT(id) (1u << HH_##id)
+static const struct ing_str hp_hid_names[HH__COUNT] = {
+    {"", 0},
+#define X(id, name) STR_LIT(name),
+    HP_HID_LIST(X)
+#undef X
+};
+
 struct hp_hdr {
 	struct ing_str name, value;
+	uint8_t id; /* enum hp_hid */
 };
 
 struct hp_msg {
@@ -1763,6 +1819,7 @@ struct hp_msg {
 	int chunked;
 	int te;       /* any Transfer-Encoding (response: maybe not chunked) */
 	int conn_close, conn_keepalive, conn_upgrade;
+	int conn_tokens; /* some Connection header names tokens (hop-by-hop headers) */
 	int expect_continue;
 	struct ing_str host; /* authority, port included */
 	struct ing_str path; /* origin-form target (absolute-form reduced) */
@@ -1829,6 +1886,15 @@ hp_eol(const char *p, const char *end, const char **eol)
 	return nl + 1;
 }
 
+static uint8_t
+hp_hid(struct ing_str name)
+{
+	for (int i = 1; i < HH__COUNT; i++)
+		if (hp_hid_names[i].n == name.n && strncasecmp(hp_hid_names[i].p, name.p, name.n) == 0)
+			return (uint8_t)i;
+	return HH_OTHER;
+}
+
 /* Header lines from p to end (which ends with the empty line). */
 static int
 hp_parse_headers(struct hp_msg *m, const char *p, const char *end, int bad)
@@ -1860,6 +1926,7 @@ hp_parse_headers(struct hp_msg *m, const char *p, const char *end, int bad)
 				return hp_fail(m, bad, ch == '\r' ? "bare CR in header" : "control byte in header");
 		}
 		h->value = str_trim((struct ing_str){c, (size_t)(eol - c)});
+		h->id = hp_hid(h->name);
 		p = next;
 	}
 }
@@ -1899,57 +1966,51 @@ hp_analyze(struct hp_msg *m, int bad)
 	int ncl = 0, nte = 0, nhost = 0;
 	m->clen = -1;
 	m->chunked = m->te = 0;
-	m->conn_close = m->conn_keepalive = m->conn_upgrade = 0;
+	m->conn_close = m->conn_keepalive = m->conn_upgrade = m->conn_tokens = 0;
 	m->expect_continue = 0;
 	m->host = m->upgrade = (struct ing_str){NULL, 0};
 	for (int i = 0; i < m->nh; i++) {
 		struct hp_hdr *h = &m->h[i];
-		switch (h->name.n) {
-		case 4:
-			if (str_ieq(h->name, "host")) {
-				nhost++;
-				m->host = h->value;
-			}
+		switch (h->id) {
+		case HH_HOST:
+			nhost++;
+			m->host = h->value;
 			break;
-		case 6:
-			if (str_ieq(h->name, "expect") && str_ieq(h->value, "100-continue"))
+		case HH_EXPECT:
+			if (str_ieq(h->value, "100-continue"))
 				m->expect_continue = 1;
 			break;
-		case 7:
-			if (str_ieq(h->name, "upgrade"))
-				m->upgrade = h->value;
+		case HH_UPGRADE:
+			m->upgrade = h->value;
 			break;
-		case 10:
-			if (str_ieq(h->name, "connection")) {
-				m->conn_close |= hp_has_token(h->value, "close");
-				m->conn_keepalive |= hp_has_token(h->value, "keep-alive");
-				m->conn_upgrade |= hp_has_token(h->value, "upgrade");
-			}
+		case HH_CONNECTION:
+			m->conn_close |= hp_has_token(h->value, "close");
+			m->conn_keepalive |= hp_has_token(h->value, "keep-alive");
+			m->conn_upgrade |= hp_has_token(h->value, "upgrade");
+			m->conn_tokens |= h->value.n > 0;
 			break;
-		case 14:
-			if (str_ieq(h->name, "content-length")) {
-				uint64_t v;
-				if (str_to_u64(h->value, (uint64_t)1 << 62, &v) != 0)
-					return hp_fail(m, bad, "bad Content-Length");
-				if (ncl++ > 0 && (uint64_t)m->clen != v)
-					return hp_fail(m, bad, "differing Content-Length headers");
-				m->clen = (int64_t)v;
-			}
+		case HH_CONTENT_LENGTH: {
+			uint64_t v;
+			if (str_to_u64(h->value, (uint64_t)1 << 62, &v) != 0)
+				return hp_fail(m, bad, "bad Content-Length");
+			if (ncl++ > 0 && (uint64_t)m->clen != v)
+				return hp_fail(m, bad, "differing Content-Length headers");
+			m->clen = (int64_t)v;
 			break;
-		case 17:
-			if (str_ieq(h->name, "transfer-encoding")) {
-				nte++;
-				m->te = 1;
-				/* the final coding decides the framing */
-				struct ing_str v = h->value;
-				size_t k = v.n;
-				while (k > 0 && v.p[k - 1] != ',')
-					k--;
-				m->chunked = str_ieq(str_trim((struct ing_str){v.p + k, v.n - k}), "chunked");
-				if (bad == 400 && !str_ieq(v, "chunked"))
-					return hp_fail(m, 400, "Transfer-Encoding other than chunked");
-			}
+		}
+		case HH_TRANSFER_ENCODING: {
+			nte++;
+			m->te = 1;
+			/* the final coding decides the framing */
+			struct ing_str v = h->value;
+			size_t k = v.n;
+			while (k > 0 && v.p[k - 1] != ',')
+				k--;
+			m->chunked = str_ieq(str_trim((struct ing_str){v.p + k, v.n - k}), "chunked");
+			if (bad == 400 && !str_ieq(v, "chunked"))
+				return hp_fail(m, 400, "Transfer-Encoding other than chunked");
 			break;
+		}
 		}
 	}
 	if (bad == 400) { /* requests */
@@ -2277,6 +2338,8 @@ static struct {
 	int free_head;
 	int hwm; /* never-used buffers start here: untouched pages cost no RAM */
 	int used;
+	struct bf spare; /* lent for one read and what it triggers (bf_lend) */
+	int spare_lent;
 } g_bf; /* zero-initialized: its megabytes stay in .bss, untouched */
 
 static struct bf *
@@ -2301,18 +2364,51 @@ static void
 bf_put(struct bf **bp)
 {
 	struct bf *b = *bp;
-	if (b == NULL)
+	*bp = NULL;
+	if (b == NULL || b == &g_bf.spare)
 		return;
 	b->next_free = g_bf.free_head;
 	g_bf.free_head = (int)(b - g_bf.pool);
 	g_bf.used--;
-	*bp = NULL;
 }
 
 static size_t
 bf_len(const struct bf *b)
 {
 	return b == NULL ? 0 : b->w - b->r;
+}
+
+/* The spare buffer as *bp, when *bp is empty and the spare is free: 1 if
+ * lent. Bytes read into it that are consumed before bf_unlend() never
+ * take a pool buffer. */
+static int
+bf_lend(struct bf **bp)
+{
+	if (*bp != NULL || g_bf.spare_lent)
+		return 0;
+	g_bf.spare_lent = 1;
+	g_bf.spare.r = g_bf.spare.w = 0;
+	*bp = &g_bf.spare;
+	return 1;
+}
+
+/* Takes the spare back from *bp; bytes still in it move to a pool buffer
+ * when keep is set. 0, or ING_ERR when no pool buffer is left. */
+static int
+bf_unlend(struct bf **bp, int keep)
+{
+	struct bf *s = &g_bf.spare;
+	g_bf.spare_lent = 0;
+	if (*bp != s) /* released meanwhile */
+		return 0;
+	*bp = NULL;
+	if (!keep || bf_len(s) == 0)
+		return 0;
+	if ((*bp = bf_get()) == NULL)
+		return ING_ERR;
+	memcpy((*bp)->d, s->d + s->r, bf_len(s));
+	(*bp)->w = (uint32_t)bf_len(s);
+	return 0;
 }
 
 /* Room at the tail, compacting when that makes room. */
@@ -2345,12 +2441,55 @@ bf_printf(struct bf *b, const char *fmt, ...)
 	return 0;
 }
 
+/* Append bytes; 0, or ING_ERR when they do not fit (nothing appended).
+ * Heads are built from these, chained with ||, which stops at the first
+ * that does not fit. */
 static int
 bf_append(struct bf *b, const void *p, size_t n)
 {
 	if (bf_room(b) < n)
 		return ING_ERR;
-	memcpy(b->d + b->w, p, n);
+	if (n > 0)
+		memcpy(b->d + b->w, p, n);
+	b->w += (uint32_t)n;
+	return 0;
+}
+#define bf_lit(b, s) bf_append((b), (s), sizeof(s) - 1)
+
+static int
+bf_str(struct bf *b, struct ing_str s)
+{
+	return bf_append(b, s.p, s.n);
+}
+
+static int
+bf_uint(struct bf *b, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof t;
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return bf_append(b, t + i, sizeof t - i);
+}
+
+/* A header line "name: value\r\n" from parsed (validated) slices. */
+static int
+bf_hdr(struct bf *b, struct ing_str name, struct ing_str value)
+{
+	size_t n = name.n + value.n + 4;
+	if (bf_room(b) < n)
+		return ING_ERR;
+	char *p = b->d + b->w;
+	memcpy(p, name.p, name.n);
+	p += name.n;
+	*p++ = ':';
+	*p++ = ' ';
+	if (value.n > 0)
+		memcpy(p, value.p, value.n);
+	p += value.n;
+	*p++ = '\r';
+	*p = '\n';
 	b->w += (uint32_t)n;
 	return 0;
 }
@@ -2430,6 +2569,7 @@ struct cn {
 #define CNF_WROTE 0x0010     /* upstream: bytes of this request were sent */
 #define CNF_HTTPS 0x0020     /* client came over TLS */
 #define CNF_DRAIN 0x0040     /* server is draining: close after this response */
+#define CNF_DRAINED 0x0080   /* plain socket read dry: not read again until poll says so */
 
 struct lis {
 	int fd;
@@ -2595,12 +2735,17 @@ cn_write(struct cn *c, const void *p, size_t n)
 }
 
 /* Read what fits into c->in. Returns bytes (> 0), 0 at EOF, ING_WAIT,
- * ING_ERR; a missing buffer is taken from the pool first. */
+ * ING_ERR; a missing buffer is taken from the pool first. A plain socket
+ * (not a watch's) that came up short, EAGAIN or fewer bytes than asked
+ * for, is not read again until poll() reports it (CNF_DRAINED): the read
+ * would find nothing (nginx's rev->ready). */
 static ssize_t
 cn_fill(struct cn *c)
 {
 	ssize_t r;
 	size_t room;
+	if (c->flags & CNF_DRAINED)
+		return ING_WAIT;
 	if (c->in == NULL && (c->in = bf_get()) == NULL)
 		return ING_WAIT;
 	room = bf_room(c->in);
@@ -2611,13 +2756,15 @@ cn_fill(struct cn *c)
 		c->in->w += (uint32_t)r;
 	else if (r == 0)
 		c->flags |= CNF_EOF;
+	if ((r == ING_WAIT || (r > 0 && (size_t)r < room)) && c->tls == NULL && c->kind != CN_WATCH)
+		c->flags |= CNF_DRAINED;
 	return r;
 }
 
-/* Write out as much of c->out as the socket takes; releases the buffer
- * when empty. Returns 1 when all is written, 0 when some remains, ING_ERR. */
+/* Write out as much of c->out as the socket takes. Returns 1 when all is
+ * written (the buffer stays, emptied), 0 when some remains, ING_ERR. */
 static int
-cn_flush(struct cn *c)
+cn_write_out(struct cn *c)
 {
 	while (bf_len(c->out) > 0) {
 		ssize_t r = cn_write(c, c->out->d + c->out->r, bf_len(c->out));
@@ -2627,8 +2774,17 @@ cn_flush(struct cn *c)
 			return ING_ERR;
 		c->out->r += (uint32_t)r;
 	}
-	bf_put(&c->out);
 	return 1;
+}
+
+/* cn_write_out, releasing the buffer once it is all written. */
+static int
+cn_flush(struct cn *c)
+{
+	int r = cn_write_out(c);
+	if (r == 1)
+		bf_put(&c->out);
+	return r;
 }
 
 /* Poll events this connection needs now. */
@@ -6517,27 +6673,35 @@ hp_client_advance(struct cn *c)
 	}
 }
 
+/* A client without a buffer (keep-alive, between requests) reads into
+ * the spare one: an EOF, or a request answered or passed on at once, then
+ * takes no pool buffer. What is left (a partial head, body bytes, a
+ * pipelined request) moves to one afterwards. */
 static void
 hp_client_read(struct cn *c)
 {
+	int lent = bf_lend(&c->in);
 	for (;;) {
 		ssize_t r = cn_fill(c);
 		if (r == 0 && bf_len(c->in) == 0) {
 			cn_close(c, c->state == CS_HEAD ? "client closed mid-request" : "client closed");
-			return;
+			break;
 		}
 		if (r == ING_ERR) {
 			cn_close(c, "client read error");
-			return;
-		}
-		if (r == ING_WAIT && c->in == NULL) {
-			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
-			return;
-		}
-		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL)
 			break;
+		}
+		if (r == ING_WAIT && c->in == NULL && !(c->flags & CNF_DRAINED)) {
+			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
+			break;
+		}
+		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL) {
+			hp_client_advance(c);
+			break;
+		}
 	}
-	hp_client_advance(c);
+	if (lent && bf_unlend(&c->in, !c->closing) != 0)
+		cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
 }
 
 /* The exchange on c is complete: keep-alive, pipelined next, or close. */
@@ -6894,6 +7058,13 @@ wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *p
 #define AU_BAD_TTL_MS 10000   /* the same wrong password costs nothing this long */
 #define AU_BUDGET_MS 200      /* slow (bcrypt) checks per second of wall time */
 #define AU_MAX_AUTH_HEADER 1024
+#define AU_USER_KEYS 16       /* users whose salted (hash, name) digest is kept */
+
+struct au_ukey { /* SHA-256(salt, hash, name) of one user */
+	char name[sizeof(((struct rt_user *)0)->name)];
+	char hash[sizeof(((struct rt_user *)0)->hash)];
+	uint8_t d[32];
+};
 
 static struct {
 	struct {
@@ -6901,6 +7072,7 @@ static struct {
 		uint64_t until;
 		uint8_t ok, used;
 	} cache[AU_CACHE_SETS][AU_CACHE_WAYS];
+	struct au_ukey ukey[AU_USER_KEYS]; /* direct-mapped by name */
 	uint8_t salt[32];
 	int have_salt;
 	uint64_t budget_sec, budget_used;
@@ -7579,7 +7751,10 @@ au_check(const char *pass, size_t plen, const char *hash, size_t hlen)
 }
 
 
-/* The cache key: a keyed hash of hash, user and password. */
+/* The cache key: a keyed hash of hash, user and password, as
+ * SHA-256(SHA-256(salt, hash, name), password). The inner digest is kept
+ * per user (checked against the name and hash it was made of), so a
+ * request hashes one block for a password of up to 23 bytes, not two. */
 static int
 au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key[32])
 {
@@ -7589,11 +7764,23 @@ au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key
 			return ING_ERR;
 		g_au.have_salt = 1;
 	}
+	uint32_t x = 2166136261u;
+	for (const char *p = u->name; *p; p++)
+		x = (x ^ (unsigned char)*p) * 16777619u;
+	struct au_ukey *k = &g_au.ukey[x % AU_USER_KEYS];
+	if (strcmp(k->name, u->name) != 0 || strcmp(k->hash, u->hash) != 0 || k->name[0] == '\0') {
+		if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
+			return ING_ERR;
+		tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
+		tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
+		tls_hash_update(&h, u->name, strlen(u->name) + 1);
+		tls_hash_out(&h, k->d);
+		memcpy(k->name, u->name, sizeof k->name);
+		memcpy(k->hash, u->hash, sizeof k->hash);
+	}
 	if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
 		return ING_ERR;
-	tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
-	tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
-	tls_hash_update(&h, u->name, strlen(u->name) + 1);
+	tls_hash_update(&h, k->d, sizeof k->d);
 	tls_hash_update(&h, pass, plen);
 	tls_hash_out(&h, key);
 	return 0;
@@ -7994,13 +8181,16 @@ static int
 lb_cookie(const struct lb_state *st, int s, int https, struct bf *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	char v[2 * LB_TAG_LEN + 1];
+	const uint8_t *tag = g_lb.srv[g_lb.cur][st->srv + s].tag;
+	char v[2 * LB_TAG_LEN];
 	for (int k = 0; k < LB_TAG_LEN; k++) {
-		v[2 * k] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] >> 4];
-		v[2 * k + 1] = hex[g_lb.srv[g_lb.cur][st->srv + s].tag[k] & 15];
+		v[2 * k] = hex[tag[k] >> 4];
+		v[2 * k + 1] = hex[tag[k] & 15];
 	}
-	v[2 * LB_TAG_LEN] = '\0';
-	return bf_printf(out, "Set-Cookie: %s=%s; Path=/; HttpOnly%s\r\n", st->cookie, v, https ? "; Secure" : "");
+	int e = bf_lit(out, "Set-Cookie: ") || bf_append(out, st->cookie, strlen(st->cookie)) || bf_lit(out, "=") ||
+	        bf_append(out, v, sizeof v) || bf_lit(out, "; Path=/; HttpOnly") || (https && bf_lit(out, "; Secure")) ||
+	        bf_lit(out, "\r\n");
+	return e ? ING_ERR : 0;
 }
 
 /* Rolling window: moves to second `sec`, zeroing the buckets skipped. */
@@ -8743,7 +8933,9 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 		g_up.reused++;
 		cn_set_state(u, US_ACTIVE);
 		u->xflags = XF_REUSED;
-		u->flags = 0;
+		/* nothing to read before the request is sent: poll() tells when
+		 * the answer (or the server's close) is there */
+		u->flags = CNF_DRAINED;
 	} else {
 		int fd = port_connect(addr, err, sizeof err);
 		if (fd < 0) {
@@ -8761,6 +8953,7 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 		}
 		g_up.connects++;
 		u->addr = *addr;
+		u->flags = CNF_DRAINED;
 		cn_set_state(u, US_CONNECT);
 		u->deadline = tk_after(cf_live->dial_timeout);
 	}
@@ -8770,23 +8963,23 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 }
 
 /* Hop-by-hop headers (RFC 9110 7.6.1) and the ones ingressd sets itself. */
+#define UP_HOP                                                                                         \
+	(HH_BIT(CONNECTION) | HH_BIT(KEEP_ALIVE) | HH_BIT(PROXY_CONNECTION) | HH_BIT(TE) | HH_BIT(TRAILERS) | \
+	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE))
+#define UP_OURS                                                                                            \
+	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
+	 HH_BIT(X_REAL_IP) | HH_BIT(HOST))
+
 static int
-up_drop_header(struct ing_str name, const struct hp_msg *m, int request)
+up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailers",
-	                                  "upgrade", "proxy-authorization", "proxy-authenticate"};
-	static const char *const ours[] = {"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
-	                                   "x-forwarded-prefix", "x-real-ip", "host"};
-	for (size_t i = 0; i < ING_ARRAY_LEN(hop); i++)
-		if (str_ieq(name, hop[i]))
-			return 1;
-	if (request)
-		for (size_t i = 0; i < ING_ARRAY_LEN(ours); i++)
-			if (str_ieq(name, ours[i]))
-				return 1;
+	if ((1u << h->id) & (request ? UP_HOP | UP_OURS : UP_HOP))
+		return 1;
+	if (!m->conn_tokens)
+		return 0;
 	/* headers named by Connection are hop-by-hop too */
 	for (int i = 0; i < m->nh; i++) {
-		if (!str_ieq(m->h[i].name, "connection"))
+		if (m->h[i].id != HH_CONNECTION)
 			continue;
 		struct ing_str v = m->h[i].value;
 		for (size_t a = 0; a <= v.n;) {
@@ -8794,7 +8987,7 @@ up_drop_header(struct ing_str name, const struct hp_msg *m, int request)
 			while (b < v.n && v.p[b] != ',')
 				b++;
 			struct ing_str tok = str_trim((struct ing_str){v.p + a, b - a});
-			if (tok.n > 0 && str_ieq(name, "") == 0 && tok.n == name.n && strncasecmp(tok.p, name.p, name.n) == 0)
+			if (tok.n > 0 && tok.n == h->name.n && strncasecmp(tok.p, h->name.p, h->name.n) == 0)
 				return 1;
 			a = b + 1;
 		}
@@ -8812,40 +9005,35 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	const struct lis *l = &g_cn.lis[c->lis];
 	if (u->out == NULL && (u->out = bf_get()) == NULL)
 		return 503;
-	u->out->r = u->out->w = 0;
-	ing_addr_fmt(&c->addr, peer, sizeof peer, 0);
-	ing_addr_fmt(&u->addr, srv, sizeof srv, 1);
+	struct bf *o = u->out;
+	o->r = o->w = 0;
+	struct ing_str pa = {peer, (size_t)ing_addr_fmt(&c->addr, peer, sizeof peer, 0)};
 	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
-	int e = bf_printf(u->out, "%.*s %.*s%.*s HTTP/1.1\r\nHost: %.*s\r\n", (int)m->method.n, m->method.p, (int)path.n,
-	                  path.p, (int)query.n, query.p, pol->pass_host ? (int)host.n : (int)strlen(srv),
-	                  pol->pass_host ? host.p : srv);
-	for (int i = 0; i < m->nh && e == 0; i++) {
+	struct ing_str to = pol->pass_host ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
+	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
+	        bf_lit(o, " HTTP/1.1\r\nHost: ") || bf_str(o, to) || bf_lit(o, "\r\n");
+	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
-		if (str_ieq(h->name, "x-forwarded-for") || up_drop_header(h->name, m, 1) ||
-		    ((c->xflags & XF_DROPAUTH) && str_ieq(h->name, "authorization")))
+		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
+		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION))
 			continue;
-		e = bf_printf(u->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+		e = bf_hdr(o, h->name, h->value);
 	}
-	if (e == 0 && (c->xflags & XF_UPGRADE))
-		e = bf_printf(u->out, "Connection: Upgrade\r\nUpgrade: %.*s\r\n", (int)m->upgrade.n, m->upgrade.p);
+	if (!e && (c->xflags & XF_UPGRADE))
+		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
 	/* X-Forwarded-For: what came (every line, in order), then the peer */
-	if (e == 0)
-		e = bf_printf(u->out, "X-Forwarded-For: ");
-	for (int i = 0; i < m->nh && e == 0; i++)
-		if (str_ieq(m->h[i].name, "x-forwarded-for") && m->h[i].value.n > 0)
-			e = bf_printf(u->out, "%.*s, ", (int)m->h[i].value.n, m->h[i].value.p);
-	if (e == 0)
-		e = bf_printf(u->out,
-		              "%s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %.*s\r\n"
-		              "X-Forwarded-Port: %u\r\nX-Real-Ip: %s\r\n",
-		              peer,
-		              (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http"), (int)host.n,
-		              host.p, l->addr.port, peer);
-	if (e == 0 && rt->strip && rt->path_len > 0)
-		e = bf_printf(u->out, "X-Forwarded-Prefix: %s\r\n", rt->path);
-	if (e == 0)
-		e = bf_append(u->out, "\r\n", 2);
-	return e == 0 ? 0 : 431;
+	e = e || bf_lit(o, "X-Forwarded-For: ");
+	for (int i = 0; i < m->nh && !e; i++)
+		if (m->h[i].id == HH_X_FORWARDED_FOR && m->h[i].value.n > 0)
+			e = bf_str(o, m->h[i].value) || bf_lit(o, ", ");
+	const char *proto = (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http");
+	e = e || bf_str(o, pa) || bf_lit(o, "\r\nX-Forwarded-Proto: ") || bf_append(o, proto, strlen(proto)) ||
+	    bf_lit(o, "\r\nX-Forwarded-Host: ") || bf_str(o, host) || bf_lit(o, "\r\nX-Forwarded-Port: ") ||
+	    bf_uint(o, l->addr.port) || bf_lit(o, "\r\nX-Real-Ip: ") || bf_str(o, pa) || bf_lit(o, "\r\n");
+	if (!e && rt->strip && rt->path_len > 0)
+		e = bf_lit(o, "X-Forwarded-Prefix: ") || bf_append(o, rt->path, strlen(rt->path)) || bf_lit(o, "\r\n");
+	e = e || bf_lit(o, "\r\n");
+	return e ? 431 : 0;
 }
 
 static void up_pump(struct cn *c);
@@ -8959,28 +9147,30 @@ up_response_head(struct cn *c, struct cn *u)
 		if (!(c->flags & CNF_KEEPALIVE) || (c->flags & CNF_DRAIN) || !(c->xflags & XF_REQ_DONE))
 			c->xflags |= XF_CLOSE;
 		c->status = (uint16_t)st;
-		int e = bf_printf(c->out, "HTTP/1.1 %d %.*s\r\n", st, (int)m.reason.n, m.reason.p);
-		for (int i = 0; i < m.nh && e == 0; i++) {
+		size_t before = bf_len(c->out); /* a 1xx head may be waiting */
+		int e = bf_lit(c->out, "HTTP/1.1 ") || bf_uint(c->out, (uint64_t)st) || bf_lit(c->out, " ") ||
+		        bf_str(c->out, m.reason) || bf_lit(c->out, "\r\n");
+		for (int i = 0; i < m.nh && !e; i++) {
 			const struct hp_hdr *h = &m.h[i];
-			if (up_drop_header(h->name, &m, 0) && !(upgrade && str_ieq(h->name, "upgrade")))
+			if (up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE))
 				continue;
-			if ((c->xflags & XF_DECHUNK) && str_ieq(h->name, "transfer-encoding"))
+			if ((c->xflags & XF_DECHUNK) && h->id == HH_TRANSFER_ENCODING)
 				continue;
-			if (m.te && str_ieq(h->name, "content-length"))
+			if (m.te && h->id == HH_CONTENT_LENGTH)
 				continue; /* Transfer-Encoding wins (RFC 9112 6.3) */
-			e = bf_printf(c->out, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n, h->value.p);
+			e = bf_hdr(c->out, h->name, h->value);
 		}
-		if (e == 0 && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
+		if (!e && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
 			e = lb_cookie(&g_lb.s[c->be], c->srv, (c->flags & CNF_HTTPS) != 0, c->out);
-		if (e == 0 && upgrade)
-			e = bf_printf(c->out, "Connection: Upgrade\r\n");
-		else if (e == 0 && (c->xflags & XF_CLOSE))
-			e = bf_printf(c->out, "Connection: close\r\n");
-		else if (e == 0 && c->minor == 0)
-			e = bf_printf(c->out, "Connection: keep-alive\r\n");
-		if (e == 0)
-			e = bf_append(c->out, "\r\n", 2);
-		if (e != 0) {
+		if (!e && upgrade)
+			e = bf_lit(c->out, "Connection: Upgrade\r\n");
+		else if (!e && (c->xflags & XF_CLOSE))
+			e = bf_lit(c->out, "Connection: close\r\n");
+		else if (!e && c->minor == 0)
+			e = bf_lit(c->out, "Connection: keep-alive\r\n");
+		e = e || bf_lit(c->out, "\r\n");
+		if (e) {
+			c->out->w = c->out->r + (uint32_t)before; /* no half head before the 502 */
 			up_fail(c, u, 502, "response head too large to rewrite");
 			return ING_ERR;
 		}
@@ -8996,21 +9186,28 @@ up_response_head(struct cn *c, struct cn *u)
 	}
 }
 
-/* Moves framed bytes from src->in to dst's socket. Returns 1 on progress,
- * 0 when blocked or idle, ING_ERR on a write error or bad framing. */
+/* Moves framed bytes from src->in to dst's socket, or behind the head
+ * still waiting in dst->out, so that a head and a small body leave in one
+ * write. Returns 1 on progress, 0 when blocked or idle, ING_ERR on a write
+ * error or bad framing. */
 static int
 up_forward(struct cn *src, struct cn *dst, int dechunk)
 {
 	int progress = 0;
 	for (;;) {
 		if (src->fwd > 0) {
-			ssize_t w = cn_write(dst, src->in->d + src->in->r, src->fwd);
-			if (w == ING_WAIT) {
+			ssize_t w;
+			if (bf_len(dst->out) > 0) {
+				w = (ssize_t)ING_MIN((size_t)src->fwd, bf_room(dst->out));
+				if (w == 0)
+					return progress; /* dst->out is flushed first */
+				bf_append(dst->out, src->in->d + src->in->r, (size_t)w);
+			} else if ((w = cn_write(dst, src->in->d + src->in->r, src->fwd)) == ING_WAIT) {
 				dst->flags |= CNF_WANT_WRITE;
 				return progress;
-			}
-			if (w < 0)
+			} else if (w < 0) {
 				return ING_ERR;
+			}
 			src->in->r += (uint32_t)w;
 			src->fwd -= (uint32_t)w;
 			if (dst->kind == CN_CLIENT)
@@ -9119,20 +9316,9 @@ up_pump(struct cn *c)
 		}
 		if (u->state == US_CONNECT)
 			return;
-		/* the request head */
-		if (bf_len(u->out) > 0) {
-			size_t before = bf_len(u->out);
-			if ((r = cn_flush(u)) < 0)
-				goto upstream_error;
-			if (bf_len(u->out) < before)
-				progress = uprog = 1, u->flags |= CNF_WROTE;
-			if (r == 0)
-				u->flags |= CNF_WANT_WRITE;
-			else
-				u->flags &= (uint16_t)~CNF_WANT_WRITE;
-		}
-		/* the request body (or tunnel bytes), client -> upstream */
-		if (bf_len(u->out) == 0 && (tunnel || !(c->xflags & XF_REQ_DONE))) {
+		/* the request body (or tunnel bytes), client -> upstream; joins
+		 * the head when it is still waiting */
+		if (tunnel || !(c->xflags & XF_REQ_DONE)) {
 			if ((r = up_forward(c, u, 0)) < 0) {
 				if (!tunnel && c->fwd == 0) {
 					up_fail(c, u, 400, "bad chunked request body");
@@ -9145,6 +9331,20 @@ up_pump(struct cn *c)
 			if (!tunnel && c->rx.done && c->fwd == 0)
 				c->xflags |= XF_REQ_DONE;
 		}
+		/* the request head; on a pooled connection, a request that may be
+		 * sent again keeps it until the response starts (up_retry) */
+		if (bf_len(u->out) > 0) {
+			size_t before = bf_len(u->out);
+			int replay = (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && !(u->xflags & XF_GOT);
+			if ((r = replay ? cn_write_out(u) : cn_flush(u)) < 0)
+				goto upstream_error;
+			if (bf_len(u->out) < before)
+				progress = uprog = 1, u->flags |= CNF_WROTE;
+			if (r == 0)
+				u->flags |= CNF_WANT_WRITE;
+			else
+				u->flags &= (uint16_t)~CNF_WANT_WRITE;
+		}
 		/* the response head */
 		if (!(c->xflags & XF_HEAD_SENT) && bf_len(u->in) > 0) {
 			if (up_response_head(c, u) != 0)
@@ -9152,6 +9352,16 @@ up_pump(struct cn *c)
 			if (c->xflags & XF_HEAD_SENT)
 				progress = 1;
 			tunnel = c->state == CS_TUNNEL;
+		}
+		/* the response body (or tunnel bytes), upstream -> client; joins
+		 * the head when it is still waiting */
+		if (c->xflags & XF_HEAD_SENT) {
+			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
+				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
+				return;
+			}
+			if (r > 0)
+				progress = cprog = 1;
 		}
 		if (bf_len(c->out) > 0) {
 			size_t before = bf_len(c->out);
@@ -9165,15 +9375,6 @@ up_pump(struct cn *c)
 				c->flags |= CNF_WANT_WRITE;
 			else
 				c->flags &= (uint16_t)~CNF_WANT_WRITE;
-		}
-		/* the response body (or tunnel bytes), upstream -> client */
-		if ((c->xflags & XF_HEAD_SENT) && bf_len(c->out) == 0) {
-			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
-				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
-				return;
-			}
-			if (r > 0)
-				progress = cprog = 1;
 		}
 		if (!tunnel && (c->xflags & XF_HEAD_SENT) && u->rx.done && u->fwd == 0 && bf_len(c->out) == 0) {
 			if (!(c->xflags & XF_REQ_DONE)) /* answered before the body ended */
@@ -9192,6 +9393,8 @@ up_pump(struct cn *c)
 			r = (int)cn_fill(u);
 			if (r > 0) {
 				u->xflags |= XF_GOT;
+				if (bf_len(u->out) == 0)
+					bf_put(&u->out); /* a head kept for a replay */
 				progress = uprog = 1;
 			} else if (r == 0) {
 				if (tunnel) {
@@ -9569,6 +9772,7 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 static const double mx_le[MX_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define AL_FLUSH_MS 1000
 #define AL_BUF (64 * 1024)
+#define AL_MAX_LINE 1400 /* longer lines are cut (the fields are bounded well below) */
 
 struct mx_series { /* requests by (entry point, backend, method, code) */
 	uint8_t used, ep, meth; /* ep: listener index */
@@ -10081,13 +10285,48 @@ al_flush(void)
 	g_al.flush_at = 0;
 }
 
+/* A line or field built piece by piece, as snprintf would: cut at cap - 1,
+ * always NUL-terminated. Per request, so no printf. */
+struct al_out {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+al_put(struct al_out *o, const char *s, size_t n)
+{
+	size_t k = ING_MIN(n, o->cap - 1 - o->n);
+	memcpy(o->p + o->n, s, k);
+	o->n += k;
+	o->p[o->n] = '\0';
+}
+
+#define al_lit(o, s) al_put((o), (s), sizeof(s) - 1)
+
+static void
+al_puts(struct al_out *o, const char *z)
+{
+	al_put(o, z, strlen(z));
+}
+
+static void
+al_putu(struct al_out *o, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof t;
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	al_put(o, t + i, sizeof t - i);
+}
+
 /* Copies s into a field, the characters a log line cannot hold replaced. */
 static void
 al_field(char *dst, size_t cap, struct ing_str s)
 {
 	size_t i;
 	if (s.p == NULL || s.n == 0) {
-		snprintf(dst, cap, "-");
+		memcpy(dst, "-", 2);
 		return;
 	}
 	for (i = 0; i < s.n && i + 1 < cap; i++) {
@@ -10115,13 +10354,15 @@ al_begin(struct cn *c, const struct hp_msg *m)
 	r->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	al_field(r->method, sizeof r->method, m->method);
 	al_field(r->uri, sizeof r->uri, m->target);
-	snprintf(r->proto, sizeof r->proto, "HTTP/1.%d", m->minor);
+	memcpy(r->proto, "HTTP/1.", 7);
+	r->proto[7] = (char)('0' + m->minor % 10); /* 0 or 1, the parser says */
+	r->proto[8] = '\0';
 	al_field(r->host, sizeof r->host, m->host);
 	al_field(r->referer, sizeof r->referer, m->nh ? hp_header(m, "referer") : (struct ing_str){NULL, 0});
 	al_field(r->ua, sizeof r->ua, m->nh ? hp_header(m, "user-agent") : (struct ing_str){NULL, 0});
-	snprintf(r->user, sizeof r->user, "-");
-	snprintf(r->fe, sizeof r->fe, "-");
-	snprintf(r->be, sizeof r->be, "-");
+	memcpy(r->user, "-", 2);
+	memcpy(r->fe, "-", 2);
+	memcpy(r->be, "-", 2);
 }
 
 /* What dispatch learned: the frontend (route), the user, the server. */
@@ -10129,9 +10370,15 @@ static void
 al_route(struct cn *c, const struct rt_table *t, const struct rt_route *rt)
 {
 	struct al_rec *r = al_of(c);
-	if (r != NULL)
-		snprintf(r->fe, sizeof r->fe, "%s%.*s%s", rt->host >= 0 && t->hosts[rt->host].wild ? "*." : "",
-		         rt->host >= 0 ? 63 : 0, rt->host >= 0 ? t->hosts[rt->host].name : "", rt->path_len ? rt->path : "/");
+	if (r == NULL)
+		return;
+	struct al_out o = {r->fe, 0, sizeof r->fe};
+	if (rt->host >= 0) {
+		if (t->hosts[rt->host].wild)
+			al_lit(&o, "*.");
+		al_put(&o, t->hosts[rt->host].name, strnlen(t->hosts[rt->host].name, 63));
+	}
+	al_puts(&o, rt->path_len ? rt->path : "/");
 }
 
 static void
@@ -10148,51 +10395,107 @@ al_server(struct cn *c, const struct ing_addr *a)
 	struct al_rec *r = al_of(c);
 	char s[64];
 	if (r != NULL) {
-		ing_addr_fmt(a, s, sizeof s, 1);
-		snprintf(r->be, sizeof r->be, "http://%s", s);
+		struct al_out o = {r->be, 0, sizeof r->be};
+		al_lit(&o, "http://");
+		al_put(&o, s, (size_t)ing_addr_fmt(a, s, sizeof s, 1));
 	}
 }
 
-/* The request ended: one line. */
+/* The request ended: one line. Its time is formatted once a second. */
 static void
 al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 {
 	static uint64_t count;
+	static struct {
+		time_t sec;
+		char clf[32], iso[24];
+	} tc = {-1, "", ""};
 	struct al_rec *r = al_of(c);
-	char t[40], line[1400];
-	int n;
+	char cl[64];
 	if (r == NULL)
 		return;
-	time_t sec = (time_t)(r->wall_ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	count++;
-	if (g_al.format == CF_LOG_JSON) {
-		strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-		char cl[64];
-		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
-		n = snprintf(line, sizeof line,
-		             "{\"ClientHost\":\"%s\",\"ClientUsername\":\"%s\",\"StartUTC\":\"%s.%03dZ\",\"RequestMethod\":\"%s\","
-		             "\"RequestPath\":\"%s\",\"RequestProtocol\":\"%s\",\"RequestHost\":\"%s\",\"DownstreamStatus\":%d,"
-		             "\"DownstreamContentSize\":%" PRIu64 ",\"FrontendName\":\"%s\",\"BackendURL\":\"%s\",\"Duration\":%" PRIu64
-		             ",\"RequestCount\":%" PRIu64 ",\"request_Referer\":\"%s\",\"request_User-Agent\":\"%s\"}\n",
-		             cl, r->user, t, (int)(r->wall_ms % 1000), r->method, r->uri, r->proto, r->host, status, bytes, r->fe,
-		             r->be, ms * 1000000, count, r->referer, r->ua);
-	} else {
-		strftime(t, sizeof t, "%d/%b/%Y:%H:%M:%S +0000", &tm);
-		char cl[64];
-		ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
-		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
-		n = snprintf(line, sizeof line, "%s - %s [%s] \"%s %s %s\" %d %" PRIu64 " \"%s\" \"%s\" %" PRIu64 " \"%s\" \"%s\" %" PRIu64 "ms\n",
-		             cl, r->user, t, r->method, r->uri, r->proto, status, bytes, r->referer, r->ua, count, r->fe, r->be, ms);
-	}
-	if (n < 0)
-		return;
-	n = (int)ING_MIN((size_t)n, sizeof line - 1);
-	if (g_al.len + (size_t)n > sizeof g_al.buf)
+	/* the line is built in place: room for the longest one first */
+	if (sizeof g_al.buf - g_al.len < AL_MAX_LINE)
 		al_flush();
-	memcpy(g_al.buf + g_al.len, line, (size_t)n);
-	g_al.len += (size_t)n;
+	struct al_out o = {g_al.buf + g_al.len, 0, AL_MAX_LINE};
+	time_t sec = (time_t)(r->wall_ms / 1000);
+	if (sec != tc.sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		strftime(tc.clf, sizeof tc.clf, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		strftime(tc.iso, sizeof tc.iso, "%Y-%m-%dT%H:%M:%S", &tm);
+		tc.sec = sec;
+	}
+	count++;
+	size_t cln = (size_t)ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+	if (g_al.format == CF_LOG_JSON) {
+		unsigned msec = (unsigned)(r->wall_ms % 1000);
+		char ms3[3] = {(char)('0' + msec / 100), (char)('0' + msec / 10 % 10), (char)('0' + msec % 10)};
+		al_lit(&o, "{\"ClientHost\":\"");
+		al_put(&o, cl, cln);
+		al_lit(&o, "\",\"ClientUsername\":\"");
+		al_puts(&o, r->user);
+		al_lit(&o, "\",\"StartUTC\":\"");
+		al_puts(&o, tc.iso);
+		al_lit(&o, ".");
+		al_put(&o, ms3, 3);
+		al_lit(&o, "Z\",\"RequestMethod\":\"");
+		al_puts(&o, r->method);
+		al_lit(&o, "\",\"RequestPath\":\"");
+		al_puts(&o, r->uri);
+		al_lit(&o, "\",\"RequestProtocol\":\"");
+		al_puts(&o, r->proto);
+		al_lit(&o, "\",\"RequestHost\":\"");
+		al_puts(&o, r->host);
+		al_lit(&o, "\",\"DownstreamStatus\":");
+		al_putu(&o, (uint64_t)status);
+		al_lit(&o, ",\"DownstreamContentSize\":");
+		al_putu(&o, bytes);
+		al_lit(&o, ",\"FrontendName\":\"");
+		al_puts(&o, r->fe);
+		al_lit(&o, "\",\"BackendURL\":\"");
+		al_puts(&o, r->be);
+		al_lit(&o, "\",\"Duration\":");
+		al_putu(&o, ms * 1000000);
+		al_lit(&o, ",\"RequestCount\":");
+		al_putu(&o, count);
+		al_lit(&o, ",\"request_Referer\":\"");
+		al_puts(&o, r->referer);
+		al_lit(&o, "\",\"request_User-Agent\":\"");
+		al_puts(&o, r->ua);
+		al_lit(&o, "\"}\n");
+	} else {
+		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
+		al_put(&o, cl, cln);
+		al_lit(&o, " - ");
+		al_puts(&o, r->user);
+		al_lit(&o, " [");
+		al_puts(&o, tc.clf);
+		al_lit(&o, "] \"");
+		al_puts(&o, r->method);
+		al_lit(&o, " ");
+		al_puts(&o, r->uri);
+		al_lit(&o, " ");
+		al_puts(&o, r->proto);
+		al_lit(&o, "\" ");
+		al_putu(&o, (uint64_t)status);
+		al_lit(&o, " ");
+		al_putu(&o, bytes);
+		al_lit(&o, " \"");
+		al_puts(&o, r->referer);
+		al_lit(&o, "\" \"");
+		al_puts(&o, r->ua);
+		al_lit(&o, "\" ");
+		al_putu(&o, count);
+		al_lit(&o, " \"");
+		al_puts(&o, r->fe);
+		al_lit(&o, "\" \"");
+		al_puts(&o, r->be);
+		al_lit(&o, "\" ");
+		al_putu(&o, ms);
+		al_lit(&o, "ms\n");
+	}
+	g_al.len += o.n;
 	g_al.lines++;
 	if (g_al.flush_at == 0)
 		g_al.flush_at = g.now + AL_FLUSH_MS;
@@ -10595,6 +10898,8 @@ ev_turn(int max_wait_ms)
 				cn_accept(l);
 		} else {
 			struct cn *c = &g_cn.tab[who];
+			if (g_ev.pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				c->flags &= (uint16_t)~CNF_DRAINED;
 			/* redis ae: an earlier handler may have closed it */
 			if (c->kind != CN_NONE && !c->closing)
 				ev_io(c);

@@ -16,6 +16,8 @@ Every response carries `X-Backend: NAME`. Paths:
     /reset            sends a head and half a body, then resets the TCP connection
     /ws               WebSocket echo (RFC 6455 text and binary frames)
     /cookie           echoes the Cookie header
+    /drop-next        answers; the next request on the same connection is
+                      read and the connection closed without an answer
     anything else     "NAME PATH" (the cheese demo)
 With --fail-file PATH, every answer is 500 while PATH exists (a pod that
 starts failing, for the drr tests).
@@ -153,6 +155,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name = self.server.name
         if self.server.fail_file and os.path.exists(self.server.fail_file):
             return self._send(500, ("%s failing\n" % name).encode())
+        if getattr(self, "drop_next", False):  # a keep-alive connection the server gave up on
+            self.close_connection = True
+            return None
+        if p == "/drop-next":
+            self.drop_next = True
+            return self._send(200, ("%s drop-next\n" % name).encode())
         if p.startswith("/echo"):
             lines = ["backend=%s" % name, "method=%s" % self.command, "path=%s" % self.path,
                      "peer=%s:%d" % self.client_address[:2]]

@@ -286,6 +286,11 @@ is "$(code ex.test /)" 200 && ok "serving after a reset" || fail "serving after 
 p1=$(get ex.test /echo | grep '^peer=')
 p2=$(get ex.test /echo | grep '^peer=')
 is "$p1" "$p2" && ok "upstream connection reused across clients" || fail "upstream keep-alive ($p1 / $p2)"
+# the pooled connection the next request takes is closed by the server
+# after reading the request: sent again on a fresh connection
+is "$(get ex.test /drop-next)" "b1 drop-next" && is "$(get ex.test /after-drop)" "b1 /after-drop" &&
+	ok "pooled connection closed by the server mid-request: retried fresh" || fail "stale pooled connection retry"
+kill -0 $IPID 2>/dev/null && ok "alive after the retry" || fail "ingressd died on a stale pooled connection"
 printf 'GET /p1 HTTP/1.1\r\nHost: ex.test\r\n\r\nGET /p2 HTTP/1.1\r\nHost: ex.test\r\n\r\nGET /p3 HTTP/1.1\r\nHost: ex.test\r\nConnection: close\r\n\r\n' >"$T_TMP/pipe"
 out=$(python3 test/rawhttp.py send 127.0.0.1:$HTTP "$T_TMP/pipe" | grep '^b1 ' | tr '\n' ' ')
 is "$out" "b1 /p1 b1 /p2 b1 /p3 " && ok "pipelined requests answered in order" || fail "pipelining ($out)"

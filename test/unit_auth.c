@@ -942,6 +942,16 @@ test_htpasswd(void)
 	/* cached: the second check costs no hashing (the counter says so) */
 	uint64_t cached = g_au.cached;
 	CHECK(login(&t, &pol, "carol:singer") == 0 && g_au.cached == cached + 1);
+	/* a changed hash is a new key: the answer cached for the old one is not reused */
+	char saved[sizeof t.users[1].hash];
+	memcpy(saved, t.users[1].hash, sizeof saved);
+	strcpy(t.users[1].hash, "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M="); /* "test" */
+	cached = g_au.cached;
+	CHECK(login(&t, &pol, "carol:singer") == 401 && g_au.cached == cached);
+	CHECK(login(&t, &pol, "carol:test") == 0 && g_au.cached == cached);
+	memcpy(t.users[1].hash, saved, sizeof saved);
+	CHECK(login(&t, &pol, "carol:singer") == 0 && g_au.cached == cached + 1);
+	CHECK(login(&t, &pol, "carol:test") == 401);
 	/* fail closed */
 	CHECK_STR(load(file, 2, "basic", &pol, &t), "deny");
 	CHECK_STR(load(NULL, 1, "basic", &pol, &t), "deny");

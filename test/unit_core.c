@@ -76,6 +76,14 @@ TEST(test_addr)
 	a.port = 9;
 	ing_addr_fmt(&a, buf, sizeof buf, 1);
 	CHECK_STR(buf, "10.0.0.1:9");
+	ing_addr_parse(&a, "255.255.255.255:65535", 21);
+	CHECK(ing_addr_fmt(&a, buf, sizeof buf, 1) == 21);
+	CHECK_STR(buf, "255.255.255.255:65535");
+	ing_addr_parse_ip(&a, "0.10.100.9", 10);
+	CHECK(ing_addr_fmt(&a, buf, sizeof buf, 0) == 10);
+	CHECK_STR(buf, "0.10.100.9");
+	CHECK(ing_addr_fmt(&a, buf, 5, 0) == 4); /* truncated like snprintf, NUL kept */
+	CHECK_STR(buf, "0.10");
 }
 
 /* ---------------------------------------------------------------- config */
@@ -638,6 +646,31 @@ TEST(test_loop_basic)
 	CHECK(strstr(out, "Connection: close"));
 }
 
+TEST(test_loop_spare)
+{
+	static char out[4096];
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	/* an idle keep-alive client's EOF is read into the spare: no pool buffer */
+	int fd = loop_client(NULL);
+	turns(1);
+	mock_eof(fd);
+	turns(2);
+	CHECK(mock_is_closed(fd) && g_bf.hwm == 0 && g_bf.used == 0);
+	/* a request answered at once: only the answer takes one */
+	fd = loop_client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 404") == out && g_bf.hwm == 1 && g_bf.used == 0);
+	/* a partial head moves to a pool buffer; the rest is appended there */
+	mock_feed(fd, "GET /x HTTP/1.1\r\nHo", 19);
+	turns(1);
+	CHECK(g_bf.used == 1);
+	mock_feed(fd, "st: a\r\n\r\n", 9);
+	turns(2);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 404") == out && g_bf.used == 0 && !g_bf.spare_lent);
+}
+
 TEST(test_loop_admin)
 {
 	static char out[4096];
@@ -761,6 +794,7 @@ main(void)
 	RUN(test_hp_response);
 	RUN(test_hp_chunked);
 	RUN(test_loop_basic);
+	RUN(test_loop_spare);
 	RUN(test_loop_admin);
 	RUN(test_loop_limits);
 	RUN(test_loop_drain);

@@ -30,7 +30,7 @@ TLS_LIBS_none    =
 TLS_LIBS = $(TLS_LIBS_$(TLS))
 
 SRC  = ingressd.c port/posix.c port/tls_$(TLS).c
-DEPS = $(SRC) ingressd.h Makefile
+DEPS = $(SRC) port/tls_common.c ingressd.h Makefile
 
 all: ingressd
 
@@ -38,7 +38,7 @@ ingressd: $(DEPS)
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
 # The mbedTLS build beside the default one (make test runs the TLS suite on both).
-build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c ingressd.h Makefile
+build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c port/tls_common.c ingressd.h Makefile
 	mkdir -p build/mbedtls
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/tls_mbedtls.c $(LDHARDEN) \
 		$(LDFLAGS) $(TLS_LIBS_mbedtls)
@@ -86,7 +86,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit_core unit_kube unit_auth
-UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c Makefile
+UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c port/tls_common.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
@@ -98,7 +98,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port.
 FUZZ_TARGETS = conf pem http watch cb access
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c port/tls_bearssl.c Makefile
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_http = $(FUZZ_PORT_conf)

@@ -115,219 +115,7 @@ struct tls {
 	unsigned char buf[BR_SSL_BUFSIZE_BIDI];
 };
 
-/* ------------------------------------------------------------------------
- * Small helpers: errors, wiping, time.
- * ------------------------------------------------------------------------ */
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void bs_fail(struct tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* The first error of a session sticks. */
-static void
-bs_fail(struct tls *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (t->err[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof t->err, fmt, ap);
-	va_end(ap);
-}
-
-/* memset through a volatile pointer: key material must not survive. */
-static void *(*const volatile bs_memset)(void *, int, size_t) = memset;
-
-static void
-bs_wipe(void *p, size_t n)
-{
-	bs_memset(p, 0, n);
-}
-
-/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-tm_days(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static const char *
-tm_fmt(int64_t s, char *buf, size_t cap)
-{
-	struct tm tm;
-	time_t tt = (time_t)s;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, cap, "@%lld", (long long)s);
-	return buf;
-}
-
-/* Validation time: the wall clock, or the build date when it is unset
- * (boards without an RTC boot in 1970 and would reject every certificate). */
-static int64_t
-bs_now(void)
-{
-	static int warned;
-	int64_t now = port_wall_s();
-
-	if (now < ING_BUILD_EPOCH) {
-		if (!warned)
-			ing_log(ING_LOG_WARN, "tls: wall clock unset; certificate validity checked against the build date");
-		warned = 1;
-		now = ING_BUILD_EPOCH;
-	}
-	return now;
-}
-
-/* ------------------------------------------------------------------------
- * PEM: one object at a time, strict base64, END must match BEGIN.
- * ------------------------------------------------------------------------ */
-struct pem {
-	const char *p, *end;
-};
-
-static const char *
-pem_find(const char *p, const char *end, const char *s)
-{
-	size_t n = strlen(s);
-	const char *q;
-
-	while ((size_t)(end - p) >= n) {
-		q = memchr(p, s[0], (size_t)(end - p) - n + 1);
-		if (q == NULL)
-			return NULL;
-		if (memcmp(q, s, n) == 0)
-			return q;
-		p = q + 1;
-	}
-	return NULL;
-}
-
-static int
-pem_b64(unsigned c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (int)(c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (int)(c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0' + 52);
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Next object: 1 with *out (malloc'd DER) and label, 0 when no BEGIN line
- * is left, -1 with err. Text outside BEGIN/END is ignored, as OpenSSL does. */
-static int
-pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t *outlen, char *err, size_t errlen)
-{
-	const char *b, *l, *q, *body, *e;
-	unsigned char *d;
-	size_t ll, n = 0;
-	uint32_t acc = 0;
-	int k = 0, pad = 0, v;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((b = pem_find(s->p, s->end, "-----BEGIN ")) == NULL) {
-		s->p = s->end;
-		return 0;
-	}
-	l = b + 11;
-	for (q = l; q < s->end && *q != '-'; q++)
-		if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
-			break;
-	ll = (size_t)(q - l);
-	if (ll == 0 || ll >= labcap || s->end - q < 5 || memcmp(q, "-----", 5) != 0) {
-		seterr(err, errlen, "malformed PEM BEGIN line");
-		return -1;
-	}
-	memcpy(label, l, ll);
-	label[ll] = '\0';
-	body = q + 5;
-	if ((e = pem_find(body, s->end, "-----END ")) == NULL) {
-		seterr(err, errlen, "truncated PEM: no END line for %s", label);
-		return -1;
-	}
-	if ((size_t)(s->end - e) < 9 + ll + 5 || memcmp(e + 9, label, ll) != 0 || memcmp(e + 9 + ll, "-----", 5) != 0) {
-		seterr(err, errlen, "PEM END line does not match BEGIN %s", label);
-		return -1;
-	}
-	s->p = e + 9 + ll + 5;
-	if (memchr(body, ':', (size_t)(e - body)) != NULL) {
-		/* RFC 1421 headers: only encrypted keys carry them. */
-		if (pem_find(body, e, "ENCRYPTED") != NULL)
-			seterr(err, errlen, "encrypted private keys are not supported (%s has Proc-Type: ENCRYPTED)", label);
-		else
-			seterr(err, errlen, "PEM headers are not supported (in %s)", label);
-		return -1;
-	}
-	if ((d = malloc((size_t)(e - body) / 4 * 3 + 3)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	for (q = body; q < e; q++) {
-		unsigned c = (unsigned char)*q;
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=' && k >= 2 && pad < 2) {
-			pad++;
-			continue;
-		}
-		if ((v = pem_b64(c)) < 0 || pad > 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		if (++k == 4) {
-			d[n++] = (unsigned char)(acc >> 16);
-			d[n++] = (unsigned char)(acc >> 8);
-			d[n++] = (unsigned char)acc;
-			acc = 0;
-			k = 0;
-		}
-	}
-	if (k == 2 && pad == 2) {
-		d[n++] = (unsigned char)(acc >> 4);
-	} else if (k == 3 && pad == 1) {
-		d[n++] = (unsigned char)(acc >> 10);
-		d[n++] = (unsigned char)(acc >> 2);
-	} else if (k != 0 || pad != 0) {
-		goto bad;
-	}
-	if (n == 0) {
-		free(d);
-		seterr(err, errlen, "empty PEM %s", label);
-		return -1;
-	}
-	*out = d;
-	*outlen = n;
-	return 1;
-bad:
-	free(d);
-	seterr(err, errlen, "bad base64 in PEM %s", label);
-	return -1;
-}
+#include "tls_common.c"
 
 /* ------------------------------------------------------------------------
  * DER: just enough to read validity, names and SANs of a certificate.
@@ -685,7 +473,7 @@ bs_note(struct tls *t)
 	if (t->err[0] != '\0' || e == BR_ERR_OK)
 		return;
 	if (!t->hs && t->first >= 'A' && t->first <= 'Z') {
-		bs_fail(t, "peer speaks plain text, not TLS (HTTP to an HTTPS port?)");
+		tc_fail(t, "peer speaks plain text, not TLS (HTTP to an HTTPS port?)");
 		return;
 	}
 	/* BearSSL reports its own handshake refusals as the alert it sent. */
@@ -694,23 +482,23 @@ bs_note(struct tls *t)
 	else if (e == BR_ERR_SEND_FATAL_ALERT + 40)
 		e = BR_ERR_BAD_CIPHER_SUITE;
 	if (e >= BR_ERR_SEND_FATAL_ALERT) {
-		bs_fail(t, "sent fatal alert %d (%s)", e - BR_ERR_SEND_FATAL_ALERT, bs_alert(e - BR_ERR_SEND_FATAL_ALERT));
+		tc_fail(t, "sent fatal alert %d (%s)", e - BR_ERR_SEND_FATAL_ALERT, bs_alert(e - BR_ERR_SEND_FATAL_ALERT));
 		return;
 	}
 	if (e >= BR_ERR_RECV_FATAL_ALERT) {
-		bs_fail(t, "peer sent fatal alert %d (%s)", e - BR_ERR_RECV_FATAL_ALERT, bs_alert(e - BR_ERR_RECV_FATAL_ALERT));
+		tc_fail(t, "peer sent fatal alert %d (%s)", e - BR_ERR_RECV_FATAL_ALERT, bs_alert(e - BR_ERR_RECV_FATAL_ALERT));
 		return;
 	}
 	for (i = 0; i < sizeof bs_errs / sizeof bs_errs[0]; i++) {
 		if (bs_errs[i].code == e) {
-			bs_fail(t, "%s", bs_errs[i].text);
+			tc_fail(t, "%s", bs_errs[i].text);
 			return;
 		}
 	}
 	if (e > BR_ERR_X509_OK)
-		bs_fail(t, "malformed certificate (BearSSL X.509 error %d)", e);
+		tc_fail(t, "malformed certificate (BearSSL X.509 error %d)", e);
 	else
-		bs_fail(t, "TLS protocol error (BearSSL error %d)", e);
+		tc_fail(t, "TLS protocol error (BearSSL error %d)", e);
 }
 
 /* ------------------------------------------------------------------------
@@ -870,13 +658,13 @@ bx_explain_time(struct bs_x509 *x)
 	    cert_validity(&f, &nb, &na) != 0)
 		return;
 	if (x->now > na)
-		bs_fail(x->t, "certificate expired (notAfter %s, now %s)", tm_fmt(na, b1, sizeof b1),
+		tc_fail(x->t, "certificate expired (notAfter %s, now %s)", tm_fmt(na, b1, sizeof b1),
 		        tm_fmt(x->now, b2, sizeof b2));
 	else if (x->now < nb)
-		bs_fail(x->t, "certificate not yet valid (notBefore %s, now %s)", tm_fmt(nb, b1, sizeof b1),
+		tc_fail(x->t, "certificate not yet valid (notBefore %s, now %s)", tm_fmt(nb, b1, sizeof b1),
 		        tm_fmt(x->now, b2, sizeof b2));
 	else
-		bs_fail(x->t, "a CA certificate of the chain expired or is not yet valid");
+		tc_fail(x->t, "a CA certificate of the chain expired or is not yet valid");
 }
 
 static unsigned
@@ -888,19 +676,19 @@ bx_end_chain(const br_x509_class **ctx)
 
 	if (r == 0 && x->iplen > 0) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			bs_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
+			tc_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
 		} else if ((ok = cert_has_ip(x->ee, x->eelen, x->ip, x->iplen)) != 1) {
 			if (ok < 0)
-				bs_fail(x->t, "server certificate has a malformed subjectAltName");
+				tc_fail(x->t, "server certificate has a malformed subjectAltName");
 			else
-				bs_fail(x->t, "server name mismatch: cert has no IP SAN %s", x->host);
+				tc_fail(x->t, "server name mismatch: cert has no IP SAN %s", x->host);
 			r = BR_ERR_X509_BAD_SERVER_NAME;
 		}
 	} else if (r == BR_ERR_X509_EXPIRED) {
 		bx_explain_time(x);
 	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
-		bs_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
+		tc_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
 	}
 	free(x->ee);
 	x->ee = NULL;
@@ -931,7 +719,7 @@ bs_cert_put(struct tls_cert *c)
 		return;
 	for (i = 0; i < c->nchain; i++)
 		free(c->chain[i].data);
-	bs_wipe(c, sizeof *c);
+	tc_wipe(c, sizeof *c);
 	free(c);
 }
 
@@ -1022,7 +810,7 @@ bs_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t e
 			continue;
 		}
 		if (der != NULL) {
-			bs_wipe(d, dl);
+			tc_wipe(d, dl);
 			free(d);
 			seterr(err, errlen, "private key: more than one key in the PEM");
 			goto out;
@@ -1096,10 +884,10 @@ bs_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t e
 	}
 	ok = 0;
 wipe:
-	bs_wipe(&kd, sizeof kd);
+	tc_wipe(&kd, sizeof kd);
 out:
 	if (der != NULL) {
-		bs_wipe(der, dlen);
+		tc_wipe(der, dlen);
 		free(der);
 	}
 	return ok;
@@ -1209,7 +997,7 @@ bp_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *
 	if (sni[0] == '\0')
 		sni = NULL;
 	if ((c = t->ctx->pick(sni, t->ctx->arg)) == NULL) {
-		bs_fail(t, "no certificate for %s%s", sni != NULL ? "SNI name " : "clients without SNI",
+		tc_fail(t, "no certificate for %s%s", sni != NULL ? "SNI name " : "clients without SNI",
 		        sni != NULL ? sni : "");
 		return 0;
 	}
@@ -1225,7 +1013,7 @@ bp_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *
 		hash = bp_hash(hashes >> 8 & 0xff);
 	}
 	if (hash == 0) {
-		bs_fail(t, "client accepts no SHA-256/384 %s signature", c->type == BR_KEYTYPE_RSA ? "RSA" : "ECDSA");
+		tc_fail(t, "client accepts no SHA-256/384 %s signature", c->type == BR_KEYTYPE_RSA ? "RSA" : "ECDSA");
 		return 0;
 	}
 	st = br_ssl_server_get_client_suites(sc, &n);
@@ -1238,7 +1026,7 @@ bp_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *
 			return 1;
 		}
 	}
-	bs_fail(t, "no cipher suite in common for the %s certificate (ECDHE with AES-GCM or ChaCha20-Poly1305)",
+	tc_fail(t, "no cipher suite in common for the %s certificate (ECDHE with AES-GCM or ChaCha20-Poly1305)",
 	        c->type == BR_KEYTYPE_RSA ? "RSA" : "ECDSA");
 	return 0;
 }
@@ -1397,7 +1185,7 @@ bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 		t = &bs_slot[bs_high++];
 	} else {
 		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_MAX_TLS_CONNS)", ING_MAX_TLS_CONNS);
-		bs_wipe(seed, sizeof seed);
+		tc_wipe(seed, sizeof seed);
 		return NULL;
 	}
 	memset(t, 0, offsetof(struct tls, buf));
@@ -1417,7 +1205,7 @@ bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	bs_profile(t->eng);
 	br_ssl_engine_set_buffer(t->eng, t->buf, sizeof t->buf, 1);
 	br_ssl_engine_inject_entropy(t->eng, seed, sizeof seed);
-	bs_wipe(seed, sizeof seed);
+	tc_wipe(seed, sizeof seed);
 	return t;
 }
 
@@ -1475,7 +1263,7 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	br_x509_minimal_set_hash(&x->mini, br_sha512_ID, &br_sha512_vtable);
 	br_x509_minimal_set_rsa(&x->mini, br_rsa_pkcs1_vrfy_get_default());
 	br_x509_minimal_set_ecdsa(&x->mini, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-	x->now = now = bs_now();
+	x->now = now = tc_now();
 	br_x509_minimal_set_time(&x->mini, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
 	br_ssl_engine_set_rsavrfy(t->eng, br_rsa_pkcs1_vrfy_get_default());
 	br_ssl_engine_set_ecdsa(t->eng, br_ecdsa_vrfy_asn1_get_default());
@@ -1561,7 +1349,7 @@ bs_io(struct tls *t, int send_only)
 			 * the engine answer; the answer cannot go, reading can. */
 			t->wshut = 1;
 		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			bs_fail(t, "send: %s", strerror(errno));
+			tc_fail(t, "send: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -1580,7 +1368,7 @@ bs_io(struct tls *t, int send_only)
 		 * not close_notify, protects against truncation. */
 		t->eof = 1;
 		if (!t->hs) {
-			bs_fail(t, "connection closed by peer during the TLS handshake");
+			tc_fail(t, "connection closed by peer during the TLS handshake");
 			return -1;
 		}
 		return 1;
@@ -1588,7 +1376,7 @@ bs_io(struct tls *t, int send_only)
 	if (errno == EINTR)
 		return 1;
 	if (errno != EAGAIN && errno != EWOULDBLOCK) {
-		bs_fail(t, "recv: %s", strerror(errno));
+		tc_fail(t, "recv: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -1679,7 +1467,7 @@ tls_write(struct tls *t, const void *buf, size_t n)
 		st = bs_state(t);
 		if ((st & BR_SSL_CLOSED) || t->err[0] != '\0' || t->wshut) {
 			if (bs_end(t) == 0) {
-				bs_fail(t, t->wshut ? "write after the connection was shut down"
+				tc_fail(t, t->wshut ? "write after the connection was shut down"
 				                    : "write after the peer closed the connection");
 				errno = EPIPE;
 			}
@@ -1749,7 +1537,7 @@ tls_free(struct tls *t)
 		free(t->v.x.ee);
 	bs_cert_put(t->cert);
 	bs_ctx_put(t->ctx);
-	bs_wipe(&t->u, sizeof t->u); /* session keys */
+	tc_wipe(&t->u, sizeof t->u); /* session keys */
 	t->live = 0;
 	t->next = bs_free;
 	bs_free = t;
@@ -1806,6 +1594,6 @@ tls_hash_out(struct ing_hash *h, unsigned char *out)
 	if (h->alg != 0)
 		(*vt)->out(vt, out);
 	/* Ends the hash as mbed TLS's finish does; the state may hold a key. */
-	bs_wipe(h->st, sizeof h->st);
+	tc_wipe(h->st, sizeof h->st);
 	h->alg = 0;
 }

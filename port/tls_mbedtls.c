@@ -101,44 +101,11 @@ static mbedtls_ssl_ticket_context mt_ticket;
 static int mt_ready, mt_ticket_ready;
 static int mt_live;
 
+#include "tls_common.c"
+
 /* ------------------------------------------------------------------------
- * Helpers: errors, wiping, time.
+ * Helpers: library errors, time, entropy.
  * ------------------------------------------------------------------------ */
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void mt_fail(struct tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
-mt_fail(struct tls *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (t->err[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof t->err, fmt, ap);
-	va_end(ap);
-}
-
-static void *(*const volatile mt_memset)(void *, int, size_t) = memset;
-
-static void
-mt_wipe(void *p, size_t n)
-{
-	mt_memset(p, 0, n);
-}
-
 static const char *
 mt_strerror(int r, char *buf, size_t cap)
 {
@@ -147,51 +114,11 @@ mt_strerror(int r, char *buf, size_t cap)
 }
 
 static int64_t
-tm_days(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int64_t
 mt_time(const mbedtls_x509_time *x)
 {
 	if (x->mon < 1 || x->mon > 12 || x->day < 1 || x->day > 31)
 		return 0;
 	return tm_days(x->year, (unsigned)x->mon, (unsigned)x->day) * 86400 + x->hour * 3600 + x->min * 60 + x->sec;
-}
-
-static const char *
-tm_fmt(int64_t s, char *buf, size_t cap)
-{
-	struct tm tm;
-	time_t tt = (time_t)s;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, cap, "@%lld", (long long)s);
-	return buf;
-}
-
-static int64_t
-mt_now(void)
-{
-	static int warned;
-	int64_t now = port_wall_s();
-
-	if (now < ING_BUILD_EPOCH) {
-		if (!warned)
-			ing_log(ING_LOG_WARN, "tls: wall clock unset; certificate validity checked against the build date");
-		warned = 1;
-		now = ING_BUILD_EPOCH;
-	}
-	return now;
 }
 
 static int
@@ -216,134 +143,6 @@ mt_init(char *err, size_t errlen)
 	}
 	mt_ready = 1;
 	return 0;
-}
-
-/* ------------------------------------------------------------------------
- * PEM (the same strict reader as the BearSSL port).
- * ------------------------------------------------------------------------ */
-struct pem {
-	const char *p, *end;
-};
-
-static const char *
-pem_find(const char *p, const char *end, const char *s)
-{
-	size_t n = strlen(s);
-	const char *q;
-
-	while ((size_t)(end - p) >= n) {
-		q = memchr(p, s[0], (size_t)(end - p) - n + 1);
-		if (q == NULL)
-			return NULL;
-		if (memcmp(q, s, n) == 0)
-			return q;
-		p = q + 1;
-	}
-	return NULL;
-}
-
-static int
-pem_b64(unsigned c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (int)(c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (int)(c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0' + 52);
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t *outlen, char *err, size_t errlen)
-{
-	const char *b, *l, *q, *body, *e;
-	unsigned char *d;
-	size_t ll, n = 0;
-	uint32_t acc = 0;
-	int k = 0, pad = 0, v;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((b = pem_find(s->p, s->end, "-----BEGIN ")) == NULL) {
-		s->p = s->end;
-		return 0;
-	}
-	l = b + 11;
-	for (q = l; q < s->end && *q != '-'; q++)
-		if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
-			break;
-	ll = (size_t)(q - l);
-	if (ll == 0 || ll >= labcap || s->end - q < 5 || memcmp(q, "-----", 5) != 0) {
-		seterr(err, errlen, "malformed PEM BEGIN line");
-		return -1;
-	}
-	memcpy(label, l, ll);
-	label[ll] = '\0';
-	body = q + 5;
-	if ((e = pem_find(body, s->end, "-----END ")) == NULL) {
-		seterr(err, errlen, "truncated PEM: no END line for %s", label);
-		return -1;
-	}
-	if ((size_t)(s->end - e) < 9 + ll + 5 || memcmp(e + 9, label, ll) != 0 || memcmp(e + 9 + ll, "-----", 5) != 0) {
-		seterr(err, errlen, "PEM END line does not match BEGIN %s", label);
-		return -1;
-	}
-	s->p = e + 9 + ll + 5;
-	if (memchr(body, ':', (size_t)(e - body)) != NULL) {
-		if (pem_find(body, e, "ENCRYPTED") != NULL)
-			seterr(err, errlen, "encrypted private keys are not supported (%s has Proc-Type: ENCRYPTED)", label);
-		else
-			seterr(err, errlen, "PEM headers are not supported (in %s)", label);
-		return -1;
-	}
-	if ((d = malloc((size_t)(e - body) / 4 * 3 + 3)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	for (q = body; q < e; q++) {
-		unsigned c = (unsigned char)*q;
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=' && k >= 2 && pad < 2) {
-			pad++;
-			continue;
-		}
-		if ((v = pem_b64(c)) < 0 || pad > 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		if (++k == 4) {
-			d[n++] = (unsigned char)(acc >> 16);
-			d[n++] = (unsigned char)(acc >> 8);
-			d[n++] = (unsigned char)acc;
-			acc = 0;
-			k = 0;
-		}
-	}
-	if (k == 2 && pad == 2) {
-		d[n++] = (unsigned char)(acc >> 4);
-	} else if (k == 3 && pad == 1) {
-		d[n++] = (unsigned char)(acc >> 10);
-		d[n++] = (unsigned char)(acc >> 2);
-	} else if (k != 0 || pad != 0) {
-		goto bad;
-	}
-	if (n == 0) {
-		free(d);
-		seterr(err, errlen, "empty PEM %s", label);
-		return -1;
-	}
-	*out = d;
-	*outlen = n;
-	return 1;
-bad:
-	free(d);
-	seterr(err, errlen, "bad base64 in PEM %s", label);
-	return -1;
 }
 
 /* ------------------------------------------------------------------------
@@ -430,18 +229,18 @@ mt_verify_error(struct tls *t)
 	uint32_t f = mbedtls_ssl_get_verify_result(&t->ssl);
 
 	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-		mt_fail(t, "unknown CA: the certificate chain does not lead to a trusted CA");
+		tc_fail(t, "unknown CA: the certificate chain does not lead to a trusted CA");
 	else if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
-		mt_fail(t, "certificate expired or not yet valid");
+		tc_fail(t, "certificate expired or not yet valid");
 	else if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH)
-		mt_fail(t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", t->host);
+		tc_fail(t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", t->host);
 	else if (f & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
 	              MBEDTLS_X509_BADCERT_NS_CERT_TYPE))
-		mt_fail(t, "certificate key usage forbids TLS server use");
+		tc_fail(t, "certificate key usage forbids TLS server use");
 	else if (f & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
-		mt_fail(t, "certificate uses a weak or unsupported algorithm");
+		tc_fail(t, "certificate uses a weak or unsupported algorithm");
 	else
-		mt_fail(t, "certificate verification failed (mbed TLS flags 0x%x)", (unsigned)f);
+		tc_fail(t, "certificate verification failed (mbed TLS flags 0x%x)", (unsigned)f);
 }
 
 /* Puts an mbed TLS error code into t->err, in words where it matters. */
@@ -451,7 +250,7 @@ mt_note(struct tls *t, int r)
 	char buf[128];
 
 	if (!t->hs && t->first >= 'A' && t->first <= 'Z') {
-		mt_fail(t, "peer speaks plain text, not TLS (HTTP to an HTTPS port?)");
+		tc_fail(t, "peer speaks plain text, not TLS (HTTP to an HTTPS port?)");
 		return;
 	}
 	switch (r) {
@@ -459,30 +258,30 @@ mt_note(struct tls *t, int r)
 		mt_verify_error(t);
 		break;
 	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
-		mt_fail(t, "peer does not speak TLS 1.2 (older versions are refused)");
+		tc_fail(t, "peer does not speak TLS 1.2 (older versions are refused)");
 		break;
 	case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
 	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE:
-		mt_fail(t, "no cipher suite, curve or signature hash in common (TLS 1.2 ECDHE with AES-GCM or "
+		tc_fail(t, "no cipher suite, curve or signature hash in common (TLS 1.2 ECDHE with AES-GCM or "
 		           "ChaCha20-Poly1305, X25519/P-256/P-384, SHA-256/384 required)");
 		break;
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-		mt_fail(t, "peer sent fatal alert %d (%s)", t->ssl.in_msg[1], mt_alert(t->ssl.in_msg[1]));
+		tc_fail(t, "peer sent fatal alert %d (%s)", t->ssl.in_msg[1], mt_alert(t->ssl.in_msg[1]));
 		break;
 	case MBEDTLS_ERR_SSL_CONN_EOF:
-		mt_fail(t, "connection closed by peer during the TLS handshake");
+		tc_fail(t, "connection closed by peer during the TLS handshake");
 		break;
 	case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
-		mt_fail(t, "malformed ClientHello");
+		tc_fail(t, "malformed ClientHello");
 		break;
 	case MBEDTLS_ERR_SSL_INVALID_MAC:
-		mt_fail(t, "bad record MAC (data corrupted or tampered with)");
+		tc_fail(t, "bad record MAC (data corrupted or tampered with)");
 		break;
 	case MBEDTLS_ERR_SSL_NO_RNG:
-		mt_fail(t, "no entropy for the random generator");
+		tc_fail(t, "no entropy for the random generator");
 		break;
 	default:
-		mt_fail(t, "TLS error: %s", mt_strerror(r, buf, sizeof buf));
+		tc_fail(t, "TLS error: %s", mt_strerror(r, buf, sizeof buf));
 	}
 }
 
@@ -567,7 +366,7 @@ mt_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t e
 			continue;
 		}
 		if (der != NULL) {
-			mt_wipe(d, dl);
+			tc_wipe(d, dl);
 			free(d);
 			seterr(err, errlen, "private key: more than one key in the PEM");
 			goto out;
@@ -621,7 +420,7 @@ mt_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t e
 	ok = 0;
 out:
 	if (der != NULL) {
-		mt_wipe(der, dlen);
+		tc_wipe(der, dlen);
 		free(der);
 	}
 	return ok;
@@ -872,19 +671,19 @@ mt_verify(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 	}
 	/* The first reason wins, in BearSSL's order: trust, dates, name. */
 	if (*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-		mt_fail(t, "unknown CA: the certificate chain does not lead to a trusted CA");
+		tc_fail(t, "unknown CA: the certificate chain does not lead to a trusted CA");
 	if (depth == 0 && t->now > na)
-		mt_fail(t, "certificate expired (notAfter %s, now %s)", tm_fmt(na, b1, sizeof b1), tm_fmt(t->now, b2, sizeof b2));
+		tc_fail(t, "certificate expired (notAfter %s, now %s)", tm_fmt(na, b1, sizeof b1), tm_fmt(t->now, b2, sizeof b2));
 	else if (depth == 0 && t->now < nb)
-		mt_fail(t, "certificate not yet valid (notBefore %s, now %s)", tm_fmt(nb, b1, sizeof b1),
+		tc_fail(t, "certificate not yet valid (notBefore %s, now %s)", tm_fmt(nb, b1, sizeof b1),
 		        tm_fmt(t->now, b2, sizeof b2));
 	else if (*flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
-		mt_fail(t, "a CA certificate of the chain expired or is not yet valid");
+		tc_fail(t, "a CA certificate of the chain expired or is not yet valid");
 	if (depth == 0 && (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)) {
 		if (t->iplen > 0)
-			mt_fail(t, "server name mismatch: cert has no IP SAN %s", t->host);
+			tc_fail(t, "server name mismatch: cert has no IP SAN %s", t->host);
 		else
-			mt_fail(t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", t->host);
+			tc_fail(t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", t->host);
 	}
 	return 0;
 }
@@ -898,7 +697,7 @@ mt_use(struct tls *t, const char *sni)
 	struct tls_cert *c = t->ctx->pick(sni, t->ctx->arg);
 
 	if (c == NULL) {
-		mt_fail(t, "no certificate for %s%s", sni != NULL ? "SNI name " : "clients without SNI",
+		tc_fail(t, "no certificate for %s%s", sni != NULL ? "SNI name " : "clients without SNI",
 		        sni != NULL ? sni : "");
 		return -1;
 	}
@@ -916,7 +715,7 @@ mt_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
 
 	(void)p;
 	if (len == 0 || len >= sizeof sni || memchr(name, '\0', len) != NULL) {
-		mt_fail(t, "malformed server name (SNI)");
+		tc_fail(t, "malformed server name (SNI)");
 		return -1;
 	}
 	memcpy(sni, name, len);
@@ -1004,7 +803,7 @@ mt_send(void *ctx, const unsigned char *buf, size_t len)
 		return (int)n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	mt_fail(t, "send: %s", strerror(errno));
+	tc_fail(t, "send: %s", strerror(errno));
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
@@ -1025,7 +824,7 @@ mt_recv(void *ctx, unsigned char *buf, size_t len)
 		return 0; /* mbed TLS: MBEDTLS_ERR_SSL_CONN_EOF */
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return MBEDTLS_ERR_SSL_WANT_READ;
-	mt_fail(t, "recv: %s", strerror(errno));
+	tc_fail(t, "recv: %s", strerror(errno));
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
@@ -1108,7 +907,7 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	memcpy(t->ip, ip, iplen);
 	t->iplen = iplen;
 	snprintf(t->host, sizeof t->host, "%s", host);
-	t->now = mt_now();
+	t->now = tc_now();
 	mbedtls_ssl_set_verify(&t->ssl, mt_verify, t);
 	/* A hostname means SNI and a DNS name check: never for IP literals. */
 	if (iplen == 0 && (r = mbedtls_ssl_set_hostname(&t->ssl, host)) != 0) {
@@ -1221,7 +1020,7 @@ tls_write(struct tls *t, const void *buf, size_t n)
 		return ING_ERR;
 	}
 	if (t->closed) {
-		mt_fail(t, "write after the peer closed the connection");
+		tc_fail(t, "write after the peer closed the connection");
 		errno = EPIPE;
 		return ING_ERR;
 	}

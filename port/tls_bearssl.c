@@ -275,31 +275,6 @@ cert_has_ip(const unsigned char *p, size_t n, const unsigned char *ip, size_t ip
 	return 0;
 }
 
-static int
-name_add(struct tls_cert_info *info, struct der v, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (v.n == 0 || v.n >= ING_NAME_LEN) {
-		seterr(err, errlen, "certificate name of %zu bytes (1 to %d allowed)", v.n, ING_NAME_LEN - 1);
-		return -1;
-	}
-	for (i = 0; i < v.n; i++) {
-		if (v.p[i] <= 0x20 || v.p[i] >= 0x7f) {
-			seterr(err, errlen, "certificate has a DNS name with a byte 0x%02x", v.p[i]);
-			return -1;
-		}
-	}
-	if (info->n_names >= ING_MAX_CERT_NAMES) {
-		seterr(err, errlen, "too many names in certificate (limit is %d, ING_MAX_CERT_NAMES)",
-		       ING_MAX_CERT_NAMES);
-		return -1;
-	}
-	memcpy(info->names[info->n_names], v.p, v.n);
-	info->names[info->n_names++][v.n] = '\0';
-	return 0;
-}
-
 /* info->names: the DNS SANs, or the (last) CN when there are none. */
 static int
 cert_names(const struct certf *f, struct tls_cert_info *info, char *err, size_t errlen)
@@ -314,7 +289,7 @@ cert_names(const struct certf *f, struct tls_cert_info *info, char *err, size_t 
 	while (r == 1 && names.n > 0) {
 		if (der_next(&names, &tag, &v) != 0)
 			goto bad;
-		if (tag == 0x82 && name_add(info, v, err, errlen) != 0)
+		if (tag == 0x82 && name_add(info, v.p, v.n, err, errlen) != 0)
 			return -1;
 	}
 	if (info->n_names > 0)
@@ -332,7 +307,7 @@ cert_names(const struct certf *f, struct tls_cert_info *info, char *err, size_t 
 		}
 	}
 	if (cn.p != NULL)
-		return name_add(info, cn, err, errlen);
+		return name_add(info, cn.p, cn.n, err, errlen);
 	return 0;
 bad:
 	seterr(err, errlen, "certificate has a malformed name or subjectAltName");
@@ -1209,29 +1184,6 @@ bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	return t;
 }
 
-/* Parses an IP literal ("10.43.0.1", "::1", "[::1]"); 1 when host is one. */
-static int
-bs_ip(const char *host, unsigned char *ip, size_t *iplen)
-{
-	char buf[64];
-	size_t n = strlen(host);
-
-	if (inet_pton(AF_INET, host, ip) == 1) {
-		*iplen = 4;
-		return 1;
-	}
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		host = buf;
-	}
-	if (inet_pton(AF_INET6, host, ip) == 1) {
-		*iplen = 16;
-		return 1;
-	}
-	return 0;
-}
-
 struct tls *
 tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
 {
@@ -1241,14 +1193,8 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	size_t iplen = 0;
 	int64_t now;
 
-	if (host == NULL || host[0] == '\0' || strlen(host) >= ING_NAME_LEN) {
-		seterr(err, errlen, "bad TLS server name");
+	if (tc_host(host, ip, &iplen, err, errlen) != 0)
 		return NULL;
-	}
-	if (!bs_ip(host, ip, &iplen) && strchr(host, ':') != NULL) {
-		seterr(err, errlen, "%s is neither a DNS name nor an IP address", host);
-		return NULL;
-	}
 	if ((t = bs_get(ctx, 0, fd, err, errlen)) == NULL)
 		return NULL;
 	x = &t->v.x;

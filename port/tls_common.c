@@ -92,6 +92,73 @@ tc_now(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Names.
+ * ------------------------------------------------------------------------ */
+/* A client's server name: a DNS name, or an IP literal ("10.43.0.1", "::1",
+ * "[::1]") whose bytes go to ip/iplen (iplen 0 for a name). */
+static int
+tc_host(const char *host, unsigned char ip[16], size_t *iplen, char *err, size_t errlen)
+{
+	char buf[64];
+	const char *a = host;
+	size_t n;
+
+	*iplen = 0;
+	if (host == NULL || host[0] == '\0' || (n = strlen(host)) >= ING_NAME_LEN) {
+		seterr(err, errlen, "bad TLS server name");
+		return -1;
+	}
+	if (inet_pton(AF_INET, a, ip) == 1) {
+		*iplen = 4;
+		return 0;
+	}
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		a = buf;
+	}
+	if (inet_pton(AF_INET6, a, ip) == 1) {
+		*iplen = 16;
+		return 0;
+	}
+	if (strchr(host, ':') != NULL) {
+		seterr(err, errlen, "%s is neither a DNS name nor an IP address", host);
+		return -1;
+	}
+	return 0;
+}
+
+/* A DNS name of a certificate (SAN or CN) into info: printable, bounded. */
+/* ------------------------------------------------------------------------
+ * Names in certificates.
+ * ------------------------------------------------------------------------ */
+static int
+name_add(struct tls_cert_info *info, const unsigned char *p, size_t n, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (n == 0 || n >= ING_NAME_LEN) {
+		seterr(err, errlen, "certificate name of %zu bytes (1 to %d allowed)", n, ING_NAME_LEN - 1);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] <= 0x20 || p[i] >= 0x7f) {
+			seterr(err, errlen, "certificate has a DNS name with a byte 0x%02x", p[i]);
+			return -1;
+		}
+	}
+	if (info->n_names >= ING_MAX_CERT_NAMES) {
+		seterr(err, errlen, "too many names in certificate (limit is %d, ING_MAX_CERT_NAMES)",
+		       ING_MAX_CERT_NAMES);
+		return -1;
+	}
+	memcpy(info->names[info->n_names], p, n);
+	info->names[info->n_names++][n] = '\0';
+	return 0;
+}
+
+
+/* ------------------------------------------------------------------------
  * PEM: one object at a time, strict base64, END must match BEGIN.
  * ------------------------------------------------------------------------ */
 struct pem {

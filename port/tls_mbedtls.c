@@ -285,34 +285,6 @@ mt_note(struct tls *t, int r)
 	}
 }
 
-/* ------------------------------------------------------------------------
- * Names in certificates.
- * ------------------------------------------------------------------------ */
-static int
-name_add(struct tls_cert_info *info, const unsigned char *p, size_t n, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (n == 0 || n >= ING_NAME_LEN) {
-		seterr(err, errlen, "certificate name of %zu bytes (1 to %d allowed)", n, ING_NAME_LEN - 1);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (p[i] <= 0x20 || p[i] >= 0x7f) {
-			seterr(err, errlen, "certificate has a DNS name with a byte 0x%02x", p[i]);
-			return -1;
-		}
-	}
-	if (info->n_names >= ING_MAX_CERT_NAMES) {
-		seterr(err, errlen, "too many names in certificate (limit is %d, ING_MAX_CERT_NAMES)",
-		       ING_MAX_CERT_NAMES);
-		return -1;
-	}
-	memcpy(info->names[info->n_names], p, n);
-	info->names[info->n_names++][n] = '\0';
-	return 0;
-}
-
 static int
 cert_names(const mbedtls_x509_crt *crt, struct tls_cert_info *info, char *err, size_t errlen)
 {
@@ -864,28 +836,6 @@ mt_new(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	return t;
 }
 
-static int
-mt_ip(const char *host, unsigned char *ip, size_t *iplen)
-{
-	char buf[64];
-	size_t n = strlen(host);
-
-	if (inet_pton(AF_INET, host, ip) == 1) {
-		*iplen = 4;
-		return 1;
-	}
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		host = buf;
-	}
-	if (inet_pton(AF_INET6, host, ip) == 1) {
-		*iplen = 16;
-		return 1;
-	}
-	return 0;
-}
-
 struct tls *
 tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
 {
@@ -894,14 +844,8 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	size_t iplen = 0;
 	int r;
 
-	if (host == NULL || host[0] == '\0' || strlen(host) >= ING_NAME_LEN) {
-		seterr(err, errlen, "bad TLS server name");
+	if (tc_host(host, ip, &iplen, err, errlen) != 0)
 		return NULL;
-	}
-	if (!mt_ip(host, ip, &iplen) && strchr(host, ':') != NULL) {
-		seterr(err, errlen, "%s is neither a DNS name nor an IP address", host);
-		return NULL;
-	}
 	if ((t = mt_new(ctx, 0, fd, err, errlen)) == NULL)
 		return NULL;
 	memcpy(t->ip, ip, iplen);

@@ -289,3 +289,60 @@ bad:
 	return -1;
 }
 
+/* The one private key of a PEM (EC PARAMETERS blocks aside): 0 with *der
+ * (malloc'd; the caller wipes and frees it) and its label, or -1 with err. */
+static int
+pem_key(const char *pem, size_t len, unsigned char **der, size_t *dlen, char *klabel, size_t kcap, char *err,
+        size_t errlen)
+{
+	struct pem s = {pem, pem + len};
+	char label[64], e[128];
+	unsigned char *d;
+	size_t dl;
+	int r;
+
+	*der = NULL;
+	*dlen = 0;
+	klabel[0] = '\0';
+	for (;;) {
+		if ((r = pem_next(&s, label, sizeof label, &d, &dl, e, sizeof e)) < 0) {
+			seterr(err, errlen, "private key: %s", e);
+			goto bad;
+		}
+		if (r == 0)
+			break;
+		if (strcmp(label, "EC PARAMETERS") == 0) { /* openssl ecparam -genkey */
+			free(d);
+			continue;
+		}
+		if (*der != NULL) {
+			tc_wipe(d, dl);
+			free(d);
+			seterr(err, errlen, "private key: more than one key in the PEM");
+			goto bad;
+		}
+		*der = d;
+		*dlen = dl;
+		if (strcmp(label, "RSA PRIVATE KEY") != 0 && strcmp(label, "EC PRIVATE KEY") != 0 &&
+		    strcmp(label, "PRIVATE KEY") != 0) {
+			if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0)
+				seterr(err, errlen, "private key: encrypted private keys are not supported (%s)", label);
+			else
+				seterr(err, errlen, "private key: unexpected PEM block %s", label);
+			goto bad;
+		}
+		snprintf(klabel, kcap, "%s", label);
+	}
+	if (*der == NULL) {
+		seterr(err, errlen, "private key: no PEM private key found");
+		goto bad;
+	}
+	return 0;
+bad:
+	if (*der != NULL) {
+		tc_wipe(*der, *dlen);
+		free(*der);
+		*der = NULL;
+	}
+	return -1;
+}

@@ -320,45 +320,13 @@ mt_cert_put(struct tls_cert *c)
 static int
 mt_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t errlen)
 {
-	struct pem s = {pem, pem + len};
-	char label[64], klabel[64] = "", e[128];
-	unsigned char *der = NULL, *d;
-	size_t dlen = 0, dl;
+	char klabel[64], e[128];
+	unsigned char *der = NULL;
+	size_t dlen = 0;
 	int r, ok = -1;
 
-	for (;;) {
-		if ((r = pem_next(&s, label, sizeof label, &d, &dl, e, sizeof e)) < 0) {
-			seterr(err, errlen, "private key: %s", e);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (strcmp(label, "EC PARAMETERS") == 0) {
-			free(d);
-			continue;
-		}
-		if (der != NULL) {
-			tc_wipe(d, dl);
-			free(d);
-			seterr(err, errlen, "private key: more than one key in the PEM");
-			goto out;
-		}
-		der = d;
-		dlen = dl;
-		if (strcmp(label, "RSA PRIVATE KEY") != 0 && strcmp(label, "EC PRIVATE KEY") != 0 &&
-		    strcmp(label, "PRIVATE KEY") != 0) {
-			if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0)
-				seterr(err, errlen, "private key: encrypted private keys are not supported (%s)", label);
-			else
-				seterr(err, errlen, "private key: unexpected PEM block %s", label);
-			goto out;
-		}
-		memcpy(klabel, label, sizeof klabel);
-	}
-	if (der == NULL) {
-		seterr(err, errlen, "private key: no PEM private key found");
+	if (pem_key(pem, len, &der, &dlen, klabel, sizeof klabel, err, errlen) != 0)
 		goto out;
-	}
 	if ((r = mbedtls_pk_parse_key(&c->pk, der, dlen, NULL, 0)) != 0) {
 		seterr(err, errlen, "private key: cannot decode (%s)", mt_strerror(r, e, sizeof e));
 		goto out;

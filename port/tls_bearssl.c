@@ -414,30 +414,6 @@ static const struct {
 	{BR_ERR_X509_TIME_UNKNOWN, "no validation time"},
 };
 
-static const char *
-bs_alert(int a)
-{
-	switch (a) {
-	case 10: return "unexpected message";
-	case 20: return "bad record MAC";
-	case 40: return "handshake failure";
-	case 42: return "bad certificate";
-	case 43: return "unsupported certificate";
-	case 44: return "certificate revoked";
-	case 45: return "certificate expired";
-	case 46: return "certificate unknown";
-	case 47: return "illegal parameter";
-	case 48: return "unknown CA";
-	case 50: return "decode error";
-	case 51: return "decrypt error";
-	case 70: return "protocol version";
-	case 71: return "insufficient security";
-	case 80: return "internal error";
-	case 112: return "unrecognized name";
-	default: return "alert";
-	}
-}
-
 /* Puts the engine's error into t->err unless a better text is there. */
 static void
 bs_note(struct tls *t)
@@ -457,11 +433,11 @@ bs_note(struct tls *t)
 	else if (e == BR_ERR_SEND_FATAL_ALERT + 40)
 		e = BR_ERR_BAD_CIPHER_SUITE;
 	if (e >= BR_ERR_SEND_FATAL_ALERT) {
-		tc_fail(t, "sent fatal alert %d (%s)", e - BR_ERR_SEND_FATAL_ALERT, bs_alert(e - BR_ERR_SEND_FATAL_ALERT));
+		tc_fail(t, "sent fatal alert %d (%s)", e - BR_ERR_SEND_FATAL_ALERT, tc_alert(e - BR_ERR_SEND_FATAL_ALERT));
 		return;
 	}
 	if (e >= BR_ERR_RECV_FATAL_ALERT) {
-		tc_fail(t, "peer sent fatal alert %d (%s)", e - BR_ERR_RECV_FATAL_ALERT, bs_alert(e - BR_ERR_RECV_FATAL_ALERT));
+		tc_fail(t, "peer sent fatal alert %d (%s)", e - BR_ERR_RECV_FATAL_ALERT, tc_alert(e - BR_ERR_RECV_FATAL_ALERT));
 		return;
 	}
 	for (i = 0; i < sizeof bs_errs / sizeof bs_errs[0]; i++) {

@@ -9,7 +9,7 @@
  */
 
 /* ------------------------------------------------------------------------
- * Errors, wiping, time.
+ * Errors, alerts, wiping, time.
  * ------------------------------------------------------------------------ */
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void tc_fail(struct tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,6 +89,31 @@ tc_now(void)
 		now = ING_BUILD_EPOCH;
 	}
 	return now;
+}
+
+/* TLS alert descriptions (RFC 5246 7.2) for error texts. */
+static const char *
+tc_alert(int a)
+{
+	switch (a) {
+	case 10: return "unexpected message";
+	case 20: return "bad record MAC";
+	case 40: return "handshake failure";
+	case 42: return "bad certificate";
+	case 43: return "unsupported certificate";
+	case 44: return "certificate revoked";
+	case 45: return "certificate expired";
+	case 46: return "certificate unknown";
+	case 47: return "illegal parameter";
+	case 48: return "unknown CA";
+	case 50: return "decode error";
+	case 51: return "decrypt error";
+	case 70: return "protocol version";
+	case 71: return "insufficient security";
+	case 80: return "internal error";
+	case 112: return "unrecognized name";
+	default: return "alert";
+	}
 }
 
 /* ------------------------------------------------------------------------

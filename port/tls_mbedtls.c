@@ -199,30 +199,6 @@ mt_conf(mbedtls_ssl_config *conf, int endpoint)
 /* ------------------------------------------------------------------------
  * Error texts.
  * ------------------------------------------------------------------------ */
-static const char *
-mt_alert(int a)
-{
-	switch (a) {
-	case 10: return "unexpected message";
-	case 20: return "bad record MAC";
-	case 40: return "handshake failure";
-	case 42: return "bad certificate";
-	case 43: return "unsupported certificate";
-	case 44: return "certificate revoked";
-	case 45: return "certificate expired";
-	case 46: return "certificate unknown";
-	case 47: return "illegal parameter";
-	case 48: return "unknown CA";
-	case 50: return "decode error";
-	case 51: return "decrypt error";
-	case 70: return "protocol version";
-	case 71: return "insufficient security";
-	case 80: return "internal error";
-	case 112: return "unrecognized name";
-	default: return "alert";
-	}
-}
-
 static void
 mt_verify_error(struct tls *t)
 {
@@ -266,7 +242,7 @@ mt_note(struct tls *t, int r)
 		           "ChaCha20-Poly1305, X25519/P-256/P-384, SHA-256/384 required)");
 		break;
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-		tc_fail(t, "peer sent fatal alert %d (%s)", t->ssl.in_msg[1], mt_alert(t->ssl.in_msg[1]));
+		tc_fail(t, "peer sent fatal alert %d (%s)", t->ssl.in_msg[1], tc_alert(t->ssl.in_msg[1]));
 		break;
 	case MBEDTLS_ERR_SSL_CONN_EOF:
 		tc_fail(t, "connection closed by peer during the TLS handshake");

@@ -27,22 +27,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 || {
 	finish
 	exit 1
 }
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
 code() { # HOST [curl args]
 	h=$1
 	shift
@@ -53,7 +37,6 @@ code6() {
 	shift
 	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://[::1]:$HTTP/"
 }
-is() { [ "$1" = "$2" ]; }
 # secret NAME FILE...: an Opaque Secret with one data key per file
 secret() {
 	name=$1

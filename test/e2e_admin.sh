@@ -17,21 +17,6 @@ P1=$(free_port)
 python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
 at_exit "kill $!"
 wait_port $P1
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 acode() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 conf() { # FORMAT
@@ -61,7 +46,7 @@ curl -s http://127.0.0.1:$WEB/ready | grep -q 'not listed yet' && ok "... with t
 python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
 at_exit "kill $!"
 wait_port $CTL
-curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null <<EOF
+kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}

@@ -302,7 +302,7 @@ wait_port $CTL || fail "fakeapi starts: $(tail -n 3 "$T_TMP/api.log")"
 for c in stilton cheddar wensleydale; do
 	eval "p=\$PORT_$c"
 	wait_port $p
-	curl -sf -X POST -H 'Content-Type: application/yaml' --data-binary @- "http://127.0.0.1:$CTL/objects" >/dev/null <<-EOF || fail "EndpointSlice $c"
+	kapply <<-EOF || fail "EndpointSlice $c"
 		apiVersion: discovery.k8s.io/v1
 		kind: EndpointSlice
 		metadata: {name: $c-abcde, namespace: default, labels: {kubernetes.io/service-name: $c}}
@@ -355,7 +355,6 @@ RSS0=$(rss)
 c0=$(ticks)
 sleep 3
 IDLE=$(($(ticks) - c0))
-is() { [ "$1" = "$2" ]; }
 is "$(curl -s -H 'Host: stilton.localhost' "http://127.0.0.1:$HTTP/")" "stilton page" &&
 	is "$(curl -s -H 'Host: cheeses.localhost' "http://127.0.0.1:$HTTP/wensleydale/")" "wensleydale page" &&
 	is "$(curl -s -H 'Host: nothing.localhost' "http://127.0.0.1:$HTTP/")" "stilton page" &&

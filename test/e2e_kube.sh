@@ -17,6 +17,7 @@ if [ ! -x "$KBIN" ] || ! command -v etcd >/dev/null; then
 	exit 0
 fi
 suite e2e_kube
+EVENTUALLY_WAIT=100 # eventually waits up to 10 s by default here (lib.sh)
 KOUT=$T_TMP/kube
 at_exit "bash '$TOOLS/down.sh' '$KOUT'"
 KPORT=$(free_port)
@@ -38,21 +39,6 @@ kpost() { # PATH (YAML on stdin)
 kput() { # PATH (YAML on stdin)
 	K -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/yaml' --data-binary @- "$KUBE_URL$1" | grep -q '^200$'
 }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt ${WAIT:-100} ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 
 HTTP=$(free_port)
 WEB=$(free_port)

@@ -35,23 +35,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 && wait_port $P2 && wait_port 
 	exit 1
 }
 
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-# eventually DESC CMD...: CMD succeeds within 5 s (the rebuild is coalesced)
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
 # get HOST PATH [curl args]: the body
 get() {
 	h=$1
@@ -65,8 +48,6 @@ code() {
 	shift 2
 	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
 }
-is() { [ "$1" = "$2" ]; }
-has() { echo "$1" | grep -q -- "$2"; }
 
 # A Service with a port "http" 80 and its EndpointSlice (ready addresses).
 service() { # NAME PORT [PORT...]

@@ -12,6 +12,7 @@ B=${1:-./ingressd}
 NAME=e2e_tls
 [ -n "$1" ] && NAME=e2e_tls_$(basename "$(dirname "$1")")
 suite "$NAME"
+EVENTUALLY_WAIT=60 # eventually waits up to 6 s by default here (lib.sh)
 [ -x "$B" ] || {
 	fail "no binary $B"
 	finish
@@ -33,22 +34,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 || {
 	finish
 	exit 1
 }
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 60 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 
 # ---- certificates
 D=$T_TMP/pki

@@ -11,6 +11,7 @@ B=${1:-./ingressd}
 NAME=e2e_watch
 [ -n "$1" ] && NAME=e2e_watch_$(basename "$(dirname "$1")")
 suite "$NAME"
+EVENTUALLY_WAIT=80 # eventually waits up to 8 s by default here (lib.sh)
 
 API=$(free_port)
 CTL=$(free_port)
@@ -42,23 +43,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 || {
 	exit 1
 }
 ctl() { curl -sf -X POST -d "$2" "http://127.0.0.1:$CTL$1" >/dev/null; }
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt ${WAIT:-80} ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 get() { curl -s -H "Host: $1" "http://127.0.0.1:$HTTP$2"; }
 ingress() { # NAME HOST [extra annotations]
 	kapply <<EOF

@@ -38,13 +38,14 @@ wait_port() {
 # The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
 kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
 kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-# eventually DESC CMD...: CMD succeeds within WAIT tenths of a second
-# (default 50: rebuilds are coalesced), checked every 0.1 s.
+# eventually DESC CMD...: CMD succeeds within WAIT tenths of a second,
+# checked every 0.1 s. Without WAIT, the suite's EVENTUALLY_WAIT, else 50
+# (rebuilds are coalesced).
 eventually() {
 	d=$1
 	shift
 	i=0
-	while [ $i -lt "${WAIT:-50}" ]; do
+	while [ $i -lt "${WAIT:-${EVENTUALLY_WAIT:-50}}" ]; do
 		if "$@" >/dev/null 2>&1; then
 			ok "$d"
 			return 0

@@ -35,13 +35,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 && wait_port $P2 && wait_port 
 	exit 1
 }
 
-# get HOST PATH [curl args]: the body
-get() {
-	h=$1
-	p=$2
-	shift 2
-	curl -s -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
-}
 code() {
 	h=$1
 	p=$2

@@ -43,7 +43,6 @@ wait_port $API && wait_port $CTL && wait_port $P1 || {
 	exit 1
 }
 ctl() { curl -sf -X POST -d "$2" "http://127.0.0.1:$CTL$1" >/dev/null; }
-get() { curl -s -H "Host: $1" "http://127.0.0.1:$HTTP$2"; }
 ingress() { # NAME HOST [extra annotations]
 	kapply <<EOF
 apiVersion: networking.k8s.io/v1

@@ -57,3 +57,10 @@ eventually() {
 }
 is() { [ "$1" = "$2" ]; }
 has() { echo "$1" | grep -q -- "$2"; }
+# get HOST PATH [curl args]: the body of http://127.0.0.1:$HTTP PATH for Host HOST
+get() {
+	h=$1
+	p=$2
+	shift 2
+	curl -s -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
+}

@@ -7,26 +7,16 @@ cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 suite e2e_access
 B=./ingressd
-command -v htpasswd >/dev/null || {
-	fail "htpasswd missing (apache2-utils; make deps)"
-	finish
-	exit 1
-}
+command -v htpasswd >/dev/null || abort "htpasswd missing (apache2-utils; make deps)"
 
 API=$(free_port)
 CTL=$(free_port)
 HTTP=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-wait_port $API && wait_port $CTL && wait_port $P1 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
+start_api
+backend 127.0.0.1:$P1 b1
+wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 code() { # HOST [curl args]
 	h=$1
 	shift
@@ -121,11 +111,9 @@ address = "127.0.0.1:$WEB"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $HTTP
-eventually "ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready
 eventually "the auth Secret is fetched and routes built" sh -c \
 	"curl -s -o /dev/null -w '%{http_code}' -u alice:wonderland -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
 

@@ -25,9 +25,7 @@ EPORT=$(free_port)
 PPORT=$(free_port)
 export KUBE_PORT=$KPORT ETCD_PORT=$EPORT ETCD_PEER_PORT=$PPORT
 if ! bash "$TOOLS/up.sh" "$KOUT" "$KBIN" >"$T_TMP/up.log" 2>&1; then
-	fail "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
-	finish
-	exit 1
+	abort "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
 fi
 ok "kube-apiserver up on 127.0.0.1:$KPORT"
 . "$KOUT/env"
@@ -43,8 +41,7 @@ kput() { # PATH (YAML on stdin)
 HTTP=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
+backend 127.0.0.1:$P1 b1
 wait_port $P1
 
 I=/apis/networking.k8s.io/v1/namespaces/e2e/ingresses
@@ -85,11 +82,8 @@ address = "127.0.0.1:$WEB"
 [kubernetes]
 throttleDuration = "20ms"
 EOF
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$KPORT INGRESSD_SERVICEACCOUNT_DIR=$SA \
-	$B -c "$T_TMP/i.conf" -l DEBUG 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
-eventually "synced with the real apiserver over TLS and ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$KPORT INGRESSD_SERVICEACCOUNT_DIR=$SA start_ingressd -l DEBUG
+ready "synced with the real apiserver over TLS and ready"
 grep -q 'trying /apis/discovery.k8s.io/v1beta1/endpointslices' "$T_TMP/ingressd.log" &&
 	ok "EndpointSlice discovery.k8s.io/v1 is 404 on 1.20: fell back to v1beta1" || fail "slice fallback"
 

@@ -31,17 +31,9 @@ mkdir -p "$SA"
 echo "token-one-$$" >"$SA/token"
 cp "$SA/token" "$T_TMP/tokens"
 echo "viewer-$$" >"$T_TMP/viewer"
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" \
-	--token-file "$T_TMP/tokens" --viewer-token-file "$T_TMP/viewer" >"$T_TMP/api.log" 2>&1 &
-APID=$!
-at_exit "kill $APID"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-wait_port $API && wait_port $CTL && wait_port $P1 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
+start_api --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" --token-file "$T_TMP/tokens" --viewer-token-file "$T_TMP/viewer"
+backend 127.0.0.1:$P1 b1
+wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 ctl() { curl -sf -X POST -d "$2" "http://127.0.0.1:$CTL$1" >/dev/null; }
 ingress() { # NAME HOST [extra annotations]
 	kapply <<EOF
@@ -86,11 +78,8 @@ address = "127.0.0.1:$WEB"
 throttleDuration = "20ms"
 EOF
 # in-cluster: the environment and a service-account directory
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$API INGRESSD_SERVICEACCOUNT_DIR=$SA \
-	$B -c "$T_TMP/i.conf" -l DEBUG 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
-eventually "in-cluster over TLS (IP SAN 127.0.0.1): synced and ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$API INGRESSD_SERVICEACCOUNT_DIR=$SA start_ingressd -l DEBUG
+ready "in-cluster over TLS (IP SAN 127.0.0.1): synced and ready"
 is "$(get first.test /a)" "b1 /a" && ok "routes from the watched objects" || fail "first route"
 curl -s http://127.0.0.1:$CTL/stats >"$T_TMP/stats"
 grep -q '"token"' "$T_TMP/stats" || true
@@ -210,14 +199,14 @@ kill $JPID
 wait $JPID 2>/dev/null
 ctl /settings "{\"deny\":{\"token-two-$$\":[\"secrets\"]}}"
 run_with "token-two-$$"
-eventually "403 on Secrets only: the other kinds work and it gets ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready "403 on Secrets only: the other kinds work and it gets ready"
 is "$(get reborn.test /)" "b1 /" && ok "... and routes" || fail "routes without secrets"
 kill $JPID
 wait $JPID 2>/dev/null
 ctl /settings '{"deny":{}}'
 ctl /versions '{"preset":"old"}'
 run_with "token-two-$$"
-eventually "an old server: Ingress extensions/v1beta1, core Endpoints" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready "an old server: Ingress extensions/v1beta1, core Endpoints"
 grep -q 'trying /apis/extensions/v1beta1/ingresses' "$T_TMP/run.log" && grep -q 'trying /api/v1/endpoints' "$T_TMP/run.log" &&
 	ok "... found by falling back on 404" || fail "fallback"
 kill $JPID

@@ -21,6 +21,13 @@ fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*"; return 0; }
 # check "description" command...: passes when the command succeeds
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else fail "$d"; fi; }
 finish() { echo "$T_NAME: $T_PASS passed, $T_FAIL failed"; [ "$T_FAIL" -eq 0 ]; }
+# abort MSG [FILE]: fail MSG (then show FILE) and end the suite here, exit 1.
+abort() {
+	fail "$1"
+	[ -z "$2" ] || cat "$2"
+	finish
+	exit 1
+}
 # A free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -34,6 +41,30 @@ wait_port() {
 		i=$((i + 1))
 	done
 	return 1
+}
+# start_api [fakeapi.py options...]: the stand-in API server (test/fakeapi.py)
+# on 127.0.0.1:$API, control port $CTL, output in $T_TMP/api.log; its pid is
+# $APID, killed at exit.
+start_api() {
+	python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL "$@" >"$T_TMP/api.log" 2>&1 &
+	APID=$!
+	at_exit "kill $APID"
+}
+# backend ADDR:PORT NAME [backend.py options...]: a test backend
+# (test/backend.py) answering as NAME; killed at exit ($! is its pid).
+backend() {
+	b_listen=$1
+	b_name=$2
+	shift 2
+	python3 test/backend.py --listen "$b_listen" --name "$b_name" "$@" >/dev/null 2>&1 &
+	at_exit "kill $!"
+}
+# start_ingressd [options...]: $B -c $T_TMP/i.conf in the background, stderr
+# in $T_TMP/ingressd.log; its pid is $IPID, killed at exit.
+start_ingressd() {
+	$B -c "$T_TMP/i.conf" "$@" 2>"$T_TMP/ingressd.log" &
+	IPID=$!
+	at_exit "kill $IPID"
 }
 # The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
 kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
@@ -55,6 +86,8 @@ eventually() {
 	done
 	fail "$d"
 }
+# ready [DESC]: eventually the admin listener ($WEB) answers /ready with 200
+ready() { eventually "${1:-ready}" sh -c "curl -sf http://127.0.0.1:$WEB/ready"; }
 is() { [ "$1" = "$2" ]; }
 has() { echo "$1" | grep -q -- "$2"; }
 # get HOST PATH [curl args]: the body of http://127.0.0.1:$HTTP PATH for Host HOST

@@ -55,21 +55,8 @@ kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}
----
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
 EOF
+service_s1
 
 # htpasswd files made by the real tool
 mkdir -p "$T_TMP/pw"

@@ -52,21 +52,8 @@ kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}
----
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
 EOF
+service_s1
 ingress first first.test
 
 cat >"$T_TMP/i.conf" <<EOF
@@ -147,21 +134,7 @@ python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-c
 APID=$!
 at_exit "kill $APID"
 wait_port $CTL
-kapply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
-EOF
+service_s1
 ingress reborn reborn.test
 WAIT=400 eventually "reconnected with the rotated token; the new server's objects routed" sh -c "curl -s -H 'Host: reborn.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 grep -q 'changed; using the new token' "$T_TMP/ingressd.log" && ok "token re-read on reconnect" || fail "token re-read"

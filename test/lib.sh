@@ -69,6 +69,25 @@ start_ingressd() {
 # The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
 kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
 kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
+# service_s1: Service t/s1 (port "http" 80) and its EndpointSlice s1-a,
+# 127.0.0.1:$P1
+service_s1() {
+	kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: s1, namespace: t}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
+addressType: IPv4
+ports: [{name: http, port: $P1}]
+endpoints:
+- addresses: ["127.0.0.1"]
+EOF
+}
 # eventually DESC CMD...: CMD succeeds within WAIT tenths of a second,
 # checked every 0.1 s. Without WAIT, the suite's EVENTUALLY_WAIT, else 50
 # (rebuilds are coalesced).

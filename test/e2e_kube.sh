@@ -45,6 +45,19 @@ backend 127.0.0.1:$P1 b1
 wait_port $P1
 
 I=/apis/networking.k8s.io/v1/namespaces/e2e/ingresses
+ingress_web() { # the Ingress e2e/web: web.e2e.test to Service web
+	kpost $I <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: e2e}
+spec:
+  rules:
+  - host: web.e2e.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+EOF
+}
 kpost /api/v1/namespaces <<EOF && ok "namespace" || fail "namespace"
 apiVersion: v1
 kind: Namespace
@@ -74,31 +87,13 @@ SA=$T_TMP/sa
 mkdir -p "$SA"
 cp "$KUBE_CA" "$SA/ca.crt"
 cp "$KUBE_TOKEN_FILE" "$SA/token"
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[kubernetes]
-throttleDuration = "20ms"
-EOF
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$KPORT INGRESSD_SERVICEACCOUNT_DIR=$SA start_ingressd -l DEBUG
+start_in_cluster $KPORT "$SA"
 ready "synced with the real apiserver over TLS and ready"
 grep -q 'trying /apis/discovery.k8s.io/v1beta1/endpointslices' "$T_TMP/ingressd.log" &&
 	ok "EndpointSlice discovery.k8s.io/v1 is 404 on 1.20: fell back to v1beta1" || fail "slice fallback"
 
 # ---- create, update, delete: visible within a second
-kpost $I <<EOF && ok "ingress created" || fail "ingress create"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: e2e}
-spec:
-  rules:
-  - host: web.e2e.test
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
-EOF
+ingress_web && ok "ingress created" || fail "ingress create"
 WAIT=10 eventually "created: in the store and routed within a second" sh -c \
 	"curl -s -H 'Host: web.e2e.test' http://127.0.0.1:$HTTP/x | grep -qx 'b1 /x'"
 grep -q 'kw: ingress e2e/web: stored' "$T_TMP/ingressd.log" && ok "the store logs it (debug)" || fail "store log"
@@ -120,17 +115,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: web.e2e.test' http://127.
 K -X DELETE -o /dev/null "$KUBE_URL$I/web"
 WAIT=10 eventually "deleted within a second" sh -c \
 	"curl -s -o /dev/null -w '%{http_code}' -H 'Host: web2.e2e.test' http://127.0.0.1:$HTTP/v2 | grep -qx 404"
-kpost $I <<EOF && ok "ingress created again" || fail "create again"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: e2e}
-spec:
-  rules:
-  - host: web.e2e.test
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
-EOF
+ingress_web && ok "ingress created again" || fail "create again"
 WAIT=10 eventually "and routed again" sh -c "curl -s -H 'Host: web.e2e.test' http://127.0.0.1:$HTTP/y | grep -qx 'b1 /y'"
 
 # ---- restart the apiserver on kept data: reconnect and relist (410)

@@ -56,16 +56,8 @@ EOF
 service_s1
 ingress first first.test
 
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[kubernetes]
-throttleDuration = "20ms"
-EOF
 # in-cluster: the environment and a service-account directory
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$API INGRESSD_SERVICEACCOUNT_DIR=$SA start_ingressd -l DEBUG
+start_in_cluster $API "$SA"
 ready "in-cluster over TLS (IP SAN 127.0.0.1): synced and ready"
 is "$(get first.test /a)" "b1 /a" && ok "routes from the watched objects" || fail "first route"
 curl -s http://127.0.0.1:$CTL/stats >"$T_TMP/stats"

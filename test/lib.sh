@@ -66,6 +66,21 @@ start_ingressd() {
 	IPID=$!
 	at_exit "kill $IPID"
 }
+# start_in_cluster PORT SA: ingressd configured as in a pod: $T_TMP/i.conf
+# has the http entry point ($HTTP), the admin listener ($WEB) and no API
+# endpoint; the environment names the API server 127.0.0.1:PORT and the
+# service-account directory SA. Debug log; see start_ingressd.
+start_in_cluster() {
+	cat >"$T_TMP/i.conf" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$HTTP"
+[web]
+address = "127.0.0.1:$WEB"
+[kubernetes]
+throttleDuration = "20ms"
+EOF
+	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$1 INGRESSD_SERVICEACCOUNT_DIR=$2 start_ingressd -l DEBUG
+}
 # The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
 kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
 kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }

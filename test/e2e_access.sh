@@ -7,42 +7,16 @@ cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 suite e2e_access
 B=./ingressd
-command -v htpasswd >/dev/null || {
-	fail "htpasswd missing (apache2-utils; make deps)"
-	finish
-	exit 1
-}
+command -v htpasswd >/dev/null || abort "htpasswd missing (apache2-utils; make deps)"
 
 API=$(free_port)
 CTL=$(free_port)
 HTTP=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-wait_port $API && wait_port $CTL && wait_port $P1 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
+start_api
+backend 127.0.0.1:$P1 b1
+wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 code() { # HOST [curl args]
 	h=$1
 	shift
@@ -53,7 +27,6 @@ code6() {
 	shift
 	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://[::1]:$HTTP/"
 }
-is() { [ "$1" = "$2" ]; }
 # secret NAME FILE...: an Opaque Secret with one data key per file
 secret() {
 	name=$1
@@ -82,21 +55,8 @@ kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}
----
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
 EOF
+service_s1
 
 # htpasswd files made by the real tool
 mkdir -p "$T_TMP/pw"
@@ -138,11 +98,9 @@ address = "127.0.0.1:$WEB"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $HTTP
-eventually "ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready
 eventually "the auth Secret is fetched and routes built" sh -c \
 	"curl -s -o /dev/null -w '%{http_code}' -u alice:wonderland -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
 

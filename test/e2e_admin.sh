@@ -14,24 +14,8 @@ CTL=$(free_port)
 HTTP=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
+backend 127.0.0.1:$P1 b1
 wait_port $P1
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 acode() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 conf() { # FORMAT
@@ -50,18 +34,15 @@ EOF
 }
 conf common
 # ingressd first, the API server later: not ready until it has synced
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $WEB
 is "$(curl -s http://127.0.0.1:$WEB/ping)" OK && ok "/ping answers OK at once" || fail "/ping"
 is "$(acode http://127.0.0.1:$WEB/ready)" 503 && ok "/ready is 503 before the first sync" || fail "/ready before sync"
 curl -s http://127.0.0.1:$WEB/ready | grep -q 'not listed yet' && ok "... with the reason" || fail "/ready reason"
 
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
+start_api
 wait_port $CTL
-curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null <<EOF
+kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}

@@ -22,23 +22,17 @@ P=$(free_port)  # the pods' port, on 127.0.0.2 and 127.0.0.3
 PB=$(free_port) # the breaker's backend, 127.0.0.4
 FAIL="$T_TMP/b2-fails"
 
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.2:$P --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.3:$P --name b2 --fail-file "$FAIL" >/dev/null 2>&1 &
-at_exit "kill $!"
+start_api
+backend 127.0.0.2:$P b1
+backend 127.0.0.3:$P b2 --fail-file "$FAIL"
 start_pb() {
 	python3 test/backend.py --listen 127.0.0.4:$PB --name pb >/dev/null 2>&1 &
 	PBPID=$!
 }
 start_pb
 at_exit 'kill $PBPID'
-wait_port $API && wait_port $CTL && wait_port $P 127.0.0.2 && wait_port $P 127.0.0.3 && wait_port $PB 127.0.0.4 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
+wait_port $API && wait_port $CTL && wait_port $P 127.0.0.2 && wait_port $P 127.0.0.3 && wait_port $PB 127.0.0.4 ||
+	abort "helpers did not start"
 
 # A Service NAME with annotations ANN ("{...}") whose ready endpoints are
 # the addresses ADDR... on port PORT.
@@ -123,11 +117,9 @@ dialTimeout = "2s"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $HTTP
-eventually "ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready
 eventually "routes live" sh -c "curl -s -H 'Host: bogus.test' http://127.0.0.1:$HTTP/ | grep -q '^b[12] '"
 
 # ---- wrr: even, alternating, deterministic

@@ -38,16 +38,14 @@ for t in curl jq openssl python3 busybox; do
 done
 [ "$T_FAIL" -eq 0 ] || { finish; exit 1; }
 B=build/x86_64/ingressd # the binary the amd64 image carries
-[ -x $B ] || make static >"$T_TMP/make.log" 2>&1 || { fail "make static: $(tail -n 5 "$T_TMP/make.log")"; finish; exit 1; }
+[ -x $B ] || make static >"$T_TMP/make.log" 2>&1 || abort "make static: $(tail -n 5 "$T_TMP/make.log")"
 
 # ---------------------------------------------------------------- API server
 KOUT=$T_TMP/kube
 at_exit "bash '$TOOLS/down.sh' '$KOUT'"
 if ! KUBE_PORT=$(free_port) ETCD_PORT=$(free_port) ETCD_PEER_PORT=$(free_port) \
 	bash "$TOOLS/up.sh" "$KOUT" "$KBIN" >"$T_TMP/up.log" 2>&1; then
-	fail "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
-	finish
-	exit 1
+	abort "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
 fi
 . "$KOUT/env"
 TOKEN=$(cat "$KUBE_TOKEN_FILE")
@@ -286,9 +284,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=fakeapi -addext subj
 	-keyout "$T_TMP/api.key" -out "$T_TMP/api.crt" >/dev/null 2>&1
 API=$(free_port)
 CTL=$(free_port)
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-cert "$T_TMP/api.crt" \
-	--tls-key "$T_TMP/api.key" --load deploy/examples/cheese.yaml >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
+start_api --tls-cert "$T_TMP/api.crt" --tls-key "$T_TMP/api.key" --load deploy/examples/cheese.yaml
 # the cheeses: busybox httpd, as in the example; ready EndpointSlices for them
 for c in stilton cheddar wensleydale; do
 	mkdir -p "$T_TMP/www/$c"
@@ -302,7 +298,7 @@ wait_port $CTL || fail "fakeapi starts: $(tail -n 3 "$T_TMP/api.log")"
 for c in stilton cheddar wensleydale; do
 	eval "p=\$PORT_$c"
 	wait_port $p
-	curl -sf -X POST -H 'Content-Type: application/yaml' --data-binary @- "http://127.0.0.1:$CTL/objects" >/dev/null <<-EOF || fail "EndpointSlice $c"
+	kapply <<-EOF || fail "EndpointSlice $c"
 		apiVersion: discovery.k8s.io/v1
 		kind: EndpointSlice
 		metadata: {name: $c-abcde, namespace: default, labels: {kubernetes.io/service-name: $c}}
@@ -355,7 +351,6 @@ RSS0=$(rss)
 c0=$(ticks)
 sleep 3
 IDLE=$(($(ticks) - c0))
-is() { [ "$1" = "$2" ]; }
 is "$(curl -s -H 'Host: stilton.localhost' "http://127.0.0.1:$HTTP/")" "stilton page" &&
 	is "$(curl -s -H 'Host: cheeses.localhost' "http://127.0.0.1:$HTTP/wensleydale/")" "wensleydale page" &&
 	is "$(curl -s -H 'Host: nothing.localhost' "http://127.0.0.1:$HTTP/")" "stilton page" &&

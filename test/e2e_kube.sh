@@ -17,6 +17,7 @@ if [ ! -x "$KBIN" ] || ! command -v etcd >/dev/null; then
 	exit 0
 fi
 suite e2e_kube
+EVENTUALLY_WAIT=100 # eventually waits up to 10 s by default here (lib.sh)
 KOUT=$T_TMP/kube
 at_exit "bash '$TOOLS/down.sh' '$KOUT'"
 KPORT=$(free_port)
@@ -24,9 +25,7 @@ EPORT=$(free_port)
 PPORT=$(free_port)
 export KUBE_PORT=$KPORT ETCD_PORT=$EPORT ETCD_PEER_PORT=$PPORT
 if ! bash "$TOOLS/up.sh" "$KOUT" "$KBIN" >"$T_TMP/up.log" 2>&1; then
-	fail "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
-	finish
-	exit 1
+	abort "kube-apiserver starts: $(tail -n 5 "$T_TMP/up.log")"
 fi
 ok "kube-apiserver up on 127.0.0.1:$KPORT"
 . "$KOUT/env"
@@ -38,30 +37,27 @@ kpost() { # PATH (YAML on stdin)
 kput() { # PATH (YAML on stdin)
 	K -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/yaml' --data-binary @- "$KUBE_URL$1" | grep -q '^200$'
 }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt ${WAIT:-100} ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
 
 HTTP=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
+backend 127.0.0.1:$P1 b1
 wait_port $P1
 
 I=/apis/networking.k8s.io/v1/namespaces/e2e/ingresses
+ingress_web() { # the Ingress e2e/web: web.e2e.test to Service web
+	kpost $I <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: e2e}
+spec:
+  rules:
+  - host: web.e2e.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+EOF
+}
 kpost /api/v1/namespaces <<EOF && ok "namespace" || fail "namespace"
 apiVersion: v1
 kind: Namespace
@@ -91,34 +87,13 @@ SA=$T_TMP/sa
 mkdir -p "$SA"
 cp "$KUBE_CA" "$SA/ca.crt"
 cp "$KUBE_TOKEN_FILE" "$SA/token"
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[kubernetes]
-throttleDuration = "20ms"
-EOF
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$KPORT INGRESSD_SERVICEACCOUNT_DIR=$SA \
-	$B -c "$T_TMP/i.conf" -l DEBUG 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
-eventually "synced with the real apiserver over TLS and ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+start_in_cluster $KPORT "$SA"
+ready "synced with the real apiserver over TLS and ready"
 grep -q 'trying /apis/discovery.k8s.io/v1beta1/endpointslices' "$T_TMP/ingressd.log" &&
 	ok "EndpointSlice discovery.k8s.io/v1 is 404 on 1.20: fell back to v1beta1" || fail "slice fallback"
 
 # ---- create, update, delete: visible within a second
-kpost $I <<EOF && ok "ingress created" || fail "ingress create"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: e2e}
-spec:
-  rules:
-  - host: web.e2e.test
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
-EOF
+ingress_web && ok "ingress created" || fail "ingress create"
 WAIT=10 eventually "created: in the store and routed within a second" sh -c \
 	"curl -s -H 'Host: web.e2e.test' http://127.0.0.1:$HTTP/x | grep -qx 'b1 /x'"
 grep -q 'kw: ingress e2e/web: stored' "$T_TMP/ingressd.log" && ok "the store logs it (debug)" || fail "store log"
@@ -140,17 +115,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: web.e2e.test' http://127.
 K -X DELETE -o /dev/null "$KUBE_URL$I/web"
 WAIT=10 eventually "deleted within a second" sh -c \
 	"curl -s -o /dev/null -w '%{http_code}' -H 'Host: web2.e2e.test' http://127.0.0.1:$HTTP/v2 | grep -qx 404"
-kpost $I <<EOF && ok "ingress created again" || fail "create again"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: e2e}
-spec:
-  rules:
-  - host: web.e2e.test
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
-EOF
+ingress_web && ok "ingress created again" || fail "create again"
 WAIT=10 eventually "and routed again" sh -c "curl -s -H 'Host: web.e2e.test' http://127.0.0.1:$HTTP/y | grep -qx 'b1 /y'"
 
 # ---- restart the apiserver on kept data: reconnect and relist (410)

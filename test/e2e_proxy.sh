@@ -19,54 +19,20 @@ P2=$(free_port)
 P3=$(free_port)
 DEAD=$(free_port) # nothing listens here
 
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P2 --name b2 >/dev/null 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P3 --name b3 >/dev/null 2>&1 &
+start_api
+backend 127.0.0.1:$P1 b1
+backend 127.0.0.1:$P2 b2
+backend 127.0.0.1:$P3 b3
 B3PID=$!
-at_exit "kill $B3PID"
-wait_port $API && wait_port $CTL && wait_port $P1 && wait_port $P2 && wait_port $P3 || {
-	fail "helpers did not start"
-	cat "$T_TMP/api.log"
-	finish
-	exit 1
-}
+wait_port $API && wait_port $CTL && wait_port $P1 && wait_port $P2 && wait_port $P3 ||
+	abort "helpers did not start" "$T_TMP/api.log"
 
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-# eventually DESC CMD...: CMD succeeds within 5 s (the rebuild is coalesced)
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 50 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-# get HOST PATH [curl args]: the body
-get() {
-	h=$1
-	p=$2
-	shift 2
-	curl -s -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
-}
 code() {
 	h=$1
 	p=$2
 	shift 2
 	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
 }
-is() { [ "$1" = "$2" ]; }
-has() { echo "$1" | grep -q -- "$2"; }
 
 # A Service with a port "http" 80 and its EndpointSlice (ready addresses).
 service() { # NAME PORT [PORT...]
@@ -201,11 +167,9 @@ responseHeaderTimeout = "2s"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $HTTP
-eventually "ready after the first sync" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready "ready after the first sync"
 
 # ---- routing
 eventually "Prefix /" sh -c "curl -s -H 'Host: ex.test' http://127.0.0.1:$HTTP/zzz | grep -q '^b1 /zzz'"

@@ -12,11 +12,8 @@ B=${1:-./ingressd}
 NAME=e2e_tls
 [ -n "$1" ] && NAME=e2e_tls_$(basename "$(dirname "$1")")
 suite "$NAME"
-[ -x "$B" ] || {
-	fail "no binary $B"
-	finish
-	exit 1
-}
+EVENTUALLY_WAIT=60 # eventually waits up to 6 s by default here (lib.sh)
+[ -x "$B" ] || abort "no binary $B"
 
 API=$(free_port)
 CTL=$(free_port)
@@ -24,31 +21,9 @@ HTTP=$(free_port)
 HTTPS=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL >"$T_TMP/api.log" 2>&1 &
-at_exit "kill $!"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-wait_port $API && wait_port $CTL && wait_port $P1 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt 60 ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
+start_api
+backend 127.0.0.1:$P1 b1
+wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 
 # ---- certificates
 D=$T_TMP/pki
@@ -201,11 +176,9 @@ address = "127.0.0.1:$WEB"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
+start_ingressd
 wait_port $HTTPS
-eventually "ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready
 
 get() { # HOST PATH [curl args]
 	h=$1

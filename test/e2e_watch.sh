@@ -11,6 +11,7 @@ B=${1:-./ingressd}
 NAME=e2e_watch
 [ -n "$1" ] && NAME=e2e_watch_$(basename "$(dirname "$1")")
 suite "$NAME"
+EVENTUALLY_WAIT=80 # eventually waits up to 8 s by default here (lib.sh)
 
 API=$(free_port)
 CTL=$(free_port)
@@ -30,36 +31,10 @@ mkdir -p "$SA"
 echo "token-one-$$" >"$SA/token"
 cp "$SA/token" "$T_TMP/tokens"
 echo "viewer-$$" >"$T_TMP/viewer"
-python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" \
-	--token-file "$T_TMP/tokens" --viewer-token-file "$T_TMP/viewer" >"$T_TMP/api.log" 2>&1 &
-APID=$!
-at_exit "kill $APID"
-python3 test/backend.py --listen 127.0.0.1:$P1 --name b1 >/dev/null 2>&1 &
-at_exit "kill $!"
-wait_port $API && wait_port $CTL && wait_port $P1 || {
-	fail "helpers did not start"
-	finish
-	exit 1
-}
+start_api --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" --token-file "$T_TMP/tokens" --viewer-token-file "$T_TMP/viewer"
+backend 127.0.0.1:$P1 b1
+wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 ctl() { curl -sf -X POST -d "$2" "http://127.0.0.1:$CTL$1" >/dev/null; }
-kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' http://127.0.0.1:$CTL/objects >/dev/null; }
-kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-eventually() {
-	d=$1
-	shift
-	i=0
-	while [ $i -lt ${WAIT:-80} ]; do
-		if "$@" >/dev/null 2>&1; then
-			ok "$d"
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$d"
-}
-is() { [ "$1" = "$2" ]; }
-get() { curl -s -H "Host: $1" "http://127.0.0.1:$HTTP$2"; }
 ingress() { # NAME HOST [extra annotations]
 	kapply <<EOF
 apiVersion: networking.k8s.io/v1
@@ -77,37 +52,13 @@ kapply <<EOF
 apiVersion: v1
 kind: Namespace
 metadata: {name: t}
----
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
 EOF
+service_s1
 ingress first first.test
 
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[kubernetes]
-throttleDuration = "20ms"
-EOF
 # in-cluster: the environment and a service-account directory
-KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$API INGRESSD_SERVICEACCOUNT_DIR=$SA \
-	$B -c "$T_TMP/i.conf" -l DEBUG 2>"$T_TMP/ingressd.log" &
-IPID=$!
-at_exit "kill $IPID"
-eventually "in-cluster over TLS (IP SAN 127.0.0.1): synced and ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+start_in_cluster $API "$SA"
+ready "in-cluster over TLS (IP SAN 127.0.0.1): synced and ready"
 is "$(get first.test /a)" "b1 /a" && ok "routes from the watched objects" || fail "first route"
 curl -s http://127.0.0.1:$CTL/stats >"$T_TMP/stats"
 grep -q '"token"' "$T_TMP/stats" || true
@@ -175,21 +126,7 @@ python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL --tls-c
 APID=$!
 at_exit "kill $APID"
 wait_port $CTL
-kapply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: s1, namespace: t}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
-addressType: IPv4
-ports: [{name: http, port: $P1}]
-endpoints:
-- addresses: ["127.0.0.1"]
-EOF
+service_s1
 ingress reborn reborn.test
 WAIT=400 eventually "reconnected with the rotated token; the new server's objects routed" sh -c "curl -s -H 'Host: reborn.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 grep -q 'changed; using the new token' "$T_TMP/ingressd.log" && ok "token re-read on reconnect" || fail "token re-read"
@@ -227,14 +164,14 @@ kill $JPID
 wait $JPID 2>/dev/null
 ctl /settings "{\"deny\":{\"token-two-$$\":[\"secrets\"]}}"
 run_with "token-two-$$"
-eventually "403 on Secrets only: the other kinds work and it gets ready" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready "403 on Secrets only: the other kinds work and it gets ready"
 is "$(get reborn.test /)" "b1 /" && ok "... and routes" || fail "routes without secrets"
 kill $JPID
 wait $JPID 2>/dev/null
 ctl /settings '{"deny":{}}'
 ctl /versions '{"preset":"old"}'
 run_with "token-two-$$"
-eventually "an old server: Ingress extensions/v1beta1, core Endpoints" sh -c "curl -sf http://127.0.0.1:$WEB/ready"
+ready "an old server: Ingress extensions/v1beta1, core Endpoints"
 grep -q 'trying /apis/extensions/v1beta1/ingresses' "$T_TMP/run.log" && grep -q 'trying /api/v1/endpoints' "$T_TMP/run.log" &&
 	ok "... found by falling back on 404" || fail "fallback"
 kill $JPID

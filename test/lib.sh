@@ -21,6 +21,13 @@ fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*"; return 0; }
 # check "description" command...: passes when the command succeeds
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else fail "$d"; fi; }
 finish() { echo "$T_NAME: $T_PASS passed, $T_FAIL failed"; [ "$T_FAIL" -eq 0 ]; }
+# abort MSG [FILE]: fail MSG (then show FILE) and end the suite here, exit 1.
+abort() {
+	fail "$1"
+	[ -z "$2" ] || cat "$2"
+	finish
+	exit 1
+}
 # A free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -35,16 +42,75 @@ wait_port() {
 	done
 	return 1
 }
+# start_api [fakeapi.py options...]: the stand-in API server (test/fakeapi.py)
+# on 127.0.0.1:$API, control port $CTL, output in $T_TMP/api.log; its pid is
+# $APID, killed at exit.
+start_api() {
+	python3 test/fakeapi.py --listen 127.0.0.1:$API --control 127.0.0.1:$CTL "$@" >"$T_TMP/api.log" 2>&1 &
+	APID=$!
+	at_exit "kill $APID"
+}
+# backend ADDR:PORT NAME [backend.py options...]: a test backend
+# (test/backend.py) answering as NAME; killed at exit ($! is its pid).
+backend() {
+	b_listen=$1
+	b_name=$2
+	shift 2
+	python3 test/backend.py --listen "$b_listen" --name "$b_name" "$@" >/dev/null 2>&1 &
+	at_exit "kill $!"
+}
+# start_ingressd [options...]: $B -c $T_TMP/i.conf in the background, stderr
+# in $T_TMP/ingressd.log; its pid is $IPID, killed at exit.
+start_ingressd() {
+	$B -c "$T_TMP/i.conf" "$@" 2>"$T_TMP/ingressd.log" &
+	IPID=$!
+	at_exit "kill $IPID"
+}
+# start_in_cluster PORT SA: ingressd configured as in a pod: $T_TMP/i.conf
+# has the http entry point ($HTTP), the admin listener ($WEB) and no API
+# endpoint; the environment names the API server 127.0.0.1:PORT and the
+# service-account directory SA. Debug log; see start_ingressd.
+start_in_cluster() {
+	cat >"$T_TMP/i.conf" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$HTTP"
+[web]
+address = "127.0.0.1:$WEB"
+[kubernetes]
+throttleDuration = "20ms"
+EOF
+	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$1 INGRESSD_SERVICEACCOUNT_DIR=$2 start_ingressd -l DEBUG
+}
 # The stand-in API server's control port is $CTL: kapply < YAML, kdelete PATH.
 kapply() { curl -sf -X POST --data-binary @- -H 'Content-Type: application/yaml' "http://127.0.0.1:$CTL/objects" >/dev/null; }
 kdelete() { curl -sf -X DELETE "http://127.0.0.1:$CTL/objects/$1" >/dev/null; }
-# eventually DESC CMD...: CMD succeeds within WAIT tenths of a second
-# (default 50: rebuilds are coalesced), checked every 0.1 s.
+# service_s1: Service t/s1 (port "http" 80) and its EndpointSlice s1-a,
+# 127.0.0.1:$P1
+service_s1() {
+	kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: s1, namespace: t}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: s1-a, namespace: t, labels: {kubernetes.io/service-name: s1}}
+addressType: IPv4
+ports: [{name: http, port: $P1}]
+endpoints:
+- addresses: ["127.0.0.1"]
+EOF
+}
+# eventually DESC CMD...: CMD succeeds within WAIT tenths of a second,
+# checked every 0.1 s. Without WAIT, the suite's EVENTUALLY_WAIT, else 50
+# (rebuilds are coalesced).
 eventually() {
 	d=$1
 	shift
 	i=0
-	while [ $i -lt "${WAIT:-50}" ]; do
+	while [ $i -lt "${WAIT:-${EVENTUALLY_WAIT:-50}}" ]; do
 		if "$@" >/dev/null 2>&1; then
 			ok "$d"
 			return 0
@@ -54,5 +120,14 @@ eventually() {
 	done
 	fail "$d"
 }
+# ready [DESC]: eventually the admin listener ($WEB) answers /ready with 200
+ready() { eventually "${1:-ready}" sh -c "curl -sf http://127.0.0.1:$WEB/ready"; }
 is() { [ "$1" = "$2" ]; }
 has() { echo "$1" | grep -q -- "$2"; }
+# get HOST PATH [curl args]: the body of http://127.0.0.1:$HTTP PATH for Host HOST
+get() {
+	h=$1
+	p=$2
+	shift 2
+	curl -s -H "Host: $h" "$@" "http://127.0.0.1:$HTTP$p"
+}

@@ -2544,7 +2544,7 @@ struct cn {
 	const char *why;      /* close reason */
 	size_t scan;          /* head bytes already scanned (slowloris) */
 	int ctx;              /* kind-specific index (watch stream) */
-	/* an exchange (section 15) */
+	/* an exchange (upstream connect and pump, up_) */
 	struct hp_body rx;    /* framing of the body this side sends us */
 	uint32_t fwd;         /* bytes at the head of in, framed, not yet sent on */
 	uint16_t xflags;      /* XF_* */
@@ -2691,7 +2691,7 @@ cn_close(struct cn *c, const char *why)
 	log_debug("cn: conn %u: close: %s", c->id, why);
 }
 
-static void cn_release(struct cn *c); /* kind-specific cleanup: section 17 */
+static void cn_release(struct cn *c); /* kind-specific cleanup, in the event loop section (ev_) */
 
 static void
 cn_free(struct cn *c)
@@ -2801,7 +2801,7 @@ cn_events(struct cn *c)
 	return app;
 }
 
-/* ===== 4. object store ================================================ st_
+/* ===== 5. object store ================================================ st_
  * The decoded API objects, in fixed arrays: Ingresses with their paths,
  * TLS hosts and whitelist entries; Services; EndpointSlices (or Endpoints,
  * whose subsets become one record); and only the Secrets an Ingress
@@ -3371,7 +3371,7 @@ st_secret_data(const struct st_secret *s, const char *key, size_t *len)
 	return NULL;
 }
 
-/* ===== 5. JSON decoding ============================================== js_
+/* ===== 6. JSON decoding ============================================== js_
  * jsmn (static, strict, parent links) over one API object or watch event
  * at a time; values are decoded into the store's spare records and never
  * kept as tokens. Strings are unescaped (\uXXXX, surrogate pairs); numbers
@@ -3389,7 +3389,7 @@ struct js {
 
 static jsmntok_t js_tokens[ING_MAX_JSON_TOKENS];
 
-static int au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap); /* section 13 */
+static int au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap); /* basic auth (au_) */
 
 static int
 js_parse(struct js *j, const char *s, size_t len)
@@ -4138,7 +4138,7 @@ js_secret(struct js *j, int obj)
 	return 0;
 }
 
-/* ===== 6. Kubernetes API watch client ================================= kw_
+/* ===== 7. Kubernetes API watch client ================================= kw_
  * One stream per kind (Ingress, Service, EndpointSlice|Endpoints, Secret)
  * and namespace: a paginated list, then a watch from the list's
  * resourceVersion, over HTTP/1.1 (TLS through the port). Chunked or
@@ -4258,7 +4258,7 @@ static struct {
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
 } g_kw;
 
-static void rb_rebuild(void); /* section 7 */
+static void rb_rebuild(void); /* routing table build (rb_) */
 struct rt_table;
 static struct rt_table *rt_live(void);
 
@@ -5354,7 +5354,7 @@ kw_next_deadline(void)
 	return next;
 }
 
-/* ===== 7. routing table build ========================================= rb_
+/* ===== 8. routing table build ========================================= rb_
  * The store becomes a routing table, built into the spare of two tables and
  * swapped in only when the build succeeded; a failed or over-limit build
  * keeps the old table and says why. Requests copy what they need at
@@ -5470,9 +5470,9 @@ rb_init(void)
 	g_rb.live = -1;
 }
 
-static void lb_sync(struct rt_table *t); /* section 12: balancer state */
-static void tl_build(const int *ing_order, int n); /* section 8 */
-static size_t rt_host_norm(struct ing_str h, char *out, size_t cap); /* section 11 */
+static void lb_sync(struct rt_table *t); /* balancing (lb_) */
+static void tl_build(const int *ing_order, int n); /* TLS termination (tl_) */
+static size_t rt_host_norm(struct ing_str h, char *out, size_t cap); /* route lookup (rt_) */
 
 static struct rt_table *
 rt_live(void)
@@ -5829,8 +5829,8 @@ rb_ep_mask(const char *list)
 
 static int
 rb_cmp_route(const void *a, const void *b); /* below */
-static int wl_cmp(const void *a, const void *b);          /* section 12 */
-static const char *au_hash_error(const char *hash, size_t hlen); /* section 13 */
+static int wl_cmp(const void *a, const void *b);          /* source whitelist (wl_) */
+static const char *au_hash_error(const char *hash, size_t hlen); /* basic auth (au_) */
 
 /* Logs a policy problem of Ingress r once per version of it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -6238,7 +6238,7 @@ rb_rebuild(void)
 	         t->nroutes, t->nhosts, t->nbackends, t->nservers, t->nskips);
 }
 
-/* ===== 8. TLS termination ============================================= tl_
+/* ===== 9. TLS termination ============================================= tl_
  * HTTPS entry points (an [entryPoints.NAME.tls] table). Certificates come
  * from the Ingresses' spec.tls Secrets and serve exactly the hosts listed
  * there (Traefik ignored `hosts` and let any namespace's certificate answer
@@ -6510,7 +6510,7 @@ tl_accept(struct cn *c, int ep)
 	return 0;
 }
 
-/* ===== 9. accept ======================================================= cn_
+/* ===== 10. accept ====================================================== cn_
  * Listeners for the entry points and the admin [web] address. A full
  * connection table parks them (HAProxy's limit_listener) until a slot frees;
  * EMFILE parks them for a second (relayd's accept_reserve).
@@ -6525,7 +6525,7 @@ cn_listeners_pause(int paused)
 	log_info("cn: %s accepting connections", paused ? "stopped" : "resumed");
 }
 
-static void hp_client_start(struct cn *c); /* client protocol: section 8 */
+static void hp_client_start(struct cn *c); /* the client side (hp_) */
 
 static void
 cn_accept(struct lis *l)
@@ -6574,7 +6574,7 @@ cn_accept(struct lis *l)
 	}
 }
 
-/* ===== 10. the client side =========================================== hp_
+/* ===== 11. the client side =========================================== hp_
  * Read a request head, parse it, dispatch it; answers of our own;
  * keep-alive and pipelining.
  */
@@ -6588,12 +6588,12 @@ static struct {
 	struct hp_msg msg; /* the head being dispatched (single-threaded) */
 } g_hp;
 
-static void rs_error(struct cn *c, int status, const char *why); /* section 15 */
+static void rs_error(struct cn *c, int status, const char *why); /* responses of our own (rs_) */
 static void rs_unauthorized(struct cn *c, int status, const char *realm);
 static void rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name);
-static void up_dispatch(struct cn *c, struct hp_msg *m);         /* section 14 */
-static void up_client_io(struct cn *c);                          /* section 14 */
-static void mx_admin(struct cn *c, struct hp_msg *m);            /* section 17 */
+static void up_dispatch(struct cn *c, struct hp_msg *m);         /* upstream connect and pump (up_) */
+static void up_client_io(struct cn *c);                          /* upstream connect and pump (up_) */
+static void mx_admin(struct cn *c, struct hp_msg *m);            /* admin API (mx_) */
 static void al_begin(struct cn *c, const struct hp_msg *m);
 static void mx_done(struct cn *c, int status, uint64_t bytes);
 struct rt_table;
@@ -6816,7 +6816,7 @@ hp_client_timeout(struct cn *c)
 	}
 }
 
-/* ===== 11. route lookup =============================================== rt_
+/* ===== 12. route lookup =============================================== rt_
  * Host first (a hash lookup for the exact name and for the wildcard of its
  * parent domain, plus the host-less routes), then the paths of each in
  * order; the best of the three candidates wins. Never a scan of every
@@ -6970,7 +6970,7 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 	return best >= 0 ? &t->routes[best] : NULL;
 }
 
-/* ===== 12. source whitelist ============================================ wl_
+/* ===== 13. source whitelist ============================================ wl_
  * ingress.kubernetes.io/whitelist-source-range, checked against the TCP
  * peer only (never X-Forwarded-For), before auth. A list that has an
  * invalid entry denies everyone (Traefik 1.5-1.6 allowed everyone; the
@@ -7039,7 +7039,7 @@ wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *p
 	return 0;
 }
 
-/* ===== 13. basic auth ================================================= au_
+/* ===== 14. basic auth ================================================= au_
  * ingress.kubernetes.io/auth-type: basic with auth-secret: a Secret of the
  * Ingress's namespace with exactly one data key holding htpasswd lines.
  * bcrypt, MD5-crypt and {SHA}; plain text and DES crypt never match. Fails
@@ -7871,7 +7871,7 @@ au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_
 	return r;
 }
 
-/* ===== 13. balancing and sticky sessions ============================== lb_
+/* ===== 15. balancing and sticky sessions ============================== lb_
  * Per backend, a state slot that outlives routing-table rebuilds while the
  * backend's server set is unchanged (Traefik rebuilt every balancer on
  * every change). wrr is oxy's interleaved weighted round robin over servers
@@ -7925,7 +7925,7 @@ static struct {
 	int have_key;
 } g_lb;
 
-static void cb_sync(struct lb_state *st, const char *expr, const char *who); /* section 14 */
+static void cb_sync(struct lb_state *st, const char *expr, const char *who); /* circuit breaker (cb_) */
 static void cb_free(int cb);
 
 static uint32_t
@@ -8296,7 +8296,7 @@ lb_drr(struct lb_state *st)
 	}
 }
 
-static void cb_record(int cb, int status, uint64_t latency_ms); /* section 14 */
+static void cb_record(int cb, int status, uint64_t latency_ms); /* circuit breaker (cb_) */
 
 /* The outcome of a request to server s of slot be (gen as at dispatch):
  * feeds drr and the breaker. Connect failures and resets arrive as 502. */
@@ -8315,7 +8315,7 @@ lb_done(int be, uint32_t gen, int s, int status, uint64_t latency_ms)
 		lb_drr(st);
 }
 
-/* ===== 14. circuit breaker ============================================ cb_
+/* ===== 16. circuit breaker ============================================ cb_
  * oxy's cbreaker with Traefik 1.x's annotation and expression language,
  * minus its traps: integer and float literals are both accepted wherever a
  * number fits, recovery ramps to 100% (not 50%), and state survives a
@@ -8788,7 +8788,7 @@ cb_record(int cb, int status, uint64_t latency_ms)
 	}
 }
 
-/* ===== 15. upstream connect and pump ================================== up_
+/* ===== 17. upstream connect and pump ================================== up_
  * The exchange: a client connection paired with an upstream connection.
  * Bodies stream both ways through the two connections' own buffers,
  * framed by hp_body_step and passed through verbatim (chunked stays
@@ -9659,7 +9659,7 @@ up_timeout(struct cn *x)
 	up_fail(c, u, 504, u->state == US_CONNECT ? "connect timed out (dialTimeout)" : "upstream too slow (responseHeaderTimeout)");
 }
 
-/* ===== 15. responses of our own ======================================= rs_
+/* ===== 18. responses of our own ======================================= rs_
  * Each with a short text body. An answer to a request whose body was not
  * read closes the connection afterwards.
  */
@@ -9758,7 +9758,7 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
 }
 
-/* ===== 17. metrics, admin API and access log ========================== mx_ al_
+/* ===== 19. metrics, admin API and access log ========================== mx_ al_
  * The admin listener ([web] address) is read-only: /ping (liveness),
  * /ready (first sync done and a table live), /metrics (Prometheus text
  * 0.0.4), /api/providers[/kubernetes] (the live frontends and backends in
@@ -10620,7 +10620,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	rs_error(c, 404, "no such admin path");
 }
 
-/* ===== 17. event loop and main ======================================== ev_
+/* ===== 20. event loop and main ======================================== ev_
  * One poll() per turn: listeners, the signal pipe and every connection
  * that wants something; the timeout is the nearest deadline. Closes are
  * reaped at the end of the turn.

@@ -161,7 +161,7 @@ e2e: ingressd build/mbedtls/ingressd
 
 # Benchmarks against nginx and HAProxy on loopback (bash; about 5 minutes):
 # build/bench/results.md.
-bench: ingressd
+bench: ingressd build/mbedtls/ingressd
 	bash test/bench/run.sh
 
 # The cheese example routed on this machine (stand-in API server, local

@@ -16,9 +16,9 @@
 #      allocations per request
 #   C  10,000 idle keep-alive client connections: ingressd RSS, and what
 #      they cost 64 busy clients; RSS after they all close at once
-#   E  HTTPS (issue 8, first cut; skipped with a note when the build has no
-#      TLS entry points): keep-alive req/s over TLS and ECDSA handshakes/s
-#      against nginx
+#   E  HTTPS: keep-alive req/s over TLS, and full handshakes/s with ECDSA
+#      P-256 and RSA-2048 certificates, for ingressd (BearSSL and mbedTLS
+#      builds) and nginx (OpenSSL)
 #
 # Prints a markdown table and writes build/bench/results.md; raw numbers
 # and every log are kept in build/bench/ (raw.txt, logs/). The machine is
@@ -726,60 +726,89 @@ section_C() {
 }
 
 # ================================================================ E: HTTPS (issue 8)
-# FIRST CUT, written while issue 8 was landing: detects whether an
-# [entryPoints.https.tls] entry point terminates TLS (skips with a note when
-# not); when it does, measures keep-alive requests/s over TLS against nginx
-# (OpenSSL) and full ECDSA P-256 handshakes/s (openssl s_time -new).
-# Still to do for issue 8: RSA-2048 handshakes and the mbedTLS build.
+# An [entryPoints.https.tls] entry point (its default certificate from
+# files) on ingressd's BearSSL build and its mbedTLS build, and nginx
+# (OpenSSL) terminating TLS in front of the same backend. Keep-alive
+# requests/s over TLS with the ECDSA certificate (rounds interleaved), then
+# full handshakes/s (openssl s_time -new, TLS 1.2 for all: ingressd speaks
+# only 1.2) with an ECDSA P-256 and an RSA-2048 certificate, two rounds
+# interleaved.
+MBED=${BENCH_INGRESSD_MBEDTLS:-$ROOT/build/mbedtls/ingressd}
+# e_start NAME CERT: starts server NAME (ingressd_tls, ingressd_mbedtls or
+# nginx_tls) with $TMP/tls-CERT.{crt,key}; its TLS port in E_PORT[NAME],
+# the process to charge CPU to in E_PID[NAME]. 1 when it does not answer.
+e_start() {
+	local n=$1 k=$2 bin=$B port sw conf
+	port=$(free_port)
+	if [ "$n" = nginx_tls ]; then
+		mkdir -p "$TMP/pxs-$k/logs"
+		sed -e "s#$TMP/px/#$TMP/pxs-$k/#g" -e "s#listen 127.0.0.1:$NPORT backlog=4096;#listen 127.0.0.1:$port ssl backlog=4096; ssl_certificate $TMP/tls-$k.crt; ssl_certificate_key $TMP/tls-$k.key; ssl_protocols TLSv1.2 TLSv1.3;#" \
+			"$TMP/px/nginx.conf" >"$TMP/pxs-$k/nginx.conf"
+		bg "$LOGS/nginx-tls-$k.log" $PSRV nginx -p "$TMP/pxs-$k" -e "$TMP/pxs-$k/logs/error.log" -c "$TMP/pxs-$k/nginx.conf" -g 'daemon off;'
+		E_STOP[$n]=$LAST
+		wait_port $port
+		E_PID[$n]=$(pgrep -P $LAST | head -n 1)
+		E_PID[$n]=${E_PID[$n]:-$LAST}
+	else
+		[ "$n" = ingressd_mbedtls ] && bin=$MBED
+		sw=$(free_port)
+		conf=$TMP/$n-$k.conf
+		ingressd_conf "$conf" "$(free_port)" $sw $API "[entryPoints.https]
+address = \"127.0.0.1:$port\"
+[entryPoints.https.tls]
+certFile = \"$TMP/tls-$k.crt\"
+keyFile = \"$TMP/tls-$k.key\""
+		bg "$LOGS/$n-$k.log" $PSRV "$bin" -c "$conf"
+		E_STOP[$n]=$LAST E_PID[$n]=$LAST
+		wait_port $port && until_ok 100 ready $sw
+	fi
+	E_PORT[$n]=$port
+	curl -sk --max-time 5 --resolve plain.bench:$port:127.0.0.1 "https://plain.bench:$port/" 2>/dev/null | grep -q hello
+}
 section_E() {
-	local r t o SH SS SW SPID NS NSPID NSW
+	local r n k o servers="ingressd_tls nginx_tls"
+	declare -gA E_PORT E_PID E_STOP
 	say "E: HTTPS"
 	command -v openssl >/dev/null || {
 		note E "openssl missing: HTTPS skipped"
 		return
 	}
+	if [ -x "$MBED" ]; then
+		servers="ingressd_tls ingressd_mbedtls nginx_tls"
+	else
+		note E "no mbedTLS build at $MBED (make build/mbedtls/ingressd): measured BearSSL only"
+	fi
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=plain.bench \
-		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1
-	SH=$(free_port) SS=$(free_port) SW=$(free_port)
-	ingressd_conf "$TMP/i5.conf" $SH $SW $API "[entryPoints.https]
-address = \"127.0.0.1:$SS\"
-[entryPoints.https.tls]
-certFile = \"$TMP/tls.crt\"
-keyFile = \"$TMP/tls.key\""
-	if ! "$B" -t -c "$TMP/i5.conf" >"$LOGS/ingressd-https-check.log" 2>&1; then
-		note E "SKIPPED: ingressd refuses [entryPoints.https.tls] ($(head -n 1 "$LOGS/ingressd-https-check.log")); issue 8 not landed"
-		return
-	fi
-	bg "$LOGS/ingressd-https.log" $PSRV "$B" -c "$TMP/i5.conf"
-	SPID=$LAST
-	wait_port $SS && until_ok 100 ready $SW
-	if ! curl -sk --max-time 5 --resolve plain.bench:$SS:127.0.0.1 "https://plain.bench:$SS/" 2>/dev/null | grep -q hello; then
-		note E "SKIPPED: no TLS answer from the https entry point (issue 8 not landed yet)"
-		stop $SPID
-		return
-	fi
-	# nginx terminating TLS in front of the same backend
-	NS=$(free_port)
-	mkdir -p "$TMP/pxs/logs"
-	sed -e "s#$TMP/px/#$TMP/pxs/#g" -e "s#listen 127.0.0.1:$NPORT backlog=4096;#listen 127.0.0.1:$NS ssl backlog=4096; ssl_certificate $TMP/tls.crt; ssl_certificate_key $TMP/tls.key; ssl_protocols TLSv1.2 TLSv1.3;#" \
-		"$TMP/px/nginx.conf" >"$TMP/pxs/nginx.conf"
-	bg "$LOGS/nginx-tls.log" $PSRV nginx -p "$TMP/pxs" -e "$TMP/pxs/logs/error.log" -c "$TMP/pxs/nginx.conf" -g 'daemon off;'
-	NSPID=$LAST
-	wait_port $NS
-	NSW=$(pgrep -P $NSPID | head -n 1)
-	warm -H 'Host: plain.bench' "https://127.0.0.1:$SS/"
-	warm -H 'Host: plain.bench' "https://127.0.0.1:$NS/"
-	for r in 1 2; do
-		wrk_run E ingressd_tls "$r" "$VSECS" $SPID "https://127.0.0.1:$SS/" -H 'Host: plain.bench'
-		wrk_run E nginx_tls "$r" "$VSECS" "${NSW:-$NSPID}" "https://127.0.0.1:$NS/" -H 'Host: plain.bench'
+		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls-ec.key" -out "$TMP/tls-ec.crt" >/dev/null 2>&1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=plain.bench \
+		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls-rsa.key" -out "$TMP/tls-rsa.crt" >/dev/null 2>&1
+	for k in ec rsa; do
+		for n in $servers; do
+			if ! e_start $n $k; then
+				note E "SKIPPED: $n with the $k certificate does not answer over TLS (see logs/$n-$k.log)"
+				for n in $servers; do [ -n "${E_STOP[$n]:-}" ] && stop ${E_STOP[$n]}; done
+				return
+			fi
+		done
+		if [ $k = ec ]; then
+			for n in $servers; do warm -H 'Host: plain.bench' "https://127.0.0.1:${E_PORT[$n]}/"; done
+			for r in 1 2; do
+				for n in $servers; do
+					wrk_run E $n "$r" "$VSECS" ${E_PID[$n]} "https://127.0.0.1:${E_PORT[$n]}/" -H 'Host: plain.bench'
+				done
+			done
+		fi
+		for r in 1 2; do
+			for n in $servers; do
+				o=$(openssl s_time -connect 127.0.0.1:${E_PORT[$n]} -tls1_2 -new -time 3 2>&1 |
+					awk '/connections in .* real seconds/ && $4 > 0 {printf "%.1f", $1 / $4; exit}')
+				rec "kv E.handshakes.$k.$n.$r ${o:-0}"
+				say "  E handshakes $k $n round $r: ${o:-0}/s"
+			done
+		done
+		for n in $servers; do stop ${E_STOP[$n]}; done
+		E_STOP=()
 	done
-	for t in "ingressd_tls $SS" "nginx_tls $NS"; do
-		set -- $t
-		o=$(openssl s_time -connect 127.0.0.1:$2 -new -time 3 2>&1 | awk '/connections in .* real seconds/ {print $1; exit}')
-		rec "kv E.handshakes.$1 ${o:-0}"
-	done
-	stop $NSPID
-	stop $SPID
 }
 
 # ================================================================ run

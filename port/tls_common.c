@@ -1,6 +1,7 @@
 /*
- * port/tls_common.c - what the two TLS ports share: error text, wiping,
- * time, and the strict PEM reader (mbed TLS has one, but not with the
+ * port/tls_common.c - what the two TLS ports share: error and alert
+ * texts, wiping, validation time, server and certificate names, and the
+ * strict PEM and private-key reader (mbed TLS has one, but not with the
  * same rules and error texts).
  *
  * Not compiled alone: port/tls_bearssl.c and port/tls_mbedtls.c each

@@ -5552,11 +5552,13 @@ rb_host(struct rt_table *t, const char *name, int wild, int add)
 }
 
 /* ExternalName Services: their names are resolved here, off the request
- * path, and refreshed every RB_DNS_TTL_MS; a change rebuilds the table. The
- * resolver call blocks (getaddrinfo), so it runs on a timer, at most one
- * name per loop turn, never per request. */
+ * path, and refreshed every RB_DNS_TTL_MS; a change rebuilds the table.
+ * One name at a time is resolved, off the loop (port_resolve_start: a
+ * child process), so a slow or dead DNS server never stalls the proxy; an
+ * answer later than RB_DNS_TIMEOUT_MS is a failure. */
 #define RB_DNS_TTL_MS 30000
-#define RB_DNS_ADDRS 8
+#define RB_DNS_TIMEOUT_MS 10000
+#define RB_DNS_ADDRS ING_RESOLVE_MAX
 static struct {
 	struct {
 		char name[ING_NAME_LEN];
@@ -5566,7 +5568,12 @@ static struct {
 		uint64_t due;
 		uint32_t used_build;
 	} e[ING_MAX_EXTERNAL_NAMES];
-} g_dns;
+	int busy;                 /* a resolution is under way: */
+	int fd;                   /* its descriptor, */
+	int pending;              /* for e[pending], */
+	char pending_name[ING_NAME_LEN]; /* named so (the slot may be reused meanwhile) */
+	uint64_t deadline;
+} g_dns; /* zero-initialized: .bss */
 
 /* The cached addresses of name (0 while unresolved); queues it. */
 static int
@@ -5598,42 +5605,75 @@ rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
 	return 0;
 }
 
-/* One due name per turn; a changed answer asks for a rebuild. */
+/* An answer (n addresses, or ING_ERR with err) for e[i]; a change asks for
+ * a rebuild. A failed name serves 503 until it resolves again. */
 static void
-rb_dns_tick(void)
+rb_dns_answer(int i, int n, const struct ing_addr *a, const char *err)
 {
-	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++) {
-		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].due > g.now)
-			continue;
-		struct ing_addr a[RB_DNS_ADDRS];
-		char err[160];
-		int n = port_resolve(g_dns.e[i].name, a, RB_DNS_ADDRS, err, sizeof err);
-		g.now = port_now_ms();
-		g_dns.e[i].due = g.now + RB_DNS_TTL_MS;
-		if (n < 0) {
-			if (!g_dns.e[i].failed)
-				log_warnx("rb: externalName %s: %s", g_dns.e[i].name, err);
-			if (!g_dns.e[i].failed || g_dns.e[i].n) {
-				g_dns.e[i].failed = 1;
-				kw_changed();
-			}
-			return; /* a failed name serves 503 until it resolves again */
-		}
-		if (n != g_dns.e[i].n || g_dns.e[i].failed || memcmp(a, g_dns.e[i].a, (size_t)n * sizeof a[0]) != 0) {
-			memcpy(g_dns.e[i].a, a, (size_t)n * sizeof a[0]);
-			g_dns.e[i].n = n;
-			g_dns.e[i].failed = 0;
+	if (n < 0) {
+		if (!g_dns.e[i].failed)
+			log_warnx("rb: externalName %s: %s", g_dns.e[i].name, err);
+		if (!g_dns.e[i].failed || g_dns.e[i].n) {
+			g_dns.e[i].failed = 1;
+			g_dns.e[i].n = 0;
 			kw_changed();
 		}
 		return;
 	}
+	if (n != g_dns.e[i].n || g_dns.e[i].failed || memcmp(a, g_dns.e[i].a, (size_t)n * sizeof a[0]) != 0) {
+		if (g_dns.e[i].failed)
+			log_info("rb: externalName %s: resolves again", g_dns.e[i].name);
+		memcpy(g_dns.e[i].a, a, (size_t)n * sizeof a[0]);
+		g_dns.e[i].n = n;
+		g_dns.e[i].failed = 0;
+		kw_changed();
+	}
 }
 
+/* Every turn: collect the answer under way (or time it out), else start
+ * the next due name. */
+static void
+rb_dns_tick(void)
+{
+	struct ing_addr a[RB_DNS_ADDRS];
+	char err[200];
+	if (g_dns.busy) {
+		int n = port_resolve_read(g_dns.fd, a, RB_DNS_ADDRS, err, sizeof err);
+		if (n == ING_WAIT) {
+			if (g.now < g_dns.deadline)
+				return;
+			port_resolve_cancel(g_dns.fd);
+			snprintf(err, sizeof err, "no answer from the resolver within %d ms", RB_DNS_TIMEOUT_MS);
+			n = ING_ERR;
+		}
+		g_dns.busy = 0;
+		if (strcmp(g_dns.e[g_dns.pending].name, g_dns.pending_name) == 0) /* not reused meanwhile */
+			rb_dns_answer(g_dns.pending, n, a, err);
+	}
+	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++) {
+		if (g_dns.e[i].name[0] == '\0' || g_dns.e[i].due > g.now)
+			continue;
+		g_dns.e[i].due = g.now + RB_DNS_TTL_MS;
+		int fd = port_resolve_start(g_dns.e[i].name, err, sizeof err);
+		if (fd < 0) {
+			rb_dns_answer(i, ING_ERR, a, err);
+			return;
+		}
+		g_dns.busy = 1;
+		g_dns.fd = fd;
+		g_dns.pending = i;
+		memcpy(g_dns.pending_name, g_dns.e[i].name, sizeof g_dns.pending_name);
+		g_dns.deadline = g.now + RB_DNS_TIMEOUT_MS;
+		return;
+	}
+}
+
+/* When rb_dns_tick has work: the next due name, or the pending deadline. */
 static uint64_t
 rb_dns_next(void)
 {
-	uint64_t next = 0;
-	for (int i = 0; i < ING_MAX_EXTERNAL_NAMES; i++)
+	uint64_t next = g_dns.busy ? g_dns.deadline : 0;
+	for (int i = 0; !g_dns.busy && i < ING_MAX_EXTERNAL_NAMES; i++)
 		if (g_dns.e[i].name[0] != '\0')
 			next = tk_min(next, g_dns.e[i].due);
 	return next;
@@ -10625,6 +10665,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
  * that wants something; the timeout is the nearest deadline. Closes are
  * reaped at the end of the turn.
  */
+#define EV_DNS INT_MIN /* pfd_conn: the ExternalName resolver's descriptor */
 static struct {
 	struct cf cfs[2];
 	int live; /* index of the live config */
@@ -10634,8 +10675,8 @@ static struct {
 	uint64_t stop_deadline;
 	int reload;         /* SIGHUP pending */
 	int exit_code;
-	struct pollfd pfd[CN_TOTAL + ING_MAX_ENTRYPOINTS + 2];
-	int pfd_conn[CN_TOTAL + ING_MAX_ENTRYPOINTS + 2]; /* conn index; -1 signal; -2-i listener i */
+	struct pollfd pfd[CN_TOTAL + ING_MAX_ENTRYPOINTS + 3];
+	int pfd_conn[CN_TOTAL + ING_MAX_ENTRYPOINTS + 3]; /* conn index; -1 signal; -2-i listener i; EV_DNS */
 } g_ev;
 
 static struct cf *
@@ -10874,6 +10915,10 @@ ev_turn(int max_wait_ms)
 	next = tk_min(next, kw_next_deadline());
 	next = tk_min(next, g_al.flush_at);
 	next = tk_min(next, rb_dns_next());
+	if (g_dns.busy) { /* its answer: read by rb_dns_tick */
+		g_ev.pfd[n] = (struct pollfd){.fd = g_dns.fd, .events = POLLIN};
+		g_ev.pfd_conn[n++] = EV_DNS;
+	}
 	int timeout = max_wait_ms;
 	if (zero)
 		timeout = 0;
@@ -10890,6 +10935,8 @@ ev_turn(int max_wait_ms)
 		if (g_ev.pfd[i].revents == 0)
 			continue;
 		int who = g_ev.pfd_conn[i];
+		if (who == EV_DNS)
+			continue;
 		if (who == -1)
 			ev_signals();
 		else if (who <= -2) {

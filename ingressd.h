@@ -232,9 +232,18 @@ int port_signals(char *err, size_t errlen);
 /* Read a whole file into buf (NUL-terminated); returns length or ING_ERR
  * (err filled), also when the file is larger than cap - 1. */
 ssize_t port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen);
-/* Resolve a host name (blocking; start-up and the ExternalName timer
- * only). Fills up to max addresses; returns count or ING_ERR. */
+/* Resolve a host name (blocking: the API server's name, once). Fills up
+ * to max addresses; returns count or ING_ERR. */
 int port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t errlen);
+/* The same off the loop (ExternalName): port_resolve_start returns a
+ * descriptor that turns readable when the answer is there (POSIX: a child
+ * process runs the resolver), or ING_ERR. port_resolve_read returns what
+ * port_resolve would, or ING_WAIT while there is no answer yet; any other
+ * result has closed fd. port_resolve_cancel(fd) abandons a pending one. */
+#define ING_RESOLVE_MAX 8
+int port_resolve_start(const char *host, char *err, size_t errlen);
+int port_resolve_read(int fd, struct ing_addr *out, int max, char *err, size_t errlen);
+void port_resolve_cancel(int fd);
 /* Drop root to user (after binding). 0, or ING_ERR with err filled. */
 int port_drop_privileges(const char *user, char *err, size_t errlen);
 /* Process resident set size in bytes and open fds, for /metrics (-1 unknown). */

@@ -82,6 +82,14 @@ static struct {
 	char name[128], ips[256];
 } mock_dns[8];
 long mock_resolves;
+/* Resolutions started (port_resolve_start), by descriptor MOCK_DNS_FD0 + i. */
+#define MOCK_DNS_FD0 (MOCK_FD0 + MOCK_SOCKS)
+static struct {
+	int used, n;
+	struct ing_addr a[ING_RESOLVE_MAX];
+	char err[160];
+} mk_res[4];
+int mock_dns_hold;
 
 void
 mock_reset(void)
@@ -93,6 +101,8 @@ mock_reset(void)
 	mk_rand = 12345;
 	memset(mock_dns, 0, sizeof mock_dns);
 	mock_resolves = 0;
+	memset(mk_res, 0, sizeof mk_res);
+	mock_dns_hold = 0;
 }
 
 void
@@ -423,6 +433,47 @@ port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t 
 	}
 	snprintf(err, errlen, "resolve %s: not in the mock", host);
 	return ING_ERR;
+}
+
+/* Resolution off the loop: answered at start (counted in mock_resolves)
+ * but held back while mock_dns_hold is set; descriptors MOCK_DNS_FD0 + i
+ * never reach the kernel. */
+
+int
+port_resolve_start(const char *host, char *err, size_t errlen)
+{
+	for (int i = 0; i < (int)(sizeof mk_res / sizeof mk_res[0]); i++)
+		if (!mk_res[i].used) {
+			mk_res[i].used = 1;
+			mk_res[i].n = port_resolve(host, mk_res[i].a, ING_RESOLVE_MAX, mk_res[i].err, sizeof mk_res[i].err);
+			return MOCK_DNS_FD0 + i;
+		}
+	snprintf(err, errlen, "resolve %s: mock table full", host);
+	return ING_ERR;
+}
+
+int
+port_resolve_read(int fd, struct ing_addr *out, int max, char *err, size_t errlen)
+{
+	int i = fd - MOCK_DNS_FD0;
+	if (i < 0 || i >= (int)(sizeof mk_res / sizeof mk_res[0]) || !mk_res[i].used)
+		abort();
+	if (mock_dns_hold)
+		return ING_WAIT;
+	mk_res[i].used = 0;
+	if (mk_res[i].n < 0) {
+		snprintf(err, errlen, "%s", mk_res[i].err);
+		return ING_ERR;
+	}
+	int n = mk_res[i].n < max ? mk_res[i].n : max;
+	memcpy(out, mk_res[i].a, (size_t)n * sizeof *out);
+	return n;
+}
+
+void
+port_resolve_cancel(int fd)
+{
+	mk_res[fd - MOCK_DNS_FD0].used = 0;
 }
 
 int

@@ -31,4 +31,5 @@ int mock_find_connect(const struct ing_addr *a, int nth);
 /* DNS: name -> "ip,ip,..." (NULL ips: the name no longer resolves) */
 void mock_dns_set(const char *name, const char *ips);
 extern long mock_resolves; /* port_resolve calls so far */
+extern int mock_dns_hold;  /* set: started resolutions do not answer yet */
 #endif

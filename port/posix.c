@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,6 +333,107 @@ port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t 
 		return ING_ERR;
 	}
 	return n;
+}
+
+/* The answer a resolver child writes in one write(2): under PIPE_BUF, so
+ * the parent reads all of it or nothing. */
+struct px_answer {
+	int n;
+	struct ing_addr a[ING_RESOLVE_MAX];
+	char err[160];
+};
+_Static_assert(sizeof(struct px_answer) <= PIPE_BUF, "one atomic pipe write");
+
+#define PX_RESOLVE_CHILD_S 60 /* a resolver child never outlives this */
+#ifdef SYS_close_range
+#define PX_SYS_close_range SYS_close_range
+#else
+#define PX_SYS_close_range 436 /* the same on every architecture; musl's headers may lack it */
+#endif
+
+/* Forks a child that resolves host and writes a px_answer to a pipe. The
+ * child keeps no other descriptor open: a client connection the loop
+ * closes meanwhile must really close. Children are reaped by the kernel
+ * (SA_NOCLDWAIT). */
+int
+port_resolve_start(const char *host, char *err, size_t errlen)
+{
+	static int reaping;
+	int p[2];
+	pid_t pid;
+
+	if (!reaping) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_IGN;
+		sa.sa_flags = SA_NOCLDWAIT;
+		sigaction(SIGCHLD, &sa, NULL);
+		reaping = 1;
+	}
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "resolve %s: pipe: %s", host, strerror(errno));
+		return ING_ERR;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "resolve %s: fork: %s", host, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return ING_ERR;
+	}
+	if (pid == 0) {
+		static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
+		struct px_answer ans;
+		int fd = p[1], lim;
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL); /* not the parent's signal pipe */
+		alarm(PX_RESOLVE_CHILD_S);
+		if (fd != 3 && (fd = dup2(p[1], 3)) < 0)
+			_exit(1);
+		fcntl(fd, F_SETFL, 0); /* blocking: the parent may be slow to read */
+		lim = (int)sysconf(_SC_OPEN_MAX);
+		if (syscall(PX_SYS_close_range, 4U, ~0U, 0U) == 0)
+			lim = 0; /* else a kernel before 5.9: one by one */
+		for (int i = 4; i < lim; i++)
+			close(i);
+		memset(&ans, 0, sizeof ans);
+		ans.n = port_resolve(host, ans.a, ING_RESOLVE_MAX, ans.err, sizeof ans.err);
+		(void)!write(fd, &ans, sizeof ans);
+		_exit(0);
+	}
+	close(p[1]);
+	return p[0];
+}
+
+int
+port_resolve_read(int fd, struct ing_addr *out, int max, char *err, size_t errlen)
+{
+	struct px_answer ans;
+	ssize_t r;
+
+	do
+		r = read(fd, &ans, sizeof ans);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return ING_WAIT;
+	close(fd);
+	if (r != (ssize_t)sizeof ans || ans.n > ING_RESOLVE_MAX) {
+		snprintf(err, errlen, "the resolver process ended without an answer");
+		return ING_ERR;
+	}
+	if (ans.n < 0) {
+		ans.err[sizeof ans.err - 1] = '\0';
+		snprintf(err, errlen, "%s", ans.err);
+		return ING_ERR;
+	}
+	int n = ans.n < max ? ans.n : max;
+	memcpy(out, ans.a, (size_t)n * sizeof *out);
+	return n;
+}
+
+void
+port_resolve_cancel(int fd)
+{
+	close(fd); /* the child's write then fails (EPIPE) and it exits */
 }
 
 int

@@ -599,14 +599,18 @@ TEST(test_external_name)
 	CHECK(hits >= 1);
 	b = backend_of("x3.io", "/");
 	CHECK(b && b->nsrv == 0);
-	/* one name per turn, off the request path; a new answer asks for a rebuild */
+	/* one name at a time, off the loop: started on one turn, its answer
+	 * collected on a later one; a new answer asks for a rebuild */
 	g_kw.dirty = 0;
 	rb_dns_tick();
-	CHECK(mock_resolves == 1 && g_kw.dirty);
-	rb_dns_tick(); /* the second queued name (ext2, not in DNS) */
-	CHECK(mock_resolves == 2);
+	CHECK(mock_resolves == 1 && !g_kw.dirty && g_dns.busy);
+	CHECK(rb_dns_next() == g.now + RB_DNS_TIMEOUT_MS); /* the loop wakes for its deadline */
+	rb_dns_tick(); /* db.example's answer; the second queued name (ext2, not in DNS) starts */
+	CHECK(g_kw.dirty && mock_resolves == 2 && g_dns.busy);
+	rb_dns_tick(); /* ext2's failure */
+	CHECK(!g_dns.busy);
 	rb_dns_tick(); /* nothing due */
-	CHECK(mock_resolves == 2);
+	CHECK(mock_resolves == 2 && !g_dns.busy);
 	rb_rebuild();
 	b = backend_of("db.io", "/");
 	CHECK(b && b->nsrv == 2 && rt_live()->servers[b->srv].addr.ip[3] + rt_live()->servers[b->srv + 1].addr.ip[3] == 3 &&
@@ -620,23 +624,60 @@ TEST(test_external_name)
 	g.now = mock_now;
 	g_kw.dirty = 0;
 	rb_dns_tick();
+	rb_dns_tick();
 	CHECK(g_kw.dirty);
+	rb_dns_tick(); /* ext2 again: still failing, no rebuild for that */
+	g_kw.dirty = 0;
+	rb_dns_tick();
+	CHECK(!g_kw.dirty && !g_dns.busy);
 	rb_rebuild();
 	b = backend_of("db.io", "/");
 	CHECK(b && b->nsrv == 1 && rt_live()->servers[b->srv].addr.ip[3] == 7);
 	mock_now += 30001;
 	g.now = mock_now;
 	g_kw.dirty = 0;
-	rb_dns_tick();
+	for (int i = 0; i < 4; i++)
+		rb_dns_tick();
 	CHECK(!g_kw.dirty);
+	/* a resolver that does not answer: the loop goes on; at the deadline
+	 * the name fails (503), and the next refresh recovers it */
+	mock_dns_hold = 1;
+	mock_now += 30001;
+	g.now = mock_now;
+	rb_dns_tick();
+	CHECK(g_dns.busy);
+	mock_now += RB_DNS_TIMEOUT_MS - 1;
+	g.now = mock_now;
+	rb_dns_tick();
+	CHECK(g_dns.busy); /* not yet */
+	mock_now += 1;
+	g.now = mock_now;
+	rb_dns_tick();
+	CHECK(!g_dns.busy || strcmp(g_dns.pending_name, "db.example") != 0);
+	rb_rebuild();
+	b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 0 && b->why && strstr(b->why, "does not resolve"));
+	mock_dns_hold = 0;
+	mock_now += 30001;
+	g.now = mock_now;
+	for (int i = 0; i < 4; i++)
+		rb_dns_tick();
+	rb_rebuild();
+	b = backend_of("db.io", "/");
+	CHECK(b && b->nsrv == 1);
 	/* a name that stops resolving serves 503 (no servers), not stale addresses */
 	mock_dns_set("db.example", NULL);
 	mock_now += 30001;
 	g.now = mock_now;
-	rb_dns_tick();
+	for (int i = 0; i < 4; i++)
+		rb_dns_tick();
 	rb_rebuild();
 	b = backend_of("db.io", "/");
 	CHECK(b && b->nsrv == 0);
+	while (g_dns.busy) { /* leave no resolution under way for the next test */
+		mock_dns_hold = 0;
+		rb_dns_tick();
+	}
 	mock_reset();
 }
 

@@ -569,6 +569,19 @@ backend_of(const char *host, const char *path)
 
 _Static_assert(ING_MAX_EXTERNAL_NAMES == 2, "test_external_name is written for the TEST_LIMITS of the Makefile");
 
+/* After the refresh interval: every due name resolved, the table rebuilt;
+ * the backend of host's "/" route. */
+static const struct rt_backend *
+dns_refreshed(const char *host)
+{
+	mock_now += 30001;
+	g.now = mock_now;
+	for (int i = 0; i < 4; i++)
+		rb_dns_tick();
+	rb_rebuild();
+	return backend_of(host, "/");
+}
+
 TEST(test_external_name)
 {
 	setup("");
@@ -633,12 +646,9 @@ TEST(test_external_name)
 	rb_rebuild();
 	b = backend_of("db.io", "/");
 	CHECK(b && b->nsrv == 1 && rt_live()->servers[b->srv].addr.ip[3] == 7);
-	mock_now += 30001;
-	g.now = mock_now;
 	g_kw.dirty = 0;
-	for (int i = 0; i < 4; i++)
-		rb_dns_tick();
-	CHECK(!g_kw.dirty);
+	dns_refreshed("db.io");
+	CHECK(!g_kw.dirty); /* (the rebuild does not clear it) */
 	/* a resolver that does not answer: the loop goes on; at the deadline
 	 * the name fails (503), and the next refresh recovers it */
 	mock_dns_hold = 1;
@@ -658,22 +668,10 @@ TEST(test_external_name)
 	b = backend_of("db.io", "/");
 	CHECK(b && b->nsrv == 0 && b->why && strstr(b->why, "does not resolve"));
 	mock_dns_hold = 0;
-	mock_now += 30001;
-	g.now = mock_now;
-	for (int i = 0; i < 4; i++)
-		rb_dns_tick();
-	rb_rebuild();
-	b = backend_of("db.io", "/");
-	CHECK(b && b->nsrv == 1);
+	CHECK((b = dns_refreshed("db.io")) && b->nsrv == 1);
 	/* a name that stops resolving serves 503 (no servers), not stale addresses */
 	mock_dns_set("db.example", NULL);
-	mock_now += 30001;
-	g.now = mock_now;
-	for (int i = 0; i < 4; i++)
-		rb_dns_tick();
-	rb_rebuild();
-	b = backend_of("db.io", "/");
-	CHECK(b && b->nsrv == 0);
+	CHECK((b = dns_refreshed("db.io")) && b->nsrv == 0);
 	while (g_dns.busy) { /* leave no resolution under way for the next test */
 		mock_dns_hold = 0;
 		rb_dns_tick();

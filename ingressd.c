@@ -563,6 +563,9 @@ struct cf {
 	uint64_t dial_timeout, response_header_timeout;
 	uint64_t grace_timeout;
 	int max_idle_per_host;
+	char sticky_key_file[256]; /* stickyKeyFile: shared secret for sticky cookies */
+	uint8_t sticky_key[32];    /* SHA-256 of its contents, when sticky_keyed */
+	int sticky_keyed;
 	struct cf_kube {
 		char endpoint[256];
 		char token[ING_MAX_TOKEN_BYTES];
@@ -1327,6 +1330,7 @@ static const struct cf_key cf_keys[] = {
     {CFT_TOP, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
     {CFT_TOP, "maxIdleConnsPerHost", KT_INT, CFO(max_idle_per_host)},
     {CFT_TOP, "accessLogsFile", KT_STR, CFO(accesslog_path)},
+    {CFT_TOP, "stickyKeyFile", KT_STR, CFO(sticky_key_file)},
     {CFT_EP, "address", KT_ADDR, CFE(address)},
     {CFT_EP_TLS, "certFile", KT_STR, CFE(cert_file)},
     {CFT_EP_TLS, "keyFile", KT_STR, CFE(key_file)},
@@ -1606,6 +1610,33 @@ cf_check_bytes(struct cf_parser *ps, const char *buf, size_t len)
 	return errs;
 }
 
+/* stickyKeyFile: the same secret on every replica gives every replica
+ * the same sticky cookie values. Its SHA-256 is the HMAC key; the secret
+ * itself is not kept. */
+#define CF_STICKY_MIN 16
+static void
+cf_sticky_key(struct cf_parser *ps, struct cf *c)
+{
+	char buf[4096], err[160];
+	struct ing_hash h;
+	ssize_t n = port_read_file(c->sticky_key_file, buf, sizeof buf, err, sizeof err);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--; /* a trailing newline is not part of the secret */
+	if (n < 0)
+		cf_err(ps, "stickyKeyFile: %s", err);
+	else if (n < CF_STICKY_MIN)
+		cf_err(ps, "stickyKeyFile %s: %zd bytes; at least %d (head -c 32 /dev/urandom | base64 makes one)",
+		       c->sticky_key_file, n, CF_STICKY_MIN);
+	else if (tls_hash_init(&h, ING_HASH_SHA256) == ING_ERR)
+		cf_err(ps, "stickyKeyFile: no SHA-256 in this build");
+	else {
+		tls_hash_update(&h, buf, (size_t)n);
+		tls_hash_out(&h, c->sticky_key);
+		c->sticky_keyed = 1;
+	}
+	explicit_bzero(buf, sizeof buf);
+}
+
 /* Whole-config checks after parsing (relayd's load_config). */
 static void
 cf_finish(struct cf_parser *ps)
@@ -1647,6 +1678,8 @@ cf_finish(struct cf_parser *ps)
 				cf_err(ps, "defaultEntryPoints: unknown entry point \"%s\"", c->default_eps[i]);
 	}
 	c->accesslog_enabled = ps->accesslog_seen || c->accesslog_path[0] != '\0';
+	if (c->sticky_key_file[0] != '\0')
+		cf_sticky_key(ps, c);
 	if (c->kube.endpoint[0] != '\0' && strncmp(c->kube.endpoint, "http://", 7) != 0 &&
 	    strncmp(c->kube.endpoint, "https://", 8) != 0)
 		cf_err(ps, "[kubernetes] endpoint: must start with http:// or https://");
@@ -7961,8 +7994,10 @@ static struct {
 	int n;
 	struct lb_srv srv[2][ING_MAX_SERVERS]; /* double-buffered like the tables */
 	int cur, nsrv;
-	uint8_t key[32]; /* sticky HMAC key, random per process */
+	uint8_t key[32]; /* sticky HMAC key, random per process (no stickyKeyFile) */
 	int have_key;
+	uint8_t tag_key[32]; /* the key of the tags in srv[] */
+	uint32_t key_epoch;  /* bumped when it changes: every tag is made again */
 } g_lb;
 
 static void cb_sync(struct lb_state *st, const char *expr, const char *who); /* circuit breaker (cb_) */
@@ -8048,9 +8083,14 @@ lb_sync(struct rt_table *t)
 	int nxt = 1 - g_lb.cur, nsrv = 0;
 	if (!g_lb.have_key && port_random(g_lb.key, sizeof g_lb.key) == 0)
 		g_lb.have_key = 1;
+	const uint8_t *key = cf_live->sticky_keyed ? cf_live->sticky_key : g_lb.have_key ? g_lb.key : NULL;
+	if (key != NULL && memcmp(key, g_lb.tag_key, sizeof g_lb.tag_key) != 0) {
+		memcpy(g_lb.tag_key, key, sizeof g_lb.tag_key);
+		g_lb.key_epoch++;
+	}
 	for (int i = 0; i < t->nbackends; i++) {
 		struct rt_backend *b = &t->backends[i];
-		uint32_t h = lb_srv_hash(t, b);
+		uint32_t h = lb_srv_hash(t, b) ^ g_lb.key_epoch * 0x9e3779b9u; /* a new key: new tags */
 		int free_slot = -1, k;
 		for (k = 0; k < g_lb.n; k++) {
 			if (g_lb.s[k].used && strcmp(g_lb.s[k].key, b->key) == 0)
@@ -8078,7 +8118,7 @@ lb_sync(struct rt_table *t)
 				uint8_t mac[32];
 				int n = ing_addr_fmt(&t->servers[b->srv + s].addr, a, sizeof a, 1);
 				dst[s].orig = dst[s].cur = t->servers[b->srv + s].weight;
-				if (g_lb.have_key && lb_hmac(g_lb.key, sizeof g_lb.key, a, (size_t)n, mac) == 0)
+				if (key != NULL && lb_hmac(key, sizeof g_lb.tag_key, a, (size_t)n, mac) == 0)
 					memcpy(dst[s].tag, mac, LB_TAG_LEN);
 			}
 			st->srv_hash = h;
@@ -10783,6 +10823,8 @@ ev_reload(void)
 		log_errx("ev: reload: keeping the running config");
 		return;
 	}
+	if (nc->sticky_keyed != old->sticky_keyed || memcmp(nc->sticky_key, old->sticky_key, sizeof nc->sticky_key) != 0)
+		kw_changed(); /* lb_sync makes the sticky tags again */
 	g_ev.live = spare;
 	cf_live = nc;
 	al_flush();

@@ -154,6 +154,46 @@ h=$(curl -s -D - -o /dev/null -H 'Host: named.test' "http://127.0.0.1:$HTTP/" | 
 echo "$h" | grep -q 'my_cookie=' && ok "session-cookie-name sanitised to my_cookie" || fail "named cookie: $h"
 echo "$h" | grep -q 'Path=/' && ok "cookie Path=/" || fail "cookie path: $h"
 
+# ---- stickyKeyFile: replicas (or a restart) with the same secret honour
+# each other's cookies; one without it (a random key) pins the client anew
+head -c 32 /dev/urandom | base64 >"$T_TMP/sticky.key"
+replica() { # NAME [stickyKeyFile line]: another ingressd on the same API server; its port in $RP
+	RP=$(free_port)
+	rw=$(free_port)
+	cat >"$T_TMP/$1.conf" <<EOF
+$2
+[entryPoints.http]
+address = "127.0.0.1:$RP"
+[web]
+address = "127.0.0.1:$rw"
+[kubernetes]
+endpoint = "http://127.0.0.1:$API"
+throttleDuration = "20ms"
+EOF
+	$B -c "$T_TMP/$1.conf" 2>"$T_TMP/$1.log" &
+	at_exit "kill $!"
+	wait_port $RP && WEB=$rw ready "replica $1 ready"
+}
+replica r1 "stickyKeyFile = \"$T_TMP/sticky.key\""
+R1=$RP
+replica r2 "stickyKeyFile = \"$T_TMP/sticky.key\""
+R2=$RP
+replica r3
+R3=$RP
+J2=$T_TMP/jar2
+pinned=$(curl -s -c "$J2" -H 'Host: named.test' "http://127.0.0.1:$R1/" | cut -c1-2)
+moved=0 reset=0
+for i in 1 2 3 4 5 6; do
+	hdrs=$(curl -s -D - -b "$J2" -H 'Host: named.test' "http://127.0.0.1:$R2/" | tr -d '\r')
+	echo "$hdrs" | tail -n 1 | grep -q "^$pinned " || moved=$((moved + 1))
+	echo "$hdrs" | grep -qi '^set-cookie:' && reset=$((reset + 1))
+done
+[ -n "$pinned" ] && [ $moved -eq 0 ] && [ $reset -eq 0 ] &&
+	ok "stickyKeyFile: another replica keeps the client on $pinned, no new cookie" ||
+	fail "stickyKeyFile: replica moved $moved of 6, set $reset new cookies (pinned ${pinned:-none})"
+curl -s -D - -o /dev/null -b "$J2" -H 'Host: named.test' "http://127.0.0.1:$R3/" | tr -d '\r' | grep -qi '^set-cookie: my_cookie=' &&
+	ok "... a replica without the key pins the client anew" || fail "a replica without stickyKeyFile accepted the cookie"
+
 # ---- drr: a server that starts failing loses its share
 t=$(tally drr.test 10)
 is "$t" "b1=5 b2=5" && ok "drr starts even" || fail "drr start: $t"

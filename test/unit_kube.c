@@ -840,6 +840,36 @@ TEST(test_sticky)
 	m.h[0].value = (struct ing_str){hdr, strlen(hdr)};
 	t = rt_live();
 	CHECK(lb_pick(t, &t->backends[0], &m, -1, &set) >= 0 && set);
+	/* stickyKeyFile: every replica with the same secret sets the same
+	 * value (python3: hmac.new(sha256(secret), b"10.0.0.2:8080", sha256)) */
+	char path[] = "/tmp/ingressd-sticky-XXXXXX", conftext[128];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, "0123456789abcdef-secret\n", 24) == 24);
+	close(fd);
+	snprintf(conftext, sizeof conftext, "stickyKeyFile = \"%s\"\n", path);
+	for (int replica = 0; replica < 3; replica++) { /* a third: no key file, a random key */
+		setup(replica < 2 ? conftext : "");
+		CHECK(ut_cf.sticky_keyed == (replica < 2));
+		CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+		            "{\"metadata\":{\"name\":\"s1\",\"namespace\":\"a\",\"annotations\":{\"traefik.backend.loadbalancer.sticky\":"
+		            "\"true\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}") == 0);
+		slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\"");
+		ingress("a", "i", "2026-01-01T00:00:00Z", "", RULE("ex.com", PATH("/", "Prefix", "s1", 80)));
+		rb_rebuild();
+		t = rt_live();
+		out.r = out.w = 0;
+		CHECK(lb_cookie(&g_lb.s[t->backends[0].state], 1, 0, &out) == 0);
+		out.d[out.w] = '\0';
+		CHECK((strstr(out.d, "_TRAEFIK_BACKEND=ae1d66a619f989ea48d64f4ec62a9cbe;") != NULL) == (replica < 2));
+	}
+	/* a key file too short, or missing: a config error, not a silent random key */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "short\n", 6) == 6);
+	close(fd);
+	CHECK(cf_parse(&ut_ps, &ut_cf, "t", conftext, strlen(conftext)) == 1 && strstr(ut_ps.msgs[0].text, "5 bytes; at least 16"));
+	unlink(path);
+	CHECK(cf_parse(&ut_ps, &ut_cf, "t", conftext, strlen(conftext)) == 1 && strstr(ut_ps.msgs[0].text, "stickyKeyFile: "));
+	setup("");
 }
 
 static const char *

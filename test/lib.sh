@@ -28,9 +28,39 @@ abort() {
 	finish
 	exit 1
 }
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, below the kernel's ephemeral range (so the
+# local end of some outgoing connection - kube-apiserver's to etcd, say -
+# cannot take it before the server binds it), not handed out before in
+# this suite.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 - "${T_TMP:-/tmp}/.ports" <<'EOF'
+import random, socket, sys
+lo = 32768
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    pass
+try:
+    used = set(open(sys.argv[1]).read().split())
+except OSError:
+    used = set()
+for _ in range(2000):
+    p = random.randint(max(1024, lo - 12000), lo - 1)
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    with open(sys.argv[1], "a") as f:
+        f.write("%d\n" % p)
+    print(p)
+    sys.exit(0)
+sys.exit("free_port: no free port found")
+EOF
 }
 # Wait until a TCP port accepts (up to ~5 s).
 wait_port() {

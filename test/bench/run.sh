@@ -205,22 +205,29 @@ cc -std=c11 -O2 -shared -fPIC -o "$OUT/malloc_count.so" test/bench/malloc_count.
 
 # ---------------------------------------------------------------- shared pieces
 # The nginx backend: 1 worker, a small fixed answer, keep-alive.
-BACK=$(free_port)
-mkdir -p "$TMP/back/logs"
-cat >"$TMP/back/nginx.conf" <<EOF
+# nginx_head DIR: starts $TMP/DIR/nginx.conf (one worker, no access log,
+# temp paths of its own), up to inside http {; the caller appends the rest
+nginx_head() {
+	mkdir -p "$TMP/$1/logs"
+	cat >"$TMP/$1/nginx.conf" <<EOF
 worker_processes 1;
-pid $TMP/back/nginx.pid;
-error_log $TMP/back/logs/error.log warn;
+pid $TMP/$1/nginx.pid;
+error_log $TMP/$1/logs/error.log warn;
 events { worker_connections 20000; }
 http {
     access_log off;
     keepalive_timeout 300s;
     keepalive_requests 1000000;
-    client_body_temp_path $TMP/back/body;
-    proxy_temp_path $TMP/back/proxy;
-    fastcgi_temp_path $TMP/back/fastcgi;
-    uwsgi_temp_path $TMP/back/uwsgi;
-    scgi_temp_path $TMP/back/scgi;
+    client_body_temp_path $TMP/$1/body;
+    proxy_temp_path $TMP/$1/proxy;
+    fastcgi_temp_path $TMP/$1/fastcgi;
+    uwsgi_temp_path $TMP/$1/uwsgi;
+    scgi_temp_path $TMP/$1/scgi;
+EOF
+}
+BACK=$(free_port)
+nginx_head back
+cat >>"$TMP/back/nginx.conf" <<EOF
     server {
         listen 127.0.0.1:$BACK backlog=4096;
         location / {
@@ -426,21 +433,8 @@ filePath = \"$TMP/access.log\""
 	# nginx as the reverse proxy: 1 worker, upstream keep-alive, the same
 	# X-Forwarded-* headers ingressd adds, no access log (ingressd's is off)
 	NPORT=$(free_port)
-	mkdir -p "$TMP/px/logs"
-	cat >"$TMP/px/nginx.conf" <<EOF
-worker_processes 1;
-pid $TMP/px/nginx.pid;
-error_log $TMP/px/logs/error.log warn;
-events { worker_connections 20000; }
-http {
-    access_log off;
-    keepalive_timeout 300s;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/px/body;
-    proxy_temp_path $TMP/px/proxy;
-    fastcgi_temp_path $TMP/px/fastcgi;
-    uwsgi_temp_path $TMP/px/uwsgi;
-    scgi_temp_path $TMP/px/scgi;
+	nginx_head px
+	cat >>"$TMP/px/nginx.conf" <<EOF
     upstream backend {
         server 127.0.0.1:$BACK;
         keepalive 64;

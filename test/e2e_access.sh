@@ -36,26 +36,8 @@ secret() {
 		for f in "$@"; do printf '  %s: %s\n' "$(basename "$f")" "$(base64 -w0 <"$f")"; done
 	} | kapply
 }
-# ingress NAME HOST ANNOTATIONS(yaml flow map)
-ingress() {
-	kapply <<EOF
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: $1, namespace: t, annotations: $3}
-spec:
-  rules:
-  - host: $2
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}
-EOF
-}
 
-kapply <<EOF
-apiVersion: v1
-kind: Namespace
-metadata: {name: t}
-EOF
+namespace t
 service_s1
 
 # htpasswd files made by the real tool
@@ -75,19 +57,19 @@ secret badline "$T_TMP/bad/auth"
 printf 'only:%s\n' '$6$saltsalt$abcdefghijklmnopqrstuvwxyz0123456789' >"$T_TMP/bad/auth"
 secret sha512 "$T_TMP/bad/auth"
 
-ingress wl-v4 wl4.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2, 10.0.0.0/8"}'
-ingress wl-v6 wl6.test '{traefik.ingress.kubernetes.io/whitelist-source-range: "::1/128"}'
-ingress wl-host wlh.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.3/24"}'
-ingress wl-bad wlbad.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8, 1.2.3/33"}'
-ingress wl-empty wlempty.test '{ingress.kubernetes.io/whitelist-source-range: " , "}'
-ingress auth auth.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
-ingress auth-realm realm.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-realm: "edge zone", ingress.kubernetes.io/auth-remove-header: "true"}'
-ingress auth-missing missing.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: nosuch}'
-ingress auth-two two.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: twokeys}'
-ingress auth-badline badline.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: badline}'
-ingress auth-sha512 sha512.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: sha512}'
-ingress auth-digest digest.test '{ingress.kubernetes.io/auth-type: digest, ingress.kubernetes.io/auth-secret: users}'
-ingress both both.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2", ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
+ingress_s1 wl-v4 wl4.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2, 10.0.0.0/8"}'
+ingress_s1 wl-v6 wl6.test '{traefik.ingress.kubernetes.io/whitelist-source-range: "::1/128"}'
+ingress_s1 wl-host wlh.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.3/24"}'
+ingress_s1 wl-bad wlbad.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8, 1.2.3/33"}'
+ingress_s1 wl-empty wlempty.test '{ingress.kubernetes.io/whitelist-source-range: " , "}'
+ingress_s1 auth auth.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
+ingress_s1 auth-realm realm.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-realm: "edge zone", ingress.kubernetes.io/auth-remove-header: "true"}'
+ingress_s1 auth-missing missing.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: nosuch}'
+ingress_s1 auth-two two.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: twokeys}'
+ingress_s1 auth-badline badline.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: badline}'
+ingress_s1 auth-sha512 sha512.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: sha512}'
+ingress_s1 auth-digest digest.test '{ingress.kubernetes.io/auth-type: digest, ingress.kubernetes.io/auth-secret: users}'
+ingress_s1 both both.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2", ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
 
 cat >"$T_TMP/i.conf" <<EOF
 [entryPoints.http]

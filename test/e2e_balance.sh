@@ -91,11 +91,7 @@ EOF
 count_of() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | grep . || echo 0; }
 metric() { curl -s "http://127.0.0.1:$WEB/metrics" | grep "^$1" | awk '{print $2}'; }
 
-kapply <<EOF
-apiVersion: v1
-kind: Namespace
-metadata: {name: t}
-EOF
+namespace t
 service wrr '{}' $P 127.0.0.2 127.0.0.3
 service drr '{traefik.backend.loadbalancer.method: drr}' $P 127.0.0.2 127.0.0.3
 service sticky '{traefik.backend.loadbalancer.sticky: "true"}' $P 127.0.0.2 127.0.0.3

@@ -53,11 +53,7 @@ address = "127.0.0.1:$WEB"
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
-kapply <<EOF
-apiVersion: v1
-kind: Namespace
-metadata: {name: t}
-EOF
+namespace t
 service_s1
 kapply <<EOF
 apiVersion: networking.k8s.io/v1

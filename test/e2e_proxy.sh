@@ -68,11 +68,7 @@ EOF
 	done
 }
 
-kapply <<EOF
-apiVersion: v1
-kind: Namespace
-metadata: {name: t}
-EOF
+namespace t
 service s1 $P1
 service s2 $P2
 service s3 $P3

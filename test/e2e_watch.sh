@@ -35,26 +35,9 @@ start_api --tls-cert "$SA/srv.crt" --tls-key "$SA/srv.key" --token-file "$T_TMP/
 backend 127.0.0.1:$P1 b1
 wait_port $API && wait_port $CTL && wait_port $P1 || abort "helpers did not start"
 ctl() { curl -sf -X POST -d "$2" "http://127.0.0.1:$CTL$1" >/dev/null; }
-ingress() { # NAME HOST [extra annotations]
-	kapply <<EOF
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: $1, namespace: t, annotations: {x: "$3"}}
-spec:
-  rules:
-  - host: $2
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}
-EOF
-}
-kapply <<EOF
-apiVersion: v1
-kind: Namespace
-metadata: {name: t}
-EOF
+namespace t
 service_s1
-ingress first first.test
+ingress_s1 first first.test
 
 # in-cluster: the environment and a service-account directory
 start_in_cluster $API "$SA"
@@ -66,24 +49,24 @@ alive() { kill -0 $IPID 2>/dev/null; }
 
 # ---- create, update, delete follow within a second
 t0=$(date +%s%N)
-ingress second second.test
+ingress_s1 second second.test
 WAIT=10 eventually "a new Ingress is routed within a second" sh -c "curl -s -H 'Host: second.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 kdelete ingresses/t/second
 eventually "a deleted Ingress is gone" sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: second.test' http://127.0.0.1:$HTTP/ | grep -qx 404"
 
 # ---- faults
 ctl /fault '{"kind":"drop_mid_line","resource":"ingresses"}'
-ingress drop drop.test
+ingress_s1 drop drop.test
 eventually "cut mid-line: reconnects and gets the object" sh -c "curl -s -H 'Host: drop.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 ctl /fault '{"kind":"garbage_line","resource":"ingresses"}'
-ingress garbage garbage.test
+ingress_s1 garbage garbage.test
 eventually "garbage line skipped, the event after it applied" sh -c "curl -s -H 'Host: garbage.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 grep -q 'not JSON: skipped' "$T_TMP/ingressd.log" && ok "garbage line logged" || fail "garbage log"
 ctl /fault '{"kind":"oversized_object","bytes":80000,"namespace":"t","name":"first"}'
 eventually "oversized object skipped, logged with its name and the macro" grep -q 'object first over 65536 bytes (ING_MAX_OBJECT_BYTES)' "$T_TMP/ingressd.log"
 is "$(get first.test /b)" "b1 /b" && ok "... its previous version still serves" || fail "previous version"
 ctl /fault '{"kind":"bad_chunk","resource":"ingresses"}'
-ingress badchunk badchunk.test
+ingress_s1 badchunk badchunk.test
 eventually "bad chunk size: reconnects" sh -c "curl -s -H 'Host: badchunk.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 ctl /fault '{"kind":"status","code":500,"count":3,"resource":"services"}'
 ctl /fault '{"kind":"close_all_watches","resource":"services"}'
@@ -93,10 +76,10 @@ ctl /fault '{"kind":"close_all_watches","resource":"secrets"}'
 alive && ok "still running after a stalled stream" || fail "died"
 ctl /fault '{"kind":"drip","bytes_per_sec":2000,"count":2}'
 ctl /fault '{"kind":"close_all_watches","resource":"ingresses"}'
-ingress drip drip.test
+ingress_s1 drip drip.test
 WAIT=150 eventually "a slow drip of bytes still delivers" sh -c "curl -s -H 'Host: drip.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 ctl /fault '{"kind":"compact"}'
-ingress aftercompact aftercompact.test
+ingress_s1 aftercompact aftercompact.test
 eventually "410 on compaction: relist" grep -q 'relisting' "$T_TMP/ingressd.log"
 eventually "... and converges" sh -c "curl -s -H 'Host: aftercompact.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 curl -s http://127.0.0.1:$WEB/metrics | grep -q '^ingressd_watch_relists_total{kind="ingress"} [2-9]' && ok "relists counted" ||
@@ -127,7 +110,7 @@ APID=$!
 at_exit "kill $APID"
 wait_port $CTL
 service_s1
-ingress reborn reborn.test
+ingress_s1 reborn reborn.test
 WAIT=400 eventually "reconnected with the rotated token; the new server's objects routed" sh -c "curl -s -H 'Host: reborn.test' http://127.0.0.1:$HTTP/ | grep -q b1"
 grep -q 'changed; using the new token' "$T_TMP/ingressd.log" && ok "token re-read on reconnect" || fail "token re-read"
 WAIT=50 eventually "objects gone from the new server are swept" sh -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: first.test' http://127.0.0.1:$HTTP/ | grep -qx 404"

@@ -133,6 +133,24 @@ endpoints:
 - addresses: ["127.0.0.1"]
 EOF
 }
+# namespace NAME: the Namespace object on the stand-in API server
+namespace() { printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$1" | kapply; }
+# ingress_s1 NAME HOST [ANNOTATIONS]: Ingress t/NAME routing HOST/ (Prefix)
+# to Service s1 port 80; ANNOTATIONS a YAML map, {} by default
+ingress_s1() {
+	i_ann=${3:-"{}"}
+	kapply <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $1, namespace: t, annotations: $i_ann}
+spec:
+  rules:
+  - host: $2
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}
+EOF
+}
 # eventually DESC CMD...: CMD succeeds within WAIT tenths of a second,
 # checked every 0.1 s. Without WAIT, the suite's EVENTUALLY_WAIT, else 50
 # (rebuilds are coalesced).

@@ -861,6 +861,15 @@ TEST(test_sticky)
 		CHECK(lb_cookie(&g_lb.s[t->backends[0].state], 1, 0, &out) == 0);
 		out.d[out.w] = '\0';
 		CHECK((strstr(out.d, "_TRAEFIK_BACKEND=ae1d66a619f989ea48d64f4ec62a9cbe;") != NULL) == (replica < 2));
+		if (replica == 1) { /* a reload without the key: same servers, new tags */
+			CHECK(cf_parse(&ut_ps, &ut_cf, "t", "", 0) == 0 && !cf_live->sticky_keyed);
+			rb_rebuild();
+			t = rt_live();
+			out.r = out.w = 0;
+			CHECK(lb_cookie(&g_lb.s[t->backends[0].state], 1, 0, &out) == 0);
+			out.d[out.w] = '\0';
+			CHECK(strstr(out.d, "_TRAEFIK_BACKEND=") && !strstr(out.d, "ae1d66a619f989ea48d64f4ec62a9cbe"));
+		}
 	}
 	/* a key file too short, or missing: a config error, not a silent random key */
 	fd = open(path, O_WRONLY | O_TRUNC);

@@ -101,18 +101,8 @@ service slow '{ingress.kubernetes.io/circuit-breaker-expression: "LatencyAtQuant
 service bogus '{traefik.backend.loadbalancer.method: random}' $P 127.0.0.2 127.0.0.3
 for r in wrr drr sticky named brk slow bogus; do route $r; done
 
-cat >"$T_TMP/i.conf" <<EOF
-logLevel = "DEBUG"
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[forwardingTimeouts]
-dialTimeout = "2s"
-[kubernetes]
-endpoint = "http://127.0.0.1:$API"
-throttleDuration = "20ms"
-EOF
+conf_std "$T_TMP/i.conf" $HTTP $WEB 'logLevel = "DEBUG"' '[forwardingTimeouts]
+dialTimeout = "2s"'
 start_ingressd
 wait_port $HTTP
 ready
@@ -156,16 +146,7 @@ head -c 32 /dev/urandom | base64 >"$T_TMP/sticky.key"
 replica() { # NAME [stickyKeyFile line]: another ingressd on the same API server; its port in $RP
 	RP=$(free_port)
 	rw=$(free_port)
-	cat >"$T_TMP/$1.conf" <<EOF
-$2
-[entryPoints.http]
-address = "127.0.0.1:$RP"
-[web]
-address = "127.0.0.1:$rw"
-[kubernetes]
-endpoint = "http://127.0.0.1:$API"
-throttleDuration = "20ms"
-EOF
+	conf_std "$T_TMP/$1.conf" $RP $rw "$2"
 	$B -c "$T_TMP/$1.conf" 2>"$T_TMP/$1.log" &
 	at_exit "kill $!"
 	wait_port $RP && WEB=$rw ready "replica $1 ready"

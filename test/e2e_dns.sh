@@ -44,15 +44,7 @@ exec "$BIN" "\$@"
 EOF
 chmod +x "$T_TMP/ns-ingressd"
 B="unshare -m $T_TMP/ns-ingressd"
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[kubernetes]
-endpoint = "http://127.0.0.1:$API"
-throttleDuration = "20ms"
-EOF
+conf_std "$T_TMP/i.conf" $HTTP $WEB
 namespace t
 service_s1
 kapply <<EOF

@@ -149,20 +149,11 @@ spec:
   defaultBackend: {service: {name: s3, port: {number: 80}}}
 EOF
 
-cat >"$T_TMP/i.conf" <<EOF
-[entryPoints.http]
-address = "127.0.0.1:$HTTP"
-[web]
-address = "127.0.0.1:$WEB"
-[respondingTimeouts]
+conf_std "$T_TMP/i.conf" $HTTP $WEB "" '[respondingTimeouts]
 readTimeout = "3s"
 [forwardingTimeouts]
 dialTimeout = "2s"
-responseHeaderTimeout = "2s"
-[kubernetes]
-endpoint = "http://127.0.0.1:$API"
-throttleDuration = "20ms"
-EOF
+responseHeaderTimeout = "2s"'
 start_ingressd
 wait_port $HTTP
 ready "ready after the first sync"

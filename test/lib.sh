@@ -89,6 +89,22 @@ backend() {
 	python3 test/backend.py --listen "$b_listen" --name "$b_name" "$@" >/dev/null 2>&1 &
 	at_exit "kill $!"
 }
+# conf_std FILE HTTP WEB [TOP-LEVEL KEYS] [MORE TABLES]: an ingressd config,
+# entry point http on 127.0.0.1:HTTP, admin on 127.0.0.1:WEB, the stand-in
+# API server at $API, rebuilds coalesced for 20 ms
+conf_std() {
+	cat >"$1" <<EOF
+$4
+[entryPoints.http]
+address = "127.0.0.1:$2"
+[web]
+address = "127.0.0.1:$3"
+$5
+[kubernetes]
+endpoint = "http://127.0.0.1:$API"
+throttleDuration = "20ms"
+EOF
+}
 # start_ingressd [options...]: $B -c $T_TMP/i.conf in the background, stderr
 # in $T_TMP/ingressd.log; its pid is $IPID, killed at exit.
 start_ingressd() {

@@ -1816,17 +1816,20 @@ static const char *const hp_meth_names[] = {"", "GET", "HEAD", "POST", "PUT", "D
 	X(X_FORWARDED_FOR, "x-forwarded-for") X(X_FORWARDED_PROTO, "x-forwarded-proto")                      \
 	X(X_FORWARDED_HOST, "x-forwarded-host") X(X_FORWARDED_PORT, "x-forwarded-port")                      \
 	X(X_FORWARDED_PREFIX, "x-forwarded-prefix") X(X_REAL_IP, "x-real-ip") X(AUTHORIZATION, "authorization") \
-	X(CONTENT_LENGTH, "content-length") X(TRANSFER_ENCODING, "transfer-encoding") X(EXPECT, "expect")
+	X(CONTENT_LENGTH, "content-length") X(TRANSFER_ENCODING, "transfer-encoding") X(EXPECT, "expect")         \
+	X(FORWARDED, "forwarded") X(X_ORIGINAL_URL, "x-original-url") X(X_REWRITE_URL, "x-rewrite-url")        \
+	X(HTTP2_SETTINGS, "http2-settings")
 enum hp_hid {
 	HH_OTHER,
 #define X(id, name) HH_##id,
 	HP_HID_LIST(X)
 #undef X
+	HH_TWIN, /* one of the names above spelled with '_' for '-' (X_Real_Ip) */
 	HH__COUNT
 };
 _Static_assert(HH__COUNT <= 32, "hp_hid ids are used as bits of a uint32_t");
 #define HH_BIT(id) (1u << HH_##id)
-static const struct ing_str hp_hid_names[HH__COUNT] = {
+static const struct ing_str hp_hid_names[HH_TWIN] = {
     {"", 0},
 #define X(id, name) STR_LIT(name),
     HP_HID_LIST(X)
@@ -1919,12 +1922,25 @@ hp_eol(const char *p, const char *end, const char **eol)
 	return nl + 1;
 }
 
+/* The id of a header name. A name with '_' where one of ours has '-' is
+ * HH_TWIN: CGI-style servers (WSGI, PHP, Rack) read X_Real_Ip as
+ * X-Real-Ip, so such a twin must not pass next to the real one. */
 static uint8_t
 hp_hid(struct ing_str name)
 {
-	for (int i = 1; i < HH__COUNT; i++)
+	for (int i = 1; i < HH_TWIN; i++)
 		if (hp_hid_names[i].n == name.n && strncasecmp(hp_hid_names[i].p, name.p, name.n) == 0)
 			return (uint8_t)i;
+	if (memchr(name.p, '_', name.n) == NULL)
+		return HH_OTHER;
+	for (int i = 1; i < HH_TWIN; i++) {
+		size_t k = 0;
+		while (k < name.n && hp_hid_names[i].n == name.n &&
+		       (name.p[k] == '_' ? hp_hid_names[i].p[k] == '-' : tolower((unsigned char)name.p[k]) == hp_hid_names[i].p[k]))
+			k++;
+		if (k == name.n && hp_hid_names[i].n == name.n)
+			return HH_TWIN;
+	}
 	return HH_OTHER;
 }
 
@@ -2021,6 +2037,11 @@ hp_analyze(struct hp_msg *m, int bad)
 			m->conn_keepalive |= hp_has_token(h->value, "keep-alive");
 			m->conn_upgrade |= hp_has_token(h->value, "upgrade");
 			m->conn_tokens |= h->value.n > 0;
+			/* RFC 9110 7.6.1: never a connection option; a hop that drops
+			 * the named header reads the body differently from one that
+			 * does not */
+			if (hp_has_token(h->value, "content-length") || hp_has_token(h->value, "transfer-encoding"))
+				return hp_fail(m, bad, "Connection names Content-Length or Transfer-Encoding");
 			break;
 		case HH_CONTENT_LENGTH: {
 			uint64_t v;
@@ -2040,15 +2061,17 @@ hp_analyze(struct hp_msg *m, int bad)
 			while (k > 0 && v.p[k - 1] != ',')
 				k--;
 			m->chunked = str_ieq(str_trim((struct ing_str){v.p + k, v.n - k}), "chunked");
-			if (bad == 400 && !str_ieq(v, "chunked"))
-				return hp_fail(m, 400, "Transfer-Encoding other than chunked");
+			/* both ways: the proxy re-frames chunked bodies itself, so
+			 * no other coding may hide under (or instead of) it */
+			if (!str_ieq(v, "chunked"))
+				return hp_fail(m, bad, "Transfer-Encoding other than chunked");
 			break;
 		}
 		}
 	}
+	if (nte > 1)
+		return hp_fail(m, bad, "several Transfer-Encoding headers");
 	if (bad == 400) { /* requests */
-		if (nte > 1)
-			return hp_fail(m, 400, "several Transfer-Encoding headers");
 		if (nte > 0 && ncl > 0)
 			return hp_fail(m, 400, "both Content-Length and Transfer-Encoding");
 		if (nte > 0 && m->minor == 0)
@@ -2129,6 +2152,15 @@ hp_parse_request(struct hp_msg *m, const char *b, size_t n)
 		return hp_fail(m, 400, "bad request line");
 	m->method = (struct ing_str){p, (size_t)(sp1 - p)};
 	m->target = (struct ing_str){sp1 + 1, (size_t)(sp2 - sp1 - 1)};
+	/* A fragment never belongs in a request (RFC 9112 3.2): /admin# would
+	 * miss /admin here and be /admin to WHATWG and Python URL parsers. A
+	 * backslash is no URI character; WHATWG (Node) and Windows servers
+	 * read it as '/'. */
+	if (memchr(m->target.p, '#', m->target.n) != NULL)
+		return hp_fail(m, 400, "fragment in request target");
+	const char *qm = memchr(m->target.p, '?', m->target.n);
+	if (memchr(m->target.p, '\\', qm ? (size_t)(qm - m->target.p) : m->target.n) != NULL)
+		return hp_fail(m, 400, "backslash in request path");
 	for (size_t i = 0; i < m->method.n; i++)
 		if (!hp_tchar[(unsigned char)m->method.p[i]])
 			return hp_fail(m, 400, "bad method");
@@ -2603,6 +2635,7 @@ struct cn {
 #define CNF_HTTPS 0x0020     /* client came over TLS */
 #define CNF_DRAIN 0x0040     /* server is draining: close after this response */
 #define CNF_DRAINED 0x0080   /* plain socket read dry: not read again until poll says so */
+#define CNF_AGAIN 0x0100     /* yielded with work left: run again next turn, poll not waited on */
 
 struct lis {
 	int fd;
@@ -5506,6 +5539,7 @@ rb_init(void)
 static void lb_sync(struct rt_table *t); /* balancing (lb_) */
 static void tl_build(const int *ing_order, int n); /* TLS termination (tl_) */
 static size_t rt_host_norm(struct ing_str h, char *out, size_t cap); /* route lookup (rt_) */
+static int rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query, const char **why);
 
 static struct rt_table *
 rt_live(void)
@@ -6138,13 +6172,24 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		rt->next = -1;
 		rt->match = p->path_type == PT_EXACT ? MT_EXACT : p->path_type == PT_PREFIX ? MT_PREFIX
 		            : (rule == RT_PATH || rule == RT_PATHSTRIP) ? MT_EXACT : MT_STRPREFIX;
-		size_t pl = strlen(p->path);
+		/* in the form requests are matched in (rt_path_norm, rt_match_form),
+		 * so /%7Euser and /a//b meet their requests */
+		char np[ING_PATH_LEN];
+		struct ing_str nq;
+		const char *why;
+		int nl = rt_path_norm((struct ing_str){p->path, strlen(p->path)}, np, sizeof np, &nq, &why);
+		if (nl < 0 || nq.n > 0 || memchr(np, ';', (size_t)nl) != NULL) {
+			rb_skip(t, r, p->host, p->path, "path %s: not served", nl < 0 ? why : nq.n > 0 ? "has a query ('?')"
+			        : "has parameters (';'), which requests are matched without");
+			continue;
+		}
+		size_t pl = (size_t)nl;
 		/* Prefix ignores a trailing slash: /foo/ is /foo (k8s) */
 		if (rt->match == MT_PREFIX && pl > 1 && p->path[pl - 1] == '/')
 			pl--;
 		if (rt->match == MT_PREFIX && pl == 1)
 			pl = 0; /* Prefix "/" is everything */
-		memcpy(rt->path, p->path, pl);
+		memcpy(rt->path, np, pl);
 		rt->path[pl] = '\0';
 		rt->path_len = (uint16_t)pl;
 		if (p->host[0] == '\0') {
@@ -6164,7 +6209,19 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	r->h.logged = r->h.gen;
 }
 
-/* Route order (see the banner). Host grouping first when `grouped`. */
+/* The length a route's path counts for in the order: a Prefix "/" is
+ * stored empty (it matches everything) but is one character long. */
+static int
+rb_path_rank(const struct rt_route *r)
+{
+	return r->path_len + (r->match == MT_PREFIX && r->path_len == 0);
+}
+
+/* Route order: the priority annotation, then the host (exact, wildcard,
+ * any), then the longest path whatever its type (Kubernetes' rule, and
+ * what ingress-nginx and Traefik 1.x do: so a policy on /admin is never
+ * shadowed by a shorter / route), Exact before Prefix before string
+ * prefix on a tie, then namespace/name. */
 static int
 rb_cmp_order(const struct rt_table *t, const struct rt_route *x, const struct rt_route *y)
 {
@@ -6174,10 +6231,10 @@ rb_cmp_order(const struct rt_table *t, const struct rt_route *x, const struct rt
 		return x->host_kind - y->host_kind;
 	if (x->is_default != y->is_default)
 		return x->is_default - y->is_default;
+	if (rb_path_rank(x) != rb_path_rank(y))
+		return rb_path_rank(x) > rb_path_rank(y) ? -1 : 1;
 	if (x->match != y->match)
 		return x->match - y->match;
-	if (x->path_len != y->path_len)
-		return x->path_len > y->path_len ? -1 : 1;
 	int c = strcmp(t->policies[x->policy].ns, t->policies[y->policy].ns);
 	if (c == 0)
 		c = strcmp(t->policies[x->policy].name, t->policies[y->policy].name);
@@ -6926,16 +6983,42 @@ rt_hexval(int c)
 	return isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
 }
 
-/* Normalizes the path of target (up to '?') into out; *query points at
- * the '?' part (or is empty). Returns the length, or ING_ERR for a bad %
- * escape or an encoded NUL. */
+/* A path segment that is empty or a dot-segment once its parameters
+ * (";...") are dropped: "", ".", "..", "..;x". */
 static int
-rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query)
+rt_seg_dotty(const char *p, size_t n)
+{
+	const char *semi = memchr(p, ';', n);
+	if (semi != NULL)
+		n = (size_t)(semi - p);
+	return n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
+}
+
+/* The length of an encoded separator at p (%2F, or %5C that Windows and
+ * Tomcat servers read as '/'), after normalization upper-cased it; or 0. */
+static size_t
+rt_enc_sep(const char *p, size_t n)
+{
+	return n >= 3 && p[0] == '%' && ((p[1] == '2' && p[2] == 'F') || (p[1] == '5' && p[2] == 'C')) ? 3 : 0;
+}
+
+/* Normalizes the path of target (up to '?') into out: %XX of unreserved
+ * characters decoded (others upper-cased), "//" merged (nginx's
+ * merge_slashes), dot-segments removed (RFC 3986 5.2.4). This is what the
+ * pod is sent, so it reads the path ingressd routed. Refused (ING_ERR,
+ * *why): a bad % escape, an encoded NUL, a dot-segment with parameters
+ * ("/..;/", which Tomcat resolves), and an encoded slash next to an empty
+ * or dot segment ("..%2F", "/%2F"), which servers that decode %2F before
+ * routing (Go's Path, WSGI) would resolve. *query points at the '?' part
+ * (or is empty). Returns the length. */
+static int
+rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query, const char **why)
 {
 	size_t n = 0, i = 0;
 	const char *q = memchr(target.p, '?', target.n);
 	size_t plen = q ? (size_t)(q - target.p) : target.n;
 	*query = q ? (struct ing_str){q, target.n - plen} : (struct ing_str){"", 0};
+	*why = "bad percent-encoding in the path";
 	if (plen == 0 || target.p[0] != '/') {
 		/* "*" (OPTIONS) */
 		if (plen >= cap)
@@ -6970,13 +7053,23 @@ rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query
 		}
 		if (n + 1 >= cap)
 			return ING_ERR;
-		out[n++] = c;
+		if (c != '/' || n == 0 || out[n - 1] != '/')
+			out[n++] = c;
 		i++;
 	}
 	out[n] = '\0';
 	/* remove dot-segments (RFC 3986 5.2.4), in place */
 	size_t r = 0, w = 0;
 	while (r < n) {
+		if (out[r] == '/' && r + 1 < n && out[r + 1] == '.') {
+			size_t e = r + 1;
+			while (e < n && out[e] != '/')
+				e++;
+			if (rt_seg_dotty(out + r + 1, e - r - 1) && memchr(out + r + 1, ';', e - r - 1) != NULL) {
+				*why = "dot-segment with parameters in the path";
+				return ING_ERR;
+			}
+		}
 		if (out[r] == '/' && r + 1 < n && out[r + 1] == '.' && (r + 2 == n || out[r + 2] == '/')) {
 			r += 2; /* "/." */
 			if (r == n)
@@ -7000,7 +7093,54 @@ rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query
 	if (w == 0)
 		out[w++] = '/';
 	out[w] = '\0';
+	/* pieces between separators, literal or encoded: none next to an
+	 * encoded one may be empty or a dot-segment */
+	int enc_left = 0;
+	for (size_t a = 0, k = 0;; k++) {
+		size_t es = k < w ? rt_enc_sep(out + k, w - k) : 0;
+		if (k < w && out[k] != '/' && es == 0)
+			continue;
+		if ((enc_left || es > 0) && rt_seg_dotty(out + a, k - a)) {
+			*why = "encoded slash next to an empty or dot segment in the path";
+			return ING_ERR;
+		}
+		if (k >= w)
+			break;
+		enc_left = es > 0;
+		k += es > 0 ? es - 1 : 0;
+		a = k + 1;
+	}
 	return (int)w;
+}
+
+/* The path routes are matched by: the normalized path without path
+ * parameters (";..." to the end of a segment), as Tomcat, Spring and Jetty
+ * read it before they route, so /admin;jsessionid=1 meets /admin and its
+ * policy. Writes it to out (as long as fwd at most) and returns its length;
+ * with upto below that, returns instead the offset in fwd where the first
+ * upto bytes of it end, their parameters included (what a *Strip rule
+ * removes). */
+static size_t
+rt_match_form(const char *fwd, size_t n, char *out, size_t upto)
+{
+	size_t i = 0, w = 0;
+	while (i < n) {
+		if (w == upto) {
+			while (i < n && fwd[i] == ';')
+				while (i < n && fwd[i] != '/')
+					i++;
+			return i;
+		}
+		if (fwd[i] == ';') {
+			while (i < n && fwd[i] != '/')
+				i++;
+			continue;
+		}
+		if (fwd[i] != '/' || w == 0 || out[w - 1] != '/') /* "/;x/" leaves no empty segment */
+			out[w++] = fwd[i];
+		i++;
+	}
+	return upto == (size_t)-1 ? w : i;
 }
 
 static int
@@ -8882,6 +9022,7 @@ cb_record(int cb, int status, uint64_t latency_ms)
  */
 #define UP_IDLE_MS 90000   /* a pooled connection unused this long is closed */
 #define UP_MAX_RETRIES 3
+#define UP_ROUNDS 64       /* pump rounds per turn before others get theirs */
 
 /* exchange flags (cn.xflags) */
 #define XF_REQ_DONE 0x001  /* client: the request body is all forwarded */
@@ -8896,12 +9037,14 @@ cb_record(int cb, int status, uint64_t latency_ms)
 #define XF_GOT 0x200       /* upstream: response bytes arrived */
 #define XF_COOKIE 0x400    /* client: give the client a sticky cookie */
 #define XF_DROPAUTH 0x800  /* client: Authorization is not forwarded */
+#define XF_CRLF 0x1000     /* either: the chunk being forwarded owes its CRLF */
 
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
 	int idle;
 	uint64_t reused, connects, retries, denied;
-	char target[ING_BUF_SIZE]; /* scratch: the normalized request target */
+	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
+	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
 } g_up;
 
 static void
@@ -9042,13 +9185,22 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 	return u;
 }
 
-/* Hop-by-hop headers (RFC 9110 7.6.1) and the ones ingressd sets itself. */
+/* Not copied from one side to the other: hop-by-hop headers (RFC 9110
+ * 7.6.1), and the framing, which the proxy writes itself from the one
+ * decision it made (hp_body_init), so the head sent can never disagree
+ * with the bytes forwarded. */
 #define UP_HOP                                                                                         \
 	(HH_BIT(CONNECTION) | HH_BIT(KEEP_ALIVE) | HH_BIT(PROXY_CONNECTION) | HH_BIT(TE) | HH_BIT(TRAILERS) | \
-	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE))
+	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE) | HH_BIT(HTTP2_SETTINGS) |  \
+	 HH_BIT(CONTENT_LENGTH) | HH_BIT(TRANSFER_ENCODING))
+/* Request headers ingressd sets itself, and ones a pod may trust for the
+ * client's address or the URL, which only ingressd may tell it:
+ * Forwarded, X-Original-URL and X-Rewrite-URL (IIS rewrite; Symfony and
+ * Zend read them), and '_' twins of ours. */
 #define UP_OURS                                                                                            \
 	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
-	 HH_BIT(X_REAL_IP) | HH_BIT(HOST))
+	 HH_BIT(X_REAL_IP) | HH_BIT(HOST) | HH_BIT(FORWARDED) | HH_BIT(X_ORIGINAL_URL) | HH_BIT(X_REWRITE_URL) |        \
+	 HH_BIT(TWIN))
 
 static int
 up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
@@ -9101,6 +9253,10 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	}
 	if (!e && (c->xflags & XF_UPGRADE))
 		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
+	if (!e && c->rx.mode == HB_CHUNKED)
+		e = bf_lit(o, "Transfer-Encoding: chunked\r\n");
+	else if (!e && c->rx.mode == HB_LENGTH)
+		e = bf_lit(o, "Content-Length: ") || bf_uint(o, c->rx.left) || bf_lit(o, "\r\n");
 	/* X-Forwarded-For: what came (every line, in order), then the peer */
 	e = e || bf_lit(o, "X-Forwarded-For: ");
 	for (int i = 0; i < m->nh && !e; i++)
@@ -9133,7 +9289,10 @@ up_finish(struct cn *c, struct cn *u)
 {
 	up_outcome(c, c->status);
 	mx_done(c, c->status, c->bytes);
-	int keep_up = u != NULL && !(u->flags & CNF_EOF) && (u->flags & CNF_KEEPALIVE) && u->rx.done && u->fwd == 0;
+	/* reused only between messages: the pod has the whole request (or it
+	 * would read the next one as this one's body) and we its response */
+	int keep_up = u != NULL && !(u->flags & CNF_EOF) && (u->flags & CNF_KEEPALIVE) && u->rx.done && u->fwd == 0 &&
+	              (c->xflags & XF_REQ_DONE) && bf_len(u->out) == 0;
 	if (u != NULL) {
 		cn_unpair(c);
 		if (keep_up)
@@ -9234,12 +9393,14 @@ up_response_head(struct cn *c, struct cn *u)
 			const struct hp_hdr *h = &m.h[i];
 			if (up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE))
 				continue;
-			if ((c->xflags & XF_DECHUNK) && h->id == HH_TRANSFER_ENCODING)
-				continue;
-			if (m.te && h->id == HH_CONTENT_LENGTH)
-				continue; /* Transfer-Encoding wins (RFC 9112 6.3) */
 			e = bf_hdr(c->out, h->name, h->value);
 		}
+		/* the framing, ours; a HEAD or 304 answer keeps the length it
+		 * announces (RFC 9110 8.6); 1xx and 204 have none */
+		if (!e && (mode == HB_LENGTH || (head_only && st >= 200 && st != 204 && m.clen >= 0)))
+			e = bf_lit(c->out, "Content-Length: ") || bf_uint(c->out, (uint64_t)m.clen) || bf_lit(c->out, "\r\n");
+		else if (!e && mode == HB_CHUNKED && !(c->xflags & XF_DECHUNK))
+			e = bf_lit(c->out, "Transfer-Encoding: chunked\r\n");
 		if (!e && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
 			e = lb_cookie(&g_lb.s[c->be], c->srv, (c->flags & CNF_HTTPS) != 0, c->out);
 		if (!e && upgrade)
@@ -9266,14 +9427,31 @@ up_response_head(struct cn *c, struct cn *u)
 	}
 }
 
+/* Framing bytes of ours (chunk-size lines, CRLFs, the last chunk) into
+ * dst->out, ahead of the payload that follows them. 0, ING_WAIT when
+ * dst->out is full (it drains first), ING_ERR with no buffer left. */
+static int
+up_frame(struct cn *dst, const char *p, size_t n)
+{
+	if (dst->out == NULL && (dst->out = bf_get()) == NULL)
+		return ING_ERR;
+	return bf_append(dst->out, p, n) == 0 ? 0 : ING_WAIT;
+}
+
 /* Moves framed bytes from src->in to dst's socket, or behind the head
  * still waiting in dst->out, so that a head and a small body leave in one
- * write. Returns 1 on progress, 0 when blocked or idle, ING_ERR on a write
- * error or bad framing. */
+ * write. Bodies framed by length or by the close, and tunnels, pass
+ * verbatim; a chunked body's payload is passed in chunks of our own (its
+ * extensions and trailers stay behind: the pod could read them as
+ * headers), or bare to an HTTP/1.0 client (dechunk). Returns 1 on
+ * progress, 0 when blocked or idle, ING_ERR on a write error, bad framing
+ * or no buffer for the chunk framing. */
 static int
 up_forward(struct cn *src, struct cn *dst, int dechunk)
 {
-	int progress = 0;
+	int progress = 0, r;
+	int chunks = src->rx.mode == HB_CHUNKED && !dechunk;
+	char line[24];
 	for (;;) {
 		if (src->fwd > 0) {
 			ssize_t w;
@@ -9295,22 +9473,43 @@ up_forward(struct cn *src, struct cn *dst, int dechunk)
 			progress = 1;
 			continue;
 		}
+		if ((src->xflags & XF_CRLF) && (r = up_frame(dst, "\r\n", 2)) != 0)
+			return r == ING_WAIT ? progress : ING_ERR;
+		src->xflags &= (uint16_t)~XF_CRLF;
 		dst->flags &= (uint16_t)~CNF_WANT_WRITE;
 		if (src->rx.done || bf_len(src->in) == 0)
 			return progress;
+		if (chunks && dst->out == NULL && (dst->out = bf_get()) == NULL)
+			return ING_ERR;
+		if (chunks && bf_room(dst->out) < sizeof line)
+			return progress; /* dst->out drains first */
 		size_t doff, dlen;
 		ssize_t k = hp_body_step(&src->rx, src->in->d + src->in->r, bf_len(src->in), &doff, &dlen);
 		if (k < 0)
 			return ING_ERR;
 		if (k == 0)
 			return progress;
-		if (dechunk) { /* payload only: drop the framing bytes */
-			src->in->r += (uint32_t)doff;
-			src->fwd = (uint32_t)dlen;
-			if (dlen == 0)
-				src->in->r += (uint32_t)(k - (ssize_t)doff);
-		} else {
+		if (src->rx.mode != HB_CHUNKED) {
 			src->fwd = (uint32_t)k;
+			continue;
+		}
+		/* a chunked step is framing only or payload only (doff 0) */
+		if (dlen == 0) {
+			src->in->r += (uint32_t)k;
+			if (chunks && src->rx.done)
+				up_frame(dst, "0\r\n\r\n", 5); /* room checked above */
+			continue;
+		}
+		src->fwd = (uint32_t)dlen;
+		if (chunks) {
+			size_t n = sizeof line - 2;
+			line[n] = '\r';
+			line[n + 1] = '\n';
+			do
+				line[--n] = "0123456789abcdef"[dlen & 15];
+			while ((dlen >>= 4) != 0);
+			up_frame(dst, line + n, sizeof line - n);
+			src->xflags |= XF_CRLF;
 		}
 	}
 }
@@ -9385,8 +9584,8 @@ up_pump(struct cn *c)
 {
 	struct cn *u = cn_peer(c);
 	int cprog = 0, uprog = 0;
-	int tunnel = c->state == CS_TUNNEL;
-	for (int round = 0; round < 64; round++) {
+	int tunnel = c->state == CS_TUNNEL, round;
+	for (round = 0; round < UP_ROUNDS; round++) {
 		int progress = 0, r;
 		if (c->closing)
 			return;
@@ -9408,7 +9607,7 @@ up_pump(struct cn *c)
 			}
 			if (r > 0)
 				progress = uprog = 1, u->flags |= CNF_WROTE;
-			if (!tunnel && c->rx.done && c->fwd == 0)
+			if (!tunnel && c->rx.done && c->fwd == 0 && !(c->xflags & XF_CRLF))
 				c->xflags |= XF_REQ_DONE;
 		}
 		/* the request head; on a pooled connection, a request that may be
@@ -9456,7 +9655,8 @@ up_pump(struct cn *c)
 			else
 				c->flags &= (uint16_t)~CNF_WANT_WRITE;
 		}
-		if (!tunnel && (c->xflags & XF_HEAD_SENT) && u->rx.done && u->fwd == 0 && bf_len(c->out) == 0) {
+		if (!tunnel && (c->xflags & XF_HEAD_SENT) && u->rx.done && u->fwd == 0 && !(u->xflags & XF_CRLF) &&
+		    bf_len(c->out) == 0) {
 			if (!(c->xflags & XF_REQ_DONE)) /* answered before the body ended */
 				c->xflags |= XF_CLOSE;
 			up_finish(c, u);
@@ -9523,6 +9723,8 @@ up_pump(struct cn *c)
 		if (!progress)
 			break;
 	}
+	if (round == UP_ROUNDS) /* yielded to the others with work left */
+		c->flags |= CNF_AGAIN;
 	/* deadlines: each side is timed on what it owes */
 	if (tunnel) {
 		if (cprog || uprog || c->deadline == 0)
@@ -9557,10 +9759,17 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	char host[ING_NAME_LEN + 8];
 	struct ing_str query;
 	int ep = g_cn.lis[c->lis].ep, st = 502;
-	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query);
+	const char *why;
+	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query, &why);
 	if (pl < 0) {
-		rs_error(c, 400, "bad percent-encoding in the path");
+		rs_error(c, 400, why);
 		return;
+	}
+	const char *mp = g_up.target; /* the path routes match */
+	size_t ml = (size_t)pl;
+	if (memchr(g_up.target, ';', ml) != NULL) {
+		ml = rt_match_form(g_up.target, ml, g_up.match, (size_t)-1);
+		mp = g_up.match;
 	}
 	if (rt_host_norm(m->host.p ? m->host : (struct ing_str){"", 0}, host, sizeof host) == 0)
 		host[0] = '\0';
@@ -9568,7 +9777,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_redirect(c, m, cf_live->eps[ep].redirect_ep);
 		return;
 	}
-	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, g_up.target, (size_t)pl, ep) : NULL;
+	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
 	if (rt == NULL) {
 		rs_error(c, 404, "no route");
 		return;
@@ -9614,8 +9823,9 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	/* the path the pod sees: normalized, the matched prefix stripped */
 	struct ing_str path = {g_up.target, (size_t)pl};
 	if (rt->strip && rt->path_len > 0) {
-		path.p += ING_MIN(rt->path_len, path.n);
-		path.n -= ING_MIN(rt->path_len, path.n);
+		size_t cut = mp == g_up.target ? rt->path_len : rt_match_form(g_up.target, (size_t)pl, g_up.match, rt->path_len);
+		path.p += ING_MIN(cut, path.n);
+		path.n -= ING_MIN(cut, path.n);
 		if (path.n == 0 || path.p[0] != '/') { /* keep a leading slash */
 			path.p--;
 			path.n++;
@@ -9629,7 +9839,9 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->t_req = g.now;
 	if (pol->pass_host)
 		c->xflags |= XF_PASSHOST;
-	if (m->conn_upgrade && m->upgrade.n > 0)
+	/* h2c is not tunnelled: behind it the pod would take requests that
+	 * were never routed (h2c smuggling); the request goes on as HTTP/1.1 */
+	if (m->conn_upgrade && m->upgrade.n > 0 && !hp_has_token(m->upgrade, "h2c"))
 		c->xflags |= XF_UPGRADE;
 	int idemp = m->meth == HM_GET || m->meth == HM_HEAD || m->meth == HM_OPTIONS || m->meth == HM_PUT ||
 	            m->meth == HM_DELETE || m->meth == HM_TRACE;
@@ -9637,7 +9849,9 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		c->xflags |= XF_IDEMP;
 	if (idemp && m->clen <= 0 && !m->chunked)
 		c->xflags |= XF_REPLAY;
-	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen > 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
+	/* the one framing decision for the request: the head sent upstream
+	 * (up_request_head) and the bytes forwarded (up_forward) follow it */
+	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen >= 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
 	c->fwd = 0;
 	struct lb_state *ls = &g_lb.s[b->state];
 	if (!cb_allow(ls->cb)) { /* its own answer is not fed back to it (srv -1) */
@@ -10944,7 +11158,7 @@ ev_turn(int max_wait_ms)
 		if (c->closing)
 			continue;
 		int ev = cn_events(c);
-		if (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0)
+		if ((c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) || (c->flags & CNF_AGAIN))
 			zero = 1;
 		next = tk_min(next, c->deadline);
 		if (ev == 0)
@@ -10999,8 +11213,12 @@ ev_turn(int max_wait_ms)
 		struct cn *c = &g_cn.tab[g_cn.active[k]];
 		if (c->closing)
 			continue;
-		if (zero && c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0)
+		if (c->flags & CNF_AGAIN) {
+			c->flags &= (uint16_t)~CNF_AGAIN;
 			ev_io(c);
+		} else if (zero && c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) {
+			ev_io(c);
+		}
 		if (!c->closing && tk_expired(c->deadline))
 			ev_timeout(c);
 	}

@@ -437,12 +437,14 @@ static const char *
 route(const char *host, const char *path, const struct rt_route **out)
 {
 	static char buf[128];
-	char h[256], p[512];
+	char h[256], p[512], mp[512];
 	struct ing_str q;
+	const char *why;
 	const struct rt_table *t = rt_live();
 	rt_host_norm((struct ing_str){host, strlen(host)}, h, sizeof h);
-	int n = rt_path_norm((struct ing_str){path, strlen(path)}, p, sizeof p, &q);
-	const struct rt_route *r = t && n >= 0 ? rt_lookup(t, h, p, (size_t)n, 0) : NULL;
+	int n = rt_path_norm((struct ing_str){path, strlen(path)}, p, sizeof p, &q, &why);
+	size_t ml = n >= 0 ? rt_match_form(p, (size_t)n, mp, (size_t)-1) : 0; /* as up_dispatch */
+	const struct rt_route *r = t && n >= 0 ? rt_lookup(t, h, mp, ml, 0) : NULL;
 	if (out)
 		*out = r;
 	if (r == NULL)
@@ -525,6 +527,47 @@ TEST(test_routing)
 	rb_rebuild();
 	CHECK_STR(route("zzz", "/", NULL), "a/s2:80");
 	CHECK_STR(route("w.ex.com", "/", NULL), "a/s2:80");
+
+	/* the longest path wins across path types (review finding 4): a
+	 * Prefix "/" never shadows a longer ImplementationSpecific route */
+	ingress("a", "mix-open", "2026-04-01T00:00:00Z", "", RULE("mix.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "mix-admin", "2026-04-02T00:00:00Z", "", RULE("mix.io", PATH("/admin", "ImplementationSpecific", "s2", 80)));
+	rb_rebuild();
+	CHECK_STR(route("mix.io", "/admin", NULL), "a/s2:80");
+	CHECK_STR(route("mix.io", "/adminx", NULL), "a/s2:80"); /* Traefik's string prefix */
+	CHECK_STR(route("mix.io", "/", NULL), "a/s1:80");
+	CHECK_STR(route("mix.io", "/x", NULL), "a/s1:80");
+	/* on a tie Exact, then Prefix, then string prefix; a Prefix "/" counts
+	 * as one character against a string prefix "/" */
+	ingress("a", "tie", "2026-04-03T00:00:00Z", "",
+	        RULE("tie.io", PATH("/a", "ImplementationSpecific", "s3", 80) "," PATH("/a", "Prefix", "s2", 80) ","
+	             PATH("/a", "Exact", "s1", 80) "," PATH("/", "ImplementationSpecific", "s3", 80) "," PATH("/", "Prefix", "s2", 80)));
+	rb_rebuild();
+	CHECK_STR(route("tie.io", "/a", NULL), "a/s1:80");
+	CHECK_STR(route("tie.io", "/a/b", NULL), "a/s2:80");
+	CHECK_STR(route("tie.io", "/ab", NULL), "a/s3:80");
+	CHECK_STR(route("tie.io", "/b", NULL), "a/s2:80");
+	/* how pods read paths: "//" merged, path parameters (Tomcat's
+	 * ;jsessionid) ignored for matching */
+	CHECK_STR(route("ex.com", "//api//v1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/api/v1;jsessionid=1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/api;x/v1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/;x/api/v1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/api/v1;x/y", NULL), "a/s2:80");
+	CHECK_STR(route("ex.com", "/..;/api/v1", NULL), ""); /* 400 */
+	/* Ingress paths in the same normal form; one with ';' is not served */
+	ingress("a", "norm", "2026-04-04T00:00:00Z", "",
+	        RULE("norm.io", PATH("/%7Euser", "Prefix", "s2", 80) "," PATH("/a//b", "Exact", "s3", 80) ","
+	             PATH("/p;q", "Prefix", "s3", 80) "," PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	CHECK_STR(route("norm.io", "/~user/x", NULL), "a/s2:80");
+	CHECK_STR(route("norm.io", "/%7euser", NULL), "a/s2:80");
+	CHECK_STR(route("norm.io", "/a/b", NULL), "a/s3:80");
+	CHECK_STR(route("norm.io", "/p;q", NULL), "a/s1:80");
+	int skipped = 0;
+	for (int i = 0; i < rt_live()->nskips; i++)
+		skipped |= !strcmp(rt_live()->skips[i].path, "/p;q") && strstr(rt_live()->skips[i].why, "parameters") != NULL;
+	CHECK(skipped);
 }
 
 TEST(test_routing_limits)
@@ -684,7 +727,8 @@ TEST(test_path_norm)
 	char out[128];
 	struct ing_str q;
 	int n;
-#define NORM(in) (n = rt_path_norm((struct ing_str){in, strlen(in)}, out, sizeof out, &q), n < 0 ? "ERR" : out)
+	const char *why;
+#define NORM(in) (n = rt_path_norm((struct ing_str){in, strlen(in)}, out, sizeof out, &q, &why), n < 0 ? "ERR" : out)
 	CHECK_STR(NORM("/a/b"), "/a/b");
 	CHECK_STR(NORM("/a/./b/../c?x=/../"), "/a/c");
 	CHECK(q.n == 7 && !memcmp(q.p, "?x=/../", 7));
@@ -693,9 +737,32 @@ TEST(test_path_norm)
 	CHECK_STR(NORM("/a/b/."), "/a/b/");
 	CHECK_STR(NORM("/%41%2e%2E/x"), "/A../x");
 	CHECK_STR(NORM("/a/%2e%2E/x"), "/x");
-	CHECK_STR(NORM("/%2fa"), "/%2Fa");
+	CHECK_STR(NORM("/x%2fa"), "/x%2Fa");
+	CHECK_STR(NORM("/%2fa"), "ERR"); /* "//a" to a server that decodes it */
 	CHECK_STR(NORM("/%7e%20"), "/~%20");
-	CHECK_STR(NORM("//a//b"), "//a//b");
+	CHECK_STR(NORM("//a//b"), "/a/b"); /* merged, as nginx and Go's path.Clean */
+	CHECK_STR(NORM("/a//../b"), "/b");
+	/* parameters on a dot-segment (Tomcat resolves /..;/) and encoded
+	 * slashes next to empty or dot segments (servers decoding %2F before
+	 * they route): 400 */
+	CHECK_STR(NORM("/pub/..;/admin"), "ERR");
+	CHECK(strstr(why, "dot-segment with parameters") != NULL);
+	CHECK_STR(NORM("/pub/.;x/admin"), "ERR");
+	CHECK_STR(NORM("/pub/%2e%2E;/admin"), "ERR");
+	CHECK_STR(NORM("/pub/..%2Fadmin"), "ERR");
+	CHECK(strstr(why, "encoded slash") != NULL);
+	CHECK_STR(NORM("/pub/..%2fadmin"), "ERR");
+	CHECK_STR(NORM("/pub%2F..%2Fadmin"), "ERR");
+	CHECK_STR(NORM("/%2Fadmin"), "ERR");
+	CHECK_STR(NORM("/a%5C..%5Cadmin"), "ERR");
+	CHECK_STR(NORM("/a%2F"), "ERR");
+	CHECK_STR(NORM("/api/v4/projects/group%2Fproject"), "/api/v4/projects/group%2Fproject"); /* GitLab */
+	CHECK_STR(NORM("/a%2F.b"), "/a%2F.b");
+	CHECK_STR(NORM("/a;b/c;d"), "/a;b/c;d"); /* forwarded with its parameters */
+	char mf[64];
+	CHECK(rt_match_form("/a;b/c;d", 8, mf, (size_t)-1) == 4 && !memcmp(mf, "/a/c", 4));
+	CHECK(rt_match_form("/api;x/foo", 10, mf, 4) == 6); /* a strip of "/api" takes ";x" along */
+	CHECK(rt_match_form("/api/foo", 8, mf, 4) == 4);
 	CHECK_STR(NORM("/a%"), "ERR");
 	CHECK_STR(NORM("/a%4"), "ERR");
 	CHECK_STR(NORM("/a%zz"), "ERR");

@@ -2994,6 +2994,7 @@ struct st_eps {
 #define ST_MAX_SECRET_KEYS 8
 struct st_secret {
 	struct st_hdr h;
+	const char *bad; /* why its latest version could not be read (static text); no data then */
 	char type[64];
 	int nkeys; /* data keys in the object (may exceed what is kept) */
 	struct {
@@ -4562,6 +4563,29 @@ kw_peek(const struct kw_stream *s, const char *key, char *out, size_t cap)
 	}
 }
 
+/* A Secret an Ingress uses whose new version cannot be read: it carries
+ * policy (htpasswd users) or identity (a TLS key), so the old version must
+ * not stay - a revoked password would keep working. It is stored without
+ * data, with the reason: its auth routes answer 401, its TLS hosts get
+ * the default certificate. */
+static void
+kw_secret_unreadable(struct kw_stream *s, const char *ns, const char *name, const char *why)
+{
+	char n1[ING_NS_LEN], n2[ING_NAME_LEN];
+	snprintf(n1, sizeof n1, "%s", ns); /* ns and name may point into the spare */
+	snprintf(n2, sizeof n2, "%s", name);
+	if (!st_secret_wanted(n1, n2))
+		return;
+	log_warnx("kw: secret %s/%s: %s: kept without data, so its auth routes answer 401 and its TLS hosts get the default "
+	          "certificate", n1, n2, why);
+	struct st_secret *r = st_begin(SK_SECRET);
+	memcpy(r->h.ns, n1, sizeof r->h.ns);
+	memcpy(r->h.name, n2, sizeof r->h.name);
+	r->bad = why;
+	if (st_commit(SK_SECRET, s->mark) == 0)
+		kw_changed();
+}
+
 static void
 kw_frame_oversize(struct kw_stream *s)
 {
@@ -4572,7 +4596,9 @@ kw_frame_oversize(struct kw_stream *s)
 	log_warnx("kw: %s: object %s over %d bytes (ING_MAX_OBJECT_BYTES): skipped; its previous version stays",
 	          kw_res(s), name[0] ? name : "?", ING_MAX_OBJECT_BYTES);
 	g_kw.decode_errors[s->kind]++;
-	if (s->phase == KS_LIST)
+	if (s->kind == SK_SECRET && name[0] && ns[0])
+		kw_secret_unreadable(s, ns, name, "object over ING_MAX_OBJECT_BYTES");
+	else if (s->phase == KS_LIST)
 		st_keep((enum st_kind)s->kind, ns, name, s->mark);
 }
 
@@ -4753,6 +4779,10 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 		st_abort(k);
 		g_kw.decode_errors[k]++;
 		g_st.rejected[k]++;
+		if (k == SK_SECRET && h->name[0]) {
+			kw_secret_unreadable(s, h->ns, h->name, j->err ? j->err : "malformed");
+			return;
+		}
 		log_warnx("kw: %s %s/%s: %s: skipped; its previous version stays", st_kind_names[k], h->ns[0] ? h->ns : "?",
 		          h->name[0] ? h->name : "?", j->err ? j->err : "malformed");
 		if (s->phase == KS_LIST)
@@ -6025,6 +6055,8 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		why = "auth-secret is not set";
 	else if (sec == NULL)
 		why = kw_secrets_forbidden() ? "cannot be read (no RBAC right to read Secrets)" : "is not (yet) there";
+	else if (sec->bad != NULL)
+		why = sec->bad;
 	else if (sec->nkeys != 1)
 		why = "must hold exactly one data key";
 	if (why != NULL) {
@@ -6510,6 +6542,8 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	char err[160];
 	if (s == NULL)
 		snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
+	else if (s->bad != NULL)
+		snprintf(tc->why, sizeof tc->why, "Secret unreadable: %s", s->bad);
 	else if (crt == NULL || key == NULL)
 		snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key");
 	else if ((tc->cert = tls_cert_load((const char *)crt, clen, (const char *)key, klen, &info, err, sizeof err)) == NULL)

@@ -176,7 +176,7 @@ apply(int kind, int api, const char *obj)
 {
 	struct kw_stream *s = stream(kind, api, KS_LIST);
 	uint64_t errs = g_kw.decode_errors[kind];
-	char doc[8192];
+	static char doc[2 * ING_MAX_OBJECT_BYTES];
 	snprintf(doc, sizeof doc, "{\"metadata\":{},\"items\":[%s]}", obj);
 	feed(s, doc, strlen(doc));
 	return g_kw.decode_errors[kind] == errs ? 0 : -1;
@@ -568,6 +568,70 @@ TEST(test_routing)
 	for (int i = 0; i < rt_live()->nskips; i++)
 		skipped |= !strcmp(rt_live()->skips[i].path, "/p;q") && strstr(rt_live()->skips[i].why, "parameters") != NULL;
 	CHECK(skipped);
+}
+
+/* The auth state of the policy of host's route "/". */
+static int
+auth_of(const char *host)
+{
+	const struct rt_route *r;
+	route(host, "/", &r);
+	return r ? rt_live()->policies[r->policy].auth : -1;
+}
+
+/* A Secret that can no longer be read fails closed (review finding 5): a
+ * revoked password must not keep working because the new version was too
+ * large or malformed. */
+TEST(test_secret_fail_closed)
+{
+	static char big[ING_MAX_SECRET_BYTES * 2 + 512];
+	setup("[entryPoints.http]\naddress = \":80\"\n");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\"");
+	ingress("a", "i", "2026-01-01T00:00:00Z",
+	        "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/auth-secret\":\"pw\"",
+	        RULE("auth.io", PATH("/", "Prefix", "s1", 80)));
+	const char *good = "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},"
+	                   "\"data\":{\"auth\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\"}}";
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_BASIC);
+	/* over ING_MAX_SECRET_BYTES */
+	int n = snprintf(big, sizeof big, "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"");
+	for (int i = 0; i < ING_MAX_SECRET_BYTES / 3 * 4 + 8; i++)
+		big[n++] = 'A';
+	snprintf(big + n, sizeof big - (size_t)n, "\"}}");
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], big) != 0);
+	const struct st_secret *sec = st_find(SK_SECRET, "a", "pw");
+	CHECK(sec != NULL && sec->bad != NULL && strstr(sec->bad, "ING_MAX_SECRET_BYTES") && sec->nkeys == 0);
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_DENY);
+	/* readable again: served again */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	rb_rebuild();
+	sec = st_find(SK_SECRET, "a", "pw");
+	CHECK(auth_of("auth.io") == AU_BASIC && sec != NULL && sec->bad == NULL);
+	/* not base64 */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET],
+	            "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"!!\"}}") != 0);
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_DENY);
+	/* over ING_MAX_OBJECT_BYTES: the framer skips it, by name */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	static char huge[ING_MAX_OBJECT_BYTES + 1024];
+	n = snprintf(huge, sizeof huge, "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"");
+	while (n < ING_MAX_OBJECT_BYTES + 100)
+		huge[n++] = 'A';
+	snprintf(huge + n, sizeof huge - (size_t)n, "\"}}");
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], huge) != 0);
+	sec = st_find(SK_SECRET, "a", "pw");
+	CHECK(sec != NULL && sec->bad != NULL && strstr(sec->bad, "ING_MAX_OBJECT_BYTES"));
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_DENY);
+	/* a Secret no Ingress uses is not even decoded, nor kept */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET],
+	            "{\"metadata\":{\"name\":\"other\",\"namespace\":\"a\"},\"data\":{\"auth\":\"!!\"}}") == 0);
+	CHECK(st_find(SK_SECRET, "a", "other") == NULL);
 }
 
 TEST(test_routing_limits)
@@ -1096,6 +1160,7 @@ main(void)
 	RUN(test_kw_secret_fetch);
 	RUN(test_store_sweep);
 	RUN(test_routing);
+	RUN(test_secret_fail_closed);
 	RUN(test_routing_limits);
 	RUN(test_external_name);
 	RUN(test_path_norm);

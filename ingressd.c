@@ -68,7 +68,7 @@ struct ing_str {
 	X(CONNS) X(UPSTREAMS) X(WATCHES) X(BUFS) X(HEADER_BYTES) X(HEADERS) X(TLS_CONNS) X(CONF_ERRORS)     \
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
-	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
+	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS)
 enum lim_id {
 #define X(n) LIM_##n,
@@ -2571,6 +2571,7 @@ enum cn_state {
 	CS_LOCAL,  /* writing a response of our own */
 	CS_LINGER, /* response sent, write side shut: drain input, then close */
 	CS_TUNNEL, /* upgraded (WebSocket): bytes copied both ways */
+	CS_AUTH,   /* waiting for its password check (au_run); the head stays in in */
 	/* upstream */
 	US_CONNECT, /* [transient] non-blocking connect in progress */
 	US_ACTIVE,  /* carrying an exchange for a client */
@@ -2583,7 +2584,7 @@ enum cn_state {
 	CS__COUNT
 };
 static const char *const cn_state_names[CS__COUNT] = {
-    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel",
+    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel", "auth",
     "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
 
 #define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
@@ -2636,6 +2637,7 @@ struct cn {
 #define CNF_DRAIN 0x0040     /* server is draining: close after this response */
 #define CNF_DRAINED 0x0080   /* plain socket read dry: not read again until poll says so */
 #define CNF_AGAIN 0x0100     /* yielded with work left: run again next turn, poll not waited on */
+#define CNF_RESUME 0x0200    /* client: its head is dispatched again (after CS_AUTH): same log record */
 
 struct lis {
 	int fd;
@@ -6820,7 +6822,9 @@ hp_client_advance(struct cn *c)
 		c->req_open = 1;
 		c->meth = (uint8_t)(bad ? HM_OTHER : m->meth);
 		c->be = -1;
-		al_begin(c, m);
+		if (!(c->flags & CNF_RESUME))
+			al_begin(c, m);
+		c->flags &= (uint16_t)~CNF_RESUME;
 		if (bad) {
 			log_debug("hp: conn %u: %d: %s", c->id, m->err_status, m->err);
 			rs_error(c, m->err_status, m->err);
@@ -6953,6 +6957,11 @@ hp_client_io(struct cn *c)
 		break;
 	case CS_LINGER:
 		hp_client_linger(c);
+		break;
+	case CS_AUTH: /* its check answered (au_run): the cache answers now */
+		cn_set_state(c, CS_HEAD);
+		c->flags |= CNF_RESUME;
+		hp_client_advance(c);
 		break;
 	case CS_PROXY:
 	case CS_TUNNEL:
@@ -7303,9 +7312,33 @@ wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *p
 #define AU_CACHE_WAYS 8
 #define AU_OK_TTL_MS 600000   /* a verified password is trusted this long */
 #define AU_BAD_TTL_MS 10000   /* the same wrong password costs nothing this long */
-#define AU_BUDGET_MS 200      /* slow (bcrypt) checks per second of wall time */
+#define AU_BUDGET_MS 200      /* bcrypt work per second of wall time, at most */
+#define AU_SLICE_MS 2         /* bcrypt work per loop turn: the longest stall it causes */
+#define AU_SLICE_ROUNDS 8     /* ExpandKey rounds between looks at the clock */
+#define AU_SLICE_BATCHES 32   /* and at most this many looks per turn */
 #define AU_MAX_AUTH_HEADER 1024
 #define AU_USER_KEYS 16       /* users whose salted (hash, name) digest is kept */
+
+#define AU_BF_WORDS (18 + 4 * 256) /* P-array, then the four S-boxes */
+
+struct au_bf {
+	uint32_t w[AU_BF_WORDS];
+};
+
+struct au_bcrypt { /* a check in progress (au_bcrypt_start, _step) */
+	struct au_bf c;
+	uint32_t kw[18], sw[18];
+	uint32_t left; /* ExpandKey rounds to go */
+	unsigned char want[23];
+};
+
+/* A slow check waiting for its turn: clients in CS_AUTH name it in cn.ctx
+ * and are dispatched again from the cache when it answers. */
+struct au_job {
+	struct au_bcrypt b;
+	uint8_t key[32]; /* its cache key: who else asks the same waits too */
+	uint8_t used, dummy; /* dummy: an unknown user's check, never a match */
+};
 
 struct au_ukey { /* SHA-256(salt, hash, name) of one user */
 	char name[sizeof(((struct rt_user *)0)->name)];
@@ -7322,8 +7355,11 @@ static struct {
 	struct au_ukey ukey[AU_USER_KEYS]; /* direct-mapped by name */
 	uint8_t salt[32];
 	int have_salt;
-	uint64_t budget_sec, budget_used;
-	uint64_t ok, bad, cached, throttled, slowest_ms;
+	struct au_job job[ING_MAX_AUTH_CHECKS];
+	int njobs, rr;
+	int64_t tokens;     /* budget left, us: AU_BUDGET_MS per second, at most that */
+	uint64_t tokens_at; /* when the budget was last refilled, ms */
+	uint64_t ok, bad, cached, throttled, hashes;
 } g_au;
 
 /*
@@ -7461,13 +7497,8 @@ au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 }
 
 /* ---- Blowfish and bcrypt (Provos and Mazieres, USENIX 1999; as OpenBSD's
- * bcrypt.c, minor version 2b). */
-
-#define AU_BF_WORDS (18 + 4 * 256) /* P-array, then the four S-boxes */
-
-struct au_bf {
-	uint32_t w[AU_BF_WORDS];
-};
+ * bcrypt.c, minor version 2b). struct au_bf and au_bcrypt are declared
+ * with g_au, which holds the checks in progress. */
 
 /* The hexadecimal digits of pi after the point, 8 per word. Computed, not
  * transcribed (pi_tables.py: Machin's formula in exact integers, BBP spot
@@ -7754,50 +7785,69 @@ au_bcrypt_parse(const char *hash, size_t hlen, unsigned *cost, unsigned char sal
 	return 0;
 }
 
+/* A bcrypt check in steps (au_bcrypt_start, then au_bcrypt_step until it
+ * answers), so the loop can run other connections between them: at cost
+ * 12 one check is 0.3 s on an x86 core and seconds on an ARM board. */
 static int
-au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+au_bcrypt_start(struct au_bcrypt *b, const char *pass, size_t plen, const char *hash, size_t hlen)
 {
-	struct au_bf c;
-	unsigned char key[73], salt[16], want[23], got[24];
-	uint32_t kw[18], sw[18];
+	unsigned char key[73], salt[16];
 	unsigned cost;
 	size_t klen;
-	int r;
 
-	if (au_bcrypt_parse(hash, hlen, &cost, salt, want) != 0)
+	if (au_bcrypt_parse(hash, hlen, &cost, salt, b->want) != 0)
 		return ING_ERR;
-
 	klen = plen < 72 ? plen : 72;
 	if (klen > 0)
 		memcpy(key, pass, klen);
 	key[klen] = '\0';
-	au_bf_stream(key, klen + 1, kw);
-	au_bf_stream(salt, sizeof salt, sw);
+	au_bf_stream(key, klen + 1, b->kw);
+	au_bf_stream(salt, sizeof salt, b->sw);
+	memcpy(b->c.w, au_bf_init, sizeof b->c.w);
+	au_bf_expand(&b->c, b->kw, b->sw);
+	b->left = (uint32_t)1 << cost;
+	au_wipe(key, sizeof key);
+	return 0;
+}
 
-	memcpy(c.w, au_bf_init, sizeof c.w);
-	au_bf_expand(&c, kw, sw);
-	for (uint32_t n = (uint32_t)1 << cost; n > 0; n--) {
-		au_bf_expand(&c, kw, au_bf_zero);
-		au_bf_expand(&c, sw, au_bf_zero);
+/* Up to `rounds` of the 2^cost ExpandKey rounds; then ING_WAIT, or once
+ * all are done the answer: 1 match, 0 mismatch. b is wiped on an answer. */
+static int
+au_bcrypt_step(struct au_bcrypt *b, uint32_t rounds)
+{
+	unsigned char got[24];
+	int r;
+
+	for (; b->left > 0 && rounds > 0; b->left--, rounds--) {
+		au_bf_expand(&b->c, b->kw, au_bf_zero);
+		au_bf_expand(&b->c, b->sw, au_bf_zero);
 	}
-	au_bf_stream((const unsigned char *)"OrpheanBeholderScryDoubt", 24, kw);
+	if (b->left > 0)
+		return ING_WAIT;
+	au_bf_stream((const unsigned char *)"OrpheanBeholderScryDoubt", 24, b->kw);
 	for (int i = 0; i < 64; i++)
 		for (int k = 0; k < 6; k += 2)
-			au_bf_encrypt(&c, &kw[k], &kw[k + 1]);
+			au_bf_encrypt(&b->c, &b->kw[k], &b->kw[k + 1]);
 	for (int i = 0; i < 6; i++) {
-		got[4 * i] = (unsigned char)(kw[i] >> 24);
-		got[4 * i + 1] = (unsigned char)(kw[i] >> 16);
-		got[4 * i + 2] = (unsigned char)(kw[i] >> 8);
-		got[4 * i + 3] = (unsigned char)kw[i];
+		got[4 * i] = (unsigned char)(b->kw[i] >> 24);
+		got[4 * i + 1] = (unsigned char)(b->kw[i] >> 16);
+		got[4 * i + 2] = (unsigned char)(b->kw[i] >> 8);
+		got[4 * i + 3] = (unsigned char)b->kw[i];
 	}
-	r = au_ct_eq(got, want, sizeof want); /* bcrypt keeps 23 of 24 */
-
-	au_wipe(&c, sizeof c);
-	au_wipe(key, sizeof key);
-	au_wipe(kw, sizeof kw);
-	au_wipe(sw, sizeof sw);
+	r = au_ct_eq(got, b->want, sizeof b->want); /* bcrypt keeps 23 of 24 */
+	au_wipe(b, sizeof *b);
 	au_wipe(got, sizeof got);
 	return r;
+}
+
+static int
+au_bcrypt_check(const char *pass, size_t plen, const char *hash, size_t hlen)
+{
+	struct au_bcrypt b;
+
+	if (au_bcrypt_start(&b, pass, plen, hash, hlen) != 0)
+		return ING_ERR;
+	return au_bcrypt_step(&b, UINT32_MAX);
 }
 
 /* ---- MD5-crypt (Poul-Henning Kamp's, as FreeBSD and Apache's apr_md5). */
@@ -8001,85 +8051,126 @@ au_check(const char *pass, size_t plen, const char *hash, size_t hlen)
 /* The cache key: a keyed hash of hash, user and password, as
  * SHA-256(SHA-256(salt, hash, name), password). The inner digest is kept
  * per user (checked against the name and hash it was made of), so a
- * request hashes one block for a password of up to 23 bytes, not two. */
+ * request hashes one block for a password of up to 23 bytes, not two; an
+ * unknown name's is not kept (remember 0). */
 static int
-au_cache_key(const struct rt_user *u, const char *pass, size_t plen, uint8_t key[32])
+au_cache_key(const char *hash, struct ing_str name, int remember, const char *pass, size_t plen, uint8_t key[32])
 {
 	struct ing_hash h;
+	uint8_t d[32];
 	if (!g_au.have_salt) {
 		if (port_random(g_au.salt, sizeof g_au.salt) != 0)
 			return ING_ERR;
 		g_au.have_salt = 1;
 	}
 	uint32_t x = 2166136261u;
-	for (const char *p = u->name; *p; p++)
-		x = (x ^ (unsigned char)*p) * 16777619u;
+	for (size_t i = 0; i < name.n; i++)
+		x = (x ^ (unsigned char)name.p[i]) * 16777619u;
 	struct au_ukey *k = &g_au.ukey[x % AU_USER_KEYS];
-	if (strcmp(k->name, u->name) != 0 || strcmp(k->hash, u->hash) != 0 || k->name[0] == '\0') {
+	remember &= name.n < sizeof k->name;
+	if (!remember || !str_eq(name, k->name) || strcmp(k->hash, hash) != 0 || k->name[0] == '\0') {
 		if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
 			return ING_ERR;
 		tls_hash_update(&h, g_au.salt, sizeof g_au.salt);
-		tls_hash_update(&h, u->hash, strlen(u->hash) + 1);
-		tls_hash_update(&h, u->name, strlen(u->name) + 1);
-		tls_hash_out(&h, k->d);
-		memcpy(k->name, u->name, sizeof k->name);
-		memcpy(k->hash, u->hash, sizeof k->hash);
+		tls_hash_update(&h, hash, strlen(hash) + 1);
+		tls_hash_update(&h, name.p, name.n);
+		tls_hash_update(&h, "", 1);
+		tls_hash_out(&h, d);
+		if (remember) {
+			memcpy(k->d, d, sizeof d);
+			memcpy(k->name, name.p, name.n);
+			k->name[name.n] = '\0';
+			snprintf(k->hash, sizeof k->hash, "%s", hash);
+		}
+	} else {
+		memcpy(d, k->d, sizeof d);
 	}
 	if (tls_hash_init(&h, ING_HASH_SHA256) != 0)
 		return ING_ERR;
-	tls_hash_update(&h, k->d, sizeof k->d);
+	tls_hash_update(&h, d, sizeof d);
 	tls_hash_update(&h, pass, plen);
 	tls_hash_out(&h, key);
 	return 0;
 }
 
-/* 1 the password is right, 0 wrong, 429 no budget left for a slow check. */
+/* The cached answer for key (1 right, 0 wrong), or -1. */
 static int
-au_verify(const struct rt_user *u, const char *pass, size_t plen)
+au_cache_get(const uint8_t key[32])
 {
-	uint8_t key[32];
-	if (!u->usable || au_cache_key(u, pass, plen, key) != 0)
-		return 0;
-	int set = key[0] % AU_CACHE_SETS, victim = 0;
-	for (int w = 0; w < AU_CACHE_WAYS; w++) {
-		if (g_au.cache[set][w].used && g_au.cache[set][w].until > g.now && au_ct_eq(g_au.cache[set][w].key, key, 32)) {
-			g_au.cached++;
+	int set = key[0] % AU_CACHE_SETS;
+	for (int w = 0; w < AU_CACHE_WAYS; w++)
+		if (g_au.cache[set][w].used && g_au.cache[set][w].until > g.now && au_ct_eq(g_au.cache[set][w].key, key, 32))
 			return g_au.cache[set][w].ok;
-		}
+	return -1;
+}
+
+static void
+au_cache_put(const uint8_t key[32], int ok)
+{
+	int set = key[0] % AU_CACHE_SETS, victim = 0;
+	for (int w = 0; w < AU_CACHE_WAYS; w++)
 		if (!g_au.cache[set][w].used || g_au.cache[set][w].until < g_au.cache[set][victim].until)
 			victim = w;
+	memcpy(g_au.cache[set][victim].key, key, 32);
+	g_au.cache[set][victim].ok = (uint8_t)ok;
+	g_au.cache[set][victim].used = 1;
+	g_au.cache[set][victim].until = g.now + (ok ? AU_OK_TTL_MS : AU_BAD_TTL_MS);
+}
+
+/* Checks pass for the name presented: u is that user, or for an unknown
+ * name a stand-in of the route's (dummy), whose answer is never a match
+ * but costs the same, so the time taken does not tell which names exist.
+ * 1 right, 0 wrong, 429 no room to queue a check; ING_WAIT: a bcrypt check
+ * is queued (au_run) and client c waits for it in CS_AUTH. Without a
+ * client (tests) every check runs at once. */
+static int
+au_verify(struct cn *c, const struct rt_user *u, struct ing_str name, int dummy, const char *pass, size_t plen)
+{
+	uint8_t key[32];
+	int r, j, free_j = -1;
+	if (!u->usable || au_cache_key(u->hash, name, !dummy, pass, plen, key) != 0)
+		return 0;
+	if ((r = au_cache_get(key)) >= 0) {
+		g_au.cached++;
+		return r;
 	}
-	int slow = au_kind(u->hash, strlen(u->hash)) == AU_BCRYPT;
-	if (slow) {
-		uint64_t now = port_now_ms();
-		if (now / 1000 != g_au.budget_sec) {
-			g_au.budget_sec = now / 1000;
-			g_au.budget_used = 0;
-		}
-		if (g_au.budget_used >= AU_BUDGET_MS) {
+	if (c == NULL || au_kind(u->hash, strlen(u->hash)) != AU_BCRYPT) { /* MD5-crypt, {SHA}: well under 1 ms */
+		r = au_check(pass, plen, u->hash, strlen(u->hash)) == 1 && !dummy;
+		g_au.hashes++;
+		au_cache_put(key, r);
+		au_wipe(key, sizeof key);
+		return r;
+	}
+	/* one check per key: who asks the same while it runs waits for it */
+	for (j = 0; j < ING_MAX_AUTH_CHECKS; j++) {
+		if (g_au.job[j].used && au_ct_eq(g_au.job[j].key, key, 32))
+			break;
+		if (!g_au.job[j].used && free_j < 0)
+			free_j = j;
+	}
+	if (j == ING_MAX_AUTH_CHECKS) {
+		if ((j = free_j) < 0) {
+			log_limit(LIM_AUTH_CHECKS, "au: bcrypt checks queued");
 			g_au.throttled++;
 			return 429;
 		}
+		if (au_bcrypt_start(&g_au.job[j].b, pass, plen, u->hash, strlen(u->hash)) != 0)
+			return 0; /* cannot happen: usable hashes parse */
+		memcpy(g_au.job[j].key, key, 32);
+		g_au.job[j].used = 1;
+		g_au.job[j].dummy = (uint8_t)dummy;
+		g_au.njobs++;
 	}
-	uint64_t t0 = port_now_ms();
-	int r = au_check(pass, plen, u->hash, strlen(u->hash)) == 1;
-	uint64_t spent = port_now_ms() - t0;
-	if (slow)
-		g_au.budget_used += spent;
-	g_au.slowest_ms = ING_MAX(g_au.slowest_ms, spent);
-	g.now = port_now_ms();
-	memcpy(g_au.cache[set][victim].key, key, 32);
-	g_au.cache[set][victim].ok = (uint8_t)r;
-	g_au.cache[set][victim].used = 1;
-	g_au.cache[set][victim].until = g.now + (r ? AU_OK_TTL_MS : AU_BAD_TTL_MS);
 	au_wipe(key, sizeof key);
-	return r;
+	c->ctx = j;
+	return ING_WAIT;
 }
 
-/* The request's credentials against policy p: 0 to pass, else the
- * status to answer (401, 429). */
+/* The request's credentials against policy p: 0 to pass, ING_WAIT when
+ * client c waits for a check (au_verify), else the status to answer (401,
+ * 429). *matched: the user named, when known. */
 static int
-au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p, int *matched)
+au_request(struct cn *c, const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p, int *matched)
 {
 	unsigned char cred[AU_MAX_AUTH_HEADER];
 	struct ing_str v = {NULL, 0};
@@ -8098,24 +8189,80 @@ au_request(const struct hp_msg *m, const struct rt_user *users, const struct rt_
 	const unsigned char *colon = len > 0 ? memchr(cred, ':', (size_t)len) : NULL;
 	int r = 401;
 	if (colon != NULL) {
-		size_t ul = (size_t)(colon - cred);
-		for (int i = 0; i < p->nuser; i++) {
-			const struct rt_user *u = &users[p->user + i];
-			if (strlen(u->name) != ul || memcmp(u->name, cred, ul) != 0)
-				continue;
-			int ok = au_verify(u, (const char *)colon + 1, (size_t)len - ul - 1);
-			r = ok == 1 ? 0 : ok == 429 ? 429 : 401;
-			*matched = p->user + i;
-			break;
+		struct ing_str name = {(const char *)cred, (size_t)(colon - cred)};
+		const struct rt_user *u = NULL, *standin = NULL;
+		for (int i = 0; i < p->nuser && u == NULL; i++) {
+			const struct rt_user *x = &users[p->user + i];
+			if (standin == NULL && x->usable)
+				standin = x;
+			if (str_eq(name, x->name)) {
+				u = x;
+				*matched = p->user + i;
+			}
+		}
+		if (u != NULL || standin != NULL) {
+			int ok = au_verify(c, u ? u : standin, name, u == NULL, (const char *)colon + 1, (size_t)len - name.n - 1);
+			r = ok == 1 ? 0 : ok == 429 || ok == ING_WAIT ? ok : 401;
 		}
 	}
 	if (len > 0)
 		au_wipe(cred, (size_t)len);
 	if (r == 0)
 		g_au.ok++;
-	else
+	else if (r != ING_WAIT)
 		g_au.bad++;
 	return r;
+}
+
+/* Runs queued bcrypt checks, a few ExpandKey rounds at a time, for at most
+ * AU_SLICE_MS of this turn and within the budget (AU_BUDGET_MS per second),
+ * so the loop never stalls longer than a slice however costly a hash.
+ * A check that answers is cached; its clients are run again (CNF_AGAIN). */
+static void
+au_run(void)
+{
+	uint64_t t0 = port_now_ms(), now = t0;
+	if (g_au.njobs == 0) {
+		g_au.tokens_at = t0;
+		return;
+	}
+	g_au.tokens = ING_MIN(g_au.tokens + (int64_t)(t0 - g_au.tokens_at) * AU_BUDGET_MS / 1000, AU_BUDGET_MS);
+	g_au.tokens_at = t0;
+	for (int batch = 0; g_au.tokens > 0 && g_au.njobs > 0 && batch < AU_SLICE_BATCHES; batch++) {
+		int j = g_au.rr;
+		while (!g_au.job[j].used)
+			j = (j + 1) % ING_MAX_AUTH_CHECKS;
+		g_au.rr = (j + 1) % ING_MAX_AUTH_CHECKS;
+		struct au_job *job = &g_au.job[j];
+		int r = au_bcrypt_step(&job->b, AU_SLICE_ROUNDS);
+		if (r != ING_WAIT) {
+			g.now = port_now_ms();
+			au_cache_put(job->key, r == 1 && !job->dummy);
+			g_au.hashes++;
+			job->used = 0;
+			g_au.njobs--;
+			for (int k = 0; k < g_cn.nactive; k++) {
+				struct cn *c = &g_cn.tab[g_cn.active[k]];
+				if (c->kind == CN_CLIENT && c->state == CS_AUTH && c->ctx == j)
+					c->flags |= CNF_AGAIN;
+			}
+		}
+		now = port_now_ms();
+		if (now - t0 >= AU_SLICE_MS)
+			break;
+	}
+	g_au.tokens -= (int64_t)(now - t0);
+}
+
+/* When au_run has work next (an absolute time), or 0 for none. */
+static uint64_t
+au_next(void)
+{
+	if (g_au.njobs == 0)
+		return 0;
+	if (g_au.tokens > 0)
+		return g.now;
+	return g.now + (uint64_t)((-g_au.tokens + 1) * 1000 / AU_BUDGET_MS);
 }
 
 /* ===== 15. balancing and sticky sessions ============================== lb_
@@ -9839,9 +9986,15 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	if (pol->auth != AU_OFF) {
 		int user = -1;
-		int st2 = au_request(m, t->users, pol, &user);
+		int st2 = au_request(c, m, t->users, pol, &user);
 		if (user >= 0)
 			al_user(c, t->users[user].name);
+		if (st2 == ING_WAIT) { /* the head stays in c->in until then */
+			cn_set_state(c, CS_AUTH);
+			c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
+			c->deadline = tk_after(cf_live->read_timeout);
+			return;
+		}
 		if (st2 != 0) {
 			rs_unauthorized(c, st2, pol->realm);
 			return;
@@ -10422,8 +10575,12 @@ mx_metrics(struct mx_out *o)
 	             "# TYPE ingressd_whitelist_denied_total counter\ningressd_whitelist_denied_total %" PRIu64 "\n"
 	             "# HELP ingressd_auth_total Basic-auth checks, by result.\n# TYPE ingressd_auth_total counter\n"
 	             "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\ningressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
-	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\ningressd_auth_total{result=\"throttled\"} %" PRIu64 "\n",
-	          g_rb.wl_invalid, g_up.denied, g_au.ok, g_au.bad, g_au.cached, g_au.throttled);
+	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\ningressd_auth_total{result=\"throttled\"} %" PRIu64 "\n"
+	             "# HELP ingressd_auth_hashes_total Password hashes computed (an unknown name's stand-in too).\n"
+	             "# TYPE ingressd_auth_hashes_total counter\ningressd_auth_hashes_total %" PRIu64 "\n"
+	             "# HELP ingressd_auth_checks_queued bcrypt checks waiting or running (ING_MAX_AUTH_CHECKS).\n"
+	             "# TYPE ingressd_auth_checks_queued gauge\ningressd_auth_checks_queued %d\n",
+	          g_rb.wl_invalid, g_up.denied, g_au.ok, g_au.bad, g_au.cached, g_au.throttled, g_au.hashes, g_au.njobs);
 	mx_printf(o, "# HELP ingressd_access_log_lines_total Access log lines written and dropped.\n"
 	             "# TYPE ingressd_access_log_lines_total counter\n"
 	             "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
@@ -10550,12 +10707,8 @@ mx_api(struct mx_out *o, int wrap)
 		if (p->auth == AU_BASIC) {
 			mx_printf(o, ",\"auth\":{\"basic\":{\"realm\":");
 			mx_json_str(o, p->realm, strlen(p->realm));
-			mx_printf(o, ",\"removeHeader\":%s,\"users\":[", p->auth_remove ? "true" : "false");
-			for (int k = 0; k < p->nuser; k++) {
-				mx_printf(o, "%s", k ? "," : "");
-				mx_json_str(o, t->users[p->user + k].name, strlen(t->users[p->user + k].name));
-			}
-			mx_printf(o, "]}}");
+			/* how many, not who: names would be half a credential */
+			mx_printf(o, ",\"removeHeader\":%s,\"users\":%d}}", p->auth_remove ? "true" : "false", p->nuser);
 		} else if (p->auth == AU_DENY) {
 			mx_printf(o, ",\"auth\":{\"denyAll\":true}");
 		}
@@ -10920,6 +11073,10 @@ mx_admin(struct cn *c, struct hp_msg *m)
 		rs_error(c, 405, "admin is read-only");
 		return;
 	}
+	if (m->clen > 0 || m->chunked) { /* never read as the next request */
+		rs_error(c, 400, "admin requests take no body");
+		return;
+	}
 	if (str_eq(path, "/ping")) {
 		c->in->r += (uint32_t)m->head_len;
 		rs_send(c, 200, "text/plain; charset=utf-8", NULL, "OK", 2, m->meth == HM_HEAD);
@@ -11205,6 +11362,7 @@ ev_turn(int max_wait_ms)
 	next = tk_min(next, kw_next_deadline());
 	next = tk_min(next, g_al.flush_at);
 	next = tk_min(next, rb_dns_next());
+	next = tk_min(next, au_next());
 	if (g_dns.busy) { /* its answer: read by rb_dns_tick */
 		g_ev.pfd[n] = (struct pollfd){.fd = g_dns.fd, .events = POLLIN};
 		g_ev.pfd_conn[n++] = EV_DNS;
@@ -11242,7 +11400,8 @@ ev_turn(int max_wait_ms)
 				ev_io(c);
 		}
 	}
-	/* plaintext buffered inside TLS, and deadlines */
+	au_run();
+	/* plaintext buffered inside TLS, woken connections, and deadlines */
 	for (int k = 0; k < g_cn.nactive; k++) {
 		struct cn *c = &g_cn.tab[g_cn.active[k]];
 		if (c->closing)

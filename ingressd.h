@@ -148,6 +148,9 @@
 #ifndef ING_MAX_USERS
 #define ING_MAX_USERS 1024 /* htpasswd users over all auth Secrets (~0.2 KB, x2) */
 #endif
+#ifndef ING_MAX_AUTH_CHECKS
+#define ING_MAX_AUTH_CHECKS 16 /* bcrypt checks queued at once (~4.3 KB each) */
+#endif
 #ifndef ING_MAX_METRIC_SERIES
 #define ING_MAX_METRIC_SERIES 4096 /* request counter series (~0.2 KB each) */
 #endif

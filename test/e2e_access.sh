@@ -115,6 +115,16 @@ is "$(code auth.test -u dave:plaintext)" 401 && ok "plain text never matches" ||
 eventually "plain text user logged by line number, hash not shown" grep -q 'line 7 (user dave): unsupported hash format' "$T_TMP/ingressd.log"
 grep -q 'plaintext' "$T_TMP/ingressd.log" && fail "the hash was logged" || ok "the hash is not logged"
 is "$(code auth.test -u mallory:x)" 401 && ok "unknown user: 401" || fail "unknown user"
+# an unknown name costs a hash like a known one (no user-name oracle)
+hashes() { curl -s "http://127.0.0.1:$WEB/metrics" | awk '$1 == "ingressd_auth_hashes_total" {print $2}'; }
+h0=$(hashes)
+is "$(code auth.test -u mallory:guess1)" 401 && is "$(hashes)" $((h0 + 1)) && ok "unknown user: a hash computed all the same" ||
+	fail "unknown user: no hash computed ($h0 -> $(hashes))"
+h0=$(hashes)
+is "$(code auth.test -u alice:guess1)" 401 && is "$(hashes)" $((h0 + 1)) && ok "known user, wrong password: one hash" ||
+	fail "known user: hashes $h0 -> $(hashes)"
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q 'alice\|carol' && fail "/api/providers lists user names" ||
+	ok "/api/providers lists no user names"
 is "$(code auth.test -H 'Authorization: Basic !!!')" 401 && ok "garbage Authorization: 401" || fail "garbage auth header"
 is "$(code auth.test -H 'Authorization: Bearer abc')" 401 && ok "other scheme: 401" || fail "bearer"
 e=$(curl -s -u alice:wonderland -H 'Host: auth.test' http://127.0.0.1:$HTTP/echo)
@@ -144,6 +154,28 @@ secret users "$T_TMP/pw/auth"
 eventually "new password works" sh -c "curl -s -o /dev/null -w '%{http_code}' -u alice:looking-glass -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
 is "$(code auth.test -u alice:wonderland)" 401 && ok "old password (cached before) no longer works" || fail "old password still accepted"
 is "$(code auth.test -u bob:builder)" 401 && ok "removed user no longer works" || fail "removed user"
+
+# ---- a Secret update that cannot be read fails closed (review finding 5):
+# over ING_MAX_SECRET_BYTES, alice removed; her password must stop working
+is "$(code auth.test -u alice:looking-glass)" 200 && ok "before the over-limit update" || fail "before update"
+{
+	htpasswd -nbm bob builder
+	i=0
+	while [ $i -lt 700 ]; do
+		printf 'user%04d:$apr1$GpYtQx2E$Jzd7Ym6wSmKYzNiJfQ8p6/\n' $i
+		i=$((i + 1))
+	done
+} >"$T_TMP/pw/auth"
+secret users "$T_TMP/pw/auth"
+eventually "over-limit Secret: the old password no longer works" sh -c \
+	"curl -s -o /dev/null -w '%{http_code}' -u alice:looking-glass -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 401"
+is "$(code auth.test -u bob:builder)" 401 && ok "... nor anyone's: the route fails closed" || fail "over-limit Secret served"
+grep -q 'secret t/users: data too large (ING_MAX_SECRET_BYTES): kept without data' "$T_TMP/ingressd.log" &&
+	ok "over-limit Secret logged with the limit" || fail "over-limit Secret log"
+htpasswd -nbB -C 5 alice looking-glass >"$T_TMP/pw/auth"
+secret users "$T_TMP/pw/auth"
+eventually "a readable Secret again: served again" sh -c \
+	"curl -s -o /dev/null -w '%{http_code}' -u alice:looking-glass -H 'Host: auth.test' http://127.0.0.1:$HTTP/ | grep -qx 200"
 
 # ---- a burst of wrong passwords does not stall the loop for long
 t0=$(date +%s%N)

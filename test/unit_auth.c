@@ -896,7 +896,7 @@ load(const char *htpasswd, int nkeys, const char *type, struct rt_policy *pol, s
 }
 
 static int
-login(const struct rt_table *t, const struct rt_policy *pol, const char *userpass)
+login_c(struct cn *c, const struct rt_table *t, const struct rt_policy *pol, const char *userpass)
 {
 	static struct hp_msg m;
 	char hdr[256] = "Basic ";
@@ -914,7 +914,13 @@ login(const struct rt_table *t, const struct rt_policy *pol, const char *userpas
 	m.nh = 1;
 	m.h[0].name = STR_LIT("Authorization");
 	m.h[0].value = (struct ing_str){hdr, o};
-	return au_request(&m, t->users, pol, &(int){0});
+	return au_request(c, &m, t->users, pol, &(int){0});
+}
+
+static int
+login(const struct rt_table *t, const struct rt_policy *pol, const char *userpass)
+{
+	return login_c(NULL, t, pol, userpass);
 }
 
 static void
@@ -970,15 +976,75 @@ test_htpasswd(void)
 	m.nh = 2;
 	m.h[0].name = m.h[1].name = STR_LIT("Authorization");
 	m.h[0].value = m.h[1].value = STR_LIT("Basic Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
+	CHECK(au_request(NULL, &m, t.users, &pol, &(int){0}) == 401);
 	m.nh = 1;
-	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 0);
+	CHECK(au_request(NULL, &m, t.users, &pol, &(int){0}) == 0);
 	m.h[0].value = STR_LIT("basic Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 0); /* the scheme is case-insensitive */
+	CHECK(au_request(NULL, &m, t.users, &pol, &(int){0}) == 0); /* the scheme is case-insensitive */
 	m.h[0].value = STR_LIT("Basic Y2Fyb2w6c2luZ2Vy=");
-	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
+	CHECK(au_request(NULL, &m, t.users, &pol, &(int){0}) == 401);
 	m.h[0].value = STR_LIT("Bearer Y2Fyb2w6c2luZ2Vy");
-	CHECK(au_request(&m, t.users, &pol, &(int){0}) == 401);
+	CHECK(au_request(NULL, &m, t.users, &pol, &(int){0}) == 401);
+}
+
+/* bcrypt checks for clients are queued and run in slices (review finding
+ * 6), and an unknown name costs a check of the same kind (finding 7). */
+static void
+test_auth_queue(void)
+{
+	static struct rt_table t;
+	struct rt_policy pol;
+	char pw[32];
+	ut_name = "test_auth_queue";
+	g.now = 1000;
+	memset(&g_cn, 0, sizeof g_cn);
+	cn_init();
+	struct cn *c1 = cn_new(CN_CLIENT, -1), *c2 = cn_new(CN_CLIENT, -1), *c3 = cn_new(CN_CLIENT, -1);
+	c1->state = c2->state = c3->state = CS_AUTH;
+	/* cost 10, password "" (the vector of Python's bcrypt tests) */
+	CHECK_STR(load("eve:$2a$10$k1wbIrmNyFAPwPVPSVa/zecw2BCEnBwVS2GbrmgzxFUOqW9dk4TCW\n", 1, "basic", &pol, &t), "basic");
+	uint64_t hashes = g_au.hashes, cached = g_au.cached;
+	CHECK(login_c(c1, &t, &pol, "eve:") == ING_WAIT && g_au.njobs == 1);
+	CHECK(login_c(c2, &t, &pol, "eve:") == ING_WAIT && g_au.njobs == 1 && c2->ctx == c1->ctx); /* one check per key */
+	/* the clock stands still here: a turn runs AU_SLICE_BATCHES x AU_SLICE_ROUNDS rounds at most */
+	_Static_assert(AU_SLICE_BATCHES * AU_SLICE_ROUNDS < 1024, "a cost-10 check takes several turns");
+	au_run();
+	CHECK(g_au.njobs == 1 && g_au.hashes == hashes && !(c1->flags & CNF_AGAIN));
+	CHECK(au_next() == g.now); /* more to do: the loop does not sleep */
+	for (int i = 0; i < 8 && g_au.njobs > 0; i++)
+		au_run();
+	CHECK(g_au.njobs == 0 && g_au.hashes == hashes + 1 && au_next() == 0);
+	CHECK((c1->flags & CNF_AGAIN) && (c2->flags & CNF_AGAIN) && !(c3->flags & CNF_AGAIN));
+	CHECK(login_c(c1, &t, &pol, "eve:") == 0 && g_au.cached == cached + 1); /* the answer, from the cache */
+	/* an unknown name: the stand-in's check, never a match, even with its password */
+	CHECK(login_c(c3, &t, &pol, "mallory:") == ING_WAIT && g_au.njobs == 1);
+	for (int i = 0; i < 8 && g_au.njobs > 0; i++)
+		au_run();
+	CHECK(g_au.hashes == hashes + 2 && (c3->flags & CNF_AGAIN));
+	CHECK(login_c(c3, &t, &pol, "mallory:") == 401);
+	CHECK(login(&t, &pol, "mallory:") == 401 && login(&t, &pol, "eve:") == 0);
+	/* a full queue answers 429, counted as a limit hit */
+	uint64_t hits = g.lim_hits[LIM_AUTH_CHECKS];
+	for (int i = 0; i < ING_MAX_AUTH_CHECKS; i++) {
+		snprintf(pw, sizeof pw, "eve:wrong%d", i);
+		CHECK(login_c(c1, &t, &pol, pw) == ING_WAIT);
+	}
+	CHECK(login_c(c2, &t, &pol, "eve:wrong-again") == 429 && g.lim_hits[LIM_AUTH_CHECKS] == hits + 1);
+	CHECK(login_c(c2, &t, &pol, "eve:wrong3") == ING_WAIT); /* that one is queued: it waits too */
+	while (g_au.njobs > 0)
+		au_run();
+	CHECK(login_c(c2, &t, &pol, "eve:wrong3") == 401);
+	/* the budget: once spent, the loop waits for it to refill */
+	g_au.tokens = -AU_BUDGET_MS / 2;
+	CHECK(login_c(c1, &t, &pol, "eve:over budget") == ING_WAIT);
+	au_run();
+	CHECK(g_au.njobs == 1 && au_next() > g.now);
+	g_au.tokens = AU_BUDGET_MS;
+	while (g_au.njobs > 0)
+		au_run();
+	cn_free(c1);
+	cn_free(c2);
+	cn_free(c3);
 }
 
 int
@@ -1001,6 +1067,7 @@ main(void)
 	test_hash_error();
 	test_cidr();
 	test_htpasswd();
+	test_auth_queue();
 	printf("unit_auth: %d passed, %d failed\n", ut_pass, ut_fail);
 	return ut_fail != 0;
 }

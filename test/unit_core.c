@@ -705,6 +705,14 @@ TEST(test_loop_admin)
 	mock_output(fd, out, sizeof out, 1);
 	CHECK(strstr(out, "HTTP/1.1 200 OK") == out && strstr(out, "\r\n\r\nOK"));
 	CHECK(strstr(out, "HTTP/1.1 405") != NULL);
+	/* a GET with a body: 400 and closed, the body never read as a request
+	 * (review info 13) */
+	fd = mock_queue_accept(g_cn.lis[1].fd, &peer);
+	const char *body = "GET /ping HTTP/1.1\r\nHost: a\r\nContent-Length: 38\r\n\r\nGET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
+	mock_feed(fd, body, strlen(body));
+	turns(3);
+	mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 400") == out && strstr(out, "Connection: close") && !strstr(out, "HTTP/1.1 200"));
 }
 
 TEST(test_loop_limits)

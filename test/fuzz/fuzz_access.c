@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.h[0].name = STR_LIT("authorization");
 		m.h[0].value = (struct ing_str){p, n};
 		g.now = 1000;
-		au_request(&m, t.users, &pol, &(int){0});
+		au_request(NULL, &m, t.users, &pol, &(int){0});
 		break;
 	}
 	}

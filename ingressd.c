@@ -5572,6 +5572,7 @@ static void lb_sync(struct rt_table *t); /* balancing (lb_) */
 static void tl_build(const int *ing_order, int n); /* TLS termination (tl_) */
 static size_t rt_host_norm(struct ing_str h, char *out, size_t cap); /* route lookup (rt_) */
 static int rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query, const char **why);
+static size_t rt_match_form(const char *fwd, size_t n, char *out, size_t upto);
 
 static struct rt_table *
 rt_live(void)
@@ -6208,18 +6209,18 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		            : (rule == RT_PATH || rule == RT_PATHSTRIP) ? MT_EXACT : MT_STRPREFIX;
 		/* in the form requests are matched in (rt_path_norm, rt_match_form),
 		 * so /%7Euser and /a//b meet their requests */
-		char np[ING_PATH_LEN];
+		char fp[ING_PATH_LEN], np[ING_PATH_LEN];
 		struct ing_str nq;
 		const char *why;
-		int nl = rt_path_norm((struct ing_str){p->path, strlen(p->path)}, np, sizeof np, &nq, &why);
-		if (nl < 0 || nq.n > 0 || memchr(np, ';', (size_t)nl) != NULL) {
+		int nl = rt_path_norm((struct ing_str){p->path, strlen(p->path)}, fp, sizeof fp, &nq, &why);
+		if (nl < 0 || nq.n > 0 || memchr(fp, ';', (size_t)nl) != NULL) {
 			rb_skip(t, r, p->host, p->path, "path %s: not served", nl < 0 ? why : nq.n > 0 ? "has a query ('?')"
 			        : "has parameters (';'), which requests are matched without");
 			continue;
 		}
-		size_t pl = (size_t)nl;
+		size_t pl = rt_match_form(fp, (size_t)nl, np, (size_t)-1);
 		/* Prefix ignores a trailing slash: /foo/ is /foo (k8s) */
-		if (rt->match == MT_PREFIX && pl > 1 && p->path[pl - 1] == '/')
+		if (rt->match == MT_PREFIX && pl > 1 && np[pl - 1] == '/')
 			pl--;
 		if (rt->match == MT_PREFIX && pl == 1)
 			pl = 0; /* Prefix "/" is everything */
@@ -7156,13 +7157,16 @@ rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query
 	return (int)w;
 }
 
-/* The path routes are matched by: the normalized path without path
- * parameters (";..." to the end of a segment), as Tomcat, Spring and Jetty
- * read it before they route, so /admin;jsessionid=1 meets /admin and its
- * policy. Writes it to out (as long as fwd at most) and returns its length;
- * with upto below that, returns instead the offset in fwd where the first
- * upto bytes of it end, their parameters included (what a *Strip rule
- * removes). */
+/* The path routes are matched by: the normalized path read the way the
+ * strictest pods read it - path parameters (";..." to the next '/')
+ * dropped, as Tomcat, Spring and Jetty do before they route, and %2F and
+ * %5C taken as '/', as Go (URL.Path), WSGI and nginx's own location
+ * matching do - so /admin;jsessionid=1 and /admin%2Fx meet /admin and its
+ * policy. (rt_path_norm refused the forms where this could climb out of
+ * a segment.) Writes it to out (as long as fwd at most) and returns its
+ * length; with upto below that, returns instead the offset in fwd where
+ * the first upto bytes of it end, parameters after them included (what a
+ * *Strip rule removes). */
 static size_t
 rt_match_form(const char *fwd, size_t n, char *out, size_t upto)
 {
@@ -7179,9 +7183,11 @@ rt_match_form(const char *fwd, size_t n, char *out, size_t upto)
 				i++;
 			continue;
 		}
-		if (fwd[i] != '/' || w == 0 || out[w - 1] != '/') /* "/;x/" leaves no empty segment */
-			out[w++] = fwd[i];
-		i++;
+		size_t es = rt_enc_sep(fwd + i, n - i);
+		char ch = es > 0 ? '/' : fwd[i];
+		if (ch != '/' || w == 0 || out[w - 1] != '/') /* "/;x/" leaves no empty segment */
+			out[w++] = ch;
+		i += es > 0 ? es : 1;
 	}
 	return upto == (size_t)-1 ? w : i;
 }
@@ -9948,7 +9954,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	const char *mp = g_up.target; /* the path routes match */
 	size_t ml = (size_t)pl;
-	if (memchr(g_up.target, ';', ml) != NULL) {
+	if (memchr(g_up.target, ';', ml) != NULL || memchr(g_up.target, '%', ml) != NULL) {
 		ml = rt_match_form(g_up.target, ml, g_up.match, (size_t)-1);
 		mp = g_up.match;
 	}

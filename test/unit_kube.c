@@ -555,14 +555,21 @@ TEST(test_routing)
 	CHECK_STR(route("ex.com", "/;x/api/v1", NULL), "a/s3:80");
 	CHECK_STR(route("ex.com", "/api/v1;x/y", NULL), "a/s2:80");
 	CHECK_STR(route("ex.com", "/..;/api/v1", NULL), ""); /* 400 */
+	/* %2F is a '/' to Go (URL.Path), WSGI and nginx's location matching */
+	CHECK_STR(route("ex.com", "/api%2Fv1", NULL), "a/s3:80");
+	CHECK_STR(route("ex.com", "/api%2fv1%2Fx", NULL), "a/s2:80");
+	CHECK_STR(route("ex.com", "/api%5Cv1", NULL), "a/s3:80");
 	/* Ingress paths in the same normal form; one with ';' is not served */
 	ingress("a", "norm", "2026-04-04T00:00:00Z", "",
 	        RULE("norm.io", PATH("/%7Euser", "Prefix", "s2", 80) "," PATH("/a//b", "Exact", "s3", 80) ","
+	             PATH("/g%2Fp/", "Prefix", "s3", 80) ","
 	             PATH("/p;q", "Prefix", "s3", 80) "," PATH("/", "Prefix", "s1", 80)));
 	rb_rebuild();
 	CHECK_STR(route("norm.io", "/~user/x", NULL), "a/s2:80");
 	CHECK_STR(route("norm.io", "/%7euser", NULL), "a/s2:80");
 	CHECK_STR(route("norm.io", "/a/b", NULL), "a/s3:80");
+	CHECK_STR(route("norm.io", "/g/p/x", NULL), "a/s3:80");
+	CHECK_STR(route("norm.io", "/g%2fp", NULL), "a/s3:80");
 	CHECK_STR(route("norm.io", "/p;q", NULL), "a/s1:80");
 	int skipped = 0;
 	for (int i = 0; i < rt_live()->nskips; i++)
@@ -827,6 +834,8 @@ TEST(test_path_norm)
 	CHECK(rt_match_form("/a;b/c;d", 8, mf, (size_t)-1) == 4 && !memcmp(mf, "/a/c", 4));
 	CHECK(rt_match_form("/api;x/foo", 10, mf, 4) == 6); /* a strip of "/api" takes ";x" along */
 	CHECK(rt_match_form("/api/foo", 8, mf, 4) == 4);
+	CHECK(rt_match_form("/a%2Fb;x/c", 10, mf, (size_t)-1) == 6 && !memcmp(mf, "/a/b/c", 6));
+	CHECK(rt_match_form("/api%2Ffoo", 10, mf, 5) == 7); /* "/api/" is "/api%2F" */
 	CHECK_STR(NORM("/a%"), "ERR");
 	CHECK_STR(NORM("/a%4"), "ERR");
 	CHECK_STR(NORM("/a%zz"), "ERR");

@@ -9229,7 +9229,7 @@ cb_record(int cb, int status, uint64_t latency_ms)
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
 	int idle;
-	uint64_t reused, connects, retries, denied;
+	uint64_t reused, connects, retries, denied, heads;
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
 	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
 } g_up;
@@ -9426,6 +9426,7 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 		return 503;
 	struct bf *o = u->out;
 	o->r = o->w = 0;
+	g_up.heads++; /* requests sent upstream (+ g_up.retries: their resends) */
 	struct ing_str pa = {peer, (size_t)ing_addr_fmt(&c->addr, peer, sizeof peer, 0)};
 	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
 	struct ing_str to = pol->pass_host ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};

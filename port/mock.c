@@ -23,15 +23,16 @@ struct mock_sock {
 	int accept_q[8]; /* fds waiting to be accepted */
 	int naccept;
 	struct ing_addr addr; /* listen address / connect target / peer */
-	char in[MOCK_BUF];    /* bytes the program will read */
 	size_t in_len, in_off;
 	int in_eof, in_err;
-	char out[MOCK_BUF]; /* bytes the program wrote */
 	size_t out_len;
 	size_t out_cap; /* writes beyond this return ING_WAIT (0 = MOCK_BUF) */
 	int connect_err; /* errno for port_connect_done */
 	int closed;
 	int shut_wr;
+	/* the buffers last: a new socket clears only what is above */
+	char in[MOCK_BUF];  /* bytes the program will read */
+	char out[MOCK_BUF]; /* bytes the program wrote */
 };
 
 static struct mock_sock mk_socks[MOCK_SOCKS];
@@ -41,6 +42,7 @@ long mock_fail_after = -1; /* -1: never */
 long mock_faults;
 int mock_listen_fail;
 int mock_connect_fail;
+int mock_keep_closed;
 static uint32_t mk_rand = 12345;
 
 static int
@@ -71,7 +73,7 @@ mock_sock_new(void)
 {
 	for (int i = 0; i < MOCK_SOCKS; i++)
 		if (!mk_socks[i].used) {
-			memset(&mk_socks[i], 0, sizeof mk_socks[i]);
+			memset(&mk_socks[i], 0, offsetof(struct mock_sock, in));
 			mk_socks[i].used = 1;
 			return MOCK_FD0 + i;
 		}
@@ -94,10 +96,11 @@ int mock_dns_hold;
 void
 mock_reset(void)
 {
-	memset(mk_socks, 0, sizeof mk_socks);
+	for (int i = 0; i < MOCK_SOCKS; i++)
+		memset(&mk_socks[i], 0, offsetof(struct mock_sock, in));
 	mock_fail_after = -1;
 	mock_faults = 0;
-	mock_listen_fail = mock_connect_fail = 0;
+	mock_listen_fail = mock_connect_fail = mock_keep_closed = 0;
 	mk_rand = 12345;
 	memset(mock_dns, 0, sizeof mock_dns);
 	mock_resolves = 0;
@@ -128,7 +131,7 @@ mock_output(int fd, char *buf, size_t cap, int consume)
 {
 	struct mock_sock *s = mock_sock(fd);
 	size_t n;
-	if (s == NULL)
+	if (s == NULL || cap == 0)
 		return 0;
 	n = s->out_len < cap - 1 ? s->out_len : cap - 1;
 	memcpy(buf, s->out, n);
@@ -138,6 +141,22 @@ mock_output(int fd, char *buf, size_t cap, int consume)
 		s->out_len -= n;
 	}
 	return n;
+}
+
+void
+mock_set_err(int fd)
+{
+	struct mock_sock *s = mock_sock(fd);
+	if (s != NULL)
+		s->in_err = 1;
+}
+
+void
+mock_release(int fd)
+{
+	struct mock_sock *s = mock_sock(fd);
+	if (s != NULL && s->closed)
+		s->used = 0;
 }
 
 int
@@ -305,7 +324,7 @@ port_close(int fd)
 	struct mock_sock *s = mock_sock(fd);
 	if (s != NULL) {
 		s->closed = 1;
-		s->used = 0;
+		s->used = mock_keep_closed; /* kept: its output stays readable until mock_release */
 	} else if (fd >= 0 && fd < MOCK_FD0) {
 		close(fd);
 	}

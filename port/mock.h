@@ -14,6 +14,7 @@ extern int64_t mock_wall;     /* the fake wall clock, s */
 extern long mock_fail_after;  /* fail the port call after this many (-1 never) */
 extern long mock_faults;      /* faults injected so far */
 extern int mock_listen_fail, mock_connect_fail;
+extern int mock_keep_closed;  /* closed sockets stay (output readable) until mock_release */
 extern int mock_sigpipe_w;    /* write end of the signal pipe */
 
 struct mock_sock;
@@ -24,6 +25,8 @@ void mock_feed(int fd, const void *p, size_t n);  /* bytes the program will read
 void mock_eof(int fd);
 size_t mock_output(int fd, char *buf, size_t cap, int consume); /* bytes it wrote */
 int mock_is_closed(int fd);
+void mock_release(int fd);
+void mock_set_err(int fd); /* reads fail with ECONNRESET, writes with EPIPE */
 int mock_queue_accept(int lfd, const struct ing_addr *peer); /* returns the new fd */
 void mock_set_out_cap(int fd, size_t cap);
 void mock_set_connect_err(int fd, int e);

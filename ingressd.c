@@ -7140,7 +7140,7 @@ rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query
 	/* pieces between separators, literal or encoded: none next to an
 	 * encoded one may be empty or a dot-segment */
 	int enc_left = 0;
-	for (size_t a = 0, k = 0;; k++) {
+	for (size_t a = 0, k = memchr(out, '%', w) != NULL ? 0 : w + 1; k <= w; k++) {
 		size_t es = k < w ? rt_enc_sep(out + k, w - k) : 0;
 		if (k < w && out[k] != '/' && es == 0)
 			continue;
@@ -7148,8 +7148,6 @@ rt_path_norm(struct ing_str target, char *out, size_t cap, struct ing_str *query
 			*why = "encoded slash next to an empty or dot segment in the path";
 			return ING_ERR;
 		}
-		if (k >= w)
-			break;
 		enc_left = es > 0;
 		k += es > 0 ? es - 1 : 0;
 		a = k + 1;

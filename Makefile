@@ -30,7 +30,7 @@ TLS_LIBS_none    =
 TLS_LIBS = $(TLS_LIBS_$(TLS))
 
 SRC  = ingressd.c port/posix.c port/tls_$(TLS).c
-DEPS = $(SRC) port/tls_common.c ingressd.h Makefile
+DEPS = $(SRC) port/tls_common.c port/fmt.c ingressd.h Makefile
 
 all: ingressd
 
@@ -38,13 +38,13 @@ ingressd: $(DEPS)
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
 # The mbedTLS build beside the default one (make test runs the TLS suite on both).
-build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c port/tls_common.c ingressd.h Makefile
+build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c port/tls_common.c port/fmt.c ingressd.h Makefile
 	mkdir -p build/mbedtls
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/tls_mbedtls.c $(LDHARDEN) \
 		$(LDFLAGS) $(TLS_LIBS_mbedtls)
 
 # ---------------------------------------------------------------- static and cross
-# A toolchain file sets ARCH, TRIPLET, XCC, XSTRIP, XSIZE, QEMU. Only the
+# A toolchain file sets ARCH, TRIPLET, XCC, XSTRIP, XOBJCOPY, XSIZE, QEMU. Only the
 # BearSSL and jsmn headers are put on the include path (build/inc), so no
 # glibc header leaks into a musl build.
 ifdef TOOLCHAIN
@@ -67,10 +67,13 @@ build/inc/.stamp:
 static:
 	$(MAKE) cross TOOLCHAIN=port/toolchain/x86_64-linux-musl.mk
 
+# Debian builds BearSSL with unwind tables, which C never reads (12 KB on
+# aarch64): the static build links a copy of the library without them.
 cross: build/inc/.stamp
 	@test -n "$(ARCH)" || { echo "make cross needs TOOLCHAIN=port/toolchain/<triplet>.mk" >&2; exit 2; }
 	mkdir -p build/$(ARCH)
-	$(XCC) $(XCFLAGS) -o build/$(ARCH)/ingressd.debug $(XSRC) $(XLDFLAGS) /usr/lib/$(TRIPLET)/libbearssl.a
+	$(XOBJCOPY) --remove-section=.eh_frame /usr/lib/$(TRIPLET)/libbearssl.a build/$(ARCH)/libbearssl.a
+	$(XCC) $(XCFLAGS) -o build/$(ARCH)/ingressd.debug $(XSRC) $(XLDFLAGS) build/$(ARCH)/libbearssl.a
 	$(XSTRIP) -o build/$(ARCH)/ingressd build/$(ARCH)/ingressd.debug
 	@$(XSIZE) build/$(ARCH)/ingressd.debug
 	@ls -l build/$(ARCH)/ingressd | awk '{print "stripped: " $$5 " bytes  " $$9}'
@@ -86,7 +89,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit_core unit_kube unit_auth
-UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/tls_bearssl.c port/tls_common.c Makefile
+UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/fmt.c port/tls_bearssl.c port/tls_common.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
@@ -98,7 +101,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port.
 FUZZ_TARGETS = conf pem http watch cb access proxy
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_http = $(FUZZ_PORT_conf)

@@ -114,14 +114,14 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof line - n, ".%03ldZ %-5s ", ts.tv_nsec / 1000000,
-	             log_level_names[level]);
-	n += (size_t)(r > 0 ? r : 0);
-	r = vsnprintf(line + n, sizeof line - n, fmt, ap);
+	r = ing_snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+	                 log_level_names[level]);
+	n = (size_t)(r > 0 ? r : 0);
+	r = ing_vsnprintf(line + n, sizeof line - n, fmt, ap);
 	n = r < 0 ? n : ING_MIN(n + (size_t)r, sizeof line - 2);
 	if (suffix != NULL) {
-		r = snprintf(line + n, sizeof line - n, ": %s", suffix);
+		r = ing_snprintf(line + n, sizeof line - n, ": %s", suffix);
 		n = r < 0 ? n : ING_MIN(n + (size_t)r, sizeof line - 2);
 	}
 	/* Control bytes from hostile input never reach the terminal raw. */
@@ -147,6 +147,23 @@ ing_log(int level, const char *fmt, ...)
 #define log_info(...) ing_log(ING_LOG_INFO, __VA_ARGS__)
 #define log_warnx(...) ing_log(ING_LOG_WARN, __VA_ARGS__)
 #define log_errx(...) ing_log(ING_LOG_ERROR, __VA_ARGS__)
+
+/* Formatted text to descriptor fd (the command line's output). */
+static void __attribute__((format(printf, 2, 3)))
+log_say(int fd, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = ing_vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	for (size_t off = 0, len = ING_MIN((size_t)n, sizeof buf - 1); off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
 
 /* log_warn: like log_warnx with ": strerror(errno)" appended (OpenBSD). */
 static void __attribute__((format(printf, 1, 2)))
@@ -481,18 +498,18 @@ ing_addr_fmt(const struct ing_addr *a, char *buf, size_t cap, int with_port)
 				i += bestlen - 1;
 				continue;
 			}
-			k += (size_t)snprintf(tmp + k, sizeof tmp - k, "%x%s", a->ip[2 * i] << 8 | a->ip[2 * i + 1],
+			k += (size_t)ing_snprintf(tmp + k, sizeof tmp - k, "%x%s", a->ip[2 * i] << 8 | a->ip[2 * i + 1],
 			                      i < 7 ? ":" : "");
 		}
 		if (with_port)
 			tmp[k++] = ']';
 		tmp[k] = '\0';
-		n = snprintf(buf, cap, "%s", tmp);
+		n = ing_snprintf(buf, cap, "%s", tmp);
 	} else {
-		n = snprintf(buf, cap, "%s", with_port ? "" : "*");
+		n = ing_snprintf(buf, cap, "%s", with_port ? "" : "*");
 	}
 	if (with_port && n >= 0 && (size_t)n < cap)
-		n += snprintf(buf + n, cap - (size_t)n, ":%u", a->port);
+		n += ing_snprintf(buf + n, cap - (size_t)n, ":%u", a->port);
 	return n < 0 ? 0 : (int)ING_MIN((size_t)n, cap - 1);
 }
 
@@ -585,7 +602,7 @@ cf_defaults(struct cf *c)
 {
 	memset(c, 0, sizeof *c);
 	c->loglevel = ING_LOG_INFO;
-	snprintf(c->web_address, sizeof c->web_address, ":8080");
+	ing_snprintf(c->web_address, sizeof c->web_address, ":8080");
 	c->web.port = 8080;
 	c->web_enabled = 1;
 	c->accesslog_format = CF_LOG_COMMON;
@@ -649,7 +666,7 @@ cf_msg(struct cf_parser *ps, int warning, const char *fmt, ...)
 	m->line = ps->line;
 	m->warning = warning;
 	va_start(ap, fmt);
-	vsnprintf(m->text, sizeof m->text, fmt, ap);
+	ing_vsnprintf(m->text, sizeof m->text, fmt, ap);
 	va_end(ap);
 }
 #define cf_err(ps, ...) cf_msg(ps, 0, __VA_ARGS__)
@@ -1194,7 +1211,7 @@ cf_table(struct cf_parser *ps, int array)
 		parts[np++] = part;
 		i = j + 1;
 	}
-	snprintf(ps->table_name, sizeof ps->table_name, "%.*s", (int)h.n, h.p);
+	ing_snprintf(ps->table_name, sizeof ps->table_name, "%.*s", (int)h.n, h.p);
 	if (!array) {
 		for (int k = 0; k < ps->nheaders; k++)
 			if (strcmp(ps->headers[k], ps->table_name) == 0) {
@@ -1203,7 +1220,7 @@ cf_table(struct cf_parser *ps, int array)
 				return;
 			}
 		if (ps->nheaders < (int)ING_ARRAY_LEN(ps->headers))
-			snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
+			ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
 	}
 	ps->ep = NULL;
 	struct ing_str t0 = parts[0];
@@ -1301,7 +1318,7 @@ cf_table(struct cf_parser *ps, int array)
 			    (ps->headers[k][t0.n] == '\0' || ps->headers[k][t0.n] == '.'))
 				first = 0;
 		if (array && ps->nheaders < (int)ING_ARRAY_LEN(ps->headers) && first)
-			snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
+			ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
 		if (first)
 			cf_warn(ps, "[%.*s]: Traefik table not supported by ingressd, ignored", (int)t0.n, t0.p);
 		ps->table = CFT_IGNORED;
@@ -1644,8 +1661,8 @@ cf_finish(struct cf_parser *ps)
 	struct cf *c = ps->c;
 	ps->line = 0;
 	if (c->n_eps == 0) { /* Traefik's default: http on :80 */
-		snprintf(c->eps[0].name, sizeof c->eps[0].name, "http");
-		snprintf(c->eps[0].address, sizeof c->eps[0].address, ":80");
+		ing_snprintf(c->eps[0].name, sizeof c->eps[0].name, "http");
+		ing_snprintf(c->eps[0].address, sizeof c->eps[0].address, ":80");
 		c->eps[0].addr.port = 80;
 		c->n_eps = 1;
 	}
@@ -1738,17 +1755,17 @@ cf_parse(struct cf_parser *ps, struct cf *c, const char *file, const char *buf, 
 
 /* Print collected messages as FILE:LINE: message, in order. */
 static void
-cf_report(const struct cf_parser *ps, FILE *out)
+cf_report(const struct cf_parser *ps, int fd)
 {
 	for (int i = 0; i < ps->nmsg; i++) {
 		const struct cf_msg *m = &ps->msgs[i];
 		if (m->line > 0)
-			fprintf(out, "%s:%d: %s%s\n", ps->file, m->line, m->warning ? "warning: " : "", m->text);
+			log_say(fd, "%s:%d: %s%s\n", ps->file, m->line, m->warning ? "warning: " : "", m->text);
 		else
-			fprintf(out, "%s: %s%s\n", ps->file, m->warning ? "warning: " : "", m->text);
+			log_say(fd, "%s: %s%s\n", ps->file, m->warning ? "warning: " : "", m->text);
 	}
 	if (ps->nerr + ps->nwarn > ps->nmsg)
-		fprintf(out, "%s: %d more messages not shown (limit is %d, ING_MAX_CONF_ERRORS)\n", ps->file,
+		log_say(fd, "%s: %d more messages not shown (limit is %d, ING_MAX_CONF_ERRORS)\n", ps->file,
 		        ps->nerr + ps->nwarn - ps->nmsg, ING_MAX_CONF_ERRORS);
 }
 
@@ -2498,7 +2515,7 @@ bf_printf(struct bf *b, const char *fmt, ...)
 	size_t room = bf_room(b);
 	int n;
 	va_start(ap, fmt);
-	n = vsnprintf(b->d + b->w, room, fmt, ap);
+	n = ing_vsnprintf(b->d + b->w, room, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= room)
 		return ING_ERR;
@@ -3270,7 +3287,7 @@ st_commit(enum st_kind k, uint8_t mark)
 		memset(dst, 0, st_len(k, dst));
 	} else {
 		char what[ING_NS_LEN + ING_NAME_LEN + 32];
-		snprintf(what, sizeof what, "st: %s %s/%s", st_kind_names[k], spare->ns, spare->name);
+		ing_snprintf(what, sizeof what, "st: %s %s/%s", st_kind_names[k], spare->ns, spare->name);
 		if ((i = st_alloc(&g_st.pool[k], what)) < 0) {
 			st_abort(k);
 			g_st.rejected[k]++;
@@ -3672,13 +3689,26 @@ js_bool(struct js *j, int i, int dflt)
 	return c == 't' ? 1 : c == 'f' ? 0 : dflt;
 }
 
+/* Up to `max` digits at *p, then the separator sep (0: none); -1 if not. */
+static int
+js_digits(const char **p, int max, char sep)
+{
+	int v = 0, k = 0;
+	for (; k < max && isdigit((unsigned char)**p); k++, (*p)++)
+		v = v * 10 + (**p - '0');
+	if (k == 0 || (sep && **p != sep))
+		return -1;
+	*p += sep != 0;
+	return v;
+}
+
 /* RFC 3339 "2006-01-02T15:04:05Z" (or with an offset) to unix seconds. */
 static int64_t
 js_time(const char *s)
 {
-	int y, mo, d, h, mi, se;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31 || h > 23 || mi > 59 || se > 60)
+	int y = js_digits(&s, 4, '-'), mo = js_digits(&s, 2, '-'), d = js_digits(&s, 2, 'T'), h = js_digits(&s, 2, ':'),
+	    mi = js_digits(&s, 2, ':'), se = js_digits(&s, 2, 0);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
 		return 0;
 	/* days from civil (Howard Hinnant) */
 	int yy = y - (mo <= 2);
@@ -3855,7 +3885,7 @@ js_ingress_whitelist(struct js *j, int tok, struct st_ing *r)
 	int tail = -1;
 	if (len < 0) {
 		r->wl_invalid = 1;
-		snprintf(r->wl_bad, sizeof r->wl_bad, "(list too long: ING_MAX_CIDRS)");
+		ing_snprintf(r->wl_bad, sizeof r->wl_bad, "(list too long: ING_MAX_CIDRS)");
 		log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
 		j->err = NULL;
 		return 0;
@@ -3872,13 +3902,13 @@ js_ingress_whitelist(struct js *j, int tok, struct st_ing *r)
 		if (r->ncidrs >= ING_MAX_CIDRS) {
 			log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
 			r->wl_invalid = 1;
-			snprintf(r->wl_bad, sizeof r->wl_bad, "(more than ING_MAX_CIDRS entries)");
+			ing_snprintf(r->wl_bad, sizeof r->wl_bad, "(more than ING_MAX_CIDRS entries)");
 			break;
 		}
 		struct st_cidr cidr;
 		if (ing_cidr_parse(e.p, e.n, &cidr.family, &cidr.bits, cidr.ip) != 0) {
 			if (!r->wl_invalid)
-				snprintf(r->wl_bad, sizeof r->wl_bad, "%.*s", (int)ING_MIN(e.n, 40), e.p);
+				ing_snprintf(r->wl_bad, sizeof r->wl_bad, "%.*s", (int)ING_MIN(e.n, 40), e.p);
 			r->wl_invalid = 1;
 			continue;
 		}
@@ -4439,22 +4469,22 @@ kw_setup(const struct cf_kube *k)
 	if (sa == NULL || *sa == '\0')
 		sa = KW_SA_DIR;
 	if (k->endpoint[0] != '\0') {
-		snprintf(url, sizeof url, "%s", k->endpoint);
+		ing_snprintf(url, sizeof url, "%s", k->endpoint);
 	} else if (incluster) {
-		snprintf(url, sizeof url, strchr(eh, ':') ? "https://[%s]:%s" : "https://%s:%s", eh, ep);
+		ing_snprintf(url, sizeof url, strchr(eh, ':') ? "https://[%s]:%s" : "https://%s:%s", eh, ep);
 	} else {
 		return "no Kubernetes API server: set [kubernetes] endpoint in the config (for example "
 		       "\"http://127.0.0.1:8001\" with kubectl proxy), or run in a pod, where KUBERNETES_SERVICE_HOST "
 		       "and KUBERNETES_SERVICE_PORT are set";
 	}
 	if (k->token[0] != '\0')
-		snprintf(g_kw.token, sizeof g_kw.token, "%s", k->token);
+		ing_snprintf(g_kw.token, sizeof g_kw.token, "%s", k->token);
 	else if (incluster)
-		snprintf(g_kw.token_file, sizeof g_kw.token_file, "%s/token", sa);
+		ing_snprintf(g_kw.token_file, sizeof g_kw.token_file, "%s/token", sa);
 	if (k->ca_file[0] != '\0')
-		snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s", k->ca_file);
+		ing_snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s", k->ca_file);
 	else if (incluster)
-		snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s/ca.crt", sa);
+		ing_snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "%s/ca.crt", sa);
 
 	/* scheme://host[:port][/prefix] */
 	const char *p = url;
@@ -4464,33 +4494,33 @@ kw_setup(const struct cf_kube *k)
 	} else if (strncmp(p, "http://", 7) == 0) {
 		p += 7;
 	} else {
-		snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": must start with http:// or https://", url);
+		ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": must start with http:// or https://", url);
 		return why;
 	}
 	const char *hend = *p == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
 	if (hend == NULL || hend == p) {
-		snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": no host", url);
+		ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": no host", url);
 		return why;
 	}
 	if (*p == '[')
 		hend++;
-	snprintf(g_kw.host, sizeof g_kw.host, "%.*s", (int)(hend - p), p);
+	ing_snprintf(g_kw.host, sizeof g_kw.host, "%.*s", (int)(hend - p), p);
 	p = hend;
 	g_kw.port = g_kw.https ? 443 : 80;
 	if (*p == ':') {
 		uint64_t port;
 		size_t pl = strcspn(p + 1, "/");
 		if (str_to_u64((struct ing_str){p + 1, pl}, 65535, &port) != 0 || port == 0) {
-			snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": bad port", url);
+			ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": bad port", url);
 			return why;
 		}
 		g_kw.port = (uint16_t)port;
 		p += 1 + pl;
 	}
-	snprintf(g_kw.prefix, sizeof g_kw.prefix, "%s", p);
+	ing_snprintf(g_kw.prefix, sizeof g_kw.prefix, "%s", p);
 	if (g_kw.prefix[0] != '\0' && g_kw.prefix[strlen(g_kw.prefix) - 1] == '/')
 		g_kw.prefix[strlen(g_kw.prefix) - 1] = '\0';
-	snprintf(g_kw.hosthdr, sizeof g_kw.hosthdr, "%s:%u", g_kw.host, g_kw.port);
+	ing_snprintf(g_kw.hosthdr, sizeof g_kw.hosthdr, "%s:%u", g_kw.host, g_kw.port);
 	if (ing_addr_parse_ip(&g_kw.addr, g_kw.host, strlen(g_kw.host)) == 0)
 		g_kw.resolved = 1;
 	/* the name TLS checks: without brackets */
@@ -4500,9 +4530,9 @@ kw_setup(const struct cf_kube *k)
 	}
 	if (g_kw.https) {
 		if (g_kw.ca_file[0] == '\0')
-			snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+			ing_snprintf(g_kw.ca_file, sizeof g_kw.ca_file, "/etc/ssl/certs/ca-certificates.crt");
 		if (kw_ca_load(err, sizeof err) != 0) {
-			snprintf(why, sizeof why, "CA for %s: %s (set [kubernetes] certAuthFilePath)", url, err);
+			ing_snprintf(why, sizeof why, "CA for %s: %s (set [kubernetes] certAuthFilePath)", url, err);
 			return why;
 		}
 	} else if (strcmp(g_kw.host, "127.0.0.1") != 0 && strcmp(g_kw.host, "localhost") != 0 &&
@@ -4518,7 +4548,7 @@ kw_setup(const struct cf_kube *k)
 	for (int kind = 0; kind < SK__COUNT; kind++)
 		for (int n = 0; n < nns; n++) {
 			if (g_kw.nstreams >= ING_MAX_WATCHES) {
-				snprintf(why, sizeof why, "too many watch streams: %d kinds x %d namespaces (limit is %d, "
+				ing_snprintf(why, sizeof why, "too many watch streams: %d kinds x %d namespaces (limit is %d, "
 				         "ING_MAX_WATCHES)", SK__COUNT, nns, ING_MAX_WATCHES);
 				return why;
 			}
@@ -4528,7 +4558,7 @@ kw_setup(const struct cf_kube *k)
 			s->api = g_kw.api[kind];
 			s->conn = -1;
 			if (k->n_namespaces > 0)
-				snprintf(s->ns, sizeof s->ns, "%s", k->namespaces[n]);
+				ing_snprintf(s->ns, sizeof s->ns, "%s", k->namespaces[n]);
 		}
 	g_kw.enabled = 1;
 	log_info("kw: API server %s://%s%s, %d streams, token %s", g_kw.https ? "https" : "http", g_kw.hosthdr,
@@ -4561,7 +4591,7 @@ kw_peek(const struct kw_stream *s, const char *key, char *out, size_t cap)
 	if (m != NULL) {
 		const char *e = memchr(m + kl, '"', (size_t)(s->obj + sizeof s->obj - m - kl));
 		if (e != NULL && (size_t)(e - m - kl) < cap)
-			snprintf(out, cap, "%.*s", (int)(e - m - kl), m + kl);
+			ing_snprintf(out, cap, "%.*s", (int)(e - m - kl), m + kl);
 	}
 }
 
@@ -4574,8 +4604,8 @@ static void
 kw_secret_unreadable(struct kw_stream *s, const char *ns, const char *name, const char *why)
 {
 	char n1[ING_NS_LEN], n2[ING_NAME_LEN];
-	snprintf(n1, sizeof n1, "%s", ns); /* ns and name may point into the spare */
-	snprintf(n2, sizeof n2, "%s", name);
+	ing_snprintf(n1, sizeof n1, "%s", ns); /* ns and name may point into the spare */
+	ing_snprintf(n2, sizeof n2, "%s", name);
 	if (!st_secret_wanted(n1, n2))
 		return;
 	log_warnx("kw: secret %s/%s: %s: kept without data, so its auth routes answer 401 and its TLS hosts get the default "
@@ -4892,31 +4922,31 @@ kw_send(struct kw_stream *s, struct cn *c)
 	size_t n;
 	if (g.now - g_kw.token_at >= KW_TOKEN_MS || s->phase == KS_LIST)
 		kw_token_load();
-	n = (size_t)snprintf(target, sizeof target, "%s%s%s%s/%s", g_kw.prefix, a->prefix, s->ns[0] ? "/namespaces/" : "",
+	n = (size_t)ing_snprintf(target, sizeof target, "%s%s%s%s/%s", g_kw.prefix, a->prefix, s->ns[0] ? "/namespaces/" : "",
 	                     s->ns, a->resource);
 	if (s->phase == KS_GET) {
-		snprintf(target + n, sizeof target - n, "/%s", s->get_name);
+		ing_snprintf(target + n, sizeof target - n, "/%s", s->get_name);
 	} else {
 		if (s->phase == KS_LIST) {
-			n += (size_t)snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? 100 : KW_PAGE);
+			n += (size_t)ing_snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? 100 : KW_PAGE);
 			if (s->cont[0]) {
 				kw_urlenc(enc, sizeof enc, s->cont);
-				n += (size_t)snprintf(target + n, sizeof target - n, "&continue=%s", enc);
+				n += (size_t)ing_snprintf(target + n, sizeof target - n, "&continue=%s", enc);
 			}
 		} else {
 			unsigned jitter = 0;
 			port_random(&jitter, sizeof jitter);
 			int t = KW_WATCH_S + (int)(jitter % (KW_WATCH_S / 4 + 1));
 			s->timeout_ms = (uint64_t)t * 1000 + KW_WATCH_GRACE_MS;
-			n += (size_t)snprintf(target + n, sizeof target - n,
+			n += (size_t)ing_snprintf(target + n, sizeof target - n,
 			                      "?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s", t, s->rv);
 		}
 		if (s->kind == SK_INGRESS && cf_live->kube.labelselector[0]) {
 			kw_urlenc(enc, sizeof enc, cf_live->kube.labelselector);
-			n += (size_t)snprintf(target + n, sizeof target - n, "&labelSelector=%s", enc);
+			n += (size_t)ing_snprintf(target + n, sizeof target - n, "&labelSelector=%s", enc);
 		}
 		if (s->kind == SK_SECRET) /* not the big ones no Ingress can use */
-			snprintf(target + n, sizeof target - n,
+			ing_snprintf(target + n, sizeof target - n,
 			         "&fieldSelector=type%%21%%3Dhelm.sh%%2Frelease.v1%%2Ctype%%21%%3Dkubernetes.io%%2Fservice-account-token");
 	}
 	if (c->out == NULL && (c->out = bf_get()) == NULL)
@@ -5080,7 +5110,7 @@ kw_status_msg(struct kw_stream *s, char *msg, size_t cap)
 	if (s->fr.len > 0 && s->fr.len < sizeof s->obj && js_parse(&j, s->obj, s->fr.len) == 0 &&
 	    js_str(&j, js_get(&j, 0, "message"), msg, cap) >= 0)
 		return;
-	snprintf(msg, cap, "%.*s", (int)ING_MIN(s->fr.len, 120), s->obj);
+	ing_snprintf(msg, cap, "%.*s", (int)ING_MIN(s->fr.len, 120), s->obj);
 }
 
 /* A whole response body arrived. Returns 1 when c carries on with the
@@ -5156,7 +5186,7 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 			return 0;
 		}
 		char why[64];
-		snprintf(why, sizeof why, "HTTP %d", s->status);
+		ing_snprintf(why, sizeof why, "HTTP %d", s->status);
 		kw_backoff(s, why);
 		return 0;
 	}
@@ -5267,7 +5297,7 @@ kw_io(struct cn *c)
 	}
 	if (c->state == KW_CONNECT) {
 		if (port_connect_done(c->fd) != 0) {
-			snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, strerror(errno));
+			ing_snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, strerror(errno));
 			cn_close(c, "connect failed");
 			kw_backoff(s, err);
 			return;
@@ -5285,7 +5315,7 @@ kw_io(struct cn *c)
 	if (c->state == KW_REQUEST) {
 		int r = cn_flush(c);
 		if (r < 0) {
-			snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : strerror(errno));
+			ing_snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : strerror(errno));
 			cn_close(c, "request failed");
 			kw_backoff(s, err);
 			return;
@@ -5352,8 +5382,8 @@ kw_fetch_missing(void)
 			s->api = kw_api_first[SK_SECRET];
 			s->phase = KS_GET;
 			s->conn = -1;
-			snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
-			snprintf(s->get_name, sizeof s->get_name, "%s", name);
+			ing_snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
+			ing_snprintf(s->get_name, sizeof s->get_name, "%s", name);
 			s->retry_at = g.now;
 			room--;
 		}
@@ -5401,9 +5431,9 @@ kw_not_ready(char *buf, size_t cap)
 	if (s == NULL)
 		return NULL;
 	if (s->phase == KS_GET)
-		snprintf(buf, cap, "Secret %s/%.100s being fetched", s->ns, s->get_name); /* fits /ready's 200 */
+		ing_snprintf(buf, cap, "Secret %s/%.100s being fetched", s->ns, s->get_name); /* fits /ready's 200 */
 	else
-		snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
+		ing_snprintf(buf, cap, "%s%s%s not listed yet", kw_res(s), s->ns[0] ? " in " : "", s->ns);
 	return buf;
 }
 
@@ -5587,7 +5617,7 @@ rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path
 	va_list ap;
 	char why[96];
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
+	ing_vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	if (r->h.logged != r->h.gen)
 		log_warnx("rb: ingress %s/%s: %s%s: %s", r->h.ns, r->h.name, host, path, why);
@@ -5596,10 +5626,10 @@ rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path
 		return; /* the log has each; /api shows the first ING_MAX_SKIPS */
 	}
 	struct rt_skip *s = &t->skips[t->nskips++];
-	snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
-	snprintf(s->name, sizeof s->name, "%s", r->h.name);
-	snprintf(s->host, sizeof s->host, "%.63s", host);
-	snprintf(s->path, sizeof s->path, "%.63s", path);
+	ing_snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);
+	ing_snprintf(s->name, sizeof s->name, "%s", r->h.name);
+	ing_snprintf(s->host, sizeof s->host, "%.63s", host);
+	ing_snprintf(s->path, sizeof s->path, "%.63s", path);
 	memcpy(s->why, why, sizeof why);
 }
 
@@ -5639,7 +5669,7 @@ rb_host(struct rt_table *t, const char *name, int wild, int add)
 				return -1;
 			}
 			struct rt_host *ho = &t->hosts[t->nhosts];
-			snprintf(ho->name, sizeof ho->name, "%s", name);
+			ing_snprintf(ho->name, sizeof ho->name, "%s", name);
 			ho->wild = (uint8_t)wild;
 			ho->first = -1;
 			t->hidx[s] = ++t->nhosts;
@@ -5695,7 +5725,7 @@ rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build)
 	}
 	if (free_slot >= 0) {
 		memset(&g_dns.e[free_slot], 0, sizeof g_dns.e[0]);
-		snprintf(g_dns.e[free_slot].name, sizeof g_dns.e[0].name, "%s", name);
+		ing_snprintf(g_dns.e[free_slot].name, sizeof g_dns.e[0].name, "%s", name);
 		g_dns.e[free_slot].used_build = build;
 		g_dns.e[free_slot].due = g.now;
 	} else {
@@ -5743,7 +5773,7 @@ rb_dns_tick(void)
 			if (g.now < g_dns.deadline)
 				return;
 			port_resolve_cancel(g_dns.fd);
-			snprintf(err, sizeof err, "no answer from the resolver within %d ms", RB_DNS_TIMEOUT_MS);
+			ing_snprintf(err, sizeof err, "no answer from the resolver within %d ms", RB_DNS_TIMEOUT_MS);
 			n = ING_ERR;
 		}
 		g_dns.busy = 0;
@@ -5890,9 +5920,9 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 {
 	char key[sizeof t->backends[0].key];
 	if (be->port_name[0])
-		snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
+		ing_snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
 	else
-		snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
+		ing_snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
 	int n = 2 * ING_MAX_BACKENDS, s;
 	for (s = (int)(st_hash(key, "") % (uint32_t)n); g_rb.bidx[s] != 0; s = (s + 1) % n)
 		if (strcmp(t->backends[g_rb.bidx[s] - 1].key, key) == 0)
@@ -5981,7 +6011,7 @@ rb_note(struct st_ing *r, const char *fmt, ...)
 	if (r->h.logged == r->h.gen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ing_vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	log_warnx("rb: ingress %s/%s: %s", r->h.ns, r->h.name, msg);
 }
@@ -6037,13 +6067,13 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		return;
 	}
 	pol->auth = AU_DENY;
-	snprintf(pol->realm, sizeof pol->realm, "traefik");
+	ing_snprintf(pol->realm, sizeof pol->realm, "traefik");
 	if (r->a_auth_realm[0]) {
 		int okr = 1;
 		for (const char *p = r->a_auth_realm; *p; p++)
 			okr &= *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
 		if (okr)
-			snprintf(pol->realm, sizeof pol->realm, "%s", r->a_auth_realm);
+			ing_snprintf(pol->realm, sizeof pol->realm, "%s", r->a_auth_realm);
 		else
 			rb_note(r, "auth-realm has a quote or control character; using \"traefik\"");
 	}
@@ -6479,7 +6509,7 @@ tl_pick(const char *sni, void *arg)
 			const char *dot = strchr(host, '.');
 			if (dot != NULL && dot[1] != '\0') {
 				char wild[ING_NAME_LEN + 2];
-				snprintf(wild, sizeof wild, "*%s", dot);
+				ing_snprintf(wild, sizeof wild, "*%s", dot);
 				k = tl_find(wild);
 			}
 		}
@@ -6516,8 +6546,8 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 		k = free_slot;
 		memset(&g_tl.certs[k], 0, sizeof g_tl.certs[k]);
 		g_tl.certs[k].used = 1;
-		snprintf(g_tl.certs[k].ns, sizeof g_tl.certs[k].ns, "%s", r->h.ns);
-		snprintf(g_tl.certs[k].name, sizeof g_tl.certs[k].name, "%s", name);
+		ing_snprintf(g_tl.certs[k].ns, sizeof g_tl.certs[k].ns, "%s", r->h.ns);
+		ing_snprintf(g_tl.certs[k].name, sizeof g_tl.certs[k].name, "%s", name);
 		g_tl.certs[k].gen = UINT32_MAX; /* never loaded */
 	}
 	struct tl_cert *tc = &g_tl.certs[k];
@@ -6544,18 +6574,18 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	struct tls_cert_info info;
 	char err[160];
 	if (s == NULL)
-		snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
+		ing_snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
 	else if (s->bad != NULL)
-		snprintf(tc->why, sizeof tc->why, "Secret unreadable: %s", s->bad);
+		ing_snprintf(tc->why, sizeof tc->why, "Secret unreadable: %s", s->bad);
 	else if (crt == NULL || key == NULL)
-		snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key");
+		ing_snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key");
 	else if ((tc->cert = tls_cert_load((const char *)crt, clen, (const char *)key, klen, &info, err, sizeof err)) == NULL)
-		snprintf(tc->why, sizeof tc->why, "%s", err);
+		ing_snprintf(tc->why, sizeof tc->why, "%s", err);
 	if (tc->cert != NULL) {
 		int64_t now = port_wall_s() < ING_BUILD_EPOCH ? ING_BUILD_EPOCH : port_wall_s();
 		tc->not_after = info.not_after;
 		if (info.not_after < now || info.not_before > now) {
-			snprintf(tc->why, sizeof tc->why, "certificate %s", info.not_after < now ? "expired" : "not valid yet");
+			ing_snprintf(tc->why, sizeof tc->why, "certificate %s", info.not_after < now ? "expired" : "not valid yet");
 			tls_cert_free(tc->cert);
 			tc->cert = NULL;
 		}
@@ -6596,7 +6626,7 @@ tl_build(const int *ing_order, int n)
 			int k = tl_cert(r, th->secret, build);
 			if (k < 0 || m >= ING_MAX_TLS_HOSTS)
 				continue;
-			snprintf(e[m].host, sizeof e[m].host, "%s", th->host);
+			ing_snprintf(e[m].host, sizeof e[m].host, "%s", th->host);
 			e[m].cert = k;
 			m++;
 		}
@@ -8084,7 +8114,7 @@ au_cache_key(const char *hash, struct ing_str name, int remember, const char *pa
 			memcpy(k->d, d, sizeof d);
 			memcpy(k->name, name.p, name.n);
 			k->name[name.n] = '\0';
-			snprintf(k->hash, sizeof k->hash, "%s", hash);
+			ing_snprintf(k->hash, sizeof k->hash, "%s", hash);
 		}
 	} else {
 		memcpy(d, k->d, sizeof d);
@@ -8381,13 +8411,13 @@ lb_cookie_name(char *out, size_t cap, const char *given, int legacy, const char 
 		return;
 	}
 	if (legacy) {
-		snprintf(out, cap, "_TRAEFIK_BACKEND");
+		ing_snprintf(out, cap, "_TRAEFIK_BACKEND");
 		return;
 	}
 	struct ing_hash h;
 	uint8_t d[20];
 	if (cap < 7 || tls_hash_init(&h, ING_HASH_SHA1) != 0) {
-		snprintf(out, cap, "_TRAEFIK_BACKEND");
+		ing_snprintf(out, cap, "_TRAEFIK_BACKEND");
 		return;
 	}
 	tls_hash_update(&h, "_TRAEFIK_BACKEND_", 17);
@@ -8781,7 +8811,7 @@ static int
 cb_fail(struct cb_parser *ps, const char *what)
 {
 	if (ps->err[0] == '\0')
-		snprintf(ps->err, ps->errlen, "column %d: %s", (int)(ps->p - ps->s) + 1, what);
+		ing_snprintf(ps->err, ps->errlen, "column %d: %s", (int)(ps->p - ps->s) + 1, what);
 	return ING_ERR;
 }
 
@@ -8805,19 +8835,42 @@ cb_emit(struct cb_parser *ps, int op, const double *v, int nv)
 	return 0;
 }
 
-/* A number literal: integer or float ("50", "50.0", ".5", "1e3"). */
+/* A number literal: integer or float ("50", "50.0", ".5", "1e3"), read
+ * by hand (strtod would bring the C library's long-double code). */
 static int
 cb_number(struct cb_parser *ps, double *v)
 {
-	char *end;
+	const char *p;
+	double x = 0, scale = 1;
+	int digits = 0, e = 0, eneg = 0;
 	cb_ws(ps);
-	if (!isdigit((unsigned char)*ps->p) && *ps->p != '.')
+	p = ps->p;
+	if (!isdigit((unsigned char)*p) && *p != '.')
 		return cb_fail(ps, "expected a number");
-	errno = 0;
-	*v = strtod(ps->p, &end);
-	if (end == ps->p || errno != 0 || *v != *v)
+	for (; isdigit((unsigned char)*p); p++, digits++)
+		x = x * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++, digits++)
+			x += (*p - '0') * (scale /= 10);
+	if (digits == 0)
 		return cb_fail(ps, "bad number");
-	ps->p = end;
+	if (*p == 'e' || *p == 'E') {
+		const char *q = p + 1;
+		eneg = *q == '-';
+		q += *q == '-' || *q == '+';
+		if (!isdigit((unsigned char)*q))
+			return cb_fail(ps, "bad number");
+		for (; isdigit((unsigned char)*q); q++)
+			if ((e = e * 10 + (*q - '0')) > 400)
+				return cb_fail(ps, "bad number");
+		p = q;
+	}
+	while (e-- > 0)
+		x = eneg ? x / 10 : x * 10;
+	if (x > 1e300)
+		return cb_fail(ps, "bad number");
+	*v = x;
+	ps->p = p;
 	return 0;
 }
 
@@ -9117,7 +9170,7 @@ cb_sync(struct lb_state *st, const char *expr, const char *who)
 	memset(b, 0, offsetof(struct cb, codes));
 	b->used = 1;
 	b->sec = 0;
-	snprintf(b->expr, sizeof b->expr, "%s", expr);
+	ing_snprintf(b->expr, sizeof b->expr, "%s", expr);
 	if (cb_compile(expr, &b->prog, b->err, sizeof b->err) != 0) {
 		b->prog.n = 0;
 		log_errx("cb: backend %s: circuit breaker \"%s\": %s; the backend runs without a breaker", who, expr, b->err);
@@ -10219,11 +10272,11 @@ rs_error(struct cn *c, int status, const char *why)
 	}
 	m->err_status = 0;
 	if (status == 404)
-		n = snprintf(body, sizeof body, "404 page not found\n"); /* Traefik's text */
+		n = ing_snprintf(body, sizeof body, "404 page not found\n"); /* Traefik's text */
 	else if (status == 401)
-		n = snprintf(body, sizeof body, "401 Unauthorized\n");
+		n = ing_snprintf(body, sizeof body, "401 Unauthorized\n");
 	else
-		n = snprintf(body, sizeof body, "%s\n", rs_reason(status));
+		n = ing_snprintf(body, sizeof body, "%s\n", rs_reason(status));
 	rs_send(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
 }
 
@@ -10238,9 +10291,9 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 	if (m->clen > 0 || m->chunked)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
 	if (status == 401)
-		snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\"\r\n", realm);
+		ing_snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\"\r\n", realm);
 	else
-		snprintf(hdr, sizeof hdr, "Retry-After: 1\r\n");
+		ing_snprintf(hdr, sizeof hdr, "Retry-After: 1\r\n");
 	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
 }
 
@@ -10255,7 +10308,8 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
  * Limits: ING_MAX_METRIC_SERIES, ING_MAX_ADMIN_BYTES.
  */
 #define MX_BUCKETS 11
-static const double mx_le[MX_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const uint32_t mx_le_ms[MX_BUCKETS] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+static const char *const mx_le[MX_BUCKETS] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"};
 #define AL_FLUSH_MS 1000
 #define AL_BUF (64 * 1024)
 #define AL_MAX_LINE 1400 /* longer lines are cut (the fields are bounded well below) */
@@ -10272,7 +10326,7 @@ struct mx_hist { /* request durations by (entry point, backend) */
 	uint32_t hash;
 	char backend[sizeof(((struct rt_backend *)0)->key)];
 	uint64_t le[MX_BUCKETS], count;
-	double sum;
+	uint64_t sum_ms;
 };
 
 static struct {
@@ -10323,7 +10377,7 @@ mx_request(int ep, const char *backend, int meth, int code, uint64_t ms)
 			x->meth = (uint8_t)meth;
 			x->code = (uint16_t)code;
 			x->hash = h;
-			snprintf(x->backend, sizeof x->backend, "%s", backend);
+			ing_snprintf(x->backend, sizeof x->backend, "%s", backend);
 		} else if (x->hash != h || x->ep != ep || x->meth != meth || x->code != code || strcmp(x->backend, backend)) {
 			if (k == n - 1)
 				log_limit(LIM_METRIC_SERIES, "mx: request series");
@@ -10338,17 +10392,16 @@ mx_request(int ep, const char *backend, int meth, int code, uint64_t ms)
 			x->used = 1;
 			x->ep = (uint8_t)ep;
 			x->hash = hh;
-			snprintf(x->backend, sizeof x->backend, "%s", backend);
+			ing_snprintf(x->backend, sizeof x->backend, "%s", backend);
 		} else if (x->hash != hh || x->ep != ep || strcmp(x->backend, backend)) {
 			if (k == n - 1)
 				log_limit(LIM_METRIC_SERIES, "mx: duration series");
 			continue;
 		}
-		double sec = (double)ms / 1000.0;
 		for (int b = 0; b < MX_BUCKETS; b++)
-			x->le[b] += sec <= mx_le[b];
+			x->le[b] += ms <= mx_le_ms[b];
 		x->count++;
-		x->sum += sec;
+		x->sum_ms += ms;
 		break;
 	}
 }
@@ -10367,7 +10420,7 @@ mx_printf(struct mx_out *o, const char *fmt, ...)
 	for (;;) {
 		size_t room = o->cap - o->n;
 		va_start(ap, fmt);
-		int k = o->p ? vsnprintf(o->p + o->n, room, fmt, ap) : -1;
+		int k = o->p ? ing_vsnprintf(o->p + o->n, room, fmt, ap) : -1;
 		va_end(ap);
 		if (k >= 0 && (size_t)k < room) {
 			o->n += (size_t)k;
@@ -10451,13 +10504,13 @@ mx_metrics(struct mx_out *o)
 			mx_printf(o, "ingressd_request_duration_seconds_bucket{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
 			mx_label(o, x->backend);
 			if (b < MX_BUCKETS)
-				mx_printf(o, "\",le=\"%g\"} %" PRIu64 "\n", mx_le[b], x->le[b]);
+				mx_printf(o, "\",le=\"%s\"} %" PRIu64 "\n", mx_le[b], x->le[b]);
 			else
 				mx_printf(o, "\",le=\"+Inf\"} %" PRIu64 "\n", x->count);
 		}
 		mx_printf(o, "ingressd_request_duration_seconds_sum{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
 		mx_label(o, x->backend);
-		mx_printf(o, "\"} %.6f\n", x->sum);
+		mx_printf(o, "\"} %" PRIu64 ".%03u\n", x->sum_ms / 1000, (unsigned)(x->sum_ms % 1000));
 		mx_printf(o, "ingressd_request_duration_seconds_count{entrypoint=\"%s\",backend=\"", mx_ep_name(x->ep));
 		mx_label(o, x->backend);
 		mx_printf(o, "\"} %" PRIu64 "\n", x->count);
@@ -10621,11 +10674,11 @@ mx_rule(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
 	char rule[ING_NAME_LEN + ING_PATH_LEN + 40];
 	size_t n = 0;
 	if (r->host >= 0)
-		n += (size_t)snprintf(rule + n, sizeof rule - n, "Host:%s%s;", t->hosts[r->host].wild ? "*." : "", t->hosts[r->host].name);
+		n += (size_t)ing_snprintf(rule + n, sizeof rule - n, "Host:%s%s;", t->hosts[r->host].wild ? "*." : "", t->hosts[r->host].name);
 	if (r->path_len > 0)
-		n += (size_t)snprintf(rule + n, sizeof rule - n, "%s%s:%s;", mt[r->match], r->strip ? "Strip" : "", r->path);
+		n += (size_t)ing_snprintf(rule + n, sizeof rule - n, "%s%s:%s;", mt[r->match], r->strip ? "Strip" : "", r->path);
 	if (n == 0)
-		n = (size_t)snprintf(rule, sizeof rule, "PathPrefix:/;");
+		n = (size_t)ing_snprintf(rule, sizeof rule, "PathPrefix:/;");
 	mx_json_str(o, rule, n - 1);
 }
 
@@ -10680,9 +10733,9 @@ mx_api(struct mx_out *o, int wrap)
 		const struct rt_policy *p = &t->policies[r->policy];
 		char name[ING_NAME_LEN + ING_PATH_LEN + 16];
 		if (r->is_default)
-			snprintf(name, sizeof name, "default-backend-%d", i);
+			ing_snprintf(name, sizeof name, "default-backend-%d", i);
 		else
-			snprintf(name, sizeof name, "%s%s%s-%d", r->host >= 0 && t->hosts[r->host].wild ? "*." : "",
+			ing_snprintf(name, sizeof name, "%s%s%s-%d", r->host >= 0 && t->hosts[r->host].wild ? "*." : "",
 			         r->host >= 0 ? t->hosts[r->host].name : "", r->path, i);
 		mx_printf(o, "%s", i ? "," : "");
 		mx_json_str(o, name, strlen(name));
@@ -10742,7 +10795,7 @@ al_open(const struct cf *c)
 		close(g_al.fd);
 	g_al.on = 0;
 	g_al.format = c->accesslog_format;
-	snprintf(g_al.path, sizeof g_al.path, "%s", c->accesslog_path);
+	ing_snprintf(g_al.path, sizeof g_al.path, "%s", c->accesslog_path);
 	if (!c->accesslog_enabled)
 		return;
 	if (c->accesslog_path[0] != '\0' && (fd = open(c->accesslog_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
@@ -10907,9 +10960,13 @@ al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 	time_t sec = (time_t)(r->wall_ms / 1000);
 	if (sec != tc.sec) {
 		struct tm tm;
+		static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 		gmtime_r(&sec, &tm);
-		strftime(tc.clf, sizeof tc.clf, "%d/%b/%Y:%H:%M:%S +0000", &tm);
-		strftime(tc.iso, sizeof tc.iso, "%Y-%m-%dT%H:%M:%S", &tm);
+		ing_snprintf(tc.clf, sizeof tc.clf, "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday, mon[tm.tm_mon % 12],
+		             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		ing_snprintf(tc.iso, sizeof tc.iso, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 		tc.sec = sec;
 	}
 	count++;
@@ -11026,12 +11083,12 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
 	} else if (memchr(m->host.p, ':', hn)) {
 		hn = (size_t)((const char *)memchr(m->host.p, ':', hn) - m->host.p);
 	}
-	snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
+	ing_snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
 	unsigned port = to->addr.port;
 	char pstr[8] = "";
 	if (port != (to->tls ? 443u : 80u)) /* the scheme's default port is left out */
-		snprintf(pstr, sizeof pstr, ":%u", port);
-	snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
+		ing_snprintf(pstr, sizeof pstr, ":%u", port);
+	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
 	         m->target.p);
 	c->in->r += (uint32_t)m->head_len;
 	if (m->clen > 0 || m->chunked)
@@ -11092,7 +11149,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
 		const char *nr = kw_not_ready(why, sizeof why);
 		if (nr == NULL && !g_kw.ready)
 			nr = "first routing table not built yet";
-		int n = snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
+		int n = ing_snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
 		c->in->r += (uint32_t)m->head_len;
 		rs_send(c, nr ? 503 : 200, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
 		return;
@@ -11169,11 +11226,11 @@ ev_listen_all(struct cf *cf)
 				break;
 			a = &cf->web;
 			l->ep = -1;
-			snprintf(l->name, sizeof l->name, "web");
+			ing_snprintf(l->name, sizeof l->name, "web");
 		} else {
 			a = &cf->eps[i].addr;
 			l->ep = i;
-			snprintf(l->name, sizeof l->name, "%s", cf->eps[i].name);
+			ing_snprintf(l->name, sizeof l->name, "%s", cf->eps[i].name);
 		}
 		l->addr = *a;
 		l->fd = port_listen(a, 511, err, sizeof err);
@@ -11453,9 +11510,9 @@ ev_run(void)
 }
 
 static void
-ev_usage(FILE *f)
+ev_usage(int fd)
 {
-	fprintf(f, "usage: ingressd [-c FILE] [-t] [-l LEVEL] [-V] [-h]\n"
+	log_say(fd, "usage: ingressd [-c FILE] [-t] [-l LEVEL] [-V] [-h]\n"
 	           "  -c, --config FILE     config file (default /etc/ingressd/ingressd.conf if present)\n"
 	           "  -t, --check           check the config and exit (0 ok, 1 with FILE:LINE: errors)\n"
 	           "  -l, --log-level LEVEL DEBUG, INFO, WARN or ERROR (overrides logLevel)\n"
@@ -11466,11 +11523,11 @@ ev_usage(FILE *f)
 static void
 ev_version(void)
 {
-	printf("ingressd %s (TLS: %s)\n", ING_VERSION, tls_port_name());
-	printf("limits:");
+	log_say(1, "ingressd %s (TLS: %s)\n", ING_VERSION, tls_port_name());
+	log_say(1, "limits:");
 	for (int i = 0; i < LIM__COUNT; i++)
-		printf(" %s=%ld", lim_names[i], lim_values[i]);
-	printf(" ING_BUF_SIZE=%d\n", ING_BUF_SIZE);
+		log_say(1, " %s=%ld", lim_names[i], lim_values[i]);
+	log_say(1, " ING_BUF_SIZE=%d\n", ING_BUF_SIZE);
 }
 
 #ifndef ING_NO_MAIN
@@ -11486,8 +11543,8 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "-l") || !strcmp(a, "--log-level")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "ingressd: %s needs an argument\n", a);
-				ev_usage(stderr);
+				log_say(2, "ingressd: %s needs an argument\n", a);
+				ev_usage(2);
 				return 2;
 			}
 			if (a[1] == 'c' || a[2] == 'c')
@@ -11504,11 +11561,11 @@ main(int argc, char **argv)
 			ev_version();
 			return 0;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			ev_usage(stdout);
+			ev_usage(1);
 			return 0;
 		} else {
-			fprintf(stderr, "ingressd: unknown argument \"%s\"\n", a);
-			ev_usage(stderr);
+			log_say(2, "ingressd: unknown argument \"%s\"\n", a);
+			ev_usage(2);
 			return 2;
 		}
 	}
@@ -11516,10 +11573,10 @@ main(int argc, char **argv)
 		conf = "/etc/ingressd/ingressd.conf";
 	g_ev.conf_path = conf;
 	int nerr = cf_load(&ps, ev_cf(), conf);
-	cf_report(&ps, stderr);
+	cf_report(&ps, 2);
 	if (check) {
 		if (nerr == 0)
-			printf("%s: configuration ok\n", conf ? conf : "(defaults)");
+			log_say(1, "%s: configuration ok\n", conf ? conf : "(defaults)");
 		return nerr == 0 ? 0 : 1;
 	}
 	if (nerr != 0)
@@ -11529,7 +11586,7 @@ main(int argc, char **argv)
 	if (level != NULL) {
 		int l = log_level_parse(level);
 		if (l < 0) {
-			fprintf(stderr, "ingressd: unknown log level \"%s\" (DEBUG, INFO, WARN, ERROR)\n", level);
+			log_say(2, "ingressd: unknown log level \"%s\" (DEBUG, INFO, WARN, ERROR)\n", level);
 			return 2;
 		}
 		g.loglevel = ev_cf()->loglevel = l;

@@ -13,6 +13,7 @@
 #ifndef INGRESSD_H
 #define INGRESSD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -340,5 +341,13 @@ void tls_hash_out(struct ing_hash *h, unsigned char *out);
  * ------------------------------------------------------------------------ */
 enum { ING_LOG_DEBUG, ING_LOG_INFO, ING_LOG_WARN, ING_LOG_ERROR };
 void ing_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------
+ * port/fmt.c, for ingressd.c and the ports alike: snprintf's contract for
+ * %d %i %u %x %X %c %s %% (lengths l ll z j, flags - 0, width, precision,
+ * '*'), so a static build links no printf family from the C library.
+ * ------------------------------------------------------------------------ */
+int ing_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+int ing_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif /* INGRESSD_H */

@@ -7,12 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +69,7 @@ px_from_sockaddr(struct ing_addr *a, const struct sockaddr_storage *ss)
 static int
 px_err(char *err, size_t errlen, const char *what)
 {
-	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	ing_snprintf(err, errlen, "%s: %s", what, strerror(errno));
 	return ING_ERR;
 }
 
@@ -126,7 +124,7 @@ port_connect(const struct ing_addr *a, char *err, size_t errlen)
 	socklen_t sl;
 	int fd, one = 1;
 	if (a->family != 4 && a->family != 6) {
-		snprintf(err, errlen, "connect: no address");
+		ing_snprintf(err, errlen, "connect: no address");
 		return ING_ERR;
 	}
 	fd = socket(a->family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -283,7 +281,7 @@ port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen
 			if (r == 0)
 				break;
 			close(fd);
-			snprintf(err, errlen, "%s: file too large (limit is %zu bytes)", path, cap - 1);
+			ing_snprintf(err, errlen, "%s: file too large (limit is %zu bytes)", path, cap - 1);
 			return ING_ERR;
 		}
 		r = read(fd, buf + n, cap - 1 - n);
@@ -313,7 +311,7 @@ port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t 
 	hints.ai_socktype = SOCK_STREAM;
 	r = getaddrinfo(host, NULL, &hints, &res);
 	if (r != 0) {
-		snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(r));
+		ing_snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(r));
 		return ING_ERR;
 	}
 	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
@@ -329,7 +327,7 @@ port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t 
 	}
 	freeaddrinfo(res);
 	if (n == 0) {
-		snprintf(err, errlen, "resolve %s: no address", host);
+		ing_snprintf(err, errlen, "resolve %s: no address", host);
 		return ING_ERR;
 	}
 	return n;
@@ -371,11 +369,11 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		reaping = 1;
 	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "resolve %s: pipe: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, strerror(errno));
 		return ING_ERR;
 	}
 	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "resolve %s: fork: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return ING_ERR;
@@ -417,12 +415,12 @@ port_resolve_read(int fd, struct ing_addr *out, int max, char *err, size_t errle
 		return ING_WAIT;
 	close(fd);
 	if (r != (ssize_t)sizeof ans || ans.n > ING_RESOLVE_MAX) {
-		snprintf(err, errlen, "the resolver process ended without an answer");
+		ing_snprintf(err, errlen, "the resolver process ended without an answer");
 		return ING_ERR;
 	}
 	if (ans.n < 0) {
 		ans.err[sizeof ans.err - 1] = '\0';
-		snprintf(err, errlen, "%s", ans.err);
+		ing_snprintf(err, errlen, "%s", ans.err);
 		return ING_ERR;
 	}
 	int n = ans.n < max ? ans.n : max;
@@ -436,29 +434,76 @@ port_resolve_cancel(int fd)
 	close(fd); /* the child's write then fails (EPIPE) and it exits */
 }
 
+/* The id calls as system calls: the process has one thread, so the C
+ * library's way of changing every thread's ids (musl's __synccall, 4 KB
+ * of the static binary) has nothing to do. 32-bit ARM and x86 name the
+ * 32-bit-id calls *32 (the plain ones take 16-bit ids). */
+#ifdef SYS_setuid32
+#define PX_SYS(call) SYS_##call##32
+#else
+#define PX_SYS(call) SYS_##call
+#endif
+
+/* A decimal number of s[0..n), or -1. */
+static long
+px_num(const char *s, size_t n)
+{
+	long v = 0;
+	if (n == 0 || n > 9)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* user's uid and gid from /etc/passwd ("name:pw:uid:gid:..."), read by
+ * hand: getpwnam would bring stdio and nscd along. 0, or ING_ERR. */
+static int
+px_passwd(const char *user, long *uid, long *gid)
+{
+	static char buf[65536];
+	char err[8];
+	size_t ul = strlen(user);
+	ssize_t n = port_read_file("/etc/passwd", buf, sizeof buf, err, sizeof err);
+	for (char *l = buf, *end = buf + (n > 0 ? n : 0); l < end;) {
+		char *nl = memchr(l, '\n', (size_t)(end - l)), *f[5];
+		char *e = nl ? nl : end;
+		int k = 0;
+		f[k++] = l;
+		for (char *c = l; c < e && k < 5; c++)
+			if (*c == ':')
+				f[k++] = c + 1;
+		if (k == 5 && (size_t)(f[1] - f[0] - 1) == ul && memcmp(f[0], user, ul) == 0) {
+			*uid = px_num(f[2], (size_t)(f[3] - f[2] - 1));
+			*gid = px_num(f[3], (size_t)(f[4] - f[3] - 1));
+			return *uid >= 0 && *gid >= 0 ? 0 : ING_ERR;
+		}
+		l = e + 1;
+	}
+	return ING_ERR;
+}
+
 int
 port_drop_privileges(const char *user, char *err, size_t errlen)
 {
-	struct passwd *pw;
+	long uid, gid;
 	if (geteuid() != 0)
 		return 0; /* nothing to drop */
-	errno = 0;
-	pw = getpwnam(user);
-	if (pw == NULL) {
+	if (px_passwd(user, &uid, &gid) != 0) {
 		/* a busybox image may have no passwd entry: accept a numeric uid */
-		char *end;
-		long uid = strtol(user, &end, 10);
-		if (*user == '\0' || *end != '\0' || uid <= 0) {
-			snprintf(err, errlen, "user \"%s\": no such user", user);
+		uid = gid = px_num(user, strlen(user));
+		if (uid <= 0) {
+			ing_snprintf(err, errlen, "user \"%s\": no such user", user);
 			return ING_ERR;
 		}
-		if (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid((uid_t)uid) != 0)
-			return px_err(err, errlen, "drop privileges");
-	} else if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		return px_err(err, errlen, "drop privileges");
 	}
-	if (setuid(0) == 0) {
-		snprintf(err, errlen, "drop privileges: still able to become root");
+	if (syscall(PX_SYS(setgroups), 0, NULL) != 0 || syscall(PX_SYS(setgid), gid) != 0 || syscall(PX_SYS(setuid), uid) != 0)
+		return px_err(err, errlen, "drop privileges");
+	if (syscall(PX_SYS(setuid), 0) == 0) {
+		ing_snprintf(err, errlen, "drop privileges: still able to become root");
 		return ING_ERR;
 	}
 	return 0;
@@ -477,7 +522,11 @@ port_rss_bytes(void)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	if (sscanf(buf, "%ld %ld", &pages, &rss) != 2)
+	/* "size resident ...", in pages */
+	char *sp = memchr(buf, ' ', (size_t)n), *sp2 = sp ? memchr(sp + 1, ' ', (size_t)(buf + n - sp - 1)) : NULL;
+	pages = sp ? px_num(buf, (size_t)(sp - buf)) : -1;
+	rss = sp2 ? px_num(sp + 1, (size_t)(sp2 - sp - 1)) : -1;
+	if (pages < 0 || rss < 0)
 		return -1;
 	return rss * sysconf(_SC_PAGESIZE);
 }
@@ -496,3 +545,6 @@ port_open_fds(void)
 	closedir(d);
 	return n - 1; /* the directory's own fd */
 }
+
+/* snprintf without the C library's printf (see the file) */
+#include "fmt.c"

@@ -1146,7 +1146,7 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	x->t = t;
 	memcpy(x->ip, ip, iplen);
 	x->iplen = iplen;
-	snprintf(x->host, sizeof x->host, "%s", host);
+	ing_snprintf(x->host, sizeof x->host, "%s", host);
 	br_x509_minimal_init(&x->mini, &br_sha256_vtable, ctx->tas, ctx->ntas);
 	br_x509_minimal_set_hash(&x->mini, br_sha256_ID, &br_sha256_vtable);
 	br_x509_minimal_set_hash(&x->mini, br_sha384_ID, &br_sha384_vtable);

@@ -23,7 +23,7 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	ing_vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
 
@@ -36,7 +36,7 @@ tc_fail(struct tls *t, const char *fmt, ...)
 	if (t->err[0] != '\0')
 		return;
 	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof t->err, fmt, ap);
+	ing_vsnprintf(t->err, sizeof t->err, fmt, ap);
 	va_end(ap);
 }
 
@@ -70,8 +70,11 @@ tm_fmt(int64_t s, char *buf, size_t cap)
 	struct tm tm;
 	time_t tt = (time_t)s;
 
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, cap, "@%lld", (long long)s);
+	if (gmtime_r(&tt, &tm) == NULL)
+		ing_snprintf(buf, cap, "@%lld", (long long)s);
+	else
+		ing_snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		             tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return buf;
 }
 
@@ -357,7 +360,7 @@ pem_key(const char *pem, size_t len, unsigned char **der, size_t *dlen, char *kl
 				seterr(err, errlen, "private key: unexpected PEM block %s", label);
 			goto bad;
 		}
-		snprintf(klabel, kcap, "%s", label);
+		ing_snprintf(klabel, kcap, "%s", label);
 	}
 	if (*der == NULL) {
 		seterr(err, errlen, "private key: no PEM private key found");

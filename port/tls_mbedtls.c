@@ -794,7 +794,7 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 		return NULL;
 	memcpy(t->ip, ip, iplen);
 	t->iplen = iplen;
-	snprintf(t->host, sizeof t->host, "%s", host);
+	ing_snprintf(t->host, sizeof t->host, "%s", host);
 	t->now = tc_now();
 	mbedtls_ssl_set_verify(&t->ssl, mt_verify, t);
 	/* A hostname means SNI and a DNS name check: never for IP literals. */

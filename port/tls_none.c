@@ -11,7 +11,7 @@
 static int
 tn_refuse(char *err, size_t errlen)
 {
-	snprintf(err, errlen, "built without TLS (make TLS=none)");
+	ing_snprintf(err, errlen, "built without TLS (make TLS=none)");
 	return 0;
 }
 

@@ -86,6 +86,54 @@ TEST(test_addr)
 	CHECK_STR(buf, "0.10");
 }
 
+/* ---------------------------------------------------------------- fmt */
+
+/* ing_snprintf (port/fmt.c) against the C library's, conversion by
+ * conversion, whole and cut short at every length. */
+#define FMT_SAME(...)                                                                                           \
+	do {                                                                                                    \
+		char a_[96], b_[96];                                                                            \
+		int ra_ = ing_snprintf(a_, sizeof a_, __VA_ARGS__), rb_ = snprintf(b_, sizeof b_, __VA_ARGS__); \
+		CHECK(ra_ == rb_ && strcmp(a_, b_) == 0);                                                       \
+		for (size_t cap_ = 0; cap_ < 24; cap_++) {                                                      \
+			memset(a_, 'x', sizeof a_);                                                             \
+			memset(b_, 'x', sizeof b_);                                                             \
+			ra_ = ing_snprintf(a_, cap_, __VA_ARGS__);                                              \
+			rb_ = snprintf(b_, cap_, __VA_ARGS__);                                                  \
+			if (ra_ != rb_ || memcmp(a_, b_, sizeof a_) != 0) {                                     \
+				CHECK(!"cut short differently");                                                \
+				break;                                                                          \
+			}                                                                                       \
+		}                                                                                               \
+	} while (0)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* cut short on purpose */
+#pragma GCC diagnostic ignored "-Wformat-security"   /* formats it must leave alone */
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+TEST(test_fmt)
+{
+	FMT_SAME("plain text, no conversion");
+	FMT_SAME("%s|%s|%.3s|%.*s|%-6s|%6s|%.0s", "abc", "", "abcdef", 2, "xyz", "ab", "ab", "gone");
+	FMT_SAME("%d %d %d %i %5d %-5d| %05d %05d", 0, -1, INT_MIN, INT_MAX, 42, 42, 42, -42);
+	FMT_SAME("%u %u %x %X %02x %04x %08X", 0u, UINT_MAX, 255u, 0xbeefu, 7u, 0xau, 0xdeadbeefu);
+	FMT_SAME("%ld %lu %lld %llu %03ld", LONG_MIN, ULONG_MAX, LLONG_MIN, ULLONG_MAX, 7L);
+	FMT_SAME("%zu %zd %zu", (size_t)0, (ssize_t)-5, SIZE_MAX);
+	FMT_SAME("%" PRIu64 " %" PRId64 " %" PRIu64, UINT64_MAX, INT64_MIN, (uint64_t)1 << 40);
+	FMT_SAME("%c%c%c %% %%%s", 'a', 0x7f, ' ', "x");
+	FMT_SAME("%*d|%-*d|%*s", 6, -12, 4, 3, -5, "ab");
+	FMT_SAME("%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", 2026, 12, 7, 3, 4, 5, 6L, "INFO");
+	/* what it leaves alone, it leaves as it stands */
+	char b[32];
+	const char *odd1 = "a%qb", *odd2 = "end%"; /* not literals: the compiler would refuse them */
+	CHECK(ing_snprintf(b, sizeof b, odd1) == 4 && !strcmp(b, "a%qb"));
+	CHECK(ing_snprintf(b, sizeof b, odd2) == 4 && !strcmp(b, "end%"));
+	const char *none = NULL;
+	CHECK(ing_snprintf(b, sizeof b, "%s", none) == 6 && !strcmp(b, "(null)"));
+	CHECK(ing_snprintf(NULL, 0, "%d", 12345) == 5);
+}
+#pragma GCC diagnostic pop
+
 /* ---------------------------------------------------------------- config */
 
 TEST(test_conf_every_key)
@@ -812,6 +860,7 @@ main(void)
 	if (getenv("UNIT_VERBOSE"))
 		g.log_fd = 2;
 	RUN(test_addr);
+	RUN(test_fmt);
 	RUN(test_conf_every_key);
 	RUN(test_conf_errors);
 	RUN(test_conf_traefik_toml);

@@ -6,6 +6,8 @@
 #define ING_NO_MAIN
 #include "../ingressd.c"
 
+#include <math.h>
+
 #include "../port/mock.h"
 #include "unit.h"
 
@@ -1051,6 +1053,16 @@ TEST(test_cb_parse)
 	CHECK_STR(compile("NetworkErrorRatio() > (1 > 2)"), "column 23: a comparison needs a number on its right");
 	CHECK_STR(compile("NetworkErrorRatio() > 0.5 &"), "column 27: unexpected text after the expression");
 	CHECK_STR(compile("NetworkErrorRatio() $ 1"), "column 21: unexpected text after the expression");
+	/* numbers read by hand, as strtod reads them */
+	static const char *const nums[] = {"0.5", ".5", "50", "50.0", "1e3", "2.5E-2", "100.125", "0", "12345678901234567"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(nums); i++) {
+		struct cb_parser ps = {.p = nums[i], .s = nums[i]};
+		double v = -1, want = strtod(nums[i], NULL);
+		CHECK(cb_number(&ps, &v) == 0 && *ps.p == '\0' && fabs(v - want) <= want * 1e-12);
+	}
+	CHECK_STR(compile("NetworkErrorRatio() > 1e400"), "column 23: bad number");
+	CHECK_STR(compile("NetworkErrorRatio() > ."), "column 23: bad number");
+	CHECK_STR(compile("NetworkErrorRatio() > 1e"), "column 23: bad number");
 	/* precedence: && binds tighter than || */
 	static struct cb b;
 	char err[64];

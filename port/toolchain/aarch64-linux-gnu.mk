@@ -6,5 +6,6 @@ ARCH     = aarch64
 TRIPLET  = aarch64-linux-gnu
 XCC      = aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
 XSTRIP   = aarch64-linux-gnu-strip
+XOBJCOPY = aarch64-linux-gnu-objcopy
 XSIZE    = aarch64-linux-gnu-size
 QEMU     = qemu-aarch64-static

@@ -6,5 +6,6 @@ ARCH     = armhf
 TRIPLET  = arm-linux-gnueabihf
 XCC      = arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs
 XSTRIP   = arm-linux-gnueabihf-strip
+XOBJCOPY = arm-linux-gnueabihf-objcopy
 XSIZE    = arm-linux-gnueabihf-size
 QEMU     = qemu-arm-static

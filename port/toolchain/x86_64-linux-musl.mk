@@ -4,5 +4,6 @@ ARCH     = x86_64
 TRIPLET  = x86_64-linux-gnu
 XCC      = musl-gcc
 XSTRIP   = strip
+XOBJCOPY = objcopy
 XSIZE    = size
 QEMU     =

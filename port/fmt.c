@@ -1,0 +1,142 @@
+/*
+ * port/fmt.c - snprintf and vsnprintf for the conversions ingressd and its
+ * ports use, so a static build links no printf family from the C library:
+ * musl's vfprintf, with the long-double arithmetic libgcc emulates for it
+ * on aarch64, costs some 30 KB of the 400 KB budget.
+ *
+ * Conversions: %d %i %u %x %X %c %s %%; lengths l, ll, z, j; flags '-'
+ * and '0'; a width and a precision (digits or '*'; a precision bounds %s).
+ * Anything else is written as it stands. The contract is C's: at most cap
+ * bytes including the NUL, and the length the whole text would have.
+ *
+ * #included by both OS ports (posix.c, mock.c), as tls_common.c is by the
+ * TLS ports: every program links exactly one of them.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../ingressd.h"
+
+static size_t
+fmt_num(char *t, unsigned long long v, unsigned base, int upper)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t n = 0;
+	do
+		t[n++] = digits[v % base];
+	while ((v /= base) != 0);
+	return n; /* reversed */
+}
+
+int
+ing_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+#define FMT_PUT(ch)                  \
+	do {                         \
+		if (n + 1 < cap)     \
+			buf[n] = (ch); \
+		n++;                 \
+	} while (0)
+	for (const char *f = fmt; *f != '\0'; f++) {
+		if (*f != '%') {
+			FMT_PUT(*f);
+			continue;
+		}
+		int left = 0, zero = 0, width = 0, prec = -1, len = 0, neg = 0;
+		for (f++; *f == '-' || *f == '0'; f++)
+			*f == '-' ? (left = 1) : (zero = 1);
+		if (*f == '*') {
+			width = va_arg(ap, int);
+			left |= width < 0;
+			width = width < 0 ? -width : width;
+			f++;
+		}
+		for (; *f >= '0' && *f <= '9'; f++)
+			width = width * 10 + (*f - '0');
+		if (*f == '.') {
+			prec = 0;
+			if (*++f == '*') {
+				prec = va_arg(ap, int);
+				f++;
+			}
+			for (; *f >= '0' && *f <= '9'; f++)
+				prec = prec * 10 + (*f - '0');
+		}
+		for (; *f == 'l' || *f == 'z' || *f == 'j'; f++)
+			len = *f == 'l' ? len + 1 : *f == 'z' ? 3 : 4;
+		char t[24];
+		const char *s = t;
+		size_t sl = 0;
+		unsigned long long u = 0;
+		switch (*f) {
+		case 's':
+			s = va_arg(ap, const char *);
+			if (s == NULL)
+				s = "(null)";
+			sl = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+			break;
+		case 'c':
+			t[0] = (char)va_arg(ap, int);
+			sl = 1;
+			break;
+		case 'd':
+		case 'i': {
+			long long v = len == 0 ? va_arg(ap, int) : len == 1 ? va_arg(ap, long) : len == 2 ? va_arg(ap, long long)
+			              : len == 3 ? (long long)va_arg(ap, ssize_t) : (long long)va_arg(ap, intmax_t);
+			neg = v < 0;
+			u = neg ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+			sl = fmt_num(t, u, 10, 0);
+			break;
+		}
+		case 'u':
+		case 'x':
+		case 'X':
+			u = len == 0 ? va_arg(ap, unsigned) : len == 1 ? va_arg(ap, unsigned long) : len == 2
+			    ? va_arg(ap, unsigned long long) : len == 3 ? va_arg(ap, size_t) : (unsigned long long)va_arg(ap, uintmax_t);
+			sl = fmt_num(t, u, *f == 'u' ? 10 : 16, *f == 'X');
+			break;
+		case '%':
+			t[0] = '%';
+			sl = 1;
+			break;
+		default: /* not ours: the text as it stands */
+			FMT_PUT('%');
+			if (*f == '\0')
+				f--;
+			else
+				FMT_PUT(*f);
+			continue;
+		}
+		int numeric = *f != 's' && *f != 'c' && *f != '%';
+		size_t body = sl + (size_t)neg;
+		size_t pad = (size_t)width > body ? (size_t)width - body : 0;
+		if (!left && !(zero && numeric))
+			for (; pad > 0; pad--)
+				FMT_PUT(' ');
+		if (neg)
+			FMT_PUT('-');
+		for (; !left && pad > 0; pad--)
+			FMT_PUT('0');
+		for (size_t i = 0; i < sl; i++)
+			FMT_PUT(numeric ? s[sl - 1 - i] : s[i]);
+		for (; pad > 0; pad--)
+			FMT_PUT(' ');
+	}
+	if (cap > 0)
+		buf[n < cap ? n : cap - 1] = '\0';
+#undef FMT_PUT
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int
+ing_snprintf(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = ing_vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}

@@ -411,6 +411,21 @@ def main():
             w("")
             goals.append(("E", "HTTPS", "skipped", "issue 8", "n/a"))
 
+    # ---- size (issue 12)
+    sizes = [(a, kv.get("size." + a)) for a in ("aarch64", "armhf", "x86_64")]
+    if any(v for _, v in sizes):
+        w("## S. Size: stripped static binaries (make cross)")
+        w("")
+        w("| target | bytes |")
+        w("|---|---:|")
+        for a, v in sizes:
+            w(f"| {a} | {int(v):,} |" if v else f"| {a} | - |")
+        w("")
+        a64 = kv.get("size.aarch64")
+        if a64:
+            goals.append(("S", "stripped static aarch64 bytes", f"{int(a64):,}", "< 400,000 (budget)",
+                          met(int(a64), "<", 400000)))
+
     # ---- goals
     w("## Goals")
     w("")

@@ -9848,6 +9848,15 @@ up_pump(struct cn *c)
 				progress = uprog = 1, u->flags |= CNF_WROTE;
 			if (!tunnel && c->rx.done && c->fwd == 0 && !(c->xflags & XF_CRLF))
 				c->xflags |= XF_REQ_DONE;
+			/* the client closed before its body ended (its EOF may have
+			 * come with the head): no more comes, nothing would time out */
+			if (!tunnel && !(c->xflags & XF_REQ_DONE) && (c->flags & CNF_EOF) && c->fwd == 0 && bf_len(c->in) == 0) {
+				if (!(c->xflags & XF_HEAD_SENT)) {
+					up_fail(c, u, 400, "client closed mid-request");
+					return;
+				}
+				c->xflags |= XF_CLOSE; /* the answer goes on; the pod is timed on it */
+			}
 		}
 		/* the request head; on a pooled connection, a request that may be
 		 * sent again keeps it until the response starts (up_retry) */
@@ -9977,7 +9986,7 @@ up_pump(struct cn *c)
 		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline;
 	else
 		c->deadline = 0;
-	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE) && !(c->flags & CNF_WANT_WRITE)))
+	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE || c->flags & CNF_EOF) && !(c->flags & CNF_WANT_WRITE)))
 		u->deadline = uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline;
 	else
 		u->deadline = 0;

@@ -264,6 +264,12 @@ big=$(head -c 13000 /dev/zero | tr '\0' 'a')
 printf 'GET / HTTP/1.1\r\nHost: ex.test\r\nX: %s\r\n\r\n' "$big" >"$T_TMP/big"
 r=$(python3 test/rawhttp.py status 127.0.0.1:$HTTP "$T_TMP/big")
 is "$r" "431 closed" && ok "head over ING_MAX_HEADER_BYTES: 431" || fail "431 ($r)"
+# a client that closes its side before its body ended (the head and a part
+# of the body, then FIN): 400 and closed at once, not an exchange that waits
+# forever with nothing timed (found by fuzz_proxy)
+printf 'POST /count HTTP/1.1\r\nHost: ex.test\r\nContent-Length: 100\r\n\r\nonly ten b' >"$T_TMP/fin"
+is "$(python3 test/rawhttp.py halfclose 127.0.0.1:$HTTP "$T_TMP/fin")" "400 closed" &&
+	ok "client done mid-body: 400, closed" || fail "client done mid-body"
 printf 'GET / HTTP/2.0\r\nHost: ex.test\r\n\r\n' >"$T_TMP/v2"
 is "$(python3 test/rawhttp.py status 127.0.0.1:$HTTP "$T_TMP/v2")" "505 closed" && ok "HTTP/2.0: 505" || fail "505"
 

@@ -6,6 +6,8 @@ curl would fix up or refuse the bytes.
                                           print everything until close or 3 s
     rawhttp.py status HOST:PORT FILE|-   the first status code, then whether
                                           the server closed ("closed"/"open")
+    rawhttp.py halfclose HOST:PORT FILE|- as status, but shut the write side
+                                          after sending (the client is done)
     rawhttp.py slowloris HOST:PORT SECS  send a head one byte per 0.5 s;
                                           print the status when it ends
     rawhttp.py ws HOST:PORT HOST PATH    WebSocket echo of a short and a
@@ -46,9 +48,12 @@ def read_all(s, limit=3.0):
 
 def main():
     cmd, hp = sys.argv[1], sys.argv[2]
-    if cmd in ("send", "status"):
+    if cmd in ("send", "status", "halfclose"):
         s = conn(hp)
         s.sendall(data(sys.argv[3]))
+        if cmd == "halfclose":
+            s.shutdown(socket.SHUT_WR)
+            cmd = "status"
         out, closed = read_all(s)
         if cmd == "send":
             sys.stdout.buffer.write(out)

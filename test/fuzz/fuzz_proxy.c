@@ -771,9 +771,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mock_now += 4000;
 		fz_turns(2);
 	}
-	for (int i = 0; i < g_cn.nactive; i++)
-		if (g_cn.tab[g_cn.active[i]].kind == CN_CLIENT)
-			FZ_FAIL("a client connection outlived its client (state %s)", cn_state_names[g_cn.tab[g_cn.active[i]].state]);
+	for (int i = 0; i < g_cn.nactive; i++) {
+		struct cn *c = &g_cn.tab[g_cn.active[i]], *u = cn_peer(c);
+		if (c->kind == CN_CLIENT)
+			FZ_FAIL("a client connection outlived its client (state %s, flags %x, xflags %x, deadline %lld, fwd %u, "
+			        "rx %d/%d/%d; upstream %s, flags %x, xflags %x, deadline %lld, fwd %u, rx %d/%d/%d, out %zu, in %zu)",
+			        cn_state_names[c->state], c->flags, c->xflags, c->deadline ? (long long)(c->deadline - g.now) : 0, c->fwd,
+			        c->rx.mode, c->rx.cs, c->rx.done, u ? cn_state_names[u->state] : "-", u ? u->flags : 0,
+			        u ? u->xflags : 0, u && u->deadline ? (long long)(u->deadline - g.now) : 0, u ? u->fwd : 0,
+			        u ? u->rx.mode : 0, u ? u->rx.cs : 0, u ? u->rx.done : 0, u ? bf_len(u->out) : 0, u ? bf_len(u->in) : 0);
+	}
 	mock_now += UP_IDLE_MS + 1000;
 	fz_turns(2);
 	if (g_cn.used[CN_UPSTREAM] != 0 || g_bf.used != 0 || g_au.njobs != 0)

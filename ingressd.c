@@ -34,6 +34,8 @@
 #include "ingressd.h"
 
 #define ING_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ING_STR_(x) #x
+#define ING_STR(x) ING_STR_(x) /* a macro's value as a string literal */
 #define ING_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ING_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -2946,8 +2948,19 @@ struct st_cidr {
  * beats the legacy traefik.frontend/backend label (Traefik 1.6+ order). */
 enum {
 	IA_CLASS, IA_RULE_TYPE, IA_PRIORITY, IA_WHITELIST, IA_AUTH_TYPE, IA_AUTH_SECRET, IA_AUTH_REALM,
-	IA_AUTH_REMOVE, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS, IA__COUNT
+	IA_AUTH_REMOVE, IA_AUTH_HEADER_FIELD, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS,
+	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
+	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
+	IA_NGX_AUTH_REALM, IA__COUNT
 };
+/* A source-range annotation: entries in the store's cidr pool. */
+struct st_ranges {
+	int first, n;     /* chain of st_cidr */
+	uint8_t set;      /* the annotation is there */
+	uint8_t invalid;  /* an entry did not parse */
+	char bad[48];     /* the first bad entry, for the log */
+};
+#define ST_UNSUP_LEN 192 /* annotation names ingressd does not implement, kept per object */
 struct st_ing {
 	struct st_hdr h;
 	int64_t created; /* creationTimestamp, unix seconds */
@@ -2957,9 +2970,15 @@ struct st_ing {
 	char a_rule_type[24];
 	char a_priority[16];
 	char a_auth_type[16];
-	char a_auth_secret[ING_NAME_LEN];
+	char a_auth_secret[ING_NS_LEN + ING_NAME_LEN]; /* nginx's may be namespace/name */
+	char a_auth_secret_type[16];
 	char a_auth_realm[64];
 	char a_auth_remove[8];
+	char a_auth_header[64];
+	uint8_t auth_nginx;    /* the auth annotations are nginx's (2: and Traefik's too: a conflict) */
+	char auth_other[64];   /* an nginx auth-* annotation ingressd does not implement */
+	char unsup[ST_UNSUP_LEN]; /* "a, b, ..." annotations not implemented (truncated: ends "...") */
+	uint8_t nunsup;
 	char a_preserve_host[8];
 	char a_ssl_redirect[8];
 	char a_entry_points[128];
@@ -2967,9 +2986,7 @@ struct st_ing {
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
 	int paths, npaths;     /* chain of st_path */
 	int tls, ntls;         /* chain of st_tlshost */
-	int cidrs, ncidrs;     /* chain of st_cidr */
-	uint8_t wl_invalid;    /* an entry did not parse */
-	char wl_bad[48];       /* the first bad entry, for the log */
+	struct st_ranges wl, wl_ngx, deny; /* whitelist-source-range (Traefik's, nginx's), denylist */
 };
 
 enum { SA_LB_METHOD, SA_STICKY, SA_STICKINESS, SA_COOKIE, SA_BREAKER, SA__COUNT };
@@ -2989,6 +3006,8 @@ struct st_svc {
 	char a_stickiness[8];  /* ...stickiness / ingress.kubernetes.io/affinity */
 	char a_cookie[64];
 	char a_breaker[256];
+	char unsup[ST_UNSUP_LEN]; /* as in st_ing */
+	uint8_t nunsup;
 };
 
 struct st_addr {
@@ -3238,8 +3257,10 @@ st_free_subs(enum st_kind k, void *rec)
 		struct st_ing *r = rec;
 		st_free_chain(&g_st.p_path, r->paths);
 		st_free_chain(&g_st.p_tlsh, r->tls);
-		st_free_chain(&g_st.p_cidr, r->cidrs);
-		r->paths = r->tls = r->cidrs = -1;
+		st_free_chain(&g_st.p_cidr, r->wl.first);
+		st_free_chain(&g_st.p_cidr, r->wl_ngx.first);
+		st_free_chain(&g_st.p_cidr, r->deny.first);
+		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = -1;
 	} else if (k == SK_ENDPOINTS) {
 		struct st_eps *r = rec;
 		st_free_chain(&g_st.p_addr, r->addrs);
@@ -3255,7 +3276,7 @@ st_begin(enum st_kind k)
 	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
-		i->paths = i->tls = i->cidrs = -1;
+		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = -1;
 	} else if (k == SK_ENDPOINTS) {
 		((struct st_eps *)r)->addrs = -1;
 	}
@@ -3370,6 +3391,20 @@ st_next(enum st_kind k, int *i)
 	return NULL;
 }
 
+/* The name of the Secret an Ingress's auth reads, or NULL: nginx's
+ * auth-secret may be namespace/name, but only of the Ingress's own
+ * namespace (another's is refused: it must not be readable through an
+ * Ingress). */
+static const char *
+st_auth_secret(const struct st_ing *r)
+{
+	const char *slash = r->auth_nginx ? strchr(r->a_auth_secret, '/') : NULL;
+	if (slash == NULL)
+		return r->a_auth_secret[0] ? r->a_auth_secret : NULL;
+	size_t nl = (size_t)(slash - r->a_auth_secret);
+	return nl == strlen(r->h.ns) && memcmp(r->a_auth_secret, r->h.ns, nl) == 0 && slash[1] ? slash + 1 : NULL;
+}
+
 /* The Secrets Ingress r uses, in its namespace: its auth Secret, and its
  * TLS Secrets when an entry point serves HTTPS (else nothing reads them).
  *   for (it = -2; (name = st_ing_secret(r, &it)) != NULL;) */
@@ -3378,8 +3413,8 @@ st_ing_secret(const struct st_ing *r, int *it)
 {
 	if (*it == -2) {
 		*it = cf_tls(cf_live) ? r->tls : -1;
-		if (r->a_auth_secret[0])
-			return r->a_auth_secret;
+		if (st_auth_secret(r) != NULL)
+			return st_auth_secret(r);
 	}
 	while (*it >= 0) {
 		const struct st_tlshost *t = &g_st.tlsh[*it];
@@ -3768,6 +3803,8 @@ static const struct js_ann js_ing_ann[] = {
     {"traefik.ingress.kubernetes.io/auth-realm", IA_AUTH_REALM, 2},
     {"ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 3},
     {"traefik.ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 2},
+    {"ingress.kubernetes.io/auth-header-field", IA_AUTH_HEADER_FIELD, 3},
+    {"traefik.ingress.kubernetes.io/auth-header-field", IA_AUTH_HEADER_FIELD, 2},
     {"ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 3},
     {"traefik.ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 2},
     {"traefik.frontend.passHostHeader", IA_PRESERVE_HOST, 1},
@@ -3776,6 +3813,13 @@ static const struct js_ann js_ing_ann[] = {
     {"ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 3},
     {"traefik.ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 2},
     {"traefik.frontend.entryPoints", IA_ENTRY_POINTS, 1},
+    {"nginx.ingress.kubernetes.io/whitelist-source-range", IA_NGX_WHITELIST, 3},
+    {"nginx.ingress.kubernetes.io/allowlist-source-range", IA_NGX_WHITELIST, 2},
+    {"nginx.ingress.kubernetes.io/denylist-source-range", IA_NGX_DENYLIST, 3},
+    {"nginx.ingress.kubernetes.io/auth-type", IA_NGX_AUTH_TYPE, 3},
+    {"nginx.ingress.kubernetes.io/auth-secret", IA_NGX_AUTH_SECRET, 3},
+    {"nginx.ingress.kubernetes.io/auth-secret-type", IA_NGX_AUTH_SECRET_TYPE, 3},
+    {"nginx.ingress.kubernetes.io/auth-realm", IA_NGX_AUTH_REALM, 3},
 };
 static const struct js_ann js_svc_ann[] = {
     {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
@@ -3793,9 +3837,58 @@ static const struct js_ann js_svc_ann[] = {
     {"traefik.backend.circuitbreaker", SA_BREAKER, 1},
 };
 
-/* Finds the winning token of each annotation field (highest rank). */
+/* The prefixes whose annotations are Traefik's or ingress-nginx's: one of
+ * those ingressd does not implement is reported, never silently dropped. */
+static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik.ingress.kubernetes.io/",
+                                              "nginx.ingress.kubernetes.io/", "traefik."};
+#define JS_NGX_PREFIX "nginx.ingress.kubernetes.io/"
+
+/* Annotations of Traefik 1.7 and ingress-nginx that ingressd does not
+ * implement (after the prefix): the label values of
+ * ingressd_annotations_unsupported, so the series stay bounded (any other
+ * name is "other"). README lists each with what happens instead. */
+static const char *const js_ann_unsup[] = {
+    /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
+    "app-root", "rewrite-target", "request-modifier", "redirect-entry-point", "redirect-permanent",
+    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "custom-request-headers",
+    "custom-response-headers", "allowed-hosts", "proxy-headers", "ssl-temporary-redirect", "ssl-host",
+    "ssl-force-host", "ssl-proxy-headers", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
+    "force-hsts", "frame-deny", "custom-frame-options-value", "content-type-nosniff", "browser-xss-filter",
+    "custom-browser-xss-value", "content-security-policy", "public-key", "referrer-policy", "is-development",
+    "whitelist-x-forwarded-for", "pass-tls-cert", "pass-client-tls-cert", "service-weights", "auth-url",
+    "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure", "protocol",
+    "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
+    /* ingress-nginx */
+    "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
+    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect", "backend-protocol", "proxy-body-size",
+    "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering", "limit-rps",
+    "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "enable-cors",
+    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials",
+    "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
+    "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
+    "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
+    "session-cookie-name", "x-forwarded-prefix", "default-backend", "custom-http-errors", "server-alias",
+    "proxy-ssl-verify", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
+    /* the legacy traefik. labels */
+    "frontend.redirect.entryPoint", "frontend.redirect.regex", "frontend.redirect.replacement",
+    "frontend.passTLSCert", "protocol", "backend.loadbalancer.stickiness.cookieName",
+};
+
+static int
+js_has_prefix(const struct js *j, int k, const char *pre)
+{
+	size_t n = strlen(pre);
+	return j->t[k].type == JSMN_STRING && (size_t)(j->t[k].end - j->t[k].start) > n &&
+	       memcmp(j->s + j->t[k].start, pre, n) == 0;
+}
+
+/* Finds the winning token of each annotation field (highest rank). The
+ * names under our prefixes that are not in tab go to unsup ("a, b", cut
+ * with "..." when full); an nginx auth-* one also to auth_other (never
+ * cut: its route must fail closed). */
 static void
-js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int *tok, uint8_t *rank)
+js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int *tok, uint8_t *rank, char *unsup,
+               uint8_t *nunsup, char *auth_other, size_t other_cap)
 {
 	int ann = js_path(j, obj, "metadata", "annotations", NULL);
 	int c, k;
@@ -3803,11 +3896,29 @@ js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int
 		return;
 	k = ann + 1;
 	for (c = 0; c < j->t[ann].size && k + 1 < j->n; c++) {
+		int known = 0, ours = 0;
 		for (size_t a = 0; a < ntab; a++)
-			if (js_is(j, k, tab[a].key) && tab[a].rank > rank[tab[a].field]) {
-				rank[tab[a].field] = tab[a].rank;
-				tok[tab[a].field] = k + 1;
+			if (js_is(j, k, tab[a].key)) {
+				known = 1;
+				if (tab[a].rank > rank[tab[a].field]) {
+					rank[tab[a].field] = tab[a].rank;
+					tok[tab[a].field] = k + 1;
+				}
 			}
+		for (size_t p = 0; p < ING_ARRAY_LEN(js_ann_prefixes) && !known; p++)
+			ours |= js_has_prefix(j, k, js_ann_prefixes[p]);
+		if (ours) {
+			struct ing_str name = {j->s + j->t[k].start, (size_t)(j->t[k].end - j->t[k].start)};
+			size_t used = strlen(unsup);
+			if (*nunsup < UINT8_MAX)
+				(*nunsup)++;
+			if (used + name.n + 6 < ST_UNSUP_LEN)
+				ing_snprintf(unsup + used, ST_UNSUP_LEN - used, "%s%.*s", used ? ", " : "", (int)name.n, name.p);
+			else if (used + 4 < ST_UNSUP_LEN && (used < 3 || strcmp(unsup + used - 3, "...") != 0))
+				ing_snprintf(unsup + used, ST_UNSUP_LEN - used, "...");
+			if (auth_other != NULL && !auth_other[0] && js_has_prefix(j, k, JS_NGX_PREFIX "auth-"))
+				ing_snprintf(auth_other, other_cap, "%.*s", (int)name.n, name.p);
+		}
 		k = js_skip(j, k + 1);
 	}
 }
@@ -3875,22 +3986,23 @@ js_host(char *h)
 	return 0;
 }
 
-/* whitelist-source-range: "1.2.3.0/24, fe80::/16, 10.0.0.1" into cidrs. An
- * entry that does not parse makes the list invalid (rb_ then denies). */
+/* A source-range annotation ("CIDR, CIDR, ...") into rg. An entry that
+ * does not parse, or too many, marks the list invalid (its routes then
+ * fail closed); ING_ERR only when the store's pool is full. */
 static int
-js_ingress_whitelist(struct js *j, int tok, struct st_ing *r)
+js_ranges(struct js *j, int tok, struct st_ranges *rg)
 {
 	static char v[ING_MAX_CIDRS * 48];
 	int len = js_str(j, tok, v, sizeof v);
 	int tail = -1;
+	rg->set = 1;
 	if (len < 0) {
-		r->wl_invalid = 1;
-		ing_snprintf(r->wl_bad, sizeof r->wl_bad, "(list too long: ING_MAX_CIDRS)");
-		log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
+		rg->invalid = 1;
+		ing_snprintf(rg->bad, sizeof rg->bad, "(list too long: ING_MAX_CIDRS)");
+		log_limit(LIM_CIDRS, "st: source-range entries");
 		j->err = NULL;
 		return 0;
 	}
-	r->rank[IA_WHITELIST] = r->rank[IA_WHITELIST] ? r->rank[IA_WHITELIST] : 1;
 	for (size_t i = 0; i <= (size_t)len;) {
 		size_t k = i;
 		while (k < (size_t)len && v[k] != ',')
@@ -3899,32 +4011,32 @@ js_ingress_whitelist(struct js *j, int tok, struct st_ing *r)
 		i = k + 1;
 		if (e.n == 0)
 			continue;
-		if (r->ncidrs >= ING_MAX_CIDRS) {
-			log_limit(LIM_CIDRS, "st: whitelist-source-range entries");
-			r->wl_invalid = 1;
-			ing_snprintf(r->wl_bad, sizeof r->wl_bad, "(more than ING_MAX_CIDRS entries)");
+		if (rg->n >= ING_MAX_CIDRS) {
+			log_limit(LIM_CIDRS, "st: source-range entries");
+			rg->invalid = 1;
+			ing_snprintf(rg->bad, sizeof rg->bad, "(more than ING_MAX_CIDRS entries)");
 			break;
 		}
 		struct st_cidr cidr;
 		if (ing_cidr_parse(e.p, e.n, &cidr.family, &cidr.bits, cidr.ip) != 0) {
-			if (!r->wl_invalid)
-				ing_snprintf(r->wl_bad, sizeof r->wl_bad, "%.*s", (int)ING_MIN(e.n, 40), e.p);
-			r->wl_invalid = 1;
+			if (!rg->invalid)
+				ing_snprintf(rg->bad, sizeof rg->bad, "%.*s", (int)ING_MIN(e.n, 40), e.p);
+			rg->invalid = 1;
 			continue;
 		}
-		int ci = st_alloc(&g_st.p_cidr, "st: whitelist entries");
+		int ci = st_alloc(&g_st.p_cidr, "st: source-range entries");
 		if (ci < 0) {
-			j->err = "too many whitelist entries (ING_MAX_STORE_CIDRS)";
+			j->err = "too many source-range entries (ING_MAX_STORE_CIDRS)";
 			return ING_ERR;
 		}
 		cidr.next = -1;
 		g_st.cidr[ci] = cidr;
 		if (tail < 0)
-			r->cidrs = ci;
+			rg->first = ci;
 		else
 			g_st.cidr[tail].next = ci;
 		tail = ci;
-		r->ncidrs++;
+		rg->n++;
 	}
 	return 0;
 }
@@ -3941,7 +4053,15 @@ js_ingress(struct js *j, int obj)
 	spec = js_get(j, obj, "spec");
 	if (js_str(j, js_get(j, spec, "ingressClassName"), r->class_name, sizeof r->class_name) < 0)
 		return ING_ERR;
-	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank);
+	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank, r->unsup, &r->nunsup, r->auth_other,
+	               sizeof r->auth_other);
+	/* Traefik's and nginx's auth annotations fill the same fields (nginx's
+	 * last); both on one Ingress is a conflict rb_auth refuses */
+	int tauth = tok[IA_AUTH_TYPE] >= 0 || tok[IA_AUTH_SECRET] >= 0 || tok[IA_AUTH_REALM] >= 0 ||
+	            tok[IA_AUTH_REMOVE] >= 0 || tok[IA_AUTH_HEADER_FIELD] >= 0;
+	int nauth = tok[IA_NGX_AUTH_TYPE] >= 0 || tok[IA_NGX_AUTH_SECRET] >= 0 || tok[IA_NGX_AUTH_REALM] >= 0 ||
+	            tok[IA_NGX_AUTH_SECRET_TYPE] >= 0;
+	r->auth_nginx = (uint8_t)(nauth ? 1 + tauth : 0);
 	struct {
 		char *dst;
 		size_t cap;
@@ -3953,9 +4073,14 @@ js_ingress(struct js *j, int obj)
 	    [IA_AUTH_SECRET] = {r->a_auth_secret, sizeof r->a_auth_secret},
 	    [IA_AUTH_REALM] = {r->a_auth_realm, sizeof r->a_auth_realm},
 	    [IA_AUTH_REMOVE] = {r->a_auth_remove, sizeof r->a_auth_remove},
+	    [IA_AUTH_HEADER_FIELD] = {r->a_auth_header, sizeof r->a_auth_header},
 	    [IA_PRESERVE_HOST] = {r->a_preserve_host, sizeof r->a_preserve_host},
 	    [IA_SSL_REDIRECT] = {r->a_ssl_redirect, sizeof r->a_ssl_redirect},
 	    [IA_ENTRY_POINTS] = {r->a_entry_points, sizeof r->a_entry_points},
+	    [IA_NGX_AUTH_TYPE] = {r->a_auth_type, sizeof r->a_auth_type},
+	    [IA_NGX_AUTH_SECRET] = {r->a_auth_secret, sizeof r->a_auth_secret},
+	    [IA_NGX_AUTH_SECRET_TYPE] = {r->a_auth_secret_type, sizeof r->a_auth_secret_type},
+	    [IA_NGX_AUTH_REALM] = {r->a_auth_realm, sizeof r->a_auth_realm},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -3965,7 +4090,9 @@ js_ingress(struct js *j, int obj)
 			return ING_ERR;
 		}
 	}
-	if (tok[IA_WHITELIST] >= 0 && js_ingress_whitelist(j, tok[IA_WHITELIST], r) != 0)
+	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
+	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
+	    (tok[IA_NGX_DENYLIST] >= 0 && js_ranges(j, tok[IA_NGX_DENYLIST], &r->deny) != 0))
 		return ING_ERR;
 	/* default backend: spec.defaultBackend (v1) or spec.backend (v1beta1) */
 	int def = js_get(j, spec, "defaultBackend");
@@ -4077,7 +4204,7 @@ js_service(struct js *j, int obj)
 			return ING_ERR;
 		p->port = (uint16_t)num;
 	}
-	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank);
+	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank, r->unsup, &r->nunsup, NULL, 0);
 	char *dst[SA__COUNT] = {r->a_lb_method, r->a_sticky, r->a_stickiness, r->a_cookie, r->a_breaker};
 	size_t cap[SA__COUNT] = {sizeof r->a_lb_method, sizeof r->a_sticky, sizeof r->a_stickiness, sizeof r->a_cookie,
 	                         sizeof r->a_breaker};
@@ -5530,14 +5657,20 @@ struct rt_user {
 	uint8_t usable; /* a hash format ingressd verifies */
 };
 
+struct rt_ranges {
+	uint8_t state;   /* WL_* */
+	int first, n;    /* in the table's cidrs, sorted by wl_cmp */
+};
+
 struct rt_policy { /* per Ingress */
 	char ns[ING_NS_LEN], name[ING_NAME_LEN];
 	uint32_t order; /* position in (creationTimestamp, ns, name) order */
 	uint8_t pass_host;
 	uint8_t ssl_redirect;
-	uint8_t wl;     /* WL_*: the whitelist */
-	int cidr, ncidr; /* in the table's cidrs, sorted by wl_cmp */
+	struct rt_ranges wl[2]; /* whitelists (Traefik's, nginx's): a request must be in each that is set */
+	struct rt_ranges deny;  /* nginx's denylist: in it, 403 */
 	uint8_t auth;   /* AU_*: basic auth */
+	char auth_header[64]; /* auth-header-field: the user, to the pod */
 	uint8_t auth_remove;
 	char realm[64];
 	int user, nuser; /* in the table's users */
@@ -6017,93 +6150,104 @@ rb_note(struct st_ing *r, const char *fmt, ...)
 }
 
 /* The whitelist of Ingress r into policy pol. */
+/* One source-range annotation into the table: WL_OPEN when unset or empty,
+ * WL_LIST, or WL_DENY for an invalid entry (fail closed: no request is in
+ * an allow list, every request in a deny list), except that
+ * whitelistInvalidAllowAll opens Traefik's allow list as the seed did. */
 static void
-rb_whitelist(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+rb_ranges(struct rt_table *t, struct st_ing *r, const struct st_ranges *rg, struct rt_ranges *out, const char *what,
+          int seed_ok)
 {
-	pol->wl = WL_OPEN;
-	if (r->rank[IA_WHITELIST] == 0)
-		return; /* unset: everyone */
-	if (r->wl_invalid) {
+	out->state = WL_OPEN;
+	out->first = out->n = 0;
+	if (!rg->set)
+		return;
+	if (rg->invalid) {
 		g_rb.wl_invalid++;
-		if (cf_live->kube.whitelist_invalid_allow_all) {
-			rb_note(r, "whitelist-source-range entry \"%s\" is invalid: everyone allowed (whitelistInvalidAllowAll)",
-			        r->wl_bad);
+		if (seed_ok && cf_live->kube.whitelist_invalid_allow_all) {
+			rb_note(r, "%s entry \"%s\" is invalid: everyone allowed (whitelistInvalidAllowAll)", what, rg->bad);
 			return;
 		}
-		rb_note(r, "whitelist-source-range entry \"%s\" is invalid: every request gets 403", r->wl_bad);
-		pol->wl = WL_DENY;
+		rb_note(r, "%s entry \"%s\" is invalid: every request gets 403", what, rg->bad);
+		out->state = WL_DENY;
 		return;
 	}
-	if (r->ncidrs == 0)
-		return; /* empty: everyone (the seed) */
-	if (t->ncidrs + r->ncidrs > ING_MAX_STORE_CIDRS) {
-		g_rb.fail = "too many whitelist entries (ING_MAX_STORE_CIDRS)";
+	if (rg->n == 0)
+		return; /* empty: everyone (the seed), or nobody denied */
+	if (t->ncidrs + rg->n > ING_MAX_STORE_CIDRS) {
+		g_rb.fail = "too many source-range entries (ING_MAX_STORE_CIDRS)";
 		return;
 	}
-	pol->cidr = t->ncidrs;
-	for (int k = r->cidrs; k >= 0; k = g_st.cidr[k].next) {
+	out->first = t->ncidrs;
+	for (int k = rg->first; k >= 0; k = g_st.cidr[k].next) {
 		struct rt_cidr *c = &t->cidrs[t->ncidrs++];
 		c->family = g_st.cidr[k].family;
 		c->bits = g_st.cidr[k].bits;
 		memcpy(c->ip, g_st.cidr[k].ip, 16);
-		pol->ncidr++;
+		out->n++;
 	}
-	qsort(&t->cidrs[pol->cidr], (size_t)pol->ncidr, sizeof t->cidrs[0], wl_cmp);
-	pol->wl = WL_LIST;
+	qsort(&t->cidrs[out->first], (size_t)out->n, sizeof t->cidrs[0], wl_cmp);
+	out->state = WL_LIST;
+}
+
+static void
+rb_whitelist(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	rb_ranges(t, r, &r->wl, &pol->wl[0], "whitelist-source-range", 1);
+	rb_ranges(t, r, &r->wl_ngx, &pol->wl[1], JS_NGX_PREFIX "whitelist-source-range", 0);
+	rb_ranges(t, r, &r->deny, &pol->deny, JS_NGX_PREFIX "denylist-source-range", 0);
 }
 
 static int kw_secrets_forbidden(void);
 
 /* Basic auth of Ingress r into policy pol: users from its Secret, or
  * AU_DENY (401 to everyone) with the reason logged. */
-static void
-rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+/* One user of an htpasswd line or an auth-map key into t (first: the
+ * policy's first user; a repeated name: the last wins). 0, or ING_ERR
+ * with the reason noted (the policy then fails closed). */
+static int
+rb_user(struct rt_table *t, struct st_ing *r, int first, struct ing_str name, struct ing_str hash, const char *unit,
+        int line)
 {
-	const char *why = NULL;
-	pol->auth = AU_OFF;
-	if (r->a_auth_type[0] == '\0') {
-		if (r->a_auth_secret[0])
-			rb_note(r, "auth-secret without auth-type: no authentication");
-		return;
+	int k;
+	for (size_t i = 0; i < name.n; i++)
+		if ((unsigned char)name.p[i] < 0x20 || name.p[i] == 0x7f) { /* it may go to the pod in a header */
+			rb_note(r, "basic auth: Secret %s %s %d: a control byte in the user name: every request gets 401",
+			        r->a_auth_secret, unit, line);
+			return ING_ERR;
+		}
+	for (k = first; k < t->nusers && !str_eq(name, t->users[k].name); k++)
+		;
+	if (k == t->nusers) {
+		if (t->nusers >= ING_MAX_USERS) {
+			log_limit(LIM_USERS, "rb: htpasswd users");
+			rb_note(r, "basic auth: too many users (ING_MAX_USERS): every request gets 401");
+			return ING_ERR;
+		}
+		t->nusers++;
 	}
-	pol->auth = AU_DENY;
-	ing_snprintf(pol->realm, sizeof pol->realm, "traefik");
-	if (r->a_auth_realm[0]) {
-		int okr = 1;
-		for (const char *p = r->a_auth_realm; *p; p++)
-			okr &= *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
-		if (okr)
-			ing_snprintf(pol->realm, sizeof pol->realm, "%s", r->a_auth_realm);
-		else
-			rb_note(r, "auth-realm has a quote or control character; using \"traefik\"");
+	struct rt_user *u = &t->users[k];
+	if (str_copy(u->name, sizeof u->name, name) != 0 || str_copy(u->hash, sizeof u->hash, hash) != 0) {
+		rb_note(r, "basic auth: Secret %s %s %d: user or hash too long: every request gets 401", r->a_auth_secret, unit,
+		        line);
+		return ING_ERR;
 	}
-	int rm = rb_bool(r->a_auth_remove, 0);
-	pol->auth_remove = rm > 0;
-	if (strcasecmp(r->a_auth_type, "basic") != 0) {
-		rb_note(r, "auth-type \"%s\" is not supported (basic only): every request gets 401", r->a_auth_type);
-		return;
-	}
-	const struct st_secret *sec = r->a_auth_secret[0] ? st_find(SK_SECRET, r->h.ns, r->a_auth_secret) : NULL;
-	if (r->a_auth_secret[0] == '\0')
-		why = "auth-secret is not set";
-	else if (sec == NULL)
-		why = kw_secrets_forbidden() ? "cannot be read (no RBAC right to read Secrets)" : "is not (yet) there";
-	else if (sec->bad != NULL)
-		why = sec->bad;
-	else if (sec->nkeys != 1)
-		why = "must hold exactly one data key";
-	if (why != NULL) {
-		if (r->a_auth_secret[0])
-			rb_note(r, "basic auth: Secret %s/%s %s: every request gets 401", r->h.ns, r->a_auth_secret, why);
-		else
-			rb_note(r, "basic auth: %s: every request gets 401", why);
-		return;
-	}
-	/* htpasswd lines: user:hash, LF or CRLF, blank lines ignored */
-	size_t dlen = 0;
-	const char *d = (const char *)st_secret_data(sec, sec->key[0].name, &dlen), *end = d + dlen;
-	int line = 0, first = t->nusers, n = 0;
-	for (const char *p = d; p < end;) {
+	u->line = line;
+	const char *bad = au_hash_error(u->hash, strlen(u->hash));
+	u->usable = bad == NULL;
+	if (bad != NULL)
+		rb_note(r, "basic auth: Secret %s %s %d (user %s): %s; this user never matches", r->a_auth_secret, unit, line,
+		        u->name, bad);
+	return 0;
+}
+
+/* The users of htpasswd data: user:hash lines, LF or CRLF, blank ones
+ * ignored. 0, or ING_ERR noted. */
+static int
+rb_htpasswd(struct rt_table *t, struct st_ing *r, int first, const char *d, size_t dlen)
+{
+	int line = 0;
+	for (const char *p = d, *end = d + dlen; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
 		struct ing_str l = {p, (size_t)(e - p)};
@@ -6116,39 +6260,118 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		const char *colon = memchr(l.p, ':', l.n);
 		if (colon == NULL || colon == l.p || memchr(colon + 1, ':', (size_t)(l.p + l.n - colon - 1)) != NULL) {
 			rb_note(r, "basic auth: Secret %s line %d is not user:hash: every request gets 401", r->a_auth_secret, line);
-			t->nusers = first;
+			return ING_ERR;
+		}
+		if (rb_user(t, r, first, (struct ing_str){l.p, (size_t)(colon - l.p)},
+		            (struct ing_str){colon + 1, (size_t)(l.p + l.n - colon - 1)}, "line", line) != 0)
+			return ING_ERR;
+	}
+	return 0;
+}
+
+
+/* Basic auth of an Ingress: Traefik's names (a Secret with exactly one
+ * key of htpasswd lines) or ingress-nginx's (auth-secret-type auth-file:
+ * the key "auth"; auth-map: one key per user, the hash its value). Fails
+ * closed: AU_DENY (401 to everyone) with the reason logged. */
+static void
+rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	const char *why = NULL, *sname = st_auth_secret(r);
+	int ngx = r->auth_nginx != 0;
+	pol->auth = AU_OFF;
+	pol->auth_header[0] = '\0';
+	if (r->auth_other[0] || r->auth_nginx == 2) {
+		pol->auth = AU_DENY;
+		if (r->auth_other[0])
+			rb_note(r, "%s is not supported by ingressd: every request gets 401", r->auth_other);
+		else
+			rb_note(r, "auth annotations of both Traefik and ingress-nginx: every request gets 401");
+		return;
+	}
+	if (r->a_auth_type[0] == '\0') {
+		if (r->a_auth_secret[0])
+			rb_note(r, "auth-secret without auth-type: no authentication");
+		return;
+	}
+	pol->auth = AU_DENY;
+	ing_snprintf(pol->realm, sizeof pol->realm, "%s", ngx ? "" : "traefik"); /* each one's default */
+	if (r->a_auth_realm[0]) {
+		int okr = 1;
+		for (const char *p = r->a_auth_realm; *p; p++)
+			okr &= *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f;
+		if (okr)
+			ing_snprintf(pol->realm, sizeof pol->realm, "%s", r->a_auth_realm);
+		else
+			rb_note(r, "auth-realm has a quote or control character; using the default");
+	}
+	int rm = rb_bool(r->a_auth_remove, 0);
+	pol->auth_remove = rm > 0;
+	if (r->a_auth_header[0]) { /* the pod trusts it: a name we cannot set means no service */
+		int okh = 1;
+		for (const char *p = r->a_auth_header; *p; p++)
+			okh &= hp_tchar[(unsigned char)*p];
+		if (!okh) {
+			rb_note(r, "auth-header-field \"%s\" is not a header name: every request gets 401", r->a_auth_header);
 			return;
 		}
-		struct ing_str name = {l.p, (size_t)(colon - l.p)}, hash = {colon + 1, (size_t)(l.p + l.n - colon - 1)};
-		int k;
-		for (k = first; k < t->nusers && !str_eq(name, t->users[k].name); k++)
-			; /* a repeated user: the last line wins */
-		if (k == t->nusers) {
-			if (t->nusers >= ING_MAX_USERS) {
-				log_limit(LIM_USERS, "rb: htpasswd users");
+		ing_snprintf(pol->auth_header, sizeof pol->auth_header, "%s", r->a_auth_header);
+	}
+	if (strcasecmp(r->a_auth_type, "basic") != 0) {
+		rb_note(r, "auth-type \"%s\" is not supported (basic only): every request gets 401", r->a_auth_type);
+		return;
+	}
+	int map = ngx && !strcmp(r->a_auth_secret_type, "auth-map");
+	if (ngx && r->a_auth_secret_type[0] && !map && strcmp(r->a_auth_secret_type, "auth-file") != 0) {
+		rb_note(r, "auth-secret-type \"%s\" is not auth-file or auth-map: every request gets 401", r->a_auth_secret_type);
+		return;
+	}
+	const struct st_secret *sec = sname ? st_find(SK_SECRET, r->h.ns, sname) : NULL;
+	size_t dlen = 0;
+	const char *d = NULL;
+	if (r->a_auth_secret[0] == '\0')
+		why = "auth-secret is not set";
+	else if (sname == NULL)
+		why = "is in another namespace: refused";
+	else if (sec == NULL)
+		why = kw_secrets_forbidden() ? "cannot be read (no RBAC right to read Secrets)" : "is not (yet) there";
+	else if (sec->bad != NULL)
+		why = sec->bad;
+	else if (map && sec->nkeys > ST_MAX_SECRET_KEYS)
+		why = "has more users than an auth-map can hold (" ING_STR(ST_MAX_SECRET_KEYS) " keys)";
+	else if (ngx && !map && (d = (const char *)st_secret_data(sec, "auth", &dlen)) == NULL)
+		why = "has no key \"auth\"";
+	else if (!ngx && sec->nkeys != 1)
+		why = "must hold exactly one data key";
+	if (why != NULL) {
+		if (r->a_auth_secret[0])
+			rb_note(r, "basic auth: Secret %s%s%s %s: every request gets 401", strchr(r->a_auth_secret, '/') ? "" : r->h.ns,
+			        strchr(r->a_auth_secret, '/') ? "" : "/", r->a_auth_secret, why);
+		else
+			rb_note(r, "basic auth: %s: every request gets 401", why);
+		return;
+	}
+	int first = t->nusers;
+	if (map) {
+		for (int i = 0; i < sec->nkeys; i++) {
+			size_t hl = 0;
+			const char *h = (const char *)st_secret_data(sec, sec->key[i].name, &hl);
+			struct ing_str hash = str_trim((struct ing_str){h, hl});
+			if (rb_user(t, r, first, (struct ing_str){sec->key[i].name, strlen(sec->key[i].name)}, hash, "key", i + 1) != 0) {
 				t->nusers = first;
-				rb_note(r, "basic auth: too many users (ING_MAX_USERS): every request gets 401");
 				return;
 			}
-			t->nusers++;
-			n++;
 		}
-		struct rt_user *u = &t->users[k];
-		if (str_copy(u->name, sizeof u->name, name) != 0 || str_copy(u->hash, sizeof u->hash, hash) != 0) {
-			rb_note(r, "basic auth: Secret %s line %d: user or hash too long: every request gets 401", r->a_auth_secret,
-			        line);
+	} else {
+		if (d == NULL)
+			d = (const char *)st_secret_data(sec, sec->key[0].name, &dlen);
+		if (rb_htpasswd(t, r, first, d, dlen) != 0) {
 			t->nusers = first;
 			return;
 		}
-		u->line = line;
-		const char *bad = au_hash_error(u->hash, strlen(u->hash));
-		u->usable = bad == NULL;
-		if (bad != NULL)
-			rb_note(r, "basic auth: Secret %s line %d (user %s): %s; this user never matches", r->a_auth_secret, line,
-			        u->name, bad);
 	}
 	pol->user = first;
-	pol->nuser = n;
+	pol->nuser = t->nusers - first;
 	pol->auth = AU_BASIC;
 }
 
@@ -6164,6 +6387,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	if (t->npolicies >= ING_MAX_INGRESSES)
 		return; /* cannot happen: one policy per stored Ingress */
 	pi = t->npolicies++;
+	if (r->nunsup)
+		rb_note(r, "annotations ingressd does not implement, ignored: %s", r->unsup);
 	struct rt_policy *pol = &t->policies[pi];
 	memset(pol, 0, sizeof *pol);
 	memcpy(pol->ns, r->h.ns, sizeof pol->ns);
@@ -7329,6 +7554,17 @@ wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *p
 	return 0;
 }
 
+/* A peer against a policy: in every whitelist that is set, in no denylist. */
+static int
+wl_pass(const struct rt_table *t, const struct rt_policy *p, const struct ing_addr *peer)
+{
+	for (int i = 0; i < 2; i++)
+		if (!wl_allow(&t->cidrs[p->wl[i].first], p->wl[i].n, p->wl[i].state, peer))
+			return 0;
+	return p->deny.state == WL_OPEN ||
+	       (p->deny.state == WL_LIST && !wl_allow(&t->cidrs[p->deny.first], p->deny.n, WL_LIST, peer));
+}
+
 /* ===== 14. basic auth ================================================= au_
  * ingress.kubernetes.io/auth-type: basic with auth-secret: a Secret of the
  * Ingress's namespace with exactly one data key holding htpasswd lines.
@@ -8021,8 +8257,6 @@ au_kind(const char *hash, size_t hlen)
 }
 
 
-#define AU_STR_(x) #x
-#define AU_STR(x) AU_STR_(x)
 
 /* For the Secret loader, which should refuse a user whose hash can never
  * be checked and say why: NULL if the hash is usable in this build, else
@@ -8040,7 +8274,7 @@ au_hash_error(const char *hash, size_t hlen)
 		if (au_bcrypt_parse(hash, hlen, &cost, salt, want) == 0)
 			return NULL;
 		if (cost > AU_MAX_BCRYPT_COST)
-			return "bcrypt cost too high (limit is " AU_STR(AU_MAX_BCRYPT_COST)
+			return "bcrypt cost too high (limit is " ING_STR(AU_MAX_BCRYPT_COST)
 			    ", AU_MAX_BCRYPT_COST)";
 		return "malformed bcrypt hash";
 	case AU_MD5CRYPT:
@@ -8498,6 +8732,9 @@ lb_sync(struct rt_table *t)
 			else if (svc->a_lb_method[0] && strcasecmp(svc->a_lb_method, "wrr") && svc->h.logged != svc->h.gen)
 				log_warnx("lb: service %s/%s: load-balancer method \"%s\" is not wrr or drr; using wrr", svc->h.ns,
 				          svc->h.name, svc->a_lb_method);
+			if (svc->nunsup && svc->h.logged != svc->h.gen)
+				log_warnx("lb: service %s/%s: annotations ingressd does not implement, ignored: %s", svc->h.ns,
+				          svc->h.name, svc->unsup);
 			int legacy = rb_bool(svc->a_sticky, 0) > 0;
 			int on = legacy || rb_bool(svc->a_stickiness, 0) > 0 || !strcasecmp(svc->a_stickiness, "cookie");
 			if (on) {
@@ -9468,7 +9705,7 @@ up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 /* The request head for the upstream, into u->out. */
 static int
 up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt,
-                const struct rt_policy *pol, struct ing_str path, struct ing_str query)
+                const struct rt_policy *pol, struct ing_str path, struct ing_str query, const char *user)
 {
 	char peer[64], srv[64];
 	int https = (c->flags & CNF_HTTPS) != 0;
@@ -9486,10 +9723,14 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
 		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
-		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION))
+		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) ||
+		    (pol->auth_header[0] && str_ieq(h->name, pol->auth_header)))
 			continue;
 		e = bf_hdr(o, h->name, h->value);
 	}
+	if (!e && pol->auth_header[0] && user != NULL) /* auth-header-field: who, as ingressd checked */
+		e = bf_append(o, pol->auth_header, strlen(pol->auth_header)) || bf_lit(o, ": ") ||
+		    bf_append(o, user, strlen(user)) || bf_lit(o, "\r\n");
 	if (!e && (c->xflags & XF_UPGRADE))
 		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
 	if (!e && c->rx.mode == HB_CHUNKED)
@@ -10046,13 +10287,13 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 			}
 	}
 	/* the whitelist first, then auth (the seed's order) */
-	if (!wl_allow(&t->cidrs[pol->cidr], pol->ncidr, pol->wl, &c->addr)) {
+	if (!wl_pass(t, pol, &c->addr)) {
 		g_up.denied++;
 		rs_error(c, 403, "source not in whitelist-source-range");
 		return;
 	}
+	int user = -1;
 	if (pol->auth != AU_OFF) {
-		int user = -1;
 		int st2 = au_request(c, m, t->users, pol, &user);
 		if (user >= 0)
 			al_user(c, t->users[user].name);
@@ -10123,7 +10364,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
 		return;
 	}
-	if ((st = up_request_head(c, u, m, rt, pol, path, query)) != 0) {
+	if ((st = up_request_head(c, u, m, rt, pol, path, query, user >= 0 ? t->users[user].name : NULL)) != 0) {
 		up_fail(c, u, st, "request head too large");
 		c->in->r += (uint32_t)m->head_len;
 		return;
@@ -10487,6 +10728,46 @@ mx_ep_name(int lis)
 	return lis >= 0 && lis < g_cn.nlis ? g_cn.lis[lis].name : "?";
 }
 
+/* ingressd_annotations_unsupported{annotation}: the stored Ingresses and
+ * Services carrying each annotation ingressd does not implement, by name
+ * when it is one of js_ann_unsup's, else as "other". */
+static void
+mx_unsup_metrics(struct mx_out *o)
+{
+	enum { NP = ING_ARRAY_LEN(js_ann_prefixes), NU = ING_ARRAY_LEN(js_ann_unsup) };
+	static uint32_t n[NP * NU + 1];
+	memset(n, 0, sizeof n);
+	for (int kind = SK_INGRESS; kind <= SK_SERVICE; kind++) {
+		const struct st_hdr *h;
+		for (int i = -1; (h = st_next((enum st_kind)kind, &i)) != NULL;) {
+			const char *list = kind == SK_INGRESS ? ((const struct st_ing *)h)->unsup : ((const struct st_svc *)h)->unsup;
+			for (const char *p = list; *p;) {
+				const char *e = strstr(p, ", ");
+				size_t len = e ? (size_t)(e - p) : strlen(p);
+				int label = NP * NU;
+				for (int a = 0; a < NP && label == NP * NU; a++) {
+					size_t pl = strlen(js_ann_prefixes[a]);
+					for (int b = 0; b < NU && len > pl && !strncmp(p, js_ann_prefixes[a], pl); b++)
+						if (strlen(js_ann_unsup[b]) == len - pl && !memcmp(p + pl, js_ann_unsup[b], len - pl))
+							label = a * NU + b;
+				}
+				n[label] += strcmp(p, "...") != 0;
+				p = e ? e + 2 : p + len;
+			}
+		}
+	}
+	mx_printf(o, "# HELP ingressd_annotations_unsupported Stored Ingresses and Services carrying an annotation "
+	             "ingressd does not implement.\n# TYPE ingressd_annotations_unsupported gauge\n");
+	for (int l = 0; l <= NP * NU; l++)
+		if (n[l] != 0) {
+			if (l == NP * NU)
+				mx_printf(o, "ingressd_annotations_unsupported{annotation=\"other\"} %u\n", n[l]);
+			else
+				mx_printf(o, "ingressd_annotations_unsupported{annotation=\"%s%s\"} %u\n", js_ann_prefixes[l / NU],
+				          js_ann_unsup[l % NU], n[l]);
+		}
+}
+
 static void
 mx_metrics(struct mx_out *o)
 {
@@ -10635,6 +10916,7 @@ mx_metrics(struct mx_out *o)
 	             "# TYPE ingressd_limit_hits_total counter\n");
 	for (int i = 0; i < LIM__COUNT; i++)
 		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g.lim_hits[i]);
+	mx_unsup_metrics(o);
 	mx_printf(o, "# HELP ingressd_whitelist_invalid_total Ingress whitelists found invalid (answered 403 unless "
 	             "whitelistInvalidAllowAll).\n# TYPE ingressd_whitelist_invalid_total counter\n"
 	             "ingressd_whitelist_invalid_total %" PRIu64 "\n"
@@ -10676,6 +10958,44 @@ mx_metrics(struct mx_out *o)
 }
 
 /* Traefik 1.x's rule text for a route. */
+/* An object's annotations ingressd does not implement (st_ unsup, "a, b")
+ * as ,"unsupportedAnnotations":["a","b"]. */
+static void
+mx_unsup(struct mx_out *o, const char *list)
+{
+	if (list[0] == '\0')
+		return;
+	mx_printf(o, ",\"unsupportedAnnotations\":[");
+	for (const char *p = list;;) {
+		const char *e = strstr(p, ", ");
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		mx_printf(o, "%s", p == list ? "" : ",");
+		mx_json_str(o, p, n);
+		if (e == NULL)
+			break;
+		p = e + 2;
+	}
+	mx_printf(o, "]");
+}
+
+/* A policy's source-range list as "name":{"sourceRange":[...],"invalid":b}. */
+static void
+mx_ranges(struct mx_out *o, const struct rt_table *t, const char *name, const struct rt_ranges *rr)
+{
+	char a[64];
+	if (rr->state == WL_OPEN)
+		return;
+	mx_printf(o, ",\"%s\":{\"sourceRange\":[", name);
+	for (int k = 0; k < rr->n; k++) {
+		const struct rt_cidr *c = &t->cidrs[rr->first + k];
+		struct ing_addr ad = {.family = c->family};
+		memcpy(ad.ip, c->ip, 16);
+		ing_addr_fmt(&ad, a, sizeof a, 0);
+		mx_printf(o, "%s\"%s/%d\"", k ? "," : "", a, c->bits);
+	}
+	mx_printf(o, "],\"invalid\":%s}", rr->state == WL_DENY ? "true" : "false");
+}
+
 static void
 mx_rule(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
 {
@@ -10717,6 +11037,9 @@ mx_api(struct mx_out *o, int wrap)
 			mx_printf(o, "}");
 		}
 		mx_printf(o, "}");
+		const struct st_svc *ss = st_find(SK_SERVICE, b->ns, b->svc);
+		if (ss != NULL)
+			mx_unsup(o, ss->unsup);
 		if (st && st->cb >= 0) {
 			struct cb *c = &g_cb.c[st->cb];
 			cb_advance(c);
@@ -10760,17 +11083,12 @@ mx_api(struct mx_out *o, int wrap)
 		mx_rule(o, t, r);
 		mx_printf(o, "}},\"passHostHeader\":%s,\"priority\":%d,\"ingress\":\"%s/%s\"", p->pass_host ? "true" : "false",
 		          r->prio, p->ns, p->name);
-		if (p->wl != WL_OPEN) {
-			mx_printf(o, ",\"whiteList\":{\"sourceRange\":[");
-			for (int k = 0; k < p->ncidr; k++) {
-				const struct rt_cidr *c = &t->cidrs[p->cidr + k];
-				struct ing_addr ad = {.family = c->family};
-				memcpy(ad.ip, c->ip, 16);
-				ing_addr_fmt(&ad, a, sizeof a, 0);
-				mx_printf(o, "%s\"%s/%d\"", k ? "," : "", a, c->bits);
-			}
-			mx_printf(o, "],\"invalid\":%s}", p->wl == WL_DENY ? "true" : "false");
-		}
+		const struct st_ing *si = st_find(SK_INGRESS, p->ns, p->name);
+		if (si != NULL)
+			mx_unsup(o, si->unsup);
+		mx_ranges(o, t, "whiteList", &p->wl[0]);
+		mx_ranges(o, t, "nginxWhitelist", &p->wl[1]);
+		mx_ranges(o, t, "nginxDenylist", &p->deny);
 		if (p->auth == AU_BASIC) {
 			mx_printf(o, ",\"auth\":{\"basic\":{\"realm\":");
 			mx_json_str(o, p->realm, strlen(p->realm));

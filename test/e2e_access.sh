@@ -56,6 +56,12 @@ printf 'alice:x:y\n' >"$T_TMP/bad/auth"
 secret badline "$T_TMP/bad/auth"
 printf 'only:%s\n' '$6$saltsalt$abcdefghijklmnopqrstuvwxyz0123456789' >"$T_TMP/bad/auth"
 secret sha512 "$T_TMP/bad/auth"
+mkdir -p "$T_TMP/ngx"
+htpasswd -nbm nina nginx-pw >"$T_TMP/ngx/auth"
+printf 'placeholder' >"$T_TMP/ngx/extra"
+secret ngx-file "$T_TMP/ngx/auth" "$T_TMP/ngx/extra"
+htpasswd -nbs mapuser map-pw | cut -d: -f2 | tr -d '\n' >"$T_TMP/ngx/mapuser"
+secret ngx-map "$T_TMP/ngx/mapuser"
 
 ingress_s1 wl-v4 wl4.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2, 10.0.0.0/8"}'
 ingress_s1 wl-v6 wl6.test '{traefik.ingress.kubernetes.io/whitelist-source-range: "::1/128"}'
@@ -70,6 +76,17 @@ ingress_s1 auth-badline badline.test '{ingress.kubernetes.io/auth-type: basic, i
 ingress_s1 auth-sha512 sha512.test '{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: sha512}'
 ingress_s1 auth-digest digest.test '{ingress.kubernetes.io/auth-type: digest, ingress.kubernetes.io/auth-secret: users}'
 ingress_s1 both both.test '{ingress.kubernetes.io/whitelist-source-range: "127.0.0.2", ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users}'
+# ingress-nginx's names, with nginx's meaning (issue 11)
+N=nginx.ingress.kubernetes.io
+ingress_s1 ngx-wl ngxwl.test "{$N/whitelist-source-range: \"127.0.0.2\"}"
+ingress_s1 ngx-deny ngxdeny.test "{$N/denylist-source-range: \"127.0.0.3, 10.0.0.0/8\"}"
+ingress_s1 ngx-deny-bad ngxdenybad.test "{$N/denylist-source-range: \"127.0.0.3/40\"}"
+ingress_s1 ngx-auth ngxauth.test "{$N/auth-type: basic, $N/auth-secret: t/ngx-file, $N/auth-realm: \"Login please\"}"
+ingress_s1 ngx-map ngxmap.test "{$N/auth-type: basic, $N/auth-secret: ngx-map, $N/auth-secret-type: auth-map}"
+ingress_s1 ngx-other-ns ngxns.test "{$N/auth-type: basic, $N/auth-secret: kube-system/ngx-file}"
+ingress_s1 ngx-url ngxurl.test "{$N/auth-url: \"http://auth.example/check\", $N/auth-signin: \"http://auth.example/\"}"
+ingress_s1 hdr-field hdr.test "{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-header-field: X-WebAuth-User}"
+ingress_s1 unsup unsup.test "{ingress.kubernetes.io/rewrite-target: /app, $N/proxy-body-size: 8m, ingress.kubernetes.io/no-such-thing: x}"
 
 cat >"$T_TMP/i.conf" <<EOF
 [entryPoints.http]
@@ -143,6 +160,39 @@ is "$(code digest.test -u alice:wonderland)" 401 && ok "auth-type digest (unsupp
 grep -q 'auth-missing: basic auth: Secret t/nosuch is not (yet) there' "$T_TMP/ingressd.log" && ok "missing Secret logged" || fail "missing secret log"
 grep -q 'must hold exactly one data key' "$T_TMP/ingressd.log" && ok "two keys logged" || fail "two keys log"
 grep -q 'Secret badline line 1 is not user:hash' "$T_TMP/ingressd.log" && ok "bad line logged" || fail "bad line log"
+
+# ---- ingress-nginx's security annotations (issue 11)
+is "$(code ngxwl.test --interface 127.0.0.2)" 200 && ok "nginx whitelist-source-range: listed peer passes" || fail "nginx wl pass"
+is "$(code ngxwl.test --interface 127.0.0.1)" 403 && ok "nginx whitelist-source-range: others 403" || fail "nginx wl 403"
+is "$(code ngxdeny.test --interface 127.0.0.3)" 403 && ok "nginx denylist-source-range: listed peer 403" || fail "denylist 403"
+is "$(code ngxdeny.test --interface 127.0.0.2)" 200 && ok "nginx denylist-source-range: others pass" || fail "denylist pass"
+is "$(code ngxdenybad.test --interface 127.0.0.2)" 403 && ok "an invalid denylist entry: 403 to everyone" || fail "bad denylist"
+is "$(code ngxauth.test)" 401 && ok "nginx basic auth: no credentials 401" || fail "nginx auth 401"
+is "$(code ngxauth.test -u nina:nginx-pw)" 200 && ok "nginx auth-secret namespace/name, key auth" || fail "nginx auth ok"
+h=$(curl -s -D - -o /dev/null -H 'Host: ngxauth.test' http://127.0.0.1:$HTTP/ | tr -d '\r' | grep -i '^WWW-Authenticate')
+is "$h" 'WWW-Authenticate: Basic realm="Login please"' && ok "nginx auth-realm" || fail "nginx realm ($h)"
+is "$(code ngxmap.test -u mapuser:map-pw)" 200 && ok "nginx auth-secret-type auth-map" || fail "auth-map"
+is "$(code ngxmap.test -u mapuser:wrong)" 401 && ok "auth-map, wrong password: 401" || fail "auth-map wrong"
+is "$(code ngxns.test -u nina:nginx-pw)" 401 && ok "nginx auth-secret of another namespace: 401" || fail "other namespace"
+grep -q 'ngx-other-ns: basic auth: Secret kube-system/ngx-file is in another namespace: refused' "$T_TMP/ingressd.log" &&
+	ok "... logged" || fail "other namespace log"
+is "$(code ngxurl.test)" 401 && ok "nginx auth-url (not implemented): 401, never open" || fail "auth-url open"
+grep -q 'ngx-url: nginx.ingress.kubernetes.io/auth-signin is not supported by ingressd: every request gets 401' "$T_TMP/ingressd.log" &&
+	ok "... logged" || fail "auth-url log"
+# auth-header-field: the user as ingressd checked it, a client's copy gone
+e=$(curl -s -u alice:wonderland -H 'X-WebAuth-User: root' -H 'Host: hdr.test' http://127.0.0.1:$HTTP/echo)
+echo "$e" | grep -q '^X-Webauth-User: alice$\|^X-WebAuth-User: alice$' && ! echo "$e" | grep -qi 'X-WebAuth-User: root' &&
+	ok "auth-header-field: the checked user, the client's header gone" || fail "auth-header-field ($e)"
+# annotations ingressd does not implement: logged once, shown, counted
+# (the API server sends annotations sorted by name)
+eventually "unsupported annotations logged" grep -q 't/unsup: annotations ingressd does not implement, ignored: ingress.kubernetes.io/no-such-thing, ingress.kubernetes.io/rewrite-target, nginx.ingress.kubernetes.io/proxy-body-size' "$T_TMP/ingressd.log"
+is "$(grep -c 't/unsup: annotations ingressd does not implement' "$T_TMP/ingressd.log")" 1 && ok "... once" || fail "logged more than once"
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q '"unsupportedAnnotations":\["ingress.kubernetes.io/no-such-thing","ingress.kubernetes.io/rewrite-target","nginx.ingress.kubernetes.io/proxy-body-size"\]' &&
+	ok "... listed on /api/providers" || fail "unsupported annotations on /api/providers"
+m=$(curl -s "http://127.0.0.1:$WEB/metrics")
+echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/rewrite-target"} 1$' &&
+	echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="other"} 1$' && ok "... counted in /metrics" ||
+	fail "unsupported annotations in /metrics"
 
 # ---- whitelist runs before auth
 is "$(code both.test --interface 127.0.0.1 -u alice:wonderland)" 403 && ok "whitelist before auth" || fail "order"

@@ -205,17 +205,17 @@ TEST(test_js_ingress)
 		return;
 	CHECK(!strcmp(r->a_rule_type, "Path")); /* ingress.kubernetes.io/ beats traefik.frontend */
 	CHECK(!strcmp(r->a_priority, "7") && !strcmp(r->a_auth_secret, "pw") && !strcmp(r->a_preserve_host, "false"));
-	CHECK(r->npaths == 3 && r->ntls == 2 && r->ncidrs == 3 && !r->wl_invalid);
+	CHECK(r->npaths == 3 && r->ntls == 2 && r->wl.n == 3 && !r->wl.invalid);
 	CHECK(!strcmp(r->class_name, "other") && !strcmp(r->a_class, "traefik"));
 	const struct st_path *p3 = &g_st.path[g_st.path[g_st.path[r->paths].next].next];
 	CHECK(p3->host[0] == '\0' && p3->be.port == 8081 && p3->be.port_name[0] == '\0' && p3->path_type == PT_IMPL);
-	const struct st_cidr *c2 = &g_st.cidr[g_st.cidr[r->cidrs].next];
+	const struct st_cidr *c2 = &g_st.cidr[g_st.cidr[r->wl.first].next];
 	CHECK(c2->family == 4 && c2->bits == 24 && c2->ip[3] == 0 && c2->ip[2] == 1);
 	/* an invalid whitelist entry marks the list invalid (rb_ denies) */
 	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i2", "2026-01-01T00:00:00Z",
 	                                  "\"ingress.kubernetes.io/whitelist-source-range\":\"10.0.0.0/8,10.0.0.0/33\"", "{}")) == 0);
 	r = st_find(SK_INGRESS, "web", "i2");
-	CHECK(r && r->wl_invalid && !strcmp(r->wl_bad, "10.0.0.0/33") && r->ncidrs == 1);
+	CHECK(r && r->wl.invalid && !strcmp(r->wl.bad, "10.0.0.0/33") && r->wl.n == 1);
 	/* malformed: the previous version stays */
 	CHECK(apply(SK_INGRESS, 0, ING_V1("web", "i1", "2026-01-01T00:00:00Z", "",
 	                                  "{\"rules\":[{\"host\":\"bad host\",\"http\":{\"paths\":[]}}]}")) != 0);
@@ -643,6 +643,128 @@ TEST(test_secret_fail_closed)
 	CHECK(st_find(SK_SECRET, "a", "other") == NULL);
 }
 
+/* The policy of host's route "/". */
+static const struct rt_policy *
+policy_of(const char *host)
+{
+	const struct rt_route *r;
+	route(host, "/", &r);
+	return r ? &rt_live()->policies[r->policy] : NULL;
+}
+
+static int
+peer_ok(const char *host, const char *ip)
+{
+	struct ing_addr a;
+	ing_addr_parse_ip(&a, ip, strlen(ip));
+	const struct rt_policy *p = policy_of(host);
+	return p != NULL && wl_pass(rt_live(), p, &a);
+}
+
+/* ingress-nginx's security annotations, with nginx's meaning, and the
+ * annotations ingressd does not implement (issue 11). */
+TEST(test_nginx_annotations)
+{
+	setup("[entryPoints.http]\naddress = \":80\"\n");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\"");
+#define NGX "\"nginx.ingress.kubernetes.io/"
+	ingress("a", "wl", "2026-01-01T00:00:00Z", NGX "whitelist-source-range\":\"10.0.0.0/8\"", RULE("wl.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "al", "2026-01-01T00:00:00Z", NGX "allowlist-source-range\":\"10.1.0.0/16\"", RULE("al.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "dl", "2026-01-01T00:00:00Z", NGX "denylist-source-range\":\"10.9.0.0/16, 192.0.2.1\"", RULE("dl.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "dlbad", "2026-01-01T00:00:00Z", NGX "denylist-source-range\":\"10.9.0.0/33\"", RULE("dlbad.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "both", "2026-01-01T00:00:00Z",
+	        "\"ingress.kubernetes.io/whitelist-source-range\":\"10.0.0.0/8\"," NGX "whitelist-source-range\":\"10.1.0.0/16\"",
+	        RULE("both.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "ngbad", "2026-01-01T00:00:00Z", NGX "whitelist-source-range\":\"10.0.0.0/8, nope\"",
+	        RULE("ngbad.io", PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	CHECK(peer_ok("wl.io", "10.2.3.4") && !peer_ok("wl.io", "192.0.2.9"));
+	CHECK(peer_ok("al.io", "10.1.3.4") && !peer_ok("al.io", "10.2.3.4"));
+	CHECK(peer_ok("dl.io", "10.2.3.4") && !peer_ok("dl.io", "10.9.3.4") && !peer_ok("dl.io", "192.0.2.1"));
+	CHECK(!peer_ok("dlbad.io", "10.2.3.4")); /* an invalid denylist entry: nobody */
+	CHECK(peer_ok("both.io", "10.1.0.1") && !peer_ok("both.io", "10.2.0.1")); /* in both lists */
+	cf_live->kube.whitelist_invalid_allow_all = 1; /* the seed's allow-all is for Traefik's names only */
+	rb_rebuild();
+	CHECK(!peer_ok("ngbad.io", "10.0.0.1"));
+	cf_live->kube.whitelist_invalid_allow_all = 0;
+
+	/* basic auth: auth-file (key "auth"), auth-map, namespace/name */
+	ingress("a", "af", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"file\"",
+	        RULE("af.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "am", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"a/map\","
+	        NGX "auth-secret-type\":\"auth-map\"," NGX "auth-realm\":\"Login\"", RULE("am.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "ans", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"other/file\"",
+	        RULE("ans.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "abad", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"file\","
+	        NGX "auth-secret-type\":\"auth-db\"", RULE("abad.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "aurl", "2026-01-01T00:00:00Z", NGX "auth-url\":\"http://auth/\"", RULE("aurl.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "amix", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"file\","
+	        "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/auth-secret\":\"file\"",
+	        RULE("amix.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "ahf", "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/"
+	        "auth-secret\":\"one\",\"ingress.kubernetes.io/auth-header-field\":\"X-WebAuth-User\"",
+	        RULE("ahf.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "ahfbad", "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/"
+	        "auth-secret\":\"one\",\"ingress.kubernetes.io/auth-header-field\":\"X User\"",
+	        RULE("ahfbad.io", PATH("/", "Prefix", "s1", 80)));
+	/* (Secrets after the Ingresses that use them: one nobody uses is not kept) */
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"map\",\"namespace\":\"a\"},"
+	            "\"data\":{\"bob\":\"e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09\"}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"file\",\"namespace\":\"a\"},"
+	            "\"data\":{\"auth\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\",\"other\":\"eA==\"}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"one\",\"namespace\":\"a\"},"
+	            "\"data\":{\"users\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\"}}") == 0);
+	rb_rebuild();
+	const struct rt_policy *p = policy_of("af.io");
+	CHECK(p && p->auth == AU_BASIC && p->nuser == 1 && !strcmp(rt_live()->users[p->user].name, "alice") && !strcmp(p->realm, ""));
+	p = policy_of("am.io");
+	CHECK(p && p->auth == AU_BASIC && p->nuser == 1 && !strcmp(rt_live()->users[p->user].name, "bob") && !strcmp(p->realm, "Login"));
+	CHECK((p = policy_of("ans.io")) && p->auth == AU_DENY);  /* another namespace's Secret */
+	CHECK((p = policy_of("abad.io")) && p->auth == AU_DENY); /* unknown auth-secret-type */
+	CHECK((p = policy_of("aurl.io")) && p->auth == AU_DENY); /* auth-url: not implemented, fails closed */
+	CHECK((p = policy_of("amix.io")) && p->auth == AU_DENY); /* Traefik's and nginx's at once */
+	CHECK((p = policy_of("ahf.io")) && p->auth == AU_BASIC && !strcmp(p->auth_header, "X-WebAuth-User"));
+	CHECK((p = policy_of("ahfbad.io")) && p->auth == AU_DENY);
+	/* the Secret of another namespace is never fetched through this Ingress */
+	const struct st_ing *ri = st_find(SK_INGRESS, "a", "ans");
+	int it = -2;
+	CHECK(ri && st_ing_secret(ri, &it) == NULL);
+	ri = st_find(SK_INGRESS, "a", "am");
+	it = -2;
+	CHECK(ri && !strcmp(st_ing_secret(ri, &it), "map"));
+
+	/* annotations ingressd does not implement: kept, named, counted */
+	ingress("a", "unsup", "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/rewrite-target\":\"/\"," NGX "proxy-body-size\":\"8m\","
+	        "\"traefik.frontend.redirect.regex\":\"x\",\"ingress.kubernetes.io/made-up\":\"1\",\"example.com/mine\":\"1\"",
+	        RULE("unsup.io", PATH("/", "Prefix", "s1", 80)));
+	rb_rebuild();
+	ri = st_find(SK_INGRESS, "a", "unsup");
+	CHECK(ri && ri->nunsup == 4 && !strcmp(ri->unsup, "ingress.kubernetes.io/rewrite-target, nginx.ingress.kubernetes.io/"
+	                                                "proxy-body-size, traefik.frontend.redirect.regex, ingress.kubernetes.io/made-up"));
+	struct mx_out o = {NULL, 0, 0, 0};
+	mx_metrics(&o);
+	CHECK(o.p && strstr(o.p, "ingressd_annotations_unsupported{annotation=\"ingress.kubernetes.io/rewrite-target\"} 1\n") &&
+	      strstr(o.p, "{annotation=\"nginx.ingress.kubernetes.io/proxy-body-size\"} 1\n") &&
+	      strstr(o.p, "{annotation=\"traefik.frontend.redirect.regex\"} 1\n") &&
+	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"other\"} 1\n") &&
+	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"nginx.ingress.kubernetes.io/auth-url\"} 1\n"));
+	free(o.p);
+	o = (struct mx_out){NULL, 0, 0, 0};
+	mx_api(&o, 0);
+	CHECK(o.p && strstr(o.p, "\"unsupportedAnnotations\":[\"ingress.kubernetes.io/rewrite-target\",\"nginx.ingress.kubernetes.io/"
+	                         "proxy-body-size\",\"traefik.frontend.redirect.regex\",\"ingress.kubernetes.io/made-up\"]"));
+	free(o.p);
+	/* a long list is cut, its count kept */
+	char ann[2048] = "";
+	for (int i = 0; i < 30; i++)
+		snprintf(ann + strlen(ann), sizeof ann - strlen(ann), "%s\"ingress.kubernetes.io/x%02d\":\"1\"", i ? "," : "", i);
+	ingress("a", "many", "2026-01-01T00:00:00Z", ann, RULE("many.io", PATH("/", "Prefix", "s1", 80)));
+	ri = st_find(SK_INGRESS, "a", "many");
+	CHECK(ri && ri->nunsup == 30 && strlen(ri->unsup) < ST_UNSUP_LEN && !strcmp(ri->unsup + strlen(ri->unsup) - 3, "..."));
+#undef NGX
+}
+
 TEST(test_routing_limits)
 {
 	/* a build over a limit keeps the previous table */
@@ -656,7 +778,7 @@ TEST(test_routing_limits)
 		snprintf(r->h.ns, sizeof r->h.ns, "b");
 		snprintf(r->h.name, sizeof r->h.name, "i%d", i);
 		r->paths = st_alloc(&g_st.p_path, "t");
-		r->tls = r->cidrs = -1;
+		r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = -1;
 		if (r->paths < 0)
 			break;
 		r->npaths = 1;
@@ -1182,6 +1304,7 @@ main(void)
 	RUN(test_store_sweep);
 	RUN(test_routing);
 	RUN(test_secret_fail_closed);
+	RUN(test_nginx_annotations);
 	RUN(test_routing_limits);
 	RUN(test_external_name);
 	RUN(test_path_norm);

@@ -553,6 +553,20 @@ ing_cidr_parse(const char *s, size_t n, uint8_t *family, uint8_t *bits, uint8_t 
  */
 enum { CF_LOG_COMMON, CF_LOG_JSON };
 
+/* A whitelist entry and a basic-auth user: the routing table's (rt_), and
+ * the entry points' of the config. */
+struct rt_cidr {
+	uint8_t family, bits;
+	uint8_t ip[16];
+};
+
+struct rt_user {
+	char name[64];
+	char hash[80];
+	int line;
+	uint8_t usable; /* a hash format ingressd verifies */
+};
+
 struct cf_ep {
 	char name[32];
 	char address[64];
@@ -561,6 +575,15 @@ struct cf_ep {
 	char cert_file[256];  /* default certificate (tls.certFile) */
 	char key_file[256];
 	char redirect_ep[32]; /* [entryPoints.NAME.redirect] entryPoint */
+	int sni_strict;       /* tls.sniStrict: no certificate for the name, no handshake */
+	char min_version[16], cipher_suites[16]; /* checked against what ingressd offers (cf_finish) */
+	/* [entryPoints.NAME.whiteList] sourceRange, or whitelistSourceRange: in cf->ep_cidrs */
+	int wl_set, wl_first, wl_n, wl_line;
+	int wl_xff; /* useXForwardedFor: refused (cf_finish) */
+	/* [entryPoints.NAME.auth] headerField, .basic users/usersFile/removeHeader: in cf->ep_users */
+	int auth_basic, auth_remove, user_first, user_n, users_line;
+	char auth_header[64];
+	char users_file[256];
 	int line;
 };
 
@@ -597,12 +620,17 @@ struct cf {
 		int whitelist_invalid_allow_all;
 		uint64_t throttle; /* coalescing window for rebuilds, ms */
 	} kube;
+	/* the entry points' whitelist entries and users, last: a config is
+	 * cleared up to here (cf_defaults), these pages only when used */
+	int n_ep_cidrs, n_ep_users;
+	struct rt_cidr ep_cidrs[ING_MAX_CIDRS];
+	struct rt_user ep_users[ING_MAX_USERS];
 };
 
 static void
 cf_defaults(struct cf *c)
 {
-	memset(c, 0, sizeof *c);
+	memset(c, 0, offsetof(struct cf, ep_cidrs));
 	c->loglevel = ING_LOG_INFO;
 	ing_snprintf(c->web_address, sizeof c->web_address, ":8080");
 	c->web.port = 8080;
@@ -1115,6 +1143,10 @@ enum {
 	CFT_EP_TLS,         /* [entryPoints.NAME.tls] */
 	CFT_EP_TLS_CERT,    /* [[entryPoints.NAME.tls.certificates]] */
 	CFT_EP_REDIRECT,    /* [entryPoints.NAME.redirect] */
+	CFT_EP_WHITELIST,   /* [entryPoints.NAME.whiteList] */
+	CFT_EP_AUTH,        /* [entryPoints.NAME.auth] */
+	CFT_EP_AUTH_BASIC,  /* [entryPoints.NAME.auth.basic] */
+	CFT_EP_TLS_DEFAULT, /* [entryPoints.NAME.tls.defaultCertificate] */
 	CFT_WEB,
 	CFT_ACCESSLOG,
 	CFT_RESPONDING,
@@ -1132,16 +1164,22 @@ static const char *const cf_traefik_tables[] = {
     "frontends", "tls", "hostResolver", "providers", "global", "log"};
 /* Traefik sub-tables of known tables, same treatment. */
 static const char *const cf_traefik_subtables[] = {
-    "auth", "proxyProtocol", "forwardedHeaders", "whiteList", "tls.ClientCA", "tls.defaultCertificate",
-    "ingressEndpoint", "filters", "fields", "statistics", "metrics", "tls.clientCA"};
+    "proxyProtocol", "forwardedHeaders", "ingressEndpoint", "filters", "fields", "statistics", "metrics"};
+/* Traefik sub-tables that protect something ingressd does not do yet:
+ * refused (a config error), never dropped with a warning. */
+static const char *const cf_refused_subtables[][2] = {
+    {"tls.ClientCA", "client certificates (mutual TLS) are not supported yet"},
+    {"tls.clientCA", "client certificates (mutual TLS) are not supported yet"},
+    {"auth.digest", "digest auth is not supported (basic is)"},
+    {"auth.forward", "forward auth is not supported yet (basic is)"},
+};
 /* Traefik keys of known tables that ingressd ignores (warning). */
 static const char *const cf_traefik_keys[] = {
     "checkNewVersion", "sendAnonymousUsage", "insecureSkipVerify", "InsecureSkipVerify", "pidFile",
     "rootCAs", "RootCAs", "keepTrailingSlash", "AllowMinWeightZero", "allowMinWeightZero",
-    "providersThrottleDuration", "idleTimeout", "compress", "whitelistSourceRange",
+    "providersThrottleDuration", "idleTimeout", "compress",
     "enablePassTLSCert", "filename", "watch", "constraints", "debugLogGeneratedTemplate",
-    "readOnly", "statistics", "requestAcceptGraceTimeout", "certFile.data", "minVersion",
-    "cipherSuites", "sniStrict", "bufferingSize", "traefikLogsFile", "accessLogsFile", "regex",
+    "readOnly", "statistics", "requestAcceptGraceTimeout", "certFile.data", "bufferingSize", "traefikLogsFile", "accessLogsFile", "regex",
     "replacement", "permanent", "path", "templateVersion"};
 
 static int
@@ -1266,11 +1304,28 @@ cf_table(struct cf_parser *ps, int array)
 			ps->table = CFT_EP_TLS_CERT;
 		} else if (np == 3 && !array && str_eq(parts[2], "redirect")) {
 			ps->table = CFT_EP_REDIRECT;
+		} else if (np == 3 && !array && str_eq(parts[2], "whiteList")) {
+			ps->table = CFT_EP_WHITELIST;
+		} else if (np == 3 && !array && str_eq(parts[2], "auth")) {
+			ps->table = CFT_EP_AUTH;
+		} else if (np == 4 && !array && str_eq(parts[2], "auth") && str_eq(parts[3], "basic")) {
+			ep->auth_basic = 1;
+			ps->table = CFT_EP_AUTH_BASIC;
+		} else if (np == 4 && !array && str_eq(parts[2], "tls") && str_eq(parts[3], "defaultCertificate")) {
+			ep->tls = 1;
+			ps->table = CFT_EP_TLS_DEFAULT;
 		} else if (np == 2) {
 			cf_err(ps, "[[%s]] is not an array of tables", ps->table_name);
 			ps->table = CFT_IGNORED;
 		} else {
 			struct ing_str sub = {parts[2].p, (size_t)(h.p + h.n - parts[2].p)};
+			for (size_t r = 0; r < ING_ARRAY_LEN(cf_refused_subtables); r++)
+				if (str_eq(sub, cf_refused_subtables[r][0])) {
+					cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name,
+					       cf_refused_subtables[r][1]);
+					ps->table = CFT_IGNORED;
+					return;
+				}
 			if (cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), sub) ||
 			    cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[2]))
 				cf_warn(ps, "[%s]: not supported by ingressd, ignored", ps->table_name);
@@ -1331,7 +1386,8 @@ cf_table(struct cf_parser *ps, int array)
 }
 
 /* Key handlers. */
-enum cf_kt { KT_STR, KT_INT, KT_BOOL, KT_STRS, KT_DUR, KT_ADDR, KT_LEVEL, KT_LOGFMT, KT_NS, KT_SEL };
+enum cf_kt { KT_STR, KT_INT, KT_BOOL, KT_STRS, KT_DUR, KT_ADDR, KT_LEVEL, KT_LOGFMT, KT_NS, KT_SEL, KT_CIDRS, KT_HDR,
+             KT_USERS, KT_SUITES };
 struct cf_key {
 	int table;
 	const char *name;
@@ -1356,6 +1412,18 @@ static const struct cf_key cf_keys[] = {
     {CFT_EP_TLS_CERT, "certFile", KT_STR, CFE(cert_file)},
     {CFT_EP_TLS_CERT, "keyFile", KT_STR, CFE(key_file)},
     {CFT_EP_REDIRECT, "entryPoint", KT_STR, CFE(redirect_ep)},
+    {CFT_EP, "whitelistSourceRange", KT_CIDRS, CFE(wl_set)},
+    {CFT_EP_WHITELIST, "sourceRange", KT_CIDRS, CFE(wl_set)},
+    {CFT_EP_WHITELIST, "useXForwardedFor", KT_BOOL, CFE(wl_xff)},
+    {CFT_EP_AUTH, "headerField", KT_HDR, CFE(auth_header)},
+    {CFT_EP_AUTH_BASIC, "users", KT_USERS, CFE(user_n)},
+    {CFT_EP_AUTH_BASIC, "usersFile", KT_STR, CFE(users_file)},
+    {CFT_EP_AUTH_BASIC, "removeHeader", KT_BOOL, CFE(auth_remove)},
+    {CFT_EP_TLS, "minVersion", KT_STR, CFE(min_version)},
+    {CFT_EP_TLS, "cipherSuites", KT_SUITES, CFE(cipher_suites)},
+    {CFT_EP_TLS, "sniStrict", KT_BOOL, CFE(sni_strict)},
+    {CFT_EP_TLS_DEFAULT, "certFile", KT_STR, CFE(cert_file)},
+    {CFT_EP_TLS_DEFAULT, "keyFile", KT_STR, CFE(key_file)},
     {CFT_WEB, "address", KT_ADDR, CFO(web_address)},
     {CFT_ACCESSLOG, "filePath", KT_STR, CFO(accesslog_path)},
     {CFT_ACCESSLOG, "format", KT_LOGFMT, CFO(accesslog_format)},
@@ -1375,6 +1443,145 @@ static const struct cf_key cf_keys[] = {
     {CFT_KUBERNETES, "whitelistInvalidAllowAll", KT_BOOL, CFO(kube.whitelist_invalid_allow_all)},
     {CFT_KUBERNETES, "throttleDuration", KT_DUR, CFO(kube.throttle)},
 };
+
+static int wl_cmp(const void *a, const void *b);                        /* source whitelist (wl_) */
+static const char *au_user_line(struct ing_str line, struct rt_user *u); /* basic auth (au_) */
+static const char *au_user(struct ing_str name, struct ing_str hash, struct rt_user *u);
+static const char *au_hash_error(const char *hash, size_t hlen);
+static const uint8_t hp_tchar[256]; /* HTTP parsing (hp_) */
+
+/* An entry point's whitelist (whiteList.sourceRange, or the older
+ * whitelistSourceRange) into c->ep_cidrs: every entry must parse, as
+ * Traefik 1.7 refused to start on a bad one. */
+static void
+cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
+{
+	struct cf_ep *ep = ps->ep;
+	struct cf *c = ps->c;
+	if (ep->wl_set) {
+		cf_err(ps, "%s: the entry point's whitelist is given twice", key);
+		return;
+	}
+	ep->wl_set = 1;
+	ep->wl_first = c->n_ep_cidrs;
+	ep->wl_line = ps->line;
+	for (int i = 0; i < v->n; i++) {
+		struct ing_str e = str_trim(v->a[i]);
+		struct rt_cidr *r = &c->ep_cidrs[c->n_ep_cidrs];
+		if (c->n_ep_cidrs >= ING_MAX_CIDRS) {
+			cf_err(ps, "%s: too many entries over all entry points (limit is %d, ING_MAX_CIDRS)", key, ING_MAX_CIDRS);
+			g.lim_hits[LIM_CIDRS]++;
+			return;
+		}
+		if (ing_cidr_parse(e.p, e.n, &r->family, &r->bits, r->ip) != 0) {
+			cf_err(ps, "%s: \"%.*s\" is not an IP address or CIDR", key, (int)ING_MIN(e.n, 64), e.p);
+			continue;
+		}
+		c->n_ep_cidrs++;
+		ep->wl_n++;
+	}
+	qsort(&c->ep_cidrs[ep->wl_first], (size_t)ep->wl_n, sizeof c->ep_cidrs[0], wl_cmp);
+}
+
+/* A "user:hash" of an entry point's basic auth into c->ep_users, after
+ * the entry point's others (a repeated user: the last wins). 0, or
+ * ING_ERR reported. */
+static int
+cf_ep_user(struct cf_parser *ps, struct ing_str l, int line)
+{
+	struct cf_ep *ep = ps->ep;
+	struct cf *c = ps->c;
+	struct rt_user u;
+	const char *why = au_user_line(l, &u);
+	if (why != NULL) {
+		cf_err(ps, "[entryPoints.%s.auth.basic]: %s", ep->name, why);
+		return ING_ERR;
+	}
+	if (ep->user_n == 0)
+		ep->user_first = c->n_ep_users;
+	int k = ep->user_first;
+	while (k < ep->user_first + ep->user_n && strcmp(c->ep_users[k].name, u.name) != 0)
+		k++;
+	if (k == ep->user_first + ep->user_n) {
+		if (c->n_ep_users >= ING_MAX_USERS || k != c->n_ep_users) {
+			cf_err(ps, "[entryPoints.%s.auth.basic]: too many users over all entry points (limit is %d, ING_MAX_USERS)",
+			       ep->name, ING_MAX_USERS);
+			g.lim_hits[LIM_USERS]++;
+			return ING_ERR;
+		}
+		c->n_ep_users++;
+		ep->user_n++;
+	}
+	u.line = line;
+	c->ep_users[k] = u;
+	if (!u.usable)
+		cf_warn(ps, "[entryPoints.%s.auth.basic]: user %s: %s; this user never matches", ep->name, u.name,
+		        au_hash_error(u.hash, strlen(u.hash)));
+	return 0;
+}
+
+/* usersFile: htpasswd lines after the inline users (it wins, as in
+ * Traefik). The entry point's users are moved to the end first, so they
+ * stay one run. */
+static void
+cf_ep_users_file(struct cf_parser *ps, struct cf_ep *ep)
+{
+	static char buf[ING_MAX_SECRET_BYTES * 4];
+	char err[160];
+	struct cf *c = ps->c;
+	ssize_t n = port_read_file(ep->users_file, buf, sizeof buf, err, sizeof err);
+	ps->ep = ep; /* cf_ep_user's entry point */
+	if (n < 0) {
+		cf_err(ps, "[entryPoints.%s.auth.basic] usersFile: %s", ep->name, err);
+		return;
+	}
+	if (ep->user_n > 0 && ep->user_first + ep->user_n != c->n_ep_users) {
+		if (c->n_ep_users + ep->user_n > ING_MAX_USERS) {
+			cf_err(ps, "[entryPoints.%s.auth.basic]: too many users (limit is %d, ING_MAX_USERS)", ep->name, ING_MAX_USERS);
+			return;
+		}
+		memcpy(&c->ep_users[c->n_ep_users], &c->ep_users[ep->user_first], sizeof c->ep_users[0] * (size_t)ep->user_n);
+		ep->user_first = c->n_ep_users;
+		c->n_ep_users += ep->user_n;
+	}
+	int line = 0;
+	for (char *p = buf, *end = buf + n; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct ing_str l = {p, (size_t)((nl ? nl : end) - p)};
+		p = nl ? nl + 1 : end;
+		line++;
+		if (l.n > 0 && l.p[l.n - 1] == '\r')
+			l.n--;
+		if (str_trim(l).n > 0 && cf_ep_user(ps, l, line) != 0)
+			return;
+	}
+}
+
+/* cipherSuites, by Go's names: ingressd cannot leave one of its suites
+ * out, so each must be in the list (a list of more is fine: the rest are
+ * not offered). */
+static void
+cf_suites(struct cf_parser *ps, const struct cf_val *v)
+{
+	static const char *const offered[][2] = {
+	    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", NULL},
+	    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", NULL},
+	    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", NULL},
+	    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", NULL},
+	    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+	    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+	};
+	for (size_t o = 0; o < ING_ARRAY_LEN(offered); o++) {
+		int in = 0;
+		for (int i = 0; i < v->n && !in; i++)
+			in = str_eq(str_trim(v->a[i]), offered[o][0]) || (offered[o][1] && str_eq(str_trim(v->a[i]), offered[o][1]));
+		if (!in) {
+			cf_err(ps, "cipherSuites: ingressd offers exactly the ECDHE suites with AES-GCM and ChaCha20-Poly1305 and "
+			       "cannot leave out %s; list it (or drop cipherSuites)", offered[o][0]);
+			return;
+		}
+	}
+}
 
 static void
 cf_keyval(struct cf_parser *ps)
@@ -1437,13 +1644,15 @@ cf_keyval(struct cf_parser *ps)
 	ps->seen[ki / 64] |= 1ull << (ki % 64);
 
 	int is_ep = ps->table == CFT_EP || ps->table == CFT_EP_TLS || ps->table == CFT_EP_TLS_CERT ||
-	            ps->table == CFT_EP_REDIRECT;
+	            ps->table == CFT_EP_REDIRECT || ps->table == CFT_EP_WHITELIST || ps->table == CFT_EP_AUTH ||
+	            ps->table == CFT_EP_AUTH_BASIC || ps->table == CFT_EP_TLS_DEFAULT;
 	char *base = is_ep ? (char *)ps->ep : (char *)ps->c;
 	void *dst = base + k->off;
 	static const int want[] = {[KT_STR] = CFV_STR,  [KT_INT] = CFV_INT,    [KT_BOOL] = CFV_BOOL,
 	                           [KT_STRS] = CFV_ARR, [KT_DUR] = CFV_STR,    [KT_ADDR] = CFV_STR,
 	                           [KT_LEVEL] = CFV_STR, [KT_LOGFMT] = CFV_STR, [KT_NS] = CFV_ARR,
-	                           [KT_SEL] = CFV_STR};
+	                           [KT_SEL] = CFV_STR,  [KT_CIDRS] = CFV_ARR,  [KT_HDR] = CFV_STR,
+	                           [KT_USERS] = CFV_ARR, [KT_SUITES] = CFV_ARR};
 	if (k->type == KT_DUR && v->type == CFV_INT) {
 		if (v->i < 0 || v->i > 365 * 86400) {
 			cf_err(ps, "%s: duration out of range", k->name);
@@ -1553,6 +1762,27 @@ cf_keyval(struct cf_parser *ps)
 		ps->c->kube.n_namespaces = v->n;
 		break;
 	}
+	case KT_CIDRS: /* an entry point's whitelist */
+		cf_ep_cidrs(ps, k->name, v);
+		break;
+	case KT_HDR:
+		for (size_t i = 0; i < v->s.n; i++)
+			if (!hp_tchar[(unsigned char)v->s.p[i]]) {
+				cf_err(ps, "%s: \"%.*s\" is not a header name", k->name, (int)ING_MIN(v->s.n, 64), v->s.p);
+				return;
+			}
+		if (v->s.n == 0 || str_copy(dst, k->size, v->s) != 0)
+			cf_err(ps, "%s: empty or too long", k->name);
+		break;
+	case KT_USERS: /* users = ["user:hash", ...] */
+		ps->ep->users_line = ps->line;
+		for (int i = 0; i < v->n; i++)
+			if (cf_ep_user(ps, v->a[i], ps->line) != 0)
+				return;
+		break;
+	case KT_SUITES: /* Go's names; what ingressd offers must be among them */
+		cf_suites(ps, v);
+		break;
 	case KT_SEL: {
 		char tmp[sizeof ps->c->kube.labelselector];
 		const char *why;
@@ -1677,6 +1907,19 @@ cf_finish(struct cf_parser *ps)
 			cf_err(ps, "[entryPoints.%s.redirect]: unknown entry point \"%s\"", ep->name, ep->redirect_ep);
 		if ((ep->cert_file[0] == '\0') != (ep->key_file[0] == '\0'))
 			cf_err(ps, "[entryPoints.%s.tls]: certFile and keyFile go together", ep->name);
+		if (ep->wl_xff)
+			cf_err(ps, "[entryPoints.%s.whiteList] useXForwardedFor: not supported yet (it needs trusted forwarded "
+			       "headers); refused rather than checked against the wrong address", ep->name);
+		if (ep->users_file[0])
+			cf_ep_users_file(ps, ep);
+		if (ep->auth_basic && ep->user_n == 0)
+			cf_err(ps, "[entryPoints.%s.auth.basic]: no users (users or usersFile)", ep->name);
+		if (ep->auth_header[0] && !ep->auth_basic)
+			cf_err(ps, "[entryPoints.%s.auth] headerField: without [entryPoints.%s.auth.basic]", ep->name, ep->name);
+		if (ep->min_version[0] && strcmp(ep->min_version, "VersionTLS10") && strcmp(ep->min_version, "VersionTLS11") &&
+		    strcmp(ep->min_version, "VersionTLS12"))
+			cf_err(ps, "[entryPoints.%s.tls] minVersion: \"%s\": ingressd offers TLS 1.2 only (VersionTLS10, 11 or 12 "
+			       "are met by it)", ep->name, ep->min_version);
 		for (int j = 0; j < i; j++)
 			if (c->eps[j].address[0] && memcmp(&c->eps[j].addr, &ep->addr, sizeof ep->addr) == 0)
 				cf_err(ps, "[entryPoints.%s]: address %s already used by entry point \"%s\"", ep->name,
@@ -5645,18 +5888,6 @@ struct rt_host {
 enum { WL_OPEN, WL_LIST, WL_DENY }; /* whitelist states (wl_) */
 enum { AU_OFF, AU_BASIC, AU_DENY }; /* auth states (au_) */
 
-struct rt_cidr {
-	uint8_t family, bits;
-	uint8_t ip[16];
-};
-
-struct rt_user {
-	char name[64];
-	char hash[80];
-	int line;
-	uint8_t usable; /* a hash format ingressd verifies */
-};
-
 struct rt_ranges {
 	uint8_t state;   /* WL_* */
 	int first, n;    /* in the table's cidrs, sorted by wl_cmp */
@@ -6133,7 +6364,6 @@ rb_ep_mask(const char *list)
 static int
 rb_cmp_route(const void *a, const void *b); /* below */
 static int wl_cmp(const void *a, const void *b);          /* source whitelist (wl_) */
-static const char *au_hash_error(const char *hash, size_t hlen); /* basic auth (au_) */
 
 /* Logs a policy problem of Ingress r once per version of it. */
 static void __attribute__((format(printf, 2, 3)))
@@ -6202,21 +6432,19 @@ static int kw_secrets_forbidden(void);
 
 /* Basic auth of Ingress r into policy pol: users from its Secret, or
  * AU_DENY (401 to everyone) with the reason logged. */
-/* One user of an htpasswd line or an auth-map key into t (first: the
- * policy's first user; a repeated name: the last wins). 0, or ING_ERR
- * with the reason noted (the policy then fails closed). */
+/* One user (from an htpasswd line or an auth-map key) into t after the
+ * policy's first (a repeated name: the last wins). 0, or ING_ERR with the
+ * reason noted (the policy then fails closed). */
 static int
-rb_user(struct rt_table *t, struct st_ing *r, int first, struct ing_str name, struct ing_str hash, const char *unit,
+rb_user(struct rt_table *t, struct st_ing *r, int first, const char *why, const struct rt_user *u, const char *unit,
         int line)
 {
 	int k;
-	for (size_t i = 0; i < name.n; i++)
-		if ((unsigned char)name.p[i] < 0x20 || name.p[i] == 0x7f) { /* it may go to the pod in a header */
-			rb_note(r, "basic auth: Secret %s %s %d: a control byte in the user name: every request gets 401",
-			        r->a_auth_secret, unit, line);
-			return ING_ERR;
-		}
-	for (k = first; k < t->nusers && !str_eq(name, t->users[k].name); k++)
+	if (why != NULL) {
+		rb_note(r, "basic auth: Secret %s %s %d: %s: every request gets 401", r->a_auth_secret, unit, line, why);
+		return ING_ERR;
+	}
+	for (k = first; k < t->nusers && strcmp(u->name, t->users[k].name) != 0; k++)
 		;
 	if (k == t->nusers) {
 		if (t->nusers >= ING_MAX_USERS) {
@@ -6226,18 +6454,11 @@ rb_user(struct rt_table *t, struct st_ing *r, int first, struct ing_str name, st
 		}
 		t->nusers++;
 	}
-	struct rt_user *u = &t->users[k];
-	if (str_copy(u->name, sizeof u->name, name) != 0 || str_copy(u->hash, sizeof u->hash, hash) != 0) {
-		rb_note(r, "basic auth: Secret %s %s %d: user or hash too long: every request gets 401", r->a_auth_secret, unit,
-		        line);
-		return ING_ERR;
-	}
-	u->line = line;
-	const char *bad = au_hash_error(u->hash, strlen(u->hash));
-	u->usable = bad == NULL;
-	if (bad != NULL)
+	t->users[k] = *u;
+	t->users[k].line = line;
+	if (!u->usable)
 		rb_note(r, "basic auth: Secret %s %s %d (user %s): %s; this user never matches", r->a_auth_secret, unit, line,
-		        u->name, bad);
+		        u->name, au_hash_error(u->hash, strlen(u->hash)));
 	return 0;
 }
 
@@ -6249,26 +6470,17 @@ rb_htpasswd(struct rt_table *t, struct st_ing *r, int first, const char *d, size
 	int line = 0;
 	for (const char *p = d, *end = d + dlen; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl : end;
-		struct ing_str l = {p, (size_t)(e - p)};
+		struct ing_str l = {p, (size_t)((nl ? nl : end) - p)};
+		struct rt_user u;
 		p = nl ? nl + 1 : end;
 		line++;
 		if (l.n > 0 && l.p[l.n - 1] == '\r')
 			l.n--;
-		if (str_trim(l).n == 0)
-			continue;
-		const char *colon = memchr(l.p, ':', l.n);
-		if (colon == NULL || colon == l.p || memchr(colon + 1, ':', (size_t)(l.p + l.n - colon - 1)) != NULL) {
-			rb_note(r, "basic auth: Secret %s line %d is not user:hash: every request gets 401", r->a_auth_secret, line);
-			return ING_ERR;
-		}
-		if (rb_user(t, r, first, (struct ing_str){l.p, (size_t)(colon - l.p)},
-		            (struct ing_str){colon + 1, (size_t)(l.p + l.n - colon - 1)}, "line", line) != 0)
+		if (str_trim(l).n > 0 && rb_user(t, r, first, au_user_line(l, &u), &u, "line", line) != 0)
 			return ING_ERR;
 	}
 	return 0;
 }
-
 
 /* Basic auth of an Ingress: Traefik's names (a Secret with exactly one
  * key of htpasswd lines) or ingress-nginx's (auth-secret-type auth-file:
@@ -6356,8 +6568,10 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		for (int i = 0; i < sec->nkeys; i++) {
 			size_t hl = 0;
 			const char *h = (const char *)st_secret_data(sec, sec->key[i].name, &hl);
-			struct ing_str hash = str_trim((struct ing_str){h, hl});
-			if (rb_user(t, r, first, (struct ing_str){sec->key[i].name, strlen(sec->key[i].name)}, hash, "key", i + 1) != 0) {
+			struct rt_user u;
+			const char *bad = au_user((struct ing_str){sec->key[i].name, strlen(sec->key[i].name)},
+			                          str_trim((struct ing_str){h, hl}), &u);
+			if (rb_user(t, r, first, bad, &u, "key", i + 1) != 0) {
 				t->nusers = first;
 				return;
 			}
@@ -6740,6 +6954,10 @@ tl_pick(const char *sni, void *arg)
 		}
 		if (k >= 0 && g_tl.certs[k].cert != NULL)
 			return g_tl.certs[k].cert;
+	}
+	if (ep >= 0 && ep < cf_live->n_eps && cf_live->eps[ep].sni_strict) { /* tls.sniStrict */
+		g_tl.unknown_sni++;
+		return NULL;
 	}
 	if (ep >= 0 && ep < ING_MAX_ENTRYPOINTS && g_tl.dflt[ep] != NULL)
 		return g_tl.dflt[ep];
@@ -8288,6 +8506,35 @@ au_hash_error(const char *hash, size_t hlen)
 	return "unsupported hash format (use htpasswd -B, -m or -s)";
 }
 
+/* A user of an htpasswd file or an auth map into u: NULL, or why it is
+ * refused (its caller fails closed). u->usable: a hash format ingressd
+ * verifies. The name may go to a pod in a header: no control bytes. */
+static const char *
+au_user(struct ing_str name, struct ing_str hash, struct rt_user *u)
+{
+	memset(u, 0, sizeof *u);
+	if (name.n == 0)
+		return "empty user name";
+	for (size_t i = 0; i < name.n; i++)
+		if ((unsigned char)name.p[i] < 0x20 || name.p[i] == 0x7f)
+			return "a control byte in the user name";
+	if (str_copy(u->name, sizeof u->name, name) != 0 || str_copy(u->hash, sizeof u->hash, hash) != 0)
+		return "user or hash too long";
+	u->usable = au_hash_error(u->hash, strlen(u->hash)) == NULL;
+	return NULL;
+}
+
+/* An htpasswd line "user:hash" (exactly one colon), as au_user. */
+static const char *
+au_user_line(struct ing_str l, struct rt_user *u)
+{
+	const char *colon = memchr(l.p, ':', l.n);
+	memset(u, 0, sizeof *u);
+	if (colon == NULL || memchr(colon + 1, ':', (size_t)(l.p + l.n - colon - 1)) != NULL)
+		return "not user:hash";
+	return au_user((struct ing_str){l.p, (size_t)(colon - l.p)}, (struct ing_str){colon + 1, (size_t)(l.p + l.n - colon - 1)}, u);
+}
+
 /* Checks pass against a hash of any supported kind. A password holding a
  * NUL never matches: RFC 7617 forbids control characters, no htpasswd tool
  * can hash one, and C-string verifiers cut it short ("secret\0junk" would
@@ -8434,17 +8681,15 @@ au_verify(struct cn *c, const struct rt_user *u, struct ing_str name, int dummy,
 	return ING_WAIT;
 }
 
-/* The request's credentials against policy p: 0 to pass, ING_WAIT when
- * client c waits for a check (au_verify), else the status to answer (401,
- * 429). *matched: the user named, when known. */
+/* The request's credentials against users[0..nuser): 0 to pass, ING_WAIT
+ * when client c waits for a check (au_verify), else the status to answer
+ * (401, 429). *matched: the user named, when known (else left alone). */
 static int
-au_request(struct cn *c, const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p, int *matched)
+au_users(struct cn *c, const struct hp_msg *m, const struct rt_user *users, int nuser, int *matched)
 {
 	unsigned char cred[AU_MAX_AUTH_HEADER];
 	struct ing_str v = {NULL, 0};
 	int n = 0;
-	if (p->auth == AU_DENY)
-		return 401;
 	for (int i = 0; i < m->nh; i++)
 		if (str_ieq(m->h[i].name, "authorization")) {
 			v = m->h[i].value;
@@ -8459,13 +8704,13 @@ au_request(struct cn *c, const struct hp_msg *m, const struct rt_user *users, co
 	if (colon != NULL) {
 		struct ing_str name = {(const char *)cred, (size_t)(colon - cred)};
 		const struct rt_user *u = NULL, *standin = NULL;
-		for (int i = 0; i < p->nuser && u == NULL; i++) {
-			const struct rt_user *x = &users[p->user + i];
+		for (int i = 0; i < nuser && u == NULL; i++) {
+			const struct rt_user *x = &users[i];
 			if (standin == NULL && x->usable)
 				standin = x;
 			if (str_eq(name, x->name)) {
 				u = x;
-				*matched = p->user + i;
+				*matched = i;
 			}
 		}
 		if (u != NULL || standin != NULL) {
@@ -8479,6 +8724,19 @@ au_request(struct cn *c, const struct hp_msg *m, const struct rt_user *users, co
 		g_au.ok++;
 	else if (r != ING_WAIT)
 		g_au.bad++;
+	return r;
+}
+
+/* The request's credentials against policy p (users[p->user ..]); as
+ * au_users, *matched indexing users. */
+static int
+au_request(struct cn *c, const struct hp_msg *m, const struct rt_user *users, const struct rt_policy *p, int *matched)
+{
+	if (p->auth == AU_DENY)
+		return 401;
+	int k = -1, r = au_users(c, m, users + p->user, p->nuser, &k);
+	if (k >= 0)
+		*matched = k + p->user;
 	return r;
 }
 
@@ -9702,10 +9960,35 @@ up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 	return 0;
 }
 
+/* A user basic auth passed, and the header that tells the pod (the entry
+ * point's headerField, the route's auth-header-field). */
+struct up_who {
+	const char *hdr, *user;
+};
+
+/* The outcome of a basic-auth check for client c: 0 to go on; else the
+ * request is answered (401, 429) or waits for its check (CS_AUTH, the
+ * head kept), and the caller stops. */
+static int
+up_auth(struct cn *c, int st, const char *realm)
+{
+	if (st == ING_WAIT) {
+		cn_set_state(c, CS_AUTH);
+		c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
+		c->deadline = tk_after(cf_live->read_timeout);
+		return 1;
+	}
+	if (st != 0) {
+		rs_unauthorized(c, st, realm);
+		return 1;
+	}
+	return 0;
+}
+
 /* The request head for the upstream, into u->out. */
 static int
-up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt,
-                const struct rt_policy *pol, struct ing_str path, struct ing_str query, const char *user)
+up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt, struct ing_str path,
+                struct ing_str query, const struct up_who who[2])
 {
 	char peer[64], srv[64];
 	int https = (c->flags & CNF_HTTPS) != 0;
@@ -9717,20 +10000,21 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	g_up.heads++; /* requests sent upstream (+ g_up.retries: their resends) */
 	struct ing_str pa = {peer, (size_t)ing_addr_fmt(&c->addr, peer, sizeof peer, 0)};
 	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
-	struct ing_str to = pol->pass_host ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
+	struct ing_str to = (c->xflags & XF_PASSHOST) ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
 	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
 	        bf_lit(o, " HTTP/1.1\r\nHost: ") || bf_str(o, to) || bf_lit(o, "\r\n");
 	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
 		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
 		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) ||
-		    (pol->auth_header[0] && str_ieq(h->name, pol->auth_header)))
+		    (who[0].hdr && str_ieq(h->name, who[0].hdr)) || (who[1].hdr && str_ieq(h->name, who[1].hdr)))
 			continue;
 		e = bf_hdr(o, h->name, h->value);
 	}
-	if (!e && pol->auth_header[0] && user != NULL) /* auth-header-field: who, as ingressd checked */
-		e = bf_append(o, pol->auth_header, strlen(pol->auth_header)) || bf_lit(o, ": ") ||
-		    bf_append(o, user, strlen(user)) || bf_lit(o, "\r\n");
+	for (int i = 0; i < 2 && !e; i++) /* headerField, auth-header-field: who, as ingressd checked */
+		if (who[i].hdr && who[i].user)
+			e = bf_append(o, who[i].hdr, strlen(who[i].hdr)) || bf_lit(o, ": ") ||
+			    bf_append(o, who[i].user, strlen(who[i].user)) || bf_lit(o, "\r\n");
 	if (!e && (c->xflags & XF_UPGRADE))
 		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
 	if (!e && c->rx.mode == HB_CHUNKED)
@@ -10262,7 +10546,23 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	if (rt_host_norm(m->host.p ? m->host : (struct ing_str){"", 0}, host, sizeof host) == 0)
 		host[0] = '\0';
-	if (cf_live->eps[ep].redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
+	/* the entry point's own whitelist and basic auth, on every request
+	 * before any route ([entryPoints.X.whiteList], [entryPoints.X.auth]) */
+	const struct cf_ep *cep = &cf_live->eps[ep];
+	struct up_who who[2] = {{cep->auth_header[0] ? cep->auth_header : NULL, NULL}, {NULL, NULL}};
+	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, &c->addr)) {
+		g_up.denied++;
+		rs_error(c, 403, "source not in the entry point's whiteList");
+		return;
+	}
+	int ep_user = -1;
+	if (cep->auth_basic) {
+		if (up_auth(c, au_users(c, m, &cf_live->ep_users[cep->user_first], cep->user_n, &ep_user), "traefik"))
+			return;
+		who[0].user = cf_live->ep_users[cep->user_first + ep_user].name; /* passed: a user */
+		al_user(c, who[0].user);
+	}
+	if (cep->redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
 		rs_redirect(c, m, cf_live->eps[ep].redirect_ep);
 		return;
 	}
@@ -10292,21 +10592,15 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, 403, "source not in whitelist-source-range");
 		return;
 	}
-	int user = -1;
+	if (cep->auth_basic && cep->auth_remove)
+		c->xflags |= XF_DROPAUTH;
 	if (pol->auth != AU_OFF) {
-		int st2 = au_request(c, m, t->users, pol, &user);
+		int user = -1, st2 = au_request(c, m, t->users, pol, &user);
 		if (user >= 0)
 			al_user(c, t->users[user].name);
-		if (st2 == ING_WAIT) { /* the head stays in c->in until then */
-			cn_set_state(c, CS_AUTH);
-			c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
-			c->deadline = tk_after(cf_live->read_timeout);
+		if (up_auth(c, st2, pol->realm))
 			return;
-		}
-		if (st2 != 0) {
-			rs_unauthorized(c, st2, pol->realm);
-			return;
-		}
+		who[1] = (struct up_who){pol->auth_header[0] ? pol->auth_header : NULL, t->users[user].name};
 		if (pol->auth_remove)
 			c->xflags |= XF_DROPAUTH;
 	}
@@ -10364,7 +10658,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
 		return;
 	}
-	if ((st = up_request_head(c, u, m, rt, pol, path, query, user >= 0 ? t->users[user].name : NULL)) != 0) {
+	if ((st = up_request_head(c, u, m, rt, path, query, who)) != 0) {
 		up_fail(c, u, st, "request head too large");
 		c->in->r += (uint32_t)m->head_len;
 		return;

@@ -12,6 +12,7 @@ command -v htpasswd >/dev/null || abort "htpasswd missing (apache2-utils; make d
 API=$(free_port)
 CTL=$(free_port)
 HTTP=$(free_port)
+GUARD=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
 start_api
@@ -88,9 +89,19 @@ ingress_s1 ngx-url ngxurl.test "{$N/auth-url: \"http://auth.example/check\", $N/
 ingress_s1 hdr-field hdr.test "{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-header-field: X-WebAuth-User}"
 ingress_s1 unsup unsup.test "{ingress.kubernetes.io/rewrite-target: /app, $N/proxy-body-size: 8m, ingress.kubernetes.io/no-such-thing: x}"
 
+htpasswd -nbB -C 5 gate keeper >"$T_TMP/gate.htpasswd"
 cat >"$T_TMP/i.conf" <<EOF
 [entryPoints.http]
 address = ":$HTTP"
+[entryPoints.guarded]
+address = "127.0.0.1:$GUARD"
+  [entryPoints.guarded.whiteList]
+  sourceRange = ["127.0.0.2/32", "10.0.0.0/8"]
+  [entryPoints.guarded.auth]
+  headerField = "X-Gate-User"
+  [entryPoints.guarded.auth.basic]
+  usersFile = "$T_TMP/gate.htpasswd"
+  removeHeader = true
 [web]
 address = "127.0.0.1:$WEB"
 [kubernetes]
@@ -159,7 +170,7 @@ is "$(code sha512.test -u only:x)" 401 && ok "unknown hash format for the only u
 is "$(code digest.test -u alice:wonderland)" 401 && ok "auth-type digest (unsupported): 401" || fail "digest"
 grep -q 'auth-missing: basic auth: Secret t/nosuch is not (yet) there' "$T_TMP/ingressd.log" && ok "missing Secret logged" || fail "missing secret log"
 grep -q 'must hold exactly one data key' "$T_TMP/ingressd.log" && ok "two keys logged" || fail "two keys log"
-grep -q 'Secret badline line 1 is not user:hash' "$T_TMP/ingressd.log" && ok "bad line logged" || fail "bad line log"
+grep -q 'Secret badline line 1: not user:hash' "$T_TMP/ingressd.log" && ok "bad line logged" || fail "bad line log"
 
 # ---- ingress-nginx's security annotations (issue 11)
 is "$(code ngxwl.test --interface 127.0.0.2)" 200 && ok "nginx whitelist-source-range: listed peer passes" || fail "nginx wl pass"
@@ -193,6 +204,25 @@ m=$(curl -s "http://127.0.0.1:$WEB/metrics")
 echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/rewrite-target"} 1$' &&
 	echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="other"} 1$' && ok "... counted in /metrics" ||
 	fail "unsupported annotations in /metrics"
+
+# ---- the entry point's own whitelist and basic auth (issue 11): every
+# request, before any route
+gcode() { # HOST [curl args]: the status through the guarded entry point
+	h=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$@" "http://127.0.0.1:$GUARD/"
+}
+is "$(gcode wl4.test --interface 127.0.0.1 -u gate:keeper)" 403 && ok "entry point whiteList: others 403" || fail "EP whitelist"
+is "$(gcode no-route.test --interface 127.0.0.1)" 403 && ok "... before any route (no route: still 403)" || fail "EP whitelist before 404"
+is "$(gcode wl4.test --interface 127.0.0.2)" 401 && ok "entry point auth: no credentials 401" || fail "EP auth 401"
+is "$(gcode no-route.test --interface 127.0.0.2)" 401 && ok "... before any route" || fail "EP auth before 404"
+is "$(gcode wl4.test --interface 127.0.0.2 -u gate:wrong)" 401 && ok "entry point auth: wrong password 401" || fail "EP auth wrong"
+is "$(gcode wl4.test --interface 127.0.0.2 -u gate:keeper)" 200 && ok "entry point whitelist and auth pass" || fail "EP pass"
+is "$(gcode auth.test --interface 127.0.0.2 -u gate:keeper)" 401 && ok "... and the route's own auth still applies" ||
+	fail "EP auth replaced route auth"
+e=$(curl -s --interface 127.0.0.2 -u gate:keeper -H 'X-Gate-User: root' -H 'Host: wl4.test' "http://127.0.0.1:$GUARD/echo")
+echo "$e" | grep -qi '^X-Gate-User: gate$' && ! echo "$e" | grep -qi 'X-Gate-User: root' && ! echo "$e" | grep -qi '^Authorization' &&
+	ok "headerField: the checked user; removeHeader: no Authorization" || fail "EP headerField/removeHeader ($e)"
 
 # ---- whitelist runs before auth
 is "$(code both.test --interface 127.0.0.1 -u alice:wonderland)" 403 && ok "whitelist before auth" || fail "order"

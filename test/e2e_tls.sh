@@ -19,6 +19,7 @@ API=$(free_port)
 CTL=$(free_port)
 HTTP=$(free_port)
 HTTPS=$(free_port)
+STRICT=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
 start_api
@@ -170,6 +171,14 @@ address = "127.0.0.1:$HTTPS"
   [entryPoints.https.tls]
   certFile = "$D/default.crt"
   keyFile = "$D/default.key"
+[entryPoints.strict]
+address = "127.0.0.1:$STRICT"
+  [entryPoints.strict.tls]
+  sniStrict = true
+  minVersion = "VersionTLS12"
+  [entryPoints.strict.tls.defaultCertificate]
+  certFile = "$D/default.crt"
+  keyFile = "$D/default.key"
 [web]
 address = "127.0.0.1:$WEB"
 [kubernetes]
@@ -210,6 +219,13 @@ grep -q 'TLS Secret exp-tls: certificate expired' "$T_TMP/ingressd.log" && ok "e
 eventually "missing Secret logged" grep -q 'TLS Secret no-such-secret: Secret not found' "$T_TMP/ingressd.log"
 is "$(curl -s -H 'Host: exp.test' http://127.0.0.1:$HTTP/h)" "b1 /h" && ok "HTTP routes of an Ingress with a bad TLS Secret work" ||
 	fail "HTTP of bad-secret Ingress"
+
+# ---- tls.sniStrict: no certificate for the name, no handshake (the
+# default certificate is not a fallback there)
+strict() { echo | openssl s_client -connect 127.0.0.1:$STRICT "$@" 2>/dev/null | openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'; }
+is "$(strict -servername a.test)" a.test && ok "sniStrict: a known name gets its certificate" || fail "sniStrict known"
+is "$(strict -servername unknown.test)" "" && ok "sniStrict: an unknown name gets no handshake" || fail "sniStrict unknown"
+is "$(strict -noservername)" "" && ok "sniStrict: no name, no handshake" || fail "sniStrict no SNI"
 
 # ---- protocol and ciphers
 ossl() { echo | openssl s_client -connect 127.0.0.1:$HTTPS -servername a.test "$@" >/dev/null 2>&1; }

@@ -327,15 +327,77 @@ TEST(test_conf_traefik_toml)
 	                   "[entryPoints.http.whiteList]\n"
 	                   "sourceRange = [\"10.0.0.0/8\"]\n";
 	CHECK(conf(text) == 0);
-	CHECK(ut_ps.nwarn == 6 || conf_has(-1, 1, "(all)"));
+	CHECK(ut_ps.nwarn == 5 || conf_has(-1, 1, "(all)"));
 	CHECK(conf_has(2, 1, "checkNewVersion"));
 	CHECK(conf_has(18, 1, "readOnly"));
 	CHECK(conf_has(22, 1, "[docker]"));
 	CHECK(conf_has(26, 1, "[acme]"));
 	CHECK(conf_has(35, 1, "[file]"));
-	CHECK(conf_has(36, 1, "whiteList"));
+	CHECK(ut_cf.eps[0].wl_set && ut_cf.eps[0].wl_n == 1); /* enforced now, not a warning (issue 11) */
 	CHECK(ut_cf.n_eps == 2 && ut_cf.eps[1].tls && !strcmp(ut_cf.eps[1].cert_file, "/ssl/tls.crt"));
 	CHECK(ut_cf.loglevel == ING_LOG_ERROR);
+}
+
+/* The entry points' security in traefik.toml (issue 11): enforced, or
+ * refused with its line; never accepted and dropped. */
+TEST(test_conf_ep_security)
+{
+	char path[] = "/tmp/ingressd-users-XXXXXX";
+	int fd = mkstemp(path);
+	const char *file = "bob:{SHA}X9zPCbMFzMPlYX7+7QubnxKI7iM=\nalice:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=\n";
+	CHECK(fd >= 0 && write(fd, file, strlen(file)) == (ssize_t)strlen(file));
+	close(fd);
+	char text[1024];
+	snprintf(text, sizeof text,
+	         "[entryPoints.http]\naddress = \":80\"\nwhitelistSourceRange = [\"10.0.0.0/8\", \"192.0.2.1\"]\n"
+	         "[entryPoints.https]\naddress = \":443\"\n"
+	         "[entryPoints.https.tls]\nminVersion = \"VersionTLS12\"\nsniStrict = true\n"
+	         "cipherSuites = [\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\", \"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\","
+	         " \"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\", \"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\","
+	         " \"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\", \"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256\","
+	         " \"TLS_RSA_WITH_AES_128_CBC_SHA\"]\n"
+	         "[entryPoints.https.tls.defaultCertificate]\ncertFile = \"/c.pem\"\nkeyFile = \"/k.pem\"\n"
+	         "[entryPoints.https.auth]\nheaderField = \"X-WebAuth-User\"\n"
+	         "[entryPoints.https.auth.basic]\nremoveHeader = true\n"
+	         "users = [\"alice:{SHA}X9zPCbMFzMPlYX7+7QubnxKI7iM=\", \"carol:$apr1$GpYtQx2E$Jzd7Ym6wSmKYzNiJfQ8p6/\"]\n"
+	         "usersFile = \"%s\"\n[web]\naddress = \":8081\"\n", /* another table last: usersFile is read at the end */
+	         path);
+	CHECK(conf(text) == 0);
+	struct cf_ep *h = &ut_cf.eps[0], *s = &ut_cf.eps[1];
+	CHECK(h->wl_set && h->wl_n == 2 && !s->wl_set);
+	CHECK(s->sni_strict && !strcmp(s->cert_file, "/c.pem") && s->tls);
+	CHECK(s->auth_basic && s->auth_remove && !strcmp(s->auth_header, "X-WebAuth-User"));
+	/* inline users, then the file's (which wins for alice): one run */
+	CHECK(s->user_n == 3 && !strcmp(ut_cf.ep_users[s->user_first].name, "alice") &&
+	      !strcmp(ut_cf.ep_users[s->user_first].hash, "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=") &&
+	      !strcmp(ut_cf.ep_users[s->user_first + 1].name, "carol") &&
+	      !strcmp(ut_cf.ep_users[s->user_first + 2].name, "bob"));
+	unlink(path);
+	/* refused, each with its line */
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.whiteList]\nsourceRange = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n") == 1 &&
+	      conf_has(4, 0, "\"10.0.0.0/33\" is not an IP address or CIDR"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\nwhitelistSourceRange = [\"10.0.0.1\"]\n[entryPoints.http.whiteList]\n"
+	           "sourceRange = [\"10.0.0.2\"]\n") == 1 && conf_has(5, 0, "given twice"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.whiteList]\nsourceRange = [\"10.0.0.0/8\"]\n"
+	           "useXForwardedFor = true\n") == 1 && conf_has(1, 0, "useXForwardedFor: not supported yet"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.basic]\nusers = [\"nocolon\"]\n") >= 1 &&
+	      conf_has(4, 0, "not user:hash"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.basic]\nremoveHeader = true\n") == 1 &&
+	      conf_has(1, 0, "no users"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth]\nheaderField = \"X User\"\n") >= 1 &&
+	      conf_has(4, 0, "is not a header name"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.basic]\nusers = [\"a:{SHA}x\"]\n"
+	           "usersFile = \"/nonexistent/users\"\n") == 1 && conf_has(1, 0, "usersFile"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.digest]\nusers = [\"a:b:c\"]\n") == 1 &&
+	      conf_has(3, 0, "digest auth is not supported"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.forward]\naddress = \"http://a\"\n") == 1 &&
+	      conf_has(3, 0, "forward auth is not supported yet"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\n[entryPoints.https.tls.ClientCA]\n"
+	           "files = [\"ca.pem\"]\n") == 1 && conf_has(4, 0, "client certificates (mutual TLS) are not supported yet"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\nminVersion = \"VersionTLS13\"\n") == 1 &&
+	      conf_has(1, 0, "offers TLS 1.2 only"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\n"
+	           "cipherSuites = [\"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA\"]\n") == 1 && conf_has(4, 0, "cannot leave out"));
 }
 
 TEST(test_conf_hostile)
@@ -864,6 +926,7 @@ main(void)
 	RUN(test_conf_every_key);
 	RUN(test_conf_errors);
 	RUN(test_conf_traefik_toml);
+	RUN(test_conf_ep_security);
 	RUN(test_conf_hostile);
 	RUN(test_conf_duration);
 	RUN(test_conf_file);

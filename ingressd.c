@@ -711,6 +711,7 @@ struct cf_val {
 	int64_t i;
 	int b;
 	int n;
+	int nums; /* an array of numbers (as written), not of strings */
 	struct ing_str a[CF_MAX_ARR];
 };
 
@@ -865,7 +866,7 @@ cf_value(struct cf_parser *ps, struct cf_val *v)
 	if (c == '[') {
 		ps->p++;
 		v->type = CFV_ARR;
-		v->n = 0;
+		v->n = v->nums = 0;
 		for (;;) {
 			cf_skip_ws_nl(ps);
 			if (ps->p >= ps->end) {
@@ -876,16 +877,28 @@ cf_value(struct cf_parser *ps, struct cf_val *v)
 				ps->p++;
 				return 0;
 			}
-			if (*ps->p != '"' && *ps->p != '\'') {
-				cf_err(ps, "arrays may only hold strings");
+			int num = *ps->p != '"' && *ps->p != '\'';
+			if (num && !isdigit((unsigned char)*ps->p) && *ps->p != '-' && *ps->p != '+' && *ps->p != '.') {
+				cf_err(ps, "arrays may hold strings or numbers");
 				return ING_ERR;
 			}
+			if (v->n > 0 && num != v->nums) {
+				cf_err(ps, "an array holds strings or numbers, not both");
+				return ING_ERR;
+			}
+			v->nums = num;
 			if (v->n >= CF_MAX_ARR) {
 				cf_err(ps, "array too long (limit is %d)", CF_MAX_ARR);
 				return ING_ERR;
 			}
-			if (cf_string(ps, &v->a[v->n]) != 0)
+			if (num) { /* as written: only Traefik tables ingressd skips have them (buckets) */
+				const char *t = ps->p;
+				while (ps->p < ps->end && (isdigit((unsigned char)*ps->p) || strchr("+-._eE", *ps->p)))
+					ps->p++;
+				v->a[v->n] = (struct ing_str){t, (size_t)(ps->p - t)};
+			} else if (cf_string(ps, &v->a[v->n]) != 0) {
 				return ING_ERR;
+			}
 			v->n++;
 			cf_skip_ws_nl(ps);
 			if (ps->p >= ps->end) {
@@ -1156,39 +1169,82 @@ enum {
 	CFT_IGNORED,        /* a Traefik table ingressd does not implement */
 };
 
-/* Whole Traefik 1.x tables ingressd does not have: warned once, skipped. */
-static const char *const cf_traefik_tables[] = {
-    "docker", "acme", "file", "consul", "consulCatalog", "etcd", "zookeeper", "boltdb", "marathon",
-    "mesos", "eureka", "ecs", "rancher", "servicefabric", "dynamodb", "rest", "api", "ping",
-    "metrics", "tracing", "traefikLog", "retry", "healthcheck", "constraints", "backends",
-    "frontends", "tls", "hostResolver", "providers", "global", "log"};
-/* Traefik sub-tables of known tables, same treatment. */
-static const char *const cf_traefik_subtables[] = {
-    "proxyProtocol", "forwardedHeaders", "ingressEndpoint", "filters", "fields", "statistics", "metrics"};
-/* Traefik sub-tables that protect something ingressd does not do yet:
- * refused (a config error), never dropped with a warning. */
-static const char *const cf_refused_subtables[][2] = {
+/* Traefik 1.x's TOML decoder matched names to fields case-insensitively
+ * (k3s's chart writes CertFile): so do table words and keys here. What
+ * ingressd does not have is warned with what happens instead, and refused
+ * where the difference could open something. */
+struct cf_instead {
+	const char *name, *instead;
+};
+/* Whole Traefik 1.x tables: warned once each, skipped. */
+static const struct cf_instead cf_traefik_tables[] = {
+    {"docker", "another provider: ingressd reads Kubernetes only"}, {"file", "another provider: Kubernetes only"},
+    {"consul", "another provider: Kubernetes only"}, {"consulCatalog", "another provider: Kubernetes only"},
+    {"etcd", "another provider: Kubernetes only"}, {"zookeeper", "another provider: Kubernetes only"},
+    {"boltdb", "another provider: Kubernetes only"}, {"marathon", "another provider: Kubernetes only"},
+    {"mesos", "another provider: Kubernetes only"}, {"eureka", "another provider: Kubernetes only"},
+    {"ecs", "another provider: Kubernetes only"}, {"rancher", "another provider: Kubernetes only"},
+    {"servicefabric", "another provider: Kubernetes only"}, {"dynamodb", "another provider: Kubernetes only"},
+    {"rest", "another provider: Kubernetes only"}, {"providers", "another provider: Kubernetes only"},
+    {"backends", "file-provider routing: Kubernetes only"}, {"frontends", "file-provider routing: Kubernetes only"},
+    {"acme", "no ACME: certificates come from the TLS Secrets of the Ingresses (cert-manager makes them)"},
+    {"api", "no dashboard: the admin listener ([web]) serves /api/providers"},
+    {"ping", "/ping is served on the admin listener ([web]), not on an entry point"},
+    {"metrics", "/metrics (ingressd_* names, fixed buckets) is served on the admin listener ([web])"},
+    {"tracing", "no tracing"}, {"traefikLog", "ingressd logs text lines to standard error"},
+    {"log", "ingressd logs text lines to standard error"},
+    {"retry", "a failed connect is retried on another server (idempotent requests), no attempts setting"},
+    {"healthcheck", "no active health checks: the ready endpoints come from Kubernetes"},
+    {"constraints", "no constraints: [kubernetes] labelselector and ingressClass select"},
+    {"tls", "certificates come from the Secrets of the Ingresses and the tls tables of the entry points"},
+    {"hostResolver", "ExternalName names are resolved with the system resolver"},
+    {"global", "no update check or telemetry"}};
+/* Sub-tables of known tables: warned, skipped. */
+static const struct cf_instead cf_traefik_subtables[] = {
+    {"forwardedHeaders", "ingressd sets X-Forwarded-Proto, -Host, -Port and X-Real-Ip itself and appends the peer to "
+                         "X-Forwarded-For; trustedIPs are not applied"},
+    {"ingressEndpoint", "the Ingress status is not written (kubectl get ingress shows no address)"},
+    {"filters", "every request is logged"}, {"fields", "the access log has its fixed fields (no headers)"},
+    {"statistics", "no statistics"}, {"metrics", "/metrics is on the admin listener"}};
+/* Sub-tables that protect something ingressd does not do yet, or whose
+ * absence would change who gets through: refused (a config error). */
+static const struct cf_instead cf_refused_subtables[] = {
     {"tls.ClientCA", "client certificates (mutual TLS) are not supported yet"},
-    {"tls.clientCA", "client certificates (mutual TLS) are not supported yet"},
     {"auth.digest", "digest auth is not supported (basic is)"},
     {"auth.forward", "forward auth is not supported yet (basic is)"},
+    {"proxyProtocol", "the PROXY protocol is not supported yet (whitelists would see the load balancer, and its "
+                      "header would make every request a 400)"},
 };
-/* Traefik keys of known tables that ingressd ignores (warning). */
-static const char *const cf_traefik_keys[] = {
-    "checkNewVersion", "sendAnonymousUsage", "insecureSkipVerify", "InsecureSkipVerify", "pidFile",
-    "rootCAs", "RootCAs", "keepTrailingSlash", "AllowMinWeightZero", "allowMinWeightZero",
-    "providersThrottleDuration", "idleTimeout", "compress",
-    "enablePassTLSCert", "filename", "watch", "constraints", "debugLogGeneratedTemplate",
-    "readOnly", "statistics", "requestAcceptGraceTimeout", "certFile.data", "bufferingSize", "traefikLogsFile", "accessLogsFile", "regex",
-    "replacement", "permanent", "path", "templateVersion"};
+/* Keys of known tables: warned, ignored. */
+static const struct cf_instead cf_traefik_keys[] = {
+    {"checkNewVersion", "no update check"}, {"sendAnonymousUsage", "no telemetry"},
+    {"insecureSkipVerify", "pods get plain HTTP (no HTTPS to pods yet)"},
+    {"rootCAs", "pods get plain HTTP (no HTTPS to pods yet)"}, {"pidFile", "no pid file"},
+    {"keepTrailingSlash", "paths keep their trailing slash"}, {"AllowMinWeightZero", "weights are never 0"},
+    {"providersThrottleDuration", "see [kubernetes] throttleDuration"},
+    {"idleTimeout", "see [respondingTimeouts] idleTimeout"},
+    {"compress", "responses are not compressed (the same content, more bytes)"},
+    {"enablePassTLSCert", "client certificates are not passed"}, {"filename", "Kubernetes only"},
+    {"watch", "Kubernetes objects are always watched"}, {"constraints", "no constraints"},
+    {"debugLogGeneratedTemplate", "no templates"}, {"readOnly", "the admin listener is always read-only"},
+    {"statistics", "no statistics"}, {"requestAcceptGraceTimeout", "new connections stop at once on SIGTERM"},
+    {"certFile.data", "certificates come from files and Secrets"}, {"bufferingSize", "bodies are streamed"},
+    {"traefikLogsFile", "ingressd logs to standard error"}, {"accessLogsFile", "see [accessLog] filePath"},
+    {"regex", "the redirect goes to the entry point, without a regex rewrite"},
+    {"replacement", "the redirect goes to the entry point, without a regex rewrite"},
+    {"permanent", "the entry-point redirect is always 301"}, {"path", "no path"},
+    {"templateVersion", "no templates"}, {"entryPoint", "on the admin listener ([web])"},
+    {"buckets", "the histogram has fixed buckets"}, {"dashboard", "no dashboard"}, {"format", "text lines"},
+    {"publishedService", "the Ingress status is not written"}};
 
-static int
-cf_in_list(const char *const *list, size_t n, struct ing_str s)
+/* The entry of list for name (any case), or NULL. */
+static const struct cf_instead *
+cf_in_list(const struct cf_instead *list, size_t n, struct ing_str name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (str_eq(s, list[i]))
-			return 1;
-	return 0;
+		if (str_ieq(name, list[i].name))
+			return &list[i];
+	return NULL;
 }
 
 static struct cf_ep *
@@ -1264,7 +1320,7 @@ cf_table(struct cf_parser *ps, int array)
 	}
 	ps->ep = NULL;
 	struct ing_str t0 = parts[0];
-	if (str_eq(t0, "entryPoints")) {
+	if (str_ieq(t0, "entryPoints")) {
 		if (np == 1) {
 			ps->table = array ? CFT_IGNORED : CFT_ENTRYPOINTS;
 			if (array)
@@ -1296,22 +1352,22 @@ cf_table(struct cf_parser *ps, int array)
 		ps->ep = ep;
 		if (np == 2 && !array) {
 			ps->table = CFT_EP;
-		} else if (np == 3 && !array && str_eq(parts[2], "tls")) {
+		} else if (np == 3 && !array && str_ieq(parts[2], "tls")) {
 			ep->tls = 1;
 			ps->table = CFT_EP_TLS;
-		} else if (np == 4 && array && str_eq(parts[2], "tls") && str_eq(parts[3], "certificates")) {
+		} else if (np == 4 && array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "certificates")) {
 			ep->tls = 1;
 			ps->table = CFT_EP_TLS_CERT;
-		} else if (np == 3 && !array && str_eq(parts[2], "redirect")) {
+		} else if (np == 3 && !array && str_ieq(parts[2], "redirect")) {
 			ps->table = CFT_EP_REDIRECT;
-		} else if (np == 3 && !array && str_eq(parts[2], "whiteList")) {
+		} else if (np == 3 && !array && str_ieq(parts[2], "whiteList")) {
 			ps->table = CFT_EP_WHITELIST;
-		} else if (np == 3 && !array && str_eq(parts[2], "auth")) {
+		} else if (np == 3 && !array && str_ieq(parts[2], "auth")) {
 			ps->table = CFT_EP_AUTH;
-		} else if (np == 4 && !array && str_eq(parts[2], "auth") && str_eq(parts[3], "basic")) {
+		} else if (np == 4 && !array && str_ieq(parts[2], "auth") && str_ieq(parts[3], "basic")) {
 			ep->auth_basic = 1;
 			ps->table = CFT_EP_AUTH_BASIC;
-		} else if (np == 4 && !array && str_eq(parts[2], "tls") && str_eq(parts[3], "defaultCertificate")) {
+		} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "defaultCertificate")) {
 			ep->tls = 1;
 			ps->table = CFT_EP_TLS_DEFAULT;
 		} else if (np == 2) {
@@ -1319,16 +1375,17 @@ cf_table(struct cf_parser *ps, int array)
 			ps->table = CFT_IGNORED;
 		} else {
 			struct ing_str sub = {parts[2].p, (size_t)(h.p + h.n - parts[2].p)};
-			for (size_t r = 0; r < ING_ARRAY_LEN(cf_refused_subtables); r++)
-				if (str_eq(sub, cf_refused_subtables[r][0])) {
-					cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name,
-					       cf_refused_subtables[r][1]);
-					ps->table = CFT_IGNORED;
-					return;
-				}
-			if (cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), sub) ||
-			    cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[2]))
-				cf_warn(ps, "[%s]: not supported by ingressd, ignored", ps->table_name);
+			const struct cf_instead *ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), sub);
+			if (ci == NULL)
+				ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), parts[2]);
+			if (ci != NULL) {
+				cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name, ci->instead);
+				ps->table = CFT_IGNORED;
+				return;
+			}
+			if ((ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), sub)) != NULL ||
+			    (ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[2])) != NULL)
+				cf_warn(ps, "[%s]: not supported by ingressd, ignored: %s", ps->table_name, ci->instead);
 			else
 				cf_err(ps, "unknown table [%s]", ps->table_name);
 			ps->table = CFT_IGNORED;
@@ -1345,7 +1402,7 @@ cf_table(struct cf_parser *ps, int array)
 	             {"kubernetes", CFT_KUBERNETES},
 	             {"lifeCycle", CFT_LIFECYCLE}};
 	for (size_t k = 0; k < ING_ARRAY_LEN(known); k++) {
-		if (!str_eq(t0, known[k].name))
+		if (!str_ieq(t0, known[k].name))
 			continue;
 		if (np == 1 && array) {
 			cf_err(ps, "[[%s]] is not an array of tables", known[k].name);
@@ -1360,14 +1417,18 @@ cf_table(struct cf_parser *ps, int array)
 				ps->accesslog_seen = 1;
 			return;
 		}
-		if (cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[1]))
-			cf_warn(ps, "[%s]: not supported by ingressd, ignored", ps->table_name);
+		const struct cf_instead *ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), parts[1]);
+		if (ci != NULL)
+			cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name, ci->instead);
+		else if ((ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[1])) != NULL)
+			cf_warn(ps, "[%s]: not supported by ingressd, ignored: %s", ps->table_name, ci->instead);
 		else
 			cf_err(ps, "unknown table [%s]", ps->table_name);
 		ps->table = CFT_IGNORED;
 		return;
 	}
-	if (cf_in_list(cf_traefik_tables, ING_ARRAY_LEN(cf_traefik_tables), t0)) {
+	const struct cf_instead *ti = cf_in_list(cf_traefik_tables, ING_ARRAY_LEN(cf_traefik_tables), t0);
+	if (ti != NULL) {
 		/* one warning per Traefik table, not per sub-table */
 		int first = 1;
 		for (int k = 0; k < ps->nheaders - (array ? 0 : 1); k++)
@@ -1377,7 +1438,7 @@ cf_table(struct cf_parser *ps, int array)
 		if (array && ps->nheaders < (int)ING_ARRAY_LEN(ps->headers) && first)
 			ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
 		if (first)
-			cf_warn(ps, "[%.*s]: Traefik table not supported by ingressd, ignored", (int)t0.n, t0.p);
+			cf_warn(ps, "[%.*s]: Traefik table not supported by ingressd, ignored: %s", (int)t0.n, t0.p, ti->instead);
 		ps->table = CFT_IGNORED;
 		return;
 	}
@@ -1624,13 +1685,14 @@ cf_keyval(struct cf_parser *ps)
 		return;
 	}
 	for (ki = 0; ki < ING_ARRAY_LEN(cf_keys); ki++)
-		if (cf_keys[ki].table == ps->table && str_eq(key, cf_keys[ki].name)) {
+		if (cf_keys[ki].table == ps->table && str_ieq(key, cf_keys[ki].name)) {
 			k = &cf_keys[ki];
 			break;
 		}
 	if (k == NULL) {
-		if (cf_in_list(cf_traefik_keys, ING_ARRAY_LEN(cf_traefik_keys), key))
-			cf_warn(ps, "\"%.*s\": not supported by ingressd, ignored", (int)key.n, key.p);
+		const struct cf_instead *ki2 = cf_in_list(cf_traefik_keys, ING_ARRAY_LEN(cf_traefik_keys), key);
+		if (ki2 != NULL)
+			cf_warn(ps, "\"%.*s\": not supported by ingressd, ignored: %s", (int)key.n, key.p, ki2->instead);
 		else if (ps->table == CFT_TOP)
 			cf_err(ps, "unknown key \"%.*s\"", (int)ING_MIN(key.n, 64), key.p);
 		else
@@ -1661,8 +1723,9 @@ cf_keyval(struct cf_parser *ps)
 		*(uint64_t *)dst = (uint64_t)v->i * 1000;
 		return;
 	}
-	if (v->type != want[k->type]) {
-		cf_err(ps, "%s: expected %s, got %s", k->name, cf_type_names[want[k->type]], cf_type_names[v->type]);
+	if (v->type != want[k->type] || (v->type == CFV_ARR && v->nums)) {
+		cf_err(ps, "%s: expected %s, got %s", k->name, v->type == CFV_ARR ? "an array of strings" : cf_type_names[want[k->type]],
+		       v->type == CFV_ARR && v->nums ? "numbers" : cf_type_names[v->type]);
 		return;
 	}
 	for (int i = 0; v->type == CFV_STR && i < (int)v->s.n; i++)

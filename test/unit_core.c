@@ -254,7 +254,7 @@ TEST(test_conf_errors)
 	CHECK(conf("user = \"\\ud800\"\n") == 1 && conf_has(1, 0, "invalid code point"));
 	CHECK(conf("user = \"\\u0000\"\n") == 1);
 	CHECK(conf("user = \"\"\"a\"\"\"\n") == 1 && conf_has(1, 0, "multi-line strings"));
-	CHECK(conf("defaultEntryPoints = [\"http\", 1]\n") == 1 && conf_has(1, 0, "only hold strings"));
+	CHECK(conf("defaultEntryPoints = [\"http\", 1]\n") == 1 && conf_has(1, 0, "not both"));
 	CHECK(conf("defaultEntryPoints = [\"nope\"]\n") == 1 && conf_has(0, 0, "unknown entry point \"nope\""));
 	CHECK(conf("[unknowntable]\n") == 1 && conf_has(1, 0, "unknown table [unknowntable]"));
 	CHECK(conf("[web.nothing]\n") == 1 && conf_has(1, 0, "unknown table"));
@@ -336,6 +336,37 @@ TEST(test_conf_traefik_toml)
 	CHECK(ut_cf.eps[0].wl_set && ut_cf.eps[0].wl_n == 1); /* enforced now, not a warning (issue 11) */
 	CHECK(ut_cf.n_eps == 2 && ut_cf.eps[1].tls && !strcmp(ut_cf.eps[1].cert_file, "/ssl/tls.crt"));
 	CHECK(ut_cf.loglevel == ING_LOG_ERROR);
+}
+
+/* The traefik.toml k3s's Traefik 1.x chart wrote: loads, naming what
+ * ingressd does instead (issue 11). Traefik matched names in any case and
+ * read arrays of numbers. */
+TEST(test_conf_k3s_toml)
+{
+	const char *text = "logLevel = \"info\"\ndefaultEntryPoints = [\"http\",\"https\"]\n[entryPoints]\n"
+	                   "  [entryPoints.http]\n  address = \":80\"\n  compress = true\n"
+	                   "  [entryPoints.https]\n  address = \":443\"\n  compress = true\n    [entryPoints.https.tls]\n"
+	                   "      [[entryPoints.https.tls.certificates]]\n      CertFile = \"/ssl/tls.crt\"\n      KeyFile = \"/ssl/tls.key\"\n"
+	                   "  [entryPoints.prometheus]\n  address = \":9100\"\n[ping]\nentryPoint = \"http\"\n[kubernetes]\n"
+	                   "  [kubernetes.ingressEndpoint]\n  publishedService = \"kube-system/traefik\"\n[traefikLog]\n  format = \"json\"\n"
+	                   "[api]\n  dashboard = true\n[metrics]\n  [metrics.prometheus]\n    entryPoint = \"prometheus\"\n"
+	                   "    buckets = [0.1,0.3,1.2,5.0]\n";
+	CHECK(conf(text) == 0);
+	CHECK(!strcmp(ut_cf.eps[1].cert_file, "/ssl/tls.crt") && !strcmp(ut_cf.eps[1].key_file, "/ssl/tls.key"));
+	CHECK(conf_has(6, 1, "responses are not compressed"));
+	CHECK(conf_has(16, 1, "/ping is served on the admin listener"));
+	CHECK(conf_has(19, 1, "the Ingress status is not written"));
+	CHECK(conf_has(25, 1, "/metrics (ingressd_* names, fixed buckets)"));
+	/* any case; a duplicate in another case is still a duplicate */
+	CHECK(conf("LOGLEVEL = \"debug\"\n[Web]\nAddress = \":9\"\n") == 0 && ut_cf.loglevel == ING_LOG_DEBUG &&
+	      ut_cf.web.port == 9);
+	CHECK(conf("logLevel = \"debug\"\nloglevel = \"info\"\n") == 1 && conf_has(2, 0, "duplicate key"));
+	/* numbers in arrays only where ingressd skips them; never mixed */
+	CHECK(conf("defaultEntryPoints = [1, 2]\n") == 1 && conf_has(1, 0, "expected an array of strings, got numbers"));
+	CHECK(conf("[metrics]\nbuckets = [0.1, \"x\"]\n") == 1 && conf_has(2, 0, "not both"));
+	/* the PROXY protocol would change who a whitelist sees: refused */
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\ntrustedIPs = [\"10.0.0.1\"]\n") == 1 &&
+	      conf_has(3, 0, "PROXY protocol is not supported yet"));
 }
 
 /* The entry points' security in traefik.toml (issue 11): enforced, or
@@ -927,6 +958,7 @@ main(void)
 	RUN(test_conf_errors);
 	RUN(test_conf_traefik_toml);
 	RUN(test_conf_ep_security);
+	RUN(test_conf_k3s_toml);
 	RUN(test_conf_hostile);
 	RUN(test_conf_duration);
 	RUN(test_conf_file);

@@ -71,7 +71,7 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -576,6 +576,9 @@ struct cf_ep {
 	char key_file[256];
 	char redirect_ep[32]; /* [entryPoints.NAME.redirect] entryPoint */
 	int sni_strict;       /* tls.sniStrict: no certificate for the name, no handshake */
+	/* tls.ClientCA (files, optional), or the older tls.clientCAFiles */
+	int ca_set, ca_optional, n_ca_files;
+	char ca_files[ING_MAX_CA_FILES][256];
 	char min_version[16], cipher_suites[16]; /* checked against what ingressd offers (cf_finish) */
 	/* [entryPoints.NAME.whiteList] sourceRange, or whitelistSourceRange: in cf->ep_cidrs */
 	int wl_set, wl_first, wl_n, wl_line;
@@ -1160,6 +1163,7 @@ enum {
 	CFT_EP_AUTH,        /* [entryPoints.NAME.auth] */
 	CFT_EP_AUTH_BASIC,  /* [entryPoints.NAME.auth.basic] */
 	CFT_EP_TLS_DEFAULT, /* [entryPoints.NAME.tls.defaultCertificate] */
+	CFT_EP_TLS_CA,      /* [entryPoints.NAME.tls.ClientCA]; CFT_EP.. are the entry point's */
 	CFT_WEB,
 	CFT_ACCESSLOG,
 	CFT_RESPONDING,
@@ -1209,7 +1213,6 @@ static const struct cf_instead cf_traefik_subtables[] = {
 /* Sub-tables that protect something ingressd does not do yet, or whose
  * absence would change who gets through: refused (a config error). */
 static const struct cf_instead cf_refused_subtables[] = {
-    {"tls.ClientCA", "client certificates (mutual TLS) are not supported yet"},
     {"auth.digest", "digest auth is not supported (basic is)"},
     {"auth.forward", "forward auth is not supported yet (basic is)"},
     {"proxyProtocol", "the PROXY protocol is not supported yet (whitelists would see the load balancer, and its "
@@ -1370,6 +1373,9 @@ cf_table(struct cf_parser *ps, int array)
 		} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "defaultCertificate")) {
 			ep->tls = 1;
 			ps->table = CFT_EP_TLS_DEFAULT;
+		} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "ClientCA")) {
+			ep->tls = ep->ca_set = 1;
+			ps->table = CFT_EP_TLS_CA;
 		} else if (np == 2) {
 			cf_err(ps, "[[%s]] is not an array of tables", ps->table_name);
 			ps->table = CFT_IGNORED;
@@ -1448,7 +1454,7 @@ cf_table(struct cf_parser *ps, int array)
 
 /* Key handlers. */
 enum cf_kt { KT_STR, KT_INT, KT_BOOL, KT_STRS, KT_DUR, KT_ADDR, KT_LEVEL, KT_LOGFMT, KT_NS, KT_SEL, KT_CIDRS, KT_HDR,
-             KT_USERS, KT_SUITES };
+             KT_USERS, KT_SUITES, KT_FILES };
 struct cf_key {
 	int table;
 	const char *name;
@@ -1485,6 +1491,9 @@ static const struct cf_key cf_keys[] = {
     {CFT_EP_TLS, "sniStrict", KT_BOOL, CFE(sni_strict)},
     {CFT_EP_TLS_DEFAULT, "certFile", KT_STR, CFE(cert_file)},
     {CFT_EP_TLS_DEFAULT, "keyFile", KT_STR, CFE(key_file)},
+    {CFT_EP_TLS_CA, "files", KT_FILES, CFE(ca_files)},
+    {CFT_EP_TLS_CA, "optional", KT_BOOL, CFE(ca_optional)},
+    {CFT_EP_TLS, "clientCAFiles", KT_FILES, CFE(ca_files)},
     {CFT_WEB, "address", KT_ADDR, CFO(web_address)},
     {CFT_ACCESSLOG, "filePath", KT_STR, CFO(accesslog_path)},
     {CFT_ACCESSLOG, "format", KT_LOGFMT, CFO(accesslog_format)},
@@ -1542,6 +1551,36 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 		ep->wl_n++;
 	}
 	qsort(&c->ep_cidrs[ep->wl_first], (size_t)ep->wl_n, sizeof c->ep_cidrs[0], wl_cmp);
+}
+
+/* tls.ClientCA files (or the older tls.clientCAFiles, which Traefik 1.7
+ * read as ClientCA with optional = false): paths, read by tl_setup. */
+static void
+cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v)
+{
+	struct cf_ep *ep = ps->ep;
+	if (ep->n_ca_files > 0) {
+		cf_err(ps, "%s: the entry point's client CAs are given twice (tls.ClientCA files and clientCAFiles)", key);
+		return;
+	}
+	if (v->n > ING_MAX_CA_FILES) {
+		cf_err(ps, "%s: too many files (limit is %d, ING_MAX_CA_FILES); put the CAs in one bundle", key,
+		       ING_MAX_CA_FILES);
+		g.lim_hits[LIM_CA_FILES]++;
+		return;
+	}
+	for (int i = 0; i < v->n; i++) {
+		if (v->a[i].n >= 5 && !memcmp(v->a[i].p, "-----", 5)) {
+			cf_err(ps, "%s: PEM text in the config is not supported; give the path of a file", key);
+			return;
+		}
+		if (v->a[i].n == 0 || str_copy(ep->ca_files[i], sizeof ep->ca_files[i], v->a[i]) != 0) {
+			cf_err(ps, "%s: file name empty or too long", key);
+			return;
+		}
+	}
+	ep->n_ca_files = v->n;
+	ep->ca_set = 1;
 }
 
 /* A "user:hash" of an entry point's basic auth into c->ep_users, after
@@ -1705,16 +1744,14 @@ cf_keyval(struct cf_parser *ps)
 	}
 	ps->seen[ki / 64] |= 1ull << (ki % 64);
 
-	int is_ep = ps->table == CFT_EP || ps->table == CFT_EP_TLS || ps->table == CFT_EP_TLS_CERT ||
-	            ps->table == CFT_EP_REDIRECT || ps->table == CFT_EP_WHITELIST || ps->table == CFT_EP_AUTH ||
-	            ps->table == CFT_EP_AUTH_BASIC || ps->table == CFT_EP_TLS_DEFAULT;
+	int is_ep = ps->table >= CFT_EP && ps->table <= CFT_EP_TLS_CA;
 	char *base = is_ep ? (char *)ps->ep : (char *)ps->c;
 	void *dst = base + k->off;
 	static const int want[] = {[KT_STR] = CFV_STR,  [KT_INT] = CFV_INT,    [KT_BOOL] = CFV_BOOL,
 	                           [KT_STRS] = CFV_ARR, [KT_DUR] = CFV_STR,    [KT_ADDR] = CFV_STR,
 	                           [KT_LEVEL] = CFV_STR, [KT_LOGFMT] = CFV_STR, [KT_NS] = CFV_ARR,
 	                           [KT_SEL] = CFV_STR,  [KT_CIDRS] = CFV_ARR,  [KT_HDR] = CFV_STR,
-	                           [KT_USERS] = CFV_ARR, [KT_SUITES] = CFV_ARR};
+	                           [KT_USERS] = CFV_ARR, [KT_SUITES] = CFV_ARR, [KT_FILES] = CFV_ARR};
 	if (k->type == KT_DUR && v->type == CFV_INT) {
 		if (v->i < 0 || v->i > 365 * 86400) {
 			cf_err(ps, "%s: duration out of range", k->name);
@@ -1846,6 +1883,9 @@ cf_keyval(struct cf_parser *ps)
 	case KT_SUITES: /* Go's names; what ingressd offers must be among them */
 		cf_suites(ps, v);
 		break;
+	case KT_FILES:
+		cf_ca_files(ps, k->name, v);
+		break;
 	case KT_SEL: {
 		char tmp[sizeof ps->c->kube.labelselector];
 		const char *why;
@@ -1975,6 +2015,9 @@ cf_finish(struct cf_parser *ps)
 			       "headers); refused rather than checked against the wrong address", ep->name);
 		if (ep->users_file[0])
 			cf_ep_users_file(ps, ep);
+		if (ep->ca_set && ep->n_ca_files == 0) /* Traefik 1.7 then asked for no certificate at all */
+			cf_err(ps, "[entryPoints.%s.tls.ClientCA]: no files: refused rather than served without client "
+			       "certificates", ep->name);
 		if (ep->auth_basic && ep->user_n == 0)
 			cf_err(ps, "[entryPoints.%s.auth.basic]: no users (users or usersFile)", ep->name);
 		if (ep->auth_header[0] && !ep->auth_basic)
@@ -7159,38 +7202,82 @@ tl_build(const int *ing_order, int n)
 		}
 }
 
-/* Contexts and default certificates of the TLS entry points (start and
- * SIGHUP). 0, or ING_ERR with the reason logged. */
+/* An entry point's context: its client CAs (tls.ClientCA), read into
+ * buf. NULL with the reason logged. */
+static struct tls_ctx *
+tl_ctx(const struct cf_ep *e, int ep, char *buf, size_t cap)
+{
+	char err[200];
+	size_t n = 0;
+	struct tls_ctx *ctx = tls_server_ctx(tl_pick, (void *)(intptr_t)ep, err, sizeof err);
+	if (ctx == NULL) {
+		log_errx("tl: entry point %s: %s", e->name, err);
+		return NULL;
+	}
+	for (int i = 0; i < e->n_ca_files; i++) {
+		ssize_t r = port_read_file(e->ca_files[i], buf + n, cap - n, err, sizeof err);
+		if (r < 0) {
+			log_errx("tl: entry point %s: tls.ClientCA: %s", e->name, err);
+			tls_ctx_free(ctx);
+			return NULL;
+		}
+		n += (size_t)r;
+		if (n < cap - 1)
+			buf[n++] = '\n';
+	}
+	if (e->n_ca_files > 0 && tls_server_client_ca(ctx, buf, n, !e->ca_optional, err, sizeof err) != 0) {
+		log_errx("tl: entry point %s: tls.ClientCA files %s%s: %s", e->name, e->ca_files[0],
+		         e->n_ca_files > 1 ? ",..." : "", err);
+		tls_ctx_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Contexts and default certificates of the TLS entry points, all made
+ * afresh (start, SIGHUP, -t): the old ones stay for their sessions and
+ * are swapped only when every new one loaded. 0, or ING_ERR logged. */
 static int
 tl_setup(const struct cf *c)
 {
 	static char crt[ING_MAX_CA_BYTES], key[ING_MAX_CA_BYTES];
+	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS] = {0};
+	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS] = {0};
 	char err[200];
-	for (int ep = 0; ep < c->n_eps; ep++) {
+	int ep, rc = 0;
+	for (ep = 0; ep < c->n_eps && rc == 0; ep++) {
 		const struct cf_ep *e = &c->eps[ep];
 		if (!e->tls)
 			continue;
-		if (g_tl.ctx[ep] == NULL && (g_tl.ctx[ep] = tls_server_ctx(tl_pick, (void *)(intptr_t)ep, err, sizeof err)) == NULL) {
-			log_errx("tl: entry point %s: %s", e->name, err);
-			return ING_ERR;
+		if ((ctx[ep] = tl_ctx(e, ep, crt, sizeof crt)) == NULL) {
+			rc = ING_ERR;
+			break;
 		}
 		if (e->cert_file[0] == '\0')
 			continue;
 		struct tls_cert_info info;
 		ssize_t cl = port_read_file(e->cert_file, crt, sizeof crt, err, sizeof err), kl;
-		struct tls_cert *tc = NULL;
 		if (cl >= 0 && (kl = port_read_file(e->key_file, key, sizeof key, err, sizeof err)) >= 0)
-			tc = tls_cert_load(crt, (size_t)cl, key, (size_t)kl, &info, err, sizeof err);
+			dflt[ep] = tls_cert_load(crt, (size_t)cl, key, (size_t)kl, &info, err, sizeof err);
 		explicit_bzero(key, sizeof key);
-		if (tc == NULL) {
+		if (dflt[ep] == NULL) {
 			log_errx("tl: entry point %s: default certificate %s: %s", e->name, e->cert_file, err);
-			return ING_ERR;
+			rc = ING_ERR;
 		}
-		if (g_tl.dflt[ep] != NULL)
-			tls_cert_free(g_tl.dflt[ep]);
-		g_tl.dflt[ep] = tc;
 	}
-	return 0;
+	for (ep = 0; ep < ING_MAX_ENTRYPOINTS; ep++) {
+		struct tls_ctx *oc = rc == 0 ? g_tl.ctx[ep] : ctx[ep];
+		struct tls_cert *od = rc == 0 ? g_tl.dflt[ep] : dflt[ep];
+		if (oc != NULL)
+			tls_ctx_free(oc);
+		if (od != NULL)
+			tls_cert_free(od);
+		if (rc == 0) {
+			g_tl.ctx[ep] = ctx[ep];
+			g_tl.dflt[ep] = dflt[ep];
+		}
+	}
+	return rc;
 }
 
 /* A new connection on a TLS entry point: its session. 0, or ING_ERR (the
@@ -7392,8 +7479,8 @@ hp_client_read(struct cn *c)
 			cn_close(c, c->state == CS_HEAD ? "client closed mid-request" : "client closed");
 			break;
 		}
-		if (r == ING_ERR) {
-			cn_close(c, "client read error");
+		if (r == ING_ERR) { /* a TLS session says why (a refused client certificate, ...) */
+			cn_close(c, c->tls != NULL ? tls_error(c->tls) : "client read error");
 			break;
 		}
 		if (r == ING_WAIT && c->in == NULL && !(c->flags & CNF_DRAINED)) {
@@ -11962,9 +12049,14 @@ ev_reload(void)
 		           memcmp(&nc->eps[i].addr, &old->eps[i].addr, sizeof nc->eps[i].addr) != 0 ||
 		           nc->eps[i].tls != old->eps[i].tls;
 	if (relisten) {
+		/* the entry points stay as they are, with their whitelists and users */
 		log_warnx("ev: reload: entry point or [web] addresses changed: they apply at the next restart");
 		memcpy(nc->eps, old->eps, sizeof nc->eps);
 		nc->n_eps = old->n_eps;
+		nc->n_ep_cidrs = old->n_ep_cidrs;
+		memcpy(nc->ep_cidrs, old->ep_cidrs, sizeof nc->ep_cidrs[0] * (size_t)old->n_ep_cidrs);
+		nc->n_ep_users = old->n_ep_users;
+		memcpy(nc->ep_users, old->ep_users, sizeof nc->ep_users[0] * (size_t)old->n_ep_users);
 		nc->web = old->web;
 		nc->web_enabled = old->web_enabled;
 		memcpy(nc->web_address, old->web_address, sizeof nc->web_address);
@@ -12258,6 +12350,8 @@ main(int argc, char **argv)
 	g_ev.conf_path = conf;
 	int nerr = cf_load(&ps, ev_cf(), conf);
 	cf_report(&ps, 2);
+	if (check && nerr == 0 && tl_setup(ev_cf()) != 0) /* the certificate and CA files too */
+		nerr = 1;
 	if (check) {
 		if (nerr == 0)
 			log_say(1, "%s: configuration ok\n", conf ? conf : "(defaults)");

@@ -94,6 +94,9 @@
 #ifndef ING_MAX_CA_BYTES
 #define ING_MAX_CA_BYTES (256 * 1024)
 #endif
+#ifndef ING_MAX_CA_FILES
+#define ING_MAX_CA_FILES 4 /* tls.ClientCA files of one entry point */
+#endif
 
 /* Object store (fixed arrays; an object over a limit is skipped, logged
  * and counted, and the previous version of it stays). */
@@ -300,6 +303,18 @@ void tls_cert_free(struct tls_cert *c); /* drops ingressd's reference */
  * when none was sent); NULL refuses the handshake. */
 typedef struct tls_cert *(*tls_pick_fn)(const char *sni, void *arg);
 struct tls_ctx *tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen);
+/* Client certificates (mutual TLS) on every handshake of a server
+ * context, before its first session: the client's chain must lead to one of
+ * the CAs of ca_pem, be valid now, and its end-entity certificate must allow
+ * client authentication (extendedKeyUsage, when present, lists clientAuth).
+ * required = 0: a client may send none, a bad one is still refused. Such a
+ * context never resumes sessions (a session made elsewhere, or before a CA
+ * change, would skip the check). 0, or ING_ERR + err. */
+int tls_server_client_ca(struct tls_ctx *ctx, const char *ca_pem, size_t len, int required, char *err,
+                         size_t errlen);
+/* The client's verified end-entity certificate (DER) once the handshake is
+ * done; NULL when it sent none. Valid until tls_free. */
+const unsigned char *tls_peer_cert(struct tls *t, size_t *len);
 /* Server session on an accepted fd: TLS 1.2 (1.3 where the library has
  * it), ECDHE with AES-GCM or ChaCha20-Poly1305 only, session resumption. */
 struct tls *tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen);

@@ -53,10 +53,11 @@
 struct tls_ctx {
 	int refs;     /* ingressd's reference + one per session */
 	int server;
-	br_x509_trust_anchor *tas; /* client: CA bundle */
+	br_x509_trust_anchor *tas; /* client: CA bundle; server: client CAs */
 	size_t ntas;
 	tls_pick_fn pick; /* server */
 	void *arg;
+	int client_auth; /* server: 0 none, 1 optional, 2 required */
 };
 
 struct tls_cert {
@@ -71,7 +72,8 @@ struct tls_cert {
 	unsigned char kbuf[5 * BS_RSA_ELT];
 };
 
-/* Client: br_x509_minimal plus the end-entity certificate for IP hosts. */
+/* br_x509_minimal plus the end-entity certificate: a client checks IP
+ * hosts against it, a server checks its extendedKeyUsage and keeps it. */
 struct bs_x509 {
 	const br_x509_class *vtable;
 	br_x509_minimal_context mini;
@@ -81,6 +83,7 @@ struct bs_x509 {
 	unsigned char *ee;
 	size_t eelen, eecap;
 	int ncert;
+	unsigned bad; /* server: the client's chain failed with this error */
 	int64_t now;
 	char host[ING_NAME_LEN];
 };
@@ -96,10 +99,8 @@ struct tls {
 		br_ssl_client_context cc;
 		br_ssl_server_context sc;
 	} u;
-	union {
-		struct bs_x509 x;
-		struct bs_policy pol;
-	} v;
+	struct bs_x509 x;
+	struct bs_policy pol; /* server */
 	br_ssl_engine_context *eng;
 	struct tls_ctx *ctx;
 	struct tls_cert *cert; /* server: the one bp_choose took */
@@ -231,11 +232,12 @@ cert_validity(const struct certf *f, int64_t *nb, int64_t *na)
 	return der_time(&v, nb) == 0 && der_time(&v, na) == 0 ? 0 : -1;
 }
 
-/* The GeneralNames of the subjectAltName: 1 found, 0 none, -1 malformed. */
+/* The SEQUENCE inside extension oid (2.5.29.x, x = last): 1 found, 0
+ * none, -1 malformed. */
 static int
-cert_san(const struct certf *f, struct der *names)
+cert_ext(const struct certf *f, unsigned char last, struct der *seq)
 {
-	static const unsigned char oid_san[] = {0x55, 0x1d, 0x11};
+	const unsigned char oid[] = {0x55, 0x1d, last};
 	struct der exts = f->exts, e, id, v;
 	unsigned tag;
 
@@ -246,8 +248,41 @@ cert_san(const struct certf *f, struct der *names)
 			return -1;
 		if (der_take(&e, 0x04, &v) != 0)
 			return -1;
-		if (id.n == sizeof oid_san && memcmp(id.p, oid_san, sizeof oid_san) == 0)
-			return der_take(&v, 0x30, names) == 0 && v.n == 0 ? 1 : -1;
+		if (id.n == sizeof oid && memcmp(id.p, oid, sizeof oid) == 0)
+			return der_take(&v, 0x30, seq) == 0 && v.n == 0 ? 1 : -1;
+	}
+	return 0;
+}
+
+/* The GeneralNames of the subjectAltName: 1 found, 0 none, -1 malformed. */
+static int
+cert_san(const struct certf *f, struct der *names)
+{
+	return cert_ext(f, 0x11, names);
+}
+
+/* 1 when a client may authenticate with the certificate: no
+ * extendedKeyUsage, or one listing clientAuth or anyExtendedKeyUsage (as
+ * Go's crypto/tls asked); 0 when not, -1 when it cannot be read. */
+static int
+cert_client_use(const unsigned char *p, size_t n)
+{
+	static const unsigned char client_auth[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
+	static const unsigned char any[] = {0x55, 0x1d, 0x25, 0x00};
+	struct certf f;
+	struct der eku, id;
+	int r;
+
+	if (cert_fields(p, n, &f) != 0 || (r = cert_ext(&f, 0x25, &eku)) < 0)
+		return -1;
+	if (r == 0)
+		return 1;
+	while (eku.n > 0) {
+		if (der_take(&eku, 0x06, &id) != 0)
+			return -1;
+		if ((id.n == sizeof client_auth && memcmp(id.p, client_auth, id.n) == 0) ||
+		    (id.n == sizeof any && memcmp(id.p, any, id.n) == 0))
+			return 1;
 	}
 	return 0;
 }
@@ -395,10 +430,11 @@ static const struct {
 	{BR_ERR_BAD_SNI, "malformed server name (SNI)"},
 	{BR_ERR_BAD_FINISHED, "bad Finished message"},
 	{BR_ERR_INVALID_ALGORITHM, "peer chose an algorithm that was not offered"},
-	{BR_ERR_BAD_SIGNATURE, "bad handshake signature from the server"},
+	{BR_ERR_BAD_SIGNATURE, "bad handshake signature from the peer"},
 	{BR_ERR_WRONG_KEY_USAGE, "certificate key does not allow this cipher suite"},
 	{BR_ERR_IO, "I/O error"},
-	{BR_ERR_X509_EMPTY_CHAIN, "server sent no certificate"},
+	{BR_ERR_X509_EMPTY_CHAIN, "peer sent no certificate"},
+	{BR_ERR_NO_CLIENT_AUTH, "client sent no certificate (the entry point requires one: tls.ClientCA)"},
 	{BR_ERR_X509_NOT_TRUSTED, "unknown CA: the certificate chain does not lead to a trusted CA"},
 	{BR_ERR_X509_EXPIRED, "certificate expired or not yet valid"},
 	{BR_ERR_X509_BAD_SERVER_NAME, "server name mismatch"},
@@ -407,18 +443,17 @@ static const struct {
 	{BR_ERR_X509_WRONG_KEY_TYPE, "certificate key type does not match its signature"},
 	{BR_ERR_X509_CRITICAL_EXTENSION, "certificate has an unknown critical extension"},
 	{BR_ERR_X509_NOT_CA, "an issuing certificate is not a CA"},
-	{BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids TLS server use"},
+	{BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids this use (TLS server or client)"},
 	{BR_ERR_X509_WEAK_PUBLIC_KEY, "certificate key too weak"},
 	{BR_ERR_X509_LIMIT_EXCEEDED, "certificate chain too long or too large"},
 	{BR_ERR_X509_DN_MISMATCH, "certificate chain is out of order"},
 	{BR_ERR_X509_TIME_UNKNOWN, "no validation time"},
 };
 
-/* Puts the engine's error into t->err unless a better text is there. */
+/* Puts error e into t->err unless a better text is there. */
 static void
-bs_note(struct tls *t)
+bs_say(struct tls *t, int e)
 {
-	int e = br_ssl_engine_last_error(t->eng);
 	size_t i;
 
 	if (t->err[0] != '\0' || e == BR_ERR_OK)
@@ -450,6 +485,12 @@ bs_note(struct tls *t)
 		tc_fail(t, "malformed certificate (BearSSL X.509 error %d)", e);
 	else
 		tc_fail(t, "TLS protocol error (BearSSL error %d)", e);
+}
+
+static void
+bs_note(struct tls *t)
+{
+	bs_say(t, br_ssl_engine_last_error(t->eng));
 }
 
 /* ------------------------------------------------------------------------
@@ -625,7 +666,17 @@ bx_end_chain(const br_x509_class **ctx)
 	unsigned r = x->mini.vtable->end_chain(&x->mini.vtable);
 	int ok;
 
-	if (r == 0 && x->iplen > 0) {
+	if (r == 0 && x->t->server) {
+		if (x->ee == NULL || x->eelen != x->eecap) {
+			tc_fail(x->t, "client certificate over %d bytes", BS_MAX_EE);
+			r = BR_ERR_X509_LIMIT_EXCEEDED;
+		} else if ((ok = cert_client_use(x->ee, x->eelen)) != 1) {
+			tc_fail(x->t, ok < 0 ? "client certificate has a malformed extendedKeyUsage"
+			                     : "client certificate is not for client authentication (extendedKeyUsage "
+			                       "without clientAuth)");
+			r = BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+		}
+	} else if (r == 0 && x->iplen > 0) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
 			tc_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
@@ -641,6 +692,12 @@ bx_end_chain(const br_x509_class **ctx)
 	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
 		tc_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
 	}
+	if (r == 0 && x->t->server)
+		return 0; /* the certificate stays for tls_peer_cert */
+	/* BR_OPT_TOLERATE_NO_CLIENT_AUTH (ClientCA optional) would let a bad
+	 * certificate in as no certificate: bs_state ends the session. */
+	if (r != 0 && x->t->server && x->ncert > 0)
+		x->bad = r;
 	free(x->ee);
 	x->ee = NULL;
 	return r;
@@ -1001,10 +1058,10 @@ tls_port_name(void)
 	return "BearSSL 0.6";
 }
 
-struct tls_ctx *
-tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
+/* The CAs of a PEM bundle into c->tas. 0, or -1 + err. */
+static int
+bs_ca_load(struct tls_ctx *c, const char *ca_pem, size_t len, char *err, size_t errlen)
 {
-	struct tls_ctx *c;
 	struct pem s = {ca_pem, ca_pem + len};
 	char label[64], e[128];
 	unsigned char *d;
@@ -1013,38 +1070,47 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 
 	if (ca_pem == NULL || len > ING_MAX_CA_BYTES) {
 		seterr(err, errlen, "CA bundle over %d bytes (ING_MAX_CA_BYTES)", ING_MAX_CA_BYTES);
-		return NULL;
+		return -1;
 	}
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return NULL;
-	}
-	c->refs = 1;
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0) {
 			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
 			free(d);
-			goto bad;
+			return -1;
 		}
 		r = bs_ta_add(c, d, dlen, e, sizeof e);
 		free(d);
 		if (r != 0) {
 			seterr(err, errlen, "CA bundle: certificate %zu: %s", c->ntas + 1, e);
-			goto bad;
+			return -1;
 		}
 	}
 	if (r < 0) {
 		seterr(err, errlen, "CA bundle: %s", e);
-		goto bad;
+		return -1;
 	}
 	if (c->ntas == 0) {
 		seterr(err, errlen, "CA bundle: no PEM CERTIFICATE found");
-		goto bad;
+		return -1;
+	}
+	return 0;
+}
+
+struct tls_ctx *
+tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
+{
+	struct tls_ctx *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	if (bs_ca_load(c, ca_pem, len, err, errlen) != 0) {
+		bs_ctx_put(c);
+		return NULL;
 	}
 	return c;
-bad:
-	bs_ctx_put(c);
-	return NULL;
 }
 
 struct tls_ctx *
@@ -1061,6 +1127,19 @@ tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
 	c->pick = pick;
 	c->arg = arg;
 	return c;
+}
+
+int
+tls_server_client_ca(struct tls_ctx *ctx, const char *ca_pem, size_t len, int required, char *err, size_t errlen)
+{
+	if (ctx == NULL || !ctx->server || ctx->ntas > 0) {
+		seterr(err, errlen, "not a fresh TLS server context");
+		return ING_ERR;
+	}
+	if (bs_ca_load(ctx, ca_pem, len, err, errlen) != 0)
+		return ING_ERR;
+	ctx->client_auth = required ? 2 : 1;
+	return 0;
 }
 
 void
@@ -1128,6 +1207,30 @@ bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	return t;
 }
 
+/* The peer's certificate chain is checked against the context's CAs, at
+ * the time of the handshake, by bx_vtable around br_x509_minimal. */
+static struct bs_x509 *
+bs_x509_init(struct tls *t)
+{
+	struct bs_x509 *x = &t->x;
+	int64_t now = tc_now();
+
+	x->vtable = &bx_vtable;
+	x->t = t;
+	br_x509_minimal_init(&x->mini, &br_sha256_vtable, t->ctx->tas, t->ctx->ntas);
+	br_x509_minimal_set_hash(&x->mini, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(&x->mini, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(&x->mini, br_sha512_ID, &br_sha512_vtable);
+	br_x509_minimal_set_rsa(&x->mini, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(&x->mini, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+	x->now = now;
+	br_x509_minimal_set_time(&x->mini, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
+	br_ssl_engine_set_rsavrfy(t->eng, br_rsa_pkcs1_vrfy_get_default());
+	br_ssl_engine_set_ecdsa(t->eng, br_ecdsa_vrfy_asn1_get_default());
+	br_ssl_engine_set_x509(t->eng, &x->vtable);
+	return x;
+}
+
 struct tls *
 tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
 {
@@ -1135,29 +1238,15 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	struct bs_x509 *x;
 	unsigned char ip[16];
 	size_t iplen = 0;
-	int64_t now;
 
 	if (tc_host(host, ip, &iplen, err, errlen) != 0)
 		return NULL;
 	if ((t = bs_get(ctx, 0, fd, err, errlen)) == NULL)
 		return NULL;
-	x = &t->v.x;
-	x->vtable = &bx_vtable;
-	x->t = t;
+	x = bs_x509_init(t);
 	memcpy(x->ip, ip, iplen);
 	x->iplen = iplen;
 	ing_snprintf(x->host, sizeof x->host, "%s", host);
-	br_x509_minimal_init(&x->mini, &br_sha256_vtable, ctx->tas, ctx->ntas);
-	br_x509_minimal_set_hash(&x->mini, br_sha256_ID, &br_sha256_vtable);
-	br_x509_minimal_set_hash(&x->mini, br_sha384_ID, &br_sha384_vtable);
-	br_x509_minimal_set_hash(&x->mini, br_sha512_ID, &br_sha512_vtable);
-	br_x509_minimal_set_rsa(&x->mini, br_rsa_pkcs1_vrfy_get_default());
-	br_x509_minimal_set_ecdsa(&x->mini, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-	x->now = now = tc_now();
-	br_x509_minimal_set_time(&x->mini, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
-	br_ssl_engine_set_rsavrfy(t->eng, br_rsa_pkcs1_vrfy_get_default());
-	br_ssl_engine_set_ecdsa(t->eng, br_ecdsa_vrfy_asn1_get_default());
-	br_ssl_engine_set_x509(t->eng, &x->vtable);
 	/* An IP literal is neither sent as SNI nor given to the name check. */
 	if (!br_ssl_client_reset(&t->u.cc, iplen > 0 ? NULL : host, 0)) {
 		bs_note(t);
@@ -1175,14 +1264,23 @@ tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
 
 	if ((t = bs_get(ctx, 1, fd, err, errlen)) == NULL)
 		return NULL;
-	t->v.pol.vtable = &bp_vtable;
-	t->v.pol.t = t;
-	br_ssl_server_set_policy(&t->u.sc, &t->v.pol.vtable);
-	if (!bs_lru_ready) {
-		br_ssl_session_cache_lru_init(&bs_lru, bs_lru_store, sizeof bs_lru_store);
-		bs_lru_ready = 1;
+	t->pol.vtable = &bp_vtable;
+	t->pol.t = t;
+	br_ssl_server_set_policy(&t->u.sc, &t->pol.vtable);
+	if (ctx->client_auth) {
+		/* The CA names go in the CertificateRequest. No session cache:
+		 * the one cache serves every context. */
+		bs_x509_init(t);
+		br_ssl_server_set_trust_anchor_names_alt(&t->u.sc, ctx->tas, ctx->ntas);
+		if (ctx->client_auth == 1)
+			br_ssl_engine_add_flags(t->eng, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
+	} else {
+		if (!bs_lru_ready) {
+			br_ssl_session_cache_lru_init(&bs_lru, bs_lru_store, sizeof bs_lru_store);
+			bs_lru_ready = 1;
+		}
+		br_ssl_server_set_cache(&t->u.sc, &bs_lru.vtable);
 	}
-	br_ssl_server_set_cache(&t->u.sc, &bs_lru.vtable);
 	br_ssl_engine_add_flags(t->eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
 	if (!br_ssl_server_reset(&t->u.sc)) {
 		bs_note(t);
@@ -1207,6 +1305,10 @@ bs_state(struct tls *t)
 {
 	unsigned st = br_ssl_engine_current_state(t->eng);
 
+	if (t->x.bad != 0) { /* never a byte past a bad client certificate */
+		bs_say(t, (int)t->x.bad);
+		return BR_SSL_CLOSED;
+	}
 	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
 		t->hs = 1;
 	return st;
@@ -1400,6 +1502,16 @@ tls_busy(struct tls *t)
 	return !t->wshut && (bs_state(t) & BR_SSL_SENDREC) != 0;
 }
 
+const unsigned char *
+tls_peer_cert(struct tls *t, size_t *len)
+{
+	*len = 0;
+	if (t == NULL || !t->server || !t->hs || t->x.ee == NULL || t->x.eelen != t->x.eecap)
+		return NULL;
+	*len = t->x.eelen;
+	return t->x.ee;
+}
+
 const char *
 tls_error(struct tls *t)
 {
@@ -1423,8 +1535,7 @@ tls_free(struct tls *t)
 		for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
 			;
 	}
-	if (!t->server)
-		free(t->v.x.ee);
+	free(t->x.ee);
 	bs_cert_put(t->cert);
 	bs_ctx_put(t->ctx);
 	tc_wipe(&t->u, sizeof t->u); /* session keys */

@@ -61,9 +61,10 @@ struct tls_ctx {
 	int refs;
 	int server;
 	mbedtls_ssl_config conf;
-	mbedtls_x509_crt ca; /* client */
+	mbedtls_x509_crt ca; /* client: CA bundle; server: client CAs */
 	tls_pick_fn pick;    /* server */
 	void *arg;
+	int client_auth; /* server: 0 none, 1 optional, 2 required */
 };
 
 struct tls_cert {
@@ -212,7 +213,7 @@ mt_verify_error(struct tls *t)
 		tc_fail(t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", t->host);
 	else if (f & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
 	              MBEDTLS_X509_BADCERT_NS_CERT_TYPE))
-		tc_fail(t, "certificate key usage forbids TLS server use");
+		tc_fail(t, "certificate key usage forbids this use (TLS server or client)");
 	else if (f & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
 		tc_fail(t, "certificate uses a weak or unsupported algorithm");
 	else
@@ -231,7 +232,11 @@ mt_note(struct tls *t, int r)
 	}
 	switch (r) {
 	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+	case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
 		mt_verify_error(t);
+		break;
+	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+		tc_fail(t, "client sent no certificate (the entry point requires one: tls.ClientCA)");
 		break;
 	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
 		tc_fail(t, "peer does not speak TLS 1.2 (older versions are refused)");
@@ -462,10 +467,10 @@ mt_ctx_new(int server, char *err, size_t errlen)
 	return c;
 }
 
-struct tls_ctx *
-tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
+/* The CAs of a PEM bundle into c->ca, the context's chain. 0, or -1. */
+static int
+mt_ca_load(struct tls_ctx *c, const char *ca_pem, size_t len, char *err, size_t errlen)
 {
-	struct tls_ctx *c;
 	struct pem s = {ca_pem, ca_pem + len};
 	char label[64], e[128];
 	unsigned char *d;
@@ -474,39 +479,48 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 
 	if (ca_pem == NULL || len > ING_MAX_CA_BYTES) {
 		seterr(err, errlen, "CA bundle over %d bytes (ING_MAX_CA_BYTES)", ING_MAX_CA_BYTES);
-		return NULL;
+		return -1;
 	}
-	if ((c = mt_ctx_new(0, err, errlen)) == NULL)
-		return NULL;
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0) {
 			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
 			free(d);
-			goto bad;
+			return -1;
 		}
 		r = mbedtls_x509_crt_parse_der(&c->ca, d, dlen);
 		free(d);
 		n++;
 		if (r != 0) {
 			seterr(err, errlen, "CA bundle: certificate %zu: cannot decode (%s)", n, mt_strerror(r, e, sizeof e));
-			goto bad;
+			return -1;
 		}
 	}
 	if (r < 0) {
 		seterr(err, errlen, "CA bundle: %s", e);
-		goto bad;
+		return -1;
 	}
 	if (n == 0) {
 		seterr(err, errlen, "CA bundle: no PEM CERTIFICATE found");
-		goto bad;
+		return -1;
+	}
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	return 0;
+}
+
+struct tls_ctx *
+tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
+{
+	struct tls_ctx *c;
+
+	if ((c = mt_ctx_new(0, err, errlen)) == NULL)
+		return NULL;
+	if (mt_ca_load(c, ca_pem, len, err, errlen) != 0) {
+		mt_ctx_put(c);
+		return NULL;
 	}
 	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
-	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
 	return c;
-bad:
-	mt_ctx_put(c);
-	return NULL;
 }
 
 struct tls_ctx *
@@ -539,6 +553,23 @@ tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
 	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &mt_ticket);
 	mbedtls_ssl_conf_sni(&c->conf, mt_sni, c);
 	return c;
+}
+
+int
+tls_server_client_ca(struct tls_ctx *ctx, const char *ca_pem, size_t len, int required, char *err, size_t errlen)
+{
+	if (ctx == NULL || !ctx->server || ctx->ca.raw.p != NULL) {
+		seterr(err, errlen, "not a fresh TLS server context");
+		return ING_ERR;
+	}
+	if (mt_ca_load(ctx, ca_pem, len, err, errlen) != 0)
+		return ING_ERR;
+	/* OPTIONAL lets a bad certificate through too: mt_handshake refuses it. */
+	mbedtls_ssl_conf_authmode(&ctx->conf, required ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_OPTIONAL);
+	/* One ticket key serves every context: no resumption here. */
+	mbedtls_ssl_conf_session_tickets_cb(&ctx->conf, NULL, NULL, NULL);
+	ctx->client_auth = required ? 2 : 1;
+	return 0;
 }
 
 void
@@ -810,7 +841,26 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 struct tls *
 tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
 {
-	return mt_new(ctx, 1, fd, err, errlen);
+	struct tls *t = mt_new(ctx, 1, fd, err, errlen);
+
+	if (t != NULL && ctx->client_auth) {
+		t->now = tc_now();
+		mbedtls_ssl_set_verify(&t->ssl, mt_verify, t);
+	}
+	return t;
+}
+
+const unsigned char *
+tls_peer_cert(struct tls *t, size_t *len)
+{
+	const mbedtls_x509_crt *crt;
+
+	*len = 0;
+	if (t == NULL || !t->server || !t->hs || !t->ctx->client_auth ||
+	    (crt = mbedtls_ssl_get_peer_cert(&t->ssl)) == NULL || mbedtls_ssl_get_verify_result(&t->ssl) != 0)
+		return NULL;
+	*len = crt->raw.len;
+	return crt->raw.p;
 }
 
 int
@@ -828,6 +878,15 @@ mt_handshake(struct tls *t)
 	if (t->hs)
 		return 0;
 	r = mbedtls_ssl_handshake(&t->ssl);
+	if (r == 0 && t->server && t->ctx->client_auth && mbedtls_ssl_get_peer_cert(&t->ssl) != NULL &&
+	    mbedtls_ssl_get_verify_result(&t->ssl) != 0) {
+		/* ClientCA optional: no certificate is fine, a bad one is not. */
+		mt_verify_error(t);
+		(void)mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+		                                     MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
+		errno = EPROTO;
+		return ING_ERR;
+	}
 	if (r == 0) {
 		t->hs = 1;
 		t->rwant = t->wwant = 0;

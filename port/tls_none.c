@@ -74,6 +74,25 @@ tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
 	return NULL;
 }
 
+int
+tls_server_client_ca(struct tls_ctx *ctx, const char *ca_pem, size_t len, int required, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)ca_pem;
+	(void)len;
+	(void)required;
+	tn_refuse(err, errlen);
+	return ING_ERR;
+}
+
+const unsigned char *
+tls_peer_cert(struct tls *t, size_t *len)
+{
+	(void)t;
+	*len = 0;
+	return NULL;
+}
+
 struct tls *
 tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
 {

@@ -20,6 +20,8 @@ CTL=$(free_port)
 HTTP=$(free_port)
 HTTPS=$(free_port)
 STRICT=$(free_port)
+MTLS=$(free_port)
+MTLSOPT=$(free_port)
 WEB=$(free_port)
 P1=$(free_port)
 start_api
@@ -88,6 +90,35 @@ mkdir -p "$D"
 		-startdate 20200101000000Z -enddate 20200201000000Z >/dev/null 2>&1
 )
 [ -s "$D/exp.crt" ] && ok "test certificates made" || fail "could not make the expired certificate: $(cat "$T_TMP/pki.log")"
+# client certificates: a client CA, and another CA nobody configured
+(
+	cd "$D" || exit 1
+	ssl() { openssl "$@" >/dev/null 2>&1 || echo "openssl $1 failed" >&2; }
+	for ca in cca wca; do
+		ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -keyout $ca.key -out $ca.crt \
+			-subj "/CN=$ca" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+	done
+	# client NAME KEYTYPE ISSUER EKU-LINE [expired]
+	client() {
+		if [ "$2" = rsa ]; then ssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key"; else
+			ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"; fi
+		ssl req -new -key "$1.key" -out "$1.csr" -subj "/C=FR/O=Cheese/CN=$1"
+		printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s.db\nnew_certs_dir=.\nserial=%s.ser\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n[x]\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:%s.client,email:%s@cheese.test\n%s\n' \
+			"$1" "$1" "$1" "$1" "$4" >"$1.cnf"
+		: >"$1.db"
+		echo 01 >"$1.ser"
+		if [ "$5" = expired ]; then dates="-startdate 20200101000000Z -enddate 20200201000000Z"; else dates="-days 5"; fi
+		# shellcheck disable=SC2086
+		ssl ca -batch -config "$1.cnf" -cert "$3.crt" -keyfile "$3.key" -in "$1.csr" -out "$1.crt" -extensions x $dates
+	}
+	client c-good p256 cca extendedKeyUsage=clientAuth
+	client c-rsa rsa cca ''
+	client c-server p256 cca extendedKeyUsage=serverAuth
+	client c-wrong p256 wca extendedKeyUsage=clientAuth
+	client c-old p256 cca extendedKeyUsage=clientAuth expired
+	printf 'not a certificate\n' >garbage-ca.crt
+) 2>>"$T_TMP/pki.log"
+[ -s "$D/c-old.crt" ] && [ -s "$D/c-rsa.crt" ] && ok "client certificates made" || fail "client certificates: $(cat "$T_TMP/pki.log")"
 
 # tls_secret NAME CRT KEY [NS]
 tls_secret() {
@@ -163,7 +194,8 @@ tls_ingress missing missing.test no-such-secret
 sleep 1.1
 tls_ingress steal a.test steal-tls u
 
-cat >"$T_TMP/i.conf" <<EOF
+conf() { # CA-FILE [LINE]: the client CA of the mTLS entry points, a line for mtlsopt.tls
+	cat >"$T_TMP/i.conf" <<EOF
 [entryPoints.http]
 address = "127.0.0.1:$HTTP"
 [entryPoints.https]
@@ -179,12 +211,35 @@ address = "127.0.0.1:$STRICT"
   [entryPoints.strict.tls.defaultCertificate]
   certFile = "$D/default.crt"
   keyFile = "$D/default.key"
+[entryPoints.mtls]
+address = "127.0.0.1:$MTLS"
+  [entryPoints.mtls.tls]
+  certFile = "$D/default.crt"
+  keyFile = "$D/default.key"
+  [entryPoints.mtls.tls.ClientCA]
+  files = ["$1"]
+[entryPoints.mtlsopt]
+address = "127.0.0.1:$MTLSOPT"
+  [entryPoints.mtlsopt.tls]
+  $2
+  certFile = "$D/default.crt"
+  keyFile = "$D/default.key"
+  [entryPoints.mtlsopt.tls.ClientCA]
+  files = ["$1"]
+  optional = true
 [web]
 address = "127.0.0.1:$WEB"
 [kubernetes]
 endpoint = "http://127.0.0.1:$API"
 throttleDuration = "20ms"
 EOF
+}
+conf "$D/cca.crt" "clientCAFiles = [\"$D/ca.crt\"]"
+out=$($B -t -c "$T_TMP/i.conf" 2>&1)
+echo "$out" | grep -q "files: the entry point's client CAs are given twice" &&
+	ok "-t: clientCAFiles and ClientCA files together: refused" || fail "-t twice: $out"
+conf "$D/cca.crt"
+$B -t -c "$T_TMP/i.conf" >/dev/null 2>&1 && ok "-t: the config with ClientCA passes" || fail "-t ClientCA config"
 start_ingressd
 wait_port $HTTPS
 ready
@@ -226,6 +281,58 @@ strict() { echo | openssl s_client -connect 127.0.0.1:$STRICT "$@" 2>/dev/null |
 is "$(strict -servername a.test)" a.test && ok "sniStrict: a known name gets its certificate" || fail "sniStrict known"
 is "$(strict -servername unknown.test)" "" && ok "sniStrict: an unknown name gets no handshake" || fail "sniStrict unknown"
 is "$(strict -noservername)" "" && ok "sniStrict: no name, no handshake" || fail "sniStrict no SNI"
+
+# ---- tls.ClientCA: client certificates on every host of the entry point
+mreq() { # PORT [s_client args] -> the status code, or nothing without a handshake
+	port=$1
+	shift
+	printf 'GET /m HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n' |
+		openssl s_client -quiet -connect 127.0.0.1:$port -servername a.test "$@" 2>/dev/null | head -1 | cut -d' ' -f2
+}
+mcert() { echo "-cert $D/$1.crt -key $D/$1.key"; }
+# shellcheck disable=SC2046
+{
+	is "$(mreq $MTLS $(mcert c-good))" 200 && ok "ClientCA: a valid ECDSA client certificate passes" || fail "mTLS good"
+	is "$(mreq $MTLS $(mcert c-rsa))" 200 && ok "ClientCA: a valid RSA one without extendedKeyUsage passes" || fail "mTLS rsa"
+	is "$(mreq $MTLS)" "" && ok "ClientCA: no certificate, no handshake" || fail "mTLS none"
+	is "$(mreq $MTLS $(mcert c-wrong))" "" && ok "ClientCA: another CA's certificate refused" || fail "mTLS wrong CA"
+	is "$(mreq $MTLS $(mcert c-old))" "" && ok "ClientCA: an expired certificate refused" || fail "mTLS expired"
+	is "$(mreq $MTLS $(mcert c-server))" "" && ok "ClientCA: a server-only certificate (extendedKeyUsage) refused" ||
+		fail "mTLS serverAuth only"
+	is "$(mreq $MTLS -cert "$D/c-good.crt" -key "$D/c-wrong.key")" "" && ok "ClientCA: a certificate without its key refused" ||
+		fail "mTLS wrong key"
+	is "$(mreq $MTLSOPT)" 200 && ok "ClientCA optional: no certificate passes" || fail "optional none"
+	is "$(mreq $MTLSOPT $(mcert c-good))" 200 && ok "ClientCA optional: a valid certificate passes" || fail "optional good"
+	is "$(mreq $MTLSOPT $(mcert c-wrong))" "" && ok "ClientCA optional: another CA's certificate refused" ||
+		fail "optional wrong CA"
+	is "$(mreq $MTLSOPT $(mcert c-old))" "" && ok "ClientCA optional: an expired certificate refused" || fail "optional expired"
+	is "$(mreq $HTTPS)" 200 && ok "the other HTTPS entry point asks for none" || fail "https without mTLS"
+	# a session of the entry point without ClientCA is not resumed here
+	echo | openssl s_client -connect 127.0.0.1:$HTTPS -servername a.test -sess_out "$T_TMP/sess0" >/dev/null 2>&1
+	is "$(mreq $MTLS -sess_in "$T_TMP/sess0")" "" && ok "ClientCA: another entry point's session does not resume past it" ||
+		fail "mTLS resumption bypass"
+	echo | openssl s_client -connect 127.0.0.1:$MTLS -servername a.test $(mcert c-good) -sess_out "$T_TMP/sess1" >/dev/null 2>&1
+	echo | openssl s_client -connect 127.0.0.1:$MTLS -servername a.test -sess_in "$T_TMP/sess1" 2>/dev/null | grep -q '^Reused' &&
+		fail "ClientCA: a session was resumed" || ok "ClientCA: sessions are not resumed"
+	# SIGHUP with the other CA: the certificates swap roles
+	conf "$D/wca.crt"
+	kill -HUP $IPID
+	eventually "ClientCA after SIGHUP: the new CA's certificate passes" sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -quiet -connect 127.0.0.1:$MTLS $(mcert c-wrong) 2>/dev/null | head -1 | grep -q '^HTTP/1.1 404'"
+	is "$(mreq $MTLS $(mcert c-good))" "" && ok "ClientCA after SIGHUP: the old CA's certificate refused" || fail "SIGHUP old CA"
+	# a CA file that does not load: -t says so; SIGHUP keeps the running CAs
+	conf "$D/garbage-ca.crt"
+	out=$($B -t -c "$T_TMP/i.conf" 2>&1)
+	echo "$out" | grep -q 'entry point mtls: tls.ClientCA files .*garbage-ca.crt' && ok "-t: a bad CA file: exit 1, named" ||
+		fail "-t bad CA: $out"
+	kill -HUP $IPID
+	eventually "SIGHUP with a bad CA file: kept the running config" grep -q 'reload: keeping the running config' "$T_TMP/ingressd.log"
+	is "$(mreq $MTLS $(mcert c-wrong))" 200 && ok "... whose CA still lets its certificates in" || fail "SIGHUP bad CA"
+	is "$(mreq $MTLS)" "" && ok "... and still refuses no certificate" || fail "SIGHUP bad CA none"
+	conf "$D/no-such-ca.crt"
+	out=$($B -t -c "$T_TMP/i.conf" 2>&1)
+	echo "$out" | grep -q 'no-such-ca.crt' && ok "-t: a missing CA file: named" || fail "-t missing CA: $out"
+	conf "$D/cca.crt"
+}
 
 # ---- protocol and ciphers
 ossl() { echo | openssl s_client -connect 127.0.0.1:$HTTPS -servername a.test "$@" >/dev/null 2>&1; }

@@ -423,8 +423,29 @@ TEST(test_conf_ep_security)
 	      conf_has(3, 0, "digest auth is not supported"));
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.forward]\naddress = \"http://a\"\n") == 1 &&
 	      conf_has(3, 0, "forward auth is not supported yet"));
-	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\n[entryPoints.https.tls.ClientCA]\n"
-	           "files = [\"ca.pem\"]\n") == 1 && conf_has(4, 0, "client certificates (mutual TLS) are not supported yet"));
+	/* tls.ClientCA: files and optional; the older clientCAFiles (required) */
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.ClientCA]\n") == 1 &&
+	      conf_has(3, 0, "unknown table"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.clientca]\n"
+	           "files = [\"/a.pem\", \"/b.pem\"]\noptional = true\n") == 0 &&
+	      ut_cf.eps[0].tls && ut_cf.eps[0].n_ca_files == 2 && ut_cf.eps[0].ca_optional &&
+	      !strcmp(ut_cf.eps[0].ca_files[1], "/b.pem"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\nclientCAFiles = [\"/a.pem\"]\n") == 0 &&
+	      ut_cf.eps[0].n_ca_files == 1 && !ut_cf.eps[0].ca_optional);
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\nclientCAFiles = [\"/a.pem\"]\n"
+	           "[entryPoints.https.tls.ClientCA]\nfiles = [\"/b.pem\"]\n") == 1 && conf_has(6, 0, "given twice"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\noptional = false\n") == 1 &&
+	      conf_has(1, 0, "no files: refused rather than served without client certificates"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\nfiles = []\n") == 1 &&
+	      conf_has(1, 0, "no files"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\n"
+	           "files = [\"/1\", \"/2\", \"/3\", \"/4\", \"/5\"]\n") >= 1 && conf_has(4, 0, "ING_MAX_CA_FILES"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\n"
+	           "files = [\"-----BEGIN CERTIFICATE-----\"]\n") >= 1 && conf_has(4, 0, "give the path of a file"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\nfiles = [\"\"]\n") >= 1 &&
+	      conf_has(4, 0, "file name empty"));
+	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls.ClientCA]\nfiles = \"/a.pem\"\n") >= 1 &&
+	      conf_has(4, 0, "expected array"));
 	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\nminVersion = \"VersionTLS13\"\n") == 1 &&
 	      conf_has(1, 0, "offers TLS 1.2 only"));
 	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\n"

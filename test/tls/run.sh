@@ -71,6 +71,10 @@ extendedKeyUsage = serverAuth
 subjectAltName = $ENV::SAN
 [cn_ext]
 basicConstraints = CA:FALSE
+[client_ext]
+basicConstraints = CA:FALSE
+extendedKeyUsage = clientAuth
+subjectAltName = $ENV::SAN
 [ca]
 default_ca = testca
 [testca]
@@ -98,7 +102,7 @@ EOF
 				2>/dev/null || exit 2
 		else
 			SAN=$4 openssl x509 -req -in "$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial -days 365 \
-				-sha256 -extfile cnf -extensions leaf_ext -out "$1.crt" 2>/dev/null || exit 2
+				-sha256 -extfile cnf -extensions "${EXT:-leaf_ext}" -out "$1.crt" 2>/dev/null || exit 2
 		fi
 	}
 	rsakey ca.key && openssl req -x509 -config cnf -extensions ca_ext -key ca.key -subj "/CN=ingressd test CA" \
@@ -121,6 +125,11 @@ EOF
 	# server-side certificates (a: RSA, b: ECDSA)
 	rsakey a.key && leaf a a.test ca "DNS:a.test"
 	eckey b.key P-256 && leaf b b.test ca "DNS:b.test"
+	# client certificates: ca2 is the client CA
+	eckey cl-good.key P-256 && EXT=client_ext leaf cl-good client.test ca2 "DNS:client.test"
+	cp rsa.key cl-rsa.key && EXT=client_ext leaf cl-rsa client.test ca2 "email:c@client.test"
+	cp cl-good.key cl-wrong.key && EXT=client_ext leaf cl-wrong client.test ca "DNS:client.test"
+	cp cl-good.key cl-server.key && leaf cl-server client.test ca2 "DNS:client.test"
 
 	# tls_cert_load inputs: every key form
 	openssl pkey -in rsa.key -traditional -out rsa.pkcs1 && openssl pkey -in rsa.key -out rsa.pkcs8 || exit 2
@@ -319,6 +328,43 @@ run_port() {
 			bad "server process: no \"no certificate for SNI name refuse.test\" in its log"
 		fi
 	fi
+
+	# --- client certificates: tls_server_client_ca, required then optional
+	check "client CA bundle" $B clientca "$T/ca2.crt" ok
+	check "client CA: garbage" $B clientca "$T/garbage.bin" "fail:no PEM CERTIFICATE"
+	check "client CA: truncated" $B clientca "$T/trunc.crt" "fail:CA bundle"
+	check "client CA: a key instead" $B clientca "$T/a.key" "fail:unexpected PEM block"
+	check "client CA: DER that lies" $B clientca "$T/lie.crt" "fail:CA bundle"
+	for req in 1 0; do
+		MP=$($B freeport 4)
+		start "mtls$req-$port" env CLIENT_CA="$T/ca2.crt" CLIENT_REQUIRED=$req "$B" server "$MP" "$T/a.crt" "$T/a.key"
+		MPID=$LASTPID
+		$B waitport 127.0.0.1 "$MP" >/dev/null
+		what=required
+		[ $req = 0 ] && what=optional
+		s_client "$MP" ok "client cert $what: valid ECDSA" -servername a.test -cert "$T/cl-good.crt" -key "$T/cl-good.key"
+		grep -q '^cert=a.crt peer=[1-9][0-9]*$' "$T/last_s_client.log" && ok "... kept for tls_peer_cert" ||
+			bad "tls_peer_cert: $(grep '^cert=' "$T/last_s_client.log")"
+		s_client "$MP" ok "client cert $what: valid RSA" -servername a.test -cert "$T/cl-rsa.crt" -key "$T/cl-rsa.key"
+		s_client "$MP" fail "client cert $what: another CA" -servername a.test -cert "$T/cl-wrong.crt" -key "$T/cl-wrong.key"
+		s_client "$MP" fail "client cert $what: serverAuth only" -servername a.test -cert "$T/cl-server.crt" \
+			-key "$T/cl-server.key"
+		if [ $req = 1 ]; then
+			s_client "$MP" fail "client cert required: none" -servername a.test
+		else
+			s_client "$MP" ok "client cert optional: none" -servername a.test
+			grep -q '^cert=a.crt peer=0?$' "$T/last_s_client.log" && ok "... no peer certificate" ||
+				bad "optional none: $(grep '^cert=' "$T/last_s_client.log")"
+		fi
+		kill "$MPID" 2>/dev/null
+		wait "$MPID" 2>/dev/null
+		if grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/mtls$req-$port.log"; then
+			bad "client cert $what server: sanitizer report"
+			grep -E -A12 "AddressSanitizer|LeakSanitizer|runtime error" "$T/mtls$req-$port.log" | head -n 30 | sed 's/^/       | /'
+		else
+			ok "client cert $what server: no sanitizer report"
+		fi
+	done
 
 	# --- an unset wall clock: validity is checked against ING_BUILD_EPOCH
 	# (built here as 2100-01-01, so every test certificate has expired)

@@ -5,7 +5,11 @@
  *   tls_test freeport 4|6                 print a free loopback port
  *   tls_test waitport ADDR PORT           wait until something listens
  *   tls_test client CA HOST ADDR PORT EXPECT
- *   tls_test server PORT CRT KEY [CRT KEY]...   serve until SIGTERM
+ *   tls_test server PORT CRT KEY [CRT KEY]...   serve until SIGTERM; with
+ *                                         CLIENT_CA=FILE in the environment
+ *                                         it asks for client certificates
+ *                                         (CLIENT_REQUIRED=0: optional)
+ *   tls_test clientca CA EXPECT           tls_server_client_ca on a file
  *   tls_test load CHAIN KEY EXPECT
  *   tls_test loop CA CRT KEY HOST EXPECT  client and server in-process
  *   tls_test pool CRT KEY                 the ING_MAX_TLS_CONNS limit
@@ -394,8 +398,13 @@ sconn_step(struct sconn *c)
 		if (strstr(c->in, "\r\n\r\n") != NULL || strstr(c->in, "\n\n") != NULL ||
 		    c->inlen == sizeof c->in - 1) {
 			const char *lab = c->picked != NULL ? label_of(c->picked) : "resumed";
-			char body[128];
-			int bl = snprintf(body, sizeof body, "cert=%s\n", lab);
+			char body[128], peer[32] = "";
+			size_t pl;
+			if (getenv("CLIENT_CA") != NULL) { /* the client's certificate, as the port kept it */
+				const unsigned char *pc = tls_peer_cert(c->t, &pl);
+				snprintf(peer, sizeof peer, " peer=%zu%s", pl, pc != NULL && pc[0] == 0x30 ? "" : "?");
+			}
+			int bl = snprintf(body, sizeof body, "cert=%s%s\n", lab, peer);
 			c->outlen = (size_t)snprintf(c->out, sizeof c->out,
 			                             "HTTP/1.0 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 			                             bl, body);
@@ -444,6 +453,15 @@ cmd_server(int port, int argc, char **argv)
 			return 1;
 	if ((ctx = tls_server_ctx(pick_srv, NULL, err, sizeof err)) == NULL)
 		return fail("server ctx: %s", err);
+	if (getenv("CLIENT_CA") != NULL) {
+		size_t n;
+		char *ca = slurp(getenv("CLIENT_CA"), &n);
+		const char *req = getenv("CLIENT_REQUIRED");
+		int r = tls_server_client_ca(ctx, ca, n, req == NULL || strcmp(req, "0") != 0, err, sizeof err);
+		free(ca);
+		if (r != 0)
+			return fail("server client CA: %s", err);
+	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	memset(&sa, 0, sizeof sa);
@@ -542,6 +560,31 @@ cmd_load(const char *chain, const char *key, const char *expect)
 	if (info.not_after <= info.not_before || info.not_before < 1600000000)
 		return fail("%s: odd validity %lld..%lld", what, (long long)info.not_before, (long long)info.not_after);
 	printf("ok %s: %c %s\n", what, info.key_type, names);
+	return 0;
+}
+
+static int
+cmd_clientca(const char *file, const char *expect)
+{
+	char err[256], what[300];
+	size_t n;
+	char *ca = slurp(file, &n);
+	struct tls_ctx *ctx = tls_server_ctx(pick, NULL, err, sizeof err);
+	int r;
+
+	if (ctx == NULL)
+		return fail("server ctx: %s", err);
+	snprintf(what, sizeof what, "client CA %s", strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
+	r = tls_server_client_ca(ctx, ca, n, 1, err, sizeof err);
+	free(ca);
+	if (r == 0 && tls_server_client_ca(ctx, "x", 1, 1, err, sizeof err) != ING_ERR)
+		return fail("%s: a second call was accepted", what);
+	tls_ctx_free(ctx);
+	if (r != 0)
+		return expect_err(expect, what, err);
+	if (strcmp(expect, "ok") != 0)
+		return fail("%s: loaded, expected %s", what, expect);
+	printf("ok %s: loaded\n", what);
 	return 0;
 }
 
@@ -880,6 +923,8 @@ main(int argc, char **argv)
 		return cmd_load(argv[2], argv[3], argv[4]);
 	if (argc == 7 && strcmp(argv[1], "loop") == 0)
 		return cmd_loop(argv[2], argv[3], argv[4], argv[5], argv[6]);
+	if (argc == 4 && strcmp(argv[1], "clientca") == 0)
+		return cmd_clientca(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "pool") == 0)
 		return cmd_pool(argv[2], argv[3]);
 	if (argc == 2 && strcmp(argv[1], "hash") == 0)

@@ -2186,7 +2186,8 @@ static const char *const hp_meth_names[] = {"", "GET", "HEAD", "POST", "PUT", "D
 	X(X_FORWARDED_PREFIX, "x-forwarded-prefix") X(X_REAL_IP, "x-real-ip") X(AUTHORIZATION, "authorization") \
 	X(CONTENT_LENGTH, "content-length") X(TRANSFER_ENCODING, "transfer-encoding") X(EXPECT, "expect")         \
 	X(FORWARDED, "forwarded") X(X_ORIGINAL_URL, "x-original-url") X(X_REWRITE_URL, "x-rewrite-url")        \
-	X(HTTP2_SETTINGS, "http2-settings")
+	X(HTTP2_SETTINGS, "http2-settings") X(X_TLS_CLIENT_CERT, "x-forwarded-tls-client-cert")                 \
+	X(X_TLS_CLIENT_CERT_INFOS, "x-forwarded-tls-client-cert-infos")
 enum hp_hid {
 	HH_OTHER,
 #define X(id, name) HH_##id,
@@ -3300,7 +3301,7 @@ enum {
 	IA_AUTH_REMOVE, IA_AUTH_HEADER_FIELD, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS,
 	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
 	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
-	IA_NGX_AUTH_REALM, IA__COUNT
+	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA__COUNT
 };
 /* A source-range annotation: entries in the store's cidr pool. */
 struct st_ranges {
@@ -3331,6 +3332,8 @@ struct st_ing {
 	char a_preserve_host[8];
 	char a_ssl_redirect[8];
 	char a_entry_points[128];
+	uint32_t pass_cert;       /* pass-client-tls-cert: PC_* and ING_CI_* bits */
+	char pass_cert_note[96];  /* what in its YAML was wrong or skipped */
 	uint8_t has_default;
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
 	int paths, npaths;     /* chain of st_path */
@@ -4169,6 +4172,8 @@ static const struct js_ann js_ing_ann[] = {
     {"nginx.ingress.kubernetes.io/auth-secret", IA_NGX_AUTH_SECRET, 3},
     {"nginx.ingress.kubernetes.io/auth-secret-type", IA_NGX_AUTH_SECRET_TYPE, 3},
     {"nginx.ingress.kubernetes.io/auth-realm", IA_NGX_AUTH_REALM, 3},
+    {"ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 3},
+    {"traefik.ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 2},
 };
 static const struct js_ann js_svc_ann[] = {
     {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
@@ -4204,7 +4209,7 @@ static const char *const js_ann_unsup[] = {
     "ssl-force-host", "ssl-proxy-headers", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
     "force-hsts", "frame-deny", "custom-frame-options-value", "content-type-nosniff", "browser-xss-filter",
     "custom-browser-xss-value", "content-security-policy", "public-key", "referrer-policy", "is-development",
-    "whitelist-x-forwarded-for", "pass-tls-cert", "pass-client-tls-cert", "service-weights", "auth-url",
+    "whitelist-x-forwarded-for", "pass-tls-cert", "service-weights", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure", "protocol",
     "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
     /* ingress-nginx */
@@ -4338,6 +4343,147 @@ js_host(char *h)
 /* A source-range annotation ("CIDR, CIDR, ...") into rg. An entry that
  * does not parse, or too many, marks the list invalid (its routes then
  * fail closed); ING_ERR only when the store's pool is full. */
+/* pass-client-tls-cert's YAML as Traefik 1.7 decoded it (yaml.v2 into
+ * untagged structs, so lower-case keys), block mappings:
+ *   pem: true
+ *   infos:
+ *     notafter, notbefore, sans: true
+ *     subject, issuer:
+ *       country, province, locality, organization, commonname,
+ *       serialnumber, domaincomponent: true
+ * into PC_* and ING_CI_* bits. A key Traefik would not have read is
+ * skipped, with a note (it ignored those silently); anything malformed
+ * sends no header (as in Traefik), with a note: 0 or ING_ERR. */
+enum { PC_PEM = 1u << 30, PC_INFOS = 1u << 31 };
+static int
+js_pass_cert(const char *s, uint32_t *out, char *note, size_t cap)
+{
+	enum { PY_TOP, PY_INFOS, PY_SUBJECT, PY_ISSUER, PY_SKIP };
+	static const char *const dn[ING_DN__COUNT] = {
+	    [ING_DN_DC] = "domaincomponent", [ING_DN_C] = "country",           [ING_DN_ST] = "province",
+	    [ING_DN_L] = "locality",         [ING_DN_O] = "organization",      [ING_DN_SN] = "serialnumber",
+	    [ING_DN_CN] = "commonname"};
+	int ind[3], kind[3] = {PY_TOP}, depth = -1, open = -1; /* open: the kind the last key opened */
+	uint32_t bits = 0, seen[4] = {0};
+	const char *why = NULL;
+	note[0] = '\0';
+	*out = 0;
+	for (int line = 1; *s != '\0' && why == NULL; line++) {
+		const char *l = s, *e = strchr(s, '\n');
+		if (e == NULL)
+			e = s + strlen(s);
+		s = *e ? e + 1 : e;
+		if (e > l && e[-1] == '\r')
+			e--;
+		const char *p = l;
+		while (p < e && *p == ' ')
+			p++;
+		if (p == e || *p == '#' || (line == 1 && e - p == 3 && !memcmp(p, "---", 3)))
+			continue;
+		int col = (int)(p - l);
+		const char *k = p, *colon = memchr(p, ':', (size_t)(e - p));
+		while (k < e && (isalnum((unsigned char)*k) || *k == '_' || *k == '-'))
+			k++;
+		if (*p == '\t' || (k < e && *k == '\t')) {
+			why = "a tab in the indentation";
+			break;
+		}
+		if (*p == '{' || *p == '-' || colon == NULL || k != colon || k == p || (colon + 1 < e && colon[1] != ' ')) {
+			why = *p == '{' ? "flow style ({...}) is not read; write it as block YAML" : "not a \"key: value\" line";
+			break;
+		}
+		/* the value, without a trailing comment */
+		const char *v = colon + 1, *ve = e;
+		while (v < ve && *v == ' ')
+			v++;
+		for (const char *h = v; h < ve; h++)
+			if (*h == '#' && (h == v || h[-1] == ' ')) {
+				ve = h;
+				break;
+			}
+		while (ve > v && ve[-1] == ' ')
+			ve--;
+		/* the level: deeper under a key that opened a mapping, or back to an open one */
+		if (depth < 0) {
+			ind[depth = 0] = col;
+		} else if (col > ind[depth] && open >= 0 && depth < 2) {
+			ind[++depth] = col;
+			kind[depth] = open;
+		} else {
+			while (depth > 0 && ind[depth] > col)
+				depth--;
+			if (ind[depth] != col) {
+				why = "bad indentation";
+				break;
+			}
+		}
+		open = -1;
+		int parent = kind[depth], n = (int)(k - p), bit = -1;
+		struct ing_str key = {p, (size_t)n};
+		if (parent == PY_SKIP)
+			continue;
+		if (parent == PY_TOP && str_eq(key, "pem"))
+			bit = 30;
+		else if (parent == PY_TOP && str_eq(key, "infos"))
+			bit = 31, open = PY_INFOS;
+		else if (parent == PY_INFOS && str_eq(key, "notbefore"))
+			bit = 0;
+		else if (parent == PY_INFOS && str_eq(key, "notafter"))
+			bit = 1;
+		else if (parent == PY_INFOS && str_eq(key, "sans"))
+			bit = 2;
+		else if (parent == PY_INFOS && str_eq(key, "subject"))
+			bit = 29, open = PY_SUBJECT;
+		else if (parent == PY_INFOS && str_eq(key, "issuer"))
+			bit = 28, open = PY_ISSUER;
+		for (int d = 0; d < ING_DN__COUNT && bit < 0 && parent >= PY_SUBJECT; d++)
+			if (str_eq(key, dn[d]))
+				bit = parent == PY_SUBJECT ? 3 + d : 10 + d;
+		if (bit < 0) {
+			if (note[0] == '\0')
+				ing_snprintf(note, cap, "key \"%.*s\" is not one Traefik read; skipped", n > 24 ? 24 : n, p);
+			open = v == ve ? PY_SKIP : -1;
+			continue;
+		}
+		if (seen[parent] >> (bit & 31) & 1) {
+			why = "a key given twice";
+			break;
+		}
+		seen[parent] |= 1u << (bit & 31);
+		if (open >= 0) { /* a mapping: nothing after the colon */
+			if (v != ve) {
+				why = "infos, subject and issuer take keys below them, not a value";
+				break;
+			}
+			if (bit == 31)
+				bits |= PC_INFOS;
+			continue;
+		}
+		struct ing_str val = {v, (size_t)(ve - v)};
+		int b = -1; /* yaml.v2's booleans */
+		static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"};
+		static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE", ""};
+		for (size_t i = 0; i < ING_ARRAY_LEN(yes) && b < 0; i++)
+			if (str_eq(val, yes[i]))
+				b = 1;
+		for (size_t i = 0; i < ING_ARRAY_LEN(no) && b < 0; i++)
+			if (str_eq(val, no[i]))
+				b = 0;
+		if (b < 0) {
+			why = "a value that is not a boolean";
+			break;
+		}
+		if (b)
+			bits |= 1u << bit;
+	}
+	if (why != NULL) {
+		ing_snprintf(note, cap, "%s: no certificate headers", why);
+		return ING_ERR;
+	}
+	*out = bits & (PC_PEM | PC_INFOS | (ING_CI_ISSUER(ING_DN__COUNT) - 1));
+	return 0;
+}
+
 static int
 js_ranges(struct js *j, int tok, struct st_ranges *rg)
 {
@@ -4438,6 +4584,13 @@ js_ingress(struct js *j, int obj)
 			j->err = "annotation value malformed or too long";
 			return ING_ERR;
 		}
+	}
+	if (tok[IA_PASS_CERT] >= 0) {
+		char y[1024];
+		if (js_str(j, tok[IA_PASS_CERT], y, sizeof y) < 0)
+			ing_snprintf(r->pass_cert_note, sizeof r->pass_cert_note, "over %zu bytes", sizeof y - 1);
+		else
+			js_pass_cert(y, &r->pass_cert, r->pass_cert_note, sizeof r->pass_cert_note);
 	}
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
@@ -6011,6 +6164,7 @@ struct rt_policy { /* per Ingress */
 	uint8_t auth_remove;
 	char realm[64];
 	int user, nuser; /* in the table's users */
+	uint32_t pass_cert; /* pass-client-tls-cert: PC_* and ING_CI_* bits */
 };
 
 struct rt_server {
@@ -6722,6 +6876,9 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	pol->pass_host = (uint8_t)ph;
 	int sr = rb_bool(r->a_ssl_redirect, 0);
 	pol->ssl_redirect = sr > 0;
+	pol->pass_cert = r->pass_cert;
+	if (r->pass_cert_note[0])
+		rb_note(r, "pass-client-tls-cert: %s", r->pass_cert_note);
 	rb_whitelist(t, r, pol);
 	rb_auth(t, r, pol);
 	if (r->a_rule_type[0]) {
@@ -10077,13 +10234,14 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE) | HH_BIT(HTTP2_SETTINGS) |  \
 	 HH_BIT(CONTENT_LENGTH) | HH_BIT(TRANSFER_ENCODING))
 /* Request headers ingressd sets itself, and ones a pod may trust for the
- * client's address or the URL, which only ingressd may tell it:
- * Forwarded, X-Original-URL and X-Rewrite-URL (IIS rewrite; Symfony and
- * Zend read them), and '_' twins of ours. */
+ * client's address, certificate or the URL, which only ingressd may tell
+ * it: Forwarded, X-Original-URL and X-Rewrite-URL (IIS rewrite; Symfony and
+ * Zend read them), X-Forwarded-Tls-Client-Cert(-Infos) (pass-client-tls-cert,
+ * whether the route has it or not), and '_' twins of ours. */
 #define UP_OURS                                                                                            \
 	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
 	 HH_BIT(X_REAL_IP) | HH_BIT(HOST) | HH_BIT(FORWARDED) | HH_BIT(X_ORIGINAL_URL) | HH_BIT(X_REWRITE_URL) |        \
-	 HH_BIT(TWIN))
+	 HH_BIT(X_TLS_CLIENT_CERT) | HH_BIT(X_TLS_CLIENT_CERT_INFOS) | HH_BIT(TWIN))
 
 static int
 up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
@@ -10136,9 +10294,58 @@ up_auth(struct cn *c, int st, const char *realm)
 }
 
 /* The request head for the upstream, into u->out. */
+/* pass-client-tls-cert: bytes escaped as Go's url.QueryEscape does. */
+static int
+up_query_escape(struct bf *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+		int plain = isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~';
+		if (plain ? bf_append(o, (const char *)&s[i], 1) : ch == ' ' ? bf_lit(o, "+") : bf_append(o, e, 3))
+			return ING_ERR;
+	}
+	return 0;
+}
+
+/* X-Forwarded-Tls-Client-Cert (the certificate's base64, escaped) and
+ * X-Forwarded-Tls-Client-Cert-Infos, as Traefik 1.7 sent them, for the
+ * client certificate the handshake verified (the leaf: Traefik also
+ * listed the intermediates a client sent). None without one. */
+static int
+up_pass_cert(struct bf *o, struct tls *tls, uint32_t what)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static char infos[4096];
+	size_t n;
+	const unsigned char *d = tls != NULL ? tls_peer_cert(tls, &n) : NULL;
+	if (d == NULL)
+		return 0;
+	if (what & PC_PEM) {
+		if (bf_lit(o, "X-Forwarded-Tls-Client-Cert: "))
+			return ING_ERR;
+		for (size_t i = 0; i < n; i += 3) {
+			uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+			char q[4] = {b64[v >> 18], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=', i + 2 < n ? b64[v & 63] : '='};
+			if (up_query_escape(o, q, 4))
+				return ING_ERR;
+		}
+		if (bf_lit(o, "\r\n"))
+			return ING_ERR;
+	}
+	if (what & PC_INFOS) {
+		int l = tls_cert_infos(d, n, what, infos, sizeof infos);
+		if (l < 0 || bf_lit(o, "X-Forwarded-Tls-Client-Cert-Infos: ") || up_query_escape(o, infos, (size_t)l) ||
+		    bf_lit(o, "\r\n"))
+			return ING_ERR;
+	}
+	return 0;
+}
+
 static int
 up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt, struct ing_str path,
-                struct ing_str query, const struct up_who who[2])
+                struct ing_str query, const struct up_who who[2], uint32_t pass_cert)
 {
 	char peer[64], srv[64];
 	int https = (c->flags & CNF_HTTPS) != 0;
@@ -10165,6 +10372,8 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 		if (who[i].hdr && who[i].user)
 			e = bf_append(o, who[i].hdr, strlen(who[i].hdr)) || bf_lit(o, ": ") ||
 			    bf_append(o, who[i].user, strlen(who[i].user)) || bf_lit(o, "\r\n");
+	if (!e && pass_cert)
+		e = up_pass_cert(o, c->tls, pass_cert);
 	if (!e && (c->xflags & XF_UPGRADE))
 		e = bf_lit(o, "Connection: Upgrade\r\nUpgrade: ") || bf_str(o, m->upgrade) || bf_lit(o, "\r\n");
 	if (!e && c->rx.mode == HB_CHUNKED)
@@ -10808,7 +11017,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
 		return;
 	}
-	if ((st = up_request_head(c, u, m, rt, path, query, who)) != 0) {
+	if ((st = up_request_head(c, u, m, rt, path, query, who, t->policies[rt->policy].pass_cert)) != 0) {
 		up_fail(c, u, st, "request head too large");
 		c->in->r += (uint32_t)m->head_len;
 		return;

@@ -315,6 +315,17 @@ int tls_server_client_ca(struct tls_ctx *ctx, const char *ca_pem, size_t len, in
 /* The client's verified end-entity certificate (DER) once the handshake is
  * done; NULL when it sent none. Valid until tls_free. */
 const unsigned char *tls_peer_cert(struct tls *t, size_t *len);
+/* pass-client-tls-cert: the X-Forwarded-Tls-Client-Cert-Infos text of a
+ * certificate (DER) as Traefik 1.7 wrote it, before URL escaping:
+ * Subject="..",Issuer="..",NB=..,NA=..,SAN=.. with the parts of `what`.
+ * Its length, or ING_ERR (unreadable, or over cap). */
+enum { ING_DN_DC, ING_DN_C, ING_DN_ST, ING_DN_L, ING_DN_O, ING_DN_SN, ING_DN_CN, ING_DN__COUNT };
+#define ING_CI_NB 1u
+#define ING_CI_NA 2u
+#define ING_CI_SAN 4u
+#define ING_CI_SUBJECT(dn) (1u << (3 + (dn)))  /* ING_DN_* of the subject */
+#define ING_CI_ISSUER(dn) (1u << (10 + (dn)))  /* ... of the issuer */
+int tls_cert_infos(const unsigned char *der, size_t n, uint32_t what, char *out, size_t cap);
 /* Server session on an accepted fd: TLS 1.2 (1.3 where the library has
  * it), ECDHE with AES-GCM or ChaCha20-Poly1305 only, session resumption. */
 struct tls *tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen);

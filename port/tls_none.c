@@ -93,6 +93,17 @@ tls_peer_cert(struct tls *t, size_t *len)
 	return NULL;
 }
 
+int
+tls_cert_infos(const unsigned char *der, size_t n, uint32_t what, char *out, size_t cap)
+{
+	(void)der;
+	(void)n;
+	(void)what;
+	(void)out;
+	(void)cap;
+	return ING_ERR;
+}
+
 struct tls *
 tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen)
 {

@@ -103,7 +103,7 @@ mkdir -p "$D"
 		if [ "$2" = rsa ]; then ssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key"; else
 			ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"; fi
 		ssl req -new -key "$1.key" -out "$1.csr" -subj "/C=FR/O=Cheese/CN=$1"
-		printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s.db\nnew_certs_dir=.\nserial=%s.ser\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n[x]\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:%s.client,email:%s@cheese.test\n%s\n' \
+		printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s.db\nnew_certs_dir=.\nserial=%s.ser\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncountryName=optional\norganizationName=optional\ncommonName=supplied\n[x]\nbasicConstraints=CA:FALSE\nsubjectAltName=DNS:%s.client,email:%s@cheese.test\n%s\n' \
 			"$1" "$1" "$1" "$1" "$4" >"$1.cnf"
 		: >"$1.db"
 		echo 01 >"$1.ser"
@@ -189,6 +189,9 @@ tls_ingress garbage garbage.test garbage-tls
 tls_ingress truncated truncated.test truncated-tls
 tls_ingress exp exp.test exp-tls
 tls_ingress missing missing.test no-such-secret
+# pass-client-tls-cert: everything Traefik 1.7 could pass; and bad YAML
+tls_ingress pc pc.test a-tls t '{ingress.kubernetes.io/pass-client-tls-cert: "pem: true\ninfos:\n  notafter: true\n  notbefore: true\n  sans: true\n  subject:\n    country: true\n    province: true\n    organization: true\n    commonname: true\n  issuer:\n    commonname: true\n    domaincomponent: true\n  notAfter: true\n"}'
+tls_ingress pcbad pcbad.test a-tls t '{ingress.kubernetes.io/pass-client-tls-cert: "{pem: true}"}'
 # another namespace listing a.test with its own certificate: the older one
 # in t keeps a.test (and a Secret of t is never read for u)
 sleep 1.1
@@ -332,7 +335,42 @@ mcert() { echo "-cert $D/$1.crt -key $D/$1.key"; }
 	out=$($B -t -c "$T_TMP/i.conf" 2>&1)
 	echo "$out" | grep -q 'no-such-ca.crt' && ok "-t: a missing CA file: named" || fail "-t missing CA: $out"
 	conf "$D/cca.crt"
+	kill -HUP $IPID
 }
+
+# ---- pass-client-tls-cert: the verified client certificate, as Traefik 1.7 passed it
+hreq() { # PORT HOST [s_client args] -> the pod's echo of the request
+	port=$1
+	h=$2
+	shift 2
+	printf 'GET /echo HTTP/1.1\r\nHost: %s\r\nX-Forwarded-Tls-Client-Cert: forged\r\nX_Forwarded_Tls_Client_Cert_Infos: forged\r\nConnection: close\r\n\r\n' "$h" |
+		openssl s_client -quiet -connect 127.0.0.1:$port -servername "$h" "$@" 2>/dev/null | tr -d '\r'
+}
+# shellcheck disable=SC2046
+eventually "pass-client-tls-cert: the certificate passed" sh -c "printf 'GET /echo HTTP/1.1\r\nHost: pc.test\r\nConnection: close\r\n\r\n' | openssl s_client -quiet -connect 127.0.0.1:$MTLSOPT $(mcert c-good) 2>/dev/null | grep -q '^X-Forwarded-Tls-Client-Cert: '"
+e=$(hreq $MTLSOPT pc.test $(mcert c-good))
+want=$(openssl x509 -in "$D/c-good.crt" -outform DER | base64 -w0 | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')
+is "$(echo "$e" | sed -n 's/^X-Forwarded-Tls-Client-Cert: //p')" "$want" &&
+	ok "X-Forwarded-Tls-Client-Cert: the DER, base64, URL-escaped (Traefik's form)" || fail "PEM header: $e"
+nb=$(date -u -d "$(openssl x509 -in "$D/c-good.crt" -noout -startdate | cut -d= -f2)" +%s)
+na=$(date -u -d "$(openssl x509 -in "$D/c-good.crt" -noout -enddate | cut -d= -f2)" +%s)
+infos=$(echo "$e" | sed -n 's/^X-Forwarded-Tls-Client-Cert-Infos: //p' | python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote_plus(sys.stdin.read().strip()))')
+is "$infos" "Subject=\"C=FR,O=Cheese,CN=c-good\",Issuer=\"CN=cca\",NB=$nb,NA=$na,SAN=c-good.client,c-good@cheese.test" &&
+	ok "X-Forwarded-Tls-Client-Cert-Infos: subject, issuer, dates and SANs in Traefik's format" || fail "infos: $infos"
+is "$(echo "$e" | grep -c -i 'forged')" 0 && ok "the client's own copies (and '_' twins) never reach the pod" || fail "forged: $e"
+e=$(hreq $MTLSOPT pc.test)
+echo "$e" | grep -q "^path=/echo" && ! echo "$e" | grep -qi 'tls-client-cert' &&
+	ok "optional ClientCA, no certificate: no headers, served" || fail "pc without cert: $e"
+e=$(hreq $HTTPS a.test)
+echo "$e" | grep -q "^path=/echo" && ! echo "$e" | grep -qi 'forged' && ok "a route without the annotation: forged headers dropped" ||
+	fail "forged on plain route: $e"
+e=$(hreq $MTLSOPT pcbad.test $(mcert c-good))
+echo "$e" | grep -q "^path=/echo" && ! echo "$e" | grep -qi 'tls-client-cert' && ok "bad pass-client-tls-cert YAML: served without the headers" ||
+	fail "pcbad: $e"
+grep -q 'ingress t/pcbad: pass-client-tls-cert: flow style' "$T_TMP/ingressd.log" && ok "... and logged" || fail "pcbad log"
+grep -q 'ingress t/pc: pass-client-tls-cert: key "notAfter" is not one Traefik read; skipped' "$T_TMP/ingressd.log" &&
+	ok "a camelCase key (Traefik ignored it) is logged" || fail "camelCase log"
+
 
 # ---- protocol and ciphers
 ossl() { echo | openssl s_client -connect 127.0.0.1:$HTTPS -servername a.test "$@" >/dev/null 2>&1; }

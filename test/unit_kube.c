@@ -661,6 +661,81 @@ peer_ok(const char *host, const char *ip)
 	return p != NULL && wl_pass(rt_live(), p, &a);
 }
 
+/* pass-client-tls-cert: the annotation's YAML, and the Infos text of a
+ * certificate with repeated DN attributes and every SAN kind. The expected
+ * text is what Traefik 1.7's code printed for it (Go's crypto/x509). */
+static const char pc_leaf_b64[] =
+	"MIIDDzCCAragAwIBAgIBBzAKBggqhkjOPQQDAjCB3TETMBEGCgmSJomT8ixkARkWA29yZzEWMBQGCgmSJomT8ixkARkWBmNoZWVz"
+	"ZTELMAkGA1UEBhMCRlIxCzAJBgNVBAYTAlVTMRYwFAYDVQQIDA1TaWduaW5nIFN0YXRlMRgwFgYDVQQIDA9TaWduaW5nIFN0YXRl"
+	"IDIxETAPBgNVBAcMCFRPVUxPVVNFMQ0wCwYDVQQHDARMWU9OMQ8wDQYDVQQKDAZDaGVlc2UxETAPBgNVBAoMCENoZWVzZSAyMRww"
+	"GgYDVQQDDBNTaW1wbGUgU2lnbmluZyBDQSAyMB4XDTI2MTIwNzA1MDQxMFoXDTI5MDkwMjA1MDQxMFowfzELMAkGA1UEBhMCRlIx"
+	"GTAXBgNVBAgMEENoZWVzZSBvcmcgc3RhdGUxDTALBgNVBAcMBExZT04xDzANBgNVBAoMBkNoZWVzZTEOMAwGA1UEBRMFMTIzNDUx"
+	"DjAMBgNVBAMMBWZpcnN0MRUwEwYDVQQDDAwqLmNoZWVzZS5jb20wWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQcjFPkCgCxYIYG"
+	"lumK0Sz1uab4vTUEzoUkFZwmNKl9w6V73MrLf98dvRDn7pt7dDD7kzRkShOap+0X/mhsad7Yo4HDMIHAMAkGA1UdEwQCMAAwEwYD"
+	"VR0lBAwwCgYIKwYBBQUHAwIwXgYDVR0RBFcwVYYRc3BpZmZlOi8vY2hlZXNlL3iHBAoAAQKBD3Rlc3RAY2hlZXNlLm9yZ4IMKi5j"
+	"aGVlc2Uub3JnhxAgAQ24AAAAAAAAAAAAAAABggljaGVlc2UuaW4wHQYDVR0OBBYEFEGCnNYsZi1UXt6GFDu7gRY2Zj18MB8GA1Ud"
+	"IwQYMBaAFMvhhdtWIp/itATKaGhGtwijq9z7MAoGCCqGSM49BAMCA0cAMEQCIECMUYYHCgd85XRsFniFz7voiDJAsVUkduqLmpjA"
+	"c8zuAiBcflVq2zMF+lVHDjOvxR0T5BEGYLsn5k0WT2w57zYOPA==";
+
+TEST(test_pass_cert)
+{
+	uint32_t b;
+	char note[96], out[1024];
+	CHECK(js_pass_cert("pem: true\n", &b, note, sizeof note) == 0 && b == PC_PEM && note[0] == '\0');
+	CHECK(js_pass_cert("---\n# all of it\npem: yes\ninfos:\n  notafter: true\n  notbefore: True\n  sans: on\n"
+	                   "  subject:\n    country: true\n    province: true\n    locality: true\n    organization: true\n"
+	                   "    commonname: true\n    serialnumber: true\n    domaincomponent: true\n"
+	                   "  issuer:\n   commonname: true # a comment\n\n   domaincomponent: y\r\n",
+	                   &b, note, sizeof note) == 0 &&
+	      b == (PC_PEM | PC_INFOS | ING_CI_NA | ING_CI_NB | ING_CI_SAN | (ING_CI_ISSUER(0) - ING_CI_SUBJECT(0)) |
+	            ING_CI_ISSUER(ING_DN_CN) | ING_CI_ISSUER(ING_DN_DC)) && note[0] == '\0');
+	CHECK(js_pass_cert("pem: false\ninfos:\n", &b, note, sizeof note) == 0 && b == PC_INFOS);
+	CHECK(js_pass_cert("infos:\n  sans: true\npem: true\n", &b, note, sizeof note) == 0 &&
+	      b == (PC_PEM | PC_INFOS | ING_CI_SAN));
+	/* keys Traefik never read: skipped, noted; the rest stays */
+	CHECK(js_pass_cert("pem: true\ninfos:\n  notAfter: true\n  subject:\n    commonName: true\n", &b, note, sizeof note) == 0 &&
+	      b == (PC_PEM | PC_INFOS) && strstr(note, "\"notAfter\" is not one Traefik read") != NULL);
+	CHECK(js_pass_cert("extra:\n  pem: true\n", &b, note, sizeof note) == 0 && b == 0 && strstr(note, "extra"));
+	/* malformed: no headers at all */
+	CHECK(js_pass_cert("{pem: true}", &b, note, sizeof note) == ING_ERR && b == 0 && strstr(note, "flow style"));
+	CHECK(js_pass_cert("pem: maybe\n", &b, note, sizeof note) == ING_ERR && strstr(note, "not a boolean"));
+	CHECK(js_pass_cert("pem: true\npem: false\n", &b, note, sizeof note) == ING_ERR && strstr(note, "twice"));
+	CHECK(js_pass_cert("infos: true\n", &b, note, sizeof note) == ING_ERR && strstr(note, "not a value"));
+	CHECK(js_pass_cert("infos:\n    sans: true\n  notafter: true\n", &b, note, sizeof note) == ING_ERR &&
+	      strstr(note, "indentation"));
+	CHECK(js_pass_cert("infos:\n\tsans: true\n", &b, note, sizeof note) == ING_ERR && strstr(note, "tab"));
+	CHECK(js_pass_cert("pem:true\n", &b, note, sizeof note) == ING_ERR);
+	CHECK(js_pass_cert("- pem: true\n", &b, note, sizeof note) == ING_ERR);
+	CHECK(js_pass_cert("", &b, note, sizeof note) == 0 && b == 0);
+
+	/* tls_cert_infos (the port's) */
+	unsigned char der[2048];
+	int n = au_b64_decode(pc_leaf_b64, strlen(pc_leaf_b64), der, sizeof der);
+	uint32_t all = ING_CI_NA | ING_CI_NB | ING_CI_SAN | (ING_CI_ISSUER(ING_DN__COUNT) - ING_CI_SUBJECT(0));
+	CHECK(n > 0);
+	int l = tls_cert_infos(der, (size_t)n, all, out, sizeof out);
+	CHECK(l > 0 && (size_t)l < sizeof out);
+	out[l > 0 ? l : 0] = '\0';
+	CHECK(!strcmp(out, "Subject=\"C=FR,ST=Cheese org state,L=LYON,O=Cheese,SN=12345,CN=*.cheese.com\","
+	                   "Issuer=\"DC=org,DC=cheese,C=FR,C=US,ST=Signing State,ST=Signing State 2,L=TOULOUSE,L=LYON,"
+	                   "O=Cheese,O=Cheese 2,CN=Simple Signing CA 2\",NB=1796619850,NA=1883019850,SAN=*.cheese.org,"
+	                   "cheese.in,test@cheese.org,10.0.1.2,2001:db8::1,spiffe://cheese/x"));
+	l = tls_cert_infos(der, (size_t)n, ING_CI_SUBJECT(ING_DN_O) | ING_CI_ISSUER(ING_DN_C) | ING_CI_NA | ING_CI_SAN, out,
+	                   sizeof out);
+	out[l > 0 ? l : 0] = '\0';
+	CHECK(!strcmp(out, "Subject=\"O=Cheese\",Issuer=\"C=FR,C=US\",NA=1883019850,SAN=*.cheese.org,cheese.in,"
+	                   "test@cheese.org,10.0.1.2,2001:db8::1,spiffe://cheese/x"));
+	l = tls_cert_infos(der, (size_t)n, ING_CI_ISSUER(ING_DN_SN) | ING_CI_NB, out, sizeof out);
+	out[l > 0 ? l : 0] = '\0';
+	CHECK(!strcmp(out, "NB=1796619850")); /* the issuer has no serialNumber */
+	CHECK(tls_cert_infos(der, (size_t)n, 0, out, sizeof out) == 0);
+	CHECK(tls_cert_infos(der, (size_t)n, all, out, 40) == ING_ERR); /* does not fit */
+	for (int cut = 0; cut < n; cut += 7) /* every truncation: an error or a shorter text, never past the input */
+		CHECK(tls_cert_infos(der, (size_t)cut, all, out, sizeof out) <= (int)sizeof out);
+	der[40] ^= 0xff;
+	CHECK(tls_cert_infos(der, (size_t)n, all, out, sizeof out) <= (int)sizeof out);
+}
+
 /* ingress-nginx's security annotations, with nginx's meaning, and the
  * annotations ingressd does not implement (issue 11). */
 TEST(test_nginx_annotations)
@@ -1305,6 +1380,7 @@ main(void)
 	RUN(test_routing);
 	RUN(test_secret_fail_closed);
 	RUN(test_nginx_annotations);
+	RUN(test_pass_cert);
 	RUN(test_routing_limits);
 	RUN(test_external_name);
 	RUN(test_path_norm);

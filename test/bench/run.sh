@@ -726,17 +726,25 @@ section_C() {
 # requests/s over TLS with the ECDSA certificate (rounds interleaved), then
 # full handshakes/s (openssl s_time -new, TLS 1.2 for all: ingressd speaks
 # only 1.2) with an ECDSA P-256 and an RSA-2048 certificate, two rounds
-# interleaved.
+# interleaved; then (mtls) the ECDSA one with a client certificate required
+# and verified (tls.ClientCA; nginx: ssl_verify_client on).
 MBED=${BENCH_INGRESSD_MBEDTLS:-$ROOT/build/mbedtls/ingressd}
 # e_start NAME CERT: starts server NAME (ingressd_tls, ingressd_mbedtls or
 # nginx_tls) with $TMP/tls-CERT.{crt,key}; its TLS port in E_PORT[NAME],
 # the process to charge CPU to in E_PID[NAME]. 1 when it does not answer.
 e_start() {
-	local n=$1 k=$2 bin=$B port sw conf
+	local n=$1 k=$2 bin=$B port sw conf c=$2 ngca="" ca=""
 	port=$(free_port)
+	if [ "$k" = mtls ]; then # the ECDSA certificate, and client certificates of $TMP/tls-cca.crt
+		c=ec
+		ngca=" ssl_client_certificate $TMP/tls-cca.crt; ssl_verify_client on;"
+		ca="
+[entryPoints.https.tls.ClientCA]
+files = [\"$TMP/tls-cca.crt\"]"
+	fi
 	if [ "$n" = nginx_tls ]; then
 		mkdir -p "$TMP/pxs-$k/logs"
-		sed -e "s#$TMP/px/#$TMP/pxs-$k/#g" -e "s#listen 127.0.0.1:$NPORT backlog=4096;#listen 127.0.0.1:$port ssl backlog=4096; ssl_certificate $TMP/tls-$k.crt; ssl_certificate_key $TMP/tls-$k.key; ssl_protocols TLSv1.2 TLSv1.3;#" \
+		sed -e "s#$TMP/px/#$TMP/pxs-$k/#g" -e "s#listen 127.0.0.1:$NPORT backlog=4096;#listen 127.0.0.1:$port ssl backlog=4096; ssl_certificate $TMP/tls-$c.crt; ssl_certificate_key $TMP/tls-$c.key; ssl_protocols TLSv1.2 TLSv1.3;$ngca#" \
 			"$TMP/px/nginx.conf" >"$TMP/pxs-$k/nginx.conf"
 		bg "$LOGS/nginx-tls-$k.log" $PSRV nginx -p "$TMP/pxs-$k" -e "$TMP/pxs-$k/logs/error.log" -c "$TMP/pxs-$k/nginx.conf" -g 'daemon off;'
 		E_STOP[$n]=$LAST
@@ -750,14 +758,15 @@ e_start() {
 		ingressd_conf "$conf" "$(free_port)" $sw $API "[entryPoints.https]
 address = \"127.0.0.1:$port\"
 [entryPoints.https.tls]
-certFile = \"$TMP/tls-$k.crt\"
-keyFile = \"$TMP/tls-$k.key\""
+certFile = \"$TMP/tls-$c.crt\"
+keyFile = \"$TMP/tls-$c.key\"$ca"
 		bg "$LOGS/$n-$k.log" $PSRV "$bin" -c "$conf"
 		E_STOP[$n]=$LAST E_PID[$n]=$LAST
 		wait_port $port && until_ok 100 ready $sw
 	fi
 	E_PORT[$n]=$port
-	curl -sk --max-time 5 --resolve plain.bench:$port:127.0.0.1 "https://plain.bench:$port/" 2>/dev/null | grep -q hello
+	curl -sk --max-time 5 ${ca:+--cert $TMP/tls-client.crt --key $TMP/tls-client.key} \
+		--resolve plain.bench:$port:127.0.0.1 "https://plain.bench:$port/" 2>/dev/null | grep -q hello
 }
 section_E() {
 	local r n k o servers="ingressd_tls nginx_tls"
@@ -776,7 +785,13 @@ section_E() {
 		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls-ec.key" -out "$TMP/tls-ec.crt" >/dev/null 2>&1
 	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=plain.bench \
 		-addext subjectAltName=DNS:plain.bench -keyout "$TMP/tls-rsa.key" -out "$TMP/tls-rsa.crt" >/dev/null 2>&1
-	for k in ec rsa; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=bench-client-ca \
+		-addext basicConstraints=critical,CA:TRUE -keyout "$TMP/tls-cca.key" -out "$TMP/tls-cca.crt" >/dev/null 2>&1
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=bench-client \
+		-keyout "$TMP/tls-client.key" -out "$TMP/tls-client.csr" >/dev/null 2>&1
+	openssl x509 -req -in "$TMP/tls-client.csr" -CA "$TMP/tls-cca.crt" -CAkey "$TMP/tls-cca.key" -CAcreateserial \
+		-days 30 -out "$TMP/tls-client.crt" >/dev/null 2>&1
+	for k in ec rsa mtls; do
 		for n in $servers; do
 			if ! e_start $n $k; then
 				note E "SKIPPED: $n with the $k certificate does not answer over TLS (see logs/$n-$k.log)"
@@ -794,7 +809,9 @@ section_E() {
 		fi
 		for r in 1 2; do
 			for n in $servers; do
-				o=$(openssl s_time -connect 127.0.0.1:${E_PORT[$n]} -tls1_2 -new -time 3 2>&1 |
+				# shellcheck disable=SC2046
+				o=$(openssl s_time -connect 127.0.0.1:${E_PORT[$n]} -tls1_2 -new -time 3 \
+					$([ $k = mtls ] && echo "-cert $TMP/tls-client.crt -key $TMP/tls-client.key") 2>&1 |
 					awk '/connections in .* real seconds/ && $4 > 0 {printf "%.1f", $1 / $4; exit}')
 				rec "kv E.handshakes.$k.$n.$r ${o:-0}"
 				say "  E handshakes $k $n round $r: ${o:-0}/s"

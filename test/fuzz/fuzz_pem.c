@@ -1,6 +1,7 @@
 /*
  * test/fuzz/fuzz_pem.c - libFuzzer target for tls_cert_load (PEM chain +
- * private key parsing, key match, names) of a TLS port.
+ * private key parsing, key match, names) of a TLS port, and for
+ * tls_cert_infos (pass-client-tls-cert) on the raw DER form's certificate.
  *
  * Two input forms. PEM text: split at the first 0xff byte (never in PEM)
  * into the chain and the key, or into halves without one. Raw DER, when the
@@ -72,6 +73,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = (size_t)data[1] << 8 | data[2];
 		if (n > size - 3)
 			n = size - 3;
+		/* tls_cert_infos reads the DER in place: an exact-size copy */
+		uint8_t *der = malloc(n ? n : 1);
+		char text[512];
+		if (der == NULL)
+			abort();
+		memcpy(der, data + 3, n);
+		int l = tls_cert_infos(der, n, 0x1ffff, text, sizeof text);
+		if (l > (int)sizeof text || (l < 0 && l != ING_ERR))
+			abort();
+		free(der);
 		chain = pem_wrap("CERTIFICATE", data + 3, n, &clen);
 		key = pem_wrap("PRIVATE KEY", data + 3 + n, size - 3 - n, &klen);
 	} else {

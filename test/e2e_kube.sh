@@ -4,7 +4,9 @@
 # 127.0.0.1), Ingresses created, updated and deleted with curl appear in
 # ingressd within a second, traffic reaches a local backend through an
 # EndpointSlice, an apiserver restart on kept data is survived (reconnect,
-# relist), and the viewer token's 403 is reported with the RBAC rule.
+# relist), ingress-nginx's security annotations are enforced and an
+# unimplemented annotation is reported, and the viewer token's 403 is
+# reported with the RBAC rule.
 # Skipped (0 passed, 0 failed) when the apiserver binary is missing.
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
@@ -117,6 +119,62 @@ WAIT=10 eventually "deleted within a second" sh -c \
 	"curl -s -o /dev/null -w '%{http_code}' -H 'Host: web2.e2e.test' http://127.0.0.1:$HTTP/v2 | grep -qx 404"
 ingress_web && ok "ingress created again" || fail "create again"
 WAIT=10 eventually "and routed again" sh -c "curl -s -H 'Host: web.e2e.test' http://127.0.0.1:$HTTP/y | grep -qx 'b1 /y'"
+
+# ---- ingress-nginx's security annotations through the real apiserver:
+# an allow list, basic auth from an auth-file Secret (real htpasswd), an
+# nginx auth-* ingressd does not implement (401), and an annotation it
+# does not implement: logged once, on /api/providers, in /metrics
+ngx_ingress() { # NAME HOST ANNOTATIONS
+	kpost $I <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $1
+  namespace: e2e
+  annotations: $3
+spec:
+  rules:
+  - host: $2
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+EOF
+}
+kpost /api/v1/namespaces/e2e/secrets <<EOF && ok "auth-file Secret" || fail "secret"
+apiVersion: v1
+kind: Secret
+metadata: {name: htp, namespace: e2e}
+data:
+  auth: $(htpasswd -nbs alice s3cret | head -n 1 | tr -d '\n' | base64 -w0)
+EOF
+N='nginx.ingress.kubernetes.io'
+ngx_ingress ngx-wl wl.e2e.test "{$N/whitelist-source-range: \"10.0.0.0/8\"}" && ok "ingress with whitelist-source-range" ||
+	fail "ngx-wl"
+ngx_ingress ngx-auth auth.e2e.test "{$N/auth-type: basic, $N/auth-secret: e2e/htp, $N/auth-secret-type: auth-file, $N/auth-realm: kube}" &&
+	ok "ingress with nginx basic auth" || fail "ngx-auth"
+ngx_ingress ngx-url url.e2e.test "{$N/auth-url: \"http://127.0.0.1:1/auth\"}" && ok "ingress with auth-url" || fail "ngx-url"
+ngx_ingress ngx-rw rw.e2e.test "{$N/rewrite-target: /}" && ok "ingress with rewrite-target" || fail "ngx-rw"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+WAIT=10 eventually "whitelist-source-range: 127.0.0.1 is outside 10.0.0.0/8: 403" sh -c \
+	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: wl.e2e.test' http://127.0.0.1:$HTTP/) = 403"
+WAIT=10 eventually "auth-type basic: no credentials: 401" sh -c \
+	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/) = 401"
+curl -s -D - -o /dev/null -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/ | tr -d '\r' | grep -q '^WWW-Authenticate: Basic realm="kube"' &&
+	ok "... with the auth-realm" || fail "realm"
+is "$(code -u alice:wrong -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/)" 401 && ok "... a wrong password: 401" || fail "wrong pw"
+is "$(curl -s -u alice:s3cret -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/a)" "b1 /a" &&
+	ok "... the Secret's user: served" || fail "auth ok"
+WAIT=10 eventually "auth-url (not implemented): 401 to everyone, never open" sh -c \
+	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: url.e2e.test' http://127.0.0.1:$HTTP/) = 401"
+WAIT=10 eventually "rewrite-target (not implemented): served as if absent" sh -c \
+	"curl -s -H 'Host: rw.e2e.test' http://127.0.0.1:$HTTP/r | grep -qx 'b1 /r'"
+is "$(grep -c "ingress e2e/ngx-rw: annotations ingressd does not implement, ignored: $N/rewrite-target" "$T_TMP/ingressd.log")" 1 &&
+	ok "... logged once with the Ingress" || fail "rw log: $(grep ngx-rw "$T_TMP/ingressd.log")"
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q "\"unsupportedAnnotations\":\[\"$N/rewrite-target\"\]" &&
+	ok "... listed on /api/providers" || fail "providers"
+curl -s "http://127.0.0.1:$WEB/metrics" | grep -q "^ingressd_annotations_unsupported{annotation=\"$N/rewrite-target\"} 1$" &&
+	ok "... counted in /metrics" || fail "metrics"
+for n in ngx-wl ngx-auth ngx-url ngx-rw; do K -o /dev/null -X DELETE "$KUBE_URL$I/$n"; done
 
 # ---- restart the apiserver on kept data: reconnect and relist (410)
 bash "$TOOLS/down.sh" "$KOUT" --keep-data >"$T_TMP/down.log" 2>&1

@@ -71,7 +71,7 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -622,6 +622,11 @@ struct cf {
 		char ingress_class[64];
 		int whitelist_invalid_allow_all;
 		uint64_t throttle; /* coalescing window for rebuilds, ms */
+		/* [kubernetes.ingressEndpoint]: what the Ingress status publishes */
+		int status_set;
+		char status_ip[64];
+		char status_hostname[ING_NAME_LEN];
+		char status_service[ING_NS_LEN + ING_NAME_LEN]; /* publishedService "namespace/name" */
 	} kube;
 	/* the entry points' whitelist entries and users, last: a config is
 	 * cleared up to here (cf_defaults), these pages only when used */
@@ -1169,6 +1174,7 @@ enum {
 	CFT_RESPONDING,
 	CFT_FORWARDING,
 	CFT_KUBERNETES,
+	CFT_KUBE_STATUS,    /* [kubernetes.ingressEndpoint] */
 	CFT_LIFECYCLE,
 	CFT_IGNORED,        /* a Traefik table ingressd does not implement */
 };
@@ -1207,7 +1213,6 @@ static const struct cf_instead cf_traefik_tables[] = {
 static const struct cf_instead cf_traefik_subtables[] = {
     {"forwardedHeaders", "ingressd sets X-Forwarded-Proto, -Host, -Port and X-Real-Ip itself and appends the peer to "
                          "X-Forwarded-For; trustedIPs are not applied"},
-    {"ingressEndpoint", "the Ingress status is not written (kubectl get ingress shows no address)"},
     {"filters", "every request is logged"}, {"fields", "the access log has its fixed fields (no headers)"},
     {"statistics", "no statistics"}, {"metrics", "/metrics is on the admin listener"}};
 /* Sub-tables that protect something ingressd does not do yet, or whose
@@ -1237,8 +1242,7 @@ static const struct cf_instead cf_traefik_keys[] = {
     {"replacement", "the redirect goes to the entry point, without a regex rewrite"},
     {"permanent", "the entry-point redirect is always 301"}, {"path", "no path"},
     {"templateVersion", "no templates"}, {"entryPoint", "on the admin listener ([web])"},
-    {"buckets", "the histogram has fixed buckets"}, {"dashboard", "no dashboard"}, {"format", "text lines"},
-    {"publishedService", "the Ingress status is not written"}};
+    {"buckets", "the histogram has fixed buckets"}, {"dashboard", "no dashboard"}, {"format", "text lines"}};
 
 /* The entry of list for name (any case), or NULL. */
 static const struct cf_instead *
@@ -1415,6 +1419,11 @@ cf_table(struct cf_parser *ps, int array)
 			ps->table = CFT_IGNORED;
 			return;
 		}
+		if (np == 2 && !array && known[k].t == CFT_KUBERNETES && str_ieq(parts[1], "ingressEndpoint")) {
+			ps->table = CFT_KUBE_STATUS;
+			ps->c->kube.status_set = 1;
+			return;
+		}
 		if (np == 1) {
 			ps->table = known[k].t;
 			if (known[k].t == CFT_WEB)
@@ -1512,6 +1521,9 @@ static const struct cf_key cf_keys[] = {
     {CFT_KUBERNETES, "ingressClass", KT_STR, CFO(kube.ingress_class)},
     {CFT_KUBERNETES, "whitelistInvalidAllowAll", KT_BOOL, CFO(kube.whitelist_invalid_allow_all)},
     {CFT_KUBERNETES, "throttleDuration", KT_DUR, CFO(kube.throttle)},
+    {CFT_KUBE_STATUS, "ip", KT_STR, CFO(kube.status_ip)},
+    {CFT_KUBE_STATUS, "hostname", KT_STR, CFO(kube.status_hostname)},
+    {CFT_KUBE_STATUS, "publishedService", KT_STR, CFO(kube.status_service)},
 };
 
 static int wl_cmp(const void *a, const void *b);                        /* source whitelist (wl_) */
@@ -1989,6 +2001,53 @@ cf_sticky_key(struct cf_parser *ps, struct cf *c)
 	explicit_bzero(buf, sizeof buf);
 }
 
+/* A lower-case DNS name (RFC 1123; with dots: a subdomain, else a label):
+ * 0 or ING_ERR. */
+static int
+cf_dns_name(const char *s, size_t n, int dots)
+{
+	size_t label = 0;
+	if (n == 0 || n > (dots ? 253u : 63u))
+		return ING_ERR;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.' && dots && label > 0 && s[i - 1] != '-') {
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) || ++label > 63)
+			return ING_ERR;
+	}
+	return s[n - 1] == '-' || s[n - 1] == '.' ? ING_ERR : 0;
+}
+
+/* [kubernetes.ingressEndpoint], checked as the API server would check the
+ * status it becomes: publishedService wins over ip and hostname, as in
+ * Traefik 1.7, which refused a table with none of the three. */
+static void
+cf_status(struct cf_parser *ps, struct cf_kube *k)
+{
+	struct ing_addr a;
+	const char *svc = k->status_service, *slash = strchr(svc, '/');
+	if (svc[0] == '\0' && k->status_ip[0] == '\0' && k->status_hostname[0] == '\0')
+		cf_err(ps, "[kubernetes.ingressEndpoint]: publishedService, ip or hostname must be set");
+	if (k->status_ip[0] && ing_addr_parse_ip(&a, k->status_ip, strlen(k->status_ip)) != 0)
+		cf_err(ps, "[kubernetes.ingressEndpoint] ip: \"%s\" is not an IPv4 or IPv6 address", k->status_ip);
+	if (k->status_hostname[0] && (cf_dns_name(k->status_hostname, strlen(k->status_hostname), 1) != 0 ||
+	                              ing_addr_parse_ip(&a, k->status_hostname, strlen(k->status_hostname)) == 0))
+		cf_err(ps, "[kubernetes.ingressEndpoint] hostname: \"%s\" is not a DNS name (lower case; an address "
+		       "goes in ip)", k->status_hostname);
+	if (svc[0] == '\0')
+		return;
+	if (slash == NULL || cf_dns_name(svc, (size_t)(slash - svc), 0) != 0 ||
+	    cf_dns_name(slash + 1, strlen(slash + 1), 0) != 0)
+		cf_err(ps, "[kubernetes.ingressEndpoint] publishedService: \"%s\": expected \"namespace/name\" of a "
+		       "Service", svc);
+	else if (k->status_ip[0] || k->status_hostname[0])
+		cf_warn(ps, "[kubernetes.ingressEndpoint]: publishedService is set, so ip and hostname are not used "
+		        "(as in Traefik 1.7)");
+}
+
 /* Whole-config checks after parsing (relayd's load_config). */
 static void
 cf_finish(struct cf_parser *ps)
@@ -2051,6 +2110,8 @@ cf_finish(struct cf_parser *ps)
 	if (c->kube.endpoint[0] != '\0' && strncmp(c->kube.endpoint, "http://", 7) != 0 &&
 	    strncmp(c->kube.endpoint, "https://", 8) != 0)
 		cf_err(ps, "[kubernetes] endpoint: must start with http:// or https://");
+	if (c->kube.status_set)
+		cf_status(ps, &c->kube);
 }
 
 /* Parse a config buffer into *c (defaults first). Returns the number of
@@ -3314,6 +3375,8 @@ struct st_ranges {
 struct st_ing {
 	struct st_hdr h;
 	int64_t created; /* creationTimestamp, unix seconds */
+	char rv[32];     /* resourceVersion: the status writer's precondition */
+	uint32_t lb_hash; /* of status.loadBalancer.ingress as js_lb writes it */
 	char class_name[ING_NS_LEN];  /* spec.ingressClassName */
 	uint8_t rank[IA__COUNT];      /* 0 = unset */
 	char a_class[ING_NS_LEN];
@@ -4327,6 +4390,51 @@ bad:
 	return ING_ERR;
 }
 
+/* status.loadBalancer.ingress of an Ingress or a Service, as the text the
+ * status writer sends: {"ip":"...","hostname":"..."},... with only those
+ * fields, in that order, so what an object has and what ingressd would
+ * write compare as text. Entries with a malformed address or name are
+ * left out and counted in *bad (the text goes into JSON unescaped, so
+ * only checked addresses and names may enter it). Returns the number kept. */
+#define ING_STATUS_LEN (ING_MAX_STATUS_ADDRS * (ING_NAME_LEN + 80))
+static size_t
+js_lb_entry(char *out, size_t cap, const char *ip, const char *host)
+{
+	return (size_t)ing_snprintf(out, cap, "{%s%s%s%s%s%s%s}", ip[0] ? "\"ip\":\"" : "", ip, ip[0] ? "\"" : "",
+	                            ip[0] && host[0] ? "," : "", host[0] ? "\"hostname\":\"" : "", host, host[0] ? "\"" : "");
+}
+
+static int
+js_lb(struct js *j, int obj, char out[ING_STATUS_LEN], int *bad)
+{
+	int c, e, n = 0;
+	size_t o = 0;
+	const char *err = j->err; /* a bad status is never the object's error */
+	out[0] = '\0';
+	*bad = 0;
+	for (e = js_first(j, js_path(j, obj, "status", "loadBalancer", "ingress", NULL), &c); e >= 0; e = js_next(j, e, &c)) {
+		char ip[64], host[ING_NAME_LEN];
+		struct ing_addr a;
+		int il = js_str(j, js_get(j, e, "ip"), ip, sizeof ip);
+		int hl = js_str(j, js_get(j, e, "hostname"), host, sizeof host);
+		if (il < 0 || hl < 0 || il + hl == 0 || (il > 0 && ing_addr_parse_ip(&a, ip, (size_t)il) != 0) ||
+		    (hl > 0 && cf_dns_name(host, (size_t)hl, 1) != 0)) {
+			(*bad)++;
+			continue;
+		}
+		if (n == ING_MAX_STATUS_ADDRS) {
+			log_limit(LIM_STATUS_ADDRS, "kw: load-balancer addresses of one object");
+			break;
+		}
+		if (n > 0)
+			out[o++] = ',';
+		o += js_lb_entry(out + o, ING_STATUS_LEN - o, ip, host);
+		n++;
+	}
+	j->err = err;
+	return n;
+}
+
 /* Lower-cases a host and checks it is a DNS name or a "*." wildcard. */
 static int
 js_host(char *h)
@@ -4546,8 +4654,13 @@ js_ingress(struct js *j, int obj)
 	if (js_meta(j, obj, &r->h, &r->created) != 0)
 		return ING_ERR;
 	spec = js_get(j, obj, "spec");
-	if (js_str(j, js_get(j, spec, "ingressClassName"), r->class_name, sizeof r->class_name) < 0)
+	if (js_str(j, js_get(j, spec, "ingressClassName"), r->class_name, sizeof r->class_name) < 0 ||
+	    js_str(j, js_path(j, obj, "metadata", "resourceVersion", NULL), r->rv, sizeof r->rv) < 0)
 		return ING_ERR;
+	static char lb[ING_STATUS_LEN];
+	int bad;
+	js_lb(j, obj, lb, &bad);
+	r->lb_hash = st_hash(lb, "");
 	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank, r->unsup, &r->nunsup, r->auth_other,
 	               sizeof r->auth_other);
 	/* Traefik's and nginx's auth annotations fill the same fields (nginx's
@@ -4894,8 +5007,8 @@ js_secret(struct js *j, int obj)
 #define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET };
-static const char *const kw_phase_names[] = {"idle", "list", "watch", "get"};
+enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET, KS_PATCH };
+static const char *const kw_phase_names[] = {"idle", "list", "watch", "get", "patch"};
 
 struct kw_api {
 	uint8_t kind;
@@ -4936,9 +5049,10 @@ struct kw_frame {
 
 struct kw_stream {
 	uint8_t used, kind, phase, synced, forbidden;
+	uint8_t clear, conflicts;    /* the status writer: clearing; 409s of this write */
 	int api;                     /* index into kw_apis */
 	char ns[ING_NS_LEN];         /* "" = all namespaces */
-	char get_name[ING_NAME_LEN]; /* KS_GET: the Secret to fetch */
+	char get_name[ING_NAME_LEN]; /* KS_GET: the Secret (or, status writer: Ingress) to fetch */
 	int conn;
 	uint32_t conn_id;
 	char rv[32];
@@ -4954,6 +5068,10 @@ struct kw_stream {
 	uint64_t events;
 	char obj[ING_MAX_OBJECT_BYTES];
 };
+
+/* Outcomes of status writes (/metrics). */
+enum { KSR_WRITTEN, KSR_CLEARED, KSR_CONFLICT, KSR_GONE, KSR_FORBIDDEN, KSR_ERROR, KSR__COUNT };
+static const char *const kw_status_results[KSR__COUNT] = {"written", "cleared", "conflict", "gone", "forbidden", "error"};
 
 /* A Secret a fetch did not bring: not fetched again before next_try. */
 struct kw_miss {
@@ -4984,6 +5102,22 @@ static struct {
 	uint64_t dirty_since, rebuild_at;
 	struct kw_miss miss[ING_MAX_SECRETS];
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
+	struct {                          /* the Ingress status writer */
+		int known;                    /* want is what Ingresses should show */
+		char want[ING_STATUS_LEN];
+		uint32_t want_hash;
+		int pub_seen;                 /* the published Service was stored with pub */
+		char pub[ING_STATUS_LEN];
+		struct kw_sjob {
+			char ns[ING_NS_LEN], name[ING_NAME_LEN], rv[32];
+			uint8_t clear;            /* a class moved away: take our address off */
+		} q[ING_MAX_STATUS_QUEUE];
+		int nq;
+		int dirty;                    /* compare the store with want again */
+		int fails, forbidden;
+		uint64_t retry_at;
+		uint64_t writes[KSR__COUNT];
+	} status;
 } g_kw;
 
 static void rb_rebuild(void); /* routing table build (rb_) */
@@ -4997,6 +5131,7 @@ kw_res(const struct kw_stream *s)
 }
 
 static const struct kw_stream *kw_waiting(void);
+static void kw_status_want(void);
 
 /* Coalesced rebuild: within throttleDuration of a change, but at least
  * once a second under a continuous stream. Until the first sync is done
@@ -5190,6 +5325,10 @@ kw_setup(const struct cf_kube *k)
 				ing_snprintf(s->ns, sizeof s->ns, "%s", k->namespaces[n]);
 		}
 	g_kw.enabled = 1;
+	kw_status_want();
+	if (!k->status_set)
+		log_info("kw: [kubernetes.ingressEndpoint] not set: the Ingress status is not written (kubectl get ingress "
+		         "shows no address)");
 	log_info("kw: API server %s://%s%s, %d streams, token %s", g_kw.https ? "https" : "http", g_kw.hosthdr,
 	         g_kw.prefix, g_kw.nstreams,
 	         g_kw.token_file[0] ? g_kw.token_file : g_kw.token[0] ? "from the config" : "none");
@@ -5416,6 +5555,94 @@ kw_class_ok(const struct st_ing *r)
 	return have[0] == '\0' || strcmp(have, "traefik") == 0 || strcmp(have, "ingressd") == 0;
 }
 
+/* ---- what the Ingress status should be ---- */
+
+/* Is s the status writer's stream (an extra slot, like a Secret fetch)? */
+static int
+kw_is_status(const struct kw_stream *s)
+{
+	return s - g_kw.st >= g_kw.nstreams && s->kind == SK_INGRESS;
+}
+
+/* The relist generation objects of stream s belong to: a fetch by name or
+ * a status write stores under its list stream's mark, or the next sweep
+ * would take the object. */
+static uint8_t
+kw_mark(const struct kw_stream *s, const char *ns)
+{
+	for (int i = 0; s - g_kw.st >= g_kw.nstreams && i < g_kw.nstreams; i++)
+		if (g_kw.st[i].kind == s->kind && (g_kw.st[i].ns[0] == '\0' || strcmp(g_kw.st[i].ns, ns) == 0))
+			return g_kw.st[i].mark;
+	return s->mark;
+}
+
+/* Is h the publishedService? */
+static int
+kw_is_pub(const struct st_hdr *h)
+{
+	const char *p = cf_live->kube.status_service;
+	size_t nl = strlen(h->ns);
+	return p[0] && strncmp(p, h->ns, nl) == 0 && p[nl] == '/' && strcmp(p + nl + 1, h->name) == 0;
+}
+
+/* What every Ingress of ours should show: [kubernetes.ingressEndpoint]'s
+ * ip and hostname (one entry, as Traefik 1.7 wrote), or all the addresses
+ * of the published Service's own status (Traefik 1.7 took the first only;
+ * k3s's service load balancer lists every node). Unknown while that
+ * Service is missing or has no address: then nothing is written. */
+static void
+kw_status_want(void)
+{
+	const struct cf_kube *k = &cf_live->kube;
+	static char w[ING_STATUS_LEN];
+	int known = 0;
+	w[0] = '\0';
+	if (k->status_service[0] != '\0') {
+		known = g_kw.status.pub_seen && g_kw.status.pub[0] != '\0';
+		if (known)
+			memcpy(w, g_kw.status.pub, sizeof w);
+	} else if (k->status_set) {
+		js_lb_entry(w, sizeof w, k->status_ip, k->status_hostname);
+		known = 1;
+	}
+	if (known == g_kw.status.known && strcmp(w, g_kw.status.want) == 0)
+		return;
+	if (known)
+		log_info("kw: Ingress status: publishing [%s]%s%s", w, k->status_service[0] ? " from Service " : "",
+		         k->status_service);
+	else if (k->status_set)
+		log_info("kw: Ingress status: Service %s %s; Ingress status not written until it has one", k->status_service,
+		         g_kw.status.pub_seen ? "has no load-balancer address" : "not found");
+	memcpy(g_kw.status.want, w, sizeof w);
+	g_kw.status.known = known;
+	g_kw.status.want_hash = st_hash(w, "");
+	g_kw.status.dirty = 1;
+}
+
+/* Queues a status write for Ingress ns/name (clear: take our address off;
+ * rv is then the version that moved away). Survives a full queue: the
+ * next comparison finds it again. */
+static void
+kw_status_enqueue(const char *ns, const char *name, const char *rv, int clear)
+{
+	struct kw_sjob *q = g_kw.status.q;
+	int i = 0;
+	while (i < g_kw.status.nq && (strcmp(q[i].ns, ns) != 0 || strcmp(q[i].name, name) != 0))
+		i++;
+	if (i == ING_MAX_STATUS_QUEUE) {
+		log_limit(LIM_STATUS_QUEUE, "kw: Ingress status writes waiting");
+		g_kw.status.dirty = 1;
+		return;
+	}
+	if (i == g_kw.status.nq) {
+		g_kw.status.nq++;
+		ing_snprintf(q[i].ns, sizeof q[i].ns, "%s", ns);
+		ing_snprintf(q[i].name, sizeof q[i].name, "%s", name);
+	}
+	q[i].clear = (uint8_t)clear;
+	ing_snprintf(q[i].rv, sizeof q[i].rv, "%s", clear ? rv : "");
+}
+
 /* Applies one object (ADDED/MODIFIED, or DELETED) of stream s. */
 static void
 kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
@@ -5427,6 +5654,10 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 		if (js_meta(j, obj, h, NULL) == 0 && st_delete(k, h->ns, h->name)) {
 			log_debug("kw: %s %s/%s: deleted", st_kind_names[k], h->ns, h->name);
 			kw_changed();
+		}
+		if (k == SK_SERVICE && h->name[0] && kw_is_pub(h)) {
+			g_kw.status.pub_seen = 0;
+			kw_status_want();
 		}
 		return;
 	}
@@ -5452,19 +5683,36 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 	}
 	if ((k == SK_INGRESS && !kw_class_ok((struct st_ing *)h)) || (k == SK_SECRET && r == 1)) {
 		/* not ours (another ingress class), or a Secret no Ingress uses */
-		char ns[ING_NS_LEN], name[ING_NAME_LEN];
+		char ns[ING_NS_LEN], name[ING_NAME_LEN], rv[32];
 		memcpy(ns, h->ns, sizeof ns);
 		memcpy(name, h->name, sizeof name);
+		/* a class moved away: the replica that sees it takes our address
+		 * off (only ours: another controller's stays) */
+		int ours = k == SK_INGRESS && g_kw.status.known && ((struct st_ing *)h)->lb_hash == g_kw.status.want_hash;
+		if (ours)
+			memcpy(rv, ((struct st_ing *)h)->rv, sizeof rv);
 		st_abort(k);
 		if (st_delete(k, ns, name)) {
 			log_debug("kw: %s %s/%s: no longer ours", st_kind_names[k], ns, name);
 			kw_changed();
+		} else {
+			ours = ours && kw_is_status(s); /* a status write's re-read: it was ours */
 		}
+		if (ours)
+			kw_status_enqueue(ns, name, rv, 1);
 		return;
 	}
-	if (st_commit(k, s->mark) != 0) {
+	if (st_commit(k, kw_mark(s, h->ns)) != 0) {
 		g_kw.decode_errors[k]++;
 		return;
+	}
+	if (k == SK_SERVICE && kw_is_pub(h)) {
+		int bad;
+		js_lb(j, obj, g_kw.status.pub, &bad);
+		if (bad > 0)
+			log_warnx("kw: Service %s/%s: %d load-balancer address(es) malformed: not published", h->ns, h->name, bad);
+		g_kw.status.pub_seen = 1;
+		kw_status_want();
 	}
 	log_debug("kw: %s %s/%s: stored", st_kind_names[k], h->ns, h->name);
 	kw_changed();
@@ -5553,8 +5801,9 @@ kw_send(struct kw_stream *s, struct cn *c)
 		kw_token_load();
 	n = (size_t)ing_snprintf(target, sizeof target, "%s%s%s%s/%s", g_kw.prefix, a->prefix, s->ns[0] ? "/namespaces/" : "",
 	                     s->ns, a->resource);
-	if (s->phase == KS_GET) {
-		ing_snprintf(target + n, sizeof target - n, "/%s", s->get_name);
+	if (s->phase == KS_GET || s->phase == KS_PATCH) {
+		kw_urlenc(enc, sizeof enc, s->get_name);
+		ing_snprintf(target + n, sizeof target - n, "/%s%s", enc, s->phase == KS_PATCH ? "/status" : "");
 	} else {
 		if (s->phase == KS_LIST) {
 			n += (size_t)ing_snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? 100 : KW_PAGE);
@@ -5578,12 +5827,22 @@ kw_send(struct kw_stream *s, struct cn *c)
 			ing_snprintf(target + n, sizeof target - n,
 			         "&fieldSelector=type%%21%%3Dhelm.sh%%2Frelease.v1%%2Ctype%%21%%3Dkubernetes.io%%2Fservice-account-token");
 	}
+	/* a status write: a merge patch of status alone, so labels and
+	 * annotations stay whatever they are now (a PUT of the status
+	 * subresource writes metadata too), under the version it was decided on */
+	static char body[ING_STATUS_LEN + 128];
+	int blen = 0;
+	if (s->phase == KS_PATCH)
+		blen = ing_snprintf(body, sizeof body, "{\"metadata\":{\"resourceVersion\":\"%s\"},\"status\":{\"loadBalancer\":"
+		                    "{\"ingress\":%s%s%s}}}", s->rv, s->clear ? "null" : "[", s->clear ? "" : g_kw.status.want,
+		                    s->clear ? "" : "]");
 	if (c->out == NULL && (c->out = bf_get()) == NULL)
 		return ING_ERR;
-	if (bf_printf(c->out, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ingressd/%s\r\nAccept: application/json\r\n", target,
-	              g_kw.hosthdr, ING_VERSION) != 0 ||
+	if (bf_printf(c->out, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ingressd/%s\r\nAccept: application/json\r\n",
+	              blen ? "PATCH" : "GET", target, g_kw.hosthdr, ING_VERSION) != 0 ||
 	    (g_kw.token[0] && bf_printf(c->out, "Authorization: Bearer %s\r\n", g_kw.token) != 0) ||
-	    bf_append(c->out, "\r\n", 2) != 0)
+	    (blen && bf_printf(c->out, "Content-Type: application/merge-patch+json\r\nContent-Length: %d\r\n", blen) != 0) ||
+	    bf_append(c->out, "\r\n", 2) != 0 || bf_append(c->out, body, (size_t)blen) != 0)
 		return ING_ERR;
 	log_debug("kw: %s%s%s: %s %s", kw_res(s), s->ns[0] ? " in " : "", s->ns, kw_phase_names[s->phase],
 	          s->phase == KS_WATCH ? s->rv : s->cont[0] ? "(next page)" : "");
@@ -5722,7 +5981,7 @@ kw_conn_gone(struct cn *c)
 		return;
 	s->conn = -1;
 	if (s->retry_at == 0 && s->used) {
-		if (s->phase == KS_GET) {
+		if (s->phase == KS_GET && s->kind == SK_SECRET) {
 			kw_get_done(s);
 			return;
 		}
@@ -5742,12 +6001,141 @@ kw_status_msg(struct kw_stream *s, char *msg, size_t cap)
 	ing_snprintf(msg, cap, "%.*s", (int)ING_MIN(s->fr.len, 120), s->obj);
 }
 
+/* ---- the Ingress status writer ----
+ * One stream from the extra slots, while writes wait: a merge patch of
+ * status.loadBalancer per Ingress whose status differs from what it
+ * should show, under the resourceVersion the difference was seen in. The
+ * answer is the object as written, stored at once, so nothing is written
+ * twice; a 409 re-reads the object (at most 3 times a write) and decides
+ * again; any other failure backs off like a watch. A table build never
+ * waits for any of it. */
+
+/* Takes the next write that is still needed into s: 1, or 0 when none. */
+static int
+kw_status_pick(struct kw_stream *s)
+{
+	while (g_kw.status.nq > 0) {
+		struct kw_sjob *jb = &g_kw.status.q[0];
+		const struct st_ing *r = jb->clear ? NULL : st_find(SK_INGRESS, jb->ns, jb->name);
+		const char *rv = jb->clear ? jb->rv : r != NULL ? r->rv : "";
+		size_t ok = strspn(rv, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.");
+		if ((jb->clear || (r != NULL && g_kw.status.known && r->lb_hash != g_kw.status.want_hash)) && rv[0] &&
+		    rv[ok] == '\0') {
+			memcpy(s->ns, jb->ns, sizeof s->ns);
+			memcpy(s->get_name, jb->name, sizeof s->get_name);
+			memcpy(s->rv, rv, sizeof s->rv);
+			s->clear = jb->clear;
+			s->phase = KS_PATCH;
+			s->conflicts = 0;
+			return 1;
+		}
+		memmove(jb, jb + 1, sizeof *jb * (size_t)--g_kw.status.nq);
+	}
+	return 0;
+}
+
+/* A status write's answer (or its re-read's). */
+static int
+kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
+{
+	char msg[300];
+	int res = -1;
+	if (s->phase == KS_PATCH && s->status == 409 && s->conflicts < 3) {
+		/* written in between: read it again (stored as it comes), decide again */
+		s->conflicts++;
+		g_kw.status.writes[KSR_CONFLICT]++;
+		s->phase = KS_GET;
+	} else {
+		if (s->status == 200) {
+			res = s->phase == KS_GET ? -1 : s->clear ? KSR_CLEARED : KSR_WRITTEN;
+			g_kw.status.fails = 0;
+			if (g_kw.status.forbidden)
+				log_info("kw: Ingress status: writes allowed again");
+			g_kw.status.forbidden = 0;
+			if (res >= 0)
+				log_debug("kw: Ingress %s/%s: status %s", s->ns, s->get_name, s->clear ? "cleared" : "written");
+		} else if (s->status == 404) {
+			res = KSR_GONE;
+		} else {
+			uint32_t r = 0;
+			kw_status_msg(s, msg, sizeof msg);
+			res = s->status == 403 ? KSR_FORBIDDEN : KSR_ERROR;
+			if (res == KSR_FORBIDDEN && !g_kw.status.forbidden++)
+				log_errx("kw: Ingress status of %s/%s: forbidden (403): %s. RBAC: grant patch on ingresses/status "
+				         "(API groups networking.k8s.io and extensions); routing is not affected", s->ns, s->get_name, msg);
+			else if (res == KSR_ERROR)
+				log_warnx("kw: Ingress status of %s/%s: HTTP %d: %s", s->ns, s->get_name, s->status, msg);
+			uint64_t base = ING_MIN((uint64_t)KW_BACKOFF_MIN_MS << ING_MIN(g_kw.status.fails, 10), KW_BACKOFF_MAX_MS);
+			port_random(&r, sizeof r);
+			g_kw.status.fails++;
+			g_kw.status.retry_at = g.now + base / 2 + r % (base / 2 + 1);
+			g_kw.status.dirty = 1; /* what is still needed is found again then */
+		}
+		if (res >= 0)
+			g_kw.status.writes[res]++;
+		if (g_kw.status.nq > 0)
+			memmove(&g_kw.status.q[0], &g_kw.status.q[1], sizeof g_kw.status.q[0] * (size_t)--g_kw.status.nq);
+		if (g.now < g_kw.status.retry_at || !kw_status_pick(s)) {
+			s->used = 0;
+			return 0;
+		}
+	}
+	if (!keepalive)
+		return 0; /* kw_read plans the restart */
+	s->retry_at = 0;
+	return kw_send(s, c) == 0;
+}
+
+static const struct kw_stream *
+kw_status_stream(void)
+{
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
+		if (g_kw.st[k].used && kw_is_status(&g_kw.st[k]))
+			return &g_kw.st[k];
+	return NULL;
+}
+
+/* Every loop turn, once ready: compare the store with what Ingresses
+ * should show, and start the writer when writes wait. */
+static void
+kw_status_tick(void)
+{
+	struct st_ing *r;
+	if (!g_kw.ready || g.now < g_kw.status.retry_at)
+		return;
+	if (g_kw.status.dirty && g_kw.status.nq < ING_MAX_STATUS_QUEUE) {
+		g_kw.status.dirty = 0;
+		for (int i = -1; g_kw.status.known && (r = st_next(SK_INGRESS, &i)) != NULL;)
+			if (r->lb_hash != g_kw.status.want_hash)
+				kw_status_enqueue(r->h.ns, r->h.name, NULL, 0);
+	}
+	if (g_kw.status.nq == 0 || kw_status_stream() != NULL)
+		return;
+	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++) {
+		struct kw_stream *s = &g_kw.st[k];
+		if (s->used)
+			continue;
+		memset(s, 0, offsetof(struct kw_stream, obj));
+		if (!kw_status_pick(s))
+			return;
+		s->used = 1;
+		s->kind = SK_INGRESS;
+		s->api = g_kw.api[SK_INGRESS];
+		s->conn = -1;
+		s->retry_at = g.now;
+		return;
+	}
+	g_kw.status.retry_at = g.now + 100; /* every extra slot fetches a Secret */
+}
+
 /* A whole response body arrived. Returns 1 when c carries on with the
  * stream's next request. */
 static int
 kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 {
 	char msg[300];
+	if (kw_is_status(s))
+		return kw_status_done(s, c, keepalive);
 	if (s->status == 200) {
 		if (s->phase == KS_LIST) {
 			struct js j;
@@ -5997,7 +6385,7 @@ kw_fetch_missing(void)
 					busy = 1;
 			for (int k = g_kw.nstreams; k < ING_MAX_WATCHES && !busy; k++) {
 				struct kw_stream *s = &g_kw.st[k];
-				if (s->used && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, name))
+				if (s->used && s->kind == SK_SECRET && !strcmp(s->ns, r->h.ns) && !strcmp(s->get_name, name))
 					busy = 1;
 				else if (!s->used && slot < 0)
 					slot = k;
@@ -6023,7 +6411,8 @@ static int
 kw_fetching(const char *ns, const char *name)
 {
 	for (int k = g_kw.nstreams; k < ING_MAX_WATCHES; k++)
-		if (g_kw.st[k].used && !strcmp(g_kw.st[k].ns, ns) && !strcmp(g_kw.st[k].get_name, name))
+		if (g_kw.st[k].used && g_kw.st[k].kind == SK_SECRET && !strcmp(g_kw.st[k].ns, ns) &&
+		    !strcmp(g_kw.st[k].get_name, name))
 			return 1;
 	return 0;
 }
@@ -6046,7 +6435,7 @@ kw_waiting(void)
 		return NULL;
 	for (int i = 0; i < ING_MAX_WATCHES; i++) {
 		const struct kw_stream *s = &g_kw.st[i];
-		if (i < g_kw.nstreams ? !kw_synced(s) : s->used)
+		if (i < g_kw.nstreams ? !kw_synced(s) : s->used && s->kind == SK_SECRET) /* not the status writer */
 			return s;
 	}
 	return NULL;
@@ -6097,7 +6486,31 @@ kw_tick(void)
 		rb_rebuild();
 		if (first && (g_kw.ready = rt_live() != NULL))
 			log_info("kw: ready: first sync done, routing table live");
+		g_kw.status.dirty = 1;
 	}
+	kw_status_tick();
+}
+
+/* A reload may change what the status should be. The status of a new
+ * publishedService was not kept: the Services are listed again. */
+static void
+kw_reload(const struct cf_kube *old)
+{
+	if (!g_kw.enabled)
+		return;
+	if (strcmp(old->status_service, cf_live->kube.status_service) != 0) {
+		g_kw.status.pub_seen = 0;
+		for (int i = 0; i < g_kw.nstreams; i++) {
+			struct kw_stream *s = &g_kw.st[i];
+			if (s->kind != SK_SERVICE)
+				continue;
+			kw_relist(s);
+			s->retry_at = g.now;
+			if (s->conn >= 0)
+				cn_close(&g_cn.tab[s->conn], "publishedService changed: relisting Services");
+		}
+	}
+	kw_status_want();
 }
 
 /* Earliest time kw_tick has work. */
@@ -6105,6 +6518,9 @@ static uint64_t
 kw_next_deadline(void)
 {
 	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
+	if (g_kw.ready && ((g_kw.status.dirty && g_kw.status.nq < ING_MAX_STATUS_QUEUE) ||
+	                   (g_kw.status.nq > 0 && kw_status_stream() == NULL)))
+		next = tk_min(next, ING_MAX(g_kw.status.retry_at, g.now));
 	for (int i = 0; g_kw.enabled && i < ING_MAX_WATCHES; i++)
 		if (g_kw.st[i].used && g_kw.st[i].conn < 0 && !kw_held(&g_kw.st[i]))
 			next = tk_min(next, g_kw.st[i].retry_at ? g_kw.st[i].retry_at : g.now);
@@ -11553,6 +11969,12 @@ mx_metrics(struct mx_out *o)
 		for (int k = 0; k < SK__COUNT; k++)
 			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
 	}
+	mx_printf(o, "# HELP ingressd_status_writes_total Ingress status writes, by result.\n"
+	             "# TYPE ingressd_status_writes_total counter\n");
+	for (int r = 0; r < KSR__COUNT; r++)
+		mx_printf(o, "ingressd_status_writes_total{result=\"%s\"} %" PRIu64 "\n", kw_status_results[r], g_kw.status.writes[r]);
+	mx_printf(o, "# HELP ingressd_status_writes_pending Ingress status writes waiting.\n"
+	             "# TYPE ingressd_status_writes_pending gauge\ningressd_status_writes_pending %d\n", g_kw.status.nq);
 	mx_printf(o, "# HELP ingressd_store_objects Objects in the store, by kind.\n# TYPE ingressd_store_objects gauge\n");
 	for (int k = 0; k < SK__COUNT; k++)
 		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
@@ -11763,7 +12185,12 @@ mx_api(struct mx_out *o, int wrap)
 		mx_json_str(o, s->why, strlen(s->why));
 		mx_printf(o, "}");
 	}
-	mx_printf(o, "]}%s\n", wrap ? "}" : "");
+	/* the address the Ingress status publishes (null: none known) */
+	const struct cf_kube *k = &cf_live->kube;
+	mx_printf(o, "],\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	          k->status_service[0] ? "publishedService " : k->status_set ? "ip/hostname" : "none", k->status_service,
+	          g_kw.status.known ? "[" : "null", g_kw.status.known ? g_kw.status.want : "", g_kw.status.known ? "]" : "",
+	          g_kw.status.nq, wrap ? "}" : "");
 }
 
 /* ---- the access log ---- */
@@ -12279,6 +12706,7 @@ ev_reload(void)
 		kw_changed(); /* lb_sync makes the sticky tags again */
 	g_ev.live = spare;
 	cf_live = nc;
+	kw_reload(&old->kube);
 	al_flush();
 	al_open(nc);
 	g.loglevel = nc->loglevel;

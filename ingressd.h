@@ -167,6 +167,12 @@
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif
+#ifndef ING_MAX_STATUS_QUEUE
+#define ING_MAX_STATUS_QUEUE 64 /* Ingress status writes waiting (~0.4 KB each) */
+#endif
+#ifndef ING_MAX_STATUS_ADDRS
+#define ING_MAX_STATUS_ADDRS 16 /* addresses published in an Ingress status */
+#endif
 
 /* Watch decoding: one API object or watch event, and its JSON tokens. */
 #ifndef ING_MAX_OBJECT_BYTES

@@ -13,12 +13,29 @@ gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf binutils-aarch64-linux-gnu binutil
 qemu-user-static
 libbearssl-dev:arm64 libbearssl-dev:armhf musl-dev:arm64 musl-dev:armhf"
 
+# Debian's kubectl (kubernetes-client) for test/e2e_kube.sh, unpacked under
+# /var/tmp rather than installed: some images carry another package's
+# /usr/bin/kubectl, which dpkg would refuse to overwrite.
+KUBECTL_DIR=/var/tmp/kubernetes-client
+kubectl_deb() {
+	[ -x $KUBECTL_DIR/usr/bin/kubectl ] && return 0
+	t=0
+	until (cd /var/tmp && apt-get download -q kubernetes-client); do
+		t=$((t + 1))
+		[ $t -ge 4 ] && { echo "deps: apt-get download kubernetes-client failed" >&2; return 1; }
+		sleep $((t * 5))
+		$SUDO apt-get update -q || true
+	done
+	dpkg-deb -x /var/tmp/kubernetes-client_*.deb $KUBECTL_DIR && rm -f /var/tmp/kubernetes-client_*.deb
+}
+
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
 	echo "deps: all packages present"
+	kubectl_deb || exit 1
 	exit 0
 fi
 echo "deps: installing:$missing"
@@ -43,4 +60,5 @@ for s in nginx haproxy prometheus prometheus-node-exporter; do
 	command -v systemctl >/dev/null 2>&1 && $SUDO systemctl stop "$s" >/dev/null 2>&1
 	$SUDO service "$s" stop >/dev/null 2>&1
 done
+kubectl_deb || exit 1
 exit 0

@@ -67,7 +67,8 @@ CONTROL API (plain HTTP on --control, JSON bodies, no auth)
                          false: exactly one chunk per event), anonymous (true:
                          no Authorization = system:anonymous, 403; false: 401),
                          deny {"TOKEN": ["secrets", ...]} (that token gets 403
-                         on exactly those resources, "*" = all, and nothing
+                         on exactly those resources, "*" = all, a
+                         subresource as "ingresses/status", and nothing
                          else - also for a viewer token, which otherwise gets
                          403 on everything),
                          reject_loopback_endpoints (true), history_size (10000)
@@ -986,11 +987,11 @@ class App:
             return viewers[tok] or "viewer", tok
         return None, None
 
-    def allowed(self, user, token, plural):
+    def allowed(self, user, token, plural, sub=""):
         deny = self.settings.get("deny") or {}
         if token is not None and token in deny:
             lst = deny[token] or []
-            return not ("*" in lst or plural in lst)
+            return not ("*" in lst or plural in lst or (sub and f"{plural}/{sub}" in lst))
         if user == "system:anonymous":
             return False
         if token is not None and token in self.read_tokens(self.viewer_token_file):
@@ -1751,7 +1752,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             return self.discovery(route)
         group = split_gv(route.gv)[0]
         res = route.plural + (f"/{route.sub}" if route.sub else "")
-        if not app.allowed(user, token, route.plural):
+        if not app.allowed(user, token, route.plural, route.sub):
             subject = qualified(route.plural, group) + (f' "{route.name}"' if route.name else "")
             scope = f'in the namespace "{route.ns}"' if route.ns else "at the cluster scope"
             raise Reply(403, "Forbidden", f'{subject} is forbidden: User "{user}" cannot {verb} resource '

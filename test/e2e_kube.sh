@@ -5,8 +5,11 @@
 # ingressd within a second, traffic reaches a local backend through an
 # EndpointSlice, an apiserver restart on kept data is survived (reconnect,
 # relist), ingress-nginx's security annotations are enforced and an
-# unimplemented annotation is reported, and the viewer token's 403 is
-# reported with the RBAC rule.
+# unimplemented annotation is reported, the viewer token's 403 is
+# reported with the RBAC rule, and the Ingress status ([kubernetes.
+# ingressEndpoint] ip, hostname, publishedService) shows in kubectl get
+# ingress, follows the Service, leaves other classes alone, is not
+# rewritten by a second replica, and a missing status right only logs.
 # Skipped (0 passed, 0 failed) when the apiserver binary is missing.
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
@@ -210,5 +213,130 @@ eventually "403 from the real apiserver, logged with the rule to grant" grep -q 
 is "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$WEB/ready)" 503 && ok "403: not ready" || fail "viewer ready"
 kill $VPID
 wait $VPID 2>/dev/null
-grep -hE 'AddressSanitizer|runtime error' "$T_TMP/ingressd.log" | head -3
+
+# ---- the Ingress status, read back with Debian's kubectl
+KUBECTL=${KUBECTL:-/var/tmp/kubernetes-client/usr/bin/kubectl}
+[ -x "$KUBECTL" ] || KUBECTL=kubectl
+kc() { "$KUBECTL" --kubeconfig "$KOUT/kubeconfig" "$@"; }
+# the ADDRESS column of kubectl get ingress -n e2e NAME (header-aligned)
+address() { kc get ingress -n e2e "$1" | awk 'NR == 1 { i = index($0, "ADDRESS") } NR == 2 { a = substr($0, i); sub(/ .*/, "", a); print a }'; }
+addr_is() { [ "$(address "$1")" = "$2" ]; }
+status_conf() { # FILE HTTP WEB TOKEN KEYS
+	cat >"$1" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$2"
+[web]
+address = "127.0.0.1:$3"
+[kubernetes]
+endpoint = "$KUBE_URL"
+certAuthFilePath = "$KOUT/ca.crt"
+token = "$4"
+throttleDuration = "20ms"
+[kubernetes.ingressEndpoint]
+$5
+EOF
+	chmod 600 "$1"
+}
+HTTP_S=$(free_port)
+WEB_S=$(free_port)
+status_conf "$T_TMP/s.conf" $HTTP_S $WEB_S "$TOKEN" 'ip = "192.0.2.10"'
+ingress_web >/dev/null
+kpost $I <<EOF && ok "an Ingress of another class, with its controller's address" || fail "other-class ingress"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: theirs, namespace: e2e}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: theirs.e2e.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+EOF
+K -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	-d '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.9"}]}}}' "$KUBE_URL$I/theirs/status"
+$B -c "$T_TMP/s.conf" 2>"$T_TMP/status.log" &
+SPID=$!
+at_exit "kill $SPID"
+WAIT=20 eventually "ip: kubectl get ingress shows 192.0.2.10 within 2 s" addr_is web 192.0.2.10
+echo "e2e_kube: kubectl get ingress -n e2e:"
+kc get ingress -n e2e 2>&1 | sed 's/^/  /'
+web_rv() { K "$KUBE_URL$I/web" | jq -r .metadata.resourceVersion; }
+RV1=$(web_rv)
+# a second replica with the same config: no write once converged
+HTTP_S2=$(free_port)
+WEB_S2=$(free_port)
+status_conf "$T_TMP/s2.conf" $HTTP_S2 $WEB_S2 "$TOKEN" 'ip = "192.0.2.10"'
+$B -c "$T_TMP/s2.conf" 2>"$T_TMP/status2.log" &
+S2PID=$!
+at_exit "kill $S2PID"
+eventually "second replica ready" sh -c "curl -sf http://127.0.0.1:$WEB_S2/ready"
+sleep 2
+is "$(web_rv)" "$RV1" && ok "two replicas, converged: no write (resourceVersion unchanged)" ||
+	fail "replicas wrote: $RV1 -> $(web_rv)"
+is "$(curl -s "http://127.0.0.1:$WEB_S2/metrics" | awk '$1 == "ingressd_status_writes_total{result=\"written\"}" {print $2}')" 0 &&
+	ok "... the second replica counts 0 writes" || fail "second replica wrote"
+kill $S2PID
+sed -i 's/^ip = .*/hostname = "edge.example.com"/' "$T_TMP/s.conf"
+kill -HUP $SPID
+WAIT=20 eventually "hostname (after SIGHUP): kubectl shows edge.example.com" addr_is web edge.example.com
+kpost /api/v1/namespaces/e2e/services <<EOF && ok "a LoadBalancer Service to publish" || fail "LB service"
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: e2e}
+spec:
+  type: LoadBalancer
+  ports: [{name: http, port: 80, targetPort: 8080}]
+EOF
+lb() { K -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	-d "{\"status\":{\"loadBalancer\":{\"ingress\":$1}}}" "$KUBE_URL/api/v1/namespaces/e2e/services/edge/status"; }
+lb '[{"ip":"10.0.0.5"},{"ip":"10.0.0.6"}]'
+sed -i 's|^hostname = .*|publishedService = "e2e/edge"|' "$T_TMP/s.conf"
+kill -HUP $SPID
+WAIT=20 eventually "publishedService: kubectl shows the Service's addresses" addr_is web 10.0.0.5,10.0.0.6
+lb '[{"ip":"10.0.0.7"}]'
+WAIT=20 eventually "the Service's status changes: every Ingress follows" addr_is web 10.0.0.7
+is "$(address theirs)" 203.0.113.9 && ok "the other class's Ingress is never touched" || fail "theirs: $(address theirs)"
+K -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"ingressClassName":"nginx"}}' "$KUBE_URL$I/web"
+WAIT=20 eventually "a class that moves away: its status is cleared" addr_is web ""
+kill $SPID
+# a token that reads everything ingressd needs but may not write status
+kpost /apis/rbac.authorization.k8s.io/v1/clusterroles <<EOF && ok "read-only role" || fail "read-only role"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: ingressd-read}
+rules:
+- {apiGroups: ["networking.k8s.io", "extensions"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"]}
+- {apiGroups: [""], resources: ["services", "endpoints", "secrets"], verbs: ["get", "list", "watch"]}
+- {apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"]}
+EOF
+kpost /apis/rbac.authorization.k8s.io/v1/clusterrolebindings <<EOF && ok "bound to the viewer" || fail "binding"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ingressd-read}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ingressd-read}
+subjects: [{kind: User, name: viewer, apiGroup: rbac.authorization.k8s.io}]
+EOF
+kpost $I <<EOF || fail "ingress ro"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ro, namespace: e2e}
+spec:
+  rules:
+  - host: ro.e2e.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+EOF
+status_conf "$T_TMP/ro.conf" $HTTP_S $WEB_S "$(cat "$KOUT/token.viewer")" 'ip = "192.0.2.10"'
+$B -c "$T_TMP/ro.conf" 2>"$T_TMP/ro.log" &
+RPID=$!
+at_exit "kill $RPID"
+WAIT=50 eventually "without the status right: routed" sh -c "curl -s -H 'Host: ro.e2e.test' http://127.0.0.1:$HTTP_S/q | grep -qx 'b1 /q'"
+eventually "... and the missing right is logged" grep -q 'forbidden (403).*RBAC: grant patch on ingresses/status' "$T_TMP/ro.log"
+curl -s "http://127.0.0.1:$WEB_S/metrics" | grep -Eq '^ingressd_status_writes_total\{result="forbidden"\} [1-9]' &&
+	ok "... and counted" || fail "forbidden not counted"
+is "$(address ro)" "" && ok "... and nothing written" || fail "ro: $(address ro)"
+kill $RPID
+grep -hE 'AddressSanitizer|runtime error' "$T_TMP/ingressd.log" "$T_TMP/status.log" | head -3
 finish

@@ -85,7 +85,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
               -DING_MAX_HEADERS=12 -DING_MAX_ENTRYPOINTS=3 -DING_MAX_NAMESPACES=2 \
               -DING_MAX_CONF_ERRORS=16 -DING_MAX_CIDRS=16 -DING_MAX_TLS_CONNS=2 \
               -DING_MAX_HOSTS=16 -DING_MAX_INGRESSES=48 -DING_MAX_INGRESS_PATHS=96 \
-              -DING_MAX_EXTERNAL_NAMES=2
+              -DING_MAX_EXTERNAL_NAMES=2 -DING_MAX_STATUS_QUEUE=4
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit_core unit_kube unit_auth

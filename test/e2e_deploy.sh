@@ -204,8 +204,8 @@ for doc in "$D"/*/*.yaml; do
 done
 rules=$(K "$KUBE_URL/apis/rbac.authorization.k8s.io/v1/clusterroles/ingressd" |
 	jq -c '[.rules[] | {g: .apiGroups, r: .resources, v: .verbs}]')
-[ "$rules" = '[{"g":["networking.k8s.io","extensions"],"r":["ingresses","ingressclasses"],"v":["get","list","watch"]},{"g":[""],"r":["services","endpoints","secrets"],"v":["get","list","watch"]},{"g":["discovery.k8s.io"],"r":["endpointslices"],"v":["get","list","watch"]}]' ] &&
-	ok "ClusterRole: get/list/watch on exactly ingresses, ingressclasses, services, endpoints, secrets, endpointslices" ||
+[ "$rules" = '[{"g":["networking.k8s.io","extensions"],"r":["ingresses","ingressclasses"],"v":["get","list","watch"]},{"g":[""],"r":["services","endpoints","secrets"],"v":["get","list","watch"]},{"g":["discovery.k8s.io"],"r":["endpointslices"],"v":["get","list","watch"]},{"g":["networking.k8s.io","extensions"],"r":["ingresses/status"],"v":["patch"]}]' ] &&
+	ok "ClusterRole: get/list/watch on exactly ingresses, ingressclasses, services, endpoints, secrets, endpointslices; patch on ingresses/status" ||
 	fail "ClusterRole rules: $rules"
 SAUSER=system:serviceaccount:$NS:$SA
 AS() { K -H "Impersonate-User: $SAUSER" -H "Impersonate-Group: system:serviceaccounts" \
@@ -237,6 +237,15 @@ c=$(status -X POST -H 'Content-Type: application/json' --data '{"metadata":{"nam
 c=$(status -X PUT -H 'Content-Type: application/json' --data '{"metadata":{"name":"x"}}' \
 	"$KUBE_URL/apis/networking.k8s.io/v1/namespaces/default/ingresses/x/status")
 [ "$c" = 403 ] && ok "as $SA: update Ingress status: 403" || fail "as $SA: update Ingress status: $c (want 403)"
+for g in networking.k8s.io/v1 extensions/v1beta1; do
+	c=$(status -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"status":{}}' \
+		"$KUBE_URL/apis/$g/namespaces/default/ingresses/x/status")
+	[ "$c" = 404 ] && ok "as $SA: patch Ingress status ($g): allowed (404: no such Ingress)" ||
+		fail "as $SA: patch Ingress status ($g): $c (want 404)"
+	c=$(status -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"metadata":{}}' \
+		"$KUBE_URL/apis/$g/namespaces/default/ingresses/x")
+	[ "$c" = 403 ] && ok "as $SA: patch an Ingress itself ($g): 403" || fail "as $SA: patch Ingress ($g): $c (want 403)"
+done
 # every verb on every resource, through SubjectAccessReviews
 can() { # GROUP RESOURCE VERB [SUBRESOURCE]
 	K -X POST -H 'Content-Type: application/json' "$KUBE_URL/apis/authorization.k8s.io/v1/subjectaccessreviews" --data \
@@ -263,8 +272,12 @@ for gr in /pods /configmaps /nodes /namespaces /serviceaccounts coordination.k8s
 	done
 done
 [ "$(can networking.k8s.io ingresses update status)" = false ] || others="$others update:ingresses/status"
+[ "$(can extensions ingresses update status)" = false ] || others="$others update:extensions/ingresses/status"
+[ "$(can networking.k8s.io ingresses patch status)" = true ] || others="$others no-patch:ingresses/status"
+[ "$(can extensions ingresses patch status)" = true ] || others="$others no-patch:extensions/ingresses/status"
+[ "$(can "" services patch status)" = false ] || others="$others patch:services/status"
 [ "$(can "" serviceaccounts create token)" = false ] || others="$others create:serviceaccounts/token"
-[ -z "$others" ] && ok "SubjectAccessReview: nothing on pods, configmaps, nodes, namespaces, leases, events, ingress status, tokens" ||
+[ -z "$others" ] && ok "SubjectAccessReview: nothing on pods, configmaps, nodes, namespaces, leases, events, tokens; on ingress status patch only" ||
 	fail "SubjectAccessReview: allowed beyond the role:$others"
 
 # ---------------------------------------------------------------- resources

@@ -111,6 +111,24 @@ spec:
 status: {loadBalancer: {ingress: [{ip: 10.0.0.7}]}}
 EOF
 WAIT=20 eventually "the Service's status changes: the Ingress follows" addr_is a '10.0.0.7,'
+edge_status() {
+	kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: kube-system}
+spec:
+  type: LoadBalancer
+  ports: [{name: http, port: 80}]
+status: {loadBalancer: {ingress: $1}}
+EOF
+}
+# hostile entries (JSON in an address, a bad name) never reach the patch
+edge_status '[{ip: "10.0.0.8\", \"x"}, {hostname: "Evil..x"}, {ip: 10.0.0.9}]'
+WAIT=20 eventually "a Service status with malformed entries: only the valid address is published" addr_is a '10.0.0.9,'
+grep -q 'kw: Service kube-system/edge: 2 load-balancer address(es) malformed: not published' "$T_TMP/ingressd.log" &&
+	ok "... and the malformed ones are logged" || fail "malformed Service status not logged"
+edge_status '[{ip: 10.0.0.7}]'
+WAIT=20 eventually "and back" addr_is a '10.0.0.7,'
 
 # ---- a class that moves away is cleared; another class's status stays
 ingress_s1 b b.test

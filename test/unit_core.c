@@ -355,7 +355,7 @@ TEST(test_conf_k3s_toml)
 	CHECK(!strcmp(ut_cf.eps[1].cert_file, "/ssl/tls.crt") && !strcmp(ut_cf.eps[1].key_file, "/ssl/tls.key"));
 	CHECK(conf_has(6, 1, "responses are not compressed"));
 	CHECK(conf_has(16, 1, "/ping is served on the admin listener"));
-	CHECK(conf_has(19, 1, "the Ingress status is not written"));
+	CHECK(!strcmp(ut_cf.kube.status_service, "kube-system/traefik") && ut_cf.kube.status_set); /* issue 13 */
 	CHECK(conf_has(25, 1, "/metrics (ingressd_* names, fixed buckets)"));
 	/* any case; a duplicate in another case is still a duplicate */
 	CHECK(conf("LOGLEVEL = \"debug\"\n[Web]\nAddress = \":9\"\n") == 0 && ut_cf.loglevel == ING_LOG_DEBUG &&
@@ -367,6 +367,41 @@ TEST(test_conf_k3s_toml)
 	/* the PROXY protocol would change who a whitelist sees: refused */
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\ntrustedIPs = [\"10.0.0.1\"]\n") == 1 &&
 	      conf_has(3, 0, "PROXY protocol is not supported yet"));
+}
+
+/* [kubernetes.ingressEndpoint] (issue 13): Traefik 1.7's keys, checked as
+ * the API server would check the status they become. */
+TEST(test_conf_ingress_endpoint)
+{
+	const char *h = "[kubernetes]\n[kubernetes.ingressEndpoint]\n";
+	char t[512];
+	CHECK(conf("[kubernetes]\n") == 0 && !ut_cf.kube.status_set);
+	ing_snprintf(t, sizeof t, "%sip = \"192.0.2.1\"\nhostname = \"lb.example.com\"\n", h);
+	CHECK(conf(t) == 0 && ut_cf.kube.status_set && !strcmp(ut_cf.kube.status_ip, "192.0.2.1") &&
+	      !strcmp(ut_cf.kube.status_hostname, "lb.example.com"));
+	ing_snprintf(t, sizeof t, "%sIP = \"2001:db8::1\"\n", h);
+	CHECK(conf(t) == 0 && !strcmp(ut_cf.kube.status_ip, "2001:db8::1"));
+	ing_snprintf(t, sizeof t, "%spublishedService = \"ingressd-system/ingressd\"\n", h);
+	CHECK(conf(t) == 0 && !strcmp(ut_cf.kube.status_service, "ingressd-system/ingressd"));
+	CHECK(conf(h) == 1 && conf_has(0, 0, "publishedService, ip or hostname must be set"));
+	ing_snprintf(t, sizeof t, "%sip = \"10.0.0.300\"\n", h);
+	CHECK(conf(t) == 1 && conf_has(0, 0, "is not an IPv4 or IPv6 address"));
+	ing_snprintf(t, sizeof t, "%ship = \"lb.example.com\\\",\\\"x\"\n", h); /* JSON in it: refused */
+	CHECK(conf(t) == 1 && conf_has(0, 0, "not an IPv4"));
+	static const char *const bad_names[] = {"LB.example.com", "-a.example", "a..b", "a.", "10.0.0.1", "*.example.com",
+	                                        "a_b.example", "a\\\"b"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(bad_names); i++) {
+		ing_snprintf(t, sizeof t, "%shostname = \"%s\"\n", h, bad_names[i]);
+		CHECK(conf(t) == 1 && conf_has(0, 0, "is not a DNS name"));
+	}
+	static const char *const bad_svcs[] = {"traefik", "/traefik", "kube-system/", "a/b/c", "Kube-System/x", "ns/a.b"};
+	for (size_t i = 0; i < ING_ARRAY_LEN(bad_svcs); i++) {
+		ing_snprintf(t, sizeof t, "%spublishedService = \"%s\"\n", h, bad_svcs[i]);
+		CHECK(conf(t) == 1 && conf_has(0, 0, "expected \"namespace/name\" of a Service"));
+	}
+	ing_snprintf(t, sizeof t, "%spublishedService = \"a/b\"\nip = \"192.0.2.1\"\n", h);
+	CHECK(conf(t) == 0 && conf_has(0, 1, "ip and hostname are not used"));
+	CHECK(conf("[kubernetes.ingressEndpoint]\nport = 80\n") == 1 && conf_has(2, 0, "unknown key"));
 }
 
 /* The entry points' security in traefik.toml (issue 11): enforced, or

@@ -349,6 +349,103 @@ TEST(test_kw_secret_fetch)
 	CHECK(st_find(SK_SECRET, "n", "t1") == NULL && st_find(SK_SECRET, "n", "pw") != NULL);
 }
 
+/* The Ingress status writer (issue 13): what is published (hostile
+ * Service status entries left out), which Ingresses get a write, the
+ * patch, a class moving away, the queue limit, 409 and 403. */
+#define ING_ST(name, cls, rv, status)                                                                         \
+	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"n\",\"resourceVersion\":\"" rv "\"},\"spec\":{" cls \
+	"\"backend\":{\"serviceName\":\"svc\",\"servicePort\":80}},\"status\":{\"loadBalancer\":{\"ingress\":[" status "]}}}"
+TEST(test_kw_status)
+{
+	static struct cn c;
+	g_bf.free_head = -1;
+	setup("[kubernetes.ingressEndpoint]\npublishedService = \"k/edge\"\n");
+	kw_status_want();
+	CHECK(!g_kw.status.known);
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+	            "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},\"spec\":{},\"status\":{\"loadBalancer\":"
+	            "{\"ingress\":[{\"ip\":\"1.2.3.4\\\",\\\"x\"},{\"hostname\":\"A..b\"},{\"ip\":7},{},{\"ip\":\"10.0.0.5\"},"
+	            "{\"hostname\":\"lb.example.com\",\"ip\":\"10.0.0.6\",\"ports\":[{\"port\":80}]}]}}}") == 0);
+	CHECK(g_kw.status.known &&
+	      !strcmp(g_kw.status.want, "{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}"));
+	CHECK(apply(SK_INGRESS, 0, ING_ST("a", "", "5", "")) == 0);
+	CHECK(apply(SK_INGRESS, 0, ING_ST("b", "\"ingressClassName\":\"other\",", "6", "{\"ip\":\"9.9.9.9\"}")) == 0);
+	CHECK(apply(SK_INGRESS, 0, ING_ST("c", "", "7", "{\"ip\":\"10.0.0.5\"},{\"hostname\":\"lb.example.com\",\"ip\":\"10.0.0.6\"}")) == 0);
+	for (int k = 0; k < SK__COUNT; k++)
+		stream(k, kw_api_first[k], KS_WATCH)->synced = 1;
+	g_kw.nstreams = SK__COUNT;
+	struct kw_stream *w = &g_kw.st[SK__COUNT];
+	kw_status_tick(); /* not before ready */
+	CHECK(g_kw.status.nq == 0 && !w->used);
+	g_kw.ready = 1;
+	kw_status_tick(); /* a only: b is another class's, c shows it already */
+	CHECK(g_kw.status.nq == 1 && w->used && kw_is_status(w) && w->phase == KS_PATCH && !strcmp(w->get_name, "a") &&
+	      !strcmp(w->rv, "5") && !w->clear && kw_waiting() == NULL);
+	CHECK(kw_send(w, &c) == 0);
+	c.out->d[c.out->w] = '\0';
+	CHECK(strstr(c.out->d, "PATCH /apis/networking.k8s.io/v1/namespaces/n/ingresses/a/status HTTP/1.1\r\n") == c.out->d &&
+	      strstr(c.out->d, "Content-Type: application/merge-patch+json\r\n") != NULL &&
+	      strstr(c.out->d, "\r\n\r\n{\"metadata\":{\"resourceVersion\":\"5\"},\"status\":{\"loadBalancer\":{\"ingress\":"
+	                       "[{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}]}}}") != NULL);
+	bf_put(&c.out);
+	/* a 409: read again (a GET), then done; the re-read shows it written */
+	w->status = 409;
+	CHECK(kw_status_done(w, &c, 0) == 0 && w->used && w->phase == KS_GET && w->conflicts == 1 &&
+	      g_kw.status.writes[KSR_CONFLICT] == 1);
+	CHECK(apply(SK_INGRESS, 0, ING_ST("a", "", "8", "{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}")) == 0);
+	w->status = 200;
+	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.nq == 0);
+	g_kw.status.dirty = 1;
+	kw_status_tick(); /* converged: nothing to write */
+	CHECK(g_kw.status.nq == 0 && !w->used);
+	/* the Service's status changes: every Ingress is written again */
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
+	            "\"spec\":{},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.0.0.7\"}]}}}") == 0);
+	CHECK(!strcmp(g_kw.status.want, "{\"ip\":\"10.0.0.7\"}") && g_kw.status.dirty);
+	kw_status_tick();
+	CHECK(g_kw.status.nq == 2 && w->used && !strcmp(w->get_name, "a"));
+	/* a 403: logged, counted, backed off; the stream is freed */
+	w->status = 403;
+	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.writes[KSR_FORBIDDEN] == 1 &&
+	      g_kw.status.retry_at > g.now && g_kw.status.forbidden == 1);
+	kw_status_tick();
+	CHECK(!w->used);
+	g.now = g_kw.status.retry_at;
+	kw_status_tick();
+	CHECK(w->used && g_kw.status.nq == 2);
+	w->used = 0;
+	g_kw.status.nq = 0;
+	/* the class of c moves away while it shows our address: cleared */
+	CHECK(apply(SK_INGRESS, 0, ING_ST("c", "\"ingressClassName\":\"other\",", "9", "{\"ip\":\"10.0.0.7\"}")) == 0);
+	CHECK(st_find(SK_INGRESS, "n", "c") == NULL && g_kw.status.nq == 1 && g_kw.status.q[0].clear &&
+	      !strcmp(g_kw.status.q[0].rv, "9"));
+	CHECK(kw_status_pick(w) && w->clear && !strcmp(w->rv, "9") && kw_send(w, &c) == 0);
+	c.out->d[c.out->w] = '\0';
+	CHECK(strstr(c.out->d, "{\"metadata\":{\"resourceVersion\":\"9\"},\"status\":{\"loadBalancer\":{\"ingress\":null}}}"));
+	bf_put(&c.out);
+	g_kw.status.nq = 0;
+	/* another class's address is never taken off */
+	CHECK(apply(SK_INGRESS, 0, ING_ST("b", "\"ingressClassName\":\"other\",", "10", "{\"ip\":\"9.9.9.9\"}")) == 0);
+	CHECK(g_kw.status.nq == 0);
+	/* the queue's limit: counted, found again once there is room */
+	uint64_t hits = g.lim_hits[LIM_STATUS_QUEUE];
+	char name[16];
+	for (int i = 0; i < ING_MAX_STATUS_QUEUE + 2; i++) {
+		char obj[400];
+		snprintf(name, sizeof name, "q%d", i);
+		snprintf(obj, sizeof obj, "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"n\",\"resourceVersion\":\"1\"},"
+		         "\"spec\":{\"backend\":{\"serviceName\":\"svc\",\"servicePort\":80}}}", name);
+		CHECK(apply(SK_INGRESS, 0, obj) == 0);
+	}
+	g_kw.status.dirty = 1;
+	kw_status_tick();
+	CHECK(g_kw.status.nq == ING_MAX_STATUS_QUEUE && g.lim_hits[LIM_STATUS_QUEUE] > hits && g_kw.status.dirty);
+	/* the Service gone: nothing known, nothing new written */
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
+	            "\"spec\":{}}") == 0);
+	CHECK(!g_kw.status.known && !kw_status_pick(w) && g_kw.status.nq == 0);
+}
+
 TEST(test_store_sweep)
 {
 	setup("");
@@ -1376,6 +1473,7 @@ main(void)
 	RUN(test_js_ingress);
 	RUN(test_js_endpoints_secrets);
 	RUN(test_kw_secret_fetch);
+	RUN(test_kw_status);
 	RUN(test_store_sweep);
 	RUN(test_routing);
 	RUN(test_secret_fail_closed);

@@ -15,6 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.log_fd = -1;
 	if (!init) {
 		cf_defaults(&fz_cf);
+		fz_cf.kube.status_set = 1; /* the published Service's status is decoded too */
+		snprintf(fz_cf.kube.status_service, sizeof fz_cf.kube.status_service, "k/edge");
 		cf_live = &fz_cf;
 		init = 1;
 	}

@@ -5049,7 +5049,8 @@ struct kw_frame {
 
 struct kw_stream {
 	uint8_t used, kind, phase, synced, forbidden;
-	uint8_t clear, conflicts;    /* the status writer: clearing; 409s of this write */
+	uint8_t writer;              /* the Ingress status writer's stream */
+	uint8_t clear, conflicts, again; /* its write clears; 409s of this write; see kw_status_seen */
 	int api;                     /* index into kw_apis */
 	char ns[ING_NS_LEN];         /* "" = all namespaces */
 	char get_name[ING_NAME_LEN]; /* KS_GET: the Secret (or, status writer: Ingress) to fetch */
@@ -5561,12 +5562,11 @@ kw_class_ok(const struct st_ing *r)
 static int
 kw_is_status(const struct kw_stream *s)
 {
-	return s - g_kw.st >= g_kw.nstreams && s->kind == SK_INGRESS;
+	return s->writer;
 }
 
-/* The relist generation objects of stream s belong to: a fetch by name or
- * a status write stores under its list stream's mark, or the next sweep
- * would take the object. */
+/* The relist generation objects of stream s belong to: a fetch by name
+ * stores under its list stream's mark, or the next sweep could take it. */
 static uint8_t
 kw_mark(const struct kw_stream *s, const char *ns)
 {
@@ -5695,11 +5695,9 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 		if (st_delete(k, ns, name)) {
 			log_debug("kw: %s %s/%s: no longer ours", st_kind_names[k], ns, name);
 			kw_changed();
-		} else {
-			ours = ours && kw_is_status(s); /* a status write's re-read: it was ours */
+			if (ours)
+				kw_status_enqueue(ns, name, rv, 1);
 		}
-		if (ours)
-			kw_status_enqueue(ns, name, rv, 1);
 		return;
 	}
 	if (st_commit(k, kw_mark(s, h->ns)) != 0) {
@@ -5719,6 +5717,30 @@ kw_apply(struct kw_stream *s, struct js *j, int obj, int deleted)
 }
 
 static void kw_relist(struct kw_stream *s);
+
+/* The status writer's answer or re-read of an Ingress: only its version
+ * and status go into the stored record (and only if ingressd serves it);
+ * the watch brings the rest. Storing the whole object from here could
+ * route an Ingress that has just left the labelselector. s->again: the
+ * object moved on since s->rv, and a clear is still needed (s->rv is then
+ * the new version). */
+static void
+kw_status_seen(struct kw_stream *s, struct js *j)
+{
+	struct st_ing *n = st_begin(SK_INGRESS), *cur;
+	int ok = js_ingress(j, 0) == 0, ours = ok && kw_class_ok(n);
+	s->again = ok && strcmp(n->rv, s->rv) != 0;
+	if (ok && (cur = st_find(SK_INGRESS, n->h.ns, n->h.name)) != NULL && ours) {
+		memcpy(cur->rv, n->rv, sizeof cur->rv);
+		cur->lb_hash = n->lb_hash;
+	}
+	if (s->clear) {
+		s->again = s->again && !ours && g_kw.status.known && n->lb_hash == g_kw.status.want_hash;
+		if (s->again)
+			memcpy(s->rv, n->rv, sizeof s->rv);
+	}
+	st_abort(SK_INGRESS);
+}
 
 /* One framed value: a list item, a watch event or a fetched object. */
 static void
@@ -5766,7 +5788,10 @@ kw_value(struct kw_stream *s, const char *p, size_t n)
 		kw_apply(s, &j, obj, type[0] == 'D');
 		return;
 	}
-	kw_apply(s, &j, 0, 0);
+	if (kw_is_status(s))
+		kw_status_seen(s, &j);
+	else
+		kw_apply(s, &j, 0, 0);
 }
 
 /* ---- requests ---- */
@@ -6041,12 +6066,17 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 	char msg[300];
 	int res = -1;
 	if (s->phase == KS_PATCH && s->status == 409 && s->conflicts < 3) {
-		/* written in between: read it again (stored as it comes), decide again */
+		/* written in between: read it again, decide again */
 		s->conflicts++;
 		g_kw.status.writes[KSR_CONFLICT]++;
 		s->phase = KS_GET;
+	} else if (s->phase == KS_GET && s->status == 200 && s->clear && s->again) {
+		s->phase = KS_PATCH; /* still ours to clear, at the version just read */
 	} else {
-		if (s->status == 200) {
+		const struct st_ing *cur = st_find(SK_INGRESS, s->ns, s->get_name);
+		int stale = s->phase == KS_GET && s->status == 200 && !s->again && !s->clear && cur != NULL &&
+		            strcmp(cur->rv, s->rv) == 0; /* the re-read brought nothing newer: back off, do not spin */
+		if (s->status == 200 && !stale) {
 			res = s->phase == KS_GET ? -1 : s->clear ? KSR_CLEARED : KSR_WRITTEN;
 			g_kw.status.fails = 0;
 			if (g_kw.status.forbidden)
@@ -6058,7 +6088,10 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 			res = KSR_GONE;
 		} else {
 			uint32_t r = 0;
-			kw_status_msg(s, msg, sizeof msg);
+			if (stale)
+				ing_snprintf(msg, sizeof msg, "after a conflict, a re-read brought no newer version");
+			else
+				kw_status_msg(s, msg, sizeof msg);
 			res = s->status == 403 ? KSR_FORBIDDEN : KSR_ERROR;
 			if (res == KSR_FORBIDDEN && !g_kw.status.forbidden++)
 				log_errx("kw: Ingress status of %s/%s: forbidden (403): %s. RBAC: grant patch on ingresses/status "
@@ -6069,10 +6102,10 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 			port_random(&r, sizeof r);
 			g_kw.status.fails++;
 			g_kw.status.retry_at = g.now + base / 2 + r % (base / 2 + 1);
-			g_kw.status.dirty = 1; /* what is still needed is found again then */
 		}
 		if (res >= 0)
 			g_kw.status.writes[res]++;
+		g_kw.status.dirty = 1; /* the store may show something new: compare again */
 		if (g_kw.status.nq > 0)
 			memmove(&g_kw.status.q[0], &g_kw.status.q[1], sizeof g_kw.status.q[0] * (size_t)--g_kw.status.nq);
 		if (g.now < g_kw.status.retry_at || !kw_status_pick(s)) {
@@ -6118,7 +6151,7 @@ kw_status_tick(void)
 		memset(s, 0, offsetof(struct kw_stream, obj));
 		if (!kw_status_pick(s))
 			return;
-		s->used = 1;
+		s->used = s->writer = 1;
 		s->kind = SK_INGRESS;
 		s->api = g_kw.api[SK_INGRESS];
 		s->conn = -1;

@@ -392,9 +392,35 @@ TEST(test_kw_status)
 	w->status = 409;
 	CHECK(kw_status_done(w, &c, 0) == 0 && w->used && w->phase == KS_GET && w->conflicts == 1 &&
 	      g_kw.status.writes[KSR_CONFLICT] == 1);
-	CHECK(apply(SK_INGRESS, 0, ING_ST("a", "", "8", "{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}")) == 0);
+	/* the re-read: only its version and status go into the stored record */
+	kw_frame_init(&w->fr, KF_OBJECT);
+	CHECK(feed(w, ING_ST("a", "", "8", "{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}"), 7) == 0);
+	const struct st_ing *ra = st_find(SK_INGRESS, "n", "a");
+	CHECK(ra != NULL && !strcmp(ra->rv, "8") && ra->lb_hash == g_kw.status.want_hash && w->again);
 	w->status = 200;
 	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.nq == 0);
+	/* an answer about an Ingress ingressd does not hold (it left the
+	 * labelselector meanwhile) stores nothing */
+	w->writer = 1;
+	kw_frame_init(&w->fr, KF_OBJECT);
+	CHECK(feed(w, ING_ST("zz", "", "3", ""), 5) == 0 && st_find(SK_INGRESS, "n", "zz") == NULL);
+	/* a re-read that brings nothing newer than the conflict: back off, no spin */
+	uint64_t errs = g_kw.status.writes[KSR_ERROR];
+	g_kw.status.nq = 1;
+	snprintf(g_kw.status.q[0].ns, sizeof g_kw.status.q[0].ns, "n");
+	snprintf(g_kw.status.q[0].name, sizeof g_kw.status.q[0].name, "a");
+	snprintf(w->ns, sizeof w->ns, "n");
+	snprintf(w->get_name, sizeof w->get_name, "a");
+	snprintf(w->rv, sizeof w->rv, "8");
+	w->used = 1;
+	w->phase = KS_GET;
+	w->status = 200;
+	w->again = w->clear = 0;
+	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.writes[KSR_ERROR] == errs + 1 &&
+	      g_kw.status.retry_at > g.now && g_kw.status.nq == 0);
+	g.now = g_kw.status.retry_at;
+	g_kw.status.fails = 0;
+	w->writer = 0;
 	g_kw.status.dirty = 1;
 	kw_status_tick(); /* converged: nothing to write */
 	CHECK(g_kw.status.nq == 0 && !w->used);

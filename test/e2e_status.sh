@@ -160,4 +160,19 @@ ingress_s1 g g.test
 WAIT=10 eventually "a slow status write does not delay routing" routed g.test /y 'b1 /y'
 WAIT=200 eventually "slow writes complete" addr_is g '10.0.0.7,'
 kill -0 $IPID && ok "alive" || fail "ingressd died"
+
+# ---- an old server (Ingress extensions/v1beta1 only): written there
+kill $IPID
+wait $IPID 2>/dev/null
+ctl /versions '{"preset":"old"}'
+start_ingressd
+ready "on an old server"
+ingress_s1 old old.test
+old_addr() {
+	curl -s -H "Authorization: Bearer $TOK" "http://127.0.0.1:$API/apis/extensions/v1beta1/namespaces/t/ingresses/old" |
+		jq -r '[.status.loadBalancer.ingress[]?.ip] | join(",")'
+}
+old_is() { [ "$(old_addr)" = "$1" ]; }
+WAIT=20 eventually "extensions/v1beta1: the status is written through the old API" old_is 10.0.0.7
+grep -hE 'AddressSanitizer|runtime error' "$T_TMP/ingressd.log" | head -3
 finish

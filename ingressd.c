@@ -5570,10 +5570,25 @@ kw_is_status(const struct kw_stream *s)
 static uint8_t
 kw_mark(const struct kw_stream *s, const char *ns)
 {
-	for (int i = 0; s - g_kw.st >= g_kw.nstreams && i < g_kw.nstreams; i++)
+	if (s - g_kw.st < g_kw.nstreams)
+		return s->mark;
+	for (int i = 0; i < g_kw.nstreams; i++)
 		if (g_kw.st[i].kind == s->kind && (g_kw.st[i].ns[0] == '\0' || strcmp(g_kw.st[i].ns, ns) == 0))
 			return g_kw.st[i].mark;
 	return s->mark;
+}
+
+/* Is the publishedService in the store? */
+static int
+kw_pub_stored(void)
+{
+	char ns[ING_NS_LEN];
+	const char *p = cf_live->kube.status_service, *slash = strchr(p, '/');
+	if (slash == NULL || (size_t)(slash - p) >= sizeof ns)
+		return 0;
+	memcpy(ns, p, (size_t)(slash - p));
+	ns[slash - p] = '\0';
+	return st_find(SK_SERVICE, ns, slash + 1) != NULL;
 }
 
 /* Is h the publishedService? */
@@ -6030,10 +6045,17 @@ kw_status_msg(struct kw_stream *s, char *msg, size_t cap)
  * One stream from the extra slots, while writes wait: a merge patch of
  * status.loadBalancer per Ingress whose status differs from what it
  * should show, under the resourceVersion the difference was seen in. The
- * answer is the object as written, stored at once, so nothing is written
+ * answer's version and status are stored at once, so nothing is written
  * twice; a 409 re-reads the object (at most 3 times a write) and decides
  * again; any other failure backs off like a watch. A table build never
  * waits for any of it. */
+
+static void
+kw_status_pop(void)
+{
+	if (g_kw.status.nq > 0)
+		memmove(&g_kw.status.q[0], &g_kw.status.q[1], sizeof g_kw.status.q[0] * (size_t)--g_kw.status.nq);
+}
 
 /* Takes the next write that is still needed into s: 1, or 0 when none. */
 static int
@@ -6054,7 +6076,7 @@ kw_status_pick(struct kw_stream *s)
 			s->conflicts = 0;
 			return 1;
 		}
-		memmove(jb, jb + 1, sizeof *jb * (size_t)--g_kw.status.nq);
+		kw_status_pop();
 	}
 	return 0;
 }
@@ -6106,8 +6128,7 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 		if (res >= 0)
 			g_kw.status.writes[res]++;
 		g_kw.status.dirty = 1; /* the store may show something new: compare again */
-		if (g_kw.status.nq > 0)
-			memmove(&g_kw.status.q[0], &g_kw.status.q[1], sizeof g_kw.status.q[0] * (size_t)--g_kw.status.nq);
+		kw_status_pop();
 		if (g.now < g_kw.status.retry_at || !kw_status_pick(s)) {
 			s->used = 0;
 			return 0;
@@ -6138,6 +6159,10 @@ kw_status_tick(void)
 		return;
 	if (g_kw.status.dirty && g_kw.status.nq < ING_MAX_STATUS_QUEUE) {
 		g_kw.status.dirty = 0;
+		if (g_kw.status.pub_seen && !kw_pub_stored()) { /* gone in a relist's sweep */
+			g_kw.status.pub_seen = 0;
+			kw_status_want();
+		}
 		for (int i = -1; g_kw.status.known && (r = st_next(SK_INGRESS, &i)) != NULL;)
 			if (r->lb_hash != g_kw.status.want_hash)
 				kw_status_enqueue(r->h.ns, r->h.name, NULL, 0);

@@ -71,7 +71,7 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -3371,7 +3371,15 @@ struct st_ranges {
 	uint8_t invalid;  /* an entry did not parse */
 	char bad[48];     /* the first bad entry, for the log */
 };
-#define ST_UNSUP_LEN 192 /* annotation names ingressd does not implement, kept per object */
+/* A rare text kept with an object (the annotations it has that ingressd
+ * does not implement, what was wrong in pass-client-tls-cert, an
+ * ExternalName): in a pool, so the objects without one do not carry its
+ * bytes. */
+#define ST_UNSUP_LEN 192
+struct st_note {
+	int next;
+	char text[ING_NAME_LEN];
+};
 struct st_ing {
 	struct st_hdr h;
 	int64_t created; /* creationTimestamp, unix seconds */
@@ -3390,13 +3398,13 @@ struct st_ing {
 	char a_auth_header[64];
 	uint8_t auth_nginx;    /* the auth annotations are nginx's (2: and Traefik's too: a conflict) */
 	char auth_other[64];   /* an nginx auth-* annotation ingressd does not implement */
-	char unsup[ST_UNSUP_LEN]; /* "a, b, ..." annotations not implemented (truncated: ends "...") */
+	int unsup;            /* st_note: "a, b, ..." annotations not implemented (cut: ends "..."), or -1 */
 	uint8_t nunsup;
 	char a_preserve_host[8];
 	char a_ssl_redirect[8];
 	char a_entry_points[128];
 	uint32_t pass_cert;       /* pass-client-tls-cert: PC_* and ING_CI_* bits */
-	char pass_cert_note[96];  /* what in its YAML was wrong or skipped */
+	int pc_note;              /* st_note: what in its YAML was wrong or skipped, or -1 */
 	uint8_t has_default;
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
 	int paths, npaths;     /* chain of st_path */
@@ -3412,7 +3420,7 @@ struct st_svc_port {
 struct st_svc {
 	struct st_hdr h;
 	uint8_t external;                 /* type: ExternalName */
-	char external_name[ING_NAME_LEN];
+	int external_name;                /* st_note: spec.externalName */
 	int nports;
 	struct st_svc_port ports[ING_MAX_SVC_PORTS];
 	uint8_t rank[SA__COUNT];
@@ -3421,7 +3429,7 @@ struct st_svc {
 	char a_stickiness[8];  /* ...stickiness / ingress.kubernetes.io/affinity */
 	char a_cookie[64];
 	char a_breaker[256];
-	char unsup[ST_UNSUP_LEN]; /* as in st_ing */
+	int unsup; /* as in st_ing */
 	uint8_t nunsup;
 };
 
@@ -3478,13 +3486,14 @@ static struct {
 	struct st_path path[ING_MAX_INGRESS_PATHS];
 	struct st_tlshost tlsh[ING_MAX_TLS_HOSTS];
 	struct st_cidr cidr[ING_MAX_STORE_CIDRS];
+	struct st_note note[ING_MAX_NOTES];
 	struct st_addr addr[ING_MAX_ENDPOINT_ADDRS];
 	int idx_ing[ST_HASH_SLOTS(ING_MAX_INGRESSES)]; /* record index + 1; 0 empty */
 	int idx_svc[ST_HASH_SLOTS(ING_MAX_SERVICES)];
 	int idx_eps[ST_HASH_SLOTS(ING_MAX_ENDPOINTS)];
 	int idx_sec[ST_HASH_SLOTS(ING_MAX_SECRETS)];
 	struct st_pool pool[SK__COUNT];   /* records by kind */
-	struct st_pool p_path, p_tlsh, p_cidr, p_addr;
+	struct st_pool p_path, p_tlsh, p_cidr, p_addr, p_note;
 	uint64_t changes;                 /* bumped on every committed change */
 	uint64_t ing_changes;             /* the same, Ingresses only */
 	struct {
@@ -3542,6 +3551,23 @@ st_free(struct st_pool *p, int i)
 	p->used--;
 }
 
+/* Keeps a text in a note: its index, or -1 (empty, or the pool is full:
+ * logged and counted, and the text is lost). */
+static int
+st_note_new(const char *text)
+{
+	int i = text[0] ? st_alloc(&g_st.p_note, "st: texts kept with objects") : -1;
+	if (i >= 0)
+		ing_snprintf(g_st.note[i].text, sizeof g_st.note[i].text, "%s", text);
+	return i;
+}
+
+static const char *
+st_note(int i)
+{
+	return i >= 0 ? g_st.note[i].text : "";
+}
+
 /* Frees a chain of sub-records. */
 static void
 st_free_chain(struct st_pool *p, int head)
@@ -3564,6 +3590,7 @@ st_init(void)
 	g_st.pool[SK_SECRET].clear = offsetof(struct st_secret, data); /* zero until used, wiped when freed */
 	st_pool_init(&g_st.p_path, g_st.path, sizeof g_st.path[0], ING_MAX_INGRESS_PATHS, LIM_INGRESS_PATHS);
 	st_pool_init(&g_st.p_tlsh, g_st.tlsh, sizeof g_st.tlsh[0], ING_MAX_TLS_HOSTS, LIM_TLS_HOSTS);
+	st_pool_init(&g_st.p_note, g_st.note, sizeof g_st.note[0], ING_MAX_NOTES, LIM_NOTES);
 	st_pool_init(&g_st.p_cidr, g_st.cidr, sizeof g_st.cidr[0], ING_MAX_STORE_CIDRS, LIM_STORE_CIDRS);
 	st_pool_init(&g_st.p_addr, g_st.addr, sizeof g_st.addr[0], ING_MAX_ENDPOINT_ADDRS, LIM_ENDPOINT_ADDRS);
 	memset(g_st.idx_ing, 0, sizeof g_st.idx_ing);
@@ -3675,7 +3702,14 @@ st_free_subs(enum st_kind k, void *rec)
 		st_free_chain(&g_st.p_cidr, r->wl.first);
 		st_free_chain(&g_st.p_cidr, r->wl_ngx.first);
 		st_free_chain(&g_st.p_cidr, r->deny.first);
-		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = -1;
+		st_free_chain(&g_st.p_note, r->unsup);
+		st_free_chain(&g_st.p_note, r->pc_note);
+		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = -1;
+	} else if (k == SK_SERVICE) {
+		struct st_svc *r = rec;
+		st_free_chain(&g_st.p_note, r->unsup);
+		st_free_chain(&g_st.p_note, r->external_name);
+		r->unsup = r->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
 		struct st_eps *r = rec;
 		st_free_chain(&g_st.p_addr, r->addrs);
@@ -3691,7 +3725,9 @@ st_begin(enum st_kind k)
 	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
-		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = -1;
+		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = -1;
+	} else if (k == SK_SERVICE) {
+		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
 		((struct st_eps *)r)->addrs = -1;
 	}
@@ -4661,8 +4697,11 @@ js_ingress(struct js *j, int obj)
 	int bad;
 	js_lb(j, obj, lb, &bad);
 	r->lb_hash = st_hash(lb, "");
-	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank, r->unsup, &r->nunsup, r->auth_other,
+	static char unsup[ST_UNSUP_LEN];
+	unsup[0] = '\0';
+	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank, unsup, &r->nunsup, r->auth_other,
 	               sizeof r->auth_other);
+	r->unsup = st_note_new(unsup);
 	/* Traefik's and nginx's auth annotations fill the same fields (nginx's
 	 * last); both on one Ingress is a conflict rb_auth refuses */
 	int tauth = tok[IA_AUTH_TYPE] >= 0 || tok[IA_AUTH_SECRET] >= 0 || tok[IA_AUTH_REALM] >= 0 ||
@@ -4699,11 +4738,12 @@ js_ingress(struct js *j, int obj)
 		}
 	}
 	if (tok[IA_PASS_CERT] >= 0) {
-		char y[1024];
+		char y[1024], note[96] = "";
 		if (js_str(j, tok[IA_PASS_CERT], y, sizeof y) < 0)
-			ing_snprintf(r->pass_cert_note, sizeof r->pass_cert_note, "over %zu bytes", sizeof y - 1);
+			ing_snprintf(note, sizeof note, "over %zu bytes", sizeof y - 1);
 		else
-			js_pass_cert(y, &r->pass_cert, r->pass_cert_note, sizeof r->pass_cert_note);
+			js_pass_cert(y, &r->pass_cert, note, sizeof note);
+		r->pc_note = st_note_new(note);
 	}
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
@@ -4800,9 +4840,14 @@ js_service(struct js *j, int obj)
 	if (js_str(j, js_get(j, spec, "type"), type, sizeof type) < 0)
 		return ING_ERR;
 	if (strcmp(type, "ExternalName") == 0) {
+		char name[ING_NAME_LEN];
 		r->external = 1;
-		if (js_str(j, js_get(j, spec, "externalName"), r->external_name, sizeof r->external_name) <= 0) {
+		if (js_str(j, js_get(j, spec, "externalName"), name, sizeof name) <= 0) {
 			j->err = "ExternalName without externalName";
+			return ING_ERR;
+		}
+		if ((r->external_name = st_note_new(name)) < 0) {
+			j->err = "no room for its externalName (ING_MAX_NOTES)";
 			return ING_ERR;
 		}
 	}
@@ -4819,7 +4864,10 @@ js_service(struct js *j, int obj)
 			return ING_ERR;
 		p->port = (uint16_t)num;
 	}
-	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank, r->unsup, &r->nunsup, NULL, 0);
+	static char unsup[ST_UNSUP_LEN];
+	unsup[0] = '\0';
+	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank, unsup, &r->nunsup, NULL, 0);
+	r->unsup = st_note_new(unsup);
 	char *dst[SA__COUNT] = {r->a_lb_method, r->a_sticky, r->a_stickiness, r->a_cookie, r->a_breaker};
 	size_t cap[SA__COUNT] = {sizeof r->a_lb_method, sizeof r->a_sticky, sizeof r->a_stickiness, sizeof r->a_cookie,
 	                         sizeof r->a_breaker};
@@ -6914,10 +6962,11 @@ rb_external(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc, 
 	int n;
 	b->external = 1;
 	b->srv = t->nservers;
-	if (ing_addr_parse_ip(&a[0], svc->external_name, strlen(svc->external_name)) == 0)
+	const char *name = st_note(svc->external_name);
+	if (ing_addr_parse_ip(&a[0], name, strlen(name)) == 0)
 		n = 1;
 	else
-		n = rb_dns(svc->external_name, a, RB_DNS_ADDRS, t->gen);
+		n = rb_dns(name, a, RB_DNS_ADDRS, t->gen);
 	if (n <= 0) {
 		b->why = n == 0 ? "externalName not resolved yet" : "externalName does not resolve";
 		return;
@@ -7336,7 +7385,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		return; /* cannot happen: one policy per stored Ingress */
 	pi = t->npolicies++;
 	if (r->nunsup)
-		rb_note(r, "annotations ingressd does not implement, ignored: %s", r->unsup);
+		rb_note(r, "annotations ingressd does not implement, ignored: %s", st_note(r->unsup));
 	struct rt_policy *pol = &t->policies[pi];
 	memset(pol, 0, sizeof *pol);
 	memcpy(pol->ns, r->h.ns, sizeof pol->ns);
@@ -7351,8 +7400,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	int sr = rb_bool(r->a_ssl_redirect, 0);
 	pol->ssl_redirect = sr > 0;
 	pol->pass_cert = r->pass_cert;
-	if (r->pass_cert_note[0])
-		rb_note(r, "pass-client-tls-cert: %s", r->pass_cert_note);
+	if (r->pc_note >= 0)
+		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
 	rb_auth(t, r, pol);
 	if (r->a_rule_type[0]) {
@@ -9773,7 +9822,7 @@ lb_sync(struct rt_table *t)
 				          svc->h.name, svc->a_lb_method);
 			if (svc->nunsup && svc->h.logged != svc->h.gen)
 				log_warnx("lb: service %s/%s: annotations ingressd does not implement, ignored: %s", svc->h.ns,
-				          svc->h.name, svc->unsup);
+				          svc->h.name, st_note(svc->unsup));
 			int legacy = rb_bool(svc->a_sticky, 0) > 0;
 			int on = legacy || rb_bool(svc->a_stickiness, 0) > 0 || !strcasecmp(svc->a_stickiness, "cookie");
 			if (on) {
@@ -11867,7 +11916,7 @@ mx_unsup_metrics(struct mx_out *o)
 	for (int kind = SK_INGRESS; kind <= SK_SERVICE; kind++) {
 		const struct st_hdr *h;
 		for (int i = -1; (h = st_next((enum st_kind)kind, &i)) != NULL;) {
-			const char *list = kind == SK_INGRESS ? ((const struct st_ing *)h)->unsup : ((const struct st_svc *)h)->unsup;
+			const char *list = st_note(kind == SK_INGRESS ? ((const struct st_ing *)h)->unsup : ((const struct st_svc *)h)->unsup);
 			for (const char *p = list; *p;) {
 				const char *e = strstr(p, ", ");
 				size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -12172,7 +12221,7 @@ mx_api(struct mx_out *o, int wrap)
 		mx_printf(o, "}");
 		const struct st_svc *ss = st_find(SK_SERVICE, b->ns, b->svc);
 		if (ss != NULL)
-			mx_unsup(o, ss->unsup);
+			mx_unsup(o, st_note(ss->unsup));
 		if (st && st->cb >= 0) {
 			struct cb *c = &g_cb.c[st->cb];
 			cb_advance(c);
@@ -12218,7 +12267,7 @@ mx_api(struct mx_out *o, int wrap)
 		          r->prio, p->ns, p->name);
 		const struct st_ing *si = st_find(SK_INGRESS, p->ns, p->name);
 		if (si != NULL)
-			mx_unsup(o, si->unsup);
+			mx_unsup(o, st_note(si->unsup));
 		mx_ranges(o, t, "whiteList", &p->wl[0]);
 		mx_ranges(o, t, "nginxWhitelist", &p->wl[1]);
 		mx_ranges(o, t, "nginxDenylist", &p->deny);

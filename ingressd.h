@@ -167,6 +167,9 @@
 #ifndef ING_MAX_SKIPS
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif
+#ifndef ING_MAX_NOTES
+#define ING_MAX_NOTES 4096 /* rare texts kept with objects: unimplemented annotations, notes (~0.2 KB) */
+#endif
 #ifndef ING_MAX_STATUS_QUEUE
 #define ING_MAX_STATUS_QUEUE 64 /* Ingress status writes waiting (~0.4 KB each) */
 #endif

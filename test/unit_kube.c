@@ -938,7 +938,7 @@ TEST(test_nginx_annotations)
 	        RULE("unsup.io", PATH("/", "Prefix", "s1", 80)));
 	rb_rebuild();
 	ri = st_find(SK_INGRESS, "a", "unsup");
-	CHECK(ri && ri->nunsup == 4 && !strcmp(ri->unsup, "ingress.kubernetes.io/rewrite-target, nginx.ingress.kubernetes.io/"
+	CHECK(ri && ri->nunsup == 4 && !strcmp(st_note(ri->unsup), "ingress.kubernetes.io/rewrite-target, nginx.ingress.kubernetes.io/"
 	                                                "proxy-body-size, traefik.frontend.redirect.regex, ingress.kubernetes.io/made-up"));
 	struct mx_out o = {NULL, 0, 0, 0};
 	mx_metrics(&o);
@@ -959,7 +959,30 @@ TEST(test_nginx_annotations)
 		snprintf(ann + strlen(ann), sizeof ann - strlen(ann), "%s\"ingress.kubernetes.io/x%02d\":\"1\"", i ? "," : "", i);
 	ingress("a", "many", "2026-01-01T00:00:00Z", ann, RULE("many.io", PATH("/", "Prefix", "s1", 80)));
 	ri = st_find(SK_INGRESS, "a", "many");
-	CHECK(ri && ri->nunsup == 30 && strlen(ri->unsup) < ST_UNSUP_LEN && !strcmp(ri->unsup + strlen(ri->unsup) - 3, "..."));
+	CHECK(ri && ri->nunsup == 30 && strlen(st_note(ri->unsup)) < ST_UNSUP_LEN && !strcmp(st_note(ri->unsup) + strlen(st_note(ri->unsup)) - 3, "..."));
+	/* the texts live in a pool (ING_MAX_NOTES): full, the objects are still
+	 * stored and counted, the limit hit is counted; deletes give them back */
+	uint64_t hits = g.lim_hits[LIM_NOTES];
+	int used0 = g_st.p_note.used;
+	for (int i = 0; i < ING_MAX_NOTES + 2; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		ingress("notes", name, "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/made-up\":\"1\"",
+		        RULE("notes.io", PATH("/", "Prefix", "s1", 80)));
+	}
+	CHECK(g_st.p_note.used == ING_MAX_NOTES && g.lim_hits[LIM_NOTES] > hits);
+	ri = st_find(SK_INGRESS, "notes", "n" ING_STR(ING_MAX_NOTES));
+	CHECK(ri && ri->nunsup == 1 && ri->unsup < 0 && !strcmp(st_note(ri->unsup), ""));
+	/* an ExternalName cannot be served without its name: not stored (logged) */
+	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"notes\"},"
+	            "\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"db.example.com\"}}") != 0 &&
+	      st_find(SK_SERVICE, "notes", "ext") == NULL && g_st.p_note.used == ING_MAX_NOTES);
+	for (int i = 0; i < ING_MAX_NOTES + 2; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "n%d", i);
+		st_delete(SK_INGRESS, "notes", name);
+	}
+	CHECK(g_st.p_note.used == used0 && used0 > 0);
 #undef NGX
 }
 

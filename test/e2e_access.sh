@@ -224,6 +224,27 @@ e=$(curl -s --interface 127.0.0.2 -u gate:keeper -H 'X-Gate-User: root' -H 'Host
 echo "$e" | grep -qi '^X-Gate-User: gate$' && ! echo "$e" | grep -qi 'X-Gate-User: root' && ! echo "$e" | grep -qi '^Authorization' &&
 	ok "headerField: the checked user; removeHeader: no Authorization" || fail "EP headerField/removeHeader ($e)"
 
+# ---- a SIGHUP that moves the guarded entry point (applies at the next
+# restart) while dropping its whitelist and auth: the running listener
+# keeps the whitelist and users it was started with
+cp "$T_TMP/i.conf" "$T_TMP/i.conf.orig"
+MOVED=$(free_port)
+awk -v moved="$MOVED" '
+	/^\[entryPoints.guarded\]/ { print; getline; print "address = \"127.0.0.1:" moved "\""; skip = 1; next }
+	skip && /^\[web\]/ { skip = 0 }
+	!skip { print }' "$T_TMP/i.conf.orig" >"$T_TMP/i.conf"
+grep -q whiteList "$T_TMP/i.conf" && fail "test config still has the whitelist"
+kill -HUP $IPID
+eventually "reload with a moved entry point: logged as applying at the next restart" \
+	grep -q 'entry point or \[web\] addresses changed: they apply at the next restart' "$T_TMP/ingressd.log"
+is "$(gcode wl4.test --interface 127.0.0.1 -u gate:keeper)" 403 && ok "... the running entry point keeps its whitelist" ||
+	fail "a reload that cannot rebind dropped the entry point's whitelist"
+is "$(gcode wl4.test --interface 127.0.0.2)" 401 && ok "... and its auth" || fail "a reload that cannot rebind dropped the auth"
+cp "$T_TMP/i.conf.orig" "$T_TMP/i.conf"
+kill -HUP $IPID
+sleep 0.3
+is "$(gcode wl4.test --interface 127.0.0.2 -u gate:keeper)" 200 && ok "... and the original config back" || fail "restore"
+
 # ---- whitelist runs before auth
 is "$(code both.test --interface 127.0.0.1 -u alice:wonderland)" 403 && ok "whitelist before auth" || fail "order"
 is "$(code both.test --interface 127.0.0.2 -u alice:wonderland)" 200 && ok "both pass" || fail "both pass"

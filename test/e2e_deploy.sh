@@ -1,6 +1,6 @@
 #!/bin/sh
 # test/e2e_deploy.sh - the Kubernetes manifests (deploy/k8s, deploy/examples)
-# against a real kube-apiserver (../shared/tools/kube-apiserver, started
+# against a real kube-apiserver (test/kube-apiserver, started
 # here on ports of its own and stopped at exit):
 #   - every object is created with a server-side dry run (POST ?dryRun=All,
 #     the raw YAML), so the API server's schema and validation judge it; and

@@ -2,7 +2,7 @@
 """fakeapi.py - a stand-in Kubernetes API server for ingressd's tests.
 
 It speaks the wire format of the real kube-apiserver 1.20 (see
-shared/tools/kube-apiserver/README.md) closely enough that ingressd talks
+test/kube-apiserver/README.md) closely enough that ingressd talks
 to it exactly as to a real server, and adds scripted faults the real one
 cannot produce. Python 3 standard library only.
 

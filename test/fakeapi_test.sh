@@ -11,9 +11,8 @@ cd "$(dirname "$0")/.." || exit 1
 suite fakeapi
 T=$T_TMP
 FAKE=test/fakeapi.py
-SAMPLE=${KUBE_SAMPLE:-../shared/tools/kube-apiserver/sample-objects.yaml}
-[ -f "$SAMPLE" ] || SAMPLE=/work/shared/tools/kube-apiserver/sample-objects.yaml
-EXAMPLES=$(dirname "$SAMPLE")/../../reference/traefik-examples
+SAMPLE=${KUBE_SAMPLE:-test/kube-apiserver/sample-objects.yaml}
+EXAMPLES=${TRAEFIK_EXAMPLES:-test/traefik-examples}  # Traefik 1.x example manifests, as its repository had them
 # the interpreter itself: a pyenv shim costs ~0.1 s per call
 PY=$(python3 -c 'import sys; print(sys.executable)')
 

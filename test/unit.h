@@ -26,6 +26,17 @@
 			        ut_name, #a, #b, ut_a ? ut_a : "(null)", ut_b ? ut_b : "(null)");           \
 		}                                                                                       \
 	} while (0)
+#define CHECK_EQ(a, b, what)                                                                    \
+	do {                                                                                        \
+		long ut_x = (long)(a), ut_y = (long)(b);                                                \
+		if (ut_x == ut_y)                                                                       \
+			ut_pass++;                                                                          \
+		else {                                                                                  \
+			ut_fail++;                                                                          \
+			fprintf(stderr, "FAIL %s:%d: [%s] %s: got %ld, want %ld [%s]\n", __FILE__, __LINE__, \
+			        ut_name, #a, ut_x, ut_y, what);                                             \
+		}                                                                                       \
+	} while (0)
 #define TEST(name) static void name(void)
 #define RUN(name)                                                                       \
 	do {                                                                                \

@@ -11,33 +11,6 @@
 #include "../port/mock.h"
 #include "unit.h"
 
-#undef CHECK
-/* ---- harness */
-#define npass ut_pass
-#define nfail ut_fail
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (x)                                                                             \
-			npass++;                                                                   \
-		else {                                                                             \
-			nfail++;                                                                   \
-			printf("%s:%d: FAIL: %s\n", __FILE__, __LINE__, #x);                       \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b, what)                                                                       \
-	do {                                                                                       \
-		long a_ = (long)(a), b_ = (long)(b);                                               \
-		if (a_ == b_)                                                                      \
-			npass++;                                                                   \
-		else {                                                                             \
-			nfail++;                                                                   \
-			printf("%s:%d: FAIL: %s: got %ld, want %ld [%s]\n", __FILE__, __LINE__,    \
-			       #a, a_, b_, what);                                                  \
-		}                                                                                  \
-	} while (0)
-
 /* Two guarded regions: the hash and the password each end where a
  * PROT_NONE page begins. */
 static unsigned char *guard_h, *guard_p;
@@ -1054,20 +1027,20 @@ main(void)
 	pagesz = (size_t)sysconf(_SC_PAGESIZE);
 	guard_h = guard_new();
 	guard_p = guard_new();
-	test_ct_eq();
-	test_blowfish();
-	test_b64();
-	test_kind();
-	test_vectors();
-	test_lengths();
-	test_nul_password();
-	test_malformed();
-	test_prefixes();
-	test_mutations();
-	test_hash_error();
-	test_cidr();
-	test_htpasswd();
-	test_auth_queue();
+	RUN(test_ct_eq);
+	RUN(test_blowfish);
+	RUN(test_b64);
+	RUN(test_kind);
+	RUN(test_vectors);
+	RUN(test_lengths);
+	RUN(test_nul_password);
+	RUN(test_malformed);
+	RUN(test_prefixes);
+	RUN(test_mutations);
+	RUN(test_hash_error);
+	RUN(test_cidr);
+	RUN(test_htpasswd);
+	RUN(test_auth_queue);
 	printf("unit_auth: %d passed, %d failed\n", ut_pass, ut_fail);
 	return ut_fail != 0;
 }

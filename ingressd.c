@@ -71,7 +71,7 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -3452,7 +3452,6 @@ struct st_eps {
 	int addrs, naddrs; /* chain of st_addr */
 };
 
-#define ST_MAX_SECRET_KEYS 8
 struct st_secret {
 	struct st_hdr h;
 	const char *bad; /* why its latest version could not be read (static text); no data then */
@@ -3461,7 +3460,7 @@ struct st_secret {
 	struct {
 		char name[128];
 		uint32_t off, len;
-	} key[ST_MAX_SECRET_KEYS];
+	} key[ING_MAX_SECRET_KEYS];
 	uint32_t used_bytes;
 	unsigned char data[ING_MAX_SECRET_BYTES];
 };
@@ -3935,7 +3934,7 @@ st_secret_gc(void)
 static const unsigned char *
 st_secret_data(const struct st_secret *s, const char *key, size_t *len)
 {
-	for (int i = 0; i < s->nkeys && i < ST_MAX_SECRET_KEYS; i++)
+	for (int i = 0; i < s->nkeys && i < ING_MAX_SECRET_KEYS; i++)
 		if (strcmp(s->key[i].name, key) == 0) {
 			*len = s->key[i].len;
 			return s->data + s->key[i].off;
@@ -5003,8 +5002,10 @@ js_secret(struct js *j, int obj)
 	k = data + 1;
 	for (c = 0; c < j->t[data].size && k + 1 < j->n; c++, k = js_skip(j, k + 1)) {
 		int v = k + 1;
-		if (r->nkeys++ >= ST_MAX_SECRET_KEYS)
-			continue; /* counted: "exactly one key" checks need it */
+		if (r->nkeys++ >= ING_MAX_SECRET_KEYS) { /* counted: "exactly one key" checks need it */
+			log_limit(LIM_SECRET_KEYS, "st: data keys of one Secret");
+			continue;
+		}
 		if (js_str(j, k, r->key[c].name, sizeof r->key[c].name) <= 0 || j->t[v].type != JSMN_STRING) {
 			j->err = "bad data key";
 			return ING_ERR;
@@ -7332,10 +7333,12 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		why = kw_secrets_forbidden() ? "cannot be read (no RBAC right to read Secrets)" : "is not (yet) there";
 	else if (sec->bad != NULL)
 		why = sec->bad;
-	else if (map && sec->nkeys > ST_MAX_SECRET_KEYS)
-		why = "has more users than an auth-map can hold (" ING_STR(ST_MAX_SECRET_KEYS) " keys)";
+	else if (map && sec->nkeys > ING_MAX_SECRET_KEYS)
+		why = "has more users than an auth-map can hold (" ING_STR(ING_MAX_SECRET_KEYS) " keys)";
 	else if (ngx && !map && (d = (const char *)st_secret_data(sec, "auth", &dlen)) == NULL)
-		why = "has no key \"auth\"";
+		why = sec->nkeys > ING_MAX_SECRET_KEYS ? "has more data keys than ingressd keeps (ING_MAX_SECRET_KEYS): "
+		                                         "no key \"auth\" among the first " ING_STR(ING_MAX_SECRET_KEYS)
+		                                       : "has no key \"auth\"";
 	else if (!ngx && sec->nkeys != 1)
 		why = "must hold exactly one data key";
 	if (why != NULL) {
@@ -7807,7 +7810,9 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	else if (s->bad != NULL)
 		ing_snprintf(tc->why, sizeof tc->why, "Secret unreadable: %s", s->bad);
 	else if (crt == NULL || key == NULL)
-		ing_snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key");
+		ing_snprintf(tc->why, sizeof tc->why, "Secret has no tls.crt and tls.key%s",
+		             s->nkeys > ING_MAX_SECRET_KEYS ? " among the first " ING_STR(ING_MAX_SECRET_KEYS)
+		                                              " data keys (ING_MAX_SECRET_KEYS)" : "");
 	else if ((tc->cert = tls_cert_load((const char *)crt, clen, (const char *)key, klen, &info, err, sizeof err)) == NULL)
 		ing_snprintf(tc->why, sizeof tc->why, "%s", err);
 	if (tc->cert != NULL) {

@@ -127,6 +127,9 @@
 #ifndef ING_MAX_SECRET_BYTES
 #define ING_MAX_SECRET_BYTES 16384 /* decoded data of one Secret */
 #endif
+#ifndef ING_MAX_SECRET_KEYS
+#define ING_MAX_SECRET_KEYS 8 /* data keys kept of one Secret (an auth-map user each) */
+#endif
 #ifndef ING_MAX_STORE_CIDRS
 #define ING_MAX_STORE_CIDRS 8192 /* whitelist entries, all Ingresses */
 #endif

@@ -743,6 +743,21 @@ TEST(test_secret_fail_closed)
 	rb_rebuild();
 	sec = st_find(SK_SECRET, "a", "pw");
 	CHECK(auth_of("auth.io") == AU_BASIC && sec != NULL && sec->bad == NULL);
+	/* more data keys than kept (ING_MAX_SECRET_KEYS): counted, and the
+	 * route fails closed (not one key) */
+	uint64_t khits = g.lim_hits[LIM_SECRET_KEYS];
+	n = snprintf(big, sizeof big, "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{");
+	for (int i = 0; i < ING_MAX_SECRET_KEYS + 2; i++)
+		n += snprintf(big + n, sizeof big - (size_t)n, "%s\"k%d\":\"eA==\"", i ? "," : "", i);
+	snprintf(big + n, sizeof big - (size_t)n, "}}");
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], big) == 0);
+	sec = st_find(SK_SECRET, "a", "pw");
+	CHECK(sec != NULL && sec->nkeys == ING_MAX_SECRET_KEYS + 2 && g.lim_hits[LIM_SECRET_KEYS] > khits);
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_DENY);
+	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	rb_rebuild();
+	CHECK(auth_of("auth.io") == AU_BASIC);
 	/* not base64 */
 	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET],
 	            "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"!!\"}}") != 0);

@@ -5054,6 +5054,7 @@ js_secret(struct js *j, int obj)
 #define KW_REBUILD_MAX_MS 1000    /* a continuous stream still rebuilds this often */
 #define KW_OUTAGE_MS 5000         /* failing this long: relist rather than re-watch */
 #define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
+#define KW_RESOLVE_POLL_MS 50     /* the API server's name being resolved: look again */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET, KS_PATCH };
@@ -5171,6 +5172,8 @@ static struct {
 } g_kw;
 
 static void rb_rebuild(void); /* routing table build (rb_) */
+static int rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build);
+static uint32_t rb_build_no(void);
 struct rt_table;
 static struct rt_table *rt_live(void);
 
@@ -5995,13 +5998,20 @@ kw_start(struct kw_stream *s)
 		s->fail_since = 0;
 	}
 	if (!g_kw.resolved) {
+		/* a name: resolved off the loop and cached like an ExternalName
+		 * (refreshed every RB_DNS_TTL_MS), so a dead DNS server never
+		 * stalls the proxy */
 		struct ing_addr a;
-		if (port_resolve(g_kw.host, &a, 1, err, sizeof err) != 1) {
-			kw_backoff(s, err);
+		int n = rb_dns(g_kw.host, &a, 1, rb_build_no());
+		if (n == 0) {
+			s->retry_at = g.now + KW_RESOLVE_POLL_MS;
+			return;
+		}
+		if (n < 0) {
+			kw_backoff(s, "the API server's name does not resolve");
 			return;
 		}
 		g_kw.addr = a;
-		g_kw.resolved = 1;
 	}
 	g_kw.addr.port = g_kw.port;
 	if (g_kw.https && kw_ca_load(err, sizeof err) != 0)
@@ -6828,8 +6838,9 @@ rb_host(struct rt_table *t, const char *name, int wild, int add)
 	}
 }
 
-/* ExternalName Services: their names are resolved here, off the request
- * path, and refreshed every RB_DNS_TTL_MS; a change rebuilds the table.
+/* ExternalName Services' names (and the API server's, when the endpoint
+ * names a host) are resolved here, off the request path, and refreshed
+ * every RB_DNS_TTL_MS; a change rebuilds the table.
  * One name at a time is resolved, off the loop (port_resolve_start: a
  * child process), so a slow or dead DNS server never stalls the proxy; an
  * answer later than RB_DNS_TIMEOUT_MS is a failure. */
@@ -6851,6 +6862,14 @@ static struct {
 	char pending_name[ING_NAME_LEN]; /* named so (the slot may be reused meanwhile) */
 	uint64_t deadline;
 } g_dns; /* zero-initialized: .bss */
+
+/* The build number names are kept for (rb_dns evicts names no build
+ * asked for in two builds). */
+static uint32_t
+rb_build_no(void)
+{
+	return (uint32_t)g_rb.builds + 1;
+}
 
 /* The cached addresses of name (0 while unresolved); queues it. */
 static int
@@ -6889,7 +6908,7 @@ rb_dns_answer(int i, int n, const struct ing_addr *a, const char *err)
 {
 	if (n < 0) {
 		if (!g_dns.e[i].failed)
-			log_warnx("rb: externalName %s: %s", g_dns.e[i].name, err);
+			log_warnx("rb: resolving %s: %s", g_dns.e[i].name, err);
 		if (!g_dns.e[i].failed || g_dns.e[i].n) {
 			g_dns.e[i].failed = 1;
 			g_dns.e[i].n = 0;
@@ -6899,7 +6918,7 @@ rb_dns_answer(int i, int n, const struct ing_addr *a, const char *err)
 	}
 	if (n != g_dns.e[i].n || g_dns.e[i].failed || memcmp(a, g_dns.e[i].a, (size_t)n * sizeof a[0]) != 0) {
 		if (g_dns.e[i].failed)
-			log_info("rb: externalName %s: resolves again", g_dns.e[i].name);
+			log_info("rb: %s resolves again", g_dns.e[i].name);
 		memcpy(g_dns.e[i].a, a, (size_t)n * sizeof a[0]);
 		g_dns.e[i].n = n;
 		g_dns.e[i].failed = 0;
@@ -7611,7 +7630,7 @@ rb_rebuild(void)
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
 	memset(g_rb.bidx, 0, sizeof g_rb.bidx);
-	t->gen = (uint32_t)g_rb.builds + 1;
+	t->gen = rb_build_no();
 	for (int i = 0; i < cf_live->n_default_eps; i++)
 		default_eps |= rb_ep_mask(cf_live->default_eps[i]);
 

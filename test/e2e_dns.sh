@@ -4,7 +4,8 @@
 # /etc/resolv.conf names a silent DNS server (a UDP socket that reads and
 # drops); while the real resolver waits on it, in a child process, every
 # other route answers at once; the name then fails (503) with a log line,
-# and the resolver child holds no client connection open. Needs root (the
+# and the resolver child holds no client connection open; the API server
+# named by a host that hangs in DNS stalls nothing either. Needs root (the
 # namespace and port 53). Takes about 15 s.
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
@@ -105,9 +106,37 @@ is $slow 0 && ok "every request answered within 1 s while DNS hangs" || fail "$s
 check "the resolver did ask the silent DNS server" test -s "$T_TMP/dns.queries"
 is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: slow.test' http://127.0.0.1:$HTTP/)" 503 &&
 	ok "the unresolved ExternalName answers 503" || fail "unresolved ExternalName"
-WAIT=150 eventually "the name fails with a log line" grep -q 'rb: externalName slow.example.invalid:' "$T_TMP/ingressd.log"
+WAIT=150 eventually "the name fails with a log line" grep -q 'rb: resolving slow.example.invalid:' "$T_TMP/ingressd.log"
 is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: slow.test' http://127.0.0.1:$HTTP/)" 503 &&
 	ok "... and still answers 503" || fail "failed ExternalName"
 get plain.test /p --max-time 1 | grep -q '^b1 /p' && ok "... the other route unharmed" || fail "other route"
 is "$(ps -o stat= --ppid "$IPID" | grep -c Z)" 0 && ok "no zombie resolver" || fail "zombie resolver processes"
+
+# ---- the API server named by a host name that does not resolve: the
+# lookup is off the loop too (the admin listener answers at once), fails
+# with a log line, and the watch backs off
+WEB2=$(free_port)
+HTTP2=$(free_port)
+cat >"$T_TMP/i.conf" <<EOF
+[entryPoints.http]
+address = "127.0.0.1:$HTTP2"
+[web]
+address = "127.0.0.1:$WEB2"
+[kubernetes]
+endpoint = "http://api.example.invalid:$API"
+EOF
+$B -c "$T_TMP/i.conf" 2>"$T_TMP/ingressd2.log" &
+at_exit "kill $!"
+wait_port $WEB2 || fail "second ingressd starts"
+slow=0
+i=0
+while [ $i -lt 20 ]; do
+	curl -s --max-time 1 "http://127.0.0.1:$WEB2/ping" | grep -q OK || slow=$((slow + 1))
+	sleep 0.2
+	i=$((i + 1))
+done
+is $slow 0 && ok "API server's name hangs in DNS: the admin listener answers within 1 s" ||
+	fail "$slow of 20 /ping took over 1 s while the API server's name was resolved"
+WAIT=150 eventually "... the name fails with a log line" grep -q 'rb: resolving api.example.invalid:' "$T_TMP/ingressd2.log"
+eventually "... and the watch backs off" grep -q "the API server's name does not resolve; retrying in" "$T_TMP/ingressd2.log"
 finish

@@ -439,6 +439,17 @@ wait $RP
 is "$(cat "$T_TMP/rot.out")" "kept a.test ok" && ok "the established connection kept working across the rotation" ||
 	fail "rotation broke the connection: $(cat "$T_TMP/rot.out")"
 
+# ---- a slow client, a large answer and a close right after it: the TLS
+# records still queued when the exchange ends reach the client before our
+# side shuts (issue 22: the shutdown must not cut the engine's queue)
+python3 -c 'import sys; open(sys.argv[1], "wb").write((bytes(range(256)) * 4000)[:1000000])' "$T_TMP/want.bin"
+for p in "/bytes/1000000 -H Connection:close" /close/1000000 "/chunked/1000000 --http1.0"; do
+	# shellcheck disable=SC2086
+	n=$(get a.test ${p%% *} --limit-rate 1M $(echo "$p" | sed -n 's/^[^ ]* //p') -o "$T_TMP/big" -w '%{size_download}')
+	cmp -s "$T_TMP/big" "$T_TMP/want.bin" && ok "slow client, ${p%% *} then close: every byte arrives" ||
+		fail "slow client, ${p%% *}: $n bytes"
+done
+
 # ---- metrics
 curl -s http://127.0.0.1:$WEB/metrics | grep -q '^ingressd_tls_sessions ' && ok "TLS sessions gauge" || fail "tls metric"
 kill -TERM $IPID

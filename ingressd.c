@@ -39,14 +39,12 @@
 #define ING_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ING_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* SQLite's ALWAYS/NEVER: assert in the test build, keep a graceful path in
- * release. */
+/* SQLite's NEVER: a "cannot happen" asserts in the test build and keeps
+ * its graceful path in release. */
 #ifdef ING_TEST
 #include <assert.h>
-#define ING_ALWAYS(x) (assert(x), 1)
 #define ING_NEVER(x) (assert(!(x)), 0)
 #else
-#define ING_ALWAYS(x) (x)
 #define ING_NEVER(x) (x)
 #endif
 
@@ -71,7 +69,7 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -677,7 +675,7 @@ struct cf_parser {
 	char table_name[128];
 	uint64_t seen[2];    /* keys set in the current table (duplicates) */
 	/* sets seen in the file, to refuse a table header given twice */
-	char headers[64][128];
+	char headers[ING_MAX_CONF_TABLES][128]; /* for duplicate detection */
 	int nheaders;
 	/* top-level keys that are tables' duplicates */
 	int accesslog_seen, web_seen;
@@ -1101,7 +1099,6 @@ cf_label_selector(const char *sel)
 		struct ing_str r = str_trim((struct ing_str){s.p + i, j - i});
 		if (r.n == 0)
 			return "empty requirement";
-		const char *op = NULL;
 		size_t k;
 		for (k = 0; k < r.n; k++)
 			if (r.p[k] == '=' || r.p[k] == '!' || r.p[k] == ' ' || r.p[k] == '(')
@@ -1128,9 +1125,9 @@ cf_label_selector(const char *sel)
 					return "invalid value";
 			} else {
 				if (rest.n > 3 && strncmp(rest.p, "in", 2) == 0 && (rest.p[2] == ' ' || rest.p[2] == '('))
-					op = "in", ol = 2;
+					ol = 2;
 				else if (rest.n > 6 && strncmp(rest.p, "notin", 5) == 0 && (rest.p[5] == ' ' || rest.p[5] == '('))
-					op = "notin", ol = 5;
+					ol = 5;
 				else
 					return "unknown operator (use =, ==, !=, in, notin, key or !key)";
 				struct ing_str set = str_trim((struct ing_str){rest.p + ol, rest.n - ol});
@@ -1148,7 +1145,6 @@ cf_label_selector(const char *sel)
 						return "invalid value in set";
 					a = b + 1;
 				}
-				(void)op;
 			}
 		}
 		i = j + 1;
@@ -1322,8 +1318,13 @@ cf_table(struct cf_parser *ps, int array)
 				ps->table = CFT_IGNORED;
 				return;
 			}
-		if (ps->nheaders < (int)ING_ARRAY_LEN(ps->headers))
-			ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
+		if (ps->nheaders == ING_MAX_CONF_TABLES) {
+			cf_err(ps, "too many tables (limit is %d, ING_MAX_CONF_TABLES)", ING_MAX_CONF_TABLES);
+			g.lim_hits[LIM_CONF_TABLES]++;
+			ps->table = CFT_IGNORED;
+			return;
+		}
+		ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
 	}
 	ps->ep = NULL;
 	struct ing_str t0 = parts[0];
@@ -7403,8 +7404,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	int rule = RT_PATHPREFIX, strip, prio = 0, pi;
 	uint32_t ep_mask = default_eps;
 
-	if (t->npolicies >= ING_MAX_INGRESSES)
-		return; /* cannot happen: one policy per stored Ingress */
+	if (ING_NEVER(t->npolicies >= ING_MAX_INGRESSES))
+		return; /* one policy per stored Ingress */
 	pi = t->npolicies++;
 	if (r->nunsup)
 		rb_note(r, "annotations ingressd does not implement, ignored: %s", st_note(r->unsup));
@@ -8046,7 +8047,7 @@ cn_accept(struct lis *l)
 			return;
 		}
 		c = cn_new(CN_CLIENT, fd);
-		if (c == NULL) { /* cannot happen: checked above */
+		if (ING_NEVER(c == NULL)) { /* checked above */
 			port_close(fd);
 			return;
 		}
@@ -9523,8 +9524,8 @@ au_verify(struct cn *c, const struct rt_user *u, struct ing_str name, int dummy,
 			g_au.throttled++;
 			return 429;
 		}
-		if (au_bcrypt_start(&g_au.job[j].b, pass, plen, u->hash, strlen(u->hash)) != 0)
-			return 0; /* cannot happen: usable hashes parse */
+		if (ING_NEVER(au_bcrypt_start(&g_au.job[j].b, pass, plen, u->hash, strlen(u->hash)) != 0))
+			return 0; /* usable hashes parse */
 		memcpy(g_au.job[j].key, key, 32);
 		g_au.job[j].used = 1;
 		g_au.job[j].dummy = (uint8_t)dummy;
@@ -11972,7 +11973,6 @@ static void
 mx_metrics(struct mx_out *o)
 {
 	const struct rt_table *t = rt_live();
-	int64_t wall = port_wall_s();
 	mx_printf(o, "# HELP ingressd_requests_total Requests answered, by entry point, backend, method and code.\n"
 	             "# TYPE ingressd_requests_total counter\n");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
@@ -12160,7 +12160,6 @@ mx_metrics(struct mx_out *o)
 	             "# HELP process_start_time_seconds Start time of the process since the epoch in seconds.\n"
 	             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 "\n",
 	          rss, fds, g.start_wall);
-	(void)wall;
 }
 
 /* Traefik 1.x's rule text for a route. */

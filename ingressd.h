@@ -79,6 +79,9 @@
 #ifndef ING_MAX_CONF_ERRORS
 #define ING_MAX_CONF_ERRORS 64
 #endif
+#ifndef ING_MAX_CONF_TABLES
+#define ING_MAX_CONF_TABLES 128 /* [table] headers in one config file */
+#endif
 #ifndef ING_MAX_ENTRYPOINTS
 #define ING_MAX_ENTRYPOINTS 8
 #endif

@@ -490,6 +490,13 @@ TEST(test_conf_ep_security)
 TEST(test_conf_hostile)
 {
 	char *big;
+	/* more table headers than duplicate detection keeps: an error, named */
+	big = malloc(64 * (ING_MAX_CONF_TABLES + 2));
+	big[0] = '\0';
+	for (int i = 0; i < ING_MAX_CONF_TABLES + 2; i++)
+		snprintf(big + strlen(big), 64, "[docker.t%d]\n", i);
+	CHECK(conf(big) >= 1 && conf_has(ING_MAX_CONF_TABLES + 1, 0, "too many tables (limit is " ING_STR(ING_MAX_CONF_TABLES)));
+	free(big);
 	/* NUL bytes */
 	CHECK(cf_parse(&ut_ps, &ut_cf, "t", "a = 1\nb\0 = 2\n", 12) == 1 && conf_has(2, 0, "NUL byte"));
 	/* invalid UTF-8: bare continuation, overlong, surrogate, truncated */

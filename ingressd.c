@@ -12697,7 +12697,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
 		return;
 	}
 	if (str_eq(path, "/api/providers") || str_eq(path, "/api/providers/kubernetes")) {
-		mx_api(&o, path.n == 14);
+		mx_api(&o, str_eq(path, "/api/providers")); /* wrapped in {"kubernetes": ...} */
 		rs_big(c, 200, "application/json", &o);
 		return;
 	}

@@ -355,6 +355,22 @@ TEST(test_kw_secret_fetch)
 #define ING_ST(name, cls, rv, status)                                                                         \
 	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"n\",\"resourceVersion\":\"" rv "\"},\"spec\":{" cls \
 	"\"backend\":{\"serviceName\":\"svc\",\"servicePort\":80}},\"status\":{\"loadBalancer\":{\"ingress\":[" status "]}}}"
+/* kw_api_first is kept by hand: it must name each kind's first row of
+ * kw_apis, and the rows of a kind must be adjacent (the 404 fallback walks
+ * to the next row of the same kind). */
+TEST(test_kw_api_table)
+{
+	for (int k = 0; k < SK__COUNT; k++) {
+		int f = kw_api_first[k];
+		CHECK(kw_apis[f].kind == k && (f == 0 || kw_apis[f - 1].kind != k));
+		for (int i = f; i < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[i].kind == k; i++)
+			CHECK(strcmp(kw_apis[i].resource, kw_apis[f].resource) == 0 || k == SK_ENDPOINTS);
+	}
+	for (int i = 0; i < (int)ING_ARRAY_LEN(kw_apis); i++)
+		CHECK(i >= kw_api_first[kw_apis[i].kind] &&
+		      (kw_apis[i].kind + 1 == SK__COUNT || i < kw_api_first[kw_apis[i].kind + 1]));
+}
+
 TEST(test_kw_status)
 {
 	static struct cn c;
@@ -1537,6 +1553,7 @@ main(void)
 	RUN(test_js_ingress);
 	RUN(test_js_endpoints_secrets);
 	RUN(test_kw_secret_fetch);
+	RUN(test_kw_api_table);
 	RUN(test_kw_status);
 	RUN(test_store_sweep);
 	RUN(test_routing);

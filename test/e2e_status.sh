@@ -36,6 +36,18 @@ routed() { get "$1" "$2" | grep -q "$3"; }
 # status patches the stand-in received so far
 patches() { curl -s "http://127.0.0.1:$CTL/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("patch:ingresses/status", 0))'; }
 metric() { curl -s "http://127.0.0.1:$WEB/metrics" | awk -v k="ingressd_status_writes_total{result=\"$1\"}" '$1 == k {print $2}'; }
+# the Service kube-system/edge with STATUS (a YAML list) as its load balancer's
+edge_status() {
+	kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: kube-system}
+spec:
+  type: LoadBalancer
+  ports: [{name: http, port: 80}]
+status: {loadBalancer: {ingress: $1}}
+EOF
+}
 other_class() { # Ingress t/NAME of class CLASS with STATUS (a YAML list)
 	kapply <<EOF
 apiVersion: networking.k8s.io/v1
@@ -89,39 +101,12 @@ kill $I2
 sed -i 's/^ip = .*/hostname = "lb.example.com"/' "$T_TMP/i.conf"
 kill -HUP $IPID
 WAIT=20 eventually "hostname: the Ingress follows a reload" addr_is a ',lb.example.com'
-kapply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: edge, namespace: kube-system}
-spec:
-  type: LoadBalancer
-  ports: [{name: http, port: 80}]
-status: {loadBalancer: {ingress: [{ip: 10.0.0.5}, {ip: 10.0.0.6}]}}
-EOF
+edge_status '[{ip: 10.0.0.5}, {ip: 10.0.0.6}]'
 sed -i 's|^hostname = .*|publishedService = "kube-system/edge"|' "$T_TMP/i.conf"
 kill -HUP $IPID
 WAIT=20 eventually "publishedService: every address of the Service's status" addr_is a '10.0.0.5,;10.0.0.6,'
-kapply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: edge, namespace: kube-system}
-spec:
-  type: LoadBalancer
-  ports: [{name: http, port: 80}]
-status: {loadBalancer: {ingress: [{ip: 10.0.0.7}]}}
-EOF
+edge_status '[{ip: 10.0.0.7}]'
 WAIT=20 eventually "the Service's status changes: the Ingress follows" addr_is a '10.0.0.7,'
-edge_status() {
-	kapply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: edge, namespace: kube-system}
-spec:
-  type: LoadBalancer
-  ports: [{name: http, port: 80}]
-status: {loadBalancer: {ingress: $1}}
-EOF
-}
 # hostile entries (JSON in an address, a bad name) never reach the patch
 edge_status '[{ip: "10.0.0.8\", \"x"}, {hostname: "Evil..x"}, {ip: 10.0.0.9}]'
 WAIT=20 eventually "a Service status with malformed entries: only the valid address is published" addr_is a '10.0.0.9,'

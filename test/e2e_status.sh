@@ -139,11 +139,12 @@ WAIT=30 eventually "the missing right is logged with the RBAC rule" grep -q 'for
 is "$(addr e)" "" && ok "nothing written without the right" || fail "written: $(addr e)"
 ctl /settings '{"deny":{}}'
 WAIT=400 eventually "the right granted: written after the back-off" addr_is e '10.0.0.7,'
-ctl /fault '{"kind":"drip","bytes_per_sec":20,"resource":"ingresses","verb":"patch","count":3}'
+ctl /fault '{"kind":"drip","bytes_per_sec":400,"resource":"ingresses","verb":"patch","count":2}'
 ingress_s1 f f.test
 ingress_s1 g g.test
 WAIT=10 eventually "a slow status write does not delay routing" routed g.test /y 'b1 /y'
-WAIT=200 eventually "slow writes complete" addr_is g '10.0.0.7,'
+WAIT=300 eventually "slow writes complete" addr_is g '10.0.0.7,'
+ctl /fault '{"kind":"reset"}'
 kill -0 $IPID && ok "alive" || fail "ingressd died"
 
 # ---- an old server (Ingress extensions/v1beta1 only): written there

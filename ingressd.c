@@ -3179,6 +3179,34 @@ cn_unpair(struct cn *c)
 	c->peer = -1;
 }
 
+/* Why ingressd answered a client itself, or cut a client connection: a
+ * fixed list, so /metrics labels stay bounded (rs_note counts, logs and
+ * puts it in the access log). Normal ends - a client done, an idle
+ * keep-alive timing out - have none. */
+#define RSN_LIST(X)                                                                                     \
+	X(BAD_REQUEST, "bad_request") X(HEAD_TOO_LARGE, "head_too_large") X(CLIENT_TIMEOUT, "client_timeout") \
+	X(CLIENT_CLOSED, "client_closed") X(TLS, "tls") X(NO_ROUTE, "no_route")                              \
+	X(EP_WHITELIST, "entrypoint_whitelist") X(WHITELIST, "whitelist") X(AUTH, "auth")                    \
+	X(AUTH_BUSY, "auth_busy") X(NO_SERVER, "no_server") X(BREAKER, "breaker_open")                       \
+	X(NO_SLOT, "no_slot") X(UPSTREAM_CONNECT, "upstream_connect") X(UPSTREAM_TIMEOUT, "upstream_timeout") \
+	X(UPSTREAM_ERROR, "upstream_error") X(REDIRECT, "redirect") X(ADMIN, "admin")
+enum rsn {
+	RSN_NONE,
+#define X(n, s) RSN_##n,
+	RSN_LIST(X)
+#undef X
+	RSN__COUNT
+};
+static const char *const rsn_names[RSN__COUNT] = {
+    "-",
+#define X(n, s) s,
+    RSN_LIST(X)
+#undef X
+};
+struct cn;
+static void rs_note(struct cn *c, enum rsn r, int status, const char *why); /* responses of our own (rs_) */
+static void rs_abort(struct cn *c, enum rsn r, const char *why);
+
 /* The one teardown path: marks the slot; the loop reaps it (ev_reap). */
 static void
 cn_close(struct cn *c, const char *why)
@@ -8062,7 +8090,7 @@ cn_accept(struct lis *l)
 		c->lis = (uint8_t)(l - g_cn.lis);
 		c->t_start = g.now;
 		if (l->ep >= 0 && cf_live->eps[l->ep].tls && tl_accept(c, l->ep) != 0) {
-			cn_close(c, "no TLS session");
+			rs_abort(c, RSN_NO_SLOT, "no TLS session (ING_MAX_TLS_CONNS)");
 			continue;
 		}
 		hp_client_start(c);
@@ -8083,7 +8111,7 @@ static struct {
 	struct hp_msg msg; /* the head being dispatched (single-threaded) */
 } g_hp;
 
-static void rs_error(struct cn *c, int status, const char *why); /* responses of our own (rs_) */
+static void rs_error(struct cn *c, int status, enum rsn r, const char *why); /* responses of our own (rs_) */
 static void rs_unauthorized(struct cn *c, int status, const char *realm);
 static void rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name);
 static void up_dispatch(struct cn *c, struct hp_msg *m);         /* upstream connect and pump (up_) */
@@ -8096,6 +8124,7 @@ struct rt_route;
 static void al_route(struct cn *c, const struct rt_table *t, const struct rt_route *rt);
 static void al_user(struct cn *c, const char *user);
 static void al_server(struct cn *c, const struct ing_addr *a);
+static void al_reason(struct cn *c, enum rsn r);
 
 static void
 hp_client_idle(struct cn *c, int first)
@@ -8134,15 +8163,15 @@ hp_client_advance(struct cn *c)
 		if (n == ING_WAIT) {
 			if (bf_len(c->in) > ING_MAX_HEADER_BYTES) {
 				log_limit(LIM_HEADER_BYTES, "hp: request head");
-				rs_error(c, 431, "request head too large");
+				rs_error(c, 431, RSN_HEAD_TOO_LARGE, "request head too large");
 			} else if (c->flags & CNF_EOF) {
-				cn_close(c, "client closed mid-request");
+				rs_abort(c, RSN_CLIENT_CLOSED, "client closed mid-request");
 			}
 			return;
 		}
 		if (n > ING_MAX_HEADER_BYTES) {
 			log_limit(LIM_HEADER_BYTES, "hp: request head");
-			rs_error(c, 431, "request head too large");
+			rs_error(c, 431, RSN_HEAD_TOO_LARGE, "request head too large");
 			return;
 		}
 		struct hp_msg *m = &g_hp.msg;
@@ -8156,7 +8185,7 @@ hp_client_advance(struct cn *c)
 		c->flags &= (uint16_t)~CNF_RESUME;
 		if (bad) {
 			log_debug("hp: conn %u: %d: %s", c->id, m->err_status, m->err);
-			rs_error(c, m->err_status, m->err);
+			rs_error(c, m->err_status, m->err_status == 431 ? RSN_HEAD_TOO_LARGE : RSN_BAD_REQUEST, m->err);
 			return;
 		}
 		if ((m->minor == 1 && !m->conn_close) || (m->minor == 0 && m->conn_keepalive))
@@ -8185,11 +8214,11 @@ hp_client_read(struct cn *c)
 			break;
 		}
 		if (r == ING_ERR) { /* a TLS session says why (a refused client certificate, ...) */
-			cn_close(c, c->tls != NULL ? tls_error(c->tls) : "client read error");
+			rs_abort(c, c->tls != NULL ? RSN_TLS : RSN_CLIENT_CLOSED, c->tls != NULL ? tls_error(c->tls) : "client read error");
 			break;
 		}
 		if (r == ING_WAIT && c->in == NULL && !(c->flags & CNF_DRAINED)) {
-			cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
+			rs_abort(c, RSN_NO_SLOT, "no I/O buffer (ING_MAX_BUFS)");
 			break;
 		}
 		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL) {
@@ -8198,7 +8227,7 @@ hp_client_read(struct cn *c)
 		}
 	}
 	if (lent && bf_unlend(&c->in, !c->closing) != 0)
-		cn_close(c, "no I/O buffer (ING_MAX_BUFS)");
+		rs_abort(c, RSN_NO_SLOT, "no I/O buffer (ING_MAX_BUFS)");
 }
 
 /* The exchange on c is complete: keep-alive, pipelined next, or close. */
@@ -8241,7 +8270,7 @@ hp_client_write(struct cn *c)
 			c->big_off += (uint32_t)w;
 	}
 	if (r < 0) {
-		cn_close(c, "client write error");
+		rs_abort(c, RSN_CLIENT_CLOSED, "client write error");
 		return;
 	}
 	if (r == 0) {
@@ -8304,13 +8333,13 @@ hp_client_timeout(struct cn *c)
 {
 	switch (c->state) {
 	case CS_HEAD:
-		rs_error(c, 408, "client too slow");
+		rs_error(c, 408, RSN_CLIENT_TIMEOUT, "client too slow to send its head (readTimeout)");
 		break;
 	case CS_IDLE:
 		cn_close(c, "idle timeout");
 		break;
 	case CS_LOCAL:
-		cn_close(c, "write timeout");
+		rs_abort(c, RSN_CLIENT_TIMEOUT, "client too slow to read (writeTimeout)");
 		break;
 	default:
 		cn_close(c, "timeout");
@@ -10983,7 +11012,7 @@ up_finish(struct cn *c, struct cn *u)
 /* The exchange failed. Before a response head went out the client gets
  * `status`; after, both connections close (the client sees a cut). */
 static void
-up_fail(struct cn *c, struct cn *u, int status, const char *why)
+up_fail(struct cn *c, struct cn *u, int status, enum rsn r, const char *why)
 {
 	/* a cut after the head was sent is a network error too */
 	up_outcome(c, (c->xflags & XF_HEAD_SENT) ? 502 : status);
@@ -10992,7 +11021,7 @@ up_fail(struct cn *c, struct cn *u, int status, const char *why)
 		cn_close(u, why);
 	}
 	if (c->xflags & XF_HEAD_SENT) {
-		cn_close(c, why);
+		rs_abort(c, r, why);
 		return;
 	}
 	log_debug("up: conn %u: %d: %s", c->id, status, why);
@@ -11002,7 +11031,7 @@ up_fail(struct cn *c, struct cn *u, int status, const char *why)
 	c->fwd = 0;
 	g_hp.msg.head_len = 0; /* the head is consumed already */
 	g_hp.msg.err_status = 0;
-	rs_error(c, status, why);
+	rs_error(c, status, r, why);
 }
 
 /* Response head from u, to the client (c->out). 0 when done (or waiting
@@ -11016,28 +11045,28 @@ up_response_head(struct cn *c, struct cn *u)
 		if (hl == ING_WAIT) {
 			if (bf_len(u->in) > ING_MAX_HEADER_BYTES) {
 				log_limit(LIM_HEADER_BYTES, "up: response head");
-				up_fail(c, u, 502, "response head too large");
+				up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "response head too large");
 				return ING_ERR;
 			}
 			return 0;
 		}
 		u->scan = 0;
 		if (hp_parse_response(&m, u->in->d + u->in->r, (size_t)hl) != 0) {
-			up_fail(c, u, 502, m.err);
+			up_fail(c, u, 502, RSN_UPSTREAM_ERROR, m.err);
 			return ING_ERR;
 		}
 		int st = m.status;
 		int head_only = c->meth == HM_HEAD || st == 204 || st == 304 || (st >= 100 && st < 200);
 		int upgrade = st == 101 && (c->xflags & XF_UPGRADE);
 		if (c->out == NULL && (c->out = bf_get()) == NULL) {
-			up_fail(c, u, 503, "no I/O buffer (ING_MAX_BUFS)");
+			up_fail(c, u, 503, RSN_NO_SLOT, "no I/O buffer (ING_MAX_BUFS)");
 			return ING_ERR;
 		}
 		if (st >= 100 && st < 200 && !upgrade) {
 			/* 100 Continue and friends: to an HTTP/1.1 client only; the
 			 * real response follows */
 			if (c->minor == 1 && bf_append(c->out, u->in->d + u->in->r, (size_t)hl) != 0) {
-				up_fail(c, u, 502, "1xx response too large");
+				up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "1xx response too large");
 				return ING_ERR;
 			}
 			u->in->r += (uint32_t)hl;
@@ -11083,7 +11112,7 @@ up_response_head(struct cn *c, struct cn *u)
 		e = e || bf_lit(c->out, "\r\n");
 		if (e) {
 			c->out->w = c->out->r + (uint32_t)before; /* no half head before the 502 */
-			up_fail(c, u, 502, "response head too large to rewrite");
+			up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "response head too large to rewrite");
 			return ING_ERR;
 		}
 		u->in->r += (uint32_t)hl;
@@ -11213,7 +11242,7 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 		int k = b != NULL ? lb_pick(t, b, NULL, avoid, &cookie) : -1;
 		if (k < 0 || k == avoid) {
 			bf_put(&head);
-			up_fail(c, NULL, 502, "connect failed and no other server");
+			up_fail(c, NULL, 502, RSN_UPSTREAM_CONNECT, "connect failed and no other server");
 			return ING_ERR;
 		}
 		a = t->servers[b->srv + k].addr;
@@ -11225,7 +11254,7 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 	struct cn *u = up_get(c, &a, &st);
 	if (u == NULL) {
 		bf_put(&head);
-		up_fail(c, NULL, st, "no connection to the upstream");
+		up_fail(c, NULL, st, st == 503 ? RSN_NO_SLOT : RSN_UPSTREAM_CONNECT, "no connection to the upstream");
 		return ING_ERR;
 	}
 	bf_put(&u->out);
@@ -11240,7 +11269,7 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 			ing_addr_fmt(&a, srv, sizeof srv, 1);
 			head->w = (uint32_t)(l1 + 1 - head->d);
 			if (bf_printf(head, "Host: %s\r\n", srv) != 0 || bf_append(head, rest, rl) != 0) {
-				up_fail(c, u, 431, "request head too large");
+				up_fail(c, u, 431, RSN_HEAD_TOO_LARGE, "request head too large");
 				return ING_ERR;
 			}
 		}
@@ -11261,7 +11290,7 @@ up_pump(struct cn *c)
 		if (c->closing)
 			return;
 		if (u == NULL || u->closing) {
-			up_fail(c, NULL, 502, "upstream gone");
+			up_fail(c, NULL, 502, RSN_UPSTREAM_ERROR, "upstream gone");
 			return;
 		}
 		if (u->state == US_CONNECT)
@@ -11271,7 +11300,7 @@ up_pump(struct cn *c)
 		if (tunnel || !(c->xflags & XF_REQ_DONE)) {
 			if ((r = up_forward(c, u, 0)) < 0) {
 				if (!tunnel && c->fwd == 0) {
-					up_fail(c, u, 400, "bad chunked request body");
+					up_fail(c, u, 400, RSN_BAD_REQUEST, "bad chunked request body");
 					return;
 				}
 				goto upstream_error;
@@ -11284,7 +11313,7 @@ up_pump(struct cn *c)
 			 * come with the head): no more comes, nothing would time out */
 			if (!tunnel && !(c->xflags & XF_REQ_DONE) && (c->flags & CNF_EOF) && c->fwd == 0 && bf_len(c->in) == 0) {
 				if (!(c->xflags & XF_HEAD_SENT)) {
-					up_fail(c, u, 400, "client closed mid-request");
+					up_fail(c, u, 400, RSN_CLIENT_CLOSED, "client closed mid-request");
 					return;
 				}
 				c->xflags |= XF_CLOSE; /* the answer goes on; the pod is timed on it */
@@ -11325,7 +11354,7 @@ up_pump(struct cn *c)
 		if (bf_len(c->out) > 0) {
 			size_t before = bf_len(c->out);
 			if ((r = cn_flush(c)) < 0) {
-				cn_close(c, "client write error");
+				rs_abort(c, RSN_CLIENT_CLOSED, "client write error");
 				return;
 			}
 			if (bf_len(c->out) < before)
@@ -11373,7 +11402,7 @@ up_pump(struct cn *c)
 						return; /* the new connection's connect drives it on */
 					return;
 				} else {
-					up_fail(c, u, 502, "upstream closed before the response ended");
+					up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "upstream closed before the response ended");
 					return;
 				}
 			} else if (r == ING_ERR) {
@@ -11392,11 +11421,11 @@ up_pump(struct cn *c)
 						return;
 					}
 				} else {
-					up_fail(c, u, 400, "client closed mid-request");
+					up_fail(c, u, 400, RSN_CLIENT_CLOSED, "client closed mid-request");
 					return;
 				}
 			} else if (r == ING_ERR) {
-				cn_close(c, "client read error");
+				rs_abort(c, c->tls != NULL ? RSN_TLS : RSN_CLIENT_CLOSED, c->tls != NULL ? tls_error(c->tls) : "client read error");
 				return;
 			}
 		}
@@ -11428,7 +11457,7 @@ upstream_error:
 		up_retry(c, u, 0);
 		return;
 	}
-	up_fail(c, u, 502, errno == ECONNRESET ? "upstream reset the connection" : "upstream connection failed");
+	up_fail(c, u, 502, RSN_UPSTREAM_ERROR, errno == ECONNRESET ? "upstream reset the connection" : "upstream connection failed");
 }
 
 /* Routes and sends a parsed request (the head is in c->in). */
@@ -11442,7 +11471,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	const char *why;
 	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query, &why);
 	if (pl < 0) {
-		rs_error(c, 400, why);
+		rs_error(c, 400, RSN_BAD_REQUEST, why);
 		return;
 	}
 	const char *mp = g_up.target; /* the path routes match */
@@ -11459,7 +11488,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	struct up_who who[2] = {{cep->auth_header[0] ? cep->auth_header : NULL, NULL}, {NULL, NULL}};
 	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, &c->addr)) {
 		g_up.denied++;
-		rs_error(c, 403, "source not in the entry point's whiteList");
+		rs_error(c, 403, RSN_EP_WHITELIST, "source not in the entry point's whiteList");
 		return;
 	}
 	int ep_user = -1;
@@ -11475,7 +11504,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
 	if (rt == NULL) {
-		rs_error(c, 404, "no route");
+		rs_error(c, 404, RSN_NO_ROUTE, "no route");
 		return;
 	}
 	const struct rt_backend *b = &t->backends[rt->backend];
@@ -11496,7 +11525,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	/* the whitelist first, then auth (the seed's order) */
 	if (!wl_pass(t, pol, &c->addr)) {
 		g_up.denied++;
-		rs_error(c, 403, "source not in whitelist-source-range");
+		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
 		return;
 	}
 	if (cep->auth_basic && cep->auth_remove)
@@ -11513,7 +11542,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	if (b->nsrv == 0) {
 		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
-		rs_error(c, 503, b->why);
+		rs_error(c, 503, RSN_NO_SERVER, b->why);
 		return;
 	}
 	/* the path the pod sees: normalized, the matched prefix stripped */
@@ -11551,7 +11580,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->fwd = 0;
 	struct lb_state *ls = &g_lb.s[b->state];
 	if (!cb_allow(ls->cb)) { /* its own answer is not fed back to it (srv -1) */
-		rs_error(c, 503, "circuit breaker open");
+		rs_error(c, 503, RSN_BREAKER, "circuit breaker open");
 		return;
 	}
 	int cookie;
@@ -11562,11 +11591,11 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	al_server(c, &t->servers[b->srv + k].addr);
 	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &st);
 	if (u == NULL) {
-		rs_error(c, st, st == 503 ? "no upstream connection slot" : "connect failed");
+		rs_error(c, st, st == 503 ? RSN_NO_SLOT : RSN_UPSTREAM_CONNECT, st == 503 ? "no upstream connection slot" : "connect failed");
 		return;
 	}
 	if ((st = up_request_head(c, u, m, rt, path, query, who, t->policies[rt->policy].pass_cert)) != 0) {
-		up_fail(c, u, st, "request head too large");
+		up_fail(c, u, st, RSN_HEAD_TOO_LARGE, "request head too large");
 		c->in->r += (uint32_t)m->head_len;
 		return;
 	}
@@ -11608,7 +11637,7 @@ up_io(struct cn *u)
 					return;
 				return;
 			}
-			up_fail(c, u, 502, refused ? "connection refused" : "connect failed");
+			up_fail(c, u, 502, RSN_UPSTREAM_CONNECT, refused ? "connection refused" : "connect failed");
 			return;
 		}
 		cn_set_state(u, US_ACTIVE);
@@ -11641,12 +11670,12 @@ up_timeout(struct cn *x)
 	}
 	if (x == c) {
 		if (c->flags & CNF_WANT_WRITE)
-			cn_close(c, "client too slow to read (writeTimeout)");
+			rs_abort(c, RSN_CLIENT_TIMEOUT, "client too slow to read (writeTimeout)");
 		else
-			up_fail(c, u, 408, "client too slow to send the body (readTimeout)");
+			up_fail(c, u, 408, RSN_CLIENT_TIMEOUT, "client too slow to send the body (readTimeout)");
 		return;
 	}
-	up_fail(c, u, 504, u->state == US_CONNECT ? "connect timed out (dialTimeout)" : "upstream too slow (responseHeaderTimeout)");
+	up_fail(c, u, 504, RSN_UPSTREAM_TIMEOUT, u->state == US_CONNECT ? "connect timed out (dialTimeout)" : "upstream too slow (responseHeaderTimeout)");
 }
 
 /* ===== 18. responses of our own ======================================= rs_
@@ -11706,13 +11735,60 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 
 /* An error answer: consumes the head, and closes afterwards when the
  * request was unreadable or had a body we did not read. */
+/* Own answers and cut client connections, by reason: counted by status
+ * (the last column: a cut, no answer), put in the access log, and logged
+ * at INFO at most once a second per reason, with how many were not. */
+static const int rs_codes[] = {301, 400, 401, 403, 404, 405, 408, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+#define RS_NCODES ING_ARRAY_LEN(rs_codes)
+static struct {
+	uint64_t n[RSN__COUNT][RS_NCODES];
+	uint64_t logged_s[RSN__COUNT]; /* second of the last line, + 1 */
+	uint64_t quiet[RSN__COUNT];    /* not logged since */
+} g_rs;
+
 static void
-rs_error(struct cn *c, int status, const char *why)
+rs_note(struct cn *c, enum rsn r, int status, const char *why)
+{
+	size_t k = 0;
+	char a[64];
+	while (rs_codes[k] != 0 && rs_codes[k] != status)
+		k++;
+	g_rs.n[r][k]++;
+	al_reason(c, r);
+	if (r == RSN_REDIRECT) /* an answer as configured: counted, not logged */
+		return;
+	if (g_rs.logged_s[r] == g.now / 1000 + 1) {
+		g_rs.quiet[r]++;
+		return;
+	}
+	char st[8] = "cut", more[64] = "";
+	ing_addr_fmt(&c->addr, a, sizeof a, 0);
+	if (status != 0)
+		ing_snprintf(st, sizeof st, "%d", status);
+	if (g_rs.quiet[r])
+		ing_snprintf(more, sizeof more, "; %" PRIu64 " more since the last such line", g_rs.quiet[r]);
+	log_info("rs: %s %s: %s (client %s)%s", st, rsn_names[r], why, a, more);
+	g_rs.logged_s[r] = g.now / 1000 + 1;
+	g_rs.quiet[r] = 0;
+}
+
+/* A client connection ends abnormally, without an answer (or in the middle
+ * of one): counted, logged as rs_note does, closed. */
+static void
+rs_abort(struct cn *c, enum rsn r, const char *why)
+{
+	if (!c->closing)
+		rs_note(c, r, 0, why);
+	cn_close(c, why);
+}
+
+static void
+rs_error(struct cn *c, int status, enum rsn r, const char *why)
 {
 	struct hp_msg *m = &g_hp.msg;
 	char body[64];
 	int n;
-	(void)why;
+	rs_note(c, r, status, why);
 	if (status == 400 || status == 408 || status == 431 || status == 505 || m->err_status != 0) {
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
 		bf_put(&c->in);
@@ -11741,6 +11817,8 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 	c->in->r += (uint32_t)m->head_len;
 	if (m->clen > 0 || m->chunked)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, status == 401 ? RSN_AUTH : RSN_AUTH_BUSY, status,
+	        status == 401 ? "no or wrong credentials" : "password checks over their budget");
 	if (status == 401)
 		ing_snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\"\r\n", realm);
 	else
@@ -11789,6 +11867,7 @@ static struct {
  * is dispatched, finished when it ends. */
 struct al_rec {
 	int64_t wall_ms;
+	uint8_t rsn; /* why ingressd answered itself (rs_note) */
 	char method[16], uri[200], proto[10], host[64], referer[96], ua[112], user[48], fe[96], be[72];
 };
 static struct {
@@ -12118,6 +12197,18 @@ mx_metrics(struct mx_out *o)
 				synced = 0;
 		mx_printf(o, "ingressd_watch_synced{kind=\"%s\"} %d\n", st_kind_names[k], synced);
 	}
+	mx_printf(o, "# HELP ingressd_own_answers_total Answers ingressd gave itself, by status and reason.\n"
+	             "# TYPE ingressd_own_answers_total counter\n");
+	for (int r = 1; r < RSN__COUNT; r++)
+		for (size_t k = 0; k + 1 < RS_NCODES; k++)
+			if (g_rs.n[r][k])
+				mx_printf(o, "ingressd_own_answers_total{code=\"%d\",reason=\"%s\"} %" PRIu64 "\n", rs_codes[k],
+				          rsn_names[r], g_rs.n[r][k]);
+	mx_printf(o, "# HELP ingressd_client_cuts_total Client connections ingressd closed without (the rest of) an "
+	             "answer, by reason.\n# TYPE ingressd_client_cuts_total counter\n");
+	for (int r = 1; r < RSN__COUNT; r++)
+		if (g_rs.n[r][RS_NCODES - 1])
+			mx_printf(o, "ingressd_client_cuts_total{reason=\"%s\"} %" PRIu64 "\n", rsn_names[r], g_rs.n[r][RS_NCODES - 1]);
 	mx_printf(o, "# HELP ingressd_limit_hits_total Times a compiled limit was hit, by macro.\n"
 	             "# TYPE ingressd_limit_hits_total counter\n");
 	for (int i = 0; i < LIM__COUNT; i++)
@@ -12439,6 +12530,15 @@ al_begin(struct cn *c, const struct hp_msg *m)
 	memcpy(r->user, "-", 2);
 	memcpy(r->fe, "-", 2);
 	memcpy(r->be, "-", 2);
+	r->rsn = RSN_NONE;
+}
+
+static void
+al_reason(struct cn *c, enum rsn rsn)
+{
+	struct al_rec *r = al_of(c);
+	if (r != NULL)
+		r->rsn = (uint8_t)rsn;
 }
 
 /* What dispatch learned: the frontend (route), the user, the server. */
@@ -12543,9 +12643,12 @@ al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 		al_puts(&o, r->referer);
 		al_lit(&o, "\",\"request_User-Agent\":\"");
 		al_puts(&o, r->ua);
+		al_lit(&o, "\",\"IngressdReason\":\"");
+		al_puts(&o, rsn_names[r->rsn]);
 		al_lit(&o, "\"}\n");
 	} else {
-		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms */
+		/* Traefik 1.x's CLF: ... "referer" "agent" count "frontend" "backend" durationms,
+		 * then why ingressd answered itself ("-": the pod answered) */
 		al_put(&o, cl, cln);
 		al_lit(&o, " - ");
 		al_puts(&o, r->user);
@@ -12573,7 +12676,9 @@ al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 		al_puts(&o, r->be);
 		al_lit(&o, "\" ");
 		al_putu(&o, ms);
-		al_lit(&o, "ms\n");
+		al_lit(&o, "ms ");
+		al_puts(&o, rsn_names[r->rsn]);
+		al_lit(&o, "\n");
 	}
 	g_al.len += o.n;
 	g_al.lines++;
@@ -12609,7 +12714,7 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
 	const struct cf_ep *to = cf_ep_find(cf_live, (struct ing_str){ep_name, strlen(ep_name)});
 	size_t hn = 0;
 	if (to == NULL || m->host.p == NULL || m->target.n > ING_PATH_LEN * 2) {
-		rs_error(c, 400, "cannot redirect");
+		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
 		return;
 	}
 	/* the Host without its port (validated by the parser) */
@@ -12630,6 +12735,7 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
 	c->in->r += (uint32_t)m->head_len;
 	if (m->clen > 0 || m->chunked)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, RSN_REDIRECT, 301, "to another entry point");
 	rs_send(c, 301, "text/plain; charset=utf-8", hdr, "Moved Permanently\n", 18, m->meth == HM_HEAD);
 }
 
@@ -12643,7 +12749,7 @@ rs_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 		free(o->p);
 		if (o->full)
 			log_limit(LIM_ADMIN_BYTES, "mx: admin answer size");
-		rs_error(c, o->full ? 500 : 503, o->full ? "answer over ING_MAX_ADMIN_BYTES" : "too many admin answers at once");
+		rs_error(c, o->full ? 500 : 503, RSN_ADMIN, o->full ? "answer over ING_MAX_ADMIN_BYTES" : "too many admin answers at once");
 		return;
 	}
 	c->in->r += (uint32_t)m->head_len;
@@ -12669,11 +12775,11 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	if (q != NULL)
 		path.n = (size_t)(q - path.p);
 	if (m->meth != HM_GET && m->meth != HM_HEAD) {
-		rs_error(c, 405, "admin is read-only");
+		rs_error(c, 405, RSN_ADMIN, "admin is read-only");
 		return;
 	}
 	if (m->clen > 0 || m->chunked) { /* never read as the next request */
-		rs_error(c, 400, "admin requests take no body");
+		rs_error(c, 400, RSN_ADMIN, "admin requests take no body");
 		return;
 	}
 	if (str_eq(path, "/ping")) {
@@ -12701,7 +12807,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
 		rs_big(c, 200, "application/json", &o);
 		return;
 	}
-	rs_error(c, 404, "no such admin path");
+	rs_error(c, 404, RSN_ADMIN, "no such admin path");
 }
 
 /* ===== 20. event loop and main ======================================== ev_
@@ -12746,7 +12852,7 @@ cn_release(struct cn *c)
 		if (c->kind == CN_CLIENT) /* mid-exchange: the upstream cannot be reused */
 			cn_close(p, "client gone");
 		else /* the upstream went away under a client */
-			up_fail(p, NULL, 502, c->why ? c->why : "upstream gone");
+			up_fail(p, NULL, 502, RSN_UPSTREAM_ERROR, c->why ? c->why : "upstream gone");
 	}
 }
 

@@ -114,6 +114,10 @@ is "$(m 'ingressd_requests_total{entrypoint="http",backend="",method="GET",code=
 	ok "2 no-route 404s counted" || fail "404 count"
 is "$(m 'ingressd_requests_total{entrypoint="http",backend="t/s1:80",method="GET",code="503"}')" 1 &&
 	ok "a backend's 503 counted" || fail "503 count"
+is "$(m 'ingressd_own_answers_total{code="404",reason="no_route"}')" 2 &&
+	ok "own answers by status and reason: the 2 no-route 404s" || fail "own answers: $(grep own_answers "$T_TMP/metrics")"
+grep -q 'reason="-"\|code="503",reason' "$T_TMP/metrics" && fail "a pod's 503 counted as an own answer" ||
+	ok "... the pod's 503 is not an own answer"
 is "$(m 'ingressd_request_duration_seconds_count{entrypoint="http",backend="t/s1:80"}')" 9 &&
 	ok "durations: 9 observations" || fail "duration count"
 is "$(m 'ingressd_backend_server_up{backend="t/s1:80",server="127.0.0.1:'$P1'"}')" 1 && ok "server up" || fail "server up"
@@ -164,7 +168,7 @@ n=$(grep -c '' "$T_TMP/access.log")
 is "$n" 11 && ok "one access-log line per request ($n)" || fail "access log lines: $n"
 python3 - "$T_TMP/access.log" >"$T_TMP/al.check" 2>&1 <<'EOF'
 import re, sys
-rx = re.compile(r'^(\S+) - (\S+) \[([^\]]+)\] "(\S+) (\S+) (HTTP/1\.\d)" (\d+) (\d+) "([^"]*)" "([^"]*)" (\d+) "([^"]*)" "([^"]*)" (\d+)ms$')
+rx = re.compile(r'^(\S+) - (\S+) \[([^\]]+)\] "(\S+) (\S+) (HTTP/1\.\d)" (\d+) (\d+) "([^"]*)" "([^"]*)" (\d+) "([^"]*)" "([^"]*)" (\d+)ms (\S+)$')
 lines = [rx.match(l.rstrip("\n")) for l in open(sys.argv[1])]
 assert all(lines), [l for l in open(sys.argv[1])]
 m = [l.groups() for l in lines]
@@ -174,12 +178,26 @@ assert [x[6] for x in m].count("404") == 2 and [x[3] for x in m].count("POST") =
 last = m[-1]
 assert last[6] == "503" and last[8] == "http://ref.test/" and last[9] == "agent ?quoted?", last
 assert [int(x[10]) for x in m] == list(range(int(m[0][10]), int(m[0][10]) + len(m)))
+assert sorted(set((x[6], x[14]) for x in m if x[14] != "-")) == [("404", "no_route")], m
+assert all(x[14] == "-" for x in m if x[6] != "404"), m
 print("ok")
 EOF
 is "$(cat "$T_TMP/al.check")" ok && ok "access log: Traefik's CLF, fields as sent" || {
 	fail "access log format"
 	cat "$T_TMP/al.check"
 }
+grep -q '^.* INFO  rs: 404 no_route: no route (client 127.0.0.1)' "$T_TMP/ingressd.log" &&
+	ok "an own answer is logged at INFO with its reason" || fail "no 'rs: 404 no_route' line"
+# a burst: at most one line a second per reason, the rest counted in the next
+before=$(grep -c 'rs: 404 no_route' "$T_TMP/ingressd.log")
+for i in $(seq 1 20); do acode -H 'Host: nowhere.test' http://127.0.0.1:$HTTP/burst >/dev/null; done
+sleep 1.1
+acode -H 'Host: nowhere.test' http://127.0.0.1:$HTTP/after >/dev/null
+lines=$(($(grep -c 'rs: 404 no_route' "$T_TMP/ingressd.log") - before))
+[ "$lines" -le 4 ] && ok "21 no-route answers: $lines log lines (rate-limited)" || fail "rate limit: $lines lines for 21 answers"
+grep 'rs: 404 no_route' "$T_TMP/ingressd.log" | tail -n 1 | grep -Eq '; [0-9]+ more since the last such line$' &&
+	ok "... the next line says how many were not logged" || fail "suppressed count: $(grep 'rs: 404' "$T_TMP/ingressd.log" | tail -n 1)"
+sleep 1.3
 mv "$T_TMP/access.log" "$T_TMP/access.log.1"
 kill -USR1 $IPID
 sleep 0.2
@@ -199,6 +217,7 @@ import json, sys
 d = json.loads(sys.stdin.read())
 assert d["RequestPath"] == "/json?x=1" and d["DownstreamStatus"] == 200 and d["RequestHost"] == "web.test", d
 assert d["BackendURL"].startswith("http://127.0.0.1:") and d["Duration"] >= 0 and d["ClientHost"] == "127.0.0.1", d
+assert d["IngressdReason"] == "-", d
 ' && ok "access log json format" || fail "json access log"
 kill -TERM $IPID
 wait $IPID

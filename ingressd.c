@@ -48,6 +48,9 @@
 #define ING_NEVER(x) (x)
 #endif
 
+/* An error text from a port call or a check ("connect ...: refused"). */
+#define ING_ERR_LEN 160
+
 /* Limits that are not capacities of a whole subsystem. */
 #define ING_ACCEPT_BURST 64 /* accepts per listener per loop turn */
 #define ING_LIMIT_LOG_MS 60000
@@ -295,6 +298,18 @@ tk_min(uint64_t a, uint64_t b)
 	if (b == 0)
 		return a;
 	return a < b ? a : b;
+}
+
+/* FNV-1a over n bytes, continuing from h (FNV_SEED to start): the one
+ * hash of the hash tables, none of them keyed by anything secret. */
+#define FNV_SEED 2166136261u
+static uint32_t
+str_fnv(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
 }
 
 /* Addresses (ingressd.h API). */
@@ -1640,7 +1655,7 @@ static void
 cf_ep_users_file(struct cf_parser *ps, struct cf_ep *ep)
 {
 	static char buf[ING_MAX_SECRET_BYTES * 4];
-	char err[160];
+	char err[ING_ERR_LEN];
 	struct cf *c = ps->c;
 	ssize_t n = port_read_file(ep->users_file, buf, sizeof buf, err, sizeof err);
 	ps->ep = ep; /* cf_ep_user's entry point */
@@ -2201,7 +2216,7 @@ static int
 cf_load(struct cf_parser *ps, struct cf *c, const char *path)
 {
 	static char buf[ING_MAX_CONF_BYTES + 2];
-	char err[160];
+	char err[ING_ERR_LEN];
 	ssize_t n;
 	if (path == NULL)
 		return cf_parse(ps, c, "(defaults)", "", 0);
@@ -2674,7 +2689,19 @@ hp_header(const struct hp_msg *m, const char *lname)
 
 /* Body framing. */
 enum { HB_NONE, HB_LENGTH, HB_CHUNKED, HB_CLOSE };
-enum { HC_SIZE0, HC_SIZE, HC_EXT, HC_SIZE_LF, HC_DATA, HC_DATA_CR, HC_DATA_LF, HC_TRAILER, HC_TRAILER_LINE, HC_TRAILER_LF, HC_END_LF };
+enum {
+	HC_SIZE0,        /* the first hex digit of a chunk size */
+	HC_SIZE,         /* more hex digits */
+	HC_EXT,          /* a chunk extension, up to CR */
+	HC_SIZE_LF,      /* the LF after the size line's CR */
+	HC_DATA,         /* chunk data */
+	HC_DATA_CR,      /* the CR after the data */
+	HC_DATA_LF,      /* the LF after it */
+	HC_TRAILER,      /* after the last chunk: a trailer line, or the final CRLF */
+	HC_TRAILER_LINE, /* inside a trailer line */
+	HC_TRAILER_LF,   /* the LF ending a trailer line */
+	HC_END_LF,       /* the LF of the final CRLF */
+};
 #define HP_MAX_CHUNK_LINE 4096 /* chunk-size line incl. extensions */
 
 struct hp_body {
@@ -3019,7 +3046,10 @@ static const char *const cn_state_names[CS__COUNT] = {
     "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
 
 #define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
+#define CN_BACKLOG 511         /* listen(2) backlog, as nginx's default */
+#define CN_FD_PAUSE_MS 1000    /* out of descriptors: listeners rest this long */
 static int g_mx_admin_big; /* admin answers in malloc'd buffers (mx_) */
+#define MX_MAX_BIG 4       /* ... at once: a fifth waits (503) */
 
 struct cn {
 	int fd;
@@ -3655,13 +3685,9 @@ st_index_of(enum st_kind k, int *nslots)
 static uint32_t
 st_hash(const char *ns, const char *name)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const char *p = ns; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ '/') * 16777619u;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
+	uint32_t h = str_fnv(FNV_SEED, ns, strlen(ns));
+	h = str_fnv(h, "/", 1);
+	return str_fnv(h, name, strlen(name));
 }
 
 /* Slot of ns/name in the kind's index: its record is idx[slot]-1, or the
@@ -5073,6 +5099,9 @@ js_secret(struct js *j, int obj)
  * ING_MAX_WATCHES, ING_MAX_OBJECT_BYTES.
  */
 #define KW_PAGE 500               /* list page size (items) */
+#define KW_SECRET_PAGE 100        /* ... of Secrets, which are large */
+#define KW_FRAME_DEPTH 64         /* JSON nesting no API object reaches */
+#define KW_ERROR_BODY 4096        /* the start of an error answer, kept for its message */
 #define KW_BACKOFF_MIN_MS 500
 #define KW_BACKOFF_MAX_MS 30000
 #define KW_CONNECT_MS 10000       /* connect + TLS handshake */
@@ -5086,7 +5115,13 @@ js_secret(struct js *j, int obj)
 #define KW_RESOLVE_POLL_MS 50     /* the API server's name being resolved: look again */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-enum { KS_IDLE, KS_LIST, KS_WATCH, KS_GET, KS_PATCH };
+enum {
+	KS_IDLE,  /* not started: the first request lists */
+	KS_LIST,  /* a paginated list (limit/continue) */
+	KS_WATCH, /* a watch from the list's resourceVersion */
+	KS_GET,   /* one object by name (a Secret fetch; the status writer's re-read) */
+	KS_PATCH, /* the status writer's merge patch */
+};
 static const char *const kw_phase_names[] = {"idle", "list", "watch", "get", "patch"};
 
 struct kw_api {
@@ -5112,11 +5147,16 @@ static const int kw_api_first[SK__COUNT] = {0, 3, 4, 7};
  * top-level value is one event; a newline always ends one, so a garbage or
  * truncated line costs that line only. KF_OBJECT: one whole object. */
 enum { KF_LIST, KF_WATCH, KF_OBJECT };
+enum {
+	KFS_NONE, /* the value is being kept */
+	KFS_BIG,  /* over ING_MAX_OBJECT_BYTES or nested absurdly: dropped whole, logged */
+	KFS_JUNK, /* a watch line that is not JSON: dropped up to its newline */
+};
 struct kw_frame {
 	uint8_t mode;
 	uint8_t in_str, esc;
 	uint8_t in_items;  /* inside "items": [ ... ] */
-	uint8_t skip;      /* value over ING_MAX_OBJECT_BYTES, or garbage */
+	uint8_t skip;      /* KFS_*: why the current value is being dropped */
 	uint8_t key_open;  /* a depth-1 string is being read as a key */
 	int depth;
 	char key[8];
@@ -5235,7 +5275,7 @@ kw_changed(void)
 static void
 kw_token_load(void)
 {
-	char err[160];
+	char err[ING_ERR_LEN];
 	static char buf[ING_MAX_TOKEN_BYTES];
 	g_kw.token_at = g.now;
 	if (g_kw.token_file[0] == '\0')
@@ -5300,7 +5340,7 @@ kw_setup(const struct cf_kube *k)
 	const char *sa = getenv("INGRESSD_SERVICEACCOUNT_DIR");
 	char url[300];
 	int incluster = eh != NULL && *eh && ep != NULL && *ep;
-	char err[160];
+	char err[ING_ERR_LEN];
 
 	/* zero all but the streams' object buffers: 4 MB of .bss that a
 	 * stream touches only as far as its objects reach */
@@ -5488,12 +5528,12 @@ static void
 kw_frame_end(struct kw_stream *s)
 {
 	struct kw_frame *f = &s->fr;
-	if (f->skip == 1)
+	if (f->skip == KFS_BIG)
 		kw_frame_oversize(s);
-	else if (f->skip == 0)
+	else if (f->skip == KFS_NONE)
 		kw_value(s, s->obj, f->len);
 	f->len = 0;
-	f->skip = 0;
+	f->skip = KFS_NONE;
 }
 
 /* Bytes before the next quote, backslash or (nl) newline: a run of a JSON
@@ -5519,12 +5559,12 @@ kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		/* Fast path: inside a string of a value (most of the bytes; not a
 		 * list's envelope, not a key being read), a run is copied whole. */
-		if (f->in_str && !f->esc && f->skip != 2 &&
+		if (f->in_str && !f->esc && f->skip != KFS_JUNK &&
 		    (f->mode == KF_LIST ? f->in_items && f->depth >= 3 : f->depth >= 1)) {
 			size_t k = kw_str_run(p + i, n - i, f->mode == KF_WATCH);
 			size_t room = f->len < sizeof s->obj ? sizeof s->obj - f->len : 0;
 			if (k > room && !f->skip)
-				f->skip = 1;
+				f->skip = KFS_BIG;
 			if (room > 0)
 				memcpy(s->obj + f->len, p + i, ING_MIN(k, room));
 			f->len += k;
@@ -5536,24 +5576,24 @@ kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
 		                                  : f->depth >= 1;
 		if (f->mode == KF_WATCH && c == '\n') { /* an event never spans lines */
 			if (f->depth > 0 || f->skip) {
-				if (f->skip != 2 && f->depth > 0) {
+				if (f->skip != KFS_JUNK && f->depth > 0) {
 					log_warnx("kw: %s: truncated watch event (%zu bytes): skipped", kw_res(s), f->len);
 					g_kw.decode_errors[s->kind]++;
 				}
 				f->depth = 0;
 				f->in_str = f->esc = 0;
 				f->len = 0;
-				f->skip = 0;
+				f->skip = KFS_NONE;
 			}
 			continue;
 		}
-		if (f->skip == 2) /* garbage: until the newline */
+		if (f->skip == KFS_JUNK) /* garbage: until the newline */
 			continue;
 		if (in_value || (f->mode != KF_LIST && c == '{' && f->depth == 0)) {
 			if (f->len < sizeof s->obj)
 				s->obj[f->len] = c;
 			else if (!f->skip)
-				f->skip = 1;
+				f->skip = KFS_BIG;
 			f->len++;
 		} else if (f->mode == KF_LIST && !(f->in_items && f->depth == 2 && c != ']')) {
 			if (f->envlen < sizeof f->env)
@@ -5585,8 +5625,8 @@ kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
 			f->depth++;
 			if (f->mode == KF_LIST && f->depth == 2 && c == '[' && f->keylen == 5 && memcmp(f->key, "items", 5) == 0)
 				f->in_items = 1;
-			if (f->depth > 64 && !f->skip)
-				f->skip = 1; /* absurd nesting: not an API object */
+			if (f->depth > KW_FRAME_DEPTH && !f->skip)
+				f->skip = KFS_BIG; /* absurd nesting: not an API object */
 			break;
 		case '}':
 		case ']':
@@ -5614,7 +5654,7 @@ kw_frame_feed(struct kw_stream *s, const char *p, size_t n)
 					return ING_ERR;
 				log_warnx("kw: %s: a watch line that is not JSON: skipped", kw_res(s));
 				g_kw.decode_errors[s->kind]++;
-				f->skip = 2;
+				f->skip = KFS_JUNK;
 			}
 			break;
 		}
@@ -5927,7 +5967,7 @@ kw_send(struct kw_stream *s, struct cn *c)
 		ing_snprintf(target + n, sizeof target - n, "/%s%s", enc, s->phase == KS_PATCH ? "/status" : "");
 	} else {
 		if (s->phase == KS_LIST) {
-			n += (size_t)ing_snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? 100 : KW_PAGE);
+			n += (size_t)ing_snprintf(target + n, sizeof target - n, "?limit=%d", s->kind == SK_SECRET ? KW_SECRET_PAGE : KW_PAGE);
 			if (s->cont[0]) {
 				kw_urlenc(enc, sizeof enc, s->cont);
 				n += (size_t)ing_snprintf(target + n, sizeof target - n, "&continue=%s", enc);
@@ -5984,16 +6024,25 @@ kw_of(struct cn *c)
 	return c->ctx >= 0 && s->used && s->conn == cn_index(c) && s->conn_id == c->id ? s : NULL;
 }
 
+/* The delay after the fails-th failure in a row: doubling from
+ * KW_BACKOFF_MIN_MS up to KW_BACKOFF_MAX_MS, jittered to half..full so
+ * replicas spread out. */
+static uint64_t
+kw_backoff_ms(int fails)
+{
+	uint32_t r = 0;
+	uint64_t base = KW_BACKOFF_MAX_MS;
+	if (fails < 16 && ((uint64_t)KW_BACKOFF_MIN_MS << fails) < KW_BACKOFF_MAX_MS)
+		base = (uint64_t)KW_BACKOFF_MIN_MS << fails;
+	port_random(&r, sizeof r);
+	return base / 2 + r % (base / 2 + 1);
+}
+
 /* The stream goes idle and retries after a capped, jittered back-off. */
 static void
 kw_backoff(struct kw_stream *s, const char *why)
 {
-	uint32_t r = 0;
-	uint64_t base = KW_BACKOFF_MIN_MS << ING_MIN(s->fails, 10);
-	if (base > KW_BACKOFF_MAX_MS)
-		base = KW_BACKOFF_MAX_MS;
-	port_random(&r, sizeof r);
-	uint64_t delay = base / 2 + r % (base / 2 + 1); /* half to full: replicas spread out */
+	uint64_t delay = kw_backoff_ms(s->fails);
 	s->fails++;
 	if (s->fail_since == 0)
 		s->fail_since = g.now;
@@ -6014,7 +6063,7 @@ kw_relist(struct kw_stream *s)
 static void
 kw_start(struct kw_stream *s)
 {
-	char err[160];
+	char err[ING_ERR_LEN];
 	struct cn *c;
 	int fd;
 	s->retry_at = 0;
@@ -6197,7 +6246,6 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 		} else if (s->status == 404) {
 			res = KSR_GONE;
 		} else {
-			uint32_t r = 0;
 			if (stale)
 				ing_snprintf(msg, sizeof msg, "after a conflict, a re-read brought no newer version");
 			else
@@ -6208,10 +6256,7 @@ kw_status_done(struct kw_stream *s, struct cn *c, int keepalive)
 				         "(API groups networking.k8s.io and extensions); routing is not affected", s->ns, s->get_name, msg);
 			else if (res == KSR_ERROR)
 				log_warnx("kw: Ingress status of %s/%s: HTTP %d: %s", s->ns, s->get_name, s->status, msg);
-			uint64_t base = ING_MIN((uint64_t)KW_BACKOFF_MIN_MS << ING_MIN(g_kw.status.fails, 10), KW_BACKOFF_MAX_MS);
-			port_random(&r, sizeof r);
-			g_kw.status.fails++;
-			g_kw.status.retry_at = g.now + base / 2 + r % (base / 2 + 1);
+			g_kw.status.retry_at = g.now + kw_backoff_ms(g_kw.status.fails++);
 		}
 		if (res >= 0)
 			g_kw.status.writes[res]++;
@@ -6416,7 +6461,7 @@ kw_read(struct kw_stream *s, struct cn *c)
 			if (dlen > 0) {
 				const char *pl = c->in->d + c->in->r + doff;
 				if (s->status != 200) { /* keep the start of an error body */
-					size_t room = s->fr.len < 4096 ? 4096 - s->fr.len : 0;
+					size_t room = s->fr.len < KW_ERROR_BODY ? KW_ERROR_BODY - s->fr.len : 0;
 					memcpy(s->obj + s->fr.len, pl, ING_MIN(room, dlen));
 					s->fr.len += ING_MIN(room, dlen);
 				} else if (kw_frame_feed(s, pl, dlen) != 0) {
@@ -7457,7 +7502,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	rb_auth(t, r, pol);
 	if (r->a_rule_type[0]) {
 		rule = -1;
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
 			if (!strcasecmp(r->a_rule_type, rule_names[i]))
 				rule = i;
 		if (rule < 0) {
@@ -7852,7 +7897,7 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	const unsigned char *crt = s ? st_secret_data(s, "tls.crt", &clen) : NULL;
 	const unsigned char *key = s ? st_secret_data(s, "tls.key", &klen) : NULL;
 	struct tls_cert_info info;
-	char err[160];
+	char err[ING_ERR_LEN];
 	if (s == NULL)
 		ing_snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
 	else if (s->bad != NULL)
@@ -8018,7 +8063,7 @@ tl_setup(const struct cf *c)
 static int
 tl_accept(struct cn *c, int ep)
 {
-	char err[160];
+	char err[ING_ERR_LEN];
 	if (tls_sessions() >= ING_MAX_TLS_CONNS) {
 		log_limit(LIM_TLS_CONNS, "tl: TLS sessions");
 		g_tl.refused++;
@@ -8067,10 +8112,10 @@ cn_accept(struct lis *l)
 			return;
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				/* relayd: out of fds; stop accepting for a second */
+				/* relayd: out of fds; stop accepting for a while */
 				log_warn("cn: %s: accept", l->name);
 				cn_listeners_pause(1);
-				g_cn.lis_resume_at = g.now + 1000;
+				g_cn.lis_resume_at = g.now + CN_FD_PAUSE_MS;
 			}
 			return;
 		}
@@ -8106,6 +8151,7 @@ cn_accept(struct lis *l)
  * at a time: the next head is parsed only when the previous exchange is
  * done). */
 #define HP_LINGER_MS 2000 /* drain input this long after an error answer */
+#define HP_LINGER_READS 16 /* ... at most this many reads a turn */
 
 static struct {
 	struct hp_msg msg; /* the head being dispatched (single-threaded) */
@@ -8290,7 +8336,7 @@ static void
 hp_client_linger(struct cn *c)
 {
 	char sink[4096];
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < HP_LINGER_READS; i++) {
 		ssize_t r = cn_read(c, sink, sizeof sink);
 		if (r == ING_WAIT)
 			return;
@@ -9462,9 +9508,7 @@ au_cache_key(const char *hash, struct ing_str name, int remember, const char *pa
 			return ING_ERR;
 		g_au.have_salt = 1;
 	}
-	uint32_t x = 2166136261u;
-	for (size_t i = 0; i < name.n; i++)
-		x = (x ^ (unsigned char)name.p[i]) * 16777619u;
+	uint32_t x = str_fnv(FNV_SEED, name.p, name.n);
 	struct au_ukey *k = &g_au.ukey[x % AU_USER_KEYS];
 	remember &= name.n < sizeof k->name;
 	if (!remember || !str_eq(name, k->name) || strcmp(k->hash, hash) != 0 || k->name[0] == '\0') {
@@ -9737,13 +9781,11 @@ static void cb_free(int cb);
 static uint32_t
 lb_srv_hash(const struct rt_table *t, const struct rt_backend *b)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV_SEED;
 	for (int i = 0; i < b->nsrv; i++) {
 		const struct rt_server *s = &t->servers[b->srv + i];
-		const uint8_t *p = (const uint8_t *)&s->addr;
-		for (size_t k = 0; k < sizeof s->addr; k++)
-			h = (h ^ p[k]) * 16777619u;
-		h = (h ^ s->weight) * 16777619u;
+		h = str_fnv(h, &s->addr, sizeof s->addr);
+		h = str_fnv(h, &s->weight, sizeof s->weight);
 	}
 	return h;
 }
@@ -10142,7 +10184,11 @@ lb_done(int be, uint32_t gen, int s, int status, uint64_t latency_ms)
  * shown in /metrics and /api.
  * Limits: ING_MAX_BREAKERS.
  */
-enum { CB_STANDBY, CB_TRIPPED, CB_RECOVERING };
+enum {
+	CB_STANDBY,    /* closed: requests flow, the expression is watched */
+	CB_TRIPPED,    /* open: 503 until the fallback duration has passed */
+	CB_RECOVERING, /* half-open: traffic returns over the recovery duration */
+};
 static const char *const cb_state_names[] = {"standby", "tripped", "recovering"};
 #define CB_CHECK_MS 100
 #define CB_FALLBACK_MS 10000
@@ -10674,10 +10720,8 @@ up_init(void)
 static uint32_t
 up_addr_hash(const struct ing_addr *a)
 {
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a->ip[i]) * 16777619u;
-	return ((h ^ a->port) * 16777619u) % ING_MAX_UPSTREAMS;
+	uint32_t h = str_fnv(FNV_SEED, a->ip, sizeof a->ip);
+	return str_fnv(h, &a->port, sizeof a->port) % ING_MAX_UPSTREAMS;
 }
 
 static int
@@ -10767,7 +10811,7 @@ up_new(int fd)
 static struct cn *
 up_get(struct cn *c, const struct ing_addr *addr, int *status)
 {
-	char err[160];
+	char err[ING_ERR_LEN];
 	struct cn *u = up_pool_take(addr);
 	if (u != NULL) {
 		g_up.reused++;
@@ -11885,10 +11929,7 @@ static struct {
 static uint32_t
 mx_hash(const char *s, int a, int b, int c)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)(a * 131 + b * 7919 + c * 104729);
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return str_fnv(FNV_SEED ^ (uint32_t)(a * 131 + b * 7919 + c * 104729), s, strlen(s));
 }
 
 /* One finished request. backend "" for ingressd's own answers. */
@@ -12745,7 +12786,7 @@ static void
 rs_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 {
 	struct hp_msg *m = &g_hp.msg;
-	if (o->full || g_mx_admin_big >= 4) {
+	if (o->full || g_mx_admin_big >= MX_MAX_BIG) {
 		free(o->p);
 		if (o->full)
 			log_limit(LIM_ADMIN_BYTES, "mx: admin answer size");
@@ -12859,7 +12900,7 @@ cn_release(struct cn *c)
 static int
 ev_listen_all(struct cf *cf)
 {
-	char err[160];
+	char err[ING_ERR_LEN];
 	g_cn.nlis = 0;
 	for (int i = 0; i <= cf->n_eps; i++) {
 		struct lis *l = &g_cn.lis[g_cn.nlis];
@@ -12876,7 +12917,7 @@ ev_listen_all(struct cf *cf)
 			ing_snprintf(l->name, sizeof l->name, "%s", cf->eps[i].name);
 		}
 		l->addr = *a;
-		l->fd = port_listen(a, 511, err, sizeof err);
+		l->fd = port_listen(a, CN_BACKLOG, err, sizeof err);
 		if (l->fd < 0) {
 			log_errx("cn: %s: listen on %s: %s", l->name, i == cf->n_eps ? cf->web_address : cf->eps[i].address, err);
 			return ING_ERR;
@@ -13186,7 +13227,7 @@ main(int argc, char **argv)
 	static struct cf_parser ps;
 	const char *conf = NULL, *level = NULL;
 	int check = 0;
-	char err[160];
+	char err[ING_ERR_LEN];
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

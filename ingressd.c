@@ -2936,7 +2936,7 @@ bf_unlend(struct bf **bp, int keep)
 
 /* Room at the tail, compacting when that makes room. */
 static size_t
-bf_room(struct bf *b)
+bf_make_room(struct bf *b)
 {
 	if (b->r == b->w)
 		b->r = b->w = 0;
@@ -2953,7 +2953,7 @@ static int __attribute__((format(printf, 2, 3)))
 bf_printf(struct bf *b, const char *fmt, ...)
 {
 	va_list ap;
-	size_t room = bf_room(b);
+	size_t room = bf_make_room(b);
 	int n;
 	va_start(ap, fmt);
 	n = ing_vsnprintf(b->d + b->w, room, fmt, ap);
@@ -2970,7 +2970,7 @@ bf_printf(struct bf *b, const char *fmt, ...)
 static int
 bf_append(struct bf *b, const void *p, size_t n)
 {
-	if (bf_room(b) < n)
+	if (bf_make_room(b) < n)
 		return ING_ERR;
 	if (n > 0)
 		memcpy(b->d + b->w, p, n);
@@ -3001,7 +3001,7 @@ static int
 bf_hdr(struct bf *b, struct ing_str name, struct ing_str value)
 {
 	size_t n = name.n + value.n + 4;
-	if (bf_room(b) < n)
+	if (bf_make_room(b) < n)
 		return ING_ERR;
 	char *p = b->d + b->w;
 	memcpy(p, name.p, name.n);
@@ -3305,7 +3305,7 @@ cn_fill(struct cn *c)
 		return ING_WAIT;
 	if (c->in == NULL && (c->in = bf_get()) == NULL)
 		return ING_WAIT;
-	room = bf_room(c->in);
+	room = bf_make_room(c->in);
 	if (room == 0)
 		return ING_WAIT;
 	r = cn_read(c, c->in->d + c->in->w, room);
@@ -8093,7 +8093,7 @@ cn_listeners_pause(int paused)
 	log_info("cn: %s accepting connections", paused ? "stopped" : "resumed");
 }
 
-static void hp_client_start(struct cn *c); /* the client side (hp_) */
+static void cl_start(struct cn *c); /* the client side (hp_) */
 
 static void
 cn_accept(struct lis *l)
@@ -8138,11 +8138,11 @@ cn_accept(struct lis *l)
 			rs_abort(c, RSN_NO_SLOT, "no TLS session (ING_MAX_TLS_CONNS)");
 			continue;
 		}
-		hp_client_start(c);
+		cl_start(c);
 	}
 }
 
-/* ===== 11. the client side =========================================== hp_
+/* ===== 11. the client side =========================================== cl_
  * Read a request head, parse it, dispatch it; answers of our own;
  * keep-alive and pipelining.
  */
@@ -8173,7 +8173,7 @@ static void al_server(struct cn *c, const struct ing_addr *a);
 static void al_reason(struct cn *c, enum rsn r);
 
 static void
-hp_client_idle(struct cn *c, int first)
+cl_idle(struct cn *c, int first)
 {
 	cn_set_state(c, CS_IDLE);
 	c->flags = (uint16_t)((c->flags & (CNF_HTTPS | CNF_DRAIN)) | CNF_WANT_READ);
@@ -8184,20 +8184,20 @@ hp_client_idle(struct cn *c, int first)
 }
 
 static void
-hp_client_start(struct cn *c)
+cl_start(struct cn *c)
 {
-	hp_client_idle(c, 1);
+	cl_idle(c, 1);
 }
 
 /* Parse the request heads waiting in c->in, one after another while the
  * answers complete at once. */
 static void
-hp_client_advance(struct cn *c)
+cl_advance(struct cn *c)
 {
 	while (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD)) {
 		if (bf_len(c->in) == 0) {
 			if (c->state == CS_HEAD)
-				hp_client_idle(c, 0);
+				cl_idle(c, 0);
 			return;
 		}
 		if (c->state == CS_IDLE) {
@@ -8250,7 +8250,7 @@ hp_client_advance(struct cn *c)
  * takes no pool buffer. What is left (a partial head, body bytes, a
  * pipelined request) moves to one afterwards. */
 static void
-hp_client_read(struct cn *c)
+cl_read(struct cn *c)
 {
 	int lent = bf_lend(&c->in);
 	for (;;) {
@@ -8267,8 +8267,8 @@ hp_client_read(struct cn *c)
 			rs_abort(c, RSN_NO_SLOT, "no I/O buffer (ING_MAX_BUFS)");
 			break;
 		}
-		if (r == ING_WAIT || r == 0 || bf_room(c->in) == 0 || c->tls == NULL) {
-			hp_client_advance(c);
+		if (r == ING_WAIT || r == 0 || bf_make_room(c->in) == 0 || c->tls == NULL) {
+			cl_advance(c);
 			break;
 		}
 	}
@@ -8278,7 +8278,7 @@ hp_client_read(struct cn *c)
 
 /* The exchange on c is complete: keep-alive, pipelined next, or close. */
 static void
-hp_client_done(struct cn *c)
+cl_done(struct cn *c)
 {
 	c->flags &= (uint16_t)~CNF_WANT_WRITE;
 	if (!(c->flags & CNF_KEEPALIVE) || (c->flags & (CNF_DRAIN | CNF_EOF))) {
@@ -8295,13 +8295,13 @@ hp_client_done(struct cn *c)
 		c->deadline = tk_after(HP_LINGER_MS);
 		return;
 	}
-	hp_client_idle(c, 0);
+	cl_idle(c, 0);
 }
 
 /* Writes an answer of our own: the head in c->out, then a large body if
  * one is attached; done, the exchange is over. */
 static void
-hp_client_write(struct cn *c)
+cl_write(struct cn *c)
 {
 	int r = cn_flush(c);
 	while (r == 1 && c->big != NULL && c->big_off < c->big_len) {
@@ -8329,11 +8329,11 @@ hp_client_write(struct cn *c)
 		c->big = NULL;
 		g_mx_admin_big--;
 	}
-	hp_client_done(c);
+	cl_done(c);
 }
 
 static void
-hp_client_linger(struct cn *c)
+cl_linger(struct cn *c)
 {
 	char sink[4096];
 	for (int i = 0; i < HP_LINGER_READS; i++) {
@@ -8347,25 +8347,25 @@ hp_client_linger(struct cn *c)
 }
 
 static void
-hp_client_io(struct cn *c)
+cl_io(struct cn *c)
 {
 	switch (c->state) {
 	case CS_IDLE:
 	case CS_HEAD:
-		hp_client_read(c);
+		cl_read(c);
 		break;
 	case CS_LOCAL:
-		hp_client_write(c);
+		cl_write(c);
 		if (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD))
-			hp_client_advance(c);
+			cl_advance(c);
 		break;
 	case CS_LINGER:
-		hp_client_linger(c);
+		cl_linger(c);
 		break;
 	case CS_AUTH: /* its check answered (au_run): the cache answers now */
 		cn_set_state(c, CS_HEAD);
 		c->flags |= CNF_RESUME;
-		hp_client_advance(c);
+		cl_advance(c);
 		break;
 	case CS_PROXY:
 	case CS_TUNNEL:
@@ -8375,7 +8375,7 @@ hp_client_io(struct cn *c)
 }
 
 static void
-hp_client_timeout(struct cn *c)
+cl_timeout(struct cn *c)
 {
 	switch (c->state) {
 	case CS_HEAD:
@@ -11048,9 +11048,9 @@ up_finish(struct cn *c, struct cn *u)
 	if (c->xflags & XF_CLOSE)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
 	c->xflags = 0;
-	hp_client_done(c);
+	cl_done(c);
 	if (!c->closing && (c->state == CS_IDLE || c->state == CS_HEAD))
-		hp_client_advance(c);
+		cl_advance(c);
 }
 
 /* The exchange failed. Before a response head went out the client gets
@@ -11200,7 +11200,7 @@ up_forward(struct cn *src, struct cn *dst, int dechunk)
 		if (src->fwd > 0) {
 			ssize_t w;
 			if (bf_len(dst->out) > 0) {
-				w = (ssize_t)ING_MIN((size_t)src->fwd, bf_room(dst->out));
+				w = (ssize_t)ING_MIN((size_t)src->fwd, bf_make_room(dst->out));
 				if (w == 0)
 					return progress; /* dst->out is flushed first */
 				bf_append(dst->out, src->in->d + src->in->r, (size_t)w);
@@ -11225,7 +11225,7 @@ up_forward(struct cn *src, struct cn *dst, int dechunk)
 			return progress;
 		if (chunks && dst->out == NULL && (dst->out = bf_get()) == NULL)
 			return ING_ERR;
-		if (chunks && bf_room(dst->out) < sizeof line)
+		if (chunks && bf_make_room(dst->out) < sizeof line)
 			return progress; /* dst->out drains first */
 		size_t doff, dlen;
 		ssize_t k = hp_body_step(&src->rx, src->in->d + src->in->r, bf_len(src->in), &doff, &dlen);
@@ -11417,9 +11417,9 @@ up_pump(struct cn *c)
 		}
 		/* reads, where there is room and a need */
 		int want_c = !(c->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_REQ_DONE)) && c->fwd == 0 &&
-		             (c->in == NULL || bf_room(c->in) > 0);
+		             (c->in == NULL || bf_make_room(c->in) > 0);
 		int want_u = !(u->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_HEAD_SENT) || !u->rx.done) && u->fwd == 0 &&
-		             (u->in == NULL || bf_room(u->in) > 0);
+		             (u->in == NULL || bf_make_room(u->in) > 0);
 		c->flags = (uint16_t)(want_c ? c->flags | CNF_WANT_READ : c->flags & ~CNF_WANT_READ);
 		u->flags = (uint16_t)(want_u ? u->flags | CNF_WANT_READ : u->flags & ~CNF_WANT_READ);
 		if (want_u) {
@@ -11774,7 +11774,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 	cn_set_state(c, CS_LOCAL);
 	c->flags &= (uint16_t)~CNF_WANT_READ;
 	c->deadline = tk_after(cf_live->write_timeout);
-	hp_client_write(c);
+	cl_write(c);
 }
 
 /* An error answer: consumes the head, and closes afterwards when the
@@ -13035,7 +13035,7 @@ ev_io(struct cn *c)
 {
 	switch (c->kind) {
 	case CN_CLIENT:
-		hp_client_io(c);
+		cl_io(c);
 		break;
 	case CN_WATCH:
 		kw_io(c);
@@ -13057,7 +13057,7 @@ ev_timeout(struct cn *c)
 		if (c->state == CS_PROXY || c->state == CS_TUNNEL)
 			up_timeout(c);
 		else
-			hp_client_timeout(c);
+			cl_timeout(c);
 		break;
 	case CN_WATCH:
 		kw_timeout(c);

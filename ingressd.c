@@ -300,6 +300,22 @@ tk_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* Code point cp (below 0x110000) as UTF-8 into b: its length. */
+static size_t
+str_utf8(uint32_t cp, char b[4])
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0};
+	for (size_t i = n - 1; i > 0; i--, cp >>= 6)
+		b[i] = (char)(0x80 | (cp & 0x3F));
+	b[0] = (char)(lead[n] | cp);
+	return n;
+}
+
 /* FNV-1a over n bytes, continuing from h (FNV_SEED to start): the one
  * hash of the hash tables, none of them keyed by anything secret. */
 #define FNV_SEED 2166136261u
@@ -778,25 +794,7 @@ cf_put_utf8(struct cf_parser *ps, uint32_t cp)
 	size_t n;
 	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
 		return ING_ERR;
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xC0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | cp >> 12);
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		b[0] = (char)(0xF0 | cp >> 18);
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
+	n = str_utf8(cp, b);
 	if (ps->sused + n > sizeof ps->sbuf)
 		return ING_ERR;
 	memcpy(ps->sbuf + ps->sused, b, n);
@@ -4166,21 +4164,10 @@ js_str(struct js *j, int i, char *out, size_t cap)
 		}
 		if (cp == 0)
 			goto bad;
-		if (n == 1) {
+		if (n == 1)
 			b[0] = (char)cp; /* a raw byte of the text, or an ASCII escape */
-		} else if (n == 2) {
-			b[0] = (char)(0xC0 | cp >> 6);
-			b[1] = (char)(0x80 | (cp & 0x3F));
-		} else if (n == 3) {
-			b[0] = (char)(0xE0 | cp >> 12);
-			b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			b[2] = (char)(0x80 | (cp & 0x3F));
-		} else {
-			b[0] = (char)(0xF0 | cp >> 18);
-			b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-			b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			b[3] = (char)(0x80 | (cp & 0x3F));
-		}
+		else
+			str_utf8(cp, b);
 		if (o + n >= cap) {
 			j->err = "string too long";
 			return ING_ERR;
@@ -4250,14 +4237,7 @@ js_time(const char *s)
 	    mi = js_digits(&s, 2, ':'), se = js_digits(&s, 2, 0);
 	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
 		return 0;
-	/* days from civil (Howard Hinnant) */
-	int yy = y - (mo <= 2);
-	int era = (yy >= 0 ? yy : yy - 399) / 400;
-	int yoe = yy - era * 400;
-	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = (int64_t)era * 146097 + doe - 719468;
-	return days * 86400 + h * 3600 + mi * 60 + se;
+	return ing_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
 }
 
 /* metadata: namespace and name into the header (both required). */
@@ -12870,12 +12850,6 @@ static struct {
 	int pfd_conn[CN_TOTAL + ING_MAX_ENTRYPOINTS + 3]; /* conn index; -1 signal; -2-i listener i; EV_DNS */
 } g_ev;
 
-static struct cf *
-ev_cf(void)
-{
-	return &g_ev.cfs[g_ev.live];
-}
-
 static void
 cn_release(struct cn *c)
 {
@@ -12945,7 +12919,7 @@ ev_reload(void)
 {
 	static struct cf_parser ps;
 	int spare = 1 - g_ev.live;
-	struct cf *old = ev_cf(), *nc = &g_ev.cfs[spare];
+	struct cf *old = cf_live, *nc = &g_ev.cfs[spare];
 	g_ev.reload = 0;
 	if (cf_load(&ps, nc, g_ev.conf_path) != 0) {
 		g.reload_failures++;
@@ -13003,8 +12977,8 @@ ev_signals(void)
 		case SIGINT:
 			if (!g_ev.stopping) {
 				g_ev.stopping = 1;
-				g_ev.stop_deadline = g.now + ev_cf()->grace_timeout;
-				log_info("ev: signal %d: draining (up to %" PRIu64 " ms)", sig[i], ev_cf()->grace_timeout);
+				g_ev.stop_deadline = g.now + cf_live->grace_timeout;
+				log_info("ev: signal %d: draining (up to %" PRIu64 " ms)", sig[i], cf_live->grace_timeout);
 				ev_close_listeners();
 				for (int k = 0; k < g_cn.nactive; k++) {
 					struct cn *c = &g_cn.tab[g_cn.active[k]];
@@ -13021,7 +12995,7 @@ ev_signals(void)
 			break;
 		case SIGUSR1: /* log rotation: write what is buffered, reopen */
 			al_flush();
-			al_open(ev_cf());
+			al_open(cf_live);
 			log_info("ev: signal %d: access log reopened", sig[i]);
 			break;
 		default:
@@ -13262,9 +13236,10 @@ main(int argc, char **argv)
 	if (conf == NULL && access("/etc/ingressd/ingressd.conf", F_OK) == 0)
 		conf = "/etc/ingressd/ingressd.conf";
 	g_ev.conf_path = conf;
-	int nerr = cf_load(&ps, ev_cf(), conf);
+	cf_live = &g_ev.cfs[g_ev.live]; /* the one handle on the config in force */
+	int nerr = cf_load(&ps, cf_live, conf);
 	cf_report(&ps, 2);
-	if (check && nerr == 0 && tl_setup(ev_cf()) != 0) /* the certificate and CA files too */
+	if (check && nerr == 0 && tl_setup(cf_live) != 0) /* the certificate and CA files too */
 		nerr = 1;
 	if (check) {
 		if (nerr == 0)
@@ -13273,15 +13248,14 @@ main(int argc, char **argv)
 	}
 	if (nerr != 0)
 		return 1;
-	cf_live = ev_cf();
-	g.loglevel = ev_cf()->loglevel;
+	g.loglevel = cf_live->loglevel;
 	if (level != NULL) {
 		int l = log_level_parse(level);
 		if (l < 0) {
 			log_say(2, "ingressd: unknown log level \"%s\" (DEBUG, INFO, WARN, ERROR)\n", level);
 			return 2;
 		}
-		g.loglevel = ev_cf()->loglevel = l;
+		g.loglevel = cf_live->loglevel = l;
 	}
 	g.now = port_now_ms();
 	cn_init();
@@ -13289,23 +13263,23 @@ main(int argc, char **argv)
 	rb_init();
 	up_init();
 	log_info("ev: ingressd %s starting (TLS: %s)", ING_VERSION, tls_port_name());
-	const char *why = kw_setup(&ev_cf()->kube);
+	const char *why = kw_setup(&cf_live->kube);
 	if (why != NULL) {
 		log_errx("kw: %s", why);
 		return 1;
 	}
 	if ((g_ev.sigfd = port_signals(err, sizeof err)) < 0)
 		fatalx("ev: signals: %s", err);
-	if (ev_listen_all(ev_cf()) != 0)
+	if (ev_listen_all(cf_live) != 0)
 		return 1;
-	al_open(ev_cf());
-	if (tl_setup(ev_cf()) != 0)
+	al_open(cf_live);
+	if (tl_setup(cf_live) != 0)
 		return 1;
 	g.start_wall = port_wall_s();
-	if (ev_cf()->user[0] != '\0') {
-		if (port_drop_privileges(ev_cf()->user, err, sizeof err) != 0)
+	if (cf_live->user[0] != '\0') {
+		if (port_drop_privileges(cf_live->user, err, sizeof err) != 0)
 			fatalx("ev: %s", err);
-		log_info("ev: running as user %s after binding", ev_cf()->user);
+		log_info("ev: running as user %s after binding", cf_live->user);
 	}
 	return ev_run();
 }

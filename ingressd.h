@@ -390,5 +390,8 @@ void ing_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * ------------------------------------------------------------------------ */
 int ing_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 int ing_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), for the certificate dates and the API's timestamps. */
+int64_t ing_days(int64_t y, unsigned m, unsigned d);
 
 #endif /* INGRESSD_H */

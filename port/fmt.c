@@ -140,3 +140,18 @@ ing_snprintf(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (ingressd.h). */
+int64_t
+ing_days(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}

@@ -49,21 +49,6 @@ tc_wipe(void *p, size_t n)
 	tc_memset(p, 0, n);
 }
 
-/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-tm_days(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static const char *
 tm_fmt(int64_t s, char *buf, size_t cap)
 {
@@ -450,7 +435,7 @@ der_time(struct der *d, int64_t *out)
 		f[i] = (unsigned)(v.p[yl + 2 * i] - '0') * 10 + (unsigned)(v.p[yl + 2 * i + 1] - '0');
 	if (f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > 31 || f[2] > 23 || f[3] > 59 || f[4] > 60)
 		return -1;
-	*out = tm_days(y, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
+	*out = ing_days(y, f[0], f[1]) * 86400 + f[2] * 3600 + f[3] * 60 + f[4];
 	return 0;
 }
 

@@ -119,7 +119,7 @@ mt_time(const mbedtls_x509_time *x)
 {
 	if (x->mon < 1 || x->mon > 12 || x->day < 1 || x->day > 31)
 		return 0;
-	return tm_days(x->year, (unsigned)x->mon, (unsigned)x->day) * 86400 + x->hour * 3600 + x->min * 60 + x->sec;
+	return ing_days(x->year, (unsigned)x->mon, (unsigned)x->day) * 86400 + x->hour * 3600 + x->min * 60 + x->sec;
 }
 
 static int

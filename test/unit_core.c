@@ -789,12 +789,12 @@ loop_setup(const char *conftext)
 	up_init();
 	CHECK(cf_parse(&ut_ps, &g_ev.cfs[0], "t", conftext, strlen(conftext)) == 0);
 	g_ev.live = 0;
-	cf_live = ev_cf();
+	cf_live = &g_ev.cfs[g_ev.live];
 	g_ev.stopping = 0;
 	char err[64];
 	if (g_ev.sigfd <= 0)
 		g_ev.sigfd = port_signals(err, sizeof err);
-	CHECK(ev_listen_all(ev_cf()) == 0);
+	CHECK(ev_listen_all(cf_live) == 0);
 	ut_lis_fd = g_cn.lis[0].fd;
 }
 
@@ -976,7 +976,7 @@ TEST(test_loop_reload)
 	unsigned char sig = SIGHUP;
 	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
 	turns(1);
-	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g.loglevel == ING_LOG_ERROR);
+	CHECK(cf_live->loglevel == ING_LOG_ERROR && g.loglevel == ING_LOG_ERROR);
 	/* a broken file keeps the running config */
 	FILE *f = fopen(path, "w");
 	fputs("logLevel = \"DEBUG\"\nbogus = 1\n", f);
@@ -984,7 +984,7 @@ TEST(test_loop_reload)
 	uint64_t fails = g.reload_failures;
 	CHECK(write(mock_sigpipe_w, &sig, 1) == 1);
 	turns(1);
-	CHECK(ev_cf()->loglevel == ING_LOG_ERROR && g.reload_failures == fails + 1);
+	CHECK(cf_live->loglevel == ING_LOG_ERROR && g.reload_failures == fails + 1);
 	unlink(path);
 	g_ev.conf_path = NULL;
 	g.loglevel = ING_LOG_INFO;

@@ -620,11 +620,11 @@ fz_setup(void)
 	if (cf_parse(&fz_ps, &g_ev.cfs[0], "fuzz", fz_conf, strlen(fz_conf)) != 0)
 		FZ_FAIL("config");
 	g_ev.live = 0;
-	cf_live = ev_cf();
+	cf_live = &g_ev.cfs[g_ev.live];
 	g_ev.stopping = 0;
 	if (g_ev.sigfd <= 0)
 		g_ev.sigfd = port_signals(err, sizeof err);
-	if (ev_listen_all(ev_cf()) != 0)
+	if (ev_listen_all(cf_live) != 0)
 		FZ_FAIL("listen");
 	static int stored;
 	if (!stored) { /* once: the store is input only */

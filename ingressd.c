@@ -2,9 +2,11 @@
  * ingressd - a Kubernetes Ingress controller and HTTP reverse proxy in one
  * small C binary, for ARM k3s edge boards.
  *
- * One single-threaded poll() loop. The sections below follow the data flow;
- * `grep '^/\* ===' ingressd.c` is the table of contents. Everything is static
- * except the API declared in ingressd.h. Limits are ING_MAX_* (ingressd.h).
+ * One single-threaded poll() loop. The sections below follow the data flow
+ * (the input side, 5 to 7, in dependency order: the store, the JSON that
+ * fills it, the watch client that feeds the JSON); `grep '^/\* ===' ingressd.c`
+ * is the table of contents. Everything is static except the API declared
+ * in ingressd.h. Limits are ING_MAX_* (ingressd.h).
  */
 /* ===== 0. includes and globals ========================================== g.
  * All mutable state lives in one struct, `g`.
@@ -11850,6 +11852,40 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
 }
 
+/* 301 to the same host and target on entry point ep_name (its scheme and
+ * port; the default port of the scheme is left out). */
+static void
+rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
+{
+	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], host[ING_NAME_LEN + 8];
+	const struct cf_ep *to = cf_ep_find(cf_live, (struct ing_str){ep_name, strlen(ep_name)});
+	size_t hn = 0;
+	if (to == NULL || m->host.p == NULL || m->target.n > ING_PATH_LEN * 2) {
+		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
+		return;
+	}
+	/* the Host without its port (validated by the parser) */
+	hn = m->host.n;
+	if (m->host.p[0] == '[') {
+		const char *rb = memchr(m->host.p, ']', hn);
+		hn = rb ? (size_t)(rb - m->host.p + 1) : hn;
+	} else if (memchr(m->host.p, ':', hn)) {
+		hn = (size_t)((const char *)memchr(m->host.p, ':', hn) - m->host.p);
+	}
+	ing_snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
+	unsigned port = to->addr.port;
+	char pstr[8] = "";
+	if (port != (to->tls ? 443u : 80u)) /* the scheme's default port is left out */
+		ing_snprintf(pstr, sizeof pstr, ":%u", port);
+	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
+	         m->target.p);
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, RSN_REDIRECT, 301, "to another entry point");
+	rs_send(c, 301, "text/plain; charset=utf-8", hdr, "Moved Permanently\n", 18, m->meth == HM_HEAD);
+}
+
 /* ===== 19. metrics, admin API and access log ========================== mx_ al_
  * The admin listener ([web] address) is read-only: /ping (liveness),
  * /ready (first sync done and a table live), /metrics (Prometheus text
@@ -12724,40 +12760,6 @@ mx_done(struct cn *c, int status, uint64_t bytes)
 	mx_request(c->lis, be, c->meth, status, ms);
 	al_end(c, status, bytes, ms);
 	c->be = -1;
-}
-
-/* 301 to the same host and target on entry point ep_name (its scheme and
- * port; the default port of the scheme is left out). */
-static void
-rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
-{
-	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], host[ING_NAME_LEN + 8];
-	const struct cf_ep *to = cf_ep_find(cf_live, (struct ing_str){ep_name, strlen(ep_name)});
-	size_t hn = 0;
-	if (to == NULL || m->host.p == NULL || m->target.n > ING_PATH_LEN * 2) {
-		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
-		return;
-	}
-	/* the Host without its port (validated by the parser) */
-	hn = m->host.n;
-	if (m->host.p[0] == '[') {
-		const char *rb = memchr(m->host.p, ']', hn);
-		hn = rb ? (size_t)(rb - m->host.p + 1) : hn;
-	} else if (memchr(m->host.p, ':', hn)) {
-		hn = (size_t)((const char *)memchr(m->host.p, ':', hn) - m->host.p);
-	}
-	ing_snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
-	unsigned port = to->addr.port;
-	char pstr[8] = "";
-	if (port != (to->tls ? 443u : 80u)) /* the scheme's default port is left out */
-		ing_snprintf(pstr, sizeof pstr, ":%u", port);
-	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
-	         m->target.p);
-	c->in->r += (uint32_t)m->head_len;
-	if (m->clen > 0 || m->chunked)
-		c->flags &= (uint16_t)~CNF_KEEPALIVE;
-	rs_note(c, RSN_REDIRECT, 301, "to another entry point");
-	rs_send(c, 301, "text/plain; charset=utf-8", hdr, "Moved Permanently\n", 18, m->meth == HM_HEAD);
 }
 
 /* A large answer (admin /metrics, /api) from a malloc'd buffer that the

@@ -12105,10 +12105,10 @@ mx_unsup_metrics(struct mx_out *o)
 		}
 }
 
+/* /metrics: requests, durations and connections. */
 static void
-mx_metrics(struct mx_out *o)
+mx_metrics_requests(struct mx_out *o)
 {
-	const struct rt_table *t = rt_live();
 	mx_printf(o, "# HELP ingressd_requests_total Requests answered, by entry point, backend, method and code.\n"
 	             "# TYPE ingressd_requests_total counter\n");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
@@ -12158,6 +12158,13 @@ mx_metrics(struct mx_out *o)
 	             "ingressd_upstream_connects_total{result=\"reused\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"retried\"} %" PRIu64 "\n",
 	          g_up.connects, g_up.reused, g_up.retries);
+}
+
+/* /metrics: the live backends, their servers and breakers. */
+static void
+mx_metrics_backends(struct mx_out *o)
+{
+	const struct rt_table *t = rt_live();
 	mx_printf(o, "# HELP ingressd_backend_server_up A server of a backend in the live routing table (ready endpoints).\n"
 	             "# TYPE ingressd_backend_server_up gauge\n");
 	for (int i = 0; t != NULL && i < t->nbackends; i++) {
@@ -12203,6 +12210,13 @@ mx_metrics(struct mx_out *o)
 		mx_label(o, g_cb.c[st->cb].err);
 		mx_printf(o, "\"} 1\n");
 	}
+}
+
+/* /metrics: config reloads, the routing table, the watch, the store, the Ingress status. */
+static void
+mx_metrics_state(struct mx_out *o)
+{
+	const struct rt_table *t = rt_live();
 	mx_printf(o, "# HELP ingressd_config_reloads_total Config reloads (SIGHUP), by result.\n"
 	             "# TYPE ingressd_config_reloads_total counter\n"
 	             "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
@@ -12254,6 +12268,12 @@ mx_metrics(struct mx_out *o)
 				synced = 0;
 		mx_printf(o, "ingressd_watch_synced{kind=\"%s\"} %d\n", st_kind_names[k], synced);
 	}
+}
+
+/* /metrics: own answers, limits, access control, buffers, the process. */
+static void
+mx_metrics_process(struct mx_out *o)
+{
 	mx_printf(o, "# HELP ingressd_own_answers_total Answers ingressd gave itself, by status and reason.\n"
 	             "# TYPE ingressd_own_answers_total counter\n");
 	for (int r = 1; r < RSN__COUNT; r++)
@@ -12308,6 +12328,16 @@ mx_metrics(struct mx_out *o)
 	             "# HELP process_start_time_seconds Start time of the process since the epoch in seconds.\n"
 	             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 "\n",
 	          rss, fds, g.start_wall);
+}
+
+/* The Prometheus text (0.0.4) of /metrics. */
+static void
+mx_metrics(struct mx_out *o)
+{
+	mx_metrics_requests(o);
+	mx_metrics_backends(o);
+	mx_metrics_state(o);
+	mx_metrics_process(o);
 }
 
 /* Traefik 1.x's rule text for a route. */

@@ -3099,6 +3099,7 @@ struct cn {
 #define CNF_DRAINED 0x0080   /* plain socket read dry: not read again until poll says so */
 #define CNF_AGAIN 0x0100     /* yielded with work left: run again next turn, poll not waited on */
 #define CNF_RESUME 0x0200    /* client: its head is dispatched again (after CS_AUTH): same log record */
+#define CNF_SHUT_LATER 0x0400 /* client lingering: our side is shut once TLS has sent what it holds */
 
 struct lis {
 	int fd;
@@ -8264,15 +8265,25 @@ cl_done(struct cn *c)
 {
 	c->flags &= (uint16_t)~CNF_WANT_WRITE;
 	if (!(c->flags & CNF_KEEPALIVE) || (c->flags & (CNF_DRAIN | CNF_EOF))) {
-		if (bf_len(c->in) == 0 && (c->flags & CNF_EOF)) {
+		/* the TLS engine may hold records the socket did not take yet (a
+		 * full send buffer): closing or shutting our side now would cut
+		 * the answer's tail, so they go out first */
+		int queued = c->tls != NULL && tls_busy(c->tls);
+		if (bf_len(c->in) == 0 && (c->flags & CNF_EOF) && !queued) {
 			cn_close(c, "done");
 			return;
 		}
 		/* Lingering close: shut our side, read and drop what the client
 		 * still sends, so it sees the answer instead of a reset. */
-		port_shutdown_write(c->fd);
 		bf_put(&c->in);
 		cn_set_state(c, CS_LINGER);
+		if (queued) {
+			c->flags |= CNF_SHUT_LATER | CNF_WANT_WRITE;
+			c->flags &= (uint16_t)~CNF_WANT_READ;
+			c->deadline = tk_after(cf_live->write_timeout ? cf_live->write_timeout : HP_LINGER_MS);
+			return;
+		}
+		port_shutdown_write(c->fd);
 		c->flags |= CNF_WANT_READ;
 		c->deadline = tk_after(HP_LINGER_MS);
 		return;
@@ -8318,6 +8329,17 @@ static void
 cl_linger(struct cn *c)
 {
 	char sink[4096];
+	if (c->flags & CNF_SHUT_LATER) { /* writable: push what TLS holds, then shut */
+		if (cn_write(c, "", 0) == ING_ERR) {
+			rs_abort(c, RSN_CLIENT_CLOSED, "client write error");
+			return;
+		}
+		if (tls_busy(c->tls))
+			return;
+		c->flags = (uint16_t)((c->flags & ~(CNF_SHUT_LATER | CNF_WANT_WRITE)) | CNF_WANT_READ);
+		port_shutdown_write(c->fd);
+		c->deadline = tk_after(HP_LINGER_MS);
+	}
 	for (int i = 0; i < HP_LINGER_READS; i++) {
 		ssize_t r = cn_read(c, sink, sizeof sink);
 		if (r == ING_WAIT)

@@ -986,6 +986,8 @@ tls_write(struct tls *t, const void *buf, size_t n)
 		mt_note(t, r);
 		return ING_ERR;
 	}
+	if (n == 0) /* a flush only: mbedtls_ssl_write would send an empty record */
+		return 0;
 	if ((max = mbedtls_ssl_get_max_out_record_payload(&t->ssl)) > 0 && n > (size_t)max)
 		n = (size_t)max;
 	r = mbedtls_ssl_write(&t->ssl, buf, n);

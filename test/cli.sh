@@ -114,4 +114,10 @@ if wait_port "$P2"; then
 else
 	fail "daemon did not start: $(cat "$T_TMP/run.log")"
 fi
+
+# the repository holds no leftovers of merges and editors
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	left=$(git ls-files | grep -E '\.(orig|rej)$|~$' | head -3)
+	[ -z "$left" ] && ok "no tracked *.orig, *.rej or *~ files" || fail "tracked leftovers: $left"
+fi
 finish

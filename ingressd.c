@@ -1274,20 +1274,20 @@ cf_ep_find(struct cf *c, struct ing_str name)
 	return NULL;
 }
 
-/* A [header] or [[header]] line. */
-static void
-cf_table(struct cf_parser *ps, int array)
+/* A [header] or [[header]] line: its dotted parts into parts[0..*np),
+ * the whole name into ps->table_name (a plain table seen once). 0, or
+ * ING_ERR (reported; the table is ignored). */
+static int
+cf_table_name(struct cf_parser *ps, int array, struct ing_str parts[8], int *np, struct ing_str *hp)
 {
 	const char *s = ps->p;
-	struct ing_str parts[8] = {{NULL, 0}};
-	int np = 0;
 	while (ps->p < ps->end && *ps->p != ']' && *ps->p != '\n')
 		ps->p++;
 	if (ps->p >= ps->end || *ps->p != ']' || (array && (ps->p + 1 >= ps->end || ps->p[1] != ']'))) {
 		cf_err(ps, "unterminated table header");
 		ps->table = CFT_IGNORED;
 		ps->table_name[0] = '\0';
-		return;
+		return ING_ERR;
 	}
 	struct ing_str h = str_trim((struct ing_str){s, (size_t)(ps->p - s)});
 	ps->p += array ? 2 : 1;
@@ -1296,10 +1296,10 @@ cf_table(struct cf_parser *ps, int array)
 	/* split on dots; quoted parts allowed */
 	size_t i = 0;
 	while (i <= h.n) {
-		if (np == (int)ING_ARRAY_LEN(parts)) {
+		if (*np == 8) {
 			cf_err(ps, "table header nested too deep");
 			ps->table = CFT_IGNORED;
-			return;
+			return ING_ERR;
 		}
 		struct ing_str part;
 		size_t j = i;
@@ -1320,9 +1320,9 @@ cf_table(struct cf_parser *ps, int array)
 		if (part.n == 0 || (j < h.n && h.p[j] != '.')) {
 			cf_err(ps, "invalid table header");
 			ps->table = CFT_IGNORED;
-			return;
+			return ING_ERR;
 		}
-		parts[np++] = part;
+		parts[(*np)++] = part;
 		i = j + 1;
 	}
 	ing_snprintf(ps->table_name, sizeof ps->table_name, "%.*s", (int)h.n, h.p);
@@ -1331,93 +1331,105 @@ cf_table(struct cf_parser *ps, int array)
 			if (strcmp(ps->headers[k], ps->table_name) == 0) {
 				cf_err(ps, "duplicate table [%s]", ps->table_name);
 				ps->table = CFT_IGNORED;
-				return;
+				return ING_ERR;
 			}
 		if (ps->nheaders == ING_MAX_CONF_TABLES) {
 			cf_err(ps, "too many tables (limit is %d, ING_MAX_CONF_TABLES)", ING_MAX_CONF_TABLES);
 			g.lim_hits[LIM_CONF_TABLES]++;
 			ps->table = CFT_IGNORED;
-			return;
+			return ING_ERR;
 		}
 		ing_snprintf(ps->headers[ps->nheaders++], sizeof ps->headers[0], "%s", ps->table_name);
 	}
-	ps->ep = NULL;
-	struct ing_str t0 = parts[0];
-	if (str_ieq(t0, "entryPoints")) {
-		if (np == 1) {
-			ps->table = array ? CFT_IGNORED : CFT_ENTRYPOINTS;
-			if (array)
-				cf_err(ps, "[[entryPoints]] is not an array of tables");
-			return;
-		}
-		struct cf_ep *ep = cf_ep_find(ps->c, parts[1]);
-		if (ep == NULL) {
-			if (np > 2) {
-				cf_err(ps, "[%s] before [entryPoints.%.*s]", ps->table_name, (int)parts[1].n, parts[1].p);
-				ps->table = CFT_IGNORED;
-				return;
-			}
-			if (ps->c->n_eps >= ING_MAX_ENTRYPOINTS) {
-				cf_err(ps, "too many entry points (limit is %d, ING_MAX_ENTRYPOINTS)", ING_MAX_ENTRYPOINTS);
-				g.lim_hits[LIM_ENTRYPOINTS]++;
-				ps->table = CFT_IGNORED;
-				return;
-			}
-			ep = &ps->c->eps[ps->c->n_eps];
-			if (str_copy(ep->name, sizeof ep->name, parts[1]) != 0) {
-				cf_err(ps, "entry point name too long");
-				ps->table = CFT_IGNORED;
-				return;
-			}
-			ep->line = ps->line;
-			ps->c->n_eps++;
-		}
-		ps->ep = ep;
-		if (np == 2 && !array) {
-			ps->table = CFT_EP;
-		} else if (np == 3 && !array && str_ieq(parts[2], "tls")) {
-			ep->tls = 1;
-			ps->table = CFT_EP_TLS;
-		} else if (np == 4 && array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "certificates")) {
-			ep->tls = 1;
-			ps->table = CFT_EP_TLS_CERT;
-		} else if (np == 3 && !array && str_ieq(parts[2], "redirect")) {
-			ps->table = CFT_EP_REDIRECT;
-		} else if (np == 3 && !array && str_ieq(parts[2], "whiteList")) {
-			ps->table = CFT_EP_WHITELIST;
-		} else if (np == 3 && !array && str_ieq(parts[2], "auth")) {
-			ps->table = CFT_EP_AUTH;
-		} else if (np == 4 && !array && str_ieq(parts[2], "auth") && str_ieq(parts[3], "basic")) {
-			ep->auth_basic = 1;
-			ps->table = CFT_EP_AUTH_BASIC;
-		} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "defaultCertificate")) {
-			ep->tls = 1;
-			ps->table = CFT_EP_TLS_DEFAULT;
-		} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "ClientCA")) {
-			ep->tls = ep->ca_set = 1;
-			ps->table = CFT_EP_TLS_CA;
-		} else if (np == 2) {
-			cf_err(ps, "[[%s]] is not an array of tables", ps->table_name);
-			ps->table = CFT_IGNORED;
-		} else {
-			struct ing_str sub = {parts[2].p, (size_t)(h.p + h.n - parts[2].p)};
-			const struct cf_instead *ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), sub);
-			if (ci == NULL)
-				ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), parts[2]);
-			if (ci != NULL) {
-				cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name, ci->instead);
-				ps->table = CFT_IGNORED;
-				return;
-			}
-			if ((ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), sub)) != NULL ||
-			    (ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[2])) != NULL)
-				cf_warn(ps, "[%s]: not supported by ingressd, ignored: %s", ps->table_name, ci->instead);
-			else
-				cf_err(ps, "unknown table [%s]", ps->table_name);
-			ps->table = CFT_IGNORED;
-		}
+	*hp = h;
+	return 0;
+}
+
+/* [entryPoints.NAME...]: the entry point (made on first sight) and which
+ * of its tables this is. */
+static void
+cf_table_ep(struct cf_parser *ps, int array, const struct ing_str parts[8], int np, struct ing_str h)
+{
+	if (np == 1) {
+		ps->table = array ? CFT_IGNORED : CFT_ENTRYPOINTS;
+		if (array)
+			cf_err(ps, "[[entryPoints]] is not an array of tables");
 		return;
 	}
+	struct cf_ep *ep = cf_ep_find(ps->c, parts[1]);
+	if (ep == NULL) {
+		if (np > 2) {
+			cf_err(ps, "[%s] before [entryPoints.%.*s]", ps->table_name, (int)parts[1].n, parts[1].p);
+			ps->table = CFT_IGNORED;
+			return;
+		}
+		if (ps->c->n_eps >= ING_MAX_ENTRYPOINTS) {
+			cf_err(ps, "too many entry points (limit is %d, ING_MAX_ENTRYPOINTS)", ING_MAX_ENTRYPOINTS);
+			g.lim_hits[LIM_ENTRYPOINTS]++;
+			ps->table = CFT_IGNORED;
+			return;
+		}
+		ep = &ps->c->eps[ps->c->n_eps];
+		if (str_copy(ep->name, sizeof ep->name, parts[1]) != 0) {
+			cf_err(ps, "entry point name too long");
+			ps->table = CFT_IGNORED;
+			return;
+		}
+		ep->line = ps->line;
+		ps->c->n_eps++;
+	}
+	ps->ep = ep;
+	if (np == 2 && !array) {
+		ps->table = CFT_EP;
+	} else if (np == 3 && !array && str_ieq(parts[2], "tls")) {
+		ep->tls = 1;
+		ps->table = CFT_EP_TLS;
+	} else if (np == 4 && array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "certificates")) {
+		ep->tls = 1;
+		ps->table = CFT_EP_TLS_CERT;
+	} else if (np == 3 && !array && str_ieq(parts[2], "redirect")) {
+		ps->table = CFT_EP_REDIRECT;
+	} else if (np == 3 && !array && str_ieq(parts[2], "whiteList")) {
+		ps->table = CFT_EP_WHITELIST;
+	} else if (np == 3 && !array && str_ieq(parts[2], "auth")) {
+		ps->table = CFT_EP_AUTH;
+	} else if (np == 4 && !array && str_ieq(parts[2], "auth") && str_ieq(parts[3], "basic")) {
+		ep->auth_basic = 1;
+		ps->table = CFT_EP_AUTH_BASIC;
+	} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "defaultCertificate")) {
+		ep->tls = 1;
+		ps->table = CFT_EP_TLS_DEFAULT;
+	} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "ClientCA")) {
+		ep->tls = ep->ca_set = 1;
+		ps->table = CFT_EP_TLS_CA;
+	} else if (np == 2) {
+		cf_err(ps, "[[%s]] is not an array of tables", ps->table_name);
+		ps->table = CFT_IGNORED;
+	} else {
+		struct ing_str sub = {parts[2].p, (size_t)(h.p + h.n - parts[2].p)};
+		const struct cf_instead *ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), sub);
+		if (ci == NULL)
+			ci = cf_in_list(cf_refused_subtables, ING_ARRAY_LEN(cf_refused_subtables), parts[2]);
+		if (ci != NULL) {
+			cf_err(ps, "[%s]: %s: refused rather than served without it", ps->table_name, ci->instead);
+			ps->table = CFT_IGNORED;
+			return;
+		}
+		if ((ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), sub)) != NULL ||
+		    (ci = cf_in_list(cf_traefik_subtables, ING_ARRAY_LEN(cf_traefik_subtables), parts[2])) != NULL)
+			cf_warn(ps, "[%s]: not supported by ingressd, ignored: %s", ps->table_name, ci->instead);
+		else
+			cf_err(ps, "unknown table [%s]", ps->table_name);
+		ps->table = CFT_IGNORED;
+	}
+}
+
+/* Any other table: [web], [kubernetes] ..., a Traefik table ingressd
+ * skips (warned), or an unknown one (an error). */
+static void
+cf_table_other(struct cf_parser *ps, int array, const struct ing_str parts[8], int np)
+{
+	struct ing_str t0 = parts[0];
 	static const struct {
 		const char *name;
 		int t;
@@ -1475,6 +1487,21 @@ cf_table(struct cf_parser *ps, int array)
 	}
 	cf_err(ps, "unknown table [%s]", ps->table_name);
 	ps->table = CFT_IGNORED;
+}
+
+/* A [header] or [[header]] line. */
+static void
+cf_table(struct cf_parser *ps, int array)
+{
+	struct ing_str parts[8] = {{NULL, 0}}, h;
+	int np = 0;
+	if (cf_table_name(ps, array, parts, &np, &h) != 0)
+		return;
+	ps->ep = NULL;
+	if (str_ieq(parts[0], "entryPoints"))
+		cf_table_ep(ps, array, parts, np, h);
+	else
+		cf_table_other(ps, array, parts, np);
 }
 
 /* Key handlers. */

@@ -1738,67 +1738,79 @@ cf_suites(struct cf_parser *ps, const struct cf_val *v)
 	}
 }
 
-static void
-cf_keyval(struct cf_parser *ps)
+/* A lower-case DNS name (RFC 1123; with dots: a subdomain, else a label):
+ * 0 or ING_ERR. */
+static int
+cf_dns_name(const char *s, size_t n, int dots)
 {
-	struct ing_str key;
-	struct cf_val *v;
-	static struct cf_val vbuf; /* large (array slices): not on the stack */
-	const struct cf_key *k = NULL;
-	size_t ki = 0;
+	size_t label = 0;
+	if (n == 0 || n > (dots ? 253u : 63u))
+		return ING_ERR;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.' && dots && label > 0 && s[i - 1] != '-') {
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) || ++label > 63)
+			return ING_ERR;
+	}
+	return s[n - 1] == '-' || s[n - 1] == '.' ? ING_ERR : 0;
+}
 
-	if (*ps->p == '"') {
-		if (cf_string(ps, &key) != 0)
-			return;
-	} else {
-		const char *s = ps->p;
-		while (ps->p < ps->end && cf_bare_char((unsigned char)*ps->p))
-			ps->p++;
-		key = (struct ing_str){s, (size_t)(ps->p - s)};
-		if (key.n == 0) {
-			cf_err(ps, "expected a key, a [table] or a comment");
+/* namespaces = [...]: DNS labels, at most ING_MAX_NAMESPACES. */
+static void
+cf_namespaces(struct cf_parser *ps, const struct cf_val *v)
+{
+	if (v->n > ING_MAX_NAMESPACES) {
+		cf_err(ps, "namespaces: too many (limit is %d, ING_MAX_NAMESPACES)", ING_MAX_NAMESPACES);
+		g.lim_hits[LIM_NAMESPACES]++;
+		return;
+	}
+	for (int i = 0; i < v->n; i++) {
+		struct ing_str ns = v->a[i];
+		if (cf_dns_name(ns.p, ns.n, 0) != 0) {
+			cf_err(ps, "namespaces: \"%.*s\" is not a valid namespace name", (int)ING_MIN(ns.n, 64), ns.p);
 			return;
 		}
-		if (ps->p < ps->end && *ps->p == '.') {
-			cf_err(ps, "dotted keys are not supported; use a [table]");
-			return;
-		}
+		str_copy(ps->c->kube.namespaces[i], ING_NS_LEN, ns);
 	}
-	cf_skip_ws(ps);
-	if (ps->p >= ps->end || *ps->p != '=') {
-		cf_err(ps, "expected '=' after key \"%.*s\"", (int)ING_MIN(key.n, 64), key.p);
-		return;
-	}
-	ps->p++;
-	v = &vbuf;
-	if (cf_value(ps, v) != 0)
-		return;
-	if (ps->table == CFT_IGNORED || ps->table == CFT_ENTRYPOINTS) {
-		if (ps->table == CFT_ENTRYPOINTS)
-			cf_err(ps, "unknown key \"%.*s\" in [entryPoints]", (int)ING_MIN(key.n, 64), key.p);
-		return;
-	}
-	for (ki = 0; ki < ING_ARRAY_LEN(cf_keys); ki++)
-		if (cf_keys[ki].table == ps->table && str_ieq(key, cf_keys[ki].name)) {
-			k = &cf_keys[ki];
-			break;
-		}
-	if (k == NULL) {
-		const struct cf_instead *ki2 = cf_in_list(cf_traefik_keys, ING_ARRAY_LEN(cf_traefik_keys), key);
-		if (ki2 != NULL)
-			cf_warn(ps, "\"%.*s\": not supported by ingressd, ignored: %s", (int)key.n, key.p, ki2->instead);
-		else if (ps->table == CFT_TOP)
-			cf_err(ps, "unknown key \"%.*s\"", (int)ING_MIN(key.n, 64), key.p);
-		else
-			cf_err(ps, "unknown key \"%.*s\" in [%s]", (int)ING_MIN(key.n, 64), key.p, ps->table_name);
-		return;
-	}
-	if (ps->seen[ki / 64] & (1ull << (ki % 64))) {
-		cf_err(ps, "duplicate key \"%s\"", k->name);
-		return;
-	}
-	ps->seen[ki / 64] |= 1ull << (ki % 64);
+	ps->c->kube.n_namespaces = v->n;
+}
 
+/* labelselector, checked as the API server would. */
+static void
+cf_selector(struct cf_parser *ps, char *dst, const struct cf_val *v)
+{
+	char tmp[sizeof ps->c->kube.labelselector];
+	const char *why;
+	if (str_copy(tmp, sizeof tmp, v->s) != 0)
+		cf_err(ps, "labelselector: too long");
+	else if ((why = cf_label_selector(tmp)) != NULL)
+		cf_err(ps, "labelselector: %s in \"%s\" (syntax: a=b,c!=d,e in (x,y),f notin (z),g,!h)", why, tmp);
+	else
+		memcpy(dst, tmp, sizeof tmp);
+}
+
+/* An address key: the text into dst, the parsed address into *a. */
+static void
+cf_address(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v, char *dst, struct ing_addr *a)
+{
+	struct ing_addr x;
+	if (ing_addr_parse(&x, v->s.p, v->s.n) != 0 || x.port == 0)
+		cf_err(ps, "%s: bad address \"%.*s\" (expected \":80\", \"IP:PORT\" or \"[IPv6]:PORT\")", k->name,
+		       (int)ING_MIN(v->s.n, 64), v->s.p);
+	else if (str_copy(dst, k->size, v->s) != 0)
+		cf_err(ps, "%s: value too long", k->name);
+	else
+		*a = x;
+}
+
+/* The value of key k into the config (or the entry point being read),
+ * checked for its type and range. */
+static void
+cf_store(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v)
+{
 	int is_ep = ps->table >= CFT_EP && ps->table <= CFT_EP_TLS_CA;
 	char *base = is_ep ? (char *)ps->ep : (char *)ps->c;
 	void *dst = base + k->off;
@@ -1866,23 +1878,9 @@ cf_keyval(struct cf_parser *ps)
 		else
 			cf_err(ps, "format: expected \"common\" or \"json\"");
 		break;
-	case KT_ADDR: {
-		struct ing_addr a;
-		if (ing_addr_parse(&a, v->s.p, v->s.n) != 0 || a.port == 0) {
-			cf_err(ps, "%s: bad address \"%.*s\" (expected \":80\", \"IP:PORT\" or \"[IPv6]:PORT\")", k->name,
-			       (int)ING_MIN(v->s.n, 64), v->s.p);
-			break;
-		}
-		if (str_copy(dst, k->size, v->s) != 0) {
-			cf_err(ps, "%s: value too long", k->name);
-			break;
-		}
-		if (is_ep)
-			ps->ep->addr = a;
-		else
-			ps->c->web = a;
+	case KT_ADDR:
+		cf_address(ps, k, v, dst, is_ep ? &ps->ep->addr : &ps->c->web);
 		break;
-	}
 	case KT_STRS: { /* defaultEntryPoints */
 		if (v->n > ING_MAX_ENTRYPOINTS) {
 			cf_err(ps, "%s: too many entries (limit is %d, ING_MAX_ENTRYPOINTS)", k->name, ING_MAX_ENTRYPOINTS);
@@ -1896,27 +1894,9 @@ cf_keyval(struct cf_parser *ps)
 		ps->c->n_default_eps = v->n;
 		break;
 	}
-	case KT_NS: {
-		if (v->n > ING_MAX_NAMESPACES) {
-			cf_err(ps, "namespaces: too many (limit is %d, ING_MAX_NAMESPACES)", ING_MAX_NAMESPACES);
-			g.lim_hits[LIM_NAMESPACES]++;
-			break;
-		}
-		for (int i = 0; i < v->n; i++) {
-			struct ing_str ns = v->a[i];
-			int ok = ns.n > 0 && ns.n < ING_NS_LEN;
-			for (size_t j = 0; ok && j < ns.n; j++)
-				ok = islower((unsigned char)ns.p[j]) || isdigit((unsigned char)ns.p[j]) ||
-				     (ns.p[j] == '-' && j > 0 && j + 1 < ns.n);
-			if (!ok) {
-				cf_err(ps, "namespaces: \"%.*s\" is not a valid namespace name", (int)ING_MIN(ns.n, 64), ns.p);
-				return;
-			}
-			str_copy(ps->c->kube.namespaces[i], ING_NS_LEN, ns);
-		}
-		ps->c->kube.n_namespaces = v->n;
+	case KT_NS:
+		cf_namespaces(ps, v);
 		break;
-	}
 	case KT_CIDRS: /* an entry point's whitelist */
 		cf_ep_cidrs(ps, k->name, v);
 		break;
@@ -1941,21 +1921,74 @@ cf_keyval(struct cf_parser *ps)
 	case KT_FILES:
 		cf_ca_files(ps, k->name, v);
 		break;
-	case KT_SEL: {
-		char tmp[sizeof ps->c->kube.labelselector];
-		const char *why;
-		if (str_copy(tmp, sizeof tmp, v->s) != 0) {
-			cf_err(ps, "labelselector: too long");
-			break;
-		}
-		if ((why = cf_label_selector(tmp)) != NULL) {
-			cf_err(ps, "labelselector: %s in \"%s\" (syntax: a=b,c!=d,e in (x,y),f notin (z),g,!h)", why, tmp);
-			break;
-		}
-		memcpy(dst, tmp, sizeof tmp);
+	case KT_SEL:
+		cf_selector(ps, dst, v);
 		break;
 	}
+}
+
+/* One key = value line of the current table. */
+static void
+cf_keyval(struct cf_parser *ps)
+{
+	struct ing_str key;
+	struct cf_val *v;
+	static struct cf_val vbuf; /* large (array slices): not on the stack */
+	const struct cf_key *k = NULL;
+	size_t ki = 0;
+
+	if (*ps->p == '"') {
+		if (cf_string(ps, &key) != 0)
+			return;
+	} else {
+		const char *s = ps->p;
+		while (ps->p < ps->end && cf_bare_char((unsigned char)*ps->p))
+			ps->p++;
+		key = (struct ing_str){s, (size_t)(ps->p - s)};
+		if (key.n == 0) {
+			cf_err(ps, "expected a key, a [table] or a comment");
+			return;
+		}
+		if (ps->p < ps->end && *ps->p == '.') {
+			cf_err(ps, "dotted keys are not supported; use a [table]");
+			return;
+		}
 	}
+	cf_skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != '=') {
+		cf_err(ps, "expected '=' after key \"%.*s\"", (int)ING_MIN(key.n, 64), key.p);
+		return;
+	}
+	ps->p++;
+	v = &vbuf;
+	if (cf_value(ps, v) != 0)
+		return;
+	if (ps->table == CFT_IGNORED || ps->table == CFT_ENTRYPOINTS) {
+		if (ps->table == CFT_ENTRYPOINTS)
+			cf_err(ps, "unknown key \"%.*s\" in [entryPoints]", (int)ING_MIN(key.n, 64), key.p);
+		return;
+	}
+	for (ki = 0; ki < ING_ARRAY_LEN(cf_keys); ki++)
+		if (cf_keys[ki].table == ps->table && str_ieq(key, cf_keys[ki].name)) {
+			k = &cf_keys[ki];
+			break;
+		}
+	if (k == NULL) {
+		const struct cf_instead *ki2 = cf_in_list(cf_traefik_keys, ING_ARRAY_LEN(cf_traefik_keys), key);
+		if (ki2 != NULL)
+			cf_warn(ps, "\"%.*s\": not supported by ingressd, ignored: %s", (int)key.n, key.p, ki2->instead);
+		else if (ps->table == CFT_TOP)
+			cf_err(ps, "unknown key \"%.*s\"", (int)ING_MIN(key.n, 64), key.p);
+		else
+			cf_err(ps, "unknown key \"%.*s\" in [%s]", (int)ING_MIN(key.n, 64), key.p, ps->table_name);
+		return;
+	}
+	if (ps->seen[ki / 64] & (1ull << (ki % 64))) {
+		cf_err(ps, "duplicate key \"%s\"", k->name);
+		return;
+	}
+	ps->seen[ki / 64] |= 1ull << (ki % 64);
+	cf_store(ps, k, v);
 }
 
 /* Checks a whole file is UTF-8 without NUL bytes and with lines within the
@@ -2042,26 +2075,6 @@ cf_sticky_key(struct cf_parser *ps, struct cf *c)
 		c->sticky_keyed = 1;
 	}
 	explicit_bzero(buf, sizeof buf);
-}
-
-/* A lower-case DNS name (RFC 1123; with dots: a subdomain, else a label):
- * 0 or ING_ERR. */
-static int
-cf_dns_name(const char *s, size_t n, int dots)
-{
-	size_t label = 0;
-	if (n == 0 || n > (dots ? 253u : 63u))
-		return ING_ERR;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '.' && dots && label > 0 && s[i - 1] != '-') {
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) || ++label > 63)
-			return ING_ERR;
-	}
-	return s[n - 1] == '-' || s[n - 1] == '.' ? ING_ERR : 0;
 }
 
 /* [kubernetes.ingressEndpoint], checked as the API server would check the

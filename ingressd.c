@@ -10808,6 +10808,96 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 	return 0;
 }
 
+/* up_reads: the pump carries on, the exchange ended (answered, failed or
+ * retried: nothing more to do here), or the upstream failed. */
+enum { UP_GO, UP_ENDED, UP_ERROR };
+
+/* Reads of the pump, each side where there is room and a need; a read
+ * that made progress sets *progress and that side's flag. */
+static int
+up_reads(struct cn *c, struct cn *u, int tunnel, int *progress, int *cprog, int *uprog)
+{
+	int r;
+	int want_c = !(c->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_REQ_DONE)) && c->fwd == 0 &&
+	             (c->in == NULL || bf_make_room(c->in) > 0);
+	int want_u = !(u->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_HEAD_SENT) || !u->rx.done) && u->fwd == 0 &&
+	             (u->in == NULL || bf_make_room(u->in) > 0);
+	c->flags = (uint16_t)(want_c ? c->flags | CNF_WANT_READ : c->flags & ~CNF_WANT_READ);
+	u->flags = (uint16_t)(want_u ? u->flags | CNF_WANT_READ : u->flags & ~CNF_WANT_READ);
+	if (want_u) {
+		r = (int)cn_fill(u);
+		if (r > 0) {
+			u->xflags |= XF_GOT;
+			if (bf_len(u->out) == 0)
+				bf_put(&u->out); /* a head kept for a replay */
+			*progress = *uprog = 1;
+		} else if (r == 0) {
+			if (tunnel) {
+				port_shutdown_write(c->fd); /* a half-close crosses over */
+				if (c->flags & CNF_EOF) {
+					cn_close(c, "tunnel closed");
+					return UP_ENDED;
+				}
+			} else if (u->rx.mode == HB_CLOSE && (c->xflags & XF_HEAD_SENT)) {
+				u->rx.done = 1; /* close-delimited: this is its end */
+				c->xflags |= XF_CLOSE;
+				*progress = 1;
+			} else if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) &&
+			           c->retries < UP_MAX_RETRIES) {
+				up_retry(c, u, 0); /* the new connection's connect drives it on */
+				return UP_ENDED;
+			} else {
+				up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "upstream closed before the response ended");
+				return UP_ENDED;
+			}
+		} else if (r == ING_ERR) {
+			return UP_ERROR;
+		}
+	}
+	if (want_c) {
+		r = (int)cn_fill(c);
+		if (r > 0) {
+			*progress = *cprog = 1;
+		} else if (r == 0) {
+			if (!tunnel) {
+				up_fail(c, u, 400, RSN_CLIENT_CLOSED, "client closed mid-request");
+				return UP_ENDED;
+			}
+			port_shutdown_write(u->fd);
+			if (u->flags & CNF_EOF) {
+				cn_close(c, "tunnel closed");
+				return UP_ENDED;
+			}
+		} else if (r == ING_ERR) {
+			rs_abort(c, c->tls != NULL ? RSN_TLS : RSN_CLIENT_CLOSED, c->tls != NULL ? tls_error(c->tls) : "client read error");
+			return UP_ENDED;
+		}
+	}
+	return UP_GO;
+}
+
+/* The pump's deadlines: each side is timed on what it owes. */
+static void
+up_deadlines(struct cn *c, struct cn *u, int tunnel, int cprog, int uprog)
+{
+	if (tunnel) {
+		if (cprog || uprog || c->deadline == 0)
+			c->deadline = tk_after(cf_live->idle_timeout);
+		u->deadline = 0;
+		return;
+	}
+	if (c->flags & CNF_WANT_WRITE) /* the client is not reading */
+		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->write_timeout) : c->deadline;
+	else if (!(c->xflags & XF_REQ_DONE) && (c->flags & CNF_WANT_READ)) /* a body is coming */
+		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline;
+	else
+		c->deadline = 0;
+	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE || c->flags & CNF_EOF) && !(c->flags & CNF_WANT_WRITE)))
+		u->deadline = uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline;
+	else
+		u->deadline = 0;
+}
+
 /* Runs the exchange of client c as far as it goes without blocking, then
  * sets both deadlines for what each side now waits on. */
 static void
@@ -10876,7 +10966,8 @@ up_pump(struct cn *c)
 		 * the head when it is still waiting */
 		if (c->xflags & XF_HEAD_SENT) {
 			if ((r = up_forward(u, c, (c->xflags & XF_DECHUNK) != 0)) < 0) {
-				cn_close(c, c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
+				rs_abort(c, c->fwd == 0 && u->fwd == 0 ? RSN_UPSTREAM_ERROR : RSN_CLIENT_CLOSED,
+				         c->fwd == 0 && u->fwd == 0 ? "bad response framing" : "client write error");
 				return;
 			}
 			if (r > 0)
@@ -10903,85 +10994,16 @@ up_pump(struct cn *c)
 			return;
 		}
 		/* reads, where there is room and a need */
-		int want_c = !(c->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_REQ_DONE)) && c->fwd == 0 &&
-		             (c->in == NULL || bf_make_room(c->in) > 0);
-		int want_u = !(u->flags & CNF_EOF) && (tunnel || !(c->xflags & XF_HEAD_SENT) || !u->rx.done) && u->fwd == 0 &&
-		             (u->in == NULL || bf_make_room(u->in) > 0);
-		c->flags = (uint16_t)(want_c ? c->flags | CNF_WANT_READ : c->flags & ~CNF_WANT_READ);
-		u->flags = (uint16_t)(want_u ? u->flags | CNF_WANT_READ : u->flags & ~CNF_WANT_READ);
-		if (want_u) {
-			r = (int)cn_fill(u);
-			if (r > 0) {
-				u->xflags |= XF_GOT;
-				if (bf_len(u->out) == 0)
-					bf_put(&u->out); /* a head kept for a replay */
-				progress = uprog = 1;
-			} else if (r == 0) {
-				if (tunnel) {
-					port_shutdown_write(c->fd); /* a half-close crosses over */
-					if (c->flags & CNF_EOF) {
-						cn_close(c, "tunnel closed");
-						return;
-					}
-				} else if (u->rx.mode == HB_CLOSE && (c->xflags & XF_HEAD_SENT)) {
-					u->rx.done = 1; /* close-delimited: this is its end */
-					c->xflags |= XF_CLOSE;
-					progress = 1;
-				} else if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) &&
-				           c->retries < UP_MAX_RETRIES) {
-					if (up_retry(c, u, 0) == 0)
-						return; /* the new connection's connect drives it on */
-					return;
-				} else {
-					up_fail(c, u, 502, RSN_UPSTREAM_ERROR, "upstream closed before the response ended");
-					return;
-				}
-			} else if (r == ING_ERR) {
-				goto upstream_error;
-			}
-		}
-		if (want_c) {
-			r = (int)cn_fill(c);
-			if (r > 0) {
-				progress = cprog = 1;
-			} else if (r == 0) {
-				if (tunnel) {
-					port_shutdown_write(u->fd);
-					if (u->flags & CNF_EOF) {
-						cn_close(c, "tunnel closed");
-						return;
-					}
-				} else {
-					up_fail(c, u, 400, RSN_CLIENT_CLOSED, "client closed mid-request");
-					return;
-				}
-			} else if (r == ING_ERR) {
-				rs_abort(c, c->tls != NULL ? RSN_TLS : RSN_CLIENT_CLOSED, c->tls != NULL ? tls_error(c->tls) : "client read error");
-				return;
-			}
-		}
+		if ((r = up_reads(c, u, tunnel, &progress, &cprog, &uprog)) == UP_ERROR)
+			goto upstream_error;
+		if (r == UP_ENDED)
+			return;
 		if (!progress)
 			break;
 	}
 	if (round == UP_ROUNDS) /* yielded to the others with work left */
 		c->flags |= CNF_AGAIN;
-	/* deadlines: each side is timed on what it owes */
-	if (tunnel) {
-		if (cprog || uprog || c->deadline == 0)
-			c->deadline = tk_after(cf_live->idle_timeout);
-		u->deadline = 0;
-		return;
-	}
-	if (c->flags & CNF_WANT_WRITE) /* the client is not reading */
-		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->write_timeout) : c->deadline;
-	else if (!(c->xflags & XF_REQ_DONE) && (c->flags & CNF_WANT_READ)) /* a body is coming */
-		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline;
-	else
-		c->deadline = 0;
-	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE || c->flags & CNF_EOF) && !(c->flags & CNF_WANT_WRITE)))
-		u->deadline = uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline;
-	else
-		u->deadline = 0;
+	up_deadlines(c, u, tunnel, cprog, uprog);
 	return;
 upstream_error:
 	if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && c->retries < UP_MAX_RETRIES) {

@@ -330,6 +330,16 @@ str_fnv(uint32_t h, const void *p, size_t n)
 	return h;
 }
 
+/* The same over a NUL-terminated string, in one pass (the request path's
+ * host and series lookups). */
+static uint32_t
+str_fnv_z(uint32_t h, const char *z)
+{
+	for (; *z; z++)
+		h = (h ^ (unsigned char)*z) * 16777619u;
+	return h;
+}
+
 /* Addresses (ingressd.h API). */
 
 /* Strict dotted quad, NUL-terminated: no leading zeros, no short forms
@@ -3726,9 +3736,7 @@ st_index_of(enum st_kind k, int *nslots)
 static uint32_t
 st_hash(const char *ns, const char *name)
 {
-	uint32_t h = str_fnv(FNV_SEED, ns, strlen(ns));
-	h = str_fnv(h, "/", 1);
-	return str_fnv(h, name, strlen(name));
+	return str_fnv_z(str_fnv(str_fnv_z(FNV_SEED, ns), "/", 1), name);
 }
 
 /* Slot of ns/name in the kind's index: its record is idx[slot]-1, or the
@@ -11472,7 +11480,7 @@ static struct {
 static uint32_t
 mx_hash(const char *s, int a, int b, int c)
 {
-	return str_fnv(FNV_SEED ^ (uint32_t)(a * 131 + b * 7919 + c * 104729), s, strlen(s));
+	return str_fnv_z(FNV_SEED ^ (uint32_t)(a * 131 + b * 7919 + c * 104729), s);
 }
 
 /* One finished request. backend "" for ingressd's own answers. */

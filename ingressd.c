@@ -9890,44 +9890,34 @@ cb_cmp(struct cb_parser *ps)
 	return t;
 }
 
+/* sub (op sub)*, where op ("&&" or "||") joins comparisons only. */
 static int
-cb_and(struct cb_parser *ps)
+cb_chain(struct cb_parser *ps, int (*sub)(struct cb_parser *), const char *tok, int op)
 {
-	int t = cb_cmp(ps);
+	int t = sub(ps);
 	for (;;) {
 		if (t < 0)
 			return ING_ERR;
 		cb_ws(ps);
-		if (strncmp(ps->p, "&&", 2) != 0)
+		if (strncmp(ps->p, tok, 2) != 0)
 			return t;
-		if (t != 'b')
-			return cb_fail(ps, "&& needs comparisons on both sides");
-		ps->p += 2;
-		if ((t = cb_cmp(ps)) == 'n')
-			return cb_fail(ps, "&& needs comparisons on both sides");
-		if (t < 0 || cb_emit(ps, OP_AND, NULL, 0) != 0)
+		if (t != 'b' || (ps->p += 2, (t = sub(ps)) == 'n'))
+			return cb_fail(ps, op == OP_AND ? "&& needs comparisons on both sides" : "|| needs comparisons on both sides");
+		if (t < 0 || cb_emit(ps, op, NULL, 0) != 0)
 			return ING_ERR;
 	}
 }
 
 static int
+cb_and(struct cb_parser *ps)
+{
+	return cb_chain(ps, cb_cmp, "&&", OP_AND);
+}
+
+static int
 cb_or(struct cb_parser *ps)
 {
-	int t = cb_and(ps);
-	for (;;) {
-		if (t < 0)
-			return ING_ERR;
-		cb_ws(ps);
-		if (strncmp(ps->p, "||", 2) != 0)
-			return t;
-		if (t != 'b')
-			return cb_fail(ps, "|| needs comparisons on both sides");
-		ps->p += 2;
-		if ((t = cb_and(ps)) == 'n')
-			return cb_fail(ps, "|| needs comparisons on both sides");
-		if (t < 0 || cb_emit(ps, OP_OR, NULL, 0) != 0)
-			return ING_ERR;
-	}
+	return cb_chain(ps, cb_and, "||", OP_OR);
 }
 
 /* Compiles expr; 0, or ING_ERR with err ("column N: ..."). */

@@ -317,17 +317,7 @@ metadata: {name: ingressd-read}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ingressd-read}
 subjects: [{kind: User, name: viewer, apiGroup: rbac.authorization.k8s.io}]
 EOF
-kpost $I <<EOF || fail "ingress ro"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: ro, namespace: e2e}
-spec:
-  rules:
-  - host: ro.e2e.test
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
-EOF
+ngx_ingress ro ro.e2e.test "{}" || fail "ingress ro"
 status_conf "$T_TMP/ro.conf" $HTTP_S $WEB_S "$(cat "$KOUT/token.viewer")" 'ip = "192.0.2.10"'
 $B -c "$T_TMP/ro.conf" 2>"$T_TMP/ro.log" &
 RPID=$!

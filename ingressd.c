@@ -74,7 +74,8 @@ struct ing_str {
 	X(ENTRYPOINTS) X(NAMESPACES) X(CIDRS) X(INGRESSES) X(INGRESS_PATHS) X(TLS_HOSTS) X(SERVICES)        \
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
-	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES)
+	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
+	X(TLS_UPSTREAMS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -649,6 +650,9 @@ struct cf {
 	uint64_t dial_timeout, response_header_timeout;
 	uint64_t grace_timeout;
 	int max_idle_per_host;
+	int insecure_skip_verify;  /* HTTPS pods: no certificate check */
+	int n_root_cas;            /* rootCAs: the CA files pods' certificates chain to */
+	char root_cas[ING_MAX_CA_FILES][256];
 	char sticky_key_file[256]; /* stickyKeyFile: shared secret for sticky cookies */
 	uint8_t sticky_key[32];    /* SHA-256 of its contents, when sticky_keyed */
 	int sticky_keyed;
@@ -1247,8 +1251,7 @@ static const struct cf_instead cf_refused_subtables[] = {
 /* Keys of known tables: warned, ignored. */
 static const struct cf_instead cf_traefik_keys[] = {
     {"checkNewVersion", "no update check"}, {"sendAnonymousUsage", "no telemetry"},
-    {"insecureSkipVerify", "pods get plain HTTP (no HTTPS to pods yet)"},
-    {"rootCAs", "pods get plain HTTP (no HTTPS to pods yet)"}, {"pidFile", "no pid file"},
+    {"pidFile", "no pid file"},
     {"keepTrailingSlash", "paths keep their trailing slash"}, {"AllowMinWeightZero", "weights are never 0"},
     {"providersThrottleDuration", "see [kubernetes] throttleDuration"},
     {"idleTimeout", "see [respondingTimeouts] idleTimeout"},
@@ -1533,6 +1536,8 @@ static const struct cf_key cf_keys[] = {
     {CFT_TOP, "user", KT_STR, CFO(user)},
     {CFT_TOP, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
     {CFT_TOP, "maxIdleConnsPerHost", KT_INT, CFO(max_idle_per_host)},
+    {CFT_TOP, "insecureSkipVerify", KT_BOOL, CFO(insecure_skip_verify)},
+    {CFT_TOP, "rootCAs", KT_FILES, CFO(root_cas)},
     {CFT_TOP, "accessLogsFile", KT_STR, CFO(accesslog_path)},
     {CFT_TOP, "stickyKeyFile", KT_STR, CFO(sticky_key_file)},
     {CFT_EP, "address", KT_ADDR, CFE(address)},
@@ -1618,14 +1623,15 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 	qsort(&c->ep_cidrs[ep->wl_first], (size_t)ep->wl_n, sizeof c->ep_cidrs[0], wl_cmp);
 }
 
-/* tls.ClientCA files (or the older tls.clientCAFiles, which Traefik 1.7
- * read as ClientCA with optional = false): paths, read by tl_setup. */
+/* CA files: tls.ClientCA files (or the older tls.clientCAFiles, which
+ * Traefik 1.7 read as ClientCA with optional = false), or the top-level
+ * rootCAs: paths, read by tl_setup. */
 static void
-cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v)
+cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v, char (*files)[256], int *nfiles)
 {
-	struct cf_ep *ep = ps->ep;
-	if (ep->n_ca_files > 0) {
-		cf_err(ps, "%s: the entry point's client CAs are given twice (tls.ClientCA files and clientCAFiles)", key);
+	if (*nfiles > 0) {
+		cf_err(ps, "%s: the CA files are given twice%s", key,
+		       ps->ep ? " (tls.ClientCA files and clientCAFiles)" : "");
 		return;
 	}
 	if (v->n > ING_MAX_CA_FILES) {
@@ -1639,13 +1645,14 @@ cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v)
 			cf_err(ps, "%s: PEM text in the config is not supported; give the path of a file", key);
 			return;
 		}
-		if (v->a[i].n == 0 || str_copy(ep->ca_files[i], sizeof ep->ca_files[i], v->a[i]) != 0) {
+		if (v->a[i].n == 0 || str_copy(files[i], sizeof files[i], v->a[i]) != 0) {
 			cf_err(ps, "%s: file name empty or too long", key);
 			return;
 		}
 	}
-	ep->n_ca_files = v->n;
-	ep->ca_set = 1;
+	*nfiles = v->n;
+	if (ps->ep != NULL)
+		ps->ep->ca_set = 1;
 }
 
 /* A "user:hash" of an entry point's basic auth into c->ep_users, after
@@ -1929,7 +1936,10 @@ cf_store(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v)
 		cf_suites(ps, v);
 		break;
 	case KT_FILES:
-		cf_ca_files(ps, k->name, v);
+		if (is_ep)
+			cf_ca_files(ps, k->name, v, ps->ep->ca_files, &ps->ep->n_ca_files);
+		else
+			cf_ca_files(ps, k->name, v, ps->c->root_cas, &ps->c->n_root_cas);
 		break;
 	case KT_SEL:
 		cf_selector(ps, dst, v);
@@ -3125,6 +3135,7 @@ struct cn {
 	struct hp_body rx;    /* framing of the body this side sends us */
 	uint32_t fwd;         /* bytes at the head of in, framed, not yet sent on */
 	uint16_t xflags;      /* XF_* */
+	uint32_t tkey;        /* upstream: pool key of its TLS session (up_tls_key), 0 plain */
 	uint8_t meth, minor;  /* client: request method, HTTP/1.minor */
 	uint8_t retries;
 	uint16_t status;      /* client: response status */
@@ -3150,6 +3161,7 @@ struct cn {
 #define CNF_AGAIN 0x0100     /* yielded with work left: run again next turn, poll not waited on */
 #define CNF_RESUME 0x0200    /* client: its head is dispatched again (after CS_AUTH): same log record */
 #define CNF_SHUT_LATER 0x0400 /* client lingering: our side is shut once TLS has sent what it holds */
+#define CNF_HANDSHAKE 0x0800  /* upstream: connected, its TLS handshake runs (still US_CONNECT) */
 
 struct lis {
 	int fd;
@@ -3270,7 +3282,8 @@ cn_unpair(struct cn *c)
 	X(EP_WHITELIST, "entrypoint_whitelist") X(WHITELIST, "whitelist") X(AUTH, "auth")                    \
 	X(AUTH_BUSY, "auth_busy") X(NO_SERVER, "no_server") X(BREAKER, "breaker_open")                       \
 	X(NO_SLOT, "no_slot") X(UPSTREAM_CONNECT, "upstream_connect") X(UPSTREAM_TIMEOUT, "upstream_timeout") \
-	X(UPSTREAM_ERROR, "upstream_error") X(REDIRECT, "redirect") X(ADMIN, "admin")
+	X(UPSTREAM_ERROR, "upstream_error") X(UPSTREAM_TLS, "upstream_tls") X(BACKEND_PROTOCOL, "backend_protocol") \
+	X(REDIRECT, "redirect") X(ADMIN, "admin")
 enum rsn {
 	RSN_NONE,
 #define X(n, s) RSN_##n,
@@ -3404,6 +3417,8 @@ cn_events(struct cn *c)
 		app |= POLLIN;
 	if ((c->flags & CNF_WANT_WRITE) || bf_len(c->out) > 0 || c->state == US_CONNECT || c->state == KW_CONNECT)
 		app |= POLLOUT;
+	if (c->state == US_CONNECT && (c->flags & CNF_HANDSHAKE))
+		return tls_want(c->tls, 0);
 	if (c->tls != NULL && c->state != US_CONNECT && c->state != KW_CONNECT)
 		return tls_want(c->tls, app);
 	return app;
@@ -3472,7 +3487,8 @@ enum {
 	IA_AUTH_REMOVE, IA_AUTH_HEADER_FIELD, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS,
 	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
 	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
-	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA__COUNT
+	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME,
+	IA__COUNT
 };
 /* A source-range annotation: entries in the store's cidr pool. */
 struct st_ranges {
@@ -3515,6 +3531,10 @@ struct st_ing {
 	char a_entry_points[128];
 	uint32_t pass_cert;       /* pass-client-tls-cert: PC_* and ING_CI_* bits */
 	int pc_note;              /* st_note: what in its YAML was wrong or skipped, or -1 */
+	char a_protocol[16];      /* Traefik's protocol */
+	char a_backend_protocol[16]; /* nginx's backend-protocol */
+	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
+	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
 	uint8_t has_default;
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
 	int paths, npaths;     /* chain of st_path */
@@ -3807,7 +3827,8 @@ st_free_subs(enum st_kind k, void *rec)
 		st_free_chain(&g_st.p_cidr, r->deny.first);
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->pc_note);
-		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = -1;
+		st_free_chain(&g_st.p_note, r->ssl_name);
+		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->ssl_name = -1;
 	} else if (k == SK_SERVICE) {
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
@@ -3828,7 +3849,7 @@ st_begin(enum st_kind k)
 	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
-		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = -1;
+		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->ssl_name = -1;
 	} else if (k == SK_SERVICE) {
 		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
@@ -4358,6 +4379,12 @@ static const struct js_ann js_ing_ann[] = {
     {"nginx.ingress.kubernetes.io/auth-realm", IA_NGX_AUTH_REALM, 3},
     {"ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 3},
     {"traefik.ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 2},
+    {"ingress.kubernetes.io/protocol", IA_PROTOCOL, 3},
+    {"traefik.ingress.kubernetes.io/protocol", IA_PROTOCOL, 2},
+    {"traefik.protocol", IA_PROTOCOL, 1},
+    {"nginx.ingress.kubernetes.io/backend-protocol", IA_NGX_BACKEND_PROTOCOL, 3},
+    {"nginx.ingress.kubernetes.io/proxy-ssl-verify", IA_NGX_SSL_VERIFY, 3},
+    {"nginx.ingress.kubernetes.io/proxy-ssl-name", IA_NGX_SSL_NAME, 3},
 };
 static const struct js_ann js_svc_ann[] = {
     {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
@@ -4394,11 +4421,11 @@ static const char *const js_ann_unsup[] = {
     "force-hsts", "frame-deny", "custom-frame-options-value", "content-type-nosniff", "browser-xss-filter",
     "custom-browser-xss-value", "content-security-policy", "public-key", "referrer-policy", "is-development",
     "whitelist-x-forwarded-for", "pass-tls-cert", "service-weights", "auth-url",
-    "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure", "protocol",
+    "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
     /* ingress-nginx */
     "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
-    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect", "backend-protocol", "proxy-body-size",
+    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect", "proxy-body-size",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering", "limit-rps",
     "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "enable-cors",
     "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials",
@@ -4406,10 +4433,10 @@ static const char *const js_ann_unsup[] = {
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
     "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
     "session-cookie-name", "x-forwarded-prefix", "default-backend", "custom-http-errors", "server-alias",
-    "proxy-ssl-verify", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
+    "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
     /* the legacy traefik. labels */
     "frontend.redirect.entryPoint", "frontend.redirect.regex", "frontend.redirect.replacement",
-    "frontend.passTLSCert", "protocol", "backend.loadbalancer.stickiness.cookieName",
+    "frontend.passTLSCert", "backend.loadbalancer.stickiness.cookieName",
 };
 
 static int
@@ -4813,6 +4840,9 @@ js_ingress(struct js *j, int obj)
 	    [IA_NGX_AUTH_SECRET] = {r->a_auth_secret, sizeof r->a_auth_secret},
 	    [IA_NGX_AUTH_SECRET_TYPE] = {r->a_auth_secret_type, sizeof r->a_auth_secret_type},
 	    [IA_NGX_AUTH_REALM] = {r->a_auth_realm, sizeof r->a_auth_realm},
+	    [IA_PROTOCOL] = {r->a_protocol, sizeof r->a_protocol},
+	    [IA_NGX_BACKEND_PROTOCOL] = {r->a_backend_protocol, sizeof r->a_backend_protocol},
+	    [IA_NGX_SSL_VERIFY] = {r->a_ssl_verify, sizeof r->a_ssl_verify},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -4829,6 +4859,14 @@ js_ingress(struct js *j, int obj)
 		else
 			js_pass_cert(y, &r->pass_cert, note, sizeof note);
 		r->pc_note = st_note_new(note);
+	}
+	if (tok[IA_NGX_SSL_NAME] >= 0) {
+		char name[ING_NAME_LEN];
+		if (js_str(j, tok[IA_NGX_SSL_NAME], name, sizeof name) < 0) {
+			j->err = "proxy-ssl-name malformed or too long";
+			return ING_ERR;
+		}
+		r->ssl_name = st_note_new(name);
 	}
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
@@ -6541,7 +6579,7 @@ kw_io(struct cn *c)
 			kw_backoff(s, err);
 			return;
 		}
-		if (g_kw.https && (c->tls = tls_client(g_kw.tls, c->fd, g_kw.host, err, sizeof err)) == NULL) {
+		if (g_kw.https && (c->tls = tls_client(g_kw.tls, c->fd, g_kw.host, str_fnv_z(FNV_SEED, g_kw.host) | 1, err, sizeof err)) == NULL) {
 			cn_close(c, "TLS");
 			kw_backoff(s, err);
 			return;
@@ -6803,7 +6841,15 @@ struct rt_policy { /* per Ingress */
 	char realm[64];
 	int user, nuser; /* in the table's users */
 	uint32_t pass_cert; /* pass-client-tls-cert: PC_* and ING_CI_* bits */
+	uint8_t proto;      /* PR_*: how its pods are spoken to */
+	uint8_t pod_ctx;    /* TL_POD_*: HTTPS pods verified or not */
+	const char *proto_bad; /* PR_UNSUP: why (a static text) */
+	char ssl_name[ING_NAME_LEN]; /* nginx's proxy-ssl-name: SNI and the name checked */
 };
+/* The pods' scheme: by the Service port (443 or a name starting "https":
+ * Traefik 1.7's rule), or as the Ingress says; unsupported ones answer 502. */
+enum { PR_AUTO, PR_HTTP, PR_HTTPS, PR_UNSUP };
+enum { TL_POD_VERIFY, TL_POD_INSECURE }; /* the client contexts for HTTPS pods (tl_) */
 
 struct rt_server {
 	struct ing_addr addr;
@@ -6817,6 +6863,7 @@ struct rt_backend {
 	const char *why; /* why it has no server */
 	int state;       /* persistent balancer slot (lb_) */
 	uint8_t external;
+	uint8_t auto_https; /* its Service port is 443 or named https... */
 };
 
 struct rt_skip {
@@ -7220,6 +7267,8 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 			if ((be->port && svc->ports[p].port == be->port) ||
 			    (be->port_name[0] && strcmp(svc->ports[p].name, be->port_name) == 0))
 				sp = &svc->ports[p];
+		if (sp != NULL)
+			b->auto_https = sp->port == 443 || strncmp(sp->name, "https", 5) == 0;
 		if (sp == NULL)
 			b->why = "Service has no such port";
 		else if (svc->external)
@@ -7499,6 +7548,73 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	pol->auth = AU_BASIC;
 }
 
+/* How Ingress r's pods are spoken to: Traefik's protocol (http, https,
+ * h2c) or nginx's backend-protocol (HTTP, AUTO_HTTP, HTTPS; the rest are
+ * not supported), proxy-ssl-verify and proxy-ssl-name. ING_ERR when a
+ * value is unknown (its routes are not served). */
+static int
+rb_proto(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static const struct {
+		const char *v;
+		uint8_t ngx, proto;
+		const char *why;
+	} tab[] = {
+	    {"http", 0, PR_HTTP, NULL}, {"https", 0, PR_HTTPS, NULL},
+	    {"h2c", 0, PR_UNSUP, "protocol h2c: HTTP/2 to pods is not supported"},
+	    {"HTTP", 1, PR_HTTP, NULL}, {"AUTO_HTTP", 1, PR_HTTP, NULL}, {"HTTPS", 1, PR_HTTPS, NULL},
+	    {"GRPC", 1, PR_UNSUP, "backend-protocol GRPC: gRPC (HTTP/2) to pods is not supported"},
+	    {"GRPCS", 1, PR_UNSUP, "backend-protocol GRPCS: gRPC (HTTP/2) to pods is not supported"},
+	    {"H2C", 1, PR_UNSUP, "backend-protocol H2C: HTTP/2 to pods is not supported"},
+	    {"FCGI", 1, PR_UNSUP, "backend-protocol FCGI: FastCGI is not supported"},
+	    {"AJP", 1, PR_UNSUP, "backend-protocol AJP: AJP is not supported"},
+	};
+	const char *given[2] = {r->a_protocol, r->a_backend_protocol};
+	int found[2] = {-1, -1};
+	pol->pod_ctx = cf_live->insecure_skip_verify ? TL_POD_INSECURE : TL_POD_VERIFY;
+	for (int ngx = 0; ngx < 2; ngx++) {
+		struct ing_str v = str_trim((struct ing_str){given[ngx], strlen(given[ngx])});
+		if (given[ngx][0] == '\0')
+			continue;
+		for (int i = 0; i < (int)ING_ARRAY_LEN(tab); i++) /* Traefik's exactly, nginx's in any case */
+			if (tab[i].ngx == ngx && (ngx ? str_ieq(v, tab[i].v) : str_eq(v, tab[i].v)))
+				found[ngx] = i;
+		if (found[ngx] < 0) {
+			rb_skip(t, r, "*", "", ngx ? "backend-protocol \"%s\" is not HTTP, HTTPS, AUTO_HTTP, GRPC, GRPCS, H2C or "
+			                             "FCGI: not served" : "protocol \"%s\" is not http, https or h2c: not served",
+			        given[ngx]);
+			return ING_ERR;
+		}
+	}
+	if (found[0] >= 0 && found[1] >= 0 && tab[found[0]].proto != tab[found[1]].proto) {
+		rb_skip(t, r, "*", "", "protocol \"%s\" and backend-protocol \"%s\" disagree: not served", r->a_protocol,
+		        r->a_backend_protocol);
+		return ING_ERR;
+	}
+	int f = found[1] >= 0 ? found[1] : found[0];
+	pol->proto = f >= 0 ? tab[f].proto : PR_AUTO;
+	pol->proto_bad = f >= 0 ? tab[f].why : NULL;
+	if (pol->proto_bad)
+		rb_note(r, "%s: its requests get 502", pol->proto_bad);
+	if (!strcasecmp(r->a_ssl_verify, "off")) {
+		pol->pod_ctx = TL_POD_INSECURE;
+	} else if (r->a_ssl_verify[0]) { /* "on", and fail closed on anything else */
+		pol->pod_ctx = TL_POD_VERIFY;
+		if (strcasecmp(r->a_ssl_verify, "on") != 0)
+			rb_note(r, "proxy-ssl-verify \"%s\" is not on or off: HTTPS pods are verified", r->a_ssl_verify);
+	}
+	const char *sn = st_note(r->ssl_name);
+	if (sn[0]) {
+		struct ing_addr ip;
+		memcpy(pol->ssl_name, sn, sizeof pol->ssl_name);
+		if ((js_host(pol->ssl_name) != 0 || sn[0] == '*') && ing_addr_parse_ip(&ip, sn, strlen(sn)) != 0) {
+			rb_skip(t, r, "*", "", "proxy-ssl-name \"%s\" is neither a DNS name nor an IP address: not served", sn);
+			return ING_ERR;
+		}
+	}
+	return 0;
+}
+
 /* Routes of one Ingress. */
 static void
 rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t default_eps)
@@ -7531,6 +7647,10 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
 	rb_auth(t, r, pol);
+	if (rb_proto(t, r, pol) != 0) {
+		r->h.logged = r->h.gen;
+		return;
+	}
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
@@ -7797,6 +7917,9 @@ rb_rebuild(void)
  * Loaded certificates are cached per Secret version, so a rebuild does not
  * parse them again and a rotated Secret applies at once, without dropping
  * established connections (sessions keep the certificate they chose).
+ * The client contexts for HTTPS pods (up_) are made here too: one that
+ * verifies (rootCAs, else the system bundle) and one that does not
+ * (insecureSkipVerify, nginx's proxy-ssl-verify "off").
  * Limits: ING_MAX_TLS_CONNS, ING_MAX_SECRETS, ING_MAX_TLS_HOSTS.
  */
 struct tl_cert { /* a certificate from a Secret */
@@ -7823,7 +7946,14 @@ static struct {
 	uint32_t build;
 	uint8_t told_no_https;
 	uint64_t handshakes, unknown_sni, load_failures, refused;
+	struct tls_ctx *pod[2]; /* TL_POD_*: HTTPS pods (up_) */
+	char pod_why[160];      /* why pod[TL_POD_VERIFY] is NULL */
+	uint32_t pod_gen;       /* bumped when they are made again: pooled sessions are not reused */
+	int pod_sessions;       /* upstream TLS sessions alive (ING_MAX_TLS_UPSTREAMS) */
 } g_tl;
+/* Where Debian, Alpine/busybox and Red Hat keep the system's CA bundle. */
+static const char *const tl_ca_bundles[] = {"/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+                                            "/etc/pki/tls/certs/ca-bundle.crt"};
 
 static int
 tl_cmp(const void *a, const void *b)
@@ -8043,17 +8173,69 @@ tl_ctx(const struct cf_ep *e, int ep, char *buf, size_t cap)
 	return ctx;
 }
 
-/* Contexts and default certificates of the TLS entry points, all made
- * afresh (start, SIGHUP, -t): the old ones stay for their sessions and
- * are swapped only when every new one loaded. 0, or ING_ERR logged. */
+/* The verifying context for HTTPS pods: rootCAs (unreadable or invalid:
+ * a config error), else the first system bundle found. Without either,
+ * NULL and *why says so: those pods get 502, never an unchecked session.
+ * 0, or ING_ERR logged. */
+static int
+tl_pod_ctx(const struct cf *c, struct tls_ctx **out, char *why, size_t cap, char *buf, size_t bcap)
+{
+	char err[200];
+	size_t n = 0;
+	const char *src = NULL;
+	*out = NULL;
+	for (int i = 0; i < c->n_root_cas; i++) {
+		ssize_t r = port_read_file(c->root_cas[i], buf + n, bcap - n, err, sizeof err);
+		if (r < 0) {
+			log_errx("tl: rootCAs: %s", err);
+			return ING_ERR;
+		}
+		n += (size_t)r;
+		if (n < bcap - 1)
+			buf[n++] = '\n';
+		src = c->root_cas[0];
+	}
+	for (size_t i = 0; src == NULL && i < ING_ARRAY_LEN(tl_ca_bundles); i++) {
+		ssize_t r = port_read_file(tl_ca_bundles[i], buf, bcap, err, sizeof err);
+		if (r > 0) {
+			n = (size_t)r;
+			src = tl_ca_bundles[i];
+		}
+	}
+	if (src == NULL) {
+		ing_snprintf(why, cap, "no CA bundle to verify HTTPS pods with (none of %s, ...): set rootCAs or "
+		             "insecureSkipVerify", tl_ca_bundles[0]);
+		return 0;
+	}
+	if ((*out = tls_client_ctx(buf, n, err, sizeof err)) == NULL) {
+		if (c->n_root_cas > 0) {
+			log_errx("tl: rootCAs %s%s: %s", c->root_cas[0], c->n_root_cas > 1 ? ",..." : "", err);
+			return ING_ERR;
+		}
+		ing_snprintf(why, cap, "the system CA bundle %s: %s", src, err);
+		return 0;
+	}
+	log_debug("tl: HTTPS pods are verified against %s", src);
+	return 0;
+}
+
+/* Contexts and default certificates of the TLS entry points, and the
+ * contexts for HTTPS pods, all made afresh (start, SIGHUP, -t): the old
+ * ones stay for their sessions and are swapped only when every new one
+ * loaded. 0, or ING_ERR logged. */
 static int
 tl_setup(const struct cf *c)
 {
 	static char crt[ING_MAX_CA_BYTES], key[ING_MAX_CA_BYTES];
 	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS] = {0};
 	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS] = {0};
-	char err[200];
-	int ep, rc = 0;
+	struct tls_ctx *pod[2] = {0};
+	char err[200], pod_why[sizeof g_tl.pod_why] = "";
+	int ep, rc = tl_pod_ctx(c, &pod[TL_POD_VERIFY], pod_why, sizeof pod_why, crt, sizeof crt);
+	if (rc == 0 && (pod[TL_POD_INSECURE] = tls_client_ctx(NULL, 0, err, sizeof err)) == NULL) {
+		log_errx("tl: HTTPS pods: %s", err);
+		rc = ING_ERR;
+	}
 	for (ep = 0; ep < c->n_eps && rc == 0; ep++) {
 		const struct cf_ep *e = &c->eps[ep];
 		if (!e->tls)
@@ -8086,6 +8268,21 @@ tl_setup(const struct cf *c)
 			g_tl.dflt[ep] = dflt[ep];
 		}
 	}
+	for (int k = 0; k < 2; k++) {
+		struct tls_ctx *oc = rc == 0 ? g_tl.pod[k] : pod[k];
+		if (oc != NULL)
+			tls_ctx_free(oc);
+		if (rc == 0)
+			g_tl.pod[k] = pod[k];
+	}
+	if (rc == 0) {
+		g_tl.pod_gen++;
+		memcpy(g_tl.pod_why, pod_why, sizeof pod_why);
+		if (c->insecure_skip_verify)
+			log_warnx("tl: insecureSkipVerify: the certificates of HTTPS pods are not checked");
+		else if (pod_why[0])
+			log_info("tl: %s", pod_why);
+	}
 	return rc;
 }
 
@@ -8095,7 +8292,7 @@ static int
 tl_accept(struct cn *c, int ep)
 {
 	char err[ING_ERR_LEN];
-	if (tls_sessions() >= ING_MAX_TLS_CONNS) {
+	if (tls_sessions() - g_tl.pod_sessions >= ING_MAX_TLS_CONNS) {
 		log_limit(LIM_TLS_CONNS, "tl: TLS sessions");
 		g_tl.refused++;
 		return ING_ERR;
@@ -10166,7 +10363,11 @@ cb_record(int cb, int status, uint64_t latency_ms)
  * nothing was sent (a failed connect) and only for idempotent methods; a
  * pooled connection the server closed under us is retried once, fresh,
  * for a body-less idempotent request.
- * Limits: ING_MAX_UPSTREAMS, maxIdleConnsPerHost.
+ * HTTPS pods: the TLS session is made with the connection and its
+ * handshake runs within US_CONNECT, so dialTimeout covers both; pooled
+ * TLS connections are kept per (server, name, verification), and their
+ * sessions resume on the next connection (up_tls_key).
+ * Limits: ING_MAX_UPSTREAMS, maxIdleConnsPerHost, ING_MAX_TLS_UPSTREAMS.
  */
 #define UP_IDLE_MS 90000   /* a pooled connection unused this long is closed */
 #define UP_MAX_RETRIES 3
@@ -10187,10 +10388,35 @@ cb_record(int cb, int status, uint64_t latency_ms)
 #define XF_DROPAUTH 0x800  /* client: Authorization is not forwarded */
 #define XF_CRLF 0x1000     /* either: the chunk being forwarded owes its CRLF */
 
+/* How an exchange speaks to its pod: plain HTTP (pod -1), or TLS with
+ * the context TL_POD_* and the name sent as SNI and checked. */
+struct up_tls {
+	int pod;
+	const char *name;
+};
+/* Why a TLS session with a pod was not had: /metrics labels. */
+#define UT_LIST(X) X(CERT, "certificate") X(HANDSHAKE, "handshake") X(TIMEOUT, "timeout") X(NO_CA, "no_ca") \
+	X(NO_SLOT, "no_slot") X(SETUP, "setup")
+enum {
+#define X(n, s) UT_##n,
+	UT_LIST(X)
+#undef X
+	UT__COUNT
+};
+static const char *const ut_names[UT__COUNT] = {
+#define X(n, s) s,
+    UT_LIST(X)
+#undef X
+};
+
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
 	int idle;
 	uint64_t reused, connects, retries, denied, heads;
+	uint64_t tls_new, tls_resumed, tls_fail[UT__COUNT];
+	char why[ING_ERR_LEN + 64]; /* scratch: a TLS failure's text */
+	char sni[ING_NAME_LEN];     /* scratch: a pod's TLS name (up_tls_name) */
+	char tname[ING_MAX_UPSTREAMS][ING_NAME_LEN]; /* the TLS name of each upstream slot, for retries */
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
 	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
 } g_up;
@@ -10230,13 +10456,13 @@ up_pool_unlink(struct cn *u)
 	g_up.idle--;
 }
 
-/* An idle connection to addr from the pool, or NULL. */
+/* An idle connection to addr with pool key tkey, or NULL. */
 static struct cn *
-up_pool_take(const struct ing_addr *addr)
+up_pool_take(const struct ing_addr *addr, uint32_t tkey)
 {
 	for (int i = g_up.bucket[up_addr_hash(addr)]; i >= 0; i = g_cn.tab[i].next) {
 		struct cn *u = &g_cn.tab[i];
-		if (!u->closing && up_addr_eq(&u->addr, addr)) {
+		if (!u->closing && u->tkey == tkey && up_addr_eq(&u->addr, addr)) {
 			up_pool_unlink(u);
 			return u;
 		}
@@ -10250,7 +10476,8 @@ up_pool_put(struct cn *u)
 	int n = 0, h = up_addr_hash(&u->addr);
 	for (int i = g_up.bucket[h]; i >= 0; i = g_cn.tab[i].next)
 		n += up_addr_eq(&g_cn.tab[i].addr, &u->addr);
-	if (n >= cf_live->max_idle_per_host || bf_len(u->in) > 0 || (u->flags & CNF_EOF)) {
+	if (n >= cf_live->max_idle_per_host || bf_len(u->in) > 0 || (u->flags & CNF_EOF) ||
+	    (u->tls != NULL && (tls_pending(u->tls) > 0 || (u->tkey >> 2 & 0xff) != (g_tl.pod_gen & 0xff)))) {
 		cn_close(u, "not kept alive");
 		return;
 	}
@@ -10269,43 +10496,117 @@ up_pool_put(struct cn *u)
 	g_up.idle++;
 }
 
+/* Closes the oldest idle upstream (with a TLS session, when tls): 1 when
+ * there was one. It is freed now, not at the end of the turn, so its
+ * slot can be reused at once. */
+static int
+up_evict(int tls)
+{
+	struct cn *oldest = NULL;
+	for (int k = 0; k < g_cn.nactive; k++) {
+		struct cn *x = &g_cn.tab[g_cn.active[k]];
+		if (x->kind == CN_UPSTREAM && x->state == US_POOL && !x->closing && (!tls || x->tls != NULL) &&
+		    (oldest == NULL || x->t_start < oldest->t_start))
+			oldest = x;
+	}
+	if (oldest == NULL)
+		return 0;
+	up_pool_unlink(oldest);
+	cn_free(oldest);
+	return 1;
+}
+
 /* An upstream slot; when all are taken, the oldest idle one is closed. */
 static struct cn *
 up_new(int fd)
 {
 	struct cn *u = cn_new(CN_UPSTREAM, fd);
-	if (u != NULL)
-		return u;
-	struct cn *oldest = NULL;
-	for (int k = 0; k < g_cn.nactive; k++) {
-		struct cn *x = &g_cn.tab[g_cn.active[k]];
-		if (x->kind == CN_UPSTREAM && x->state == US_POOL && !x->closing &&
-		    (oldest == NULL || x->t_start < oldest->t_start))
-			oldest = x;
-	}
-	if (oldest == NULL)
-		return NULL;
-	up_pool_unlink(oldest);
-	/* freed now, not at the end of the turn, so its slot can be reused */
-	cn_free(oldest);
-	return cn_new(CN_UPSTREAM, fd);
+	if (u == NULL && up_evict(0))
+		u = cn_new(CN_UPSTREAM, fd);
+	return u;
 }
 
-/* A connection to addr for client c: pooled or new. NULL + *status when
- * none can be had. */
-static struct cn *
-up_get(struct cn *c, const struct ing_addr *addr, int *status)
+/* The pool key of a TLS connection: the name and the verification
+ * (bit 1) exactly as far as a hash tells them apart, and the contexts'
+ * generation (bits 2-9: pooled sessions of an older one are not reused);
+ * bit 0 marks TLS. A collision only lets two names of one server share a
+ * session of the same verification. */
+static uint32_t
+up_tls_key(const struct up_tls *tl)
+{
+	uint32_t h = str_fnv_z(FNV_SEED, tl->name);
+	return h << 10 | (g_tl.pod_gen & 0xff) << 2 | (tl->pod == TL_POD_INSECURE) << 1 | 1;
+}
+
+/* The name for an HTTPS pod's SNI and certificate check: nginx's
+ * proxy-ssl-name; an ExternalName's DNS name; the request's host when it
+ * is passed on (preserve-host); else the Service's DNS name in the
+ * cluster, "svc.namespace.svc". */
+static const char *
+up_tls_name(const struct rt_backend *b, const struct rt_policy *pol, const char *host)
+{
+	if (pol->ssl_name[0])
+		return pol->ssl_name;
+	if (b->external) {
+		const struct st_svc *svc = st_find(SK_SERVICE, b->ns, b->svc);
+		if (svc != NULL && svc->external_name >= 0)
+			return st_note(svc->external_name);
+	}
+	if (pol->pass_host && host[0])
+		return host;
+	ing_snprintf(g_up.sni, sizeof g_up.sni, "%s.%s.svc", b->svc, b->ns);
+	return g_up.sni;
+}
+
+/* A TLS session for new upstream u. 0, or ING_ERR with *status, *why. */
+static int
+up_tls_start(struct cn *u, const struct up_tls *tl, uint32_t key, int *status, const char **why)
 {
 	char err[ING_ERR_LEN];
-	struct cn *u = up_pool_take(addr);
+	uint64_t resume = (uint64_t)key << 32 | str_fnv(str_fnv(FNV_SEED, u->addr.ip, 16), &u->addr.port, 2);
+	if ((u->tls = tls_client(g_tl.pod[tl->pod], u->fd, tl->name, resume, err, sizeof err)) == NULL) {
+		g_up.tls_fail[UT_SETUP]++;
+		ing_snprintf(g_up.why, sizeof g_up.why, "TLS to the pod: %s", err);
+		*status = 502;
+		*why = g_up.why;
+		return ING_ERR;
+	}
+	g_tl.pod_sessions++;
+	u->tkey = key;
+	ing_snprintf(g_up.tname[cn_index(u) - g_cn.base[CN_UPSTREAM]], ING_NAME_LEN, "%s", tl->name);
+	return 0;
+}
+
+/* A connection to addr for client c: pooled or new, plain or TLS. NULL +
+ * *status and *why when none can be had. */
+static struct cn *
+up_get(struct cn *c, const struct ing_addr *addr, const struct up_tls *tl, int *status, const char **why)
+{
+	char err[ING_ERR_LEN];
+	uint32_t key = tl->pod >= 0 ? up_tls_key(tl) : 0;
+	struct cn *u = up_pool_take(addr, key);
+	*why = "connect failed";
 	if (u != NULL) {
 		g_up.reused++;
 		cn_set_state(u, US_ACTIVE);
 		u->xflags = XF_REUSED;
 		/* nothing to read before the request is sent: poll() tells when
-		 * the answer (or the server's close) is there */
-		u->flags = CNF_DRAINED;
+		 * the answer (or the server's close) is there (TLS: the engine) */
+		u->flags = u->tls != NULL ? 0 : CNF_DRAINED;
 	} else {
+		if (tl->pod >= 0 && g_tl.pod[tl->pod] == NULL) {
+			g_up.tls_fail[UT_NO_CA]++;
+			*status = 502;
+			*why = g_tl.pod_why;
+			return NULL;
+		}
+		if (tl->pod >= 0 && g_tl.pod_sessions >= ING_MAX_TLS_UPSTREAMS && !up_evict(1)) {
+			log_limit(LIM_TLS_UPSTREAMS, "up: TLS sessions to pods");
+			g_up.tls_fail[UT_NO_SLOT]++;
+			*status = 503;
+			*why = "no TLS session for the pod (ING_MAX_TLS_UPSTREAMS)";
+			return NULL;
+		}
 		int fd = port_connect(addr, err, sizeof err);
 		if (fd < 0) {
 			char a[64];
@@ -10318,6 +10619,7 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 			port_close(fd);
 			log_limit(LIM_UPSTREAMS, "up: upstream connections");
 			*status = 503;
+			*why = "no upstream connection slot";
 			return NULL;
 		}
 		g_up.connects++;
@@ -10325,6 +10627,13 @@ up_get(struct cn *c, const struct ing_addr *addr, int *status)
 		u->flags = CNF_DRAINED;
 		cn_set_state(u, US_CONNECT);
 		u->deadline = tk_after(cf_live->dial_timeout);
+		if (tl->pod >= 0) {
+			u->flags = 0;
+			if (up_tls_start(u, tl, key, status, why) != 0) {
+				cn_close(u, *why);
+				return NULL;
+			}
+		}
 	}
 	u->t_start = g.now;
 	cn_pair(c, u);
@@ -10753,6 +11062,13 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 	struct bf *head = failed->out;
 	struct rt_table *t = rt_live();
 	int st = 502;
+	char name[ING_NAME_LEN];
+	struct up_tls tl = {-1, name};
+	const char *why;
+	if (failed->tls != NULL) { /* the same scheme, name and verification */
+		tl.pod = failed->tkey & 2 ? TL_POD_INSECURE : TL_POD_VERIFY;
+		memcpy(name, g_up.tname[cn_index(failed) - g_cn.base[CN_UPSTREAM]], sizeof name);
+	}
 	failed->out = NULL;
 	cn_unpair(c);
 	cn_close(failed, other_server ? "connect failed" : "stale pooled connection");
@@ -10780,10 +11096,10 @@ up_retry(struct cn *c, struct cn *failed, int other_server)
 		if (cookie && g_lb.s[c->be].sticky)
 			c->xflags |= XF_COOKIE;
 	}
-	struct cn *u = up_get(c, &a, &st);
+	struct cn *u = up_get(c, &a, &tl, &st, &why);
 	if (u == NULL) {
 		bf_put(&head);
-		up_fail(c, NULL, st, st == 503 ? RSN_NO_SLOT : RSN_UPSTREAM_CONNECT, "no connection to the upstream");
+		up_fail(c, NULL, st, st == 503 ? RSN_NO_SLOT : tl.pod >= 0 ? RSN_UPSTREAM_TLS : RSN_UPSTREAM_CONNECT, why);
 		return ING_ERR;
 	}
 	bf_put(&u->out);
@@ -11091,6 +11407,13 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		if (pol->auth_remove)
 			c->xflags |= XF_DROPAUTH;
 	}
+	if (pol->proto == PR_UNSUP) { /* never plain text to a pod that speaks something else */
+		rs_error(c, 502, RSN_BACKEND_PROTOCOL, pol->proto_bad);
+		return;
+	}
+	struct up_tls tl = {-1, NULL};
+	if (pol->proto == PR_HTTPS || (pol->proto == PR_AUTO && b->auto_https))
+		tl = (struct up_tls){pol->pod_ctx, up_tls_name(b, pol, host)};
 	if (b->nsrv == 0) {
 		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
 		rs_error(c, 503, RSN_NO_SERVER, b->why);
@@ -11140,9 +11463,9 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	if (cookie)
 		c->xflags |= XF_COOKIE;
 	al_server(c, &t->servers[b->srv + k].addr);
-	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &st);
+	struct cn *u = up_get(c, &t->servers[b->srv + k].addr, &tl, &st, &why);
 	if (u == NULL) {
-		rs_error(c, st, st == 503 ? RSN_NO_SLOT : RSN_UPSTREAM_CONNECT, st == 503 ? "no upstream connection slot" : "connect failed");
+		rs_error(c, st, st == 503 ? RSN_NO_SLOT : tl.pod >= 0 ? RSN_UPSTREAM_TLS : RSN_UPSTREAM_CONNECT, why);
 		return;
 	}
 	if ((st = up_request_head(c, u, m, rt, path, query, who, t->policies[rt->policy].pass_cert)) != 0) {
@@ -11164,6 +11487,31 @@ up_client_io(struct cn *c)
 	up_pump(c);
 }
 
+/* The TLS handshake of upstream u ran: on to the exchange, or 502 with
+ * the reason (not retried: a certificate or a protocol mismatch would
+ * fail the same way again). */
+static int
+up_handshake(struct cn *c, struct cn *u)
+{
+	int r = tls_handshake(u->tls);
+	if (r == ING_WAIT)
+		return ING_WAIT;
+	if (r < 0) {
+		int cert = (tls_info(u->tls) & ING_TLS_CERT) != 0;
+		g_up.tls_fail[cert ? UT_CERT : UT_HANDSHAKE]++;
+		ing_snprintf(g_up.why, sizeof g_up.why, "TLS handshake with the pod failed: %s", tls_error(u->tls));
+		up_fail(c, u, 502, RSN_UPSTREAM_TLS, g_up.why);
+		return ING_ERR;
+	}
+	if (tls_info(u->tls) & ING_TLS_RESUMED)
+		g_up.tls_resumed++;
+	else
+		g_up.tls_new++;
+	u->flags &= (uint16_t)~CNF_HANDSHAKE;
+	cn_set_state(u, US_ACTIVE);
+	return 0;
+}
+
 /* Events on an upstream connection. */
 static void
 up_io(struct cn *u)
@@ -11177,7 +11525,7 @@ up_io(struct cn *u)
 		cn_close(u, "client gone");
 		return;
 	}
-	if (u->state == US_CONNECT) {
+	if (u->state == US_CONNECT && !(u->flags & CNF_HANDSHAKE)) {
 		if (port_connect_done(u->fd) != 0) {
 			int refused = errno == ECONNREFUSED;
 			char a[64];
@@ -11191,8 +11539,13 @@ up_io(struct cn *u)
 			up_fail(c, u, 502, RSN_UPSTREAM_CONNECT, refused ? "connection refused" : "connect failed");
 			return;
 		}
-		cn_set_state(u, US_ACTIVE);
+		if (u->tls != NULL)
+			u->flags |= CNF_HANDSHAKE;
+		else
+			cn_set_state(u, US_ACTIVE);
 	}
+	if (u->state == US_CONNECT && up_handshake(c, u) != 0)
+		return;
 	up_pump(c);
 }
 
@@ -11210,7 +11563,8 @@ up_timeout(struct cn *x)
 		cn_close(x, "timeout");
 		return;
 	}
-	if (x == u && u->state == US_CONNECT && (c->xflags & XF_IDEMP) && c->retries < UP_MAX_RETRIES) {
+	if (x == u && u->state == US_CONNECT && !(u->flags & CNF_HANDSHAKE) && (c->xflags & XF_IDEMP) &&
+	    c->retries < UP_MAX_RETRIES) {
 		if (up_retry(c, u, 1) == 0)
 			return;
 		return;
@@ -11226,7 +11580,12 @@ up_timeout(struct cn *x)
 			up_fail(c, u, 408, RSN_CLIENT_TIMEOUT, "client too slow to send the body (readTimeout)");
 		return;
 	}
-	up_fail(c, u, 504, RSN_UPSTREAM_TIMEOUT, u->state == US_CONNECT ? "connect timed out (dialTimeout)" : "upstream too slow (responseHeaderTimeout)");
+	if (u->flags & CNF_HANDSHAKE)
+		g_up.tls_fail[UT_TIMEOUT]++;
+	up_fail(c, u, 504, RSN_UPSTREAM_TIMEOUT,
+	        u->state != US_CONNECT          ? "upstream too slow (responseHeaderTimeout)"
+	        : u->flags & CNF_HANDSHAKE ? "TLS handshake with the pod timed out (dialTimeout)"
+	                                   : "connect timed out (dialTimeout)");
 }
 
 /* ===== 18. responses of our own ======================================= rs_
@@ -11683,6 +12042,17 @@ mx_metrics_requests(struct mx_out *o)
 	             "ingressd_upstream_connects_total{result=\"reused\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"retried\"} %" PRIu64 "\n",
 	          g_up.connects, g_up.reused, g_up.retries);
+	mx_printf(o, "# HELP ingressd_upstream_tls_handshakes_total TLS handshakes with HTTPS pods, by whether a session was resumed.\n"
+	             "# TYPE ingressd_upstream_tls_handshakes_total counter\n"
+	             "ingressd_upstream_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
+	             "ingressd_upstream_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n"
+	             "# HELP ingressd_upstream_tls_sessions TLS sessions with HTTPS pods alive, busy or pooled (ING_MAX_TLS_UPSTREAMS).\n"
+	             "# TYPE ingressd_upstream_tls_sessions gauge\ningressd_upstream_tls_sessions %d\n"
+	             "# HELP ingressd_upstream_tls_failures_total TLS sessions with HTTPS pods not had, by reason.\n"
+	             "# TYPE ingressd_upstream_tls_failures_total counter\n",
+	          g_up.tls_new, g_up.tls_resumed, g_tl.pod_sessions);
+	for (int i = 0; i < UT__COUNT; i++)
+		mx_printf(o, "ingressd_upstream_tls_failures_total{reason=\"%s\"} %" PRIu64 "\n", ut_names[i], g_up.tls_fail[i]);
 }
 
 /* /metrics: the live backends, their servers and breakers. */
@@ -11936,7 +12306,8 @@ mx_api(struct mx_out *o, int wrap)
 		for (int k = 0; k < b->nsrv; k++) {
 			ing_addr_fmt(&t->servers[b->srv + k].addr, a, sizeof a, 1);
 			int w = st && k < st->nsrv ? g_lb.srv[g_lb.cur][st->srv + k].cur : t->servers[b->srv + k].weight;
-			mx_printf(o, "%s\"server-%d\":{\"url\":\"http://%s\",\"weight\":%d}", k ? "," : "", k, a, w);
+			mx_printf(o, "%s\"server-%d\":{\"url\":\"%s://%s\",\"weight\":%d}", k ? "," : "", k,
+			          b->auto_https ? "https" : "http", a, w);
 		}
 		mx_printf(o, "},\"loadBalancer\":{\"method\":\"%s\"", st && st->method == LB_DRR ? "drr" : "wrr");
 		if (st && st->sticky) {
@@ -11994,6 +12365,15 @@ mx_api(struct mx_out *o, int wrap)
 		const struct st_ing *si = st_find(SK_INGRESS, p->ns, p->name);
 		if (si != NULL)
 			mx_unsup(o, st_note(si->unsup));
+		/* how its pods are spoken to (auto: by the Service port) */
+		int https = p->proto == PR_HTTPS || (p->proto == PR_AUTO && t->backends[r->backend].auto_https);
+		mx_printf(o, ",\"backendScheme\":\"%s\"", p->proto == PR_UNSUP ? "unsupported" : https ? "https" : "http");
+		if (p->proto == PR_UNSUP) {
+			mx_printf(o, ",\"backendSchemeError\":");
+			mx_json_str(o, p->proto_bad, strlen(p->proto_bad));
+		} else if (https) {
+			mx_printf(o, ",\"backendTlsVerify\":%s", p->pod_ctx == TL_POD_VERIFY ? "true" : "false");
+		}
 		mx_ranges(o, t, "whiteList", &p->wl[0]);
 		mx_ranges(o, t, "nginxWhitelist", &p->wl[1]);
 		mx_ranges(o, t, "nginxDenylist", &p->deny);
@@ -12415,8 +12795,11 @@ cn_release(struct cn *c)
 		mx_done(c, (c->xflags & XF_HEAD_SENT) ? c->status : 499, c->bytes);
 	if (c->kind == CN_WATCH)
 		kw_conn_gone(c);
-	if (c->kind == CN_UPSTREAM)
+	if (c->kind == CN_UPSTREAM) {
 		up_pool_unlink(c);
+		if (c->tls != NULL)
+			g_tl.pod_sessions--;
+	}
 	if (p != NULL) {
 		cn_unpair(c);
 		if (p->closing)
@@ -12510,8 +12893,9 @@ ev_reload(void)
 		log_errx("ev: reload: keeping the running config");
 		return;
 	}
-	if (nc->sticky_keyed != old->sticky_keyed || memcmp(nc->sticky_key, old->sticky_key, sizeof nc->sticky_key) != 0)
-		kw_changed(); /* lb_sync makes the sticky tags again */
+	if (nc->sticky_keyed != old->sticky_keyed || memcmp(nc->sticky_key, old->sticky_key, sizeof nc->sticky_key) != 0 ||
+	    nc->insecure_skip_verify != old->insecure_skip_verify)
+		kw_changed(); /* lb_sync makes the sticky tags again; rb_proto the pods' verification */
 	g_ev.live = spare;
 	cf_live = nc;
 	kw_reload(&old->kube);

@@ -64,10 +64,22 @@
 #ifndef ING_MAX_HEADERS
 #define ING_MAX_HEADERS 100
 #endif
-/* Concurrent TLS sessions (~33 KB of engine buffers each while live). */
+/* Concurrent TLS sessions (~33 KB of engine buffers each while live):
+ * clients on HTTPS entry points, and upstream connections to HTTPS pods
+ * (busy or idle in the pools), each with its own share. */
 #ifndef ING_MAX_TLS_CONNS
 #define ING_MAX_TLS_CONNS 1024
 #endif
+#ifndef ING_MAX_TLS_UPSTREAMS
+#define ING_MAX_TLS_UPSTREAMS 256
+#endif
+/* Pod TLS sessions remembered for resumption (~0.1 KB each; mbedTLS also
+ * keeps the pod's certificate with each). */
+#ifndef ING_MAX_TLS_RESUME
+#define ING_MAX_TLS_RESUME 256
+#endif
+/* What a TLS port's session pool holds: both shares and the API watches. */
+#define ING_TLS_SESSIONS (ING_MAX_TLS_CONNS + ING_MAX_TLS_UPSTREAMS + ING_MAX_WATCHES)
 
 /* Config file. */
 #ifndef ING_MAX_CONF_BYTES
@@ -288,13 +300,27 @@ struct tls;     /* one session on one socket */
 
 const char *tls_port_name(void); /* "BearSSL 0.6", "mbed TLS 2.28.3" */
 
-/* Client context from a PEM bundle of CA certificates. NULL + err. */
+/* Client context from a PEM bundle of CA certificates. NULL + err.
+ * ca_pem NULL (insecureSkipVerify): the server's certificate is not
+ * checked at all - any chain, any name, any dates. */
 struct tls_ctx *tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
-/* Client session on a connected fd. host is a DNS name or an IP literal:
- * the server certificate must chain to the context's CAs and carry host as
- * a DNS SAN (wildcards per RFC 6125) or as an IP SAN. NULL + err. */
-struct tls *tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen);
+/* Client session on a connected fd. host is a DNS name (sent as SNI) or an
+ * IP literal (no SNI): the server certificate must chain to the context's
+ * CAs and carry host as a DNS SAN (wildcards per RFC 6125) or as an IP SAN.
+ * resume != 0 names the peer (address and name): once a handshake under
+ * that key is done, the port remembers the session (ING_MAX_TLS_RESUME per
+ * process, least recently used dropped) and offers it on the next
+ * tls_client with the same context and key. NULL + err. */
+struct tls *tls_client(struct tls_ctx *ctx, int fd, const char *host, uint64_t resume, char *err, size_t errlen);
+/* Drives a client's handshake without application data: 1 done, ING_WAIT
+ * (poll for tls_want(t, 0)), ING_ERR (tls_error says why). */
+int tls_handshake(struct tls *t);
+/* What is known about a session: ING_TLS_* bits. */
+#define ING_TLS_DONE 1    /* the handshake is complete */
+#define ING_TLS_RESUMED 2 /* ... and resumed a remembered session */
+#define ING_TLS_CERT 4    /* it failed on the peer's certificate (chain, name, dates) */
+int tls_info(struct tls *t);
 
 /* Server side (HTTPS entry points). A certificate is a parsed chain (leaf
  * first) with its private key; the port reference-counts it so a session
@@ -344,7 +370,7 @@ int tls_cert_infos(const unsigned char *der, size_t n, uint32_t what, char *out,
 /* Server session on an accepted fd: TLS 1.2 (1.3 where the library has
  * it), ECDHE with AES-GCM or ChaCha20-Poly1305 only, session resumption. */
 struct tls *tls_server(struct tls_ctx *ctx, int fd, char *err, size_t errlen);
-/* Sessions alive now (bounded by ING_MAX_TLS_CONNS). */
+/* Sessions alive now (bounded by ING_TLS_SESSIONS). */
 int tls_sessions(void);
 
 /* Socket poll events (POLLIN/POLLOUT) the session needs, given what the

@@ -17,7 +17,10 @@
  *
  * Clients: br_x509_minimal matches DNS names only. For an IP literal it runs
  * without a name and bs_x509 (wrapped around it) keeps the end-entity
- * certificate to find the address among its iPAddress SANs.
+ * certificate to find the address among its iPAddress SANs. Without CAs
+ * (insecureSkipVerify) bs_x509 ignores minimal's verdict and takes the key
+ * from the end-entity certificate itself. Clients resume sessions by ID
+ * from bs_res, remembered per (context, peer key).
  *
  * Servers: the certificate is picked per handshake from the SNI name by
  * ingressd (bp_choose); certificates are parsed here from PEM and must
@@ -53,6 +56,8 @@
 struct tls_ctx {
 	int refs;     /* ingressd's reference + one per session */
 	int server;
+	int insecure;  /* client without CAs: no certificate check */
+	uint32_t id;   /* serial: remembered sessions name their context by it */
 	br_x509_trust_anchor *tas; /* client: CA bundle; server: client CAs */
 	size_t ntas;
 	tls_pick_fn pick; /* server */
@@ -85,6 +90,7 @@ struct bs_x509 {
 	int ncert;
 	unsigned bad; /* server: the client's chain failed with this error */
 	int64_t now;
+	br_x509_decoder_context dec; /* insecure: the end-entity key */
 	char host[ING_NAME_LEN];
 };
 
@@ -111,6 +117,10 @@ struct tls {
 	int eof; /* the socket read returned 0 */
 	int wshut; /* send gave EPIPE: our side was shut (lingering close) */
 	int first; /* first byte from the peer, 0 before it */
+	int info;  /* ING_TLS_* */
+	uint64_t resume;       /* client: the peer's key in bs_res, 0 none */
+	unsigned char offered[32]; /* client: the session ID offered (resumption) */
+	int offered_len;
 	char err[BS_ERRLEN];
 	/* Last, so pages a short session never reaches stay untouched. */
 	unsigned char buf[BR_SSL_BUFSIZE_BIDI];
@@ -428,6 +438,52 @@ bs_ta_add(struct tls_ctx *c, const unsigned char *der, size_t len, char *err, si
 	return 0;
 }
 
+/* Client sessions remembered for resumption, by (context, peer key). */
+static struct {
+	uint64_t key;  /* 0: free */
+	uint32_t ctx;  /* tls_ctx.id */
+	uint32_t used; /* LRU clock */
+	br_ssl_session_parameters p;
+} bs_res[ING_MAX_TLS_RESUME];
+static uint32_t bs_res_clock, bs_ctx_ids;
+
+static int
+bs_res_find(uint32_t ctx, uint64_t key)
+{
+	for (int i = 0; i < ING_MAX_TLS_RESUME; i++)
+		if (bs_res[i].key == key && bs_res[i].ctx == ctx)
+			return i;
+	return -1;
+}
+
+/* After a client handshake: remember the session for the next one. */
+static void
+bs_res_save(struct tls *t)
+{
+	br_ssl_session_parameters p;
+	int i = bs_res_find(t->ctx->id, t->resume);
+
+	br_ssl_engine_get_session_parameters(t->eng, &p);
+	if (p.session_id_len == 0) {
+		tc_wipe(&p, sizeof p);
+		return;
+	}
+	if (t->offered_len > 0 && (size_t)t->offered_len == p.session_id_len &&
+	    memcmp(t->offered, p.session_id, p.session_id_len) == 0)
+		t->info |= ING_TLS_RESUMED;
+	if (i < 0) { /* a free entry, or the least recently used */
+		i = 0;
+		for (int k = 0; k < ING_MAX_TLS_RESUME && bs_res[i].key != 0; k++)
+			if (bs_res[k].key == 0 || bs_res[k].used < bs_res[i].used)
+				i = k;
+	}
+	bs_res[i].key = t->resume;
+	bs_res[i].ctx = t->ctx->id;
+	bs_res[i].used = ++bs_res_clock;
+	bs_res[i].p = p;
+	tc_wipe(&p, sizeof p);
+}
+
 static void
 bs_ctx_put(struct tls_ctx *c)
 {
@@ -435,6 +491,9 @@ bs_ctx_put(struct tls_ctx *c)
 
 	if (c == NULL || --c->refs > 0)
 		return;
+	for (int k = 0; k < ING_MAX_TLS_RESUME; k++)
+		if (bs_res[k].key != 0 && bs_res[k].ctx == c->id)
+			tc_wipe(&bs_res[k], sizeof bs_res[k]);
 	for (i = 0; i < c->ntas; i++)
 		free(c->tas[i].dn.data);
 	free(c->tas);
@@ -523,7 +582,18 @@ bx_end_chain(const br_x509_class **ctx)
 	unsigned r = x->mini.vtable->end_chain(&x->mini.vtable);
 	int ok;
 
-	if (r == 0 && x->t->server) {
+	if (!x->t->server && x->t->ctx->insecure) {
+		/* insecureSkipVerify: only the key matters, for the handshake */
+		r = BR_ERR_X509_LIMIT_EXCEEDED;
+		if (x->ee == NULL || x->eelen != x->eecap) {
+			tc_fail(x->t, "server certificate over %d bytes", BS_MAX_EE);
+		} else {
+			br_x509_decoder_init(&x->dec, NULL, NULL);
+			br_x509_decoder_push(&x->dec, x->ee, x->eelen);
+			r = br_x509_decoder_last_error(&x->dec) == 0 && br_x509_decoder_get_pkey(&x->dec) != NULL
+			        ? 0 : BR_ERR_X509_INVALID_VALUE;
+		}
+	} else if (r == 0 && x->t->server) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
 			tc_fail(x->t, "client certificate over %d bytes", BS_MAX_EE);
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
@@ -549,6 +619,8 @@ bx_end_chain(const br_x509_class **ctx)
 	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
 		tc_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
 	}
+	if (r != 0 && !x->t->server)
+		x->t->info |= ING_TLS_CERT;
 	if (r == 0 && x->t->server)
 		return 0; /* the certificate stays for tls_peer_cert */
 	/* BR_OPT_TOLERATE_NO_CLIENT_AUTH (ClientCA optional) would let a bad
@@ -565,6 +637,11 @@ bx_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
 	const struct bs_x509 *x = (const struct bs_x509 *)(const void *)ctx;
 
+	if (!x->t->server && x->t->ctx->insecure) {
+		if (usages != NULL)
+			*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+		return br_x509_decoder_get_pkey((br_x509_decoder_context *)&x->dec);
+	}
 	return x->mini.vtable->get_pkey(&x->mini.vtable, usages);
 }
 
@@ -963,7 +1040,9 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	c->refs = 1;
-	if (bs_ca_load(c, ca_pem, len, err, errlen) != 0) {
+	c->id = ++bs_ctx_ids;
+	c->insecure = ca_pem == NULL;
+	if (!c->insecure && bs_ca_load(c, ca_pem, len, err, errlen) != 0) {
 		bs_ctx_put(c);
 		return NULL;
 	}
@@ -1010,7 +1089,7 @@ tls_ctx_free(struct tls_ctx *ctx)
  * and a LIFO free list keep reuse on warm pages; slots never used stay
  * untouched and cost no RAM.
  * ------------------------------------------------------------------------ */
-static struct tls bs_slot[ING_MAX_TLS_CONNS];
+static struct tls bs_slot[ING_TLS_SESSIONS];
 static int bs_high;
 static int bs_live;
 static struct tls *bs_free;
@@ -1036,10 +1115,10 @@ bs_get(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	if (bs_free != NULL) {
 		t = bs_free;
 		bs_free = t->next;
-	} else if (bs_high < ING_MAX_TLS_CONNS) {
+	} else if (bs_high < ING_TLS_SESSIONS) {
 		t = &bs_slot[bs_high++];
 	} else {
-		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_MAX_TLS_CONNS)", ING_MAX_TLS_CONNS);
+		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_TLS_SESSIONS)", ING_TLS_SESSIONS);
 		tc_wipe(seed, sizeof seed);
 		return NULL;
 	}
@@ -1089,12 +1168,13 @@ bs_x509_init(struct tls *t)
 }
 
 struct tls *
-tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
+tls_client(struct tls_ctx *ctx, int fd, const char *host, uint64_t resume, char *err, size_t errlen)
 {
 	struct tls *t;
 	struct bs_x509 *x;
 	unsigned char ip[16];
 	size_t iplen = 0;
+	int res;
 
 	if (tc_host(host, ip, &iplen, err, errlen) != 0)
 		return NULL;
@@ -1104,8 +1184,15 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 	memcpy(x->ip, ip, iplen);
 	x->iplen = iplen;
 	ing_snprintf(x->host, sizeof x->host, "%s", host);
+	t->resume = resume;
+	if (resume != 0 && (res = bs_res_find(ctx->id, resume)) >= 0) {
+		bs_res[res].used = ++bs_res_clock;
+		br_ssl_engine_set_session_parameters(t->eng, &bs_res[res].p);
+		t->offered_len = (int)bs_res[res].p.session_id_len;
+		memcpy(t->offered, bs_res[res].p.session_id, bs_res[res].p.session_id_len);
+	}
 	/* An IP literal is neither sent as SNI nor given to the name check. */
-	if (!br_ssl_client_reset(&t->u.cc, iplen > 0 ? NULL : host, 0)) {
+	if (!br_ssl_client_reset(&t->u.cc, iplen > 0 ? NULL : host, t->offered_len > 0)) {
 		bs_note(t);
 		seterr(err, errlen, "TLS client start: %s", t->err);
 		tls_free(t);
@@ -1166,8 +1253,12 @@ bs_state(struct tls *t)
 		bs_say(t, (int)t->x.bad);
 		return BR_SSL_CLOSED;
 	}
-	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+	if ((st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) && !t->hs) {
 		t->hs = 1;
+		t->info |= ING_TLS_DONE;
+		if (!t->server && t->resume != 0)
+			bs_res_save(t);
+	}
 	return st;
 }
 
@@ -1341,6 +1432,36 @@ tls_write(struct tls *t, const void *buf, size_t n)
 			return ING_WAIT;
 		}
 	}
+}
+
+int
+tls_handshake(struct tls *t)
+{
+	int r;
+
+	for (;;) {
+		unsigned st = bs_state(t);
+		if (t->hs)
+			return 1;
+		if ((st & BR_SSL_CLOSED) || t->err[0] != '\0' || t->eof) {
+			if (bs_end(t) == 0)
+				tc_fail(t, "connection closed during the TLS handshake");
+			return ING_ERR;
+		}
+		if ((r = bs_io(t, 0)) < 0)
+			return ING_ERR;
+		if (r == 0) {
+			errno = EAGAIN;
+			return ING_WAIT;
+		}
+	}
+}
+
+int
+tls_info(struct tls *t)
+{
+	bs_state(t);
+	return t->info;
 }
 
 size_t

@@ -19,9 +19,14 @@
  *    record (the ClientHello, never fragmented for mbed TLS 2.28) and looks
  *    for the extension before mbed TLS parses the hello.
  *  - I/O buffers are the library's (malloc, ~33 KB a session); the session
- *    count is bounded by ING_MAX_TLS_CONNS all the same.
- *  - Resumption uses session tickets (keys from a CTR-DRBG seeded by
- *    port_random); BearSSL uses a session-ID cache instead.
+ *    count is bounded by ING_TLS_SESSIONS all the same.
+ *  - The server resumes with session tickets (keys from a CTR-DRBG seeded
+ *    by port_random); BearSSL uses a session-ID cache instead.
+ *  - The client remembers sessions with mbedtls_ssl_get_session (a copy
+ *    with the server's certificate) and sends tickets as well as session
+ *    IDs: Go servers, the usual pods, resume only by ticket. mbed TLS keeps
+ *    no "resumed" flag after the handshake, so mt_steps runs its loop one
+ *    step at a time and looks at the state after the ServerHello.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -43,6 +48,8 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
@@ -56,10 +63,12 @@
 #define MT_MAX_PEM (256 * 1024) /* certificate chain + key, PEM bytes */
 #define MT_MAX_HELLO 16384      /* largest ClientHello record body */
 #define MT_ERRLEN 192
+#define MT_RESUMES (ING_MAX_TLS_RESUME > 0 ? ING_MAX_TLS_RESUME : 1) /* slots (0: resumption off) */
 
 struct tls_ctx {
 	int refs;
 	int server;
+	uint64_t serial; /* never reused: keys remembered sessions (no ABA) */
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca; /* client: CA bundle; server: client CAs */
 	tls_pick_fn pick;    /* server */
@@ -89,6 +98,11 @@ struct tls {
 	size_t iplen;
 	int64_t now;
 	char host[ING_NAME_LEN];
+	uint64_t resume;  /* tls_client's key, 0 none */
+	int offered;      /* a remembered session went into the ClientHello */
+	int resumed;      /* ... and the server took it */
+	int ticketed;     /* the server sent a NewSessionTicket */
+	int certfail;     /* the handshake failed on the peer's certificate */
 	/* server: copy of the ClientHello record, until it is complete */
 	unsigned char hhdr[5];
 	size_t hlen;
@@ -101,6 +115,16 @@ static mbedtls_ctr_drbg_context mt_drbg;
 static mbedtls_ssl_ticket_context mt_ticket;
 static int mt_ready, mt_ticket_ready;
 static int mt_live;
+static uint64_t mt_serials;
+
+/* Client sessions remembered for resumption, by (context serial, key);
+ * serial 0 is a free slot, the smallest `used` the least recently used. */
+struct mt_resume {
+	uint64_t serial, key, used;
+	mbedtls_ssl_session s;
+};
+static struct mt_resume mt_resumes[MT_RESUMES];
+static uint64_t mt_clock;
 
 #include "tls_common.c"
 
@@ -233,6 +257,10 @@ mt_note(struct tls *t, int r)
 	switch (r) {
 	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
 	case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
+		/* BAD_HS_CERTIFICATE with no flags: a malformed message, not a
+		 * certificate that failed the checks. */
+		if (!t->hs && (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || mbedtls_ssl_get_verify_result(&t->ssl) != 0))
+			t->certfail = 1;
 		mt_verify_error(t);
 		break;
 	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
@@ -431,11 +459,15 @@ tls_port_name(void)
 	return "mbed TLS " MBEDTLS_VERSION_STRING;
 }
 
+static void mt_forget(uint64_t serial, uint64_t key);
+
 static void
 mt_ctx_put(struct tls_ctx *c)
 {
 	if (c == NULL || --c->refs > 0)
 		return;
+	if (!c->server)
+		mt_forget(c->serial, 0); /* no later context can use them */
 	mbedtls_ssl_config_free(&c->conf);
 	mbedtls_x509_crt_free(&c->ca);
 	free(c);
@@ -457,6 +489,7 @@ mt_ctx_new(int server, char *err, size_t errlen)
 	}
 	c->refs = 1;
 	c->server = server;
+	c->serial = ++mt_serials;
 	mbedtls_ssl_config_init(&c->conf);
 	mbedtls_x509_crt_init(&c->ca);
 	if (mt_conf(&c->conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT) != 0) {
@@ -514,12 +547,17 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 
 	if ((c = mt_ctx_new(0, err, errlen)) == NULL)
 		return NULL;
-	if (mt_ca_load(c, ca_pem, len, err, errlen) != 0) {
+	if (ca_pem == NULL) {
+		/* insecureSkipVerify: mbed TLS parses the chain and calls no
+		 * verification at all (not even mt_verify). */
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	} else if (mt_ca_load(c, ca_pem, len, err, errlen) != 0) {
 		mt_ctx_put(c);
 		return NULL;
+	} else {
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	}
-	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+	mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 	return c;
 }
 
@@ -785,8 +823,8 @@ mt_new(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 		seterr(err, errlen, "not a TLS %s context", server ? "server" : "client");
 		return NULL;
 	}
-	if (mt_live >= ING_MAX_TLS_CONNS) {
-		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_MAX_TLS_CONNS)", ING_MAX_TLS_CONNS);
+	if (mt_live >= ING_TLS_SESSIONS) {
+		seterr(err, errlen, "too many TLS sessions (limit is %d, ING_TLS_SESSIONS)", ING_TLS_SESSIONS);
 		return NULL;
 	}
 	if ((t = calloc(1, sizeof *t)) == NULL) {
@@ -811,10 +849,80 @@ mt_new(struct tls_ctx *ctx, int server, int fd, char *err, size_t errlen)
 	return t;
 }
 
+/* ------------------------------------------------------------------------
+ * Remembered client sessions: a fixed table, least recently used replaced.
+ * ------------------------------------------------------------------------ */
+static struct mt_resume *
+mt_find(uint64_t serial, uint64_t key)
+{
+	for (size_t i = 0; i < MT_RESUMES; i++)
+		if (mt_resumes[i].serial == serial && mt_resumes[i].key == key && serial != 0)
+			return &mt_resumes[i];
+	return NULL;
+}
+
+/* Frees a context's session for key, or all of them (key 0). */
+static void
+mt_forget(uint64_t serial, uint64_t key)
+{
+	for (size_t i = 0; i < MT_RESUMES; i++) {
+		struct mt_resume *e = &mt_resumes[i];
+		if (e->serial != 0 && e->serial == serial && (key == 0 || e->key == key)) {
+			mbedtls_ssl_session_free(&e->s); /* also wipes the master secret */
+			e->serial = e->key = e->used = 0;
+		}
+	}
+}
+
+/* After a client's handshake under a key: keep (or refresh) its session. */
+static void
+mt_remember(struct tls *t)
+{
+	const mbedtls_ssl_session *s = mbedtls_ssl_get_session_pointer(&t->ssl);
+	struct mt_resume *e = mt_find(t->ctx->serial, t->resume), *lru = NULL;
+	/* After a full handshake without a new ticket, mbed TLS still holds the
+	 * ticket it offered: a dead one, which would hide the session ID. */
+	int stale = s != NULL && s->ticket != NULL && !t->resumed && !t->ticketed;
+
+	if (ING_MAX_TLS_RESUME <= 0) /* resumption configured away */
+		return;
+	/* A server that gave neither an ID nor a ticket cannot resume it. */
+	if (s == NULL || (s->id_len < 16 && (s->ticket == NULL || s->ticket_len == 0 || stale))) {
+		mt_forget(t->ctx->serial, t->resume);
+		return;
+	}
+	for (size_t i = 0; e == NULL && i < MT_RESUMES; i++) {
+		if (mt_resumes[i].serial == 0)
+			e = &mt_resumes[i];
+		else if (lru == NULL || mt_resumes[i].used < lru->used)
+			lru = &mt_resumes[i];
+	}
+	if (e == NULL) {
+		e = lru;
+		mt_forget(e->serial, e->key);
+	}
+	/* The copy frees what the slot held first. */
+	if (mbedtls_ssl_get_session(&t->ssl, &e->s) != 0) {
+		mbedtls_ssl_session_free(&e->s);
+		e->serial = e->key = e->used = 0;
+		return;
+	}
+	if (stale) {
+		mbedtls_platform_zeroize(e->s.ticket, e->s.ticket_len);
+		mbedtls_free(e->s.ticket);
+		e->s.ticket = NULL;
+		e->s.ticket_len = 0;
+	}
+	e->serial = t->ctx->serial;
+	e->key = t->resume;
+	e->used = ++mt_clock;
+}
+
 struct tls *
-tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
+tls_client(struct tls_ctx *ctx, int fd, const char *host, uint64_t resume, char *err, size_t errlen)
 {
 	struct tls *t;
+	struct mt_resume *m;
 	unsigned char ip[16];
 	size_t iplen = 0;
 	int r;
@@ -834,6 +942,12 @@ tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errl
 		seterr(err, errlen, "TLS client start: %s", mt_strerror(r, e, sizeof e));
 		tls_free(t);
 		return NULL;
+	}
+	t->resume = resume;
+	if (resume != 0 && (m = mt_find(ctx->serial, resume)) != NULL) {
+		m->used = ++mt_clock;
+		/* A copy that fails just means a full handshake. */
+		t->offered = mbedtls_ssl_set_session(&t->ssl, &m->s) == 0;
 	}
 	return t;
 }
@@ -869,6 +983,31 @@ tls_sessions(void)
 	return mt_live;
 }
 
+/* mbedtls_ssl_handshake, one step at a time: the step that reads the
+ * ServerHello goes to the server's Certificate, or straight to its
+ * ChangeCipherSpec when the server took the offered session; a step that
+ * ends at ChangeCipherSpec from there (or from NewSessionTicket, where it
+ * waited for the message) read a NewSessionTicket. */
+static int
+mt_steps(struct tls *t)
+{
+	int r = 0, st;
+
+	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+		st = t->ssl.state;
+		if ((r = mbedtls_ssl_handshake_step(&t->ssl)) != 0)
+			break;
+		if (t->server)
+			continue;
+		if (st == MBEDTLS_SSL_SERVER_HELLO)
+			t->resumed = t->offered && t->ssl.state == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC;
+		else if ((st == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC || st == MBEDTLS_SSL_SERVER_NEW_SESSION_TICKET) &&
+		         t->ssl.state == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC)
+			t->ticketed = 1;
+	}
+	return r;
+}
+
 /* 0 once the handshake is done, ING_WAIT, or ING_ERR. */
 static int
 mt_handshake(struct tls *t)
@@ -877,10 +1016,11 @@ mt_handshake(struct tls *t)
 
 	if (t->hs)
 		return 0;
-	r = mbedtls_ssl_handshake(&t->ssl);
+	r = mt_steps(t);
 	if (r == 0 && t->server && t->ctx->client_auth && mbedtls_ssl_get_peer_cert(&t->ssl) != NULL &&
 	    mbedtls_ssl_get_verify_result(&t->ssl) != 0) {
 		/* ClientCA optional: no certificate is fine, a bad one is not. */
+		t->certfail = 1;
 		mt_verify_error(t);
 		(void)mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 		                                     MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
@@ -890,6 +1030,8 @@ mt_handshake(struct tls *t)
 	if (r == 0) {
 		t->hs = 1;
 		t->rwant = t->wwant = 0;
+		if (!t->server && t->resume != 0)
+			mt_remember(t);
 		return 0;
 	}
 	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -897,9 +1039,42 @@ mt_handshake(struct tls *t)
 		errno = EAGAIN;
 		return ING_WAIT;
 	}
+	/* A session that led here is not offered again (a server that takes
+	 * it and then fails would fail every connection). */
+	if (t->offered)
+		mt_forget(t->ctx->serial, t->resume);
 	mt_note(t, r);
 	errno = EPROTO;
 	return ING_ERR;
+}
+
+int
+tls_handshake(struct tls *t)
+{
+	int r;
+
+	if (t->hs)
+		return 1;
+	if (t->err[0] != '\0') {
+		errno = EPROTO;
+		return ING_ERR;
+	}
+	r = mt_handshake(t);
+	return r == 0 ? 1 : r;
+}
+
+int
+tls_info(struct tls *t)
+{
+	int i = 0;
+
+	if (t == NULL)
+		return 0;
+	if (t->hs)
+		i |= ING_TLS_DONE | (t->resumed ? ING_TLS_RESUMED : 0);
+	if (t->certfail)
+		i |= ING_TLS_CERT;
+	return i;
 }
 
 int

@@ -37,13 +37,29 @@ tls_ctx_free(struct tls_ctx *ctx)
 }
 
 struct tls *
-tls_client(struct tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
+tls_client(struct tls_ctx *ctx, int fd, const char *host, uint64_t resume, char *err, size_t errlen)
 {
 	(void)ctx;
 	(void)fd;
 	(void)host;
+	(void)resume;
 	tn_refuse(err, errlen);
 	return NULL;
+}
+
+int
+tls_handshake(struct tls *t)
+{
+	(void)t;
+	errno = ENOTSUP;
+	return ING_ERR;
+}
+
+int
+tls_info(struct tls *t)
+{
+	(void)t;
+	return 0;
 }
 
 struct tls_cert *

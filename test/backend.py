@@ -20,7 +20,9 @@ Every response carries `X-Backend: NAME`. Paths:
                       read and the connection closed without an answer
     anything else     "NAME PATH" (the cheese demo)
 With --fail-file PATH, every answer is 500 while PATH exists (a pod that
-starts failing, for the drr tests).
+starts failing, for the drr tests). With --tls CERT:KEY it speaks HTTPS
+only (an HTTPS pod): /echo adds the SNI name the client sent, and
+/tls-stats answers "handshakes N resumed M" (sessions the clients resumed).
 """
 import argparse
 import base64
@@ -29,6 +31,7 @@ import http.server
 import os
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -164,6 +167,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if p.startswith("/echo"):
             lines = ["backend=%s" % name, "method=%s" % self.command, "path=%s" % self.path,
                      "peer=%s:%d" % self.client_address[:2]]
+            if self.server.ctx is not None:
+                lines.append("tls-sni=%s" % getattr(self.connection, "sni", None))
             lines += ["%s: %s" % (k, v) for k, v in self.headers.items()]
             return self._send(200, ("\n".join(lines) + "\n").encode())
         if p.startswith("/bytes/"):
@@ -192,6 +197,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         if p == "/ws":
             return self._ws()
+        if p == "/tls-stats":
+            return self._send(200, ("handshakes %d resumed %d\n" % (self.server.handshakes, self.server.resumed)).encode())
         if p == "/cookie":
             return self._send(200, ("%s cookie=%s\n" % (name, self.headers.get("Cookie", ""))).encode())
         return self._send(200, ("%s %s\n" % (name, self.path)).encode())
@@ -216,6 +223,29 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    ctx = None
+    handshakes = resumed = 0
+    lock = threading.Lock()
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ctx is not None:  # the handshake runs in the connection's thread
+            sock = self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def finish_request(self, request, client_address):
+        if self.ctx is not None:
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return
+            with self.lock:
+                self.handshakes += 1
+                self.resumed += 1 if request.session_reused else 0
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass
 
 
 def main():
@@ -223,13 +253,20 @@ def main():
     ap.add_argument("--listen", action="append", required=True, help="IP:PORT (repeatable)")
     ap.add_argument("--name", default="backend")
     ap.add_argument("--fail-file", default="", help="answer 500 while this file exists")
+    ap.add_argument("--tls", default="", help="CERT:KEY: speak HTTPS only")
     a = ap.parse_args()
+    ctx = None
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*a.tls.split(":", 1))
+        ctx.sni_callback = lambda sock, name, _ctx: setattr(sock, "sni", name)
     servers = []
     for l in a.listen:
         host, port = l.rsplit(":", 1)
         s = Server((host.strip("[]"), int(port)), Handler)
         s.name = a.name
         s.fail_file = a.fail_file
+        s.ctx = ctx
         servers.append(s)
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print("backend %s: listening on %s" % (a.name, " ".join(a.listen)), flush=True)

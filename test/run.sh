@@ -50,6 +50,7 @@ done
 if [ -x build/mbedtls/ingressd ]; then # the TLS-facing suites on the other port
 	run e2e_tls_mbedtls sh test/e2e_tls.sh build/mbedtls/ingressd
 	run e2e_watch_mbedtls sh test/e2e_watch.sh build/mbedtls/ingressd
+	run e2e_pods_tls_mbedtls sh test/e2e_pods_tls.sh build/mbedtls/ingressd
 fi
 if [ "$MODE" = all ]; then
 	if [ "$(id -u)" -eq 0 ] && [ -z "$SKIP_IMAGE" ]; then

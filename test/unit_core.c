@@ -458,6 +458,12 @@ TEST(test_conf_ep_security)
 	      conf_has(3, 0, "digest auth is not supported"));
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.forward]\naddress = \"http://a\"\n") == 1 &&
 	      conf_has(3, 0, "forward auth is not supported yet"));
+	/* HTTPS pods: rootCAs (paths, as ClientCA's) and insecureSkipVerify */
+	CHECK(conf("rootCAs = [\"/a.pem\", \"/b.pem\"]\ninsecureSkipVerify = true\n") == 0 && ut_cf.n_root_cas == 2 &&
+	      !strcmp(ut_cf.root_cas[1], "/b.pem") && ut_cf.insecure_skip_verify);
+	CHECK(conf("rootCAs = [\"-----BEGIN CERTIFICATE-----\"]\n") >= 1 && conf_has(1, 0, "give the path of a file"));
+	CHECK(conf("rootCAs = [\"/1\", \"/2\", \"/3\", \"/4\", \"/5\"]\n") >= 1 && conf_has(1, 0, "ING_MAX_CA_FILES"));
+	CHECK(conf("insecureSkipVerify = \"yes\"\n") == 1);
 	/* tls.ClientCA: files and optional; the older clientCAFiles (required) */
 	CHECK(conf("[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.ClientCA]\n") == 1 &&
 	      conf_has(3, 0, "unknown table"));

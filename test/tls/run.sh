@@ -2,8 +2,11 @@
 # test/tls/run.sh - the TLS ports against real peers.
 #
 # Builds test/tls/tls_test.c once per port (BearSSL, mbedTLS) with ASan and
-# UBSan and ING_MAX_TLS_CONNS=2, generates every key and certificate with
-# openssl in a temp dir, and checks: the client against `openssl s_server`,
+# UBSan and small limits (a pool of ING_TLS_SESSIONS = 4, 4 remembered
+# sessions), generates every key and certificate with openssl in a temp
+# dir, and checks: the client against `openssl s_server` (verifying, and
+# insecureSkipVerify; tls_info's ING_TLS_CERT; tls_handshake), session
+# resumption by key against `openssl s_server` and the port's own server,
 # the server against `openssl s_client` and curl, tls_cert_load on good and
 # bad input, an in-process client/server pair, the session limit, and a
 # replay of the PEM fuzz corpus. Loopback only; ports are picked free.
@@ -31,6 +34,7 @@ trap 'exit 130' INT TERM
 CC=${CC:-cc}
 WARN="-std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral"
 SAN="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+LIMITS="-DING_MAX_TLS_CONNS=2 -DING_MAX_TLS_UPSTREAMS=1 -DING_MAX_WATCHES=1 -DING_MAX_TLS_RESUME=4"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1
 
@@ -220,7 +224,7 @@ run_port() {
 	esac
 	echo "== $port"
 	# shellcheck disable=SC2086
-	if $CC $WARN $SAN -DING_MAX_TLS_CONNS=2 -o "$B" test/tls/tls_test.c port/posix.c "port/tls_$port.c" $LIBS \
+	if $CC $WARN $SAN $LIMITS -o "$B" test/tls/tls_test.c port/posix.c "port/tls_$port.c" $LIBS \
 		2>"$T/build.log"; then
 		ok "build $port test ($($B name))"
 	else
@@ -230,11 +234,11 @@ run_port() {
 	fi
 
 	# --- client against openssl s_server
-	# seven distinct free ports (the kernel may hand the same one out twice)
+	# ten distinct free ports (the kernel may hand the same one out twice)
 	while :; do
 		P1=$($B freeport 4) P2=$($B freeport 4) P3=$($B freeport 4) P4=$($B freeport 4) P5=$($B freeport 4)
-		P6=$($B freeport 4) P7=$($B freeport 4)
-		[ "$(printf '%s\n' $P1 $P2 $P3 $P4 $P5 $P6 $P7 | sort -u | wc -l)" -eq 7 ] && break
+		P6=$($B freeport 4) P7=$($B freeport 4) P8=$($B freeport 4) P9=$($B freeport 4) P10=$($B freeport 4)
+		[ "$(printf '%s\n' $P1 $P2 $P3 $P4 $P5 $P6 $P7 $P8 $P9 $P10 | sort -u | wc -l)" -eq 10 ] && break
 	done
 	P6b=$($B freeport 6 2>/dev/null) || P6b=""
 	s_server 127.0.0.1 "$P1" "$T/rsa.crt" "$T/rsa.key"
@@ -244,8 +248,12 @@ run_port() {
 	s_server 127.0.0.1 "$P5" "$T/new.crt" "$T/new.key"
 	s_server 127.0.0.1 "$P6" "$T/chain.crt" "$T/chain.key" "$T/inter.crt"
 	s_server 127.0.0.1 "$P7" "$T/chain.crt" "$T/chain.key"
+	s_server 127.0.0.1 "$P8" "$T/cn.crt" "$T/cn.key" # self-signed, CN cn-only.test
+	s_server 127.0.0.1 "$P9" "$T/rsa.crt" "$T/rsa.key" # P1's twin: its own sessions
+	start "s_server-$P10" openssl s_server -accept "127.0.0.1:$P10" -cert "$T/rsa.crt" -key "$T/rsa.key" -www \
+		-quiet -no_ticket # resumption by session ID only
 	[ -n "$P6b" ] && s_server "[::1]" "$P6b" "$T/rsa.crt" "$T/rsa.key"
-	for p in $P1 $P2 $P3 $P4 $P5 $P6 $P7; do $B waitport 127.0.0.1 "$p" >/dev/null; done
+	for p in $P1 $P2 $P3 $P4 $P5 $P6 $P7 $P8 $P9 $P10; do $B waitport 127.0.0.1 "$p" >/dev/null; done
 	[ -n "$P6b" ] && $B waitport ::1 "$P6b" >/dev/null
 	CA=$T/ca.crt
 	check "RSA server, DNS SAN" $B client "$CA" localhost 127.0.0.1 "$P1" ok
@@ -256,21 +264,48 @@ run_port() {
 		echo "  skip RSA server, IPv6 IP SAN ::1: no IPv6 loopback here"
 	fi
 	check "RSA server, wildcard *.wild.test" $B client "$CA" a.wild.test 127.0.0.1 "$P1" ok
-	check "wildcard covers one label only" $B client "$CA" a.b.wild.test 127.0.0.1 "$P1" "fail:server name mismatch"
+	check "wildcard covers one label only" $B client "$CA" a.b.wild.test 127.0.0.1 "$P1" "cert:server name mismatch"
 	check "ECDSA server, DNS SAN" $B client "$CA" localhost 127.0.0.1 "$P2" ok
 	check "ECDSA server, IP SAN" $B client "$CA" 127.0.0.1 127.0.0.1 "$P2" ok
-	check "wrong CA" $B client "$T/ca2.crt" localhost 127.0.0.1 "$P1" "fail:unknown CA"
-	check "name mismatch" $B client "$CA" other.test 127.0.0.1 "$P1" "fail:server name mismatch"
+	check "wrong CA" $B client "$T/ca2.crt" localhost 127.0.0.1 "$P1" "cert:unknown CA"
+	check "name mismatch" $B client "$CA" other.test 127.0.0.1 "$P1" "cert:server name mismatch"
 	check "IP not in SAN (cert has other IPs)" $B client "$CA" 127.0.0.2 127.0.0.1 "$P1" \
-		"fail:server name mismatch: cert has no IP SAN 127.0.0.2"
+		"cert:server name mismatch: cert has no IP SAN 127.0.0.2"
 	check "IP not in SAN (cert has DNS only)" $B client "$CA" 127.0.0.1 127.0.0.1 "$P3" \
-		"fail:cert has no IP SAN 127.0.0.1"
+		"cert:cert has no IP SAN 127.0.0.1"
 	check "DNS-only cert by name" $B client "$CA" localhost 127.0.0.1 "$P3" ok
-	check "expired cert" $B client "$CA" localhost 127.0.0.1 "$P4" "fail:certificate expired"
-	check "not-yet-valid cert" $B client "$CA" localhost 127.0.0.1 "$P5" "fail:not yet valid"
+	check "expired cert" $B client "$CA" localhost 127.0.0.1 "$P4" "cert:certificate expired"
+	check "not-yet-valid cert" $B client "$CA" localhost 127.0.0.1 "$P5" "cert:not yet valid"
 	check "chain via intermediate (P-384 leaf)" $B client "$CA" 127.0.0.1 127.0.0.1 "$P6" ok
-	check "chain without its intermediate" $B client "$CA" localhost 127.0.0.1 "$P7" "fail:unknown CA"
+	check "chain without its intermediate" $B client "$CA" localhost 127.0.0.1 "$P7" "cert:unknown CA"
+	check "self-signed cert" $B client "$CA" cn-only.test 127.0.0.1 "$P8" "cert:unknown CA"
 	check "garbage CA bundle" $B client "$T/garbage.bin" localhost 127.0.0.1 "$P1" "fail:no PEM CERTIFICATE"
+
+	# --- tls_handshake alone, polled on tls_want(t, 0)
+	check "tls_handshake: RSA, DNS SAN" $B client "$CA" localhost 127.0.0.1 "$P1" ok hs
+	check "tls_handshake: ECDSA, IP SAN" $B client "$CA" 127.0.0.1 127.0.0.1 "$P2" ok hs
+	check "tls_handshake: chain" $B client "$CA" localhost 127.0.0.1 "$P6" ok hs
+	check "tls_handshake: name mismatch" $B client "$CA" other.test 127.0.0.1 "$P1" "cert:server name mismatch" hs
+	check "tls_handshake: expired" $B client "$CA" localhost 127.0.0.1 "$P4" "cert:certificate expired" hs
+
+	# --- insecureSkipVerify (CA "-": tls_client_ctx(NULL)): no check at all
+	check "insecure: name mismatch" $B client - other.test 127.0.0.1 "$P1" ok
+	check "insecure: IP not in SAN" $B client - 127.0.0.1 127.0.0.1 "$P3" ok
+	check "insecure: expired" $B client - localhost 127.0.0.1 "$P4" ok hs
+	check "insecure: not yet valid" $B client - localhost 127.0.0.1 "$P5" ok
+	check "insecure: chain without its intermediate" $B client - localhost 127.0.0.1 "$P7" ok
+	check "insecure: self-signed, other name" $B client - other.test 127.0.0.1 "$P8" ok hs
+	check "insecure: self-signed, by IP" $B client - 127.0.0.1 127.0.0.1 "$P8" ok
+
+	# --- resumption by (context, key), LRU of ING_MAX_TLS_RESUME=4. Without
+	# ASan's quarantine the context made after a freed one usually gets its
+	# address (the ok line says so): the ABA case context serials are for.
+	check "resume: s_server, RSA by name, and its twin" \
+		env ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0" \
+		$B resume "$CA" localhost 127.0.0.1 "$P1" "$P9"
+	check "resume: s_server -no_ticket (session IDs)" $B resume "$CA" localhost 127.0.0.1 "$P10" "$P1"
+	check "resume: s_server, ECDSA by IP" $B resume "$CA" 127.0.0.1 127.0.0.1 "$P2"
+	check "resume: s_server, insecure, expired cert" $B resume - localhost 127.0.0.1 "$P4"
 
 	# --- in-process client and server
 	check "in-process RSA, IP" $B loop "$CA" "$T/rsa.crt" "$T/rsa.key" 127.0.0.1 ok
@@ -278,13 +313,15 @@ run_port() {
 	check "in-process ECDSA, DNS" $B loop "$CA" "$T/ec.crt" "$T/ec.key" localhost ok
 	check "in-process chain" $B loop "$CA" "$T/chain-full.crt" "$T/chain.key" localhost ok
 	check "in-process IP mismatch" $B loop "$CA" "$T/ec.crt" "$T/ec.key" 10.43.0.1 \
-		"fail:server name mismatch: cert has no IP SAN 10.43.0.1"
+		"cert:server name mismatch: cert has no IP SAN 10.43.0.1"
 
 	# --- server against openssl s_client and curl
 	SP=$($B freeport 4)
 	start "server-$port" "$B" server "$SP" "$T/a.crt" "$T/a.key" "$T/b.crt" "$T/b.key"
 	SPID=$LASTPID
 	$B waitport 127.0.0.1 "$SP" >/dev/null
+	check "resume: the port's own server" $B resume "$CA" a.test 127.0.0.1 "$SP"
+	check "a refused handshake is not ING_TLS_CERT" $B client "$CA" refuse.test 127.0.0.1 "$SP" "fail:" hs
 	s_client "$SP" ok "SNI a.test picks the RSA cert" -servername a.test -verify_hostname a.test
 	s_client "$SP" ok "SNI b.test picks the ECDSA cert" -servername b.test -verify_hostname b.test
 	if printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -connect "127.0.0.1:$SP" -CAfile "$CA" \
@@ -371,7 +408,7 @@ run_port() {
 	# shellcheck disable=SC2086
 	if $CC $WARN $SAN -DING_BUILD_EPOCH=4102444800 -o "$B-epoch" test/tls/tls_test.c port/posix.c \
 		"port/tls_$port.c" $LIBS 2>"$T/build.log"; then
-		out=$("$B-epoch" client "$CA" localhost 127.0.0.1 "$P1" "fail:now 2100-01-01" 2>"$T/stderr")
+		out=$("$B-epoch" client "$CA" localhost 127.0.0.1 "$P1" "cert:now 2100-01-01" 2>"$T/stderr")
 		if [ $? -eq 0 ] && [ "$(grep -c 'tls: wall clock unset; certificate validity checked against the build date' \
 			"$T/stderr")" -eq 1 ]; then
 			ok "unset wall clock: build date used, warned once: ${out#ok }"
@@ -415,7 +452,7 @@ run_port() {
 	check "tls_hash_* known answers" $B hash
 
 	# --- the session limit
-	check "pool limit (ING_MAX_TLS_CONNS=2)" $B pool "$T/a.crt" "$T/a.key"
+	check "pool limit (ING_TLS_SESSIONS=4)" $B pool "$T/a.crt" "$T/a.key"
 
 	# --- fuzz corpus replay
 	R="$T/replay_pem_$port"

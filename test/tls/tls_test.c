@@ -4,7 +4,18 @@
  *
  *   tls_test freeport 4|6                 print a free loopback port
  *   tls_test waitport ADDR PORT           wait until something listens
- *   tls_test client CA HOST ADDR PORT EXPECT
+ *   tls_test client CA HOST ADDR PORT EXPECT [hs]
+ *                                         CA "-": insecureSkipVerify (no CA);
+ *                                         hs: tls_handshake first, polled
+ *                                         on tls_want(t, 0)
+ *   tls_test resume CA HOST ADDR PORT [PORT2]
+ *                                         session resumption by key: the
+ *                                         same context and key resume, any
+ *                                         other context or key does not,
+ *                                         least recently used dropped;
+ *                                         PORT2, another server with the
+ *                                         same name: a session it does not
+ *                                         know falls back to a full one
  *   tls_test server PORT CRT KEY [CRT KEY]...   serve until SIGTERM; with
  *                                         CLIENT_CA=FILE in the environment
  *                                         it asks for client certificates
@@ -12,12 +23,13 @@
  *   tls_test clientca CA EXPECT           tls_server_client_ca on a file
  *   tls_test load CHAIN KEY EXPECT
  *   tls_test loop CA CRT KEY HOST EXPECT  client and server in-process
- *   tls_test pool CRT KEY                 the ING_MAX_TLS_CONNS limit
+ *   tls_test pool CRT KEY                 the ING_TLS_SESSIONS limit
  *   tls_test hash                         tls_hash_* known answers
  *
- * EXPECT is "ok" or "fail:TEXT" (TEXT must appear in the error); for load,
- * "ok:R:name,name" checks the key type and names. Prints one line, "ok ..."
- * or "FAIL ...", and exits 0 or 1.
+ * EXPECT is "ok", "fail:TEXT" (TEXT must appear in the error) or
+ * "cert:TEXT" (the same, and tls_info says ING_TLS_CERT; after "fail:" a
+ * session must not say it); for load, "ok:R:name,name" checks the key type
+ * and names. Prints one line, "ok ..." or "FAIL ...", and exits 0 or 1.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -99,15 +111,29 @@ slurp(const char *path, size_t *len)
 	return p;
 }
 
+/* An error against EXPECT; info is tls_info of the failed session, or -1
+ * when none was made (then "cert:" cannot be met). */
 static int
-expect_err(const char *expect, const char *what, const char *err)
+expect_fail(const char *expect, const char *what, const char *err, int info)
 {
-	if (strncmp(expect, "fail:", 5) != 0)
+	int cert = strncmp(expect, "cert:", 5) == 0;
+
+	if (strncmp(expect, "fail:", 5) != 0 && !cert)
 		return fail("%s: unexpected error: %s", what, err);
 	if (strstr(err, expect + 5) == NULL)
 		return fail("%s: error \"%s\" lacks \"%s\"", what, err, expect + 5);
-	printf("ok %s: refused: %s\n", what, err);
+	if (cert && (info < 0 || !(info & ING_TLS_CERT)))
+		return fail("%s: \"%s\" without ING_TLS_CERT (tls_info %d)", what, err, info);
+	if (!cert && info >= 0 && (info & ING_TLS_CERT))
+		return fail("%s: \"%s\" has ING_TLS_CERT (tls_info %d)", what, err, info);
+	printf("ok %s: refused%s: %s\n", what, info < 0 ? "" : cert ? " (ING_TLS_CERT)" : " (not ING_TLS_CERT)", err);
 	return 0;
+}
+
+static int
+expect_err(const char *expect, const char *what, const char *err)
+{
+	return expect_fail(expect, what, err, -1);
 }
 
 static int
@@ -168,6 +194,63 @@ wait_tls(struct tls *t, int fd, int app, uint64_t until)
 		p.events = POLLIN; /* nothing wanted: sleep until the peer moves */
 	poll(&p, 1, (int)(until - now));
 	return 0;
+}
+
+/* tls_handshake until done, polling on tls_want(t, 0) alone: 1, ING_ERR,
+ * or ING_WAIT on timeout; -5 when it waits for nothing (a caller would
+ * poll forever). *waits counts the ING_WAITs. */
+static int
+handshake(struct tls *t, int fd, uint64_t until, int *waits)
+{
+	int r;
+
+	while ((r = tls_handshake(t)) == ING_WAIT) {
+		struct pollfd p = {.fd = fd, .events = (short)tls_want(t, 0)};
+		uint64_t now = now_ms();
+		if (p.events == 0)
+			return -5;
+		if (now >= until)
+			return ING_WAIT;
+		(*waits)++;
+		poll(&p, 1, (int)(until - now));
+	}
+	return r;
+}
+
+/* Sends a GET and reads the answer to the end into buf (NUL-terminated):
+ * the last tls_read/tls_write result (0 at a clean end). */
+static ssize_t
+exchange(struct tls *t, int fd, uint64_t until, char *buf, size_t cap, size_t *got)
+{
+	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+	size_t off = 0;
+	ssize_t r = 0;
+
+	*got = 0;
+	while (off < sizeof req - 1) {
+		r = tls_write(t, req + off, sizeof req - 1 - off);
+		if (r > 0)
+			off += (size_t)r;
+		else if (r == ING_WAIT && wait_tls(t, fd, POLLOUT, until) == 0)
+			continue;
+		else
+			goto done;
+	}
+	for (;;) {
+		r = tls_read(t, buf + *got, cap - 1 - *got);
+		if (r > 0) {
+			*got += (size_t)r;
+			if (*got == cap - 1)
+				break;
+		} else if (r == ING_WAIT && wait_tls(t, fd, POLLIN, until) == 0) {
+			continue;
+		} else {
+			break;
+		}
+	}
+done:
+	buf[*got] = '\0';
+	return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,53 +318,45 @@ cmd_waitport(const char *addr, int port)
 
 /* ------------------------------------------------------------------------ */
 static int
-cmd_client(const char *cafile, const char *host, const char *addr, int port, const char *expect)
+cmd_client(const char *cafile, const char *host, const char *addr, int port, const char *expect, int hs)
 {
-	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-	char err[256], what[300], buf[65536];
-	size_t calen, off = 0, got = 0;
-	char *ca = slurp(cafile, &calen);
+	char err[256], what[300], buf[65536], how[64] = "";
+	size_t calen = 0, got = 0;
+	char *ca = strcmp(cafile, "-") == 0 ? NULL : slurp(cafile, &calen);
 	struct tls_ctx *ctx;
 	struct tls *t;
 	uint64_t until = now_ms() + 10000;
 	ssize_t r;
-	int fd;
+	int fd, info, waits = 0;
 
-	snprintf(what, sizeof what, "client %s -> %s:%d", host, addr, port);
+	snprintf(what, sizeof what, "client %s%s -> %s:%d", ca == NULL ? "(insecure) " : "", host, addr, port);
 	ctx = tls_client_ctx(ca, calen, err, sizeof err);
 	free(ca);
 	if (ctx == NULL)
 		return expect_err(expect, what, err);
 	if ((fd = tcp_connect(addr, port)) < 0)
 		return fail("%s: connect failed", what);
-	if ((t = tls_client(ctx, fd, host, err, sizeof err)) == NULL)
+	if ((t = tls_client(ctx, fd, host, 0, err, sizeof err)) == NULL)
 		return fail("%s: tls_client: %s", what, err);
 	tls_ctx_free(ctx); /* the session keeps its own reference */
-	while (off < sizeof req - 1) {
-		r = tls_write(t, req + off, sizeof req - 1 - off);
-		if (r > 0)
-			off += (size_t)r;
-		else if (r == ING_WAIT && wait_tls(t, fd, POLLOUT, until) == 0)
-			continue;
-		else
+	if (tls_info(t) != 0)
+		return fail("%s: tls_info %d before the handshake", what, tls_info(t));
+	if (hs) {
+		r = handshake(t, fd, until, &waits);
+		if (r == -5)
+			return fail("%s: tls_handshake waits but tls_want(t, 0) is 0", what);
+		if (r == 1 && (tls_handshake(t) != 1 || !(tls_info(t) & ING_TLS_DONE)))
+			return fail("%s: after the handshake: tls_handshake %d, tls_info %d", what, tls_handshake(t),
+			            tls_info(t));
+		snprintf(how, sizeof how, ", tls_handshake after %d waits", waits);
+		if (r != 1)
 			goto done;
 	}
-	for (;;) {
-		r = tls_read(t, buf + got, sizeof buf - 1 - got);
-		if (r > 0) {
-			got += (size_t)r;
-			if (got == sizeof buf - 1)
-				break;
-		} else if (r == ING_WAIT && wait_tls(t, fd, POLLIN, until) == 0) {
-			continue;
-		} else {
-			break;
-		}
-	}
+	r = exchange(t, fd, until, buf, sizeof buf, &got);
 done:
-	buf[got] = '\0';
+	info = tls_info(t);
 	if (r == ING_ERR || (r == ING_WAIT && got == 0)) {
-		int rc = expect_err(expect, what, r == ING_WAIT ? "timeout" : tls_error(t));
+		int rc = expect_fail(expect, what, r == ING_WAIT ? "timeout" : tls_error(t), info);
 		tls_free(t);
 		close(fd);
 		return rc;
@@ -290,11 +365,167 @@ done:
 	close(fd);
 	if (strcmp(expect, "ok") != 0)
 		return fail("%s: connected, expected %s", what, expect);
+	if (info != ING_TLS_DONE)
+		return fail("%s: tls_info %d, expected ING_TLS_DONE alone", what, info);
 	if (strstr(buf, "HTTP/1.0 200") == NULL && strstr(buf, "HTTP/1.1 200") == NULL)
 		return fail("%s: no HTTP 200 in %zu bytes of response", what, got);
 	if (tls_sessions() != 0)
 		return fail("%s: %d sessions left after tls_free", what, tls_sessions());
-	printf("ok %s: %zu bytes\n", what, got);
+	printf("ok %s: %zu bytes%s\n", what, got, how);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Resumption: sequential connections under (context, key), each driven by
+ * tls_handshake, then a request; tls_info says whether it resumed.
+ * ------------------------------------------------------------------------ */
+struct rconn {
+	const char *host, *addr;
+	int port;
+	char err[300];
+};
+
+/* One connection: its tls_info, or -1 with rc->err. */
+static int
+rconn(struct rconn *rc, struct tls_ctx *ctx, uint64_t key)
+{
+	static char buf[65536]; /* s_server -www: ~4 KB, more with a long chain */
+	char err[256];
+	uint64_t until = now_ms() + 10000;
+	struct tls *t;
+	size_t got = 0;
+	ssize_t r;
+	int fd, info, ok = 0, waits = 0;
+
+	if ((fd = tcp_connect(rc->addr, rc->port)) < 0) {
+		snprintf(rc->err, sizeof rc->err, "connect failed");
+		return -1;
+	}
+	if ((t = tls_client(ctx, fd, rc->host, key, err, sizeof err)) == NULL) {
+		snprintf(rc->err, sizeof rc->err, "tls_client: %s", err);
+		close(fd);
+		return -1;
+	}
+	r = handshake(t, fd, until, &waits);
+	info = tls_info(t);
+	if (r == -5)
+		snprintf(rc->err, sizeof rc->err, "tls_handshake waits but tls_want(t, 0) is 0");
+	else if (r != 1 || !(info & ING_TLS_DONE))
+		snprintf(rc->err, sizeof rc->err, "handshake: %s (tls_info %d)", r == ING_WAIT ? "timeout" : tls_error(t),
+		         info);
+	else if ((r = exchange(t, fd, until, buf, sizeof buf, &got)) != 0)
+		snprintf(rc->err, sizeof rc->err, "request: %s", r == ING_WAIT ? "timeout" : tls_error(t));
+	else if (strstr(buf, " 200 ") == NULL)
+		snprintf(rc->err, sizeof rc->err, "no HTTP 200 in %zu bytes", got);
+	else if (tls_info(t) != info)
+		snprintf(rc->err, sizeof rc->err, "tls_info changed from %d to %d", info, tls_info(t));
+	else
+		ok = 1;
+	tls_free(t);
+	close(fd);
+	return ok ? info : -1;
+}
+
+static int
+cmd_resume(const char *cafile, const char *host, const char *addr, int port, int port2)
+{
+	struct rconn rc = {host, addr, port, ""};
+	char err[256], what[300], lru[80] = "LRU not checked (ING_MAX_TLS_RESUME > 16)";
+	size_t calen = 0;
+	char *ca = strcmp(cafile, "-") == 0 ? NULL : slurp(cafile, &calen);
+	struct tls_ctx *a, *b, *c;
+	uintptr_t a_addr;
+	int n = 0, same;
+	static const struct {
+		char ctx;          /* a, b, c (c: made after a is freed) */
+		uint64_t key;      /* 0: nothing remembered */
+		int resumed;
+		const char *why;
+	} steps[] = {
+		{'a', 0x1111, 0, "first connection under a key"},
+		{'a', 0x1111, 1, "same context and key"},
+		{'a', 0x1111, 1, "again (the refreshed session)"},
+		{'a', 0x2222, 0, "another key"},
+		{'b', 0x1111, 0, "another context, same key"},
+		{'b', 0x1111, 1, "... which then has its own"},
+		{'a', 0x2222, 1, "the other key's own session"},
+		{'a', 0, 0, "key 0"},
+		{'a', 0, 0, "key 0 again (nothing remembered)"},
+		{'a', 0x1111, 1, "the first key still"},
+		/* port2 (when given): the same key, another server */
+		{'A', 0x1111, 0, "another server: a full handshake"},
+		{'A', 0x1111, 1, "... whose session is then the key's"},
+		{'a', 0x1111, 0, "back to the first server: a full handshake"},
+		{'a', 0x1111, 1, "... and its session again"},
+	};
+
+	snprintf(what, sizeof what, "resume %s%s -> %s:%d", ca == NULL ? "(insecure) " : "", host, addr, port);
+	if ((a = tls_client_ctx(ca, calen, err, sizeof err)) == NULL ||
+	    (b = tls_client_ctx(ca, calen, err, sizeof err)) == NULL)
+		return fail("%s: context: %s", what, err);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		int info;
+		if (steps[i].ctx == 'A' && port2 == 0)
+			break;
+		rc.port = steps[i].ctx == 'A' ? port2 : port;
+		info = rconn(&rc, steps[i].ctx == 'b' ? b : a, steps[i].key);
+		if (info < 0)
+			return fail("%s: step %zu (%s): %s", what, i + 1, steps[i].why, rc.err);
+		if (!!(info & ING_TLS_RESUMED) != steps[i].resumed)
+			return fail("%s: step %zu (%s): %s, expected %s (tls_info %d)", what, i + 1, steps[i].why,
+			            info & ING_TLS_RESUMED ? "resumed" : "full handshake",
+			            steps[i].resumed ? "resumed" : "full handshake", info);
+		n++;
+	}
+	/* A context freed and one made after it (maybe at the same address)
+	 * must not see the old one's sessions. */
+	a_addr = (uintptr_t)a;
+	tls_ctx_free(a);
+	if ((c = tls_client_ctx(ca, calen, err, sizeof err)) == NULL)
+		return fail("%s: context: %s", what, err);
+	same = (uintptr_t)c == a_addr;
+	for (uint64_t key = 0x1111; key <= 0x2222; key += 0x1111) {
+		int info = rconn(&rc, c, key);
+		n++;
+		if (info < 0)
+			return fail("%s: new context, key %llx: %s", what, (unsigned long long)key, rc.err);
+		if (info & ING_TLS_RESUMED)
+			return fail("%s: a new context%s resumed the freed one's key %llx", what,
+			            same ? " at the same address" : "", (unsigned long long)key);
+	}
+	/* LRU: fill the table from c, touch the first, add one more: the
+	 * second is dropped, the first stays. */
+	if (ING_MAX_TLS_RESUME <= 16) {
+		int info[4];
+		for (uint64_t k = 0; k < ING_MAX_TLS_RESUME; k++, n++)
+			if (rconn(&rc, c, 100 + k) < 0)
+				return fail("%s: LRU fill %llu: %s", what, (unsigned long long)k, rc.err);
+		info[0] = rconn(&rc, c, 100);                      /* touch */
+		info[1] = rconn(&rc, c, 100 + ING_MAX_TLS_RESUME); /* evicts 101 */
+		info[2] = rconn(&rc, c, 100);
+		info[3] = rconn(&rc, c, 101);
+		n += 4;
+		for (int i = 0; i < 4; i++)
+			if (info[i] < 0)
+				return fail("%s: LRU step %d: %s", what, i + 1, rc.err);
+		if (!(info[0] & ING_TLS_RESUMED) || (info[1] & ING_TLS_RESUMED) || !(info[2] & ING_TLS_RESUMED) ||
+		    (info[3] & ING_TLS_RESUMED))
+			return fail("%s: LRU of %d: resumed %d %d %d %d, expected 1 0 1 0", what, ING_MAX_TLS_RESUME,
+			            !!(info[0] & ING_TLS_RESUMED), !!(info[1] & ING_TLS_RESUMED),
+			            !!(info[2] & ING_TLS_RESUMED), !!(info[3] & ING_TLS_RESUMED));
+		/* b's sessions were the least recently used of all */
+		if ((info[0] = rconn(&rc, b, 0x1111)) < 0 || (info[0] & ING_TLS_RESUMED))
+			return fail("%s: a session dropped from the full table resumed (%s)", what, rc.err);
+		n++;
+		snprintf(lru, sizeof lru, "LRU of %d ok", ING_MAX_TLS_RESUME);
+	}
+	tls_ctx_free(b);
+	tls_ctx_free(c);
+	free(ca);
+	if (tls_sessions() != 0)
+		return fail("%s: %d sessions left", what, tls_sessions());
+	printf("ok %s: %d connections, resumed exactly where expected; new context %s; %s\n", what, n,
+	       same ? "at the freed one's address" : "elsewhere", lru);
 	return 0;
 }
 
@@ -696,7 +927,7 @@ cmd_loop(const char *cafile, const char *crt, const char *key, const char *host,
 	sv.fd = sp[1];
 	cl.k = 0;
 	sv.k = 1;
-	if ((cl.t = tls_client(cctx, cl.fd, host, err, sizeof err)) == NULL)
+	if ((cl.t = tls_client(cctx, cl.fd, host, 0, err, sizeof err)) == NULL)
 		return fail("%s: tls_client: %s", what, err);
 	if ((sv.t = tls_server(sctx, sv.fd, err, sizeof err)) == NULL)
 		return fail("%s: tls_server: %s", what, err);
@@ -707,10 +938,10 @@ cmd_loop(const char *cafile, const char *crt, const char *key, const char *host,
 	while (cl.rcvd < BIG || sv.rcvd < BIG) {
 		struct pollfd pf[2];
 		if (side_step(&cl, "client") || side_step(&sv, "server")) {
-			if (strncmp(expect, "fail:", 5) == 0) {
+			if (strncmp(expect, "fail:", 5) == 0 || strncmp(expect, "cert:", 5) == 0) {
 				/* a failing handshake: the client error is the one to check */
 				const char *e = tls_error(cl.t);
-				int rc = expect_err(expect, what, e);
+				int rc = expect_fail(expect, what, e, tls_info(cl.t));
 				tls_free(cl.t);
 				tls_free(sv.t);
 				return rc;
@@ -731,6 +962,8 @@ cmd_loop(const char *cafile, const char *crt, const char *key, const char *host,
 	}
 	if (strcmp(expect, "ok") != 0)
 		return fail("%s: connected, expected %s", what, expect);
+	if (tls_info(cl.t) != ING_TLS_DONE)
+		return fail("%s: client tls_info %d, expected ING_TLS_DONE alone", what, tls_info(cl.t));
 	/* SNI for DNS names only, never for IP literals; one pick. */
 	{
 		unsigned char ip[16];
@@ -825,38 +1058,38 @@ static int
 cmd_pool(const char *crt, const char *key)
 {
 	struct tls_ctx *ctx;
-	struct tls *t[ING_MAX_TLS_CONNS + 1];
+	struct tls *t[ING_TLS_SESSIONS + 1];
 	char err[256];
-	int sp[ING_MAX_TLS_CONNS + 1][2];
+	int sp[ING_TLS_SESSIONS + 1][2];
 
 	if (load_cert(crt, key, &certs[0]) != 0)
 		return 1;
 	ncerts = 1;
 	if ((ctx = tls_server_ctx(pick, NULL, err, sizeof err)) == NULL)
 		return fail("pool: server ctx: %s", err);
-	for (int i = 0; i <= ING_MAX_TLS_CONNS; i++) {
+	for (int i = 0; i <= ING_TLS_SESSIONS; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp[i]) != 0)
 			return fail("socketpair");
 		t[i] = tls_server(ctx, sp[i][0], err, sizeof err);
-		if (i < ING_MAX_TLS_CONNS && t[i] == NULL)
+		if (i < ING_TLS_SESSIONS && t[i] == NULL)
 			return fail("pool: session %d refused: %s", i + 1, err);
 	}
-	if (t[ING_MAX_TLS_CONNS] != NULL)
-		return fail("pool: session %d accepted past the limit", ING_MAX_TLS_CONNS + 1);
-	if (strstr(err, "ING_MAX_TLS_CONNS") == NULL || strstr(err, "too many TLS sessions") == NULL)
+	if (t[ING_TLS_SESSIONS] != NULL)
+		return fail("pool: session %d accepted past the limit", ING_TLS_SESSIONS + 1);
+	if (strstr(err, "ING_TLS_SESSIONS") == NULL || strstr(err, "too many TLS sessions") == NULL)
 		return fail("pool: error does not name the limit: %s", err);
-	if (tls_sessions() != ING_MAX_TLS_CONNS)
+	if (tls_sessions() != ING_TLS_SESSIONS)
 		return fail("pool: tls_sessions() = %d", tls_sessions());
 	tls_free(t[0]);
 	if ((t[0] = tls_server(ctx, sp[0][0], err, sizeof err)) == NULL)
 		return fail("pool: a freed slot is not reused: %s", err);
-	for (int i = 0; i < ING_MAX_TLS_CONNS; i++)
+	for (int i = 0; i < ING_TLS_SESSIONS; i++)
 		tls_free(t[i]);
 	tls_ctx_free(ctx);
 	tls_cert_free(certs[0].c);
 	if (tls_sessions() != 0)
 		return fail("pool: %d sessions left", tls_sessions());
-	printf("ok pool: session %d refused: %s\n", ING_MAX_TLS_CONNS + 1, err);
+	printf("ok pool: session %d refused: %s\n", ING_TLS_SESSIONS + 1, err);
 	return 0;
 }
 
@@ -915,8 +1148,10 @@ main(int argc, char **argv)
 		return cmd_freeport(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "waitport") == 0)
 		return cmd_waitport(argv[2], atoi(argv[3]));
-	if (argc == 7 && strcmp(argv[1], "client") == 0)
-		return cmd_client(argv[2], argv[3], argv[4], atoi(argv[5]), argv[6]);
+	if ((argc == 7 || (argc == 8 && strcmp(argv[7], "hs") == 0)) && strcmp(argv[1], "client") == 0)
+		return cmd_client(argv[2], argv[3], argv[4], atoi(argv[5]), argv[6], argc == 8);
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "resume") == 0)
+		return cmd_resume(argv[2], argv[3], argv[4], atoi(argv[5]), argc == 7 ? atoi(argv[6]) : 0);
 	if (argc >= 5 && argc % 2 == 1 && strcmp(argv[1], "server") == 0)
 		return cmd_server(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 5 && strcmp(argv[1], "load") == 0)

@@ -13,6 +13,7 @@ line, written by test/bench/run.sh:
     stall k=v...                          stall_probe.py
     malloc ROUTE allocs=N requests=M      malloc_count.so
     idle N k=v...                         idle_conns.py
+    upconn SECTION NAME ROUND k=v...      TLS handshakes counted at F's backend
 Ratios are medians of per-round ratios (each round runs every target back
 to back, so a noisy neighbour hits both sides of a ratio alike).
 """
@@ -60,6 +61,7 @@ def main():
     raw, outp = sys.argv[1], sys.argv[2]
     kv, notes, wrk, lists, decode, stall, mallocs, idle = {}, [], {}, {}, {}, None, {}, None
     rebuild = None
+    upconn = {}
     with open(raw) as f:
         for line in f:
             p = line.rstrip("\n").split(" ")
@@ -87,6 +89,8 @@ def main():
             elif t == "idle":
                 idle = kvs(p[2:])
                 idle["n"] = int(p[1])
+            elif t == "upconn":
+                upconn.setdefault((p[1], p[2]), []).append((int(p[3]), kvs(p[4:])))
 
     out = []
     w = out.append
@@ -413,6 +417,116 @@ def main():
             w("Skipped (see the notes).")
             w("")
             goals.append(("E", "HTTPS", "skipped", "issue 8", "n/a"))
+
+    # ---- F
+    if any(s == "F" for s, _ in wrk) or any(s == "F" for s, _ in notes):
+        fnames = [n for n in ("ingressd", "ingressd_mbedtls", "nginx", "haproxy") if ("F", n) in wrk]
+        flabel = {"ingressd": "ingressd (BearSSL)", "ingressd_mbedtls": "ingressd (mbedTLS)",
+                  "nginx": "nginx (proxy, 1 worker)", "haproxy": "HAProxy (nbthread 1)"}
+
+        def hs10k(n):
+            """(handshakes per 10,000 requests, resumed per 10,000, handshakes, resumed, requests) over the
+            measured runs of n, as the backend counted them"""
+            u = [d for _, d in upconn.get(("F", n), [])]
+            req = sum(d.get("requests", 0) for d in u)
+            h = sum(d.get("handshakes", 0) for d in u)
+            rs = sum(d.get("resumed", 0) for d in u)
+            if not req:
+                return None, None, h, rs, req
+            return h * 1e4 / req, rs * 1e4 / req, h, rs, req
+
+        def fbad(n):
+            e = [bad("F", n)] if bad("F", n) else []
+            u = [d for _, d in upconn.get(("F", n), [])]
+            n200 = sum(int(d.get("non200", 0)) for d in u)
+            if n200:
+                e.append(f"{n200} non-200 at the backend")
+            wreq = sum(int(d.get("requests", 0)) for d in allruns("F", n))
+            breq = sum(int(d.get("requests", 0)) for d in u)
+            if u and abs(wreq - breq) > max(100, wreq / 100):
+                e.append(f"backend saw {breq:,} requests, wrk {wreq:,}")
+            return ", ".join(e)
+
+        w("## F. HTTPS to pods: keep-alive on both sides, TLS 1.2 from the proxy to the pod")
+        w("")
+        if fnames:
+            nr = max(len(runs("F", n)) for n in fnames)
+            w(f"wrk (as in B, {nr} interleaved rounds, rotated) through each proxy to one nginx HTTPS backend "
+              "(1 worker, ECDSA P-256 self-signed certificate, ssl_session_cache, TLS 1.2 - the only version "
+              "ingressd speaks - and the same 30-byte body), one backend port per proxy. ingressd: a Service port "
+              "443, insecureSkipVerify = true; nginx: proxy_pass https:// to an upstream with keepalive 64, "
+              "proxy_http_version 1.1, Connection \"\", proxy_ssl_session_reuse on; HAProxy: ssl verify none, "
+              "http-reuse always, pool-purge-delay 60s. Handshakes are counted at the backend from its access log "
+              "(`$connection $ssl_session_reused`): a connection whose first request falls in a measured run is "
+              "one handshake made in that run (resumed when `$ssl_session_reused` says so); warm-up excluded, "
+              "summed over the rounds.")
+            w("")
+            w("| proxy | req/s | p50 ms | p99 ms | CPU µs/request | handshakes per 10,000 requests (resumed) | handshakes / requests at the backend | peak RSS (VmHWM) | req/s of each round | errors |")
+            w("|---|---:|---:|---:|---:|---:|---|---:|---|---|")
+            for n in fnames:
+                h, hr, hn, rn, req = hs10k(n)
+                rs = ", ".join(fmt(runs("F", n)[k]["rps"]) for k in sorted(runs("F", n)))
+                w(f"| {flabel[n]} | {fmt(m('F', n, 'rps'))} | {fmt(m('F', n, 'p50_ms'), 3)} | {fmt(m('F', n, 'p99_ms'), 3)} "
+                  f"| {fmt(cpu_us('F', n), 1)} | {fmt(h, 2)} ({fmt(hr, 2)}) | {fmt(hn, 0)} / {fmt(float(req), 0)} "
+                  f"| {fmt(float(kv[f'F.rss.{n}']) / MB, 1) + ' MB' if kv.get(f'F.rss.{n}') else 'n/a'} | {rs} | {fbad(n)} |")
+            w("")
+            extra = []
+            for n in fnames:
+                a = kv.get(f"F.all.{n}")
+                if a:
+                    d = kvs(a.split(" "))
+                    extra.append(f"{flabel[n]}: {fmt(d.get('handshakes'), 0)} handshakes ({fmt(d.get('resumed'), 0)} resumed) "
+                                 f"in {fmt(d.get('requests'), 0)} requests, warm-up included; TLS `{kv.get(f'F.tls.{n}', '?')}`")
+            if extra:
+                w("At the backend over the whole section: " + "; ".join(extra) + ".")
+                w("")
+            for n in ("ingressd", "ingressd_mbedtls"):
+                c = kv.get(f"F.counted.{n}")
+                if c:
+                    w(f"- {flabel[n]}'s own count, `ingressd_upstream_tls_handshakes_total`: {c}")
+            w("")
+            fgoal = []
+            hn_ng = hs10k("nginx")[0]
+            for n in ("ingressd", "ingressd_mbedtls", "haproxy"):
+                if n not in fnames or "nginx" not in fnames:
+                    continue
+                r, v = paired("F", n, "nginx")
+                p, pv = paired("F", n, "nginx", "p99_ms")
+                ci, cn = cpu_us("F", n), cpu_us("F", "nginx")
+                c = cn / ci if ci and cn else None
+                h = hs10k(n)[0]
+                invalid = bool(fbad(n) or fbad("nginx"))
+                each = ", ".join(fmt(x) for x in v)
+                if n == "haproxy":
+                    goals.append(("F", "HTTPS to pods req/s HAProxy / nginx", f"{fmt(r)} (rounds: {each})", "(reported)", "-"))
+                    goals.append(("F", "HTTPS to pods p99 HAProxy / nginx", f"{fmt(p)} (rounds: {', '.join(fmt(x) for x in pv)})", "(reported)", "-"))
+                    goals.append(("F", "HTTPS to pods handshakes per 10,000 requests, HAProxy vs nginx",
+                                  f"{fmt(h)} vs {fmt(hn_ng)}", "(reported)", "-"))
+                    continue
+                s1, s2 = met(r, ">=", 1.0), met(c, ">=", 1.0)
+                st = s1 if s1 == s2 else f"unclear (noise): req/s {s1.strip('*')}, CPU {s2.strip('*')}"
+                sp = met(p, "<=", 1.0)
+                sh = met(None if h is None or hn_ng is None else h - hn_ng, "<=", 0)
+                if invalid:
+                    st = sp = sh = "**invalid** (errors)"
+                goals.append(("F", f"HTTPS to pods req/s {flabel[n]} / nginx",
+                              f"{fmt(r)} (rounds: {each}; by CPU/request: {fmt(c)})", ">= 1.0", st))
+                goals.append(("F", f"HTTPS to pods p99 {flabel[n]} / nginx",
+                              f"{fmt(p)} (rounds: {', '.join(fmt(x) for x in pv)})", "<= 1.00", sp))
+                goals.append(("F", f"HTTPS to pods handshakes per 10,000 requests, {flabel[n]} vs nginx",
+                              f"{fmt(h)} vs {fmt(hn_ng)}", "<= nginx's", sh))
+                fgoal.append(f"{flabel[n]}: req/s {fmt(r)}x nginx ({st}), p99 {fmt(p)}x ({sp}), "
+                             f"handshakes/10k {fmt(h)} vs {fmt(hn_ng)} ({sh})")
+            if "nginx" not in fnames:
+                goals.append(("F", "HTTPS to pods against nginx", "no nginx row (see the notes)", ">= 1.0x req/s, p99 <=, handshakes <=", "n/a"))
+            if fgoal:
+                w("Goal: >= 1.0x nginx's requests/s, p99 <= nginx's, handshakes per 10,000 requests <= nginx's. "
+                  + "; ".join(fgoal) + ".")
+                w("")
+        else:
+            w("Skipped (see the notes).")
+            w("")
+            goals.append(("F", "HTTPS to pods", "skipped", "", "n/a"))
 
     # ---- size (issue 12)
     sizes = [(a, kv.get("size." + a)) for a in ("aarch64", "armhf", "x86_64")]

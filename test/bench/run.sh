@@ -19,6 +19,12 @@
 #   E  HTTPS: keep-alive req/s over TLS, and full handshakes/s with ECDSA
 #      P-256 and RSA-2048 certificates, for ingressd (BearSSL and mbedTLS
 #      builds) and nginx (OpenSSL)
+#   F  HTTPS to pods: keep-alive both sides, TLS 1.2 from the proxy to an
+#      nginx HTTPS backend, for ingressd (insecureSkipVerify; BearSSL and
+#      mbedTLS builds), nginx (proxy_pass https://, upstream keepalive,
+#      proxy_ssl_session_reuse) and HAProxy (ssl verify none, http-reuse);
+#      req/s, p99, and the TLS handshakes per 10,000 requests counted at the
+#      backend; rounds interleaved
 #
 # Prints a markdown table and writes build/bench/results.md; raw numbers
 # and every log are kept in build/bench/ (raw.txt, logs/). The machine is
@@ -26,7 +32,8 @@
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10     wrk duration of each A run     BENCH_ROUNDS=3
-#   BENCH_VAR_SECONDS=4  wrk duration of each B run     BENCH_VAR_ROUNDS=3
+#   BENCH_VAR_SECONDS=4  wrk duration of each B, E and F run
+#   BENCH_VAR_ROUNDS=3   rounds of B and F
 #   BENCH_WARMUP=2       seconds of wrk warm-up per target
 #   BENCH_C_SECONDS=3    wrk duration without / with the idle connections held
 #   BENCH_CONNS=64       wrk connections
@@ -34,7 +41,7 @@
 #   BENCH_PIN=1          pin wrk + backend to CPU 0 and the proxy to CPU 1
 #   BENCH_QUICK=1        a short smoke run (numbers meaningless)
 #   BENCH_INGRESSD=PATH  the binary to measure (default ./ingressd)
-#   BENCH_ONLY="D A B C E"  sections to run
+#   BENCH_ONLY="D A B C E F"  sections to run
 #   BENCH_KEEP=1         keep the temp dir (configs of nginx/haproxy)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -51,7 +58,7 @@ CONNS=${BENCH_CONNS:-64}
 IDLE=${BENCH_IDLE_CONNS:-10000}
 GEN=${BENCH_GENERATE:-1000}
 DECODE_N=${BENCH_DECODE_N:-100000}
-ONLY=${BENCH_ONLY:-D A B C E}
+ONLY=${BENCH_ONLY:-D A B C E F}
 B=${BENCH_INGRESSD:-$ROOT/ingressd}
 if [ -n "${BENCH_QUICK:-}" ]; then
 	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 CSECS=1 IDLE=2000 DECODE_N=10000
@@ -822,6 +829,290 @@ section_E() {
 	done
 }
 
+# ================================================================ F: HTTPS to pods
+# Keep-alive on both sides, TLS 1.2 from the proxy to the pod: ingressd (a
+# Service port 443 found HTTPS, insecureSkipVerify; the BearSSL and the
+# mbedTLS build), nginx (proxy_pass https:// to an upstream with keepalive,
+# proxy_ssl_session_reuse on) and HAProxy (ssl verify none, http-reuse
+# always), in front of one nginx HTTPS backend (ECDSA P-256 self-signed
+# certificate, ssl_session_cache) that listens on one port per proxy. The
+# backend's access log records each request's connection number and
+# $ssl_session_reused, so the handshakes each proxy made in its measured
+# runs are counted where they happen: a connection whose first request
+# falls in the run is one handshake (resumed when its first line says
+# "r"). Rounds interleaved and rotated as in A.
+# f_name NAME: the Service, Ingress and host name of proxy NAME's pod
+f_name() {
+	case $1 in
+	ingressd) echo pod-bearssl ;;
+	ingressd_mbedtls) echo pod-mbedtls ;;
+	*) echo "pod-$1" ;;
+	esac
+}
+# f_start NAME: starts proxy NAME of section F (ports in F_PORT[NAME], its
+# backend port F_BPORT[NAME]); 1 when it does not answer with the body.
+f_start() {
+	local n=$1 bin=$B sw p hmax
+	p=$(free_port)
+	F_PORT[$n]=$p F_HOST[$n]=$(f_name $n).bench
+	case $n in
+	ingressd | ingressd_mbedtls)
+		[ $n = ingressd_mbedtls ] && bin=$MBED
+		sw=$(free_port)
+		F_WEB[$n]=$sw
+		# insecureSkipVerify is a top-level key: before the first [table]
+		ingressd_conf "$TMP/f-$n.body" $p $sw $API
+		{
+			echo "insecureSkipVerify = true"
+			cat "$TMP/f-$n.body"
+		} >"$TMP/f-$n.conf"
+		bg "$LOGS/f-$n.log" $PSRV "$bin" -c "$TMP/f-$n.conf"
+		F_STOP[$n]=$LAST F_PID[$n]=$LAST
+		wait_port $p && until_ok 100 ready $sw || return 1
+		;;
+	nginx)
+		nginx_head fpx
+		cat >>"$TMP/fpx/nginx.conf" <<EOF
+    upstream pod {
+        server 127.0.0.1:${F_BPORT[$n]};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$p backlog=4096;
+        location / {
+            proxy_pass https://pod;
+            proxy_ssl_session_reuse on;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Port \$server_port;
+        }
+    }
+}
+EOF
+		bg "$LOGS/f-nginx.log" $PSRV nginx -p "$TMP/fpx" -e "$TMP/fpx/logs/error.log" -c "$TMP/fpx/nginx.conf" -g 'daemon off;'
+		F_STOP[$n]=$LAST
+		wait_port $p || return 1
+		F_PID[$n]=$(pgrep -P $LAST | head -n 1) # the worker does the work
+		F_PID[$n]=${F_PID[$n]:-$LAST}
+		;;
+	haproxy)
+		# pool-purge-delay: HAProxy closes half its idle server connections
+		# every 5 s by default; 60 s is nginx's upstream keepalive_timeout
+		# (ingressd keeps them 90 s), so each proxy's pool outlives the
+		# other proxies' runs. Two fds per connection under the limit, as in A.
+		hmax=$((($(ulimit -n) - 200) / 2))
+		[ $hmax -gt 30000 ] && hmax=30000
+		cat >"$TMP/f-haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn $hmax
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+    http-reuse always
+    option forwardfor
+frontend fe
+    bind 127.0.0.1:$p
+    http-request set-header X-Real-IP %[src]
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Port %[dst_port]
+    default_backend be
+backend be
+    server pod 127.0.0.1:${F_BPORT[$n]} ssl verify none pool-purge-delay 60s maxconn 1000
+EOF
+		bg "$LOGS/f-haproxy.log" $PSRV haproxy -f "$TMP/f-haproxy.cfg" -db
+		F_STOP[$n]=$LAST F_PID[$n]=$LAST
+		wait_port $p || return 1
+		;;
+	esac
+	until_ok 50 sh -c "curl -sf -H 'Host: ${F_HOST[$n]}' http://127.0.0.1:$p/ | grep -q hello"
+}
+# f_tls_metric NAME: ingressd's own count of its handshakes with pods
+f_tls_metric() {
+	curl -s "http://127.0.0.1:${F_WEB[$1]}/metrics" |
+		awk '/^ingressd_upstream_tls_handshakes_total\{resumed="false"\}/ {f = $2}
+			/^ingressd_upstream_tls_handshakes_total\{resumed="true"\}/ {t = $2}
+			END {printf "%d full, %d resumed\n", f, t}'
+}
+section_F() {
+	local n r k t listens targets=() FBPID want_t="ingressd"
+	local -A m0
+	declare -gA F_PORT F_BPORT F_PID F_STOP F_HOST F_WEB
+	say "F: HTTPS to pods, $VROUNDS rounds of ${VSECS}s"
+	command -v openssl >/dev/null || {
+		note F "openssl missing: HTTPS to pods skipped"
+		return
+	}
+	if [ -x "$MBED" ]; then
+		want_t="$want_t ingressd_mbedtls"
+	else
+		note F "no mbedTLS build at $MBED (make build/mbedtls/ingressd): measured BearSSL only"
+	fi
+	want_t="$want_t nginx"
+	if command -v haproxy >/dev/null; then want_t="$want_t haproxy"; else note F "haproxy missing: no HAProxy row"; fi
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=pod.bench \
+		-addext subjectAltName=DNS:pod.bench -keyout "$TMP/tls-pod.key" -out "$TMP/tls-pod.crt" >/dev/null 2>&1
+	# the HTTPS backend: one worker, one port per proxy, TLS 1.2 (the only
+	# version ingressd speaks), an access log buffered (written at the latest
+	# when it stops, before the log is read)
+	listens=""
+	for n in $want_t; do
+		F_BPORT[$n]=$(free_port)
+		listens="$listens
+        listen 127.0.0.1:${F_BPORT[$n]} ssl backlog=4096;"
+	done
+	nginx_head fback
+	cat >>"$TMP/fback/nginx.conf" <<EOF
+    log_format conns '\$msec \$server_port \$connection \$ssl_session_reused \$ssl_protocol/\$ssl_cipher \$status';
+    server {$listens
+        ssl_certificate $TMP/tls-pod.crt;
+        ssl_certificate_key $TMP/tls-pod.key;
+        ssl_protocols TLSv1.2;
+        ssl_session_cache shared:S:1m;
+        access_log $TMP/fback/logs/access.log conns buffer=256k flush=1s;
+        location / {
+            default_type text/plain;
+            return 200 "hello from the bench backend\n";
+        }
+    }
+}
+EOF
+	bg "$LOGS/f-backend.log" $PBACK nginx -p "$TMP/fback" -e "$TMP/fback/logs/error.log" -c "$TMP/fback/nginx.conf" -g 'daemon off;'
+	FBPID=$LAST
+	for n in $want_t; do
+		wait_port ${F_BPORT[$n]} || {
+			note F "SKIPPED: the HTTPS backend did not start: $(tail -n 3 "$TMP/fback/logs/error.log" 2>/dev/null)"
+			stop $FBPID
+			return
+		}
+	done
+	# ingressd's pods: a Service port 443 per build, each to its own backend port
+	for n in ingressd ingressd_mbedtls; do
+		case " $want_t " in *" $n "*) ;; *) continue ;; esac
+		k=$(f_name $n)
+		cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $k, namespace: b}
+spec:
+  ports: [{name: https, port: 443}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $k-1, namespace: b, labels: {kubernetes.io/service-name: $k}}
+addressType: IPv4
+ports: [{name: https, port: ${F_BPORT[$n]}}]
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $k, namespace: b}
+spec:
+  rules:
+  - host: $k.bench
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: $k, port: {number: 443}}}}
+EOF
+	done >"$TMP/f-objects.yaml"
+	curl -sf -X POST --data-binary @"$TMP/f-objects.yaml" -H 'Content-Type: application/yaml' \
+		http://127.0.0.1:$CTL/objects >"$LOGS/f-objects.txt" || note F "posting the HTTPS-pod objects failed"
+	for n in $want_t; do
+		if f_start $n; then
+			targets+=("$n")
+		else
+			note F "SKIPPED: $n does not answer through the HTTPS backend (logs/f-$n.log)"
+		fi
+	done
+	for n in "${targets[@]}"; do
+		warm -H "Host: ${F_HOST[$n]}" "http://127.0.0.1:${F_PORT[$n]}/"
+		case $n in ingressd*) m0[$n]=$(f_tls_metric $n) ;; esac
+	done
+	k=${#targets[@]}
+	: >"$TMP/f-windows.txt"
+	for r in $(seq 1 "$VROUNDS"); do
+		for t in $(seq 0 $((k - 1))); do # rotate the order each round
+			n=${targets[$(((t + r - 1) % k))]}
+			echo "$n $r ${F_BPORT[$n]} $(date +%s.%N)" >>"$TMP/f-windows.txt"
+			wrk_run F "$n" "$r" "$VSECS" "${F_PID[$n]}" "http://127.0.0.1:${F_PORT[$n]}/" -H "Host: ${F_HOST[$n]}"
+		done
+	done
+	for n in "${targets[@]}"; do
+		case $n in ingressd*) kv "F.counted.$n" "${m0[$n]} after the warm-up, $(f_tls_metric $n) at the end" ;; esac
+		[ -n "${F_PID[$n]}" ] && [ -e /proc/${F_PID[$n]} ] && kv "F.rss.$n" "$(status_kb ${F_PID[$n]} VmHWM)"
+	done
+	for n in $want_t; do [ -n "${F_STOP[$n]:-}" ] && stop ${F_STOP[$n]}; done
+	stop $FBPID # writes out the buffered access log
+	[ ${#targets[@]} -gt 0 ] || return
+	# per run: requests the backend answered, connections first seen (=
+	# handshakes), how many of those were resumed; per proxy over the
+	# whole log (warm-up included) the same and the TLS version/cipher
+	python3 -c '
+import collections, sys
+runs = collections.defaultdict(list)  # backend port -> [(start, name, round)]
+name = {}
+for line in open(sys.argv[2]):
+    n, r, p, s = line.split()
+    runs[p].append((float(s), n, r))
+    name[p] = n
+for p in runs:
+    runs[p].sort()
+seen = set()
+st = collections.OrderedDict(((n, r), [0, 0, 0, 0]) for p in runs for _, n, r in runs[p])
+alls = collections.defaultdict(lambda: [0, 0, 0])
+tls = collections.defaultdict(collections.Counter)
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) < 6 or f[1] not in name:
+        continue
+    t, p, c, reused, proto, status = float(f[0]), f[1], f[2], f[3], f[4], f[5]
+    new = c not in seen
+    seen.add(c)
+    a = alls[p]
+    a[0] += 1
+    a[1] += new
+    a[2] += new and reused == "r"
+    tls[p][proto] += 1
+    key = None
+    for s, n, r in runs[p]:
+        if t < s:
+            break
+        key = (n, r)
+    if key is None:
+        continue
+    x = st[key]
+    x[0] += 1
+    x[1] += new
+    x[2] += new and reused == "r"
+    x[3] += status != "200"
+for (n, r), x in st.items():
+    print(f"upconn F {n} {r} requests={x[0]} handshakes={x[1]} resumed={x[2]} non200={x[3]}")
+for p, a in alls.items():
+    print(f"kv F.all.{name[p]} requests={a[0]} handshakes={a[1]} resumed={a[2]}")
+    print(f"kv F.tls.{name[p]} " + ",".join(k for k, _ in tls[p].most_common()))
+' "$TMP/fback/logs/access.log" "$TMP/f-windows.txt" >"$LOGS/f-handshakes.txt" 2>&1 ||
+		note F "counting the backend's handshakes failed (logs/f-handshakes.txt)"
+	while read -r line; do
+		case $line in upconn* | kv*) rec "$line" ;; esac
+		say "  $line"
+	done <"$LOGS/f-handshakes.txt"
+	cp "$TMP/f-windows.txt" "$LOGS/f-windows.txt"
+	gzip -1 -c "$TMP/fback/logs/access.log" >"$LOGS/f-backend-access.log.gz" 2>/dev/null
+}
+
 # ================================================================ run
 # timed SECTION: runs section_SECTION and records its wall time
 timed() {
@@ -830,7 +1121,7 @@ timed() {
 	kv "time.$1" $(($(date +%s) - t))
 }
 want D && timed D
-if want A || want B || want C || want E; then
+if want A || want B || want C || want E || want F; then
 	setup_proxies || true
 fi
 if [ $UP = 1 ]; then
@@ -838,6 +1129,7 @@ if [ $UP = 1 ]; then
 	want B && timed B
 	want C && timed C
 	want E && timed E
+	want F && timed F
 	kv log_lines.ingressd "$(wc -l <"$LOGS/ingressd.log")"
 fi
 # S: the stripped static binaries as `make cross` builds them (issue 12;

@@ -239,4 +239,34 @@ sleep 0.3
 has "$(get self.test /echo)" "backend=self" && grep -q "rootCAs" "$T_TMP/ingressd.log" &&
 	ok "unreadable rootCAs: reload refused, the running config stays" || fail "bad rootCAs reload"
 $B -t -c "$T_TMP/i.conf" >/dev/null 2>&1 && fail "-t accepted unreadable rootCAs" || ok "-t refuses unreadable rootCAs"
+
+# ---- the pods' share of the TLS pool (ING_MAX_TLS_UPSTREAMS), on a build
+# with a share of 2: busy sessions full, a third request gets 503 while a
+# plain pod is served; idle pooled sessions give way to new ones
+if [ -z "$1" ]; then
+	cc -std=c11 -O1 -DING_MAX_TLS_UPSTREAMS=2 -o "$T_TMP/ingressd2" ingressd.c port/posix.c port/tls_bearssl.c \
+		-l:libbearssl.a || fail "the small-share build"
+	kill $IPID
+	HTTP=$(free_port)
+	WEB=$(free_port)
+	conf "insecureSkipVerify = true"
+	B=$T_TMP/ingressd2
+	start_ingressd
+	ready "the small-share build is ready"
+	get web.test /slow/1500 >/dev/null &
+	s1=$!
+	get custom.test /slow/1500 >/dev/null &
+	s2=$!
+	sleep 0.4
+	is "$(code named.test /echo)" 503 && ok "TLS share full: 503" || fail "TLS share full: $(code named.test /echo)"
+	has "$(get toplain.test /echo)" "backend=plain" && ok "... while plain pods are served" || fail "plain pod blocked"
+	wait $s1 $s2
+	has "$(get named.test /echo)" "tls-sni=named.test" && ok "idle pooled sessions give way to a new one" ||
+		fail "no eviction of idle TLS sessions"
+	m=$(curl -s http://127.0.0.1:$WEB/metrics)
+	has "$m" 'ingressd_limit_hits_total{limit="ING_MAX_TLS_UPSTREAMS"} [1-9]' &&
+		has "$m" 'ingressd_upstream_tls_failures_total{reason="no_slot"} [1-9]' && ok "the limit hit is counted" ||
+		fail "limit hit not counted"
+	grep -q "ING_MAX_TLS_UPSTREAMS" "$T_TMP/ingressd.log" && ok "the limit hit is logged naming it" || fail "limit not logged"
+fi
 finish

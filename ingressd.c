@@ -75,7 +75,7 @@ struct ing_str {
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
-	X(TLS_UPSTREAMS)
+	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -1630,8 +1630,10 @@ static void
 cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v, char (*files)[256], int *nfiles)
 {
 	if (*nfiles > 0) {
-		cf_err(ps, "%s: the CA files are given twice%s", key,
-		       ps->ep ? " (tls.ClientCA files and clientCAFiles)" : "");
+		if (ps->ep != NULL)
+			cf_err(ps, "%s: the entry point's client CAs are given twice (tls.ClientCA files and clientCAFiles)", key);
+		else
+			cf_err(ps, "%s: given twice", key);
 		return;
 	}
 	if (v->n > ING_MAX_CA_FILES) {
@@ -2335,6 +2337,25 @@ enum hp_hid {
 };
 _Static_assert(HH__COUNT <= 32, "hp_hid ids are used as bits of a uint32_t");
 #define HH_BIT(id) (1u << HH_##id)
+/* Not copied from one side to the other: hop-by-hop headers (RFC 9110
+ * 7.6.1), and the framing, which the proxy writes itself from the one
+ * decision it made (hp_body_init), so the head sent can never disagree
+ * with the bytes forwarded. */
+#define HH_HOP                                                                                         \
+	(HH_BIT(CONNECTION) | HH_BIT(KEEP_ALIVE) | HH_BIT(PROXY_CONNECTION) | HH_BIT(TE) | HH_BIT(TRAILERS) | \
+	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE) | HH_BIT(HTTP2_SETTINGS) |  \
+	 HH_BIT(CONTENT_LENGTH) | HH_BIT(TRANSFER_ENCODING))
+/* Request headers ingressd sets itself, and ones a pod may trust for the
+ * client's address, certificate or the URL, which only ingressd may tell
+ * it: Forwarded, X-Original-URL and X-Rewrite-URL (IIS rewrite; Symfony and
+ * Zend read them), X-Forwarded-Tls-Client-Cert(-Infos) (pass-client-tls-cert,
+ * whether the route has it or not), and '_' twins of ours. (X-Forwarded-For
+ * is ingressd's too, kept and appended to.) */
+#define HH_OURS                                                                                            \
+	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
+	 HH_BIT(X_REAL_IP) | HH_BIT(HOST) | HH_BIT(FORWARDED) | HH_BIT(X_ORIGINAL_URL) | HH_BIT(X_REWRITE_URL) |        \
+	 HH_BIT(X_TLS_CLIENT_CERT) | HH_BIT(X_TLS_CLIENT_CERT_INFOS) | HH_BIT(TWIN))
+
 static const struct ing_str hp_hid_names[HH_TWIN] = {
     {"", 0},
 #define X(id, name) STR_LIT(name),
@@ -3140,6 +3161,8 @@ struct cn {
 	uint8_t retries;
 	uint16_t status;      /* client: response status */
 	int be;               /* client: balancer slot of the backend */
+	int pol;              /* client: the route's policy (XF_EDITS): index in the table of generation tgen, */
+	uint32_t tgen, pol_key; /* ... and st_hash of its Ingress, should that table be gone (up_pol) */
 	uint32_t be_gen;      /* client: that slot's generation at dispatch */
 	int16_t srv;          /* client: server index in the backend, -1 none */
 	uint8_t req_open;     /* client: a request not yet counted (mx_done) */
@@ -3283,7 +3306,8 @@ cn_unpair(struct cn *c)
 	X(AUTH_BUSY, "auth_busy") X(NO_SERVER, "no_server") X(BREAKER, "breaker_open")                       \
 	X(NO_SLOT, "no_slot") X(UPSTREAM_CONNECT, "upstream_connect") X(UPSTREAM_TIMEOUT, "upstream_timeout") \
 	X(UPSTREAM_ERROR, "upstream_error") X(UPSTREAM_TLS, "upstream_tls") X(BACKEND_PROTOCOL, "backend_protocol") \
-	X(REDIRECT, "redirect") X(ADMIN, "admin")
+	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
+	X(ADMIN, "admin")
 enum rsn {
 	RSN_NONE,
 #define X(n, s) RSN_##n,
@@ -3488,8 +3512,16 @@ enum {
 	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
 	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
 	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME,
+	/* the header annotations (rb_headers), kept together in one st_blob */
+	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
+	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
+	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
+	IA_H_PROXY_HEADERS, IA_H_CORS, IA_H_CORS_ORIGIN, IA_H_CORS_METHODS, IA_H_CORS_HEADERS, IA_H_CORS_EXPOSE,
+	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE,
 	IA__COUNT
 };
+#define IA_H_FIRST IA_H_REQ
+#define IA_H_LAST IA_H_CORS_MAX_AGE
 /* A source-range annotation: entries in the store's cidr pool. */
 struct st_ranges {
 	int first, n;     /* chain of st_cidr */
@@ -3535,6 +3567,8 @@ struct st_ing {
 	char a_backend_protocol[16]; /* nginx's backend-protocol */
 	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
 	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
+	int hdrs;                 /* st_blob: the header annotations (IA_H_*), or -1 */
+	uint8_t hdrs_over;        /* ... over ING_MAX_HEADER_ANN_BYTES or the note pool: not kept */
 	uint8_t has_default;
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
 	int paths, npaths;     /* chain of st_path */
@@ -3708,6 +3742,52 @@ st_free_chain(struct st_pool *p, int head)
 	}
 }
 
+/* Bytes of any length (1 to ING_MAX_HEADER_ANN_BYTES) as a chain of
+ * notes, the length in the first two bytes: its head, or -1 with nothing
+ * kept when the pool ran out (logged). */
+#define ST_BLOB_NODE ((int)sizeof g_st.note[0].text)
+static int
+st_blob_new(const char *p, size_t n)
+{
+	int head = -1, *link = &head;
+	for (size_t off = 0; off < n + 2;) {
+		int i = st_alloc(&g_st.p_note, "st: texts kept with objects");
+		if (i < 0) {
+			st_free_chain(&g_st.p_note, head);
+			return -1;
+		}
+		*link = i;
+		link = &g_st.note[i].next;
+		char *d = g_st.note[i].text;
+		size_t k = 0;
+		if (off == 0) {
+			d[0] = (char)(n >> 8);
+			d[1] = (char)n;
+			k = 2;
+		}
+		size_t take = ING_MIN(n + 2 - off, (size_t)ST_BLOB_NODE) - k;
+		memcpy(d + k, p + (off ? off - 2 : 0), take);
+		off += k + take;
+	}
+	return head;
+}
+
+/* A blob's bytes into out (cap >= ING_MAX_HEADER_ANN_BYTES): its length. */
+static size_t
+st_blob(int head, char *out, size_t cap)
+{
+	if (head < 0)
+		return 0;
+	const unsigned char *d = (const unsigned char *)g_st.note[head].text;
+	size_t n = ING_MIN((size_t)d[0] << 8 | d[1], cap), o = 0;
+	for (int i = head, k = 2; i >= 0 && o < n; i = g_st.note[i].next, k = 0) {
+		size_t take = ING_MIN(n - o, (size_t)ST_BLOB_NODE - (size_t)k);
+		memcpy(out + o, g_st.note[i].text + k, take);
+		o += take;
+	}
+	return o;
+}
+
 static void
 st_init(void)
 {
@@ -3828,7 +3908,9 @@ st_free_subs(enum st_kind k, void *rec)
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->pc_note);
 		st_free_chain(&g_st.p_note, r->ssl_name);
-		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->ssl_name = -1;
+		st_free_chain(&g_st.p_note, r->hdrs);
+		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->ssl_name =
+		    r->hdrs = -1;
 	} else if (k == SK_SERVICE) {
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
@@ -3849,7 +3931,8 @@ st_begin(enum st_kind k)
 	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
-		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->ssl_name = -1;
+		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->ssl_name =
+		    i->hdrs = -1;
 	} else if (k == SK_SERVICE) {
 		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
@@ -4385,6 +4468,25 @@ static const struct js_ann js_ing_ann[] = {
     {"nginx.ingress.kubernetes.io/backend-protocol", IA_NGX_BACKEND_PROTOCOL, 3},
     {"nginx.ingress.kubernetes.io/proxy-ssl-verify", IA_NGX_SSL_VERIFY, 3},
     {"nginx.ingress.kubernetes.io/proxy-ssl-name", IA_NGX_SSL_NAME, 3},
+#define JS_T(name, f) {"ingress.kubernetes.io/" name, f, 3}, {"traefik.ingress.kubernetes.io/" name, f, 2},
+#define JS_N(name, f) {"nginx.ingress.kubernetes.io/" name, f, 3},
+    JS_T("custom-request-headers", IA_H_REQ) JS_T("custom-response-headers", IA_H_RESP)
+    JS_T("ssl-proxy-headers", IA_H_SSL_PROXY) JS_T("hsts-max-age", IA_H_HSTS)
+    JS_T("hsts-include-subdomains", IA_H_HSTS_SUB) JS_T("hsts-preload", IA_H_HSTS_PRELOAD)
+    JS_T("force-hsts", IA_H_FORCE_HSTS) JS_T("frame-deny", IA_H_FRAME_DENY)
+    JS_T("custom-frame-options-value", IA_H_FRAME_VALUE) JS_T("content-type-nosniff", IA_H_NOSNIFF)
+    JS_T("browser-xss-filter", IA_H_XSS) JS_T("custom-browser-xss-value", IA_H_XSS_VALUE)
+    JS_T("content-security-policy", IA_H_CSP) JS_T("referrer-policy", IA_H_REFERRER)
+    JS_T("public-key", IA_H_PUBLIC_KEY) JS_T("is-development", IA_H_DEV)
+    JS_T("ssl-temporary-redirect", IA_H_SSL_TEMP) JS_T("ssl-host", IA_H_SSL_HOST)
+    JS_T("ssl-force-host", IA_H_SSL_FORCE_HOST) JS_T("allowed-hosts", IA_H_ALLOWED_HOSTS)
+    JS_T("proxy-headers", IA_H_PROXY_HEADERS)
+    JS_N("enable-cors", IA_H_CORS) JS_N("cors-allow-origin", IA_H_CORS_ORIGIN)
+    JS_N("cors-allow-methods", IA_H_CORS_METHODS) JS_N("cors-allow-headers", IA_H_CORS_HEADERS)
+    JS_N("cors-expose-headers", IA_H_CORS_EXPOSE) JS_N("cors-allow-credentials", IA_H_CORS_CREDS)
+    JS_N("cors-max-age", IA_H_CORS_MAX_AGE)
+#undef JS_T
+#undef JS_N
 };
 static const struct js_ann js_svc_ann[] = {
     {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
@@ -4415,21 +4517,14 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
     "app-root", "rewrite-target", "request-modifier", "redirect-entry-point", "redirect-permanent",
-    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "custom-request-headers",
-    "custom-response-headers", "allowed-hosts", "proxy-headers", "ssl-temporary-redirect", "ssl-host",
-    "ssl-force-host", "ssl-proxy-headers", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
-    "force-hsts", "frame-deny", "custom-frame-options-value", "content-type-nosniff", "browser-xss-filter",
-    "custom-browser-xss-value", "content-security-policy", "public-key", "referrer-policy", "is-development",
-    "whitelist-x-forwarded-for", "pass-tls-cert", "service-weights", "auth-url",
+    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "whitelist-x-forwarded-for", "pass-tls-cert", "service-weights", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
     /* ingress-nginx */
     "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
     "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect", "proxy-body-size",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering", "limit-rps",
-    "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "enable-cors",
-    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-allow-credentials",
-    "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
+    "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
     "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
     "session-cookie-name", "x-forwarded-prefix", "default-backend", "custom-http-errors", "server-alias",
@@ -4486,6 +4581,37 @@ js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int
 		}
 		k = js_skip(j, k + 1);
 	}
+}
+
+/* The header annotations of Ingress r (IA_H_*: values of any length, a
+ * CSP can be long) into one st_blob of (id, length: 2 bytes, value)
+ * records for rb_headers. Over ING_MAX_HEADER_ANN_BYTES, or no room in
+ * the note pool: marked, and rb_headers fails the Ingress's routes closed. */
+static int
+js_header_anns(struct js *j, struct st_ing *r, const int *tok)
+{
+	static char hb[ING_MAX_HEADER_ANN_BYTES];
+	size_t n = 0;
+	for (int a = IA_H_FIRST; a <= IA_H_LAST; a++) {
+		if (tok[a] < 0)
+			continue;
+		int k = n + 4 < sizeof hb ? js_str(j, tok[a], hb + n + 3, sizeof hb - n - 3) : ING_ERR;
+		if (k < 0 && j->err != NULL && strcmp(j->err, "string too long") != 0)
+			return ING_ERR; /* malformed: the Ingress is not decoded */
+		if (k < 0) {
+			j->err = NULL;
+			log_limit(LIM_HEADER_ANN_BYTES, "js: header annotations of an Ingress");
+			r->hdrs_over = 1;
+			return 0;
+		}
+		hb[n] = (char)a;
+		hb[n + 1] = (char)(k >> 8);
+		hb[n + 2] = (char)k;
+		n += 3 + (size_t)k;
+	}
+	if (n > 0 && (r->hdrs = st_blob_new(hb, n)) < 0)
+		r->hdrs_over = 1;
+	return 0;
 }
 
 /* A backend: v1 {service: {name, port: {number | name}}} or v1beta1
@@ -4868,6 +4994,8 @@ js_ingress(struct js *j, int obj)
 		}
 		r->ssl_name = st_note_new(name);
 	}
+	if (js_header_anns(j, r, tok) != 0)
+		return ING_ERR;
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
 	    (tok[IA_NGX_DENYLIST] >= 0 && js_ranges(j, tok[IA_NGX_DENYLIST], &r->deny) != 0))
@@ -6845,7 +6973,32 @@ struct rt_policy { /* per Ingress */
 	uint8_t pod_ctx;    /* TL_POD_*: HTTPS pods verified or not */
 	const char *proto_bad; /* PR_UNSUP: why (a static text) */
 	char ssl_name[ING_NAME_LEN]; /* nginx's proxy-ssl-name: SNI and the name checked */
+	/* header edits and the secure/CORS options (rb_headers) */
+	int ed_first, ed_n;     /* its edits in the table, in EK_* order */
+	uint64_t req_lens, resp_lens; /* bit (length & 63) of each name edited: most names are not */
+	uint8_t hflags;         /* HF_* */
+	int ssl_host;           /* ssl-host, NUL-terminated in the table's ebytes, or -1 */
+	const char *hdr_bad;    /* refused header annotations: its requests get 500, and why */
 };
+/* A header edit, or an item of a list of the policy (hosts, origins),
+ * its name and value in the table's ebytes. */
+struct rt_edit {
+	uint32_t off;
+	uint16_t nlen, vlen;
+	uint8_t kind;  /* EK_* */
+	uint8_t flags; /* EF_* */
+};
+enum { EK_REQ, EK_RESP, EK_SSL_PROXY, EK_HOST, EK_PROXY_HDR, EK_ORIGIN };
+#define EF_SSL 1  /* response: only on SSL requests (HSTS, Public-Key-Pins) */
+#define EF_OWN 2  /* response: on ingressd's own answers too (security and CORS headers) */
+#define EF_CORS 4 /* response: only when the request's Origin is allowed */
+#define EF_ECHO 8 /* its value is the request's Origin */
+#define HF_SSL_TEMP 1  /* ssl-temporary-redirect */
+#define HF_SSL_FORCE 2 /* ssl-force-host */
+#define HF_DEV 4       /* is-development */
+#define HF_HOSTS 8     /* allowed-hosts */
+#define HF_CORS 16     /* enable-cors */
+#define HF_CORS_ANY 32 /* ... for any origin ("*") */
 /* The pods' scheme: by the Service port (443 or a name starting "https":
  * Traefik 1.7's rule), or as the Ingress says; unsupported ones answer 502. */
 enum { PR_AUTO, PR_HTTP, PR_HTTPS, PR_UNSUP };
@@ -6885,6 +7038,10 @@ struct rt_table {
 	int ncidrs, nusers;
 	struct rt_cidr cidrs[ING_MAX_STORE_CIDRS];
 	struct rt_user users[ING_MAX_USERS];
+	int nedits;
+	uint32_t nebytes;
+	struct rt_edit edits[ING_MAX_EDITS];
+	char ebytes[ING_MAX_EDIT_BYTES];
 };
 
 static struct {
@@ -7615,6 +7772,363 @@ rb_proto(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	return 0;
 }
 
+/* ---- header edits (custom headers, secure headers, CORS) ---- */
+
+/* The next piece of a Traefik map "Name:value||Name2:value2" from *pos:
+ * 1 with name and value trimmed, 0 at the end, -1 for a piece without a
+ * ':' or with an empty name (skipped by the caller, with a note). */
+static int
+rb_hdr_map(struct ing_str v, size_t *pos, struct ing_str *name, struct ing_str *value)
+{
+	while (*pos < v.n) {
+		size_t a = *pos, b = a;
+		while (b < v.n && !(v.p[b] == '|' && b + 1 < v.n && v.p[b + 1] == '|'))
+			b++;
+		*pos = b < v.n ? b + 2 : v.n;
+		struct ing_str piece = str_trim((struct ing_str){v.p + a, b - a});
+		if (piece.n == 0)
+			continue;
+		const char *colon = memchr(piece.p, ':', piece.n);
+		if (colon == NULL || colon == piece.p)
+			return -1;
+		*name = str_trim((struct ing_str){piece.p, (size_t)(colon - piece.p)});
+		*value = str_trim((struct ing_str){colon + 1, piece.n - (size_t)(colon - piece.p) - 1});
+		return name->n > 0 ? 1 : -1;
+	}
+	return 0;
+}
+
+/* Bytes into the table's ebytes: their offset, or -1 (limit logged). */
+static int
+rb_ebytes(struct rt_table *t, const char *p, size_t n)
+{
+	if (n > ING_MAX_EDIT_BYTES - t->nebytes) {
+		log_limit(LIM_EDIT_BYTES, "rb: header edit bytes");
+		return -1;
+	}
+	memcpy(t->ebytes + t->nebytes, p, n);
+	t->nebytes += (uint32_t)n;
+	return (int)(t->nebytes - n);
+}
+
+/* Why policy pol's header annotations are refused (its requests get 500),
+ * kept in the table's bytes; logged once per version of the Ingress. */
+static void __attribute__((format(printf, 3, 4)))
+rb_hdr_bad(struct rt_table *t, struct rt_policy *pol, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	if (pol->hdr_bad != NULL)
+		return;
+	va_start(ap, fmt);
+	int n = ing_vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	int off = rb_ebytes(t, why, (size_t)ING_MIN(n, (int)sizeof why - 1) + 1);
+	pol->hdr_bad = off >= 0 ? t->ebytes + off : "header annotations: no room (ING_MAX_EDIT_BYTES)";
+}
+
+/* A header field value an annotation gives: no CR, LF, NUL or other
+ * control byte but HTAB - never a way to inject a header line. */
+static int
+rb_hdr_value_ok(struct ing_str v)
+{
+	for (size_t i = 0; i < v.n; i++)
+		if (((unsigned char)v.p[i] < 0x20 && v.p[i] != '\t') || v.p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* One edit (or list item) of policy pol. A header name is checked and
+ * canonicalised (x-foo -> X-Foo, as Traefik did); a later edit of the same
+ * name, kind and condition replaces an earlier one. 0, or ING_ERR with
+ * pol->hdr_bad set. */
+static int
+rb_edit(struct rt_table *t, struct rt_policy *pol, const char *what, int kind, int flags, struct ing_str name,
+        struct ing_str value)
+{
+	char nb[128];
+	if (!rb_hdr_value_ok(value) || !rb_hdr_value_ok(name)) {
+		rb_hdr_bad(t, pol, "%s: a value with CR, LF, NUL or another control character", what);
+		return ING_ERR;
+	}
+	if (name.n >= sizeof nb) {
+		rb_hdr_bad(t, pol, "%s: header name over %zu bytes", what, sizeof nb - 1);
+		return ING_ERR;
+	}
+	if (kind == EK_REQ || kind == EK_RESP || kind == EK_SSL_PROXY || kind == EK_PROXY_HDR) {
+		for (size_t i = 0; i < name.n; i++) {
+			if (!hp_tchar[(unsigned char)name.p[i]]) {
+				rb_hdr_bad(t, pol, "%s: \"%.*s\" is not a header name", what, (int)ING_MIN(name.n, 40), name.p);
+				return ING_ERR;
+			}
+			nb[i] = (char)(i == 0 || name.p[i - 1] == '-' ? toupper((unsigned char)name.p[i])
+			                                                : tolower((unsigned char)name.p[i]));
+		}
+		uint32_t bit = 1u << hp_hid((struct ing_str){nb, name.n});
+		/* the framing and hop-by-hop headers are the proxy's; so, on the
+		 * way in, are the ones only ingressd may tell a pod */
+		if ((kind == EK_REQ && (bit & (HH_HOP | HH_OURS | HH_BIT(X_FORWARDED_FOR)))) || (kind == EK_RESP && (bit & HH_HOP))) {
+			rb_hdr_bad(t, pol, "%s: %.*s is set by ingressd itself", what, (int)name.n, nb);
+			return ING_ERR;
+		}
+		name.p = nb;
+	}
+	struct rt_edit *e = NULL;
+	for (int i = pol->ed_first; i < pol->ed_first + pol->ed_n && kind <= EK_RESP; i++) {
+		struct rt_edit *x = &t->edits[i];
+		if (x->kind == kind && (x->flags & EF_CORS) == (flags & EF_CORS) && x->nlen == name.n &&
+		    strncasecmp(t->ebytes + x->off, name.p, name.n) == 0)
+			e = x;
+	}
+	if (e == NULL && pol->ed_n >= ING_MAX_ROUTE_EDITS) {
+		log_limit(LIM_ROUTE_EDITS, "rb: header edits of an Ingress");
+		rb_hdr_bad(t, pol, "more header edits, hosts and origins than ING_MAX_ROUTE_EDITS (%d)", ING_MAX_ROUTE_EDITS);
+		return ING_ERR;
+	}
+	if (e == NULL && t->nedits >= ING_MAX_EDITS) {
+		log_limit(LIM_EDITS, "rb: header edits");
+		rb_hdr_bad(t, pol, "no room for its header edits (ING_MAX_EDITS)");
+		return ING_ERR;
+	}
+	int off = rb_ebytes(t, name.p, name.n);
+	if (off < 0 || rb_ebytes(t, value.p, value.n) < 0) {
+		rb_hdr_bad(t, pol, "no room for its header edits (ING_MAX_EDIT_BYTES)");
+		return ING_ERR;
+	}
+	if (e == NULL) {
+		e = &t->edits[t->nedits++];
+		pol->ed_n++;
+	}
+	*e = (struct rt_edit){(uint32_t)off, (uint16_t)name.n, (uint16_t)value.n, (uint8_t)kind, (uint8_t)flags};
+	if (kind == EK_REQ)
+		pol->req_lens |= 1ull << (name.n & 63);
+	if (kind == EK_RESP)
+		pol->resp_lens |= 1ull << (name.n & 63);
+	return 0;
+}
+
+/* A map annotation into edits of one kind. */
+static int
+rb_edit_map(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, const char *what, struct ing_str v, int kind)
+{
+	struct ing_str name, value;
+	size_t pos = 0;
+	int k;
+	while ((k = rb_hdr_map(v, &pos, &name, &value)) != 0) {
+		if (k < 0)
+			rb_note(r, "%s: a piece without \"Name:\" is skipped", what);
+		else if (rb_edit(t, pol, what, kind, 0, name, value) != 0)
+			return ING_ERR;
+	}
+	return 0;
+}
+
+/* A comma list annotation into list items of one kind. */
+static int
+rb_edit_list(struct rt_table *t, struct rt_policy *pol, const char *what, struct ing_str v, int kind)
+{
+	for (size_t i = 0; i <= v.n;) {
+		size_t k = i;
+		while (k < v.n && v.p[k] != ',')
+			k++;
+		struct ing_str e = str_trim((struct ing_str){v.p + i, k - i});
+		i = k + 1;
+		if (e.n > 0 && rb_edit(t, pol, what, kind, 0, kind == EK_PROXY_HDR ? e : (struct ing_str){"", 0},
+		                       kind == EK_PROXY_HDR ? (struct ing_str){"", 0} : e) != 0)
+			return ING_ERR;
+	}
+	return 0;
+}
+
+/* A CORS origin as ingress-nginx takes it: scheme://host[:port], the host
+ * possibly starting with "*." (one DNS label). */
+static int
+rb_origin_ok(struct ing_str o)
+{
+	const char *p = o.p, *end = o.p + o.n;
+	const char *s = o.n > 3 ? memchr(o.p, ':', o.n) : NULL;
+	if (s == NULL || end - s < 4 || s[1] != '/' || s[2] != '/' || s == o.p)
+		return 0;
+	for (const char *x = p; x < s; x++)
+		if (!isalnum((unsigned char)*x) && *x != '+' && *x != '-' && *x != '.')
+			return 0;
+	p = s + 3;
+	if (end - p > 2 && p[0] == '*' && p[1] == '.')
+		p += 2;
+	int port = 0;
+	for (const char *x = p; x < end; x++) {
+		if (*x == ':' && !port && x > p && x + 1 < end)
+			port = 1;
+		else if (!(port ? isdigit((unsigned char)*x) : isalnum((unsigned char)*x) || *x == '-' || *x == '.'))
+			return 0;
+	}
+	return p < end;
+}
+
+/* nginx's CORS: its response headers, and the allowed origins. */
+static int
+rb_cors(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, const struct ing_str *v)
+{
+	static const char *const dflt[] = {"GET, PUT, POST, DELETE, PATCH, OPTIONS",
+	                                   "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
+	                                   "Content-Type,Range,Authorization"};
+	struct ing_str origins = v[IA_H_CORS_ORIGIN].n ? v[IA_H_CORS_ORIGIN] : STR_LIT("*");
+	pol->hflags |= HF_CORS;
+	for (size_t i = 0; i <= origins.n;) {
+		size_t k = i;
+		while (k < origins.n && origins.p[k] != ',')
+			k++;
+		struct ing_str o = str_trim((struct ing_str){origins.p + i, k - i});
+		i = k + 1;
+		if (o.n == 1 && o.p[0] == '*')
+			pol->hflags |= HF_CORS_ANY;
+		else if (o.n > 0 && !rb_origin_ok(o))
+			rb_note(r, "cors-allow-origin: \"%.*s\" is not scheme://host[:port]: left out", (int)ING_MIN(o.n, 80), o.p);
+		else if (o.n > 0 && rb_edit(t, pol, "cors-allow-origin", EK_ORIGIN, 0, (struct ing_str){"", 0}, o) != 0)
+			return ING_ERR;
+	}
+	/* the lists as nginx validates them; a bad one: nginx's default */
+	struct ing_str meth = v[IA_H_CORS_METHODS], hdrs = v[IA_H_CORS_HEADERS], expose = v[IA_H_CORS_EXPOSE];
+	for (size_t i = 0; i < meth.n; i++)
+		if (!isalpha((unsigned char)meth.p[i]) && meth.p[i] != ',' && meth.p[i] != ' ') {
+			rb_note(r, "cors-allow-methods \"%.*s\" is not a list of methods: the default", (int)ING_MIN(meth.n, 80), meth.p);
+			meth.n = 0;
+		}
+	struct ing_str *lists[] = {&hdrs, &expose};
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!isalnum((unsigned char)lists[l]->p[i]) && !strchr("-_, ", lists[l]->p[i])) {
+				rb_note(r, "cors-%s-headers is not a list of header names: %s", l ? "expose" : "allow",
+				        l ? "none" : "the default");
+				lists[l]->n = 0;
+				break;
+			}
+	char cb[8];
+	ing_snprintf(cb, sizeof cb, "%.*s", (int)ING_MIN(v[IA_H_CORS_CREDS].n, sizeof cb - 1), v[IA_H_CORS_CREDS].p);
+	int creds = v[IA_H_CORS_CREDS].n < sizeof cb ? rb_bool(cb, 1) : -1;
+	if (creds < 0)
+		rb_note(r, "cors-allow-credentials is not a boolean: true");
+	uint64_t age = 1728000;
+	if (v[IA_H_CORS_MAX_AGE].n && str_to_u64(v[IA_H_CORS_MAX_AGE], 1u << 30, &age) != 0) {
+		rb_note(r, "cors-max-age \"%.*s\" is not a number of seconds: 1728000", (int)ING_MIN(v[IA_H_CORS_MAX_AGE].n, 40),
+		        v[IA_H_CORS_MAX_AGE].p);
+		age = 1728000;
+	}
+	char agebuf[24];
+	int an = ing_snprintf(agebuf, sizeof agebuf, "%" PRIu64, age);
+	const int f = EF_CORS | EF_OWN;
+	return rb_edit(t, pol, "CORS", EK_RESP, f | (pol->hflags & HF_CORS_ANY ? 0 : EF_ECHO),
+	               STR_LIT("Access-Control-Allow-Origin"), pol->hflags & HF_CORS_ANY ? STR_LIT("*") : STR_LIT("")) ||
+	       (creds != 0 && rb_edit(t, pol, "CORS", EK_RESP, f, STR_LIT("Access-Control-Allow-Credentials"), STR_LIT("true"))) ||
+	       rb_edit(t, pol, "CORS", EK_RESP, f, STR_LIT("Access-Control-Allow-Methods"),
+	               meth.n ? meth : (struct ing_str){dflt[0], strlen(dflt[0])}) ||
+	       rb_edit(t, pol, "CORS", EK_RESP, f, STR_LIT("Access-Control-Allow-Headers"),
+	               hdrs.n ? hdrs : (struct ing_str){dflt[1], strlen(dflt[1])}) ||
+	       (expose.n && rb_edit(t, pol, "CORS", EK_RESP, f, STR_LIT("Access-Control-Expose-Headers"), expose)) ||
+	       rb_edit(t, pol, "CORS", EK_RESP, f, STR_LIT("Access-Control-Max-Age"), (struct ing_str){agebuf, (size_t)an})
+	           ? ING_ERR : 0;
+}
+
+/* The header annotations of Ingress r (Traefik 1.7's headers and secure
+ * middlewares, nginx's CORS) into policy pol: edits applied per request in
+ * one pass as heads are rebuilt. A refused value (a control character, a
+ * name ingressd owns, a malformed number or boolean of a security header,
+ * a limit) makes every request of the Ingress answer 500: security headers
+ * are never silently left out. */
+static void
+rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static char blob[ING_MAX_HEADER_ANN_BYTES];
+	struct ing_str v[IA__COUNT];
+	memset(v, 0, sizeof v);
+	pol->ed_first = t->nedits;
+	pol->ssl_host = -1;
+	if (r->hdrs_over) {
+		rb_hdr_bad(t, pol, "header annotations over ING_MAX_HEADER_ANN_BYTES (%d) or ING_MAX_NOTES",
+		           ING_MAX_HEADER_ANN_BYTES);
+		rb_note(r, "%s: its requests get 500", pol->hdr_bad);
+		return;
+	}
+	size_t n = st_blob(r->hdrs, blob, sizeof blob);
+	for (size_t i = 0; i + 3 <= n;) {
+		size_t k = (size_t)(unsigned char)blob[i + 1] << 8 | (unsigned char)blob[i + 2];
+		int id = (unsigned char)blob[i];
+		if (id >= IA_H_FIRST && id <= IA_H_LAST && i + 3 + k <= n)
+			v[id] = (struct ing_str){blob + i + 3, k};
+		i += 3 + k;
+	}
+	/* the secure options: booleans and a number that do not parse fail closed */
+	static const uint8_t bools[] = {IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS, IA_H_FRAME_DENY, IA_H_NOSNIFF,
+	                                IA_H_XSS,      IA_H_DEV,          IA_H_SSL_TEMP,   IA_H_SSL_FORCE_HOST, IA_H_CORS};
+	static const char *const bool_names[] = {"hsts-include-subdomains", "hsts-preload", "force-hsts", "frame-deny",
+	                                         "content-type-nosniff", "browser-xss-filter", "is-development",
+	                                         "ssl-temporary-redirect", "ssl-force-host", "enable-cors"};
+	int b[IA__COUNT] = {0};
+	char tmp[16];
+	for (size_t i = 0; i < ING_ARRAY_LEN(bools); i++) {
+		struct ing_str x = v[bools[i]];
+		ing_snprintf(tmp, sizeof tmp, "%.*s", (int)ING_MIN(x.n, sizeof tmp - 1), x.p);
+		if ((b[bools[i]] = x.n < sizeof tmp ? rb_bool(tmp, 0) : -1) < 0)
+			rb_hdr_bad(t, pol, "%s \"%.*s\" is not a boolean", bool_names[i], (int)ING_MIN(x.n, 40), x.p);
+	}
+	uint64_t hsts = 0;
+	if (v[IA_H_HSTS].n && str_to_u64(v[IA_H_HSTS], (uint64_t)1 << 40, &hsts) != 0)
+		rb_hdr_bad(t, pol, "hsts-max-age \"%.*s\" is not a number of seconds", (int)ING_MIN(v[IA_H_HSTS].n, 40),
+		           v[IA_H_HSTS].p);
+	if (pol->hdr_bad == NULL) {
+		int dev = b[IA_H_DEV] == 1;
+		char sts[96];
+		int sn = ing_snprintf(sts, sizeof sts, "max-age=%" PRIu64 "%s%s", hsts, b[IA_H_HSTS_SUB] == 1 ? "; includeSubDomains" : "",
+		                      b[IA_H_HSTS_PRELOAD] == 1 ? "; preload" : "");
+		struct ing_str frame = v[IA_H_FRAME_VALUE].n ? v[IA_H_FRAME_VALUE] : b[IA_H_FRAME_DENY] == 1 ? STR_LIT("DENY") : STR_LIT("");
+		struct ing_str xss = v[IA_H_XSS_VALUE].n ? v[IA_H_XSS_VALUE] : b[IA_H_XSS] == 1 ? STR_LIT("1; mode=block") : STR_LIT("");
+		/* the order Traefik's secure middleware wrote them; custom
+		 * response headers come after and win on the same name */
+		const struct {
+			int on;
+			const char *name;
+			struct ing_str value;
+			int flags;
+		} sec[] = {
+		    {frame.n > 0, "X-Frame-Options", frame, 0},
+		    {b[IA_H_NOSNIFF] == 1, "X-Content-Type-Options", STR_LIT("nosniff"), 0},
+		    {xss.n > 0, "X-XSS-Protection", xss, 0},
+		    {v[IA_H_CSP].n > 0, "Content-Security-Policy", v[IA_H_CSP], 0},
+		    {v[IA_H_REFERRER].n > 0, "Referrer-Policy", v[IA_H_REFERRER], 0},
+		    {hsts > 0 && !dev, "Strict-Transport-Security", {sts, (size_t)sn}, b[IA_H_FORCE_HSTS] == 1 ? 0 : EF_SSL},
+		    {v[IA_H_PUBLIC_KEY].n && !dev, "Public-Key-Pins", v[IA_H_PUBLIC_KEY], EF_SSL},
+		};
+		int bad = 0;
+		for (size_t i = 0; i < ING_ARRAY_LEN(sec) && !bad; i++)
+			bad = sec[i].on && rb_edit(t, pol, sec[i].name, EK_RESP, EF_OWN | sec[i].flags,
+			                           (struct ing_str){sec[i].name, strlen(sec[i].name)}, sec[i].value);
+		bad = bad || rb_edit_map(t, r, pol, "custom-response-headers", v[IA_H_RESP], EK_RESP) ||
+		      rb_edit_map(t, r, pol, "custom-request-headers", v[IA_H_REQ], EK_REQ) ||
+		      rb_edit_map(t, r, pol, "ssl-proxy-headers", v[IA_H_SSL_PROXY], EK_SSL_PROXY) ||
+		      (!dev && rb_edit_list(t, pol, "allowed-hosts", v[IA_H_ALLOWED_HOSTS], EK_HOST)) ||
+		      rb_edit_list(t, pol, "proxy-headers", v[IA_H_PROXY_HEADERS], EK_PROXY_HDR) ||
+		      (b[IA_H_CORS] == 1 && rb_cors(t, r, pol, v));
+		if (v[IA_H_SSL_HOST].n && pol->hdr_bad == NULL) {
+			char h[ING_NAME_LEN];
+			struct ing_addr ip;
+			ing_snprintf(h, sizeof h, "%.*s", (int)ING_MIN(v[IA_H_SSL_HOST].n, sizeof h - 1), v[IA_H_SSL_HOST].p);
+			if (v[IA_H_SSL_HOST].n >= sizeof h || (js_host(h) != 0 && ing_addr_parse_ip(&ip, h, strlen(h)) != 0))
+				rb_hdr_bad(t, pol, "ssl-host \"%.*s\" is not a host name", (int)ING_MIN(v[IA_H_SSL_HOST].n, 40),
+				           v[IA_H_SSL_HOST].p);
+			else
+				pol->ssl_host = rb_ebytes(t, h, strlen(h) + 1);
+		}
+		pol->hflags |= (uint8_t)((b[IA_H_SSL_TEMP] == 1 ? HF_SSL_TEMP : 0) | (b[IA_H_SSL_FORCE_HOST] == 1 ? HF_SSL_FORCE : 0) |
+		                         (dev ? HF_DEV : 0) | (v[IA_H_ALLOWED_HOSTS].n && !dev ? HF_HOSTS : 0));
+	}
+	if (pol->hdr_bad != NULL) {
+		rb_note(r, "%s: its requests get 500", pol->hdr_bad);
+		t->nedits = pol->ed_first; /* none of its edits apply */
+		pol->ed_n = 0;
+		pol->req_lens = pol->resp_lens = 0;
+	}
+}
+
 /* Routes of one Ingress. */
 static void
 rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t default_eps)
@@ -7651,6 +8165,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		r->h.logged = r->h.gen;
 		return;
 	}
+	rb_headers(t, r, pol);
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
@@ -7851,7 +8366,8 @@ rb_rebuild(void)
 
 	g_rb.fail = NULL;
 	t->nroutes = t->nhosts = t->nbackends = t->nservers = t->npolicies = t->nskips = 0;
-	t->ncidrs = t->nusers = 0;
+	t->ncidrs = t->nusers = t->nedits = 0;
+	t->nebytes = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
 	memset(g_rb.bidx, 0, sizeof g_rb.bidx);
@@ -8387,7 +8903,10 @@ static struct {
 
 static void rs_error(struct cn *c, int status, enum rsn r, const char *why); /* responses of our own (rs_) */
 static void rs_unauthorized(struct cn *c, int status, const char *realm);
-static void rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name);
+static void rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name, int code);
+static void rs_redirect_to(struct cn *c, const struct hp_msg *m, int https, const char *host, unsigned port, int code);
+static void rs_send(struct cn *c, int status, const char *ctype, const char *headers, const char *body, size_t blen,
+                    int head_only);
 static void up_dispatch(struct cn *c, struct hp_msg *m);         /* upstream connect and pump (up_) */
 static void up_client_io(struct cn *c);                          /* upstream connect and pump (up_) */
 static void mx_admin(struct cn *c, struct hp_msg *m);            /* admin API (mx_) */
@@ -10372,6 +10891,7 @@ cb_record(int cb, int status, uint64_t latency_ms)
 #define UP_IDLE_MS 90000   /* a pooled connection unused this long is closed */
 #define UP_MAX_RETRIES 3
 #define UP_ROUNDS 64       /* pump rounds per turn before others get theirs */
+#define UP_ORIGIN_LEN 256  /* a longer CORS Origin is not allowed */
 
 /* exchange flags (cn.xflags) */
 #define XF_REQ_DONE 0x001  /* client: the request body is all forwarded */
@@ -10387,6 +10907,9 @@ cb_record(int cb, int status, uint64_t latency_ms)
 #define XF_COOKIE 0x400    /* client: give the client a sticky cookie */
 #define XF_DROPAUTH 0x800  /* client: Authorization is not forwarded */
 #define XF_CRLF 0x1000     /* either: the chunk being forwarded owes its CRLF */
+#define XF_SSL 0x2000      /* client: an SSL request (TLS, or ssl-proxy-headers) */
+#define XF_CORS 0x4000     /* client: its Origin is allowed (enable-cors) */
+#define XF_EDITS 0x8000    /* client: its route's policy edits headers (cn.pol) */
 
 /* How an exchange speaks to its pod: plain HTTP (pod -1), or TLS with
  * the context TL_POD_* and the name sent as SNI and checked. */
@@ -10417,6 +10940,7 @@ static struct {
 	char why[ING_ERR_LEN + 64]; /* scratch: a TLS failure's text */
 	char sni[ING_NAME_LEN];     /* scratch: a pod's TLS name (up_tls_name) */
 	char tname[ING_MAX_UPSTREAMS][ING_NAME_LEN]; /* the TLS name of each upstream slot, for retries */
+	char origin[ING_MAX_CONNS][UP_ORIGIN_LEN];   /* an allowed CORS Origin of each client, to echo */
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
 	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
 } g_up;
@@ -10640,28 +11164,179 @@ up_get(struct cn *c, const struct ing_addr *addr, const struct up_tls *tl, int *
 	return u;
 }
 
-/* Not copied from one side to the other: hop-by-hop headers (RFC 9110
- * 7.6.1), and the framing, which the proxy writes itself from the one
- * decision it made (hp_body_init), so the head sent can never disagree
- * with the bytes forwarded. */
-#define UP_HOP                                                                                         \
-	(HH_BIT(CONNECTION) | HH_BIT(KEEP_ALIVE) | HH_BIT(PROXY_CONNECTION) | HH_BIT(TE) | HH_BIT(TRAILERS) | \
-	 HH_BIT(UPGRADE) | HH_BIT(PROXY_AUTHORIZATION) | HH_BIT(PROXY_AUTHENTICATE) | HH_BIT(HTTP2_SETTINGS) |  \
-	 HH_BIT(CONTENT_LENGTH) | HH_BIT(TRANSFER_ENCODING))
-/* Request headers ingressd sets itself, and ones a pod may trust for the
- * client's address, certificate or the URL, which only ingressd may tell
- * it: Forwarded, X-Original-URL and X-Rewrite-URL (IIS rewrite; Symfony and
- * Zend read them), X-Forwarded-Tls-Client-Cert(-Infos) (pass-client-tls-cert,
- * whether the route has it or not), and '_' twins of ours. */
-#define UP_OURS                                                                                            \
-	(HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_FORWARDED_PREFIX) | \
-	 HH_BIT(X_REAL_IP) | HH_BIT(HOST) | HH_BIT(FORWARDED) | HH_BIT(X_ORIGINAL_URL) | HH_BIT(X_REWRITE_URL) |        \
-	 HH_BIT(X_TLS_CLIENT_CERT) | HH_BIT(X_TLS_CLIENT_CERT_INFOS) | HH_BIT(TWIN))
+/* ---- header edits (rb_headers), per request ---- */
+
+/* The policy whose edits apply to client c's exchange: in the table it
+ * was dispatched from, or, when that table was rebuilt over since, its
+ * Ingress's policy now. NULL when none. */
+static const struct rt_policy *
+up_pol(const struct cn *c, const struct rt_table **tp)
+{
+	if (!(c->xflags & XF_EDITS))
+		return NULL;
+	for (int k = 0; k < 2; k++)
+		if (g_rb.t[k].gen == c->tgen && c->pol < g_rb.t[k].npolicies) {
+			*tp = &g_rb.t[k];
+			return &g_rb.t[k].policies[c->pol];
+		}
+	const struct rt_table *t = rt_live();
+	for (int i = 0; t != NULL && i < t->npolicies; i++)
+		if (st_hash(t->policies[i].ns, t->policies[i].name) == c->pol_key) {
+			*tp = t;
+			return &t->policies[i];
+		}
+	return NULL;
+}
+
+static int
+up_edit_applies(const struct cn *c, const struct rt_edit *x)
+{
+	return (!(x->flags & EF_SSL) || (c->xflags & XF_SSL)) && (!(x->flags & EF_CORS) || (c->xflags & XF_CORS));
+}
+
+/* 1 when an edit of kind that applies sets or removes header n. */
+static int
+up_edited(const struct cn *c, const struct rt_table *t, const struct rt_policy *pol, int kind, struct ing_str n)
+{
+	if (!((kind == EK_REQ ? pol->req_lens : pol->resp_lens) >> (n.n & 63) & 1))
+		return 0;
+	for (int i = pol->ed_first; i < pol->ed_first + pol->ed_n; i++) {
+		const struct rt_edit *x = &t->edits[i];
+		if (x->kind == kind && x->nlen == n.n && up_edit_applies(c, x) && !strncasecmp(t->ebytes + x->off, n.p, n.n))
+			return 1;
+	}
+	return 0;
+}
+
+/* The header lines the edits of kind set, into o (own: only the EF_OWN
+ * ones, for ingressd's own answers). 0, or ING_ERR when they do not fit. */
+static int
+up_edits(struct bf *o, const struct cn *c, const struct rt_table *t, const struct rt_policy *pol, int kind, int own)
+{
+	int e = 0;
+	for (int i = pol->ed_first; i < pol->ed_first + pol->ed_n && !e; i++) {
+		const struct rt_edit *x = &t->edits[i];
+		if (x->kind != kind || !up_edit_applies(c, x) || (own && !(x->flags & EF_OWN)) ||
+		    (x->vlen == 0 && !(x->flags & EF_ECHO))) /* an empty value removes, adds nothing */
+			continue;
+		const char *origin = g_up.origin[cn_index(c)];
+		e = bf_hdr(o, (struct ing_str){t->ebytes + x->off, x->nlen},
+		           x->flags & EF_ECHO ? (struct ing_str){origin, strlen(origin)}
+		                              : (struct ing_str){t->ebytes + x->off + x->nlen, x->vlen});
+	}
+	return e;
+}
+
+/* The value of the request's first header named (n, its length nl), or NULL. */
+static const struct ing_str *
+up_req_header(const struct hp_msg *m, const char *n, size_t nl)
+{
+	for (int i = 0; i < m->nh; i++)
+		if (m->h[i].name.n == nl && !strncasecmp(m->h[i].name.p, n, nl))
+			return &m->h[i].value;
+	return NULL;
+}
+
+/* Traefik's secure options before anything else of the route: refused
+ * header annotations (500), ssl-proxy-headers, allowed-hosts and
+ * proxy-headers (500 "Bad Host"), ssl-redirect with ssl-host,
+ * ssl-force-host and ssl-temporary-redirect. Marks c for its edits. 0, or
+ * ING_ERR when answered. */
+static int
+up_secure(struct cn *c, const struct hp_msg *m, const struct rt_table *t, int pi, const char *host)
+{
+	const struct rt_policy *pol = &t->policies[pi];
+	int ssl = (c->flags & CNF_HTTPS) != 0;
+	if (pol->hdr_bad != NULL) {
+		rs_error(c, 500, RSN_ROUTE_CONFIG, pol->hdr_bad);
+		return ING_ERR;
+	}
+	if (pol->ed_n > 0) {
+		c->xflags |= XF_EDITS;
+		c->pol = pi;
+		c->tgen = t->gen;
+		c->pol_key = st_hash(pol->ns, pol->name);
+	}
+	const char *allowed = NULL; /* the host allowed-hosts checks */
+	struct ing_str ah = {host, strlen(host)};
+	for (int pass = 0; pass < 2; pass++) /* the headers first, then the hosts */
+		for (int i = pol->ed_first; i < pol->ed_first + pol->ed_n; i++) {
+			const struct rt_edit *x = &t->edits[i];
+			const struct ing_str *v = pass == 0 && (x->kind == EK_SSL_PROXY || x->kind == EK_PROXY_HDR)
+			                              ? up_req_header(m, t->ebytes + x->off, x->nlen) : NULL;
+			if (x->kind == EK_SSL_PROXY && v && v->n == x->vlen && !memcmp(v->p, t->ebytes + x->off + x->nlen, x->vlen))
+				ssl = 1;
+			else if (x->kind == EK_PROXY_HDR && v && v->n > 0 && allowed == NULL)
+				ah = *v, allowed = "";
+			else if (pass == 1 && x->kind == EK_HOST && x->vlen == ah.n && !strncasecmp(t->ebytes + x->off, ah.p, ah.n))
+				allowed = host;
+		}
+	if (ssl)
+		c->xflags |= XF_SSL;
+	if ((pol->hflags & HF_HOSTS) && (allowed == NULL || allowed[0] == '\0')) {
+		rs_error(c, 500, RSN_BAD_HOST, "host not in allowed-hosts");
+		return ING_ERR;
+	}
+	if (!pol->ssl_redirect || (pol->hflags & HF_DEV))
+		return 0;
+	const char *sh = pol->ssl_host >= 0 ? t->ebytes + pol->ssl_host : NULL;
+	int code = pol->hflags & HF_SSL_TEMP ? 307 : 301;
+	if (!ssl && sh == NULL) { /* to the first HTTPS entry point */
+		for (int e = 0; e < cf_live->n_eps; e++)
+			if (cf_live->eps[e].tls) {
+				rs_redirect(c, m, cf_live->eps[e].name, code);
+				return ING_ERR;
+			}
+	} else if (sh != NULL && (!ssl || ((pol->hflags & HF_SSL_FORCE) && strcasecmp(host, sh) != 0))) {
+		rs_redirect_to(c, m, 1, sh, 443, code);
+		return ING_ERR;
+	}
+	return 0;
+}
+
+/* enable-cors: an allowed Origin marks c (its value kept to echo); an
+ * OPTIONS request is then answered here (204, the preflight), as nginx
+ * did. 1 when answered. */
+static int
+up_cors(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const struct rt_policy *pol)
+{
+	const struct ing_str *o = up_req_header(m, "origin", 6);
+	int ok = (pol->hflags & HF_CORS_ANY) != 0;
+	for (int i = pol->ed_first; i < pol->ed_first + pol->ed_n && !ok && o != NULL && o->n < UP_ORIGIN_LEN; i++) {
+		const struct rt_edit *x = &t->edits[i];
+		const char *pat = t->ebytes + x->off + x->nlen, *star = x->vlen > 2 ? memchr(pat, '*', x->vlen) : NULL;
+		if (x->kind != EK_ORIGIN)
+			continue;
+		if (star == NULL) {
+			ok = x->vlen == o->n && !strncasecmp(pat, o->p, o->n);
+			continue;
+		}
+		/* "scheme://" "*" ".rest": one DNS label where the star is */
+		size_t pre = (size_t)(star - pat), post = x->vlen - pre - 1, l = pre;
+		if (o->n <= pre + post || strncasecmp(pat, o->p, pre) || strncasecmp(star + 1, o->p + o->n - post, post))
+			continue;
+		while (l < o->n - post && (isalnum((unsigned char)o->p[l]) || o->p[l] == '-'))
+			l++;
+		ok = l == o->n - post && l > pre;
+	}
+	if (!ok)
+		return 0;
+	c->xflags |= XF_CORS;
+	ing_snprintf(g_up.origin[cn_index(c)], UP_ORIGIN_LEN, "%.*s", o ? (int)o->n : 0, o ? o->p : "");
+	if (m->meth != HM_OPTIONS)
+		return 0;
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, RSN_CORS, 204, "CORS preflight");
+	rs_send(c, 204, NULL, NULL, "", 0, 1);
+	return 1;
+}
 
 static int
 up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 {
-	if ((1u << h->id) & (request ? UP_HOP | UP_OURS : UP_HOP))
+	if ((1u << h->id) & (request ? HH_HOP | HH_OURS : HH_HOP))
 		return 1;
 	if (!m->conn_tokens)
 		return 0;
@@ -10775,14 +11450,19 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	struct ing_str to = (c->xflags & XF_PASSHOST) ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
 	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
 	        bf_lit(o, " HTTP/1.1\r\nHost: ") || bf_str(o, to) || bf_lit(o, "\r\n");
+	const struct rt_table *t = NULL;
+	const struct rt_policy *pol = up_pol(c, &t);
 	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
 		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
 		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) ||
-		    (who[0].hdr && str_ieq(h->name, who[0].hdr)) || (who[1].hdr && str_ieq(h->name, who[1].hdr)))
+		    (who[0].hdr && str_ieq(h->name, who[0].hdr)) || (who[1].hdr && str_ieq(h->name, who[1].hdr)) ||
+		    (pol != NULL && up_edited(c, t, pol, EK_REQ, h->name)))
 			continue;
 		e = bf_hdr(o, h->name, h->value);
 	}
+	if (!e && pol != NULL) /* custom-request-headers */
+		e = up_edits(o, c, t, pol, EK_REQ, 0);
 	for (int i = 0; i < 2 && !e; i++) /* headerField, auth-header-field: who, as ingressd checked */
 		if (who[i].hdr && who[i].user)
 			e = bf_append(o, who[i].hdr, strlen(who[i].hdr)) || bf_lit(o, ": ") ||
@@ -10865,7 +11545,7 @@ up_fail(struct cn *c, struct cn *u, int status, enum rsn r, const char *why)
 	log_debug("up: conn %u: %d: %s", c->id, status, why);
 	if (!(c->xflags & XF_REQ_DONE))
 		c->flags &= (uint16_t)~CNF_KEEPALIVE; /* a body is still coming */
-	c->xflags = 0;
+	c->xflags &= XF_SSL | XF_CORS | XF_EDITS; /* the answer gets the route's headers */
 	c->fwd = 0;
 	g_hp.msg.head_len = 0; /* the head is consumed already */
 	g_hp.msg.err_status = 0;
@@ -10925,14 +11605,19 @@ up_response_head(struct cn *c, struct cn *u)
 			c->xflags |= XF_CLOSE;
 		c->status = (uint16_t)st;
 		size_t before = bf_len(c->out); /* a 1xx head may be waiting */
+		const struct rt_table *t = NULL;
+		const struct rt_policy *pol = up_pol(c, &t);
 		int e = bf_lit(c->out, "HTTP/1.1 ") || bf_uint(c->out, (uint64_t)st) || bf_lit(c->out, " ") ||
 		        bf_str(c->out, m.reason) || bf_lit(c->out, "\r\n");
 		for (int i = 0; i < m.nh && !e; i++) {
 			const struct hp_hdr *h = &m.h[i];
-			if (up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE))
+			if ((up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE)) ||
+			    (pol != NULL && up_edited(c, t, pol, EK_RESP, h->name)))
 				continue;
 			e = bf_hdr(c->out, h->name, h->value);
 		}
+		if (!e && pol != NULL) /* the secure, CORS and custom response headers */
+			e = up_edits(c->out, c, t, pol, EK_RESP, 0);
 		/* the framing, ours; a HEAD or 304 answer keeps the length it
 		 * announces (RFC 9110 8.6); 1xx and 204 have none */
 		if (!e && (mode == HB_LENGTH || (head_only && st >= 200 && st != 204 && m.clen >= 0)))
@@ -11336,6 +12021,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	struct ing_str query;
 	int ep = g_cn.lis[c->lis].ep, st = 502;
 	const char *why;
+	c->xflags &= (uint16_t)~(XF_SSL | XF_CORS | XF_EDITS); /* a 404 or 403 before the route has no edits */
 	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query, &why);
 	if (pl < 0) {
 		rs_error(c, 400, RSN_BAD_REQUEST, why);
@@ -11366,7 +12052,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		al_user(c, who[0].user);
 	}
 	if (cep->redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
-		rs_redirect(c, m, cf_live->eps[ep].redirect_ep);
+		rs_redirect(c, m, cf_live->eps[ep].redirect_ep, 301);
 		return;
 	}
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
@@ -11382,19 +12068,16 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->srv = -1;
 	c->bytes = 0;
 	al_route(c, t, rt);
-	if (pol->ssl_redirect && !(c->flags & CNF_HTTPS)) { /* ssl-redirect: to the first HTTPS entry point */
-		for (int e = 0; e < cf_live->n_eps; e++)
-			if (cf_live->eps[e].tls) {
-				rs_redirect(c, m, cf_live->eps[e].name);
-				return;
-			}
-	}
+	if (up_secure(c, m, t, rt->policy, host) != 0)
+		return;
 	/* the whitelist first, then auth (the seed's order) */
 	if (!wl_pass(t, pol, &c->addr)) {
 		g_up.denied++;
 		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
 		return;
 	}
+	if ((pol->hflags & HF_CORS) && up_cors(c, m, t, pol))
+		return;
 	if (cep->auth_basic && cep->auth_remove)
 		c->xflags |= XF_DROPAUTH;
 	if (pol->auth != AU_OFF) {
@@ -11597,7 +12280,9 @@ rs_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
 	case 301: return "Moved Permanently";
+	case 307: return "Temporary Redirect";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -11626,10 +12311,12 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 		return;
 	}
 	int keep = (c->flags & CNF_KEEPALIVE) && !(c->flags & CNF_DRAIN);
-	if (bf_printf(c->out,
-	              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status,
-	              rs_reason(status), ctype, blen, headers ? headers : "",
-	              keep ? "" : "Connection: close\r\n") != 0 ||
+	const struct rt_table *t = NULL;
+	const struct rt_policy *pol = up_pol(c, &t);
+	if (bf_printf(c->out, "HTTP/1.1 %d %s\r\n", status, rs_reason(status)) != 0 ||
+	    (status != 204 && bf_printf(c->out, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, blen) != 0) ||
+	    (pol != NULL && up_edits(c->out, c, t, pol, EK_RESP, 1) != 0) ||
+	    bf_printf(c->out, "%s%s\r\n", headers ? headers : "", keep ? "" : "Connection: close\r\n") != 0 ||
 	    (!head_only && bf_append(c->out, body, blen) != 0)) {
 		cn_close(c, "response too large");
 		return;
@@ -11648,7 +12335,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 /* Own answers and cut client connections, by reason: counted by status
  * (the last column: a cut, no answer), put in the access log, and logged
  * at INFO at most once a second per reason, with how many were not. */
-static const int rs_codes[] = {301, 400, 401, 403, 404, 405, 408, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+static const int rs_codes[] = {204, 301, 307, 400, 401, 403, 404, 405, 408, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define RS_NCODES ING_ARRAY_LEN(rs_codes)
 static struct {
 	uint64_t n[RSN__COUNT][RS_NCODES];
@@ -11665,7 +12352,7 @@ rs_note(struct cn *c, enum rsn r, int status, const char *why)
 		k++;
 	g_rs.n[r][k]++;
 	al_reason(c, r);
-	if (r == RSN_REDIRECT) /* an answer as configured: counted, not logged */
+	if (r == RSN_REDIRECT || r == RSN_CORS) /* answers as configured: counted, not logged */
 		return;
 	if (g_rs.logged_s[r] == g.now / 1000 + 1) {
 		g_rs.quiet[r]++;
@@ -11738,13 +12425,36 @@ rs_unauthorized(struct cn *c, int status, const char *realm)
 
 /* 301 to the same host and target on entry point ep_name (its scheme and
  * port; the default port of the scheme is left out). */
+/* A redirect (301, 307) to scheme://host[:port] and the request's target;
+ * the scheme's default port is left out. */
 static void
-rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
+rs_redirect_to(struct cn *c, const struct hp_msg *m, int https, const char *host, unsigned port, int code)
 {
-	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], host[ING_NAME_LEN + 8];
+	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], pstr[8] = "", body[32];
+	if (m->target.n > ING_PATH_LEN * 2) {
+		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
+		return;
+	}
+	if (port != (https ? 443u : 80u))
+		ing_snprintf(pstr, sizeof pstr, ":%u", port);
+	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", https ? "https" : "http", host, pstr, (int)m->target.n,
+	             m->target.p);
+	int bn = ing_snprintf(body, sizeof body, "%s\n", rs_reason(code));
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, RSN_REDIRECT, code, "redirect");
+	rs_send(c, code, "text/plain; charset=utf-8", hdr, body, (size_t)bn, m->meth == HM_HEAD);
+}
+
+/* A redirect to entry point ep_name, the request's host kept. */
+static void
+rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name, int code)
+{
+	char host[ING_NAME_LEN + 8];
 	const struct cf_ep *to = cf_ep_find(cf_live, (struct ing_str){ep_name, strlen(ep_name)});
 	size_t hn = 0;
-	if (to == NULL || m->host.p == NULL || m->target.n > ING_PATH_LEN * 2) {
+	if (to == NULL || m->host.p == NULL) {
 		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
 		return;
 	}
@@ -11757,17 +12467,7 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name)
 		hn = (size_t)((const char *)memchr(m->host.p, ':', hn) - m->host.p);
 	}
 	ing_snprintf(host, sizeof host, "%.*s", (int)ING_MIN(hn, sizeof host - 1), m->host.p);
-	unsigned port = to->addr.port;
-	char pstr[8] = "";
-	if (port != (to->tls ? 443u : 80u)) /* the scheme's default port is left out */
-		ing_snprintf(pstr, sizeof pstr, ":%u", port);
-	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", to->tls ? "https" : "http", host, pstr, (int)m->target.n,
-	         m->target.p);
-	c->in->r += (uint32_t)m->head_len;
-	if (m->clen > 0 || m->chunked)
-		c->flags &= (uint16_t)~CNF_KEEPALIVE;
-	rs_note(c, RSN_REDIRECT, 301, "to another entry point");
-	rs_send(c, 301, "text/plain; charset=utf-8", hdr, "Moved Permanently\n", 18, m->meth == HM_HEAD);
+	rs_redirect_to(c, m, to->tls, host, to->addr.port, code);
 }
 
 /* ===== 19. metrics, admin API and access log ========================== mx_ al_

@@ -186,13 +186,28 @@
 #define ING_MAX_SKIPS 256 /* skipped paths remembered for /api/providers */
 #endif
 #ifndef ING_MAX_NOTES
-#define ING_MAX_NOTES 4096 /* rare texts kept with objects: unimplemented annotations, notes (~0.2 KB) */
+#define ING_MAX_NOTES 8192 /* rare texts kept with objects: unimplemented annotations, notes, header annotations (~0.26 KB) */
 #endif
 #ifndef ING_MAX_STATUS_QUEUE
 #define ING_MAX_STATUS_QUEUE 64 /* Ingress status writes waiting (~0.4 KB each) */
 #endif
 #ifndef ING_MAX_STATUS_ADDRS
 #define ING_MAX_STATUS_ADDRS 16 /* addresses published in an Ingress status */
+#endif
+/* Header annotations (custom and secure headers, CORS): their text per
+ * Ingress, kept as notes; edits per Ingress; names and values of all of
+ * them in a routing table (x2). Over one: that Ingress answers 500. */
+#ifndef ING_MAX_HEADER_ANN_BYTES
+#define ING_MAX_HEADER_ANN_BYTES 8192
+#endif
+#ifndef ING_MAX_ROUTE_EDITS
+#define ING_MAX_ROUTE_EDITS 48
+#endif
+#ifndef ING_MAX_EDITS
+#define ING_MAX_EDITS 16384 /* 12 B each */
+#endif
+#ifndef ING_MAX_EDIT_BYTES
+#define ING_MAX_EDIT_BYTES (512 * 1024)
 #endif
 
 /* Watch decoding: one API object or watch event, and its JSON tokens. */

@@ -100,7 +100,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port.
-FUZZ_TARGETS = conf pem http watch cb access proxy hdr
+FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp
 FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
@@ -108,6 +108,7 @@ FUZZ_PORT_http = $(FUZZ_PORT_conf)
 FUZZ_PORT_watch = $(FUZZ_PORT_conf)
 FUZZ_PORT_cb = $(FUZZ_PORT_conf)
 FUZZ_PORT_hdr = $(FUZZ_PORT_conf)
+FUZZ_PORT_pp = $(FUZZ_PORT_conf)
 FUZZ_PORT_access = port/mock.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_proxy = $(FUZZ_PORT_access)
 

@@ -624,7 +624,12 @@ struct cf_ep {
 	char min_version[16], cipher_suites[16]; /* checked against what ingressd offers (cf_finish) */
 	/* [entryPoints.NAME.whiteList] sourceRange, or whitelistSourceRange: in cf->ep_cidrs */
 	int wl_set, wl_first, wl_n, wl_line;
-	int wl_xff; /* useXForwardedFor: refused (cf_finish) */
+	int wl_xff; /* useXForwardedFor: the client address (pp_client) is what it checks anyway */
+	/* [entryPoints.NAME.proxyProtocol] and .forwardedHeaders: trustedIPs
+	 * in cf->ep_cidrs, or insecure (every peer) */
+	struct cf_trust {
+		int on, set, first, n, insecure;
+	} pp, fh;
 	/* [entryPoints.NAME.auth] headerField, .basic users/usersFile/removeHeader: in cf->ep_users */
 	int auth_basic, auth_remove, user_first, user_n, users_line;
 	char auth_header[64];
@@ -1193,7 +1198,9 @@ enum {
 	CFT_EP_AUTH,        /* [entryPoints.NAME.auth] */
 	CFT_EP_AUTH_BASIC,  /* [entryPoints.NAME.auth.basic] */
 	CFT_EP_TLS_DEFAULT, /* [entryPoints.NAME.tls.defaultCertificate] */
-	CFT_EP_TLS_CA,      /* [entryPoints.NAME.tls.ClientCA]; CFT_EP.. are the entry point's */
+	CFT_EP_TLS_CA,      /* [entryPoints.NAME.tls.ClientCA] */
+	CFT_EP_PROXY,       /* [entryPoints.NAME.proxyProtocol] */
+	CFT_EP_FWD,         /* [entryPoints.NAME.forwardedHeaders]; CFT_EP.. are the entry point's */
 	CFT_WEB,
 	CFT_ACCESSLOG,
 	CFT_RESPONDING,
@@ -1236,8 +1243,6 @@ static const struct cf_instead cf_traefik_tables[] = {
     {"global", "no update check or telemetry"}};
 /* Sub-tables of known tables: warned, skipped. */
 static const struct cf_instead cf_traefik_subtables[] = {
-    {"forwardedHeaders", "ingressd sets X-Forwarded-Proto, -Host, -Port and X-Real-Ip itself and appends the peer to "
-                         "X-Forwarded-For; trustedIPs are not applied"},
     {"filters", "every request is logged"}, {"fields", "the access log has its fixed fields (no headers)"},
     {"statistics", "no statistics"}, {"metrics", "/metrics is on the admin listener"}};
 /* Sub-tables that protect something ingressd does not do yet, or whose
@@ -1245,8 +1250,6 @@ static const struct cf_instead cf_traefik_subtables[] = {
 static const struct cf_instead cf_refused_subtables[] = {
     {"auth.digest", "digest auth is not supported (basic is)"},
     {"auth.forward", "forward auth is not supported yet (basic is)"},
-    {"proxyProtocol", "the PROXY protocol is not supported yet (whitelists would see the load balancer, and its "
-                      "header would make every request a 400)"},
 };
 /* Keys of known tables: warned, ignored. */
 static const struct cf_instead cf_traefik_keys[] = {
@@ -1415,6 +1418,12 @@ cf_table_ep(struct cf_parser *ps, int array, const struct ing_str parts[8], int 
 	} else if (np == 4 && !array && str_ieq(parts[2], "tls") && str_ieq(parts[3], "ClientCA")) {
 		ep->tls = ep->ca_set = 1;
 		ps->table = CFT_EP_TLS_CA;
+	} else if (np == 3 && !array && str_ieq(parts[2], "proxyProtocol")) {
+		ep->pp.on = 1;
+		ps->table = CFT_EP_PROXY;
+	} else if (np == 3 && !array && str_ieq(parts[2], "forwardedHeaders")) {
+		ep->fh.on = 1;
+		ps->table = CFT_EP_FWD;
 	} else if (np == 2) {
 		cf_err(ps, "[[%s]] is not an array of tables", ps->table_name);
 		ps->table = CFT_IGNORED;
@@ -1549,6 +1558,10 @@ static const struct cf_key cf_keys[] = {
     {CFT_EP, "whitelistSourceRange", KT_CIDRS, CFE(wl_set)},
     {CFT_EP_WHITELIST, "sourceRange", KT_CIDRS, CFE(wl_set)},
     {CFT_EP_WHITELIST, "useXForwardedFor", KT_BOOL, CFE(wl_xff)},
+    {CFT_EP_PROXY, "trustedIPs", KT_CIDRS, CFE(pp.set)},
+    {CFT_EP_PROXY, "insecure", KT_BOOL, CFE(pp.insecure)},
+    {CFT_EP_FWD, "trustedIPs", KT_CIDRS, CFE(fh.set)},
+    {CFT_EP_FWD, "insecure", KT_BOOL, CFE(fh.insecure)},
     {CFT_EP_AUTH, "headerField", KT_HDR, CFE(auth_header)},
     {CFT_EP_AUTH_BASIC, "users", KT_USERS, CFE(user_n)},
     {CFT_EP_AUTH_BASIC, "usersFile", KT_STR, CFE(users_file)},
@@ -1598,13 +1611,16 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 {
 	struct cf_ep *ep = ps->ep;
 	struct cf *c = ps->c;
-	if (ep->wl_set) {
-		cf_err(ps, "%s: the entry point's whitelist is given twice", key);
+	struct cf_trust *tr = ps->table == CFT_EP_PROXY ? &ep->pp : ps->table == CFT_EP_FWD ? &ep->fh : NULL;
+	int *set = tr ? &tr->set : &ep->wl_set, *first = tr ? &tr->first : &ep->wl_first, *n = tr ? &tr->n : &ep->wl_n;
+	if (*set) {
+		cf_err(ps, "%s: the entry point's %s is given twice", key, tr ? "trustedIPs" : "whitelist");
 		return;
 	}
-	ep->wl_set = 1;
-	ep->wl_first = c->n_ep_cidrs;
-	ep->wl_line = ps->line;
+	*set = 1;
+	*first = c->n_ep_cidrs;
+	if (tr == NULL)
+		ep->wl_line = ps->line;
 	for (int i = 0; i < v->n; i++) {
 		struct ing_str e = str_trim(v->a[i]);
 		struct rt_cidr *r = &c->ep_cidrs[c->n_ep_cidrs];
@@ -1618,9 +1634,9 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 			continue;
 		}
 		c->n_ep_cidrs++;
-		ep->wl_n++;
+		(*n)++;
 	}
-	qsort(&c->ep_cidrs[ep->wl_first], (size_t)ep->wl_n, sizeof c->ep_cidrs[0], wl_cmp);
+	qsort(&c->ep_cidrs[*first], (size_t)*n, sizeof c->ep_cidrs[0], wl_cmp);
 }
 
 /* CA files: tls.ClientCA files (or the older tls.clientCAFiles, which
@@ -1830,7 +1846,7 @@ cf_address(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v,
 static void
 cf_store(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v)
 {
-	int is_ep = ps->table >= CFT_EP && ps->table <= CFT_EP_TLS_CA;
+	int is_ep = ps->table >= CFT_EP && ps->table <= CFT_EP_FWD;
 	char *base = is_ep ? (char *)ps->ep : (char *)ps->c;
 	void *dst = base + k->off;
 	static const int want[] = {[KT_STR] = CFV_STR,  [KT_INT] = CFV_INT,    [KT_BOOL] = CFV_BOOL,
@@ -2147,9 +2163,14 @@ cf_finish(struct cf_parser *ps)
 			cf_err(ps, "[entryPoints.%s.redirect]: unknown entry point \"%s\"", ep->name, ep->redirect_ep);
 		if ((ep->cert_file[0] == '\0') != (ep->key_file[0] == '\0'))
 			cf_err(ps, "[entryPoints.%s.tls]: certFile and keyFile go together", ep->name);
-		if (ep->wl_xff)
-			cf_err(ps, "[entryPoints.%s.whiteList] useXForwardedFor: not supported yet (it needs trusted forwarded "
-			       "headers); refused rather than checked against the wrong address", ep->name);
+		if (ep->wl_xff && !ep->fh.set && !ep->fh.insecure)
+			cf_warn(ps, "[entryPoints.%s.whiteList] useXForwardedFor: X-Forwarded-For is believed only from "
+			        "forwardedHeaders.trustedIPs, and there are none: the peer is checked", ep->name);
+		if ((ep->pp.on && !ep->pp.set && !ep->pp.insecure) || (ep->fh.on && !ep->fh.set && !ep->fh.insecure))
+			cf_err(ps, "[entryPoints.%s.%s]: trustedIPs or insecure = true", ep->name,
+			       ep->pp.on && !ep->pp.set && !ep->pp.insecure ? "proxyProtocol" : "forwardedHeaders");
+		if (ep->pp.insecure)
+			cf_warn(ps, "[entryPoints.%s.proxyProtocol] insecure: every peer's PROXY header is believed", ep->name);
 		if (ep->users_file[0])
 			cf_ep_users_file(ps, ep);
 		if (ep->ca_set && ep->n_ca_files == 0) /* Traefik 1.7 then asked for no certificate at all */
@@ -2337,6 +2358,8 @@ enum hp_hid {
 };
 _Static_assert(HH__COUNT <= 32, "hp_hid ids are used as bits of a uint32_t");
 #define HH_BIT(id) (1u << HH_##id)
+/* The forwarded headers a trusted peer's copies of are kept (pp_client). */
+#define HH_FWD (HH_BIT(X_FORWARDED_PROTO) | HH_BIT(X_FORWARDED_HOST) | HH_BIT(X_FORWARDED_PORT) | HH_BIT(X_REAL_IP))
 /* Not copied from one side to the other: hop-by-hop headers (RFC 9110
  * 7.6.1), and the framing, which the proxy writes itself from the one
  * decision it made (hp_body_init), so the head sent can never disagree
@@ -3111,6 +3134,7 @@ enum cn_state {
 	CS_LINGER, /* response sent, write side shut: drain input, then close */
 	CS_TUNNEL, /* upgraded (WebSocket): bytes copied both ways */
 	CS_AUTH,   /* waiting for its password check (au_run); the head stays in in */
+	CS_PPHDR,  /* reading a PROXY protocol header, before TLS and HTTP (pp_) */
 	/* upstream */
 	US_CONNECT, /* [transient] non-blocking connect in progress */
 	US_ACTIVE,  /* carrying an exchange for a client */
@@ -3123,7 +3147,7 @@ enum cn_state {
 	CS__COUNT
 };
 static const char *const cn_state_names[CS__COUNT] = {
-    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel", "auth",
+    "free",  "idle",    "head", "proxy",   "local",   "linger",   "tunnel", "auth", "pp-header",
     "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
 
 #define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
@@ -3517,7 +3541,7 @@ enum {
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
 	IA_H_PROXY_HEADERS, IA_H_CORS, IA_H_CORS_ORIGIN, IA_H_CORS_METHODS, IA_H_CORS_HEADERS, IA_H_CORS_EXPOSE,
-	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE,
+	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF,
 	IA__COUNT
 };
 #define IA_H_FIRST IA_H_REQ
@@ -3566,6 +3590,7 @@ struct st_ing {
 	char a_protocol[16];      /* Traefik's protocol */
 	char a_backend_protocol[16]; /* nginx's backend-protocol */
 	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
+	char a_wl_xff[8];         /* whitelist-x-forwarded-for */
 	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
 	int hdrs;                 /* st_blob: the header annotations (IA_H_*), or -1 */
 	uint8_t hdrs_over;        /* ... over ING_MAX_HEADER_ANN_BYTES or the note pool: not kept */
@@ -4480,7 +4505,7 @@ static const struct js_ann js_ing_ann[] = {
     JS_T("public-key", IA_H_PUBLIC_KEY) JS_T("is-development", IA_H_DEV)
     JS_T("ssl-temporary-redirect", IA_H_SSL_TEMP) JS_T("ssl-host", IA_H_SSL_HOST)
     JS_T("ssl-force-host", IA_H_SSL_FORCE_HOST) JS_T("allowed-hosts", IA_H_ALLOWED_HOSTS)
-    JS_T("proxy-headers", IA_H_PROXY_HEADERS)
+    JS_T("proxy-headers", IA_H_PROXY_HEADERS) JS_T("whitelist-x-forwarded-for", IA_WL_XFF)
     JS_N("enable-cors", IA_H_CORS) JS_N("cors-allow-origin", IA_H_CORS_ORIGIN)
     JS_N("cors-allow-methods", IA_H_CORS_METHODS) JS_N("cors-allow-headers", IA_H_CORS_HEADERS)
     JS_N("cors-expose-headers", IA_H_CORS_EXPOSE) JS_N("cors-allow-credentials", IA_H_CORS_CREDS)
@@ -4517,7 +4542,7 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
     "app-root", "rewrite-target", "request-modifier", "redirect-entry-point", "redirect-permanent",
-    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "whitelist-x-forwarded-for", "pass-tls-cert", "service-weights", "auth-url",
+    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "pass-tls-cert", "service-weights", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
     /* ingress-nginx */
@@ -4969,6 +4994,7 @@ js_ingress(struct js *j, int obj)
 	    [IA_PROTOCOL] = {r->a_protocol, sizeof r->a_protocol},
 	    [IA_NGX_BACKEND_PROTOCOL] = {r->a_backend_protocol, sizeof r->a_backend_protocol},
 	    [IA_NGX_SSL_VERIFY] = {r->a_ssl_verify, sizeof r->a_ssl_verify},
+	    [IA_WL_XFF] = {r->a_wl_xff, sizeof r->a_wl_xff},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -8160,6 +8186,16 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	if (r->pc_note >= 0)
 		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
+	if (r->a_wl_xff[0]) { /* the whitelists check the client address (pp_client) anyway */
+		int on = rb_bool(r->a_wl_xff, 0), trusting = 0;
+		for (int e = 0; e < cf_live->n_eps; e++)
+			trusting |= cf_live->eps[e].fh.set || cf_live->eps[e].fh.insecure;
+		if (on < 0 || (on && !trusting))
+			rb_note(r, "whitelist-x-forwarded-for \"%s\": %s", r->a_wl_xff,
+			        on < 0 ? "not a boolean (the client address is checked)"
+			               : "X-Forwarded-For is believed only from forwardedHeaders.trustedIPs, and no entry point "
+			                 "has any: the peer is checked");
+	}
 	rb_auth(t, r, pol);
 	if (rb_proto(t, r, pol) != 0) {
 		r->h.logged = r->h.gen;
@@ -8822,10 +8858,16 @@ tl_accept(struct cn *c, int ep)
 	return 0;
 }
 
-/* ===== 10. accept ====================================================== cn_
+/* ===== 10. accept, the PROXY protocol, the client address ========= cn_ pp_
  * Listeners for the entry points and the admin [web] address. A full
  * connection table parks them (HAProxy's limit_listener) until a slot frees;
- * EMFILE parks them for a second (relayd's accept_reserve).
+ * EMFILE parks them for a second (relayd's accept_reserve). On an entry
+ * point with [proxyProtocol], a connection first gives its PROXY header
+ * (v1 text or v2 binary, optional as in Traefik), read with peeks so not
+ * a byte past it is taken before TLS; a trusted peer's source address
+ * becomes the connection's. The client address of a request then follows
+ * forwardedHeaders (pp_client).
+ * Limits: ING_MAX_CONNS.
  */
 /* Listeners. */
 static void
@@ -8838,6 +8880,7 @@ cn_listeners_pause(int paused)
 }
 
 static void cl_start(struct cn *c); /* the client side (hp_) */
+static void cn_start(struct cn *c);
 
 static void
 cn_accept(struct lis *l)
@@ -8878,12 +8921,241 @@ cn_accept(struct lis *l)
 		c->addr = peer;
 		c->lis = (uint8_t)(l - g_cn.lis);
 		c->t_start = g.now;
-		if (l->ep >= 0 && cf_live->eps[l->ep].tls && tl_accept(c, l->ep) != 0) {
-			rs_abort(c, RSN_NO_SLOT, "no TLS session (ING_MAX_TLS_CONNS)");
+		if (l->ep >= 0 && cf_live->eps[l->ep].pp.on) {
+			cn_set_state(c, CS_PPHDR);
+			c->flags = CNF_WANT_READ;
+			c->deadline = tk_after(cf_live->read_timeout);
 			continue;
 		}
-		cl_start(c);
+		cn_start(c);
 	}
+}
+
+/* The connection's TLS session where its entry point has one, then its
+ * first request. */
+static void
+cn_start(struct cn *c)
+{
+	int ep = g_cn.lis[c->lis].ep;
+	if (ep >= 0 && cf_live->eps[ep].tls && tl_accept(c, ep) != 0) {
+		rs_abort(c, RSN_NO_SLOT, "no TLS session (ING_MAX_TLS_CONNS)");
+		return;
+	}
+	cl_start(c);
+}
+
+/* ---- the PROXY protocol (haproxy's proxy-protocol.txt, v1 and v2) ---- */
+#define PP_V1_MAX 107 /* the longest v1 line */
+#define PP_MAX 536    /* a v2 header with its TLVs: longer is refused */
+#define PP_WAIT_MS 20 /* a split signature: looked at again this soon */
+static const char pp_v2sig[12] = {'\r', '\n', '\r', '\n', 0, '\r', '\n', 'Q', 'U', 'I', 'T', '\n'};
+#define PP_LIST(X) X(TRUSTED, "trusted") X(UNTRUSTED, "untrusted") X(NONE, "none") X(MALFORMED, "malformed") \
+	X(TIMEOUT, "timeout")
+enum {
+#define X(n, s) PP_##n,
+	PP_LIST(X)
+#undef X
+	PP__COUNT
+};
+static const char *const pp_names[PP__COUNT] = {
+#define X(n, s) s,
+    PP_LIST(X)
+#undef X
+};
+static uint64_t g_pp[PP__COUNT];
+
+static int wl_allow(const struct rt_cidr *cidrs, int n, int state, const struct ing_addr *peer); /* source whitelist (wl_) */
+
+/* 1 when the entry point trusts c's peer by tr (insecure, or trustedIPs). */
+static int
+pp_trusted(const struct cn *c, const struct cf_trust *tr)
+{
+	return tr->insecure || (tr->n > 0 && wl_allow(&cf_live->ep_cidrs[tr->first], tr->n, WL_LIST, &c->addr));
+}
+
+static void
+pp_fail(struct cn *c, int why, const char *text)
+{
+	g_pp[why]++;
+	rs_abort(c, RSN_BAD_REQUEST, text);
+}
+
+/* A decimal port, all digits. */
+static int
+pp_port(struct ing_str s, uint16_t *port)
+{
+	uint64_t v;
+	if (s.n == 0 || s.n > 5 || str_to_u64(s, 65535, &v) != 0)
+		return ING_ERR;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* A complete header of n bytes: the source it names, when it names one
+ * (family 0: LOCAL, UNKNOWN, UNSPEC or a UNIX socket). 0, or ING_ERR when
+ * it is malformed. */
+static int
+pp_parse(const char *b, size_t n, struct ing_addr *src)
+{
+	memset(src, 0, sizeof *src);
+	if (b[0] == 'P') { /* "PROXY TCP4 src dst sport dport\r\n" */
+		struct ing_str f[6];
+		size_t k = 0, i = 0;
+		while (k < 6 && i < n - 2) {
+			size_t e = i;
+			while (e < n - 2 && b[e] != ' ')
+				e++;
+			f[k++] = (struct ing_str){b + i, e - i};
+			i = e + 1;
+		}
+		if (k >= 2 && str_eq(f[1], "UNKNOWN"))
+			return 0;
+		struct ing_addr dst;
+		int fam = k == 6 && str_eq(f[1], "TCP4") ? 4 : k == 6 && str_eq(f[1], "TCP6") ? 6 : 0;
+		if (fam == 0 || i != n - 1 || ing_addr_parse_ip(src, f[2].p, f[2].n) != 0 ||
+		    ing_addr_parse_ip(&dst, f[3].p, f[3].n) != 0 || src->family != fam || dst.family != fam ||
+		    f[2].p[0] == '[' || pp_port(f[4], &src->port) != 0 || pp_port(f[5], &dst.port) != 0)
+			return ING_ERR;
+		return 0;
+	}
+	/* v2: signature, version/command, family/protocol, length, addresses, TLVs */
+	int cmd = (unsigned char)b[12], fam = (unsigned char)b[13] >> 4;
+	size_t len = n - 16, alen = fam == 1 ? 12 : fam == 2 ? 36 : fam == 3 ? 216 : 0;
+	if ((cmd >> 4) != 2 || (cmd & 15) > 1 || fam > 3 || ((unsigned char)b[13] & 15) > 2 || len < alen)
+		return ING_ERR;
+	for (size_t t = 16 + alen; t < n;) { /* TLVs: each must fit */
+		if (n - t < 3 || n - t - 3 < (size_t)((unsigned char)b[t + 1] << 8 | (unsigned char)b[t + 2]))
+			return ING_ERR;
+		t += 3 + (size_t)((unsigned char)b[t + 1] << 8 | (unsigned char)b[t + 2]);
+	}
+	if ((cmd & 15) == 0 || fam == 0 || fam == 3) /* LOCAL (a health check), UNSPEC, UNIX */
+		return 0;
+	src->family = (uint8_t)(fam == 1 ? 4 : 6);
+	memcpy(src->ip, b + 16, fam == 1 ? 4 : 16);
+	src->port = (uint16_t)((unsigned char)b[16 + alen - 4] << 8 | (unsigned char)b[16 + alen - 3]);
+	return 0;
+}
+
+/* Reads c's PROXY header as far as it came. Bytes are taken from the
+ * socket only once they are known to be the header's, so what follows
+ * (a TLS ClientHello, an HTTP request) stays there. A connection without
+ * one goes on as it is; from an untrusted peer the header is taken and
+ * not believed (Traefik 1.7); a malformed one closes the connection. */
+static void
+pp_read(struct cn *c)
+{
+	char b[PP_MAX];
+	size_t have = bf_len(c->in);
+	if (have > 0)
+		memcpy(b, c->in->d + c->in->r, have);
+	ssize_t r = port_peek(c->fd, b + have, sizeof b - have);
+	if (r == ING_WAIT)
+		return;
+	if (r <= 0) {
+		pp_fail(c, PP_MALFORMED, "closed in its PROXY header");
+		return;
+	}
+	size_t len = have + (size_t)r, need = 0;
+	int v2 = b[0] == '\r';
+	size_t sl = v2 ? sizeof pp_v2sig : 6;
+	if (memcmp(b, v2 ? pp_v2sig : "PROXY ", ING_MIN(len, sl)) != 0) {
+		if (have > 0) {
+			pp_fail(c, PP_MALFORMED, "malformed PROXY header");
+			return;
+		}
+		g_pp[PP_NONE]++; /* optional, as in Traefik */
+		cn_start(c);
+		return;
+	}
+	if (len < sl) { /* a split signature: not taken, looked at again soon */
+		c->flags &= (uint16_t)~CNF_WANT_READ;
+		c->deadline = ING_MIN(tk_after(PP_WAIT_MS), c->t_start + cf_live->read_timeout);
+		return;
+	}
+	if (v2 && len >= 16)
+		need = 16 + ((size_t)(unsigned char)b[14] << 8 | (unsigned char)b[15]);
+	else if (!v2 && memmem(b, ING_MIN(len, PP_V1_MAX), "\r\n", 2) != NULL)
+		need = (size_t)((const char *)memmem(b, ING_MIN(len, PP_V1_MAX), "\r\n", 2) - b) + 2;
+	if (need > PP_MAX || (need == 0 && !v2 && len >= PP_V1_MAX)) {
+		pp_fail(c, PP_MALFORMED, "PROXY header too long");
+		return;
+	}
+	/* until its end is known, every byte seen is the header's */
+	size_t take = ING_MIN(need ? need - have : len - have, (size_t)r);
+	if ((c->in == NULL && (c->in = bf_get()) == NULL) || port_read(c->fd, c->in->d + c->in->w, take) != (ssize_t)take) {
+		pp_fail(c, PP_MALFORMED, "PROXY header: read failed");
+		return;
+	}
+	c->in->w += (uint32_t)take;
+	c->flags |= CNF_WANT_READ;
+	if (need == 0 || have + take < need)
+		return;
+	struct ing_addr src;
+	const struct cf_trust *tr = &cf_live->eps[g_cn.lis[c->lis].ep].pp;
+	if (pp_parse(b, need, &src) != 0) {
+		pp_fail(c, PP_MALFORMED, "malformed PROXY header");
+		return;
+	}
+	bf_put(&c->in);
+	if (!pp_trusted(c, tr)) {
+		g_pp[PP_UNTRUSTED]++;
+		log_debug("pp: conn %u: PROXY header from an untrusted peer: not believed", c->id);
+	} else {
+		g_pp[PP_TRUSTED]++;
+		if (src.family != 0)
+			c->addr = src;
+	}
+	cn_start(c);
+}
+
+/* A PROXY header's deadline: a split signature is looked at again; past
+ * readTimeout the connection is closed. */
+static void
+pp_timeout(struct cn *c)
+{
+	if (g.now >= c->t_start + cf_live->read_timeout) {
+		pp_fail(c, PP_TIMEOUT, "PROXY header too slow (readTimeout)");
+		return;
+	}
+	c->deadline = tk_after(PP_WAIT_MS);
+	pp_read(c);
+}
+
+/* The client address of a request: the peer (the PROXY source, when a
+ * trusted balancer gave one), unless forwardedHeaders trusts that peer:
+ * then the right-most X-Forwarded-For address it does not trust (the one
+ * the first trusted proxy saw), or the left-most when it trusts them all.
+ * An entry that is not an address there leaves family 0: no list allows
+ * it. Returns 1 when the peer's forwarded headers are believed. */
+static int
+pp_client(const struct cn *c, const struct hp_msg *m, struct ing_addr *out)
+{
+	const struct cf_trust *tr = &cf_live->eps[g_cn.lis[c->lis].ep].fh;
+	*out = c->addr;
+	if (!pp_trusted(c, tr))
+		return 0;
+	for (int i = m->nh - 1; i >= 0; i--) {
+		if (m->h[i].id != HH_X_FORWARDED_FOR)
+			continue;
+		struct ing_str v = m->h[i].value;
+		for (size_t e = v.n; e > 0;) {
+			size_t a = e;
+			while (a > 0 && v.p[a - 1] != ',')
+				a--;
+			struct ing_str x = str_trim((struct ing_str){v.p + a, e - a});
+			e = a > 0 ? a - 1 : 0;
+			if (x.n == 0)
+				continue;
+			if (ing_addr_parse_ip(out, x.p, x.n) != 0 && ing_addr_parse(out, x.p, x.n) != 0) {
+				memset(out, 0, sizeof *out);
+				return 1;
+			}
+			out->port = 0;
+			if (tr->insecure || !wl_allow(&cf_live->ep_cidrs[tr->first], tr->n, WL_LIST, out))
+				return 1;
+		}
+	}
+	return 1;
 }
 
 /* ===== 11. the client side =========================================== cl_
@@ -8918,6 +9190,7 @@ static void al_route(struct cn *c, const struct rt_table *t, const struct rt_rou
 static void al_user(struct cn *c, const char *user);
 static void al_server(struct cn *c, const struct ing_addr *a);
 static void al_reason(struct cn *c, enum rsn r);
+static void al_client(struct cn *c, const struct ing_addr *a);
 
 static void
 cl_idle(struct cn *c, int first)
@@ -9139,6 +9412,9 @@ cl_io(struct cn *c)
 	case CS_TUNNEL:
 		up_client_io(c);
 		break;
+	case CS_PPHDR:
+		pp_read(c);
+		break;
 	}
 }
 
@@ -9154,6 +9430,9 @@ cl_timeout(struct cn *c)
 		break;
 	case CS_LOCAL:
 		rs_abort(c, RSN_CLIENT_TIMEOUT, "client too slow to read (writeTimeout)");
+		break;
+	case CS_PPHDR:
+		pp_timeout(c);
 		break;
 	default:
 		cn_close(c, "timeout");
@@ -11446,6 +11725,14 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	o->r = o->w = 0;
 	g_up.heads++; /* requests sent upstream (+ g_up.retries: their resends) */
 	struct ing_str pa = {peer, (size_t)ing_addr_fmt(&c->addr, peer, sizeof peer, 0)};
+	/* forwarded headers: a peer forwardedHeaders trusts keeps its
+	 * X-Forwarded-Proto, -Host, -Port, X-Real-Ip and X-Forwarded-For (the
+	 * peer appended); anyone else's are replaced */
+	char cl[64];
+	struct ing_addr client;
+	int trusted = pp_client(c, m, &client);
+	struct ing_str ca = {cl, (size_t)ing_addr_fmt(client.family ? &client : &c->addr, cl, sizeof cl, 0)};
+	uint32_t kept = 0;
 	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0};
 	struct ing_str to = (c->xflags & XF_PASSHOST) ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
 	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
@@ -11454,6 +11741,11 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	const struct rt_policy *pol = up_pol(c, &t);
 	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
+		if (trusted && (HH_FWD >> h->id & 1) && !(pol != NULL && up_edited(c, t, pol, EK_REQ, h->name))) {
+			kept |= 1u << h->id;
+			e = bf_hdr(o, h->name, h->value);
+			continue;
+		}
 		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
 		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) ||
 		    (who[0].hdr && str_ieq(h->name, who[0].hdr)) || (who[1].hdr && str_ieq(h->name, who[1].hdr)) ||
@@ -11475,15 +11767,22 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 		e = bf_lit(o, "Transfer-Encoding: chunked\r\n");
 	else if (!e && c->rx.mode == HB_LENGTH)
 		e = bf_lit(o, "Content-Length: ") || bf_uint(o, c->rx.left) || bf_lit(o, "\r\n");
-	/* X-Forwarded-For: what came (every line, in order), then the peer */
+	/* X-Forwarded-For: what a trusted peer sent (every line, in order),
+	 * then the peer */
 	e = e || bf_lit(o, "X-Forwarded-For: ");
-	for (int i = 0; i < m->nh && !e; i++)
+	for (int i = 0; i < m->nh && !e && trusted; i++)
 		if (m->h[i].id == HH_X_FORWARDED_FOR && m->h[i].value.n > 0)
 			e = bf_str(o, m->h[i].value) || bf_lit(o, ", ");
 	const char *proto = (c->xflags & XF_UPGRADE) ? (https ? "wss" : "ws") : (https ? "https" : "http");
-	e = e || bf_str(o, pa) || bf_lit(o, "\r\nX-Forwarded-Proto: ") || bf_append(o, proto, strlen(proto)) ||
-	    bf_lit(o, "\r\nX-Forwarded-Host: ") || bf_str(o, host) || bf_lit(o, "\r\nX-Forwarded-Port: ") ||
-	    bf_uint(o, l->addr.port) || bf_lit(o, "\r\nX-Real-Ip: ") || bf_str(o, pa) || bf_lit(o, "\r\n");
+	e = e || bf_str(o, pa) || bf_lit(o, "\r\n");
+	if (!e && !(kept & HH_BIT(X_FORWARDED_PROTO)))
+		e = bf_lit(o, "X-Forwarded-Proto: ") || bf_append(o, proto, strlen(proto)) || bf_lit(o, "\r\n");
+	if (!e && !(kept & HH_BIT(X_FORWARDED_HOST)))
+		e = bf_lit(o, "X-Forwarded-Host: ") || bf_str(o, host) || bf_lit(o, "\r\n");
+	if (!e && !(kept & HH_BIT(X_FORWARDED_PORT)))
+		e = bf_lit(o, "X-Forwarded-Port: ") || bf_uint(o, l->addr.port) || bf_lit(o, "\r\n");
+	if (!e && !(kept & HH_BIT(X_REAL_IP)))
+		e = bf_lit(o, "X-Real-Ip: ") || bf_str(o, ca) || bf_lit(o, "\r\n");
 	if (!e && rt->strip && rt->path_len > 0)
 		e = bf_lit(o, "X-Forwarded-Prefix: ") || bf_append(o, rt->path, strlen(rt->path)) || bf_lit(o, "\r\n");
 	e = e || bf_lit(o, "\r\n");
@@ -12039,7 +12338,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	 * before any route ([entryPoints.X.whiteList], [entryPoints.X.auth]) */
 	const struct cf_ep *cep = &cf_live->eps[ep];
 	struct up_who who[2] = {{cep->auth_header[0] ? cep->auth_header : NULL, NULL}, {NULL, NULL}};
-	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, &c->addr)) {
+	struct ing_addr client; /* whom the whitelists check (pp_client) */
+	if (pp_client(c, m, &client))
+		al_client(c, &client);
+	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, &client)) {
 		g_up.denied++;
 		rs_error(c, 403, RSN_EP_WHITELIST, "source not in the entry point's whiteList");
 		return;
@@ -12071,7 +12373,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	if (up_secure(c, m, t, rt->policy, host) != 0)
 		return;
 	/* the whitelist first, then auth (the seed's order) */
-	if (!wl_pass(t, pol, &c->addr)) {
+	if (!wl_pass(t, pol, &client)) {
 		g_up.denied++;
 		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
 		return;
@@ -12513,6 +12815,7 @@ struct al_rec {
 	int64_t wall_ms;
 	uint8_t rsn; /* why ingressd answered itself (rs_note) */
 	char method[16], uri[200], proto[10], host[64], referer[96], ua[112], user[48], fe[96], be[72];
+	char client[48]; /* the client address forwarded headers gave, "" when the peer is it */
 };
 static struct {
 	int on; /* zero-initialized (.bss): off until al_open */
@@ -12753,6 +13056,10 @@ mx_metrics_requests(struct mx_out *o)
 	          g_up.tls_new, g_up.tls_resumed, g_tl.pod_sessions);
 	for (int i = 0; i < UT__COUNT; i++)
 		mx_printf(o, "ingressd_upstream_tls_failures_total{reason=\"%s\"} %" PRIu64 "\n", ut_names[i], g_up.tls_fail[i]);
+	mx_printf(o, "# HELP ingressd_proxy_protocol_headers_total Connections on PROXY protocol entry points, by what their header was.\n"
+	             "# TYPE ingressd_proxy_protocol_headers_total counter\n");
+	for (int i = 0; i < PP__COUNT; i++)
+		mx_printf(o, "ingressd_proxy_protocol_headers_total{result=\"%s\"} %" PRIu64 "\n", pp_names[i], g_pp[i]);
 }
 
 /* /metrics: the live backends, their servers and breakers. */
@@ -13220,9 +13527,23 @@ al_begin(struct cn *c, const struct hp_msg *m)
 	al_field(r->referer, sizeof r->referer, m->nh ? hp_header(m, "referer") : (struct ing_str){NULL, 0});
 	al_field(r->ua, sizeof r->ua, m->nh ? hp_header(m, "user-agent") : (struct ing_str){NULL, 0});
 	memcpy(r->user, "-", 2);
+	r->client[0] = '\0';
 	memcpy(r->fe, "-", 2);
 	memcpy(r->be, "-", 2);
 	r->rsn = RSN_NONE;
+}
+
+/* The client address, when forwarded headers gave one (pp_client). */
+static void
+al_client(struct cn *c, const struct ing_addr *a)
+{
+	struct al_rec *r = al_of(c);
+	if (r == NULL)
+		return;
+	if (a->family == 0)
+		memcpy(r->client, "-", 2);
+	else
+		ing_addr_fmt(a, r->client, sizeof r->client, 0);
 }
 
 static void
@@ -13299,7 +13620,9 @@ al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 		tc.sec = sec;
 	}
 	count++;
-	size_t cln = (size_t)ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+	size_t cln = r->client[0] ? strlen(r->client) : (size_t)ing_addr_fmt(&c->addr, cl, sizeof cl, 0);
+	if (r->client[0])
+		memcpy(cl, r->client, cln + 1);
 	if (g_al.format == CF_LOG_JSON) {
 		unsigned msec = (unsigned)(r->wall_ms % 1000);
 		char ms3[3] = {(char)('0' + msec / 100), (char)('0' + msec / 10 % 10), (char)('0' + msec % 10)};

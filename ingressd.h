@@ -264,6 +264,9 @@ int port_connect_done(int fd);
 /* >= 0 bytes (0 = EOF on read), ING_WAIT, ING_ERR (errno set). */
 ssize_t port_read(int fd, void *buf, size_t n);
 ssize_t port_write(int fd, const void *buf, size_t n);
+/* Reads without taking: the bytes stay for the next read (a PROXY header
+ * before a TLS handshake). Returns as port_read. */
+ssize_t port_peek(int fd, void *buf, size_t n);
 /* Half-close the write side (after a response when the peer must see EOF). */
 void port_shutdown_write(int fd);
 void port_close(int fd);

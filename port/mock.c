@@ -287,6 +287,19 @@ port_read(int fd, void *buf, size_t n)
 }
 
 ssize_t
+port_peek(int fd, void *buf, size_t n)
+{
+	struct mock_sock *s = mock_sock(fd);
+	if (s == NULL || s->in_err)
+		return ING_ERR;
+	if (s->in_off == s->in_len)
+		return s->in_eof ? 0 : ING_WAIT;
+	size_t k = s->in_len - s->in_off < n ? s->in_len - s->in_off : n;
+	memcpy(buf, s->in + s->in_off, k);
+	return (ssize_t)k;
+}
+
+ssize_t
 port_write(int fd, const void *buf, size_t n)
 {
 	struct mock_sock *s = mock_sock(fd);

@@ -167,6 +167,18 @@ port_read(int fd, void *buf, size_t n)
 }
 
 ssize_t
+port_peek(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = recv(fd, buf, n, MSG_PEEK);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? ING_WAIT : ING_ERR;
+	return r;
+}
+
+ssize_t
 port_write(int fd, const void *buf, size_t n)
 {
 	ssize_t r;

@@ -364,9 +364,19 @@ TEST(test_conf_k3s_toml)
 	/* numbers in arrays only where ingressd skips them; never mixed */
 	CHECK(conf("defaultEntryPoints = [1, 2]\n") == 1 && conf_has(1, 0, "expected an array of strings, got numbers"));
 	CHECK(conf("[metrics]\nbuckets = [0.1, \"x\"]\n") == 1 && conf_has(2, 0, "not both"));
-	/* the PROXY protocol would change who a whitelist sees: refused */
-	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\ntrustedIPs = [\"10.0.0.1\"]\n") == 1 &&
-	      conf_has(3, 0, "PROXY protocol is not supported yet"));
+	/* proxyProtocol and forwardedHeaders: trustedIPs (the whitelist's
+	 * syntax, kept apart from it) or insecure; neither is an error */
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\ntrustedIPs = [\"10.0.0.1\", "
+	           "\"fd00::/8\"]\n[entryPoints.http.forwardedHeaders]\ninsecure = true\n[entryPoints.http.whiteList]\n"
+	           "sourceRange = [\"10.9.0.0/16\"]\n") == 0 &&
+	      ut_cf.eps[0].pp.on && ut_cf.eps[0].pp.n == 2 && ut_cf.eps[0].fh.insecure && ut_cf.eps[0].wl_n == 1 &&
+	      ut_cf.eps[0].wl_first == 2);
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\n") == 1 &&
+	      conf_has(1, 0, "trustedIPs or insecure = true"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.forwardedHeaders]\ntrustedIPs = [\"10.0.0.300\"]\n") >= 1 &&
+	      conf_has(4, 0, "is not an IP address or CIDR"));
+	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.proxyProtocol]\ntrustedIPs = [\"10.0.0.1\"]\n"
+	           "trustedIPs = [\"10.0.0.2\"]\n") >= 1 && conf_has(5, 0, "duplicate key"));
 }
 
 /* [kubernetes.ingressEndpoint] (issue 13): Traefik 1.7's keys, checked as
@@ -445,7 +455,7 @@ TEST(test_conf_ep_security)
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\nwhitelistSourceRange = [\"10.0.0.1\"]\n[entryPoints.http.whiteList]\n"
 	           "sourceRange = [\"10.0.0.2\"]\n") == 1 && conf_has(5, 0, "given twice"));
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.whiteList]\nsourceRange = [\"10.0.0.0/8\"]\n"
-	           "useXForwardedFor = true\n") == 1 && conf_has(1, 0, "useXForwardedFor: not supported yet"));
+	           "useXForwardedFor = true\n") == 0 && conf_has(1, 1, "X-Forwarded-For is believed only from"));
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.basic]\nusers = [\"nocolon\"]\n") >= 1 &&
 	      conf_has(4, 0, "not user:hash"));
 	CHECK(conf("[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.auth.basic]\nremoveHeader = true\n") == 1 &&

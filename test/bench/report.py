@@ -198,6 +198,7 @@ def main():
                 ("sticky_cookie", "sticky cookie presented by the client", ">=", 0.95),
                 ("breaker", "circuit breaker `NetworkErrorRatio() > 0.5`", ">=", 0.95),
                 ("whitelist", "whitelist 127.0.0.0/8", ">=", 0.9),
+                ("headers", "5 custom response headers + HSTS (force-hsts, so over plain HTTP)", ">=", 0.95),
                 ("auth", "basic auth, bcrypt cost 10, cached", ">=", 0.9),
                 ("accesslog", "access log on (file; second ingressd)", ">=", 0.95),
                 ("metrics", "GET /metrics every second during the run", None, None)]
@@ -214,6 +215,8 @@ def main():
             e = bad("B", name)
             if e and op:
                 status = "**invalid** (errors)"
+            if name == "headers" and not kv.get("B.headers_check", "").startswith("ok"):
+                status = "**invalid** (headers missing)"
             w(f"| {label} | {fmt(m('B', name, 'rps'))} | {fmt(m('B', name, 'p99_ms'), 3)} | {fmt(r)} "
               f"{'(' + ', '.join(fmt(x) for x in v) + ')' if v else ''} | {op + ' ' + str(bound) if op else '(reported)' if name != 'plain' else ''} "
               f"| {status} | {fmt(cv, 1)} | {fmt(cr) if name != 'plain' else ''} | {e} |")
@@ -232,6 +235,8 @@ def main():
         if kv.get("B.auth_first_ms"):
             extra.append(f"first authenticated request (bcrypt) {kv['B.auth_first_ms']} ms, next (cached) {kv.get('B.auth_cached_ms')} ms "
                          "(curl, incl. process start)")
+        if kv.get("B.headers_check"):
+            extra.append(f"header route checked before the runs (curl, 2 answers on one connection): {kv['B.headers_check']}")
         if kv.get("B.metrics_bytes"):
             extra.append(f"/metrics body {kv['B.metrics_bytes']} bytes")
         if kv.get("B.accesslog_lines"):

@@ -11,6 +11,7 @@
 #      HAProxy in front of one nginx backend; rounds interleaved, medians
 #   B  ingressd variants as ratios to plain ingressd (same rounds): sticky
 #      cookies (new client / cookie presented), circuit breaker, whitelist,
+#      5 custom response headers + HSTS (force-hsts, so over plain HTTP),
 #      basic auth (bcrypt cost 10, cached), access log, /metrics scraped 1/s;
 #      the loop stall caused by a burst of 20 wrong passwords; heap
 #      allocations per request
@@ -332,6 +333,10 @@ EOF
 }
 
 # ================================================================ A + B setup
+# B's header route: these response headers (Traefik 1.7's
+# custom-response-headers) and HSTS, forced so it is sent over plain HTTP
+HDR_RESP="X-A:1||X-B:2||X-C:3||X-D:4||X-E:5"
+HDR_HSTS=31536000
 objects() {
 	cat <<EOF
 apiVersion: v1
@@ -365,6 +370,7 @@ EOF
 	# ingress NAME HOST SERVICE ANNOTATIONS
 	for spec in "plain plain.bench plain {}" "sticky sticky.bench sticky {}" "cb cb.bench cb {}" \
 		'wl wl.bench plain {ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8"}' \
+		"hdr hdr.bench plain {ingress.kubernetes.io/custom-response-headers: \"$HDR_RESP\", ingress.kubernetes.io/hsts-max-age: \"$HDR_HSTS\", ingress.kubernetes.io/force-hsts: \"true\"}" \
 		'auth auth.bench plain {ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: bench-auth}'; do
 		set -- $spec
 		n=$1 h=$2 s=$3
@@ -546,13 +552,13 @@ section_B() {
 	local U variants sc again c0 c1 c2 t0 t1 t2 mc v n r k vs o h hh m0 m1 reqs MH MW MPID kind d
 	say "B: ingressd variants, $VROUNDS rounds of ${VSECS}s"
 	U=http://127.0.0.1:$IHTTP/
-	variants="plain sticky sticky_cookie breaker whitelist"
+	variants="plain sticky sticky_cookie breaker whitelist headers"
 	# sticky: is a cookie set, and kept when presented?
 	sc=$(curl -s -D - -o /dev/null -H 'Host: sticky.bench' "$U" | tr -d '\r' | awk -F': ' 'tolower($1) == "set-cookie" {print $2; exit}')
 	COOKIE=${sc%%;*}
 	if [ -z "$COOKIE" ]; then
 		note B "sticky.bench set no cookie: the sticky rows measure nothing sticky"
-		variants="plain breaker whitelist"
+		variants="plain breaker whitelist headers"
 	else
 		kv B.cookie "${COOKIE%%=*}"
 		again=$(curl -s -D - -o /dev/null -H 'Host: sticky.bench' -H "Cookie: $COOKIE" "$U" | tr -d '\r' | grep -ci '^set-cookie')
@@ -560,6 +566,31 @@ section_B() {
 	fi
 	[ "$(http_code -H 'Host: wl.bench' "$U")" = 200 ] || note B "wl.bench: not 200 from 127.0.0.1"
 	[ "$(http_code -H 'Host: cb.bench' "$U")" = 200 ] || note B "cb.bench: not 200"
+	# headers: two requests on one keep-alive connection must each carry the
+	# 5 custom headers and HSTS (else the row is marked invalid, not dropped)
+	hdr_missing() {
+		curl -s -D - -o /dev/null -o /dev/null -H 'Host: hdr.bench' "$U" "$U" | tr -d '\r' >"$LOGS/headers-check.txt"
+		awk -v want="$HDR_RESP||Strict-Transport-Security:max-age=$HDR_HSTS" '
+			BEGIN { n = split(want, w, /\|\|/) }
+			/^HTTP\// { codes = codes " " $2 }
+			{ seen[$0]++ }
+			END {
+				for (i = 1; i <= n; i++) {
+					split(w[i], kv, ":")
+					h = kv[1] ": " kv[2]
+					if (seen[h] != 2) { printf "%s%s (%d of 2)", s, h, seen[h]; s = ", " }
+				}
+				if (codes != " 200 200") printf "%sstatus%s", s, codes
+			}' "$LOGS/headers-check.txt"
+	}
+	until_ok 50 sh -c "curl -s -D - -o /dev/null -H 'Host: hdr.bench' '$U' | grep -qi '^X-E: 5'"
+	o=$(hdr_missing)
+	if [ -z "$o" ]; then
+		kv B.headers_check "ok: X-A..X-E and Strict-Transport-Security: max-age=$HDR_HSTS on 2 of 2 keep-alive answers over HTTP"
+	else
+		kv B.headers_check "MISSING $o"
+		note B "hdr.bench does not answer with each header exactly once (logs/headers-check.txt): $o; its row is invalid"
+	fi
 	AUTHH=""
 	if [ -s "$TMP/htpasswd" ]; then
 		AUTHH="Authorization: Basic $(printf 'bench:benchpass' | base64 -w0)"
@@ -605,6 +636,7 @@ section_B() {
 		sticky_cookie) wrk_run B sticky_cookie "$2" "$VSECS" $IPID "$U" -H 'Host: sticky.bench' -s "$TMP/cookie.lua" ;;
 		breaker) wrk_run B breaker "$2" "$VSECS" $IPID "$U" -H 'Host: cb.bench' ;;
 		whitelist) wrk_run B whitelist "$2" "$VSECS" $IPID "$U" -H 'Host: wl.bench' ;;
+		headers) wrk_run B headers "$2" "$VSECS" $IPID "$U" -H 'Host: hdr.bench' ;;
 		auth) wrk_run B auth "$2" "$VSECS" $IPID "$U" -H 'Host: auth.bench' -H "$AUTHH" ;;
 		accesslog) wrk_run B accesslog "$2" "$VSECS" $LPID "http://127.0.0.1:$LHTTP/" -H 'Host: plain.bench' ;;
 		metrics)
@@ -625,7 +657,7 @@ section_B() {
 		auth) warm -H 'Host: auth.bench' -H "$AUTHH" "$U" ;;
 		accesslog) warm -H 'Host: plain.bench' "http://127.0.0.1:$LHTTP/" ;;
 		metrics) ;;
-		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/').bench" "$U" ;;
+		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/').bench" "$U" ;;
 		esac
 	done
 	# Each round: plain, half the variants, plain again, the other half

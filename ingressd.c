@@ -2815,6 +2815,8 @@ struct hp_body {
 	uint8_t last;  /* zero-size chunk seen */
 	uint32_t extra; /* bytes of the current size line / of all trailers */
 	uint64_t left;  /* LENGTH: body bytes left; CHUNKED: chunk bytes left */
+	uint64_t allow; /* a request's payload bytes still allowed + 1 (proxy-body-size), 0 no limit */
+	uint8_t over;   /* ... and a chunk went past it: hp_body_step said ING_ERR */
 };
 
 static void
@@ -2884,7 +2886,11 @@ hp_body_step(struct hp_body *b, const char *p, size_t n, size_t *doff, size_t *d
 				b->last = 1;
 				b->cs = HC_TRAILER;
 				b->extra = 0;
+			} else if (b->allow != 0 && b->left >= b->allow) {
+				b->over = 1; /* before a byte of the chunk goes on */
+				return ING_ERR;
 			} else {
+				b->allow -= b->allow ? b->left : 0;
 				b->cs = HC_DATA;
 			}
 			if (b->cs == HC_DATA) {
@@ -3330,7 +3336,7 @@ cn_unpair(struct cn *c)
 	X(AUTH_BUSY, "auth_busy") X(NO_SERVER, "no_server") X(BREAKER, "breaker_open")                       \
 	X(NO_SLOT, "no_slot") X(UPSTREAM_CONNECT, "upstream_connect") X(UPSTREAM_TIMEOUT, "upstream_timeout") \
 	X(UPSTREAM_ERROR, "upstream_error") X(UPSTREAM_TLS, "upstream_tls") X(BACKEND_PROTOCOL, "backend_protocol") \
-	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
+	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(BODY_TOO_LARGE, "body_too_large") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
 	X(ADMIN, "admin")
 enum rsn {
 	RSN_NONE,
@@ -3541,7 +3547,7 @@ enum {
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
 	IA_H_PROXY_HEADERS, IA_H_CORS, IA_H_CORS_ORIGIN, IA_H_CORS_METHODS, IA_H_CORS_HEADERS, IA_H_CORS_EXPOSE,
-	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF,
+	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF, IA_NGX_BODY_SIZE,
 	IA__COUNT
 };
 #define IA_H_FIRST IA_H_REQ
@@ -3591,6 +3597,7 @@ struct st_ing {
 	char a_backend_protocol[16]; /* nginx's backend-protocol */
 	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
 	char a_wl_xff[8];         /* whitelist-x-forwarded-for */
+	char a_body_size[24];     /* nginx's proxy-body-size */
 	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
 	int hdrs;                 /* st_blob: the header annotations (IA_H_*), or -1 */
 	uint8_t hdrs_over;        /* ... over ING_MAX_HEADER_ANN_BYTES or the note pool: not kept */
@@ -4509,7 +4516,7 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("enable-cors", IA_H_CORS) JS_N("cors-allow-origin", IA_H_CORS_ORIGIN)
     JS_N("cors-allow-methods", IA_H_CORS_METHODS) JS_N("cors-allow-headers", IA_H_CORS_HEADERS)
     JS_N("cors-expose-headers", IA_H_CORS_EXPOSE) JS_N("cors-allow-credentials", IA_H_CORS_CREDS)
-    JS_N("cors-max-age", IA_H_CORS_MAX_AGE)
+    JS_N("cors-max-age", IA_H_CORS_MAX_AGE) JS_N("proxy-body-size", IA_NGX_BODY_SIZE)
 #undef JS_T
 #undef JS_N
 };
@@ -4547,7 +4554,7 @@ static const char *const js_ann_unsup[] = {
     "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
     /* ingress-nginx */
     "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
-    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect", "proxy-body-size",
+    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering", "limit-rps",
     "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
@@ -4995,6 +5002,7 @@ js_ingress(struct js *j, int obj)
 	    [IA_NGX_BACKEND_PROTOCOL] = {r->a_backend_protocol, sizeof r->a_backend_protocol},
 	    [IA_NGX_SSL_VERIFY] = {r->a_ssl_verify, sizeof r->a_ssl_verify},
 	    [IA_WL_XFF] = {r->a_wl_xff, sizeof r->a_wl_xff},
+	    [IA_NGX_BODY_SIZE] = {r->a_body_size, sizeof r->a_body_size},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -7004,7 +7012,8 @@ struct rt_policy { /* per Ingress */
 	uint64_t req_lens, resp_lens; /* bit (length & 63) of each name edited: most names are not */
 	uint8_t hflags;         /* HF_* */
 	int ssl_host;           /* ssl-host, NUL-terminated in the table's ebytes, or -1 */
-	const char *hdr_bad;    /* refused header annotations: its requests get 500, and why */
+	const char *refused;    /* refused annotations (headers, limits): its requests get 500, and why */
+	uint64_t body_max;      /* nginx's proxy-body-size in bytes, 0 none */
 };
 /* A header edit, or an item of a list of the policy (hosts, origins),
  * its name and value in the table's ebytes. */
@@ -7837,20 +7846,20 @@ rb_ebytes(struct rt_table *t, const char *p, size_t n)
 	return (int)(t->nebytes - n);
 }
 
-/* Why policy pol's header annotations are refused (its requests get 500),
- * kept in the table's bytes; logged once per version of the Ingress. */
+/* Why policy pol's annotations are refused (its requests get 500), kept
+ * in the table's bytes; logged once per version of the Ingress. */
 static void __attribute__((format(printf, 3, 4)))
-rb_hdr_bad(struct rt_table *t, struct rt_policy *pol, const char *fmt, ...)
+rb_refuse(struct rt_table *t, struct rt_policy *pol, const char *fmt, ...)
 {
 	char why[160];
 	va_list ap;
-	if (pol->hdr_bad != NULL)
+	if (pol->refused != NULL)
 		return;
 	va_start(ap, fmt);
 	int n = ing_vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	int off = rb_ebytes(t, why, (size_t)ING_MIN(n, (int)sizeof why - 1) + 1);
-	pol->hdr_bad = off >= 0 ? t->ebytes + off : "header annotations: no room (ING_MAX_EDIT_BYTES)";
+	pol->refused = off >= 0 ? t->ebytes + off : "header annotations: no room (ING_MAX_EDIT_BYTES)";
 }
 
 /* A header field value an annotation gives: no CR, LF, NUL or other
@@ -7867,24 +7876,24 @@ rb_hdr_value_ok(struct ing_str v)
 /* One edit (or list item) of policy pol. A header name is checked and
  * canonicalised (x-foo -> X-Foo, as Traefik did); a later edit of the same
  * name, kind and condition replaces an earlier one. 0, or ING_ERR with
- * pol->hdr_bad set. */
+ * pol->refused set. */
 static int
 rb_edit(struct rt_table *t, struct rt_policy *pol, const char *what, int kind, int flags, struct ing_str name,
         struct ing_str value)
 {
 	char nb[128];
 	if (!rb_hdr_value_ok(value) || !rb_hdr_value_ok(name)) {
-		rb_hdr_bad(t, pol, "%s: a value with CR, LF, NUL or another control character", what);
+		rb_refuse(t, pol, "%s: a value with CR, LF, NUL or another control character", what);
 		return ING_ERR;
 	}
 	if (name.n >= sizeof nb) {
-		rb_hdr_bad(t, pol, "%s: header name over %zu bytes", what, sizeof nb - 1);
+		rb_refuse(t, pol, "%s: header name over %zu bytes", what, sizeof nb - 1);
 		return ING_ERR;
 	}
 	if (kind == EK_REQ || kind == EK_RESP || kind == EK_SSL_PROXY || kind == EK_PROXY_HDR) {
 		for (size_t i = 0; i < name.n; i++) {
 			if (!hp_tchar[(unsigned char)name.p[i]]) {
-				rb_hdr_bad(t, pol, "%s: \"%.*s\" is not a header name", what, (int)ING_MIN(name.n, 40), name.p);
+				rb_refuse(t, pol, "%s: \"%.*s\" is not a header name", what, (int)ING_MIN(name.n, 40), name.p);
 				return ING_ERR;
 			}
 			nb[i] = (char)(i == 0 || name.p[i - 1] == '-' ? toupper((unsigned char)name.p[i])
@@ -7894,7 +7903,7 @@ rb_edit(struct rt_table *t, struct rt_policy *pol, const char *what, int kind, i
 		/* the framing and hop-by-hop headers are the proxy's; so, on the
 		 * way in, are the ones only ingressd may tell a pod */
 		if ((kind == EK_REQ && (bit & (HH_HOP | HH_OURS | HH_BIT(X_FORWARDED_FOR)))) || (kind == EK_RESP && (bit & HH_HOP))) {
-			rb_hdr_bad(t, pol, "%s: %.*s is set by ingressd itself", what, (int)name.n, nb);
+			rb_refuse(t, pol, "%s: %.*s is set by ingressd itself", what, (int)name.n, nb);
 			return ING_ERR;
 		}
 		name.p = nb;
@@ -7908,17 +7917,17 @@ rb_edit(struct rt_table *t, struct rt_policy *pol, const char *what, int kind, i
 	}
 	if (e == NULL && pol->ed_n >= ING_MAX_ROUTE_EDITS) {
 		log_limit(LIM_ROUTE_EDITS, "rb: header edits of an Ingress");
-		rb_hdr_bad(t, pol, "more header edits, hosts and origins than ING_MAX_ROUTE_EDITS (%d)", ING_MAX_ROUTE_EDITS);
+		rb_refuse(t, pol, "more header edits, hosts and origins than ING_MAX_ROUTE_EDITS (%d)", ING_MAX_ROUTE_EDITS);
 		return ING_ERR;
 	}
 	if (e == NULL && t->nedits >= ING_MAX_EDITS) {
 		log_limit(LIM_EDITS, "rb: header edits");
-		rb_hdr_bad(t, pol, "no room for its header edits (ING_MAX_EDITS)");
+		rb_refuse(t, pol, "no room for its header edits (ING_MAX_EDITS)");
 		return ING_ERR;
 	}
 	int off = rb_ebytes(t, name.p, name.n);
 	if (off < 0 || rb_ebytes(t, value.p, value.n) < 0) {
-		rb_hdr_bad(t, pol, "no room for its header edits (ING_MAX_EDIT_BYTES)");
+		rb_refuse(t, pol, "no room for its header edits (ING_MAX_EDIT_BYTES)");
 		return ING_ERR;
 	}
 	if (e == NULL) {
@@ -8070,9 +8079,9 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	pol->ed_first = t->nedits;
 	pol->ssl_host = -1;
 	if (r->hdrs_over) {
-		rb_hdr_bad(t, pol, "header annotations over ING_MAX_HEADER_ANN_BYTES (%d) or ING_MAX_NOTES",
+		rb_refuse(t, pol, "header annotations over ING_MAX_HEADER_ANN_BYTES (%d) or ING_MAX_NOTES",
 		           ING_MAX_HEADER_ANN_BYTES);
-		rb_note(r, "%s: its requests get 500", pol->hdr_bad);
+		rb_note(r, "%s: its requests get 500", pol->refused);
 		return;
 	}
 	size_t n = st_blob(r->hdrs, blob, sizeof blob);
@@ -8095,13 +8104,13 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		struct ing_str x = v[bools[i]];
 		ing_snprintf(tmp, sizeof tmp, "%.*s", (int)ING_MIN(x.n, sizeof tmp - 1), x.p);
 		if ((b[bools[i]] = x.n < sizeof tmp ? rb_bool(tmp, 0) : -1) < 0)
-			rb_hdr_bad(t, pol, "%s \"%.*s\" is not a boolean", bool_names[i], (int)ING_MIN(x.n, 40), x.p);
+			rb_refuse(t, pol, "%s \"%.*s\" is not a boolean", bool_names[i], (int)ING_MIN(x.n, 40), x.p);
 	}
 	uint64_t hsts = 0;
 	if (v[IA_H_HSTS].n && str_to_u64(v[IA_H_HSTS], (uint64_t)1 << 40, &hsts) != 0)
-		rb_hdr_bad(t, pol, "hsts-max-age \"%.*s\" is not a number of seconds", (int)ING_MIN(v[IA_H_HSTS].n, 40),
+		rb_refuse(t, pol, "hsts-max-age \"%.*s\" is not a number of seconds", (int)ING_MIN(v[IA_H_HSTS].n, 40),
 		           v[IA_H_HSTS].p);
-	if (pol->hdr_bad == NULL) {
+	if (pol->refused == NULL) {
 		int dev = b[IA_H_DEV] == 1;
 		char sts[96];
 		int sn = ing_snprintf(sts, sizeof sts, "max-age=%" PRIu64 "%s%s", hsts, b[IA_H_HSTS_SUB] == 1 ? "; includeSubDomains" : "",
@@ -8134,12 +8143,12 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		      (!dev && rb_edit_list(t, pol, "allowed-hosts", v[IA_H_ALLOWED_HOSTS], EK_HOST)) ||
 		      rb_edit_list(t, pol, "proxy-headers", v[IA_H_PROXY_HEADERS], EK_PROXY_HDR) ||
 		      (b[IA_H_CORS] == 1 && rb_cors(t, r, pol, v));
-		if (v[IA_H_SSL_HOST].n && pol->hdr_bad == NULL) {
+		if (v[IA_H_SSL_HOST].n && pol->refused == NULL) {
 			char h[ING_NAME_LEN];
 			struct ing_addr ip;
 			ing_snprintf(h, sizeof h, "%.*s", (int)ING_MIN(v[IA_H_SSL_HOST].n, sizeof h - 1), v[IA_H_SSL_HOST].p);
 			if (v[IA_H_SSL_HOST].n >= sizeof h || (js_host(h) != 0 && ing_addr_parse_ip(&ip, h, strlen(h)) != 0))
-				rb_hdr_bad(t, pol, "ssl-host \"%.*s\" is not a host name", (int)ING_MIN(v[IA_H_SSL_HOST].n, 40),
+				rb_refuse(t, pol, "ssl-host \"%.*s\" is not a host name", (int)ING_MIN(v[IA_H_SSL_HOST].n, 40),
 				           v[IA_H_SSL_HOST].p);
 			else
 				pol->ssl_host = rb_ebytes(t, h, strlen(h) + 1);
@@ -8147,8 +8156,8 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		pol->hflags |= (uint8_t)((b[IA_H_SSL_TEMP] == 1 ? HF_SSL_TEMP : 0) | (b[IA_H_SSL_FORCE_HOST] == 1 ? HF_SSL_FORCE : 0) |
 		                         (dev ? HF_DEV : 0) | (v[IA_H_ALLOWED_HOSTS].n && !dev ? HF_HOSTS : 0));
 	}
-	if (pol->hdr_bad != NULL) {
-		rb_note(r, "%s: its requests get 500", pol->hdr_bad);
+	if (pol->refused != NULL) {
+		rb_note(r, "%s: its requests get 500", pol->refused);
 		t->nedits = pol->ed_first; /* none of its edits apply */
 		pol->ed_n = 0;
 		pol->req_lens = pol->resp_lens = 0;
@@ -8202,6 +8211,17 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		return;
 	}
 	rb_headers(t, r, pol);
+	if (r->a_body_size[0] && pol->refused == NULL) { /* nginx's size: bytes, or k, m, g */
+		struct ing_str v = str_trim((struct ing_str){r->a_body_size, strlen(r->a_body_size)});
+		int shift = 0;
+		if (v.n > 1 && strchr("kKmMgG", v.p[v.n - 1]) != NULL)
+			shift = v.p[--v.n] | 0x20, shift = shift == 'k' ? 10 : shift == 'm' ? 20 : 30;
+		if (str_to_u64(v, (uint64_t)1 << 40, &pol->body_max) != 0) {
+			rb_refuse(t, pol, "proxy-body-size \"%s\" is not a size (bytes, or with k, m or g)", r->a_body_size);
+			rb_note(r, "%s: its requests get 500", pol->refused);
+		}
+		pol->body_max <<= shift;
+	}
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
@@ -11526,8 +11546,8 @@ up_secure(struct cn *c, const struct hp_msg *m, const struct rt_table *t, int pi
 {
 	const struct rt_policy *pol = &t->policies[pi];
 	int ssl = (c->flags & CNF_HTTPS) != 0;
-	if (pol->hdr_bad != NULL) {
-		rs_error(c, 500, RSN_ROUTE_CONFIG, pol->hdr_bad);
+	if (pol->refused != NULL) {
+		rs_error(c, 500, RSN_ROUTE_CONFIG, pol->refused);
 		return ING_ERR;
 	}
 	if (pol->ed_n > 0) {
@@ -12218,6 +12238,10 @@ up_pump(struct cn *c)
 		 * the head when it is still waiting */
 		if (tunnel || !(c->xflags & XF_REQ_DONE)) {
 			if ((r = up_forward(c, u, 0)) < 0) {
+				if (!tunnel && c->fwd == 0 && c->rx.over) { /* the pod gets no byte of that chunk */
+					up_fail(c, u, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size");
+					return;
+				}
 				if (!tunnel && c->fwd == 0) {
 					up_fail(c, u, 400, RSN_BAD_REQUEST, "bad chunked request body");
 					return;
@@ -12436,6 +12460,11 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	/* the one framing decision for the request: the head sent upstream
 	 * (up_request_head) and the bytes forwarded (up_forward) follow it */
 	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen >= 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
+	if (pol->body_max > 0 && m->clen > 0 && (uint64_t)m->clen > pol->body_max) {
+		rs_error(c, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size");
+		return;
+	}
+	c->rx.allow = pol->body_max > 0 ? pol->body_max + 1 : 0; /* a chunked body is cut at it */
 	c->fwd = 0;
 	struct lb_state *ls = &g_lb.s[b->state];
 	if (!cb_allow(ls->cb)) { /* its own answer is not fed back to it (srv -1) */
@@ -12637,7 +12666,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 /* Own answers and cut client connections, by reason: counted by status
  * (the last column: a cut, no answer), put in the access log, and logged
  * at INFO at most once a second per reason, with how many were not. */
-static const int rs_codes[] = {204, 301, 307, 400, 401, 403, 404, 405, 408, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+static const int rs_codes[] = {204, 301, 307, 400, 401, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define RS_NCODES ING_ARRAY_LEN(rs_codes)
 static struct {
 	uint64_t n[RSN__COUNT][RS_NCODES];

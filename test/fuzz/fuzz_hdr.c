@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&pol, 0, sizeof pol);
 		t->nedits = 0;
 		t->nebytes = 0;
-		if (rb_edit_map(t, &r, &pol, "fuzz", v, kind) != 0 && pol.hdr_bad == NULL)
+		if (rb_edit_map(t, &r, &pol, "fuzz", v, kind) != 0 && pol.refused == NULL)
 			__builtin_trap(); /* a refusal always says why */
 		for (int i = 0; i < pol.ed_n; i++) {
 			const struct rt_edit *x = &t->edits[pol.ed_first + i];

@@ -75,7 +75,7 @@ struct ing_str {
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
-	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES)
+	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -3191,6 +3191,7 @@ struct cn {
 	uint8_t retries;
 	uint16_t status;      /* client: response status */
 	int be;               /* client: balancer slot of the backend */
+	int rl;               /* client: its rate-limit entry while the request is in flight, -1 none */
 	int pol;              /* client: the route's policy (XF_EDITS): index in the table of generation tgen, */
 	uint32_t tgen, pol_key; /* ... and st_hash of its Ingress, should that table be gone (up_pol) */
 	uint32_t be_gen;      /* client: that slot's generation at dispatch */
@@ -3285,6 +3286,7 @@ cn_new(enum cn_kind kind, int fd)
 	c->ctx = -1;
 	c->be = -1;
 	c->srv = -1;
+	c->rl = -1;
 	c->act = g_cn.nactive;
 	g_cn.active[g_cn.nactive++] = i;
 	g_cn.used[kind]++;
@@ -3336,7 +3338,8 @@ cn_unpair(struct cn *c)
 	X(AUTH_BUSY, "auth_busy") X(NO_SERVER, "no_server") X(BREAKER, "breaker_open")                       \
 	X(NO_SLOT, "no_slot") X(UPSTREAM_CONNECT, "upstream_connect") X(UPSTREAM_TIMEOUT, "upstream_timeout") \
 	X(UPSTREAM_ERROR, "upstream_error") X(UPSTREAM_TLS, "upstream_tls") X(BACKEND_PROTOCOL, "backend_protocol") \
-	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(BODY_TOO_LARGE, "body_too_large") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
+	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(BODY_TOO_LARGE, "body_too_large") \
+	X(RATE_LIMIT, "rate_limit") X(CONN_LIMIT, "conn_limit") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
 	X(ADMIN, "admin")
 enum rsn {
 	RSN_NONE,
@@ -3547,7 +3550,8 @@ enum {
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
 	IA_H_PROXY_HEADERS, IA_H_CORS, IA_H_CORS_ORIGIN, IA_H_CORS_METHODS, IA_H_CORS_HEADERS, IA_H_CORS_EXPOSE,
-	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF, IA_NGX_BODY_SIZE,
+	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF, IA_NGX_BODY_SIZE, IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM,
+	IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_NGX_LIMIT_WL,
 	IA__COUNT
 };
 #define IA_H_FIRST IA_H_REQ
@@ -3598,6 +3602,7 @@ struct st_ing {
 	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
 	char a_wl_xff[8];         /* whitelist-x-forwarded-for */
 	char a_body_size[24];     /* nginx's proxy-body-size */
+	char a_limit[4][16];      /* nginx's limit-rps, -rpm, -burst-multiplier, -connections */
 	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
 	int hdrs;                 /* st_blob: the header annotations (IA_H_*), or -1 */
 	uint8_t hdrs_over;        /* ... over ING_MAX_HEADER_ANN_BYTES or the note pool: not kept */
@@ -3606,6 +3611,7 @@ struct st_ing {
 	int paths, npaths;     /* chain of st_path */
 	int tls, ntls;         /* chain of st_tlshost */
 	struct st_ranges wl, wl_ngx, deny; /* whitelist-source-range (Traefik's, nginx's), denylist */
+	struct st_ranges lim_wl;           /* nginx's limit-whitelist */
 };
 
 enum { SA_LB_METHOD, SA_STICKY, SA_STICKINESS, SA_COOKIE, SA_BREAKER, SA__COUNT };
@@ -3937,12 +3943,13 @@ st_free_subs(enum st_kind k, void *rec)
 		st_free_chain(&g_st.p_cidr, r->wl.first);
 		st_free_chain(&g_st.p_cidr, r->wl_ngx.first);
 		st_free_chain(&g_st.p_cidr, r->deny.first);
+		st_free_chain(&g_st.p_cidr, r->lim_wl.first);
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->pc_note);
 		st_free_chain(&g_st.p_note, r->ssl_name);
 		st_free_chain(&g_st.p_note, r->hdrs);
 		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->ssl_name =
-		    r->hdrs = -1;
+		    r->hdrs = r->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
@@ -3964,7 +3971,7 @@ st_begin(enum st_kind k)
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
 		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->ssl_name =
-		    i->hdrs = -1;
+		    i->hdrs = i->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
 		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
@@ -4517,6 +4524,9 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("cors-allow-methods", IA_H_CORS_METHODS) JS_N("cors-allow-headers", IA_H_CORS_HEADERS)
     JS_N("cors-expose-headers", IA_H_CORS_EXPOSE) JS_N("cors-allow-credentials", IA_H_CORS_CREDS)
     JS_N("cors-max-age", IA_H_CORS_MAX_AGE) JS_N("proxy-body-size", IA_NGX_BODY_SIZE)
+    JS_N("limit-rps", IA_NGX_LIMIT_RPS) JS_N("limit-rpm", IA_NGX_LIMIT_RPM)
+    JS_N("limit-burst-multiplier", IA_NGX_LIMIT_BURST) JS_N("limit-connections", IA_NGX_LIMIT_CONNS)
+    JS_N("limit-whitelist", IA_NGX_LIMIT_WL)
 #undef JS_T
 #undef JS_N
 };
@@ -4555,8 +4565,8 @@ static const char *const js_ann_unsup[] = {
     /* ingress-nginx */
     "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
     "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect",
-    "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering", "limit-rps",
-    "limit-rpm", "limit-connections", "limit-burst-multiplier", "limit-whitelist", "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
+    "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
+    "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
     "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
     "session-cookie-name", "x-forwarded-prefix", "default-backend", "custom-http-errors", "server-alias",
@@ -5003,6 +5013,10 @@ js_ingress(struct js *j, int obj)
 	    [IA_NGX_SSL_VERIFY] = {r->a_ssl_verify, sizeof r->a_ssl_verify},
 	    [IA_WL_XFF] = {r->a_wl_xff, sizeof r->a_wl_xff},
 	    [IA_NGX_BODY_SIZE] = {r->a_body_size, sizeof r->a_body_size},
+	    [IA_NGX_LIMIT_RPS] = {r->a_limit[0], sizeof r->a_limit[0]},
+	    [IA_NGX_LIMIT_RPM] = {r->a_limit[1], sizeof r->a_limit[1]},
+	    [IA_NGX_LIMIT_BURST] = {r->a_limit[2], sizeof r->a_limit[2]},
+	    [IA_NGX_LIMIT_CONNS] = {r->a_limit[3], sizeof r->a_limit[3]},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -5032,7 +5046,8 @@ js_ingress(struct js *j, int obj)
 		return ING_ERR;
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
-	    (tok[IA_NGX_DENYLIST] >= 0 && js_ranges(j, tok[IA_NGX_DENYLIST], &r->deny) != 0))
+	    (tok[IA_NGX_DENYLIST] >= 0 && js_ranges(j, tok[IA_NGX_DENYLIST], &r->deny) != 0) ||
+	    (tok[IA_NGX_LIMIT_WL] >= 0 && js_ranges(j, tok[IA_NGX_LIMIT_WL], &r->lim_wl) != 0))
 		return ING_ERR;
 	/* default backend: spec.defaultBackend (v1) or spec.backend (v1beta1) */
 	int def = js_get(j, spec, "defaultBackend");
@@ -7014,6 +7029,10 @@ struct rt_policy { /* per Ingress */
 	int ssl_host;           /* ssl-host, NUL-terminated in the table's ebytes, or -1 */
 	const char *refused;    /* refused annotations (headers, limits): its requests get 500, and why */
 	uint64_t body_max;      /* nginx's proxy-body-size in bytes, 0 none */
+	uint32_t rate[2];       /* nginx's limit-rps, limit-rpm: 0 none */
+	uint32_t burst[2];      /* ... times limit-burst-multiplier */
+	uint32_t conns;         /* nginx's limit-connections, 0 none */
+	struct rt_ranges lim_wl; /* nginx's limit-whitelist: not limited */
 };
 /* A header edit, or an item of a list of the policy (hosts, origins),
  * its name and value in the table's ebytes. */
@@ -8164,6 +8183,29 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	}
 }
 
+/* nginx's limit-rps, -rpm, -burst-multiplier (default 5), -connections
+ * and -whitelist into pol. A value that is not a number refuses the
+ * Ingress (500): a limit is never dropped. */
+static void
+rb_limits(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static const char *const names[] = {"limit-rps", "limit-rpm", "limit-burst-multiplier", "limit-connections"};
+	uint64_t v[4] = {0, 0, 5, 0};
+	for (int i = 0; i < 4; i++)
+		if (r->a_limit[i][0] && (str_to_u64(str_trim((struct ing_str){r->a_limit[i], strlen(r->a_limit[i])}), 1000000,
+		                                    &v[i]) != 0 || (i == 2 && v[i] == 0))) {
+			rb_refuse(t, pol, "%s \"%s\" is not a number", names[i], r->a_limit[i]);
+			rb_note(r, "%s: its requests get 500", pol->refused);
+			return;
+		}
+	for (int i = 0; i < 2; i++) {
+		pol->rate[i] = (uint32_t)v[i];
+		pol->burst[i] = (uint32_t)(v[i] * v[2]);
+	}
+	pol->conns = (uint32_t)v[3];
+	rb_ranges(t, r, &r->lim_wl, &pol->lim_wl, JS_NGX_PREFIX "limit-whitelist", 0);
+}
+
 /* Routes of one Ingress. */
 static void
 rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t default_eps)
@@ -8222,6 +8264,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		}
 		pol->body_max <<= shift;
 	}
+	rb_limits(t, r, pol);
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
@@ -9700,9 +9743,12 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 	return best >= 0 ? &t->routes[best] : NULL;
 }
 
-/* ===== 13. source whitelist ============================================ wl_
- * ingress.kubernetes.io/whitelist-source-range, checked against the TCP
- * peer only (never X-Forwarded-For), before auth. A list that has an
+/* ===== 13. source whitelist and rate limits ========================= wl_ rl_
+ * ingress.kubernetes.io/whitelist-source-range, checked against the client
+ * address (pp_client: the peer, or what a trusted proxy says), before auth.
+ * nginx's limit-rps, -rpm and -connections keep a record per (Ingress,
+ * client) in a fixed table (ING_MAX_RATE_KEYS; the least recently used
+ * idle one makes room, counted). A list that has an
  * invalid entry denies everyone (Traefik 1.5-1.6 allowed everyone; the
  * seed documents that): 403, logged once, counted;
  * [kubernetes] whitelistInvalidAllowAll = true restores the seed's way.
@@ -9778,6 +9824,150 @@ wl_pass(const struct rt_table *t, const struct rt_policy *p, const struct ing_ad
 			return 0;
 	return p->deny.state == WL_OPEN ||
 	       (p->deny.state == WL_LIST && !wl_allow(&t->cidrs[p->deny.first], p->deny.n, WL_LIST, peer));
+}
+
+/* nginx's limits, per (Ingress, client address; IPv6 by its /64): its
+ * leaky bucket for requests (limit_req with nodelay: burst requests at
+ * once, then the rate), and the requests in flight (limit_conn). */
+#define RL_V6_PREFIX 64 /* IPv6 clients are keyed by this prefix: one host holds a /64 */
+struct rl_entry {
+	uint32_t hash; /* of pol and key; 0: free */
+	uint32_t pol;  /* st_hash of the Ingress */
+	uint8_t key[17];
+	int next;            /* hash chain */
+	int older, newer;    /* LRU list */
+	uint32_t conns;      /* requests in flight */
+	int64_t excess[2];   /* limit-rps, -rpm: milli-requests over the rate */
+	uint64_t at[2];      /* ms of their last update */
+};
+static struct {
+	int bucket[ING_MAX_RATE_KEYS];
+	struct rl_entry e[ING_MAX_RATE_KEYS];
+	int hwm, used, oldest, newest;
+	uint64_t evictions;
+	int ready;
+} g_rl;
+
+static void
+rl_unlink(int i)
+{
+	struct rl_entry *x = &g_rl.e[i];
+	if (x->older >= 0)
+		g_rl.e[x->older].newer = x->newer;
+	else
+		g_rl.oldest = x->newer;
+	if (x->newer >= 0)
+		g_rl.e[x->newer].older = x->older;
+	else
+		g_rl.newest = x->older;
+}
+
+static void
+rl_touch(int i)
+{
+	struct rl_entry *x = &g_rl.e[i];
+	x->older = g_rl.newest;
+	x->newer = -1;
+	if (g_rl.newest >= 0)
+		g_rl.e[g_rl.newest].newer = i;
+	else
+		g_rl.oldest = i;
+	g_rl.newest = i;
+}
+
+/* The entry of (pol, client), made when there is none: -1 when the table
+ * is full of clients with requests in flight. */
+static int
+rl_entry(uint32_t pol, const struct ing_addr *a)
+{
+	uint8_t key[17] = {a->family};
+	memcpy(key + 1, a->ip, a->family == 6 ? RL_V6_PREFIX / 8 : 4);
+	uint32_t h = str_fnv(pol, key, sizeof key) | 1;
+	int *slot = &g_rl.bucket[h % ING_MAX_RATE_KEYS], i;
+	if (!g_rl.ready) {
+		for (int k = 0; k < ING_MAX_RATE_KEYS; k++)
+			g_rl.bucket[k] = -1;
+		g_rl.oldest = g_rl.newest = -1;
+		g_rl.ready = 1;
+	}
+	for (i = *slot; i >= 0; i = g_rl.e[i].next)
+		if (g_rl.e[i].hash == h && g_rl.e[i].pol == pol && !memcmp(g_rl.e[i].key, key, sizeof key)) {
+			rl_unlink(i);
+			rl_touch(i);
+			return i;
+		}
+	if (g_rl.hwm < ING_MAX_RATE_KEYS) {
+		i = g_rl.hwm++;
+	} else { /* the least recently used idle one, a few looked at */
+		i = g_rl.oldest;
+		for (int n = 0; i >= 0 && g_rl.e[i].conns > 0 && n < 8; n++)
+			i = g_rl.e[i].newer;
+		if (i < 0 || g_rl.e[i].conns > 0) {
+			log_limit(LIM_RATE_KEYS, "rl: rate limit clients");
+			return -1;
+		}
+		int *p = &g_rl.bucket[g_rl.e[i].hash % ING_MAX_RATE_KEYS];
+		while (*p != i)
+			p = &g_rl.e[*p].next;
+		*p = g_rl.e[i].next;
+		rl_unlink(i);
+		g_rl.evictions++;
+	}
+	struct rl_entry *x = &g_rl.e[i];
+	memset(x, 0, sizeof *x);
+	x->hash = h;
+	x->pol = pol;
+	memcpy(x->key, key, sizeof key);
+	x->next = *slot;
+	*slot = i;
+	x->at[0] = x->at[1] = g.now;
+	x->excess[0] = x->excess[1] = -1000; /* nginx: a new client's first request is free */
+	rl_touch(i);
+	return i;
+}
+
+/* nginx's limits for client c's request: 0 to go on (its request counted
+ * in flight until mx_done), or the reason it gets 503. */
+static enum rsn
+rl_check(struct cn *c, const struct rt_table *t, const struct rt_policy *pol, const struct ing_addr *client)
+{
+	if ((!pol->rate[0] && !pol->rate[1] && !pol->conns) ||
+	    (pol->lim_wl.state == WL_LIST && wl_allow(&t->cidrs[pol->lim_wl.first], pol->lim_wl.n, WL_LIST, client)))
+		return RSN_NONE;
+	int i = rl_entry(st_hash(pol->ns, pol->name), client);
+	if (i < 0)
+		return RSN_NO_SLOT;
+	struct rl_entry *x = &g_rl.e[i];
+	int64_t ex[2];
+	for (int k = 0; k < 2; k++) { /* ngx_http_limit_req_lookup, in milli-requests */
+		if (!pol->rate[k])
+			continue;
+		int64_t drained = (int64_t)((g.now - x->at[k]) * pol->rate[k] / (k ? 60 : 1));
+		ex[k] = ING_MAX(x->excess[k] - drained + 1000, (int64_t)0);
+		if (ex[k] > (int64_t)pol->burst[k] * 1000)
+			return RSN_RATE_LIMIT;
+	}
+	if (pol->conns && x->conns >= pol->conns)
+		return RSN_CONN_LIMIT;
+	for (int k = 0; k < 2; k++)
+		if (pol->rate[k]) {
+			x->excess[k] = ex[k];
+			x->at[k] = g.now;
+		}
+	if (pol->conns) {
+		x->conns++;
+		c->rl = i;
+	}
+	return RSN_NONE;
+}
+
+/* Client c's request is over: it is no longer in flight. */
+static void
+rl_done(struct cn *c)
+{
+	if (c->rl >= 0 && g_rl.e[c->rl].conns > 0)
+		g_rl.e[c->rl].conns--;
+	c->rl = -1;
 }
 
 /* ===== 14. basic auth ================================================= au_
@@ -12402,6 +12592,12 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
 		return;
 	}
+	enum rsn lim = rl_check(c, t, pol, &client); /* nginx's limits answer 503, as nginx */
+	if (lim != RSN_NONE) {
+		rs_error(c, 503, lim, lim == RSN_RATE_LIMIT ? "over limit-rps or limit-rpm" : lim == RSN_CONN_LIMIT
+		         ? "over limit-connections" : "no room for the client's limits (ING_MAX_RATE_KEYS)");
+		return;
+	}
 	if ((pol->hflags & HF_CORS) && up_cors(c, m, t, pol))
 		return;
 	if (cep->auth_basic && cep->auth_remove)
@@ -13089,6 +13285,11 @@ mx_metrics_requests(struct mx_out *o)
 	             "# TYPE ingressd_proxy_protocol_headers_total counter\n");
 	for (int i = 0; i < PP__COUNT; i++)
 		mx_printf(o, "ingressd_proxy_protocol_headers_total{result=\"%s\"} %" PRIu64 "\n", pp_names[i], g_pp[i]);
+	mx_printf(o, "# HELP ingressd_rate_limit_clients Clients with limit state (ING_MAX_RATE_KEYS).\n"
+	             "# TYPE ingressd_rate_limit_clients gauge\ningressd_rate_limit_clients %d\n"
+	             "# HELP ingressd_rate_limit_evictions_total Idle client limit states dropped to make room.\n"
+	             "# TYPE ingressd_rate_limit_evictions_total counter\ningressd_rate_limit_evictions_total %" PRIu64 "\n",
+	          g_rl.hwm, g_rl.evictions);
 }
 
 /* /metrics: the live backends, their servers and breakers. */
@@ -13738,6 +13939,7 @@ mx_done(struct cn *c, int status, uint64_t bytes)
 	if (!c->req_open)
 		return;
 	c->req_open = 0;
+	rl_done(c);
 	if (g_cn.lis[c->lis].ep < 0)
 		return; /* the admin listener's own requests */
 	const char *be = "";

@@ -209,6 +209,11 @@
 #ifndef ING_MAX_EDIT_BYTES
 #define ING_MAX_EDIT_BYTES (512 * 1024)
 #endif
+/* Clients with nginx's limit-rps/-rpm/-connections state, all Ingresses
+ * (~80 B each): the least recently used idle one makes room. */
+#ifndef ING_MAX_RATE_KEYS
+#define ING_MAX_RATE_KEYS 16384
+#endif
 
 /* Watch decoding: one API object or watch event, and its JSON tokens. */
 #ifndef ING_MAX_OBJECT_BYTES

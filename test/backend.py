@@ -43,6 +43,7 @@ PATTERN = bytes(range(256)) * 64  # 16 KB
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "backend/1"
+    disable_nagle_algorithm = True  # head and body are separate writes: no 40 ms delayed-ACK stall
 
     def log_message(self, fmt, *args):
         pass

@@ -9309,6 +9309,7 @@ cl_advance(struct cn *c)
 		c->req_open = 1;
 		c->meth = (uint8_t)(bad ? HM_OTHER : m->meth);
 		c->be = -1;
+		c->xflags = 0; /* an answer before its route has no header edits (up_pol) */
 		if (!(c->flags & CNF_RESUME))
 			al_begin(c, m);
 		c->flags &= (uint16_t)~CNF_RESUME;
@@ -12534,7 +12535,6 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	struct ing_str query;
 	int ep = g_cn.lis[c->lis].ep, st = 502;
 	const char *why;
-	c->xflags &= (uint16_t)~(XF_SSL | XF_CORS | XF_EDITS); /* a 404 or 403 before the route has no edits */
 	int pl = rt_path_norm(m->path, g_up.target, sizeof g_up.target, &query, &why);
 	if (pl < 0) {
 		rs_error(c, 400, RSN_BAD_REQUEST, why);

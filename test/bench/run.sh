@@ -12,6 +12,9 @@
 #   B  ingressd variants as ratios to plain ingressd (same rounds): sticky
 #      cookies (new client / cookie presented), circuit breaker, whitelist,
 #      5 custom response headers + HSTS (force-hsts, so over plain HTTP),
+#      nginx's limit-rps at a rate that never trips, an entry point with
+#      [proxyProtocol] (wrk sends no header; and HAProxy send-proxy-v2 in
+#      front of it against HAProxy in front of the plain entry point),
 #      basic auth (bcrypt cost 10, cached), access log, /metrics scraped 1/s;
 #      the loop stall caused by a burst of 20 wrong passwords; heap
 #      allocations per request
@@ -337,6 +340,9 @@ EOF
 # custom-response-headers) and HSTS, forced so it is sent over plain HTTP
 HDR_RESP="X-A:1||X-B:2||X-C:3||X-D:4||X-E:5"
 HDR_HSTS=31536000
+# B's rate-limit route: nginx's limit-rps at a rate wrk never reaches (the
+# burst is 5 times it), so every request is checked and none refused
+RL_RPS=1000000
 objects() {
 	cat <<EOF
 apiVersion: v1
@@ -371,6 +377,7 @@ EOF
 	for spec in "plain plain.bench plain {}" "sticky sticky.bench sticky {}" "cb cb.bench cb {}" \
 		'wl wl.bench plain {ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8"}' \
 		"hdr hdr.bench plain {ingress.kubernetes.io/custom-response-headers: \"$HDR_RESP\", ingress.kubernetes.io/hsts-max-age: \"$HDR_HSTS\", ingress.kubernetes.io/force-hsts: \"true\"}" \
+		"rl rl.bench plain {nginx.ingress.kubernetes.io/limit-rps: \"$RL_RPS\"}" \
 		'auth auth.bench plain {ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: bench-auth}'; do
 		set -- $spec
 		n=$1 h=$2 s=$3
@@ -427,9 +434,14 @@ setup_proxies() {
 	curl -sf -X POST --data-binary @"$TMP/objects.yaml" -H 'Content-Type: application/yaml' \
 		http://127.0.0.1:$CTL/objects >"$LOGS/objects.txt" || note A "posting the objects failed"
 
-	# ingressd #1: plain; #2: the same with the access log on
-	IHTTP=$(free_port) IWEB=$(free_port)
-	ingressd_conf "$TMP/i1.conf" $IHTTP $IWEB $API
+	# ingressd #1: plain, plus entry point pp with the PROXY protocol (B;
+	# no defaultEntryPoints, so every route is served on both); #2: the
+	# same with the access log on
+	IHTTP=$(free_port) IWEB=$(free_port) PPORT=$(free_port)
+	ingressd_conf "$TMP/i1.conf" $IHTTP $IWEB $API "[entryPoints.pp]
+address = \"127.0.0.1:$PPORT\"
+[entryPoints.pp.proxyProtocol]
+trustedIPs = [\"127.0.0.1\"]"
 	bg "$LOGS/ingressd.log" $PSRV "$B" -c "$TMP/i1.conf"
 	IPID=$LAST
 	LHTTP=$(free_port) LWEB=$(free_port)

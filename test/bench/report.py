@@ -199,14 +199,19 @@ def main():
                 ("breaker", "circuit breaker `NetworkErrorRatio() > 0.5`", ">=", 0.95),
                 ("whitelist", "whitelist 127.0.0.0/8", ">=", 0.9),
                 ("headers", "5 custom response headers + HSTS (force-hsts, so over plain HTTP)", ">=", 0.95),
+                ("ratelimit", "rate limit that never trips (nginx `limit-rps: \"1000000\"`; a client's bucket checked on every request)", ">=", 0.95),
+                ("pp", "entry point with PROXY protocol on (trustedIPs 127.0.0.1; wrk sends no header: the optional header looked for once per connection)", ">=", 0.95),
+                ("haproxy_plain", "HAProxy (mode tcp) in front of the plain entry point: base of the next row", None, None),
+                ("pp_haproxy", "HAProxy send-proxy-v2 to the PROXY entry point, ratio to the row above (header parsed once per connection)", ">=", 0.95),
                 ("auth", "basic auth, bcrypt cost 10, cached", ">=", 0.9),
                 ("accesslog", "access log on (file; second ingressd)", ">=", 0.95),
                 ("metrics", "GET /metrics every second during the run", None, None)]
         for name, label, op, bound in rows:
             if not runs("B", name):
                 continue
-            r, v = paired("B", name, "plain") if name != "plain" else (1.0, [])
-            cv, cp = cpu_us("B", name), cpu_us("B", "plain")
+            base = "haproxy_plain" if name == "pp_haproxy" else "plain"
+            r, v = paired("B", name, base) if name != "plain" else (1.0, [])
+            cv, cp = cpu_us("B", name), cpu_us("B", base)
             cr = cp / cv if cv and cp else None
             status = "-"
             if op:
@@ -217,6 +222,12 @@ def main():
                 status = "**invalid** (errors)"
             if name == "headers" and not kv.get("B.headers_check", "").startswith("ok"):
                 status = "**invalid** (headers missing)"
+            if name == "ratelimit" and not kv.get("B.ratelimit_check", "").startswith("ok"):
+                status = "**invalid** (no rate-limit state)"
+            if name == "pp" and not kv.get("B.pp_check", "").startswith("ok"):
+                status = "**invalid** (not a PROXY protocol entry point)"
+            if name == "pp_haproxy" and not kv.get("B.pp_haproxy_check", "").startswith("ok"):
+                status = "**invalid** (no PROXY header seen)"
             w(f"| {label} | {fmt(m('B', name, 'rps'))} | {fmt(m('B', name, 'p99_ms'), 3)} | {fmt(r)} "
               f"{'(' + ', '.join(fmt(x) for x in v) + ')' if v else ''} | {op + ' ' + str(bound) if op else '(reported)' if name != 'plain' else ''} "
               f"| {status} | {fmt(cv, 1)} | {fmt(cr) if name != 'plain' else ''} | {e} |")
@@ -227,7 +238,9 @@ def main():
         w("")
         w("Each round runs plain, half the variants, plain again, the other half (rotated per round); a variant's ratio "
           "in a round is to the mean of that round's two plain runs. The access-log row runs on a second ingressd "
-          "(same binary and routes, `[accessLog] filePath` set). 'ratio by CPU' is the cross-check the neighbours on "
+          "(same binary and routes, `[accessLog] filePath` set). The PROXY protocol rows use a second entry point of the "
+          "same ingressd (`[entryPoints.pp.proxyProtocol] trustedIPs = [\"127.0.0.1\"]`); the HAProxy pair runs back to back "
+          "within a round, its ratio and CPU ratio to its own base (ingressd's CPU only). 'ratio by CPU' is the cross-check the neighbours on "
           "this shared machine disturb least: the proxy's own on-CPU time per request. Status: met / NOT met when "
           "both agree, else unclear.")
         w("")
@@ -237,6 +250,15 @@ def main():
                          "(curl, incl. process start)")
         if kv.get("B.headers_check"):
             extra.append(f"header route checked before the runs (curl, 2 answers on one connection): {kv['B.headers_check']}")
+        if kv.get("B.ratelimit_check"):
+            extra.append(f"rate-limit route checked before the runs: {kv['B.ratelimit_check']}; {kv.get('B.ratelimit_end', '')}")
+        if kv.get("B.pp_check"):
+            extra.append(f"PROXY entry point checked before the runs: {kv['B.pp_check']}")
+        if kv.get("B.pp_haproxy_check"):
+            extra.append(f"HAProxy in front of it: {kv['B.pp_haproxy_check']}")
+        if kv.get("B.pp_counts"):
+            extra.append(f"{kv['B.pp_counts']} (wrk keeps its {kv.get('settings', '').split('-c')[1].split(';')[0] if '-c' in kv.get('settings', '') else '64'} "
+                         "connections open: the header path is per connection, not per request)")
         if kv.get("B.metrics_bytes"):
             extra.append(f"/metrics body {kv['B.metrics_bytes']} bytes")
         if kv.get("B.accesslog_lines"):

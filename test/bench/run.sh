@@ -562,6 +562,7 @@ section_A() {
 # ================================================================ B: variants
 section_B() {
 	local U variants sc again c0 c1 c2 t0 t1 t2 mc v n r k vs o h hh m0 m1 reqs MH MW MPID kind d
+	local HB1 HB2 HBPID pp0 pp1
 	say "B: ingressd variants, $VROUNDS rounds of ${VSECS}s"
 	U=http://127.0.0.1:$IHTTP/
 	variants="plain sticky sticky_cookie breaker whitelist headers"
@@ -603,6 +604,81 @@ section_B() {
 		kv B.headers_check "MISSING $o"
 		note B "hdr.bench does not answer with each header exactly once (logs/headers-check.txt): $o; its row is invalid"
 	fi
+	# rate limit: one request to rl.bench must leave a client record
+	# (ingressd_rate_limit_clients counts them; no other route has limits),
+	# else the row is marked invalid
+	rl_clients() { curl -s "http://127.0.0.1:$IWEB/metrics" | awk '$1 == "ingressd_rate_limit_clients" {print $2}'; }
+	c0=$(rl_clients)
+	until_ok 50 sh -c "curl -sf -H 'Host: rl.bench' '$U' | grep -q hello"
+	c1=$(http_code -H 'Host: rl.bench' "$U")
+	o=$(rl_clients)
+	if [ "$c1" = 200 ] && [ "${o:-0}" -ge 1 ] 2>/dev/null; then
+		kv B.ratelimit_check "ok: limit-rps $RL_RPS; ingressd_rate_limit_clients ${c0:-?} before a request to rl.bench, $o after (200)"
+	else
+		kv B.ratelimit_check "NO LIMIT: rl.bench answered $c1; ingressd_rate_limit_clients ${c0:-absent} before, ${o:-absent} after"
+		note B "rl.bench has no rate-limit state after a request (answer $c1, ingressd_rate_limit_clients ${o:-absent}): its row is invalid"
+	fi
+	variants="$variants ratelimit"
+	# PROXY protocol entry point: a request without a header must be
+	# served there and counted as result="none" (else the row is invalid);
+	# one with a v1 header (curl --haproxy-protocol) counted "trusted"
+	pp_count() { curl -s "http://127.0.0.1:$IWEB/metrics" | awk -v k="ingressd_proxy_protocol_headers_total{result=\"$1\"}" '$1 == k {print $2}'; }
+	wait_port $PPORT
+	pp0=$(pp_count none) t0=$(pp_count trusted)
+	c1=$(http_code -H 'Host: plain.bench' "http://127.0.0.1:$PPORT/")
+	pp1=$(pp_count none)
+	c2=$(http_code --haproxy-protocol -H 'Host: plain.bench' "http://127.0.0.1:$PPORT/")
+	t1=$(pp_count trusted)
+	if [ "$c1" = 200 ] && [ -n "$pp1" ] && [ "$pp1" -gt "${pp0:-0}" ]; then
+		kv B.pp_check "ok: no header: $c1, result=\"none\" $pp0 -> $pp1; curl --haproxy-protocol (v1): $c2, result=\"trusted\" $t0 -> $t1"
+	else
+		kv B.pp_check "NOT A PROXY ENTRY POINT: no header: $c1, result=\"none\" ${pp0:-absent} -> ${pp1:-absent}"
+		note B "127.0.0.1:$PPORT (entry point pp) answered $c1 and did not count a connection without a PROXY header: its row is invalid"
+	fi
+	variants="$variants pp"
+	# HAProxy (mode tcp: one server connection per client connection) in
+	# front of the plain entry point and, sending a PROXY v2 header, in
+	# front of pp: the header ingressd parses, once per connection
+	HBPID=""
+	if command -v haproxy >/dev/null; then
+		HB1=$(free_port) HB2=$(free_port)
+		cat >"$TMP/hpp.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+frontend fe_plain
+    bind 127.0.0.1:$HB1
+    default_backend be_plain
+frontend fe_pp
+    bind 127.0.0.1:$HB2
+    default_backend be_pp
+backend be_plain
+    server i 127.0.0.1:$IHTTP
+backend be_pp
+    server i 127.0.0.1:$PPORT send-proxy-v2
+EOF
+		bg "$LOGS/haproxy-pp.log" haproxy -f "$TMP/hpp.cfg" -db
+		HBPID=$LAST
+		t0=$(pp_count trusted) t1=""
+		if wait_port $HB1 && wait_port $HB2 &&
+			curl -s -H 'Host: plain.bench' "http://127.0.0.1:$HB1/" | grep -q hello &&
+			curl -s -H 'Host: plain.bench' "http://127.0.0.1:$HB2/" | grep -q hello &&
+			t1=$(pp_count trusted) && [ -n "$t1" ] && [ "$t1" -gt "${t0:-0}" ]; then
+			kv B.pp_haproxy_check "ok: through HAProxy send-proxy-v2: 200, result=\"trusted\" $t0 -> $t1"
+		else
+			kv B.pp_haproxy_check "NO HEADER SEEN: result=\"trusted\" ${t0:-absent} -> ${t1:-absent} (logs/haproxy-pp.log)"
+			note B "HAProxy send-proxy-v2 to entry point pp: no trusted PROXY header counted: its row is invalid"
+		fi
+		variants="$variants pp_haproxy"
+	else
+		note B "haproxy missing: no row with a real PROXY header (wrk sends none)"
+	fi
+	pp0="$(pp_count none) $(pp_count trusted)"
 	AUTHH=""
 	if [ -s "$TMP/htpasswd" ]; then
 		AUTHH="Authorization: Basic $(printf 'bench:benchpass' | base64 -w0)"
@@ -649,6 +725,14 @@ section_B() {
 		breaker) wrk_run B breaker "$2" "$VSECS" $IPID "$U" -H 'Host: cb.bench' ;;
 		whitelist) wrk_run B whitelist "$2" "$VSECS" $IPID "$U" -H 'Host: wl.bench' ;;
 		headers) wrk_run B headers "$2" "$VSECS" $IPID "$U" -H 'Host: hdr.bench' ;;
+		ratelimit) wrk_run B ratelimit "$2" "$VSECS" $IPID "$U" -H 'Host: rl.bench' ;;
+		pp) wrk_run B pp "$2" "$VSECS" $IPID "http://127.0.0.1:$PPORT/" -H 'Host: plain.bench' ;;
+		pp_haproxy) # with its base (HAProxy to the plain entry point) back to back, order alternating
+			for h in $([ $(($2 % 2)) = 1 ] && echo "$HB1 $HB2" || echo "$HB2 $HB1"); do
+				wrk_run B "$([ $h = $HB1 ] && echo haproxy_plain || echo pp_haproxy)" "$2" "$VSECS" $IPID \
+					"http://127.0.0.1:$h/" -H 'Host: plain.bench'
+			done
+			;;
 		auth) wrk_run B auth "$2" "$VSECS" $IPID "$U" -H 'Host: auth.bench' -H "$AUTHH" ;;
 		accesslog) wrk_run B accesslog "$2" "$VSECS" $LPID "http://127.0.0.1:$LHTTP/" -H 'Host: plain.bench' ;;
 		metrics)
@@ -668,8 +752,10 @@ section_B() {
 		sticky_cookie) warm -H 'Host: sticky.bench' -s "$TMP/cookie.lua" "$U" ;;
 		auth) warm -H 'Host: auth.bench' -H "$AUTHH" "$U" ;;
 		accesslog) warm -H 'Host: plain.bench' "http://127.0.0.1:$LHTTP/" ;;
+		pp) warm -H 'Host: plain.bench' "http://127.0.0.1:$PPORT/" ;;
+		pp_haproxy) for h in $HB1 $HB2; do warm -H 'Host: plain.bench' "http://127.0.0.1:$h/"; done ;;
 		metrics) ;;
-		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/').bench" "$U" ;;
+		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/; s/ratelimit/rl/').bench" "$U" ;;
 		esac
 	done
 	# Each round: plain, half the variants, plain again, the other half
@@ -689,6 +775,12 @@ section_B() {
 		kv B.accesslog_bytes "$(wc -c <"$TMP/access.log")"
 	fi
 	[ "$mc" = 200 ] && curl -s "http://127.0.0.1:$IWEB/metrics" >"$LOGS/metrics-after.txt"
+	# PROXY headers counted over the warm-ups and runs (once per
+	# connection), and the rate-limit client records at the end
+	set -- $pp0
+	kv B.pp_counts "connections to entry point pp in the warm-ups and runs: $(($(pp_count none) - ${1:-0})) without a header, $(($(pp_count trusted) - ${2:-0})) with a trusted one"
+	kv B.ratelimit_end "$(curl -s "http://127.0.0.1:$IWEB/metrics" | awk '$1 == "ingressd_rate_limit_clients" {c = $2} $1 == "ingressd_rate_limit_evictions_total" {e = $2} END {printf "ingressd_rate_limit_clients %s, evictions %s after the runs", c, e}')"
+	[ -n "$HBPID" ] && stop $HBPID
 
 	# The loop stall of a burst of 20 wrong passwords
 	if [ -n "$AUTHH" ]; then

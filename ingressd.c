@@ -8183,6 +8183,21 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	}
 }
 
+/* whitelist-x-forwarded-for: the whitelists check the client address
+ * (pp_client) either way; said when it cannot be what the user expects. */
+static void
+rb_wl_xff(struct st_ing *r)
+{
+	int on = rb_bool(r->a_wl_xff, 0), trusting = 0;
+	for (int e = 0; e < cf_live->n_eps; e++)
+		trusting |= cf_live->eps[e].fh.set || cf_live->eps[e].fh.insecure;
+	if (on < 0 || (on && !trusting))
+		rb_note(r, "whitelist-x-forwarded-for \"%s\": %s", r->a_wl_xff,
+		        on < 0 ? "not a boolean (the client address is checked)"
+		               : "X-Forwarded-For is believed only from forwardedHeaders.trustedIPs, and no entry point has "
+		                 "any: the peer is checked");
+}
+
 /* nginx's limit-rps, -rpm, -burst-multiplier (default 5), -connections
  * and -whitelist into pol. A value that is not a number refuses the
  * Ingress (500): a limit is never dropped. */
@@ -8237,16 +8252,6 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	if (r->pc_note >= 0)
 		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
-	if (r->a_wl_xff[0]) { /* the whitelists check the client address (pp_client) anyway */
-		int on = rb_bool(r->a_wl_xff, 0), trusting = 0;
-		for (int e = 0; e < cf_live->n_eps; e++)
-			trusting |= cf_live->eps[e].fh.set || cf_live->eps[e].fh.insecure;
-		if (on < 0 || (on && !trusting))
-			rb_note(r, "whitelist-x-forwarded-for \"%s\": %s", r->a_wl_xff,
-			        on < 0 ? "not a boolean (the client address is checked)"
-			               : "X-Forwarded-For is believed only from forwardedHeaders.trustedIPs, and no entry point "
-			                 "has any: the peer is checked");
-	}
 	rb_auth(t, r, pol);
 	if (rb_proto(t, r, pol) != 0) {
 		r->h.logged = r->h.gen;
@@ -8265,6 +8270,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		pol->body_max <<= shift;
 	}
 	rb_limits(t, r, pol);
+	if (r->a_wl_xff[0])
+		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
 		rule = -1;
 		for (int i = 0; i < (int)ING_ARRAY_LEN(rule_names); i++)
@@ -12526,6 +12533,79 @@ upstream_error:
 	up_fail(c, u, 502, RSN_UPSTREAM_ERROR, errno == ECONNRESET ? "upstream reset the connection" : "upstream connection failed");
 }
 
+/* The entry point's own whitelist, basic auth and redirect, on every
+ * request before any route ([entryPoints.X.whiteList], .auth, .redirect).
+ * Fills the client address and who[0]. 0 to go on, ING_ERR when answered. */
+static int
+up_entry(struct cn *c, struct hp_msg *m, int ep, struct ing_addr *client, struct up_who who[2])
+{
+	const struct cf_ep *cep = &cf_live->eps[ep];
+	who[0] = (struct up_who){cep->auth_header[0] ? cep->auth_header : NULL, NULL};
+	who[1] = (struct up_who){NULL, NULL};
+	if (pp_client(c, m, client))
+		al_client(c, client);
+	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, client)) {
+		g_up.denied++;
+		rs_error(c, 403, RSN_EP_WHITELIST, "source not in the entry point's whiteList");
+		return ING_ERR;
+	}
+	int ep_user = -1;
+	if (cep->auth_basic) {
+		if (up_auth(c, au_users(c, m, &cf_live->ep_users[cep->user_first], cep->user_n, &ep_user), "traefik"))
+			return ING_ERR;
+		who[0].user = cf_live->ep_users[cep->user_first + ep_user].name; /* passed: a user */
+		al_user(c, who[0].user);
+	}
+	if (cep->redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
+		rs_redirect(c, m, cep->redirect_ep, 301);
+		return ING_ERR;
+	}
+	return 0;
+}
+
+/* The route's policy, in order: the secure options (up_secure), the
+ * whitelists, nginx's limits (503, as nginx), CORS, basic auth (who[1]),
+ * an unsupported pod protocol. 0 to go on, ING_ERR when answered. */
+static int
+up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, int pi, const char *host,
+          const struct ing_addr *client, struct up_who who[2])
+{
+	const struct rt_policy *pol = &t->policies[pi];
+	const struct cf_ep *cep = &cf_live->eps[g_cn.lis[c->lis].ep];
+	if (up_secure(c, m, t, pi, host) != 0)
+		return ING_ERR;
+	if (!wl_pass(t, pol, client)) { /* the whitelists first, then auth (the seed's order) */
+		g_up.denied++;
+		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
+		return ING_ERR;
+	}
+	enum rsn lim = rl_check(c, t, pol, client);
+	if (lim != RSN_NONE) {
+		rs_error(c, 503, lim, lim == RSN_RATE_LIMIT ? "over limit-rps or limit-rpm" : lim == RSN_CONN_LIMIT
+		         ? "over limit-connections" : "no room for the client's limits (ING_MAX_RATE_KEYS)");
+		return ING_ERR;
+	}
+	if ((pol->hflags & HF_CORS) && up_cors(c, m, t, pol))
+		return ING_ERR;
+	if (cep->auth_basic && cep->auth_remove)
+		c->xflags |= XF_DROPAUTH;
+	if (pol->auth != AU_OFF) {
+		int user = -1, st = au_request(c, m, t->users, pol, &user);
+		if (user >= 0)
+			al_user(c, t->users[user].name);
+		if (up_auth(c, st, pol->realm))
+			return ING_ERR;
+		who[1] = (struct up_who){pol->auth_header[0] ? pol->auth_header : NULL, t->users[user].name};
+		if (pol->auth_remove)
+			c->xflags |= XF_DROPAUTH;
+	}
+	if (pol->proto == PR_UNSUP) { /* never plain text to a pod that speaks something else */
+		rs_error(c, 502, RSN_BACKEND_PROTOCOL, pol->proto_bad);
+		return ING_ERR;
+	}
+	return 0;
+}
+
 /* Routes and sends a parsed request (the head is in c->in). */
 static void
 up_dispatch(struct cn *c, struct hp_msg *m)
@@ -12548,29 +12628,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	}
 	if (rt_host_norm(m->host.p ? m->host : (struct ing_str){"", 0}, host, sizeof host) == 0)
 		host[0] = '\0';
-	/* the entry point's own whitelist and basic auth, on every request
-	 * before any route ([entryPoints.X.whiteList], [entryPoints.X.auth]) */
-	const struct cf_ep *cep = &cf_live->eps[ep];
-	struct up_who who[2] = {{cep->auth_header[0] ? cep->auth_header : NULL, NULL}, {NULL, NULL}};
+	struct up_who who[2];
 	struct ing_addr client; /* whom the whitelists check (pp_client) */
-	if (pp_client(c, m, &client))
-		al_client(c, &client);
-	if (cep->wl_n > 0 && !wl_allow(&cf_live->ep_cidrs[cep->wl_first], cep->wl_n, WL_LIST, &client)) {
-		g_up.denied++;
-		rs_error(c, 403, RSN_EP_WHITELIST, "source not in the entry point's whiteList");
+	if (up_entry(c, m, ep, &client, who) != 0)
 		return;
-	}
-	int ep_user = -1;
-	if (cep->auth_basic) {
-		if (up_auth(c, au_users(c, m, &cf_live->ep_users[cep->user_first], cep->user_n, &ep_user), "traefik"))
-			return;
-		who[0].user = cf_live->ep_users[cep->user_first + ep_user].name; /* passed: a user */
-		al_user(c, who[0].user);
-	}
-	if (cep->redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
-		rs_redirect(c, m, cf_live->eps[ep].redirect_ep, 301);
-		return;
-	}
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
 	if (rt == NULL) {
 		rs_error(c, 404, RSN_NO_ROUTE, "no route");
@@ -12584,38 +12645,8 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->srv = -1;
 	c->bytes = 0;
 	al_route(c, t, rt);
-	if (up_secure(c, m, t, rt->policy, host) != 0)
+	if (up_policy(c, m, t, rt->policy, host, &client, who) != 0)
 		return;
-	/* the whitelist first, then auth (the seed's order) */
-	if (!wl_pass(t, pol, &client)) {
-		g_up.denied++;
-		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
-		return;
-	}
-	enum rsn lim = rl_check(c, t, pol, &client); /* nginx's limits answer 503, as nginx */
-	if (lim != RSN_NONE) {
-		rs_error(c, 503, lim, lim == RSN_RATE_LIMIT ? "over limit-rps or limit-rpm" : lim == RSN_CONN_LIMIT
-		         ? "over limit-connections" : "no room for the client's limits (ING_MAX_RATE_KEYS)");
-		return;
-	}
-	if ((pol->hflags & HF_CORS) && up_cors(c, m, t, pol))
-		return;
-	if (cep->auth_basic && cep->auth_remove)
-		c->xflags |= XF_DROPAUTH;
-	if (pol->auth != AU_OFF) {
-		int user = -1, st2 = au_request(c, m, t->users, pol, &user);
-		if (user >= 0)
-			al_user(c, t->users[user].name);
-		if (up_auth(c, st2, pol->realm))
-			return;
-		who[1] = (struct up_who){pol->auth_header[0] ? pol->auth_header : NULL, t->users[user].name};
-		if (pol->auth_remove)
-			c->xflags |= XF_DROPAUTH;
-	}
-	if (pol->proto == PR_UNSUP) { /* never plain text to a pod that speaks something else */
-		rs_error(c, 502, RSN_BACKEND_PROTOCOL, pol->proto_bad);
-		return;
-	}
 	struct up_tls tl = {-1, NULL};
 	if (pol->proto == PR_HTTPS || (pol->proto == PR_AUTO && b->auto_https))
 		tl = (struct up_tls){pol->pod_ctx, up_tls_name(b, pol, host)};

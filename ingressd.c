@@ -3544,18 +3544,20 @@ enum {
 	IA_AUTH_REMOVE, IA_AUTH_HEADER_FIELD, IA_PRESERVE_HOST, IA_SSL_REDIRECT, IA_ENTRY_POINTS,
 	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
 	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
-	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME,
-	/* the header annotations (rb_headers), kept together in one st_blob */
+	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA_NGX_LIMIT_WL,
+	/* the rest, rarely set, kept together in one st_blob (js_blob_anns) so an
+	 * Ingress without them carries none of their bytes; read by rb_anns */
+	IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME, IA_WL_XFF, IA_NGX_BODY_SIZE,
+	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
 	IA_H_PROXY_HEADERS, IA_H_CORS, IA_H_CORS_ORIGIN, IA_H_CORS_METHODS, IA_H_CORS_HEADERS, IA_H_CORS_EXPOSE,
-	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE, IA_WL_XFF, IA_NGX_BODY_SIZE, IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM,
-	IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_NGX_LIMIT_WL,
+	IA_H_CORS_CREDS, IA_H_CORS_MAX_AGE,
 	IA__COUNT
 };
-#define IA_H_FIRST IA_H_REQ
-#define IA_H_LAST IA_H_CORS_MAX_AGE
+#define IA_B_FIRST IA_PROTOCOL /* the blob's */
+#define IA_B_LAST IA_H_CORS_MAX_AGE
 /* A source-range annotation: entries in the store's cidr pool. */
 struct st_ranges {
 	int first, n;     /* chain of st_cidr */
@@ -3597,14 +3599,7 @@ struct st_ing {
 	char a_entry_points[128];
 	uint32_t pass_cert;       /* pass-client-tls-cert: PC_* and ING_CI_* bits */
 	int pc_note;              /* st_note: what in its YAML was wrong or skipped, or -1 */
-	char a_protocol[16];      /* Traefik's protocol */
-	char a_backend_protocol[16]; /* nginx's backend-protocol */
-	char a_ssl_verify[8];     /* nginx's proxy-ssl-verify */
-	char a_wl_xff[8];         /* whitelist-x-forwarded-for */
-	char a_body_size[24];     /* nginx's proxy-body-size */
-	char a_limit[4][16];      /* nginx's limit-rps, -rpm, -burst-multiplier, -connections */
-	int ssl_name;             /* st_note: nginx's proxy-ssl-name, or -1 */
-	int hdrs;                 /* st_blob: the header annotations (IA_H_*), or -1 */
+	int hdrs;                 /* st_blob: the annotations IA_B_FIRST..IA_B_LAST, or -1 */
 	uint8_t hdrs_over;        /* ... over ING_MAX_HEADER_ANN_BYTES or the note pool: not kept */
 	uint8_t has_default;
 	struct st_backend def; /* spec.defaultBackend / spec.backend */
@@ -3946,10 +3941,9 @@ st_free_subs(enum st_kind k, void *rec)
 		st_free_chain(&g_st.p_cidr, r->lim_wl.first);
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->pc_note);
-		st_free_chain(&g_st.p_note, r->ssl_name);
 		st_free_chain(&g_st.p_note, r->hdrs);
-		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->ssl_name =
-		    r->hdrs = r->lim_wl.first = -1;
+		r->paths = r->tls = r->wl.first = r->wl_ngx.first = r->deny.first = r->unsup = r->pc_note = r->hdrs =
+		    r->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
@@ -3970,8 +3964,8 @@ st_begin(enum st_kind k)
 	memset(r, 0, st_len(k, r));
 	if (k == SK_INGRESS) {
 		struct st_ing *i = r;
-		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->ssl_name =
-		    i->hdrs = i->lim_wl.first = -1;
+		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->hdrs =
+		    i->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
 		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
 	} else if (k == SK_ENDPOINTS) {
@@ -4625,16 +4619,16 @@ js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int
 	}
 }
 
-/* The header annotations of Ingress r (IA_H_*: values of any length, a
- * CSP can be long) into one st_blob of (id, length: 2 bytes, value)
- * records for rb_headers. Over ING_MAX_HEADER_ANN_BYTES, or no room in
+/* The rarely set annotations of Ingress r (IA_B_*: values of any
+ * length, a CSP can be long) into one st_blob of (id, length: 2 bytes,
+ * value) records for rb_anns. Over ING_MAX_HEADER_ANN_BYTES, or no room in
  * the note pool: marked, and rb_headers fails the Ingress's routes closed. */
 static int
-js_header_anns(struct js *j, struct st_ing *r, const int *tok)
+js_blob_anns(struct js *j, struct st_ing *r, const int *tok)
 {
 	static char hb[ING_MAX_HEADER_ANN_BYTES];
 	size_t n = 0;
-	for (int a = IA_H_FIRST; a <= IA_H_LAST; a++) {
+	for (int a = IA_B_FIRST; a <= IA_B_LAST; a++) {
 		if (tok[a] < 0)
 			continue;
 		int k = n + 4 < sizeof hb ? js_str(j, tok[a], hb + n + 3, sizeof hb - n - 3) : ING_ERR;
@@ -5008,15 +5002,6 @@ js_ingress(struct js *j, int obj)
 	    [IA_NGX_AUTH_SECRET] = {r->a_auth_secret, sizeof r->a_auth_secret},
 	    [IA_NGX_AUTH_SECRET_TYPE] = {r->a_auth_secret_type, sizeof r->a_auth_secret_type},
 	    [IA_NGX_AUTH_REALM] = {r->a_auth_realm, sizeof r->a_auth_realm},
-	    [IA_PROTOCOL] = {r->a_protocol, sizeof r->a_protocol},
-	    [IA_NGX_BACKEND_PROTOCOL] = {r->a_backend_protocol, sizeof r->a_backend_protocol},
-	    [IA_NGX_SSL_VERIFY] = {r->a_ssl_verify, sizeof r->a_ssl_verify},
-	    [IA_WL_XFF] = {r->a_wl_xff, sizeof r->a_wl_xff},
-	    [IA_NGX_BODY_SIZE] = {r->a_body_size, sizeof r->a_body_size},
-	    [IA_NGX_LIMIT_RPS] = {r->a_limit[0], sizeof r->a_limit[0]},
-	    [IA_NGX_LIMIT_RPM] = {r->a_limit[1], sizeof r->a_limit[1]},
-	    [IA_NGX_LIMIT_BURST] = {r->a_limit[2], sizeof r->a_limit[2]},
-	    [IA_NGX_LIMIT_CONNS] = {r->a_limit[3], sizeof r->a_limit[3]},
 	};
 	for (int a = 0; a < IA__COUNT; a++) {
 		if (tok[a] < 0 || f[a].dst == NULL)
@@ -5034,15 +5019,7 @@ js_ingress(struct js *j, int obj)
 			js_pass_cert(y, &r->pass_cert, note, sizeof note);
 		r->pc_note = st_note_new(note);
 	}
-	if (tok[IA_NGX_SSL_NAME] >= 0) {
-		char name[ING_NAME_LEN];
-		if (js_str(j, tok[IA_NGX_SSL_NAME], name, sizeof name) < 0) {
-			j->err = "proxy-ssl-name malformed or too long";
-			return ING_ERR;
-		}
-		r->ssl_name = st_note_new(name);
-	}
-	if (js_header_anns(j, r, tok) != 0)
+	if (js_blob_anns(j, r, tok) != 0)
 		return ING_ERR;
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
@@ -7021,7 +6998,7 @@ struct rt_policy { /* per Ingress */
 	uint8_t proto;      /* PR_*: how its pods are spoken to */
 	uint8_t pod_ctx;    /* TL_POD_*: HTTPS pods verified or not */
 	const char *proto_bad; /* PR_UNSUP: why (a static text) */
-	char ssl_name[ING_NAME_LEN]; /* nginx's proxy-ssl-name: SNI and the name checked */
+	int ssl_name;           /* nginx's proxy-ssl-name (SNI and the name checked) in the table's ebytes, or -1 */
 	/* header edits and the secure/CORS options (rb_headers) */
 	int ed_first, ed_n;     /* its edits in the table, in EK_* order */
 	uint64_t req_lens, resp_lens; /* bit (length & 63) of each name edited: most names are not */
@@ -7759,6 +7736,40 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	pol->auth = AU_BASIC;
 }
 
+static int rb_ebytes(struct rt_table *t, const char *p, size_t n); /* below, with the header edits */
+
+/* The blob annotations of the Ingress being built (js_blob_anns). */
+static struct {
+	char blob[ING_MAX_HEADER_ANN_BYTES];
+	struct ing_str v[IA__COUNT];
+} g_rba;
+
+static void
+rb_anns(const struct st_ing *r)
+{
+	size_t n = st_blob(r->hdrs, g_rba.blob, sizeof g_rba.blob);
+	memset(g_rba.v, 0, sizeof g_rba.v);
+	for (size_t i = 0; i + 3 <= n;) {
+		size_t k = (size_t)(unsigned char)g_rba.blob[i + 1] << 8 | (unsigned char)g_rba.blob[i + 2];
+		int id = (unsigned char)g_rba.blob[i];
+		if (id >= IA_B_FIRST && id <= IA_B_LAST && i + 3 + k <= n)
+			g_rba.v[id] = (struct ing_str){g_rba.blob + i + 3, k};
+		i += 3 + k;
+	}
+}
+
+/* A short blob annotation as a C string in buf: "" when unset; a value
+ * over cap reads "<too long>", which no reader of these takes. */
+static const char *
+rb_ann(int id, char *buf, size_t cap)
+{
+	struct ing_str v = g_rba.v[id];
+	ing_snprintf(buf, cap, "%.*s", (int)v.n, v.p ? v.p : "");
+	if (v.n >= cap)
+		ing_snprintf(buf, cap, "<too long>");
+	return buf;
+}
+
 /* How Ingress r's pods are spoken to: Traefik's protocol (http, https,
  * h2c) or nginx's backend-protocol (HTTP, AUTO_HTTP, HTTPS; the rest are
  * not supported), proxy-ssl-verify and proxy-ssl-name. ING_ERR when a
@@ -7780,7 +7791,8 @@ rb_proto(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	    {"FCGI", 1, PR_UNSUP, "backend-protocol FCGI: FastCGI is not supported"},
 	    {"AJP", 1, PR_UNSUP, "backend-protocol AJP: AJP is not supported"},
 	};
-	const char *given[2] = {r->a_protocol, r->a_backend_protocol};
+	char pb[2][16], verify[8], sn[ING_NAME_LEN];
+	const char *given[2] = {rb_ann(IA_PROTOCOL, pb[0], sizeof pb[0]), rb_ann(IA_NGX_BACKEND_PROTOCOL, pb[1], sizeof pb[1])};
 	int found[2] = {-1, -1};
 	pol->pod_ctx = cf_live->insecure_skip_verify ? TL_POD_INSECURE : TL_POD_VERIFY;
 	for (int ngx = 0; ngx < 2; ngx++) {
@@ -7798,8 +7810,8 @@ rb_proto(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		}
 	}
 	if (found[0] >= 0 && found[1] >= 0 && tab[found[0]].proto != tab[found[1]].proto) {
-		rb_skip(t, r, "*", "", "protocol \"%s\" and backend-protocol \"%s\" disagree: not served", r->a_protocol,
-		        r->a_backend_protocol);
+		rb_skip(t, r, "*", "", "protocol \"%s\" and backend-protocol \"%s\" disagree: not served", given[0],
+		        given[1]);
 		return ING_ERR;
 	}
 	int f = found[1] >= 0 ? found[1] : found[0];
@@ -7807,21 +7819,24 @@ rb_proto(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	pol->proto_bad = f >= 0 ? tab[f].why : NULL;
 	if (pol->proto_bad)
 		rb_note(r, "%s: its requests get 502", pol->proto_bad);
-	if (!strcasecmp(r->a_ssl_verify, "off")) {
+	rb_ann(IA_NGX_SSL_VERIFY, verify, sizeof verify);
+	if (!strcasecmp(verify, "off")) {
 		pol->pod_ctx = TL_POD_INSECURE;
-	} else if (r->a_ssl_verify[0]) { /* "on", and fail closed on anything else */
+	} else if (verify[0]) { /* "on", and fail closed on anything else */
 		pol->pod_ctx = TL_POD_VERIFY;
-		if (strcasecmp(r->a_ssl_verify, "on") != 0)
-			rb_note(r, "proxy-ssl-verify \"%s\" is not on or off: HTTPS pods are verified", r->a_ssl_verify);
+		if (strcasecmp(verify, "on") != 0)
+			rb_note(r, "proxy-ssl-verify \"%s\" is not on or off: HTTPS pods are verified", verify);
 	}
-	const char *sn = st_note(r->ssl_name);
-	if (sn[0]) {
+	pol->ssl_name = -1;
+	if (rb_ann(IA_NGX_SSL_NAME, sn, sizeof sn)[0]) {
 		struct ing_addr ip;
-		memcpy(pol->ssl_name, sn, sizeof pol->ssl_name);
-		if ((js_host(pol->ssl_name) != 0 || sn[0] == '*') && ing_addr_parse_ip(&ip, sn, strlen(sn)) != 0) {
+		char lc[ING_NAME_LEN];
+		memcpy(lc, sn, sizeof lc);
+		if ((js_host(lc) != 0 || sn[0] == '*') && ing_addr_parse_ip(&ip, sn, strlen(sn)) != 0) {
 			rb_skip(t, r, "*", "", "proxy-ssl-name \"%s\" is neither a DNS name nor an IP address: not served", sn);
 			return ING_ERR;
 		}
+		pol->ssl_name = rb_ebytes(t, lc, strlen(lc) + 1);
 	}
 	return 0;
 }
@@ -8092,24 +8107,13 @@ rb_cors(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, const struc
 static void
 rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 {
-	static char blob[ING_MAX_HEADER_ANN_BYTES];
-	struct ing_str v[IA__COUNT];
-	memset(v, 0, sizeof v);
+	const struct ing_str *v = g_rba.v;
 	pol->ed_first = t->nedits;
 	pol->ssl_host = -1;
 	if (r->hdrs_over) {
-		rb_refuse(t, pol, "header annotations over ING_MAX_HEADER_ANN_BYTES (%d) or ING_MAX_NOTES",
-		           ING_MAX_HEADER_ANN_BYTES);
+		rb_refuse(t, pol, "annotations over ING_MAX_HEADER_ANN_BYTES (%d) or ING_MAX_NOTES", ING_MAX_HEADER_ANN_BYTES);
 		rb_note(r, "%s: its requests get 500", pol->refused);
 		return;
-	}
-	size_t n = st_blob(r->hdrs, blob, sizeof blob);
-	for (size_t i = 0; i + 3 <= n;) {
-		size_t k = (size_t)(unsigned char)blob[i + 1] << 8 | (unsigned char)blob[i + 2];
-		int id = (unsigned char)blob[i];
-		if (id >= IA_H_FIRST && id <= IA_H_LAST && i + 3 + k <= n)
-			v[id] = (struct ing_str){blob + i + 3, k};
-		i += 3 + k;
 	}
 	/* the secure options: booleans and a number that do not parse fail closed */
 	static const uint8_t bools[] = {IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS, IA_H_FRAME_DENY, IA_H_NOSNIFF,
@@ -8188,11 +8192,12 @@ rb_headers(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 static void
 rb_wl_xff(struct st_ing *r)
 {
-	int on = rb_bool(r->a_wl_xff, 0), trusting = 0;
+	char x[8];
+	int on = rb_bool(rb_ann(IA_WL_XFF, x, sizeof x), 0), trusting = 0;
 	for (int e = 0; e < cf_live->n_eps; e++)
 		trusting |= cf_live->eps[e].fh.set || cf_live->eps[e].fh.insecure;
 	if (on < 0 || (on && !trusting))
-		rb_note(r, "whitelist-x-forwarded-for \"%s\": %s", r->a_wl_xff,
+		rb_note(r, "whitelist-x-forwarded-for \"%s\": %s", x,
 		        on < 0 ? "not a boolean (the client address is checked)"
 		               : "X-Forwarded-For is believed only from forwardedHeaders.trustedIPs, and no entry point has "
 		                 "any: the peer is checked");
@@ -8206,10 +8211,11 @@ rb_limits(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 {
 	static const char *const names[] = {"limit-rps", "limit-rpm", "limit-burst-multiplier", "limit-connections"};
 	uint64_t v[4] = {0, 0, 5, 0};
+	char a[16];
 	for (int i = 0; i < 4; i++)
-		if (r->a_limit[i][0] && (str_to_u64(str_trim((struct ing_str){r->a_limit[i], strlen(r->a_limit[i])}), 1000000,
-		                                    &v[i]) != 0 || (i == 2 && v[i] == 0))) {
-			rb_refuse(t, pol, "%s \"%s\" is not a number", names[i], r->a_limit[i]);
+		if (rb_ann(IA_NGX_LIMIT_RPS + i, a, sizeof a)[0] &&
+		    (str_to_u64(str_trim((struct ing_str){a, strlen(a)}), 1000000, &v[i]) != 0 || (i == 2 && v[i] == 0))) {
+			rb_refuse(t, pol, "%s \"%s\" is not a number", names[i], a);
 			rb_note(r, "%s: its requests get 500", pol->refused);
 			return;
 		}
@@ -8253,24 +8259,26 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
 	rb_auth(t, r, pol);
+	rb_anns(r);
 	if (rb_proto(t, r, pol) != 0) {
 		r->h.logged = r->h.gen;
 		return;
 	}
 	rb_headers(t, r, pol);
-	if (r->a_body_size[0] && pol->refused == NULL) { /* nginx's size: bytes, or k, m, g */
-		struct ing_str v = str_trim((struct ing_str){r->a_body_size, strlen(r->a_body_size)});
+	char bs[24];
+	if (rb_ann(IA_NGX_BODY_SIZE, bs, sizeof bs)[0] && pol->refused == NULL) { /* nginx's size: bytes, or k, m, g */
+		struct ing_str v = str_trim((struct ing_str){bs, strlen(bs)});
 		int shift = 0;
 		if (v.n > 1 && strchr("kKmMgG", v.p[v.n - 1]) != NULL)
 			shift = v.p[--v.n] | 0x20, shift = shift == 'k' ? 10 : shift == 'm' ? 20 : 30;
 		if (str_to_u64(v, (uint64_t)1 << 40, &pol->body_max) != 0) {
-			rb_refuse(t, pol, "proxy-body-size \"%s\" is not a size (bytes, or with k, m or g)", r->a_body_size);
+			rb_refuse(t, pol, "proxy-body-size \"%s\" is not a size (bytes, or with k, m or g)", bs);
 			rb_note(r, "%s: its requests get 500", pol->refused);
 		}
 		pol->body_max <<= shift;
 	}
 	rb_limits(t, r, pol);
-	if (r->a_wl_xff[0])
+	if (g_rba.v[IA_WL_XFF].n > 0)
 		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
 		rule = -1;
@@ -11564,10 +11572,10 @@ up_tls_key(const struct up_tls *tl)
  * is passed on (preserve-host); else the Service's DNS name in the
  * cluster, "svc.namespace.svc". */
 static const char *
-up_tls_name(const struct rt_backend *b, const struct rt_policy *pol, const char *host)
+up_tls_name(const struct rt_table *t, const struct rt_backend *b, const struct rt_policy *pol, const char *host)
 {
-	if (pol->ssl_name[0])
-		return pol->ssl_name;
+	if (pol->ssl_name >= 0)
+		return t->ebytes + pol->ssl_name;
 	if (b->external) {
 		const struct st_svc *svc = st_find(SK_SERVICE, b->ns, b->svc);
 		if (svc != NULL && svc->external_name >= 0)
@@ -12649,7 +12657,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		return;
 	struct up_tls tl = {-1, NULL};
 	if (pol->proto == PR_HTTPS || (pol->proto == PR_AUTO && b->auto_https))
-		tl = (struct up_tls){pol->pod_ctx, up_tls_name(b, pol, host)};
+		tl = (struct up_tls){pol->pod_ctx, up_tls_name(t, b, pol, host)};
 	if (b->nsrv == 0) {
 		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
 		rs_error(c, 503, RSN_NO_SERVER, b->why);

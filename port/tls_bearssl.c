@@ -1322,6 +1322,21 @@ bs_io(struct tls *t, int send_only)
 	return 0;
 }
 
+/* One socket step of a loop that waits on the engine: 1 when bytes moved
+ * (go round again), else what the caller returns: ING_ERR, or ING_WAIT. */
+static int
+bs_wait(struct tls *t)
+{
+	int r = bs_io(t, 0);
+	if (r < 0)
+		return ING_ERR;
+	if (r == 0) {
+		errno = EAGAIN;
+		return ING_WAIT;
+	}
+	return 1;
+}
+
 /* ING_ERR for a dead session, 0 after a clean close. */
 static ssize_t
 bs_end(struct tls *t)
@@ -1386,12 +1401,8 @@ tls_read(struct tls *t, void *buf, size_t n)
 		/* EOF; or the engine waits to send what no longer can go. */
 		if (t->eof || (t->wshut && !(st & BR_SSL_RECVREC)))
 			return 0;
-		if ((r = bs_io(t, 0)) < 0)
-			return ING_ERR;
-		if (r == 0) {
-			errno = EAGAIN;
-			return ING_WAIT;
-		}
+		if ((r = bs_wait(t)) != 1)
+			return r;
 	}
 }
 
@@ -1425,12 +1436,8 @@ tls_write(struct tls *t, const void *buf, size_t n)
 				;
 			return r < 0 ? ING_ERR : (ssize_t)len;
 		}
-		if ((r = bs_io(t, 0)) < 0)
-			return ING_ERR;
-		if (r == 0) {
-			errno = EAGAIN;
-			return ING_WAIT;
-		}
+		if ((r = bs_wait(t)) != 1)
+			return r;
 	}
 }
 
@@ -1448,12 +1455,8 @@ tls_handshake(struct tls *t)
 				tc_fail(t, "connection closed during the TLS handshake");
 			return ING_ERR;
 		}
-		if ((r = bs_io(t, 0)) < 0)
-			return ING_ERR;
-		if (r == 0) {
-			errno = EAGAIN;
-			return ING_WAIT;
-		}
+		if ((r = bs_wait(t)) != 1)
+			return r;
 	}
 }
 

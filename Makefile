@@ -53,9 +53,12 @@ endif
 # No unwind tables: C without exceptions never unwinds (saves ~12 KB).
 # -z norelro: static musl never applies PT_GNU_RELRO (only its dynamic linker
 # does), and with 64 KB pages the aligned RELRO end can cost a whole page.
-XCFLAGS = $(WARN) -Os -ffunction-sections -fdata-sections -fstack-protector-strong \
+# -fno-pie: a -static link is a fixed-address executable (ET_EXEC) anyway, so
+# Debian's default position-independent code only added GOT loads and
+# relocated pointer tables (3.7 KB on aarch64).
+XCFLAGS = $(WARN) -Os -fno-pie -ffunction-sections -fdata-sections -fstack-protector-strong \
           -fno-asynchronous-unwind-tables -fno-unwind-tables -Ibuild/inc $(EXTRA_CFLAGS)
-XLDFLAGS = -static -Wl,--gc-sections -Wl,-z,norelro
+XLDFLAGS = -static -no-pie -Wl,--gc-sections -Wl,-z,norelro
 XSRC = ingressd.c port/posix.c port/tls_bearssl.c port/fortify.c
 
 build/inc/.stamp:

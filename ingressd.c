@@ -114,14 +114,14 @@ log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 	size_t n;
 	int r;
 	struct timespec ts;
-	struct tm tm;
+	struct ing_tm tm;
 
 	if (level < g.loglevel)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	r = ing_snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
-	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+	ing_civil(ts.tv_sec, &tm);
+	r = ing_snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.year, tm.mon, tm.mday,
+	                 tm.hour, tm.min, tm.sec, ts.tv_nsec / 1000000,
 	                 log_level_names[level]);
 	n = (size_t)(r > 0 ? r : 0);
 	r = ing_vsnprintf(line + n, sizeof line - n, fmt, ap);
@@ -260,6 +260,17 @@ str_trim(struct ing_str s)
 	while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
 		s.n--;
 	return s;
+}
+
+/* memmem for the two searches ingressd makes (short needles, short
+ * haystacks), where libc's two-way memmem costs 0.8 KB. */
+static const char *
+str_find(const char *h, size_t hn, const char *nd, size_t nn)
+{
+	for (size_t i = 0; nn <= hn && i <= hn - nn; i++)
+		if (h[i] == nd[0] && memcmp(h + i, nd, nn) == 0)
+			return h + i;
+	return NULL;
 }
 
 /* Unsigned decimal with overflow check: 0 or ING_ERR. */
@@ -5699,7 +5710,7 @@ static void
 kw_peek(const struct kw_stream *s, const char *key, char *out, size_t cap)
 {
 	size_t kl = strlen(key);
-	const char *m = memmem(s->obj, ING_MIN(s->fr.len, sizeof s->obj), key, kl);
+	const char *m = str_find(s->obj, ING_MIN(s->fr.len, sizeof s->obj), key, kl);
 	out[0] = '\0';
 	if (m != NULL) {
 		const char *e = memchr(m + kl, '"', (size_t)(s->obj + sizeof s->obj - m - kl));
@@ -9134,6 +9145,7 @@ pp_read(struct cn *c)
 		return;
 	}
 	size_t len = have + (size_t)r, need = 0;
+	const char *crlf;
 	int v2 = b[0] == '\r';
 	size_t sl = v2 ? sizeof pp_v2sig : 6;
 	if (memcmp(b, v2 ? pp_v2sig : "PROXY ", ING_MIN(len, sl)) != 0) {
@@ -9152,8 +9164,8 @@ pp_read(struct cn *c)
 	}
 	if (v2 && len >= 16)
 		need = 16 + ((size_t)(unsigned char)b[14] << 8 | (unsigned char)b[15]);
-	else if (!v2 && memmem(b, ING_MIN(len, PP_V1_MAX), "\r\n", 2) != NULL)
-		need = (size_t)((const char *)memmem(b, ING_MIN(len, PP_V1_MAX), "\r\n", 2) - b) + 2;
+	else if (!v2 && (crlf = str_find(b, ING_MIN(len, PP_V1_MAX), "\r\n", 2)) != NULL)
+		need = (size_t)(crlf - b) + 2;
 	if (need > PP_MAX || (need == 0 && !v2 && len >= PP_V1_MAX)) {
 		pp_fail(c, PP_MALFORMED, "PROXY header too long");
 		return;
@@ -13878,14 +13890,14 @@ al_end(struct cn *c, int status, uint64_t bytes, uint64_t ms)
 	struct al_out o = {g_al.buf + g_al.len, 0, AL_MAX_LINE};
 	time_t sec = (time_t)(r->wall_ms / 1000);
 	if (sec != tc.sec) {
-		struct tm tm;
+		struct ing_tm tm;
 		static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-		gmtime_r(&sec, &tm);
-		ing_snprintf(tc.clf, sizeof tc.clf, "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday, mon[tm.tm_mon % 12],
-		             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		ing_snprintf(tc.iso, sizeof tc.iso, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-		             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		ing_civil(sec, &tm);
+		ing_snprintf(tc.clf, sizeof tc.clf, "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.mday, mon[(tm.mon - 1) % 12],
+		             tm.year, tm.hour, tm.min, tm.sec);
+		ing_snprintf(tc.iso, sizeof tc.iso, "%04d-%02d-%02dT%02d:%02d:%02d", tm.year, tm.mon, tm.mday, tm.hour,
+		             tm.min, tm.sec);
 		tc.sec = sec;
 	}
 	count++;

@@ -442,5 +442,9 @@ int ing_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((for
 /* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
  * days_from_civil), for the certificate dates and the API's timestamps. */
 int64_t ing_days(int64_t y, unsigned m, unsigned d);
+/* The inverse, seconds since 1970 to UTC calendar fields: ingressd needs no
+ * time zones, and libc's gmtime_r drags in musl's 6 KB zone reader. */
+struct ing_tm { int year, mon, mday, hour, min, sec; /* mon 1..12 */ };
+void ing_civil(int64_t secs, struct ing_tm *tm);
 
 #endif /* INGRESSD_H */

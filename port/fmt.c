@@ -155,3 +155,25 @@ ing_days(int64_t y, unsigned m, unsigned d)
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + (int64_t)doe - 719468;
 }
+
+/* days_from_civil's inverse (H. Hinnant's civil_from_days) plus the time of day. */
+void
+ing_civil(int64_t secs, struct ing_tm *tm)
+{
+	int64_t z = (secs >= 0 ? secs : secs - 86399) / 86400, era;
+	int64_t sod = secs - z * 86400;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	tm->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	tm->year = (int)((int64_t)yoe + era * 400 + (tm->mon <= 2));
+	tm->hour = (int)(sod / 3600);
+	tm->min = (int)(sod / 60 % 60);
+	tm->sec = (int)(sod % 60);
+}

@@ -52,14 +52,10 @@ tc_wipe(void *p, size_t n)
 static const char *
 tm_fmt(int64_t s, char *buf, size_t cap)
 {
-	struct tm tm;
-	time_t tt = (time_t)s;
+	struct ing_tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL)
-		ing_snprintf(buf, cap, "@%lld", (long long)s);
-	else
-		ing_snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		             tm.tm_hour, tm.tm_min, tm.tm_sec);
+	ing_civil(s, &tm);
+	ing_snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec);
 	return buf;
 }
 

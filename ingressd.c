@@ -670,6 +670,7 @@ struct cf {
 	int n_root_cas;            /* rootCAs: the CA files pods' certificates chain to */
 	char root_cas[ING_MAX_CA_FILES][256];
 	char sticky_key_file[256]; /* stickyKeyFile: shared secret for sticky cookies */
+	int rl_v6_prefix;          /* rateLimitIPv6Prefix: the bits of an IPv6 client a limit counts by */
 	uint8_t sticky_key[32];    /* SHA-256 of its contents, when sticky_keyed */
 	int sticky_keyed;
 	struct cf_kube {
@@ -714,6 +715,7 @@ cf_defaults(struct cf *c)
 	c->response_header_timeout = 60000;
 	c->grace_timeout = 10000;
 	c->max_idle_per_host = 200;
+	c->rl_v6_prefix = 64;
 	c->kube.throttle = 100;
 }
 
@@ -1560,6 +1562,7 @@ static const struct cf_key cf_keys[] = {
     {CFT_TOP, "rootCAs", KT_FILES, CFO(root_cas)},
     {CFT_TOP, "accessLogsFile", KT_STR, CFO(accesslog_path)},
     {CFT_TOP, "stickyKeyFile", KT_STR, CFO(sticky_key_file)},
+    {CFT_TOP, "rateLimitIPv6Prefix", KT_INT, CFO(rl_v6_prefix)},
     {CFT_EP, "address", KT_ADDR, CFE(address)},
     {CFT_EP_TLS, "certFile", KT_STR, CFE(cert_file)},
     {CFT_EP_TLS, "keyFile", KT_STR, CFE(key_file)},
@@ -2214,6 +2217,8 @@ cf_finish(struct cf_parser *ps)
 			if (cf_ep_find(c, (struct ing_str){c->default_eps[i], strlen(c->default_eps[i])}) == NULL)
 				cf_err(ps, "defaultEntryPoints: unknown entry point \"%s\"", c->default_eps[i]);
 	}
+	if (c->rl_v6_prefix < 1 || c->rl_v6_prefix > 128)
+		cf_err(ps, "rateLimitIPv6Prefix: %d: 1 to 128 bits", c->rl_v6_prefix);
 	c->accesslog_enabled = ps->accesslog_seen || c->accesslog_path[0] != '\0';
 	if (c->sticky_key_file[0] != '\0')
 		cf_sticky_key(ps, c);
@@ -3202,7 +3207,7 @@ struct cn {
 	uint8_t retries;
 	uint16_t status;      /* client: response status */
 	int be;               /* client: balancer slot of the backend */
-	int rl;               /* client: its rate-limit entry while the request is in flight, -1 none */
+	int rl[2];            /* client: its limit entries (nginx's, Traefik's max-conn) while in flight, -1 none */
 	int pol;              /* client: the route's policy (XF_EDITS): index in the table of generation tgen, */
 	uint32_t tgen, pol_key; /* ... and st_hash of its Ingress, should that table be gone (up_pol) */
 	uint32_t be_gen;      /* client: that slot's generation at dispatch */
@@ -3297,7 +3302,7 @@ cn_new(enum cn_kind kind, int fd)
 	c->ctx = -1;
 	c->be = -1;
 	c->srv = -1;
-	c->rl = -1;
+	c->rl[0] = c->rl[1] = -1;
 	c->act = g_cn.nactive;
 	g_cn.active[g_cn.nactive++] = i;
 	g_cn.used[kind]++;
@@ -3368,6 +3373,9 @@ static const char *const rsn_names[RSN__COUNT] = {
 struct cn;
 static void rs_note(struct cn *c, enum rsn r, int status, const char *why); /* responses of our own (rs_) */
 static void rs_abort(struct cn *c, enum rsn r, const char *why);
+static void rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body,
+                      size_t blen);
+static void rs_godur(uint64_t ms, char *b, size_t cap);
 
 /* The one teardown path: marks the slot; the loop reaps it (ev_reap). */
 static void
@@ -3559,7 +3567,7 @@ enum {
 	/* the rest, rarely set, kept together in one st_blob (js_blob_anns) so an
 	 * Ingress without them carries none of their bytes; read by rb_anns */
 	IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME, IA_WL_XFF, IA_NGX_BODY_SIZE,
-	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS,
+	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_RATE_LIMIT,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -3620,7 +3628,7 @@ struct st_ing {
 	struct st_ranges lim_wl;           /* nginx's limit-whitelist */
 };
 
-enum { SA_LB_METHOD, SA_STICKY, SA_STICKINESS, SA_COOKIE, SA_BREAKER, SA__COUNT };
+enum { SA_LB_METHOD, SA_STICKY, SA_STICKINESS, SA_COOKIE, SA_BREAKER, SA_MAXCONN, SA_MAXCONN_FN, SA_BUFFERING, SA__COUNT };
 struct st_svc_port {
 	char name[ING_PORTNAME_LEN];
 	uint16_t port;
@@ -3637,6 +3645,9 @@ struct st_svc {
 	char a_stickiness[8];  /* ...stickiness / ingress.kubernetes.io/affinity */
 	char a_cookie[64];
 	char a_breaker[256];
+	char a_maxconn[24];    /* max-conn-amount */
+	char a_maxconn_fn[80]; /* max-conn-extractor-func */
+	int buffering;         /* st_blob: the buffering annotation's YAML, or -1 */
 	int unsup; /* as in st_ing */
 	uint8_t nunsup;
 };
@@ -3959,7 +3970,8 @@ st_free_subs(enum st_kind k, void *rec)
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->external_name);
-		r->unsup = r->external_name = -1;
+		st_free_chain(&g_st.p_note, r->buffering);
+		r->unsup = r->external_name = r->buffering = -1;
 	} else if (k == SK_ENDPOINTS) {
 		struct st_eps *r = rec;
 		st_free_chain(&g_st.p_addr, r->addrs);
@@ -3978,7 +3990,8 @@ st_begin(enum st_kind k)
 		i->paths = i->tls = i->wl.first = i->wl_ngx.first = i->deny.first = i->unsup = i->pc_note = i->hdrs =
 		    i->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
-		((struct st_svc *)r)->unsup = ((struct st_svc *)r)->external_name = -1;
+		struct st_svc *s = r;
+		s->unsup = s->external_name = s->buffering = -1;
 	} else if (k == SK_ENDPOINTS) {
 		((struct st_eps *)r)->addrs = -1;
 	}
@@ -4194,7 +4207,7 @@ st_secret_data(const struct st_secret *s, const char *key, size_t *len)
 	return NULL;
 }
 
-/* ===== 6. JSON decoding ============================================== js_
+/* ===== 6. JSON decoding ========================================== js_ ym_
  * jsmn (static, strict, parent links) over one API object or watch event
  * at a time; values are decoded into the store's spare records and never
  * kept as tokens. Strings are unescaped (\uXXXX, surrogate pairs); numbers
@@ -4202,6 +4215,7 @@ st_secret_data(const struct st_secret *s, const char *key, size_t *len)
  * keys are compared raw. A malformed or over-limit object is skipped with
  * one log line naming it; the previous version stays.
  * In: kw_ frames. Out: st_ commits. Limits: ING_MAX_JSON_TOKENS.
+ * The YAML subset of the Traefik annotations (ym_) is read into JSON too.
  */
 struct js {
 	const char *s;
@@ -4214,27 +4228,32 @@ static jsmntok_t js_tokens[ING_MAX_JSON_TOKENS];
 
 static int au_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap); /* basic auth (au_) */
 
+/* An object into j, with the tokens in t[n]: 0, or ING_ERR and j->err. */
+static const char js_nomem[] = "too many JSON tokens";
+static int
+js_load(struct js *j, const char *s, size_t len, jsmntok_t *t, int n)
+{
+	jsmn_parser p;
+	jsmn_init(&p);
+	int r = jsmn_parse(&p, s, len, t, (unsigned)n);
+	*j = (struct js){s, t, r > 0 ? r : 0, NULL};
+	if (r == JSMN_ERROR_NOMEM)
+		j->err = js_nomem;
+	else if (r < 1 || t[0].type != JSMN_OBJECT)
+		j->err = r == JSMN_ERROR_PART ? "truncated JSON" : "malformed JSON";
+	return j->err ? ING_ERR : 0;
+}
+
 static int
 js_parse(struct js *j, const char *s, size_t len)
 {
-	jsmn_parser p;
-	int r;
-	jsmn_init(&p);
-	r = jsmn_parse(&p, s, len, js_tokens, ING_MAX_JSON_TOKENS);
-	j->s = s;
-	j->t = js_tokens;
-	j->n = r > 0 ? r : 0;
-	j->err = NULL;
-	if (r == JSMN_ERROR_NOMEM) {
+	if (js_load(j, s, len, js_tokens, ING_MAX_JSON_TOKENS) == 0)
+		return 0;
+	if (j->err == js_nomem) {
 		log_limit(LIM_JSON_TOKENS, "js: JSON tokens in one object");
 		j->err = "too many JSON tokens (ING_MAX_JSON_TOKENS)";
-		return ING_ERR;
 	}
-	if (r < 1 || js_tokens[0].type != JSMN_OBJECT) {
-		j->err = r == JSMN_ERROR_PART ? "truncated JSON" : "malformed JSON";
-		return ING_ERR;
-	}
-	return 0;
+	return ING_ERR;
 }
 
 /* Index after the value at i (its whole subtree). */
@@ -4415,6 +4434,384 @@ js_bool(struct js *j, int i, int dflt)
 	return c == 't' ? 1 : c == 'f' ? 0 : dflt;
 }
 
+/* ---- a YAML subset, as JSON (ym_) ----
+ * The YAML-valued annotations (rate-limit, buffering) are written by hand,
+ * in the subset Traefik's users write: block mappings and sequences by
+ * indentation, one-line flow collections ({a: b}, [a, b]), plain, single-
+ * and double-quoted scalars, comments. ym_json turns that into JSON text
+ * for the js_ readers: every scalar a string, an empty value null. Anchors,
+ * aliases, tags, block scalars (| >), flow collections or quoted scalars
+ * over several lines and tabs in the indentation are refused, with the line
+ * and column. Bounded: YM_DEPTH levels, the output buffer's size. */
+#define YM_DEPTH 8
+struct ym {
+	char *o;
+	size_t n, cap;
+	const char *err, *at, *line; /* why it failed, where, and that line */
+	int lno, depth, pending;     /* pending: a "key:" or "-" waits for a value below it */
+	int ind[YM_DEPTH], items[YM_DEPTH];
+	char kind[YM_DEPTH]; /* '{' or '[' */
+};
+
+static void
+ym_fail(struct ym *y, const char *at, const char *why)
+{
+	if (y->err == NULL) {
+		y->err = why;
+		y->at = at;
+	}
+}
+
+static void
+ym_put(struct ym *y, const char *s, size_t n)
+{
+	if (y->n + n >= y->cap)
+		ym_fail(y, y->line, "too long");
+	if (y->err == NULL) {
+		memcpy(y->o + y->n, s, n);
+		y->n += n;
+	}
+}
+
+static const char *
+ym_sp(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* Scalar text as a JSON string; q: the quote it was in (escapes in '"' are
+ * JSON's own, '' in '\'' is one quote). */
+static void
+ym_str(struct ym *y, const char *p, size_t n, char q)
+{
+	ym_put(y, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i], u[8];
+		if (q == '"' && ch == '\\') {
+			if (i + 1 >= n || strchr("\"\\/bfnrtu", p[i + 1]) == NULL) {
+				ym_fail(y, p + i, "an escape other than \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
+				return;
+			}
+			uint32_t cp = 1;
+			if (p[i + 1] == 'u' && (n - i < 6 || js_hex4(p + i + 2, &cp) != 0 || cp == 0 || (cp >> 11) == 0x1b)) {
+				ym_fail(y, p + i, "\\u needs four hex digits, not 0000 or a surrogate");
+				return;
+			}
+			ym_put(y, p + i++, 2);
+		} else if (q == '\'' && ch == '\'') {
+			ym_put(y, p + i++, 1);
+		} else if (ch == '"' || ch == '\\' || (unsigned char)ch < 0x20 || ch == 0x7f) {
+			ym_put(y, u, (size_t)ing_snprintf(u, sizeof u, "\\u%04x", (unsigned char)ch));
+		} else {
+			ym_put(y, &ch, 1);
+		}
+	}
+	ym_put(y, "\"", 1);
+}
+
+/* The closing quote of the quoted scalar at p, or NULL. */
+static const char *
+ym_qend(const char *p, const char *e)
+{
+	char q = *p;
+	for (p++; p < e; p++)
+		if (*p == q && (q == '"' || p + 1 == e || p[1] != q))
+			return p;
+		else if ((q == '"' && *p == '\\') || *p == q) /* \x, or '' */
+			p++;
+	return NULL;
+}
+
+/* The scalar at *pp: a key (a plain one ends at ": "), a value, in a flow
+ * collection (a plain one also ends at , [ ] { }) or not. */
+static void
+ym_scalar(struct ym *y, const char **pp, const char *e, int key, int flow)
+{
+	const char *p = *pp, *s;
+	if (*p == '"' || *p == '\'') {
+		if ((p = ym_qend(p, e)) == NULL) {
+			ym_fail(y, *pp, "a quoted scalar must end on its line");
+			return;
+		}
+		ym_str(y, *pp + 1, (size_t)(p - *pp - 1), **pp);
+		*pp = p + 1;
+		return;
+	}
+	if (strchr("#&*!|>%@`,[]{}", *p) != NULL || (flow && strchr("?:", *p) != NULL) ||
+	    (strchr("-?:", *p) != NULL && (p + 1 == e || p[1] == ' ' || p[1] == '\t' || (flow && strchr(",[]{}", p[1]))))) {
+		ym_fail(y, p, "anchors, aliases, tags, block scalars and the indicators - ? : , [ ] { } # % @ ` "
+		        "are not read here");
+		return;
+	}
+	for (s = p; p < e; p++) {
+		if ((*p == '#' && p > s && (p[-1] == ' ' || p[-1] == '\t')) || (flow && strchr(",?[]{}", *p) != NULL))
+			break;
+		if (*p == ':' && (p + 1 == e || p[1] == ' ' || p[1] == '\t' || (flow && strchr(",[]{}", p[1]) != NULL))) {
+			if (key)
+				break;
+			ym_fail(y, p, "\": \" in a plain value: quote the value");
+			return;
+		}
+	}
+	const char *t = p;
+	while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+		t--;
+	if (t == s)
+		ym_fail(y, s, "an empty key");
+	ym_str(y, s, (size_t)(t - s), 0);
+	*pp = p;
+}
+
+/* A flow collection at *pp, on one line. */
+static void
+ym_flow(struct ym *y, const char **pp, const char *e, int depth)
+{
+	const char *p = *pp;
+	char close = *p == '{' ? '}' : ']';
+	if (depth >= YM_DEPTH) {
+		ym_fail(y, p, "nested too deep");
+		return;
+	}
+	ym_put(y, p++, 1);
+	for (int n = 0; y->err == NULL; n++) {
+		p = ym_sp(p, e);
+		if (p < e && *p == close)
+			break;
+		if (p >= e) {
+			ym_fail(y, *pp, "a flow collection ({...} or [...]) must end on its line");
+			return;
+		}
+		if (n > 0)
+			ym_put(y, ",", 1);
+		if (close == '}') {
+			ym_scalar(y, &p, e, 1, 1);
+			p = ym_sp(p, e);
+			if (p >= e || *p != ':' || (p + 1 < e && strchr(" \t,]}", p[1]) == NULL)) {
+				ym_fail(y, p, "expected \"key: value\" in a flow mapping");
+				return;
+			}
+			ym_put(y, ":", 1);
+			p = ym_sp(p + 1, e);
+		}
+		if (p < e && (*p == '{' || *p == '['))
+			ym_flow(y, &p, e, depth + 1);
+		else if (p < e && close == '}' && (*p == ',' || *p == close))
+			ym_put(y, "null", 4);
+		else if (p < e)
+			ym_scalar(y, &p, e, 0, 1);
+		p = ym_sp(p, e);
+		if (p < e && *p == ',')
+			p++;
+		else if (p >= e)
+			ym_fail(y, *pp, "a flow collection ({...} or [...]) must end on its line");
+		else if (*p != close)
+			ym_fail(y, p, "expected \",\" or the end of the flow collection");
+	}
+	ym_put(y, &close, 1);
+	*pp = p + 1;
+}
+
+/* The value after "key:" or "- ": then only a comment may follow. */
+static void
+ym_value(struct ym *y, const char *p, const char *e)
+{
+	if (*p == '{' || *p == '[')
+		ym_flow(y, &p, e, y->depth);
+	else
+		ym_scalar(y, &p, e, 0, 0);
+	p = ym_sp(p, e);
+	if (y->err == NULL && p < e && *p != '#')
+		ym_fail(y, p, "text after the value");
+}
+
+static void
+ym_open(struct ym *y, int col, char kind)
+{
+	if (y->depth >= YM_DEPTH) {
+		ym_fail(y, y->line + col, "nested too deep");
+		return;
+	}
+	y->ind[y->depth] = col;
+	y->kind[y->depth] = kind;
+	y->items[y->depth++] = 0;
+	ym_put(y, &kind, 1);
+}
+
+static void
+ym_close(struct ym *y)
+{
+	y->depth--;
+	ym_put(y, y->kind[y->depth] == '{' ? "}" : "]", 1);
+}
+
+/* Does the text at p start "key:" (a mapping entry)? */
+static int
+ym_is_key(const char *p, const char *e)
+{
+	const char *s = p;
+	if (*p == '"' || *p == '\'')
+		return (p = ym_qend(p, e)) != NULL && (p = ym_sp(p + 1, e)) < e && *p == ':';
+	for (p += *p == '{' || *p == '[' ? e - p : 0; p < e; p++) /* a flow collection is a value */
+		if (*p == ':' && (p + 1 == e || p[1] == ' ' || p[1] == '\t'))
+			return 1;
+		else if (*p == '#' && p > s && (p[-1] == ' ' || p[-1] == '\t'))
+			return 0;
+	return 0;
+}
+
+/* One line's text from column col (p) to e. */
+static void
+ym_line(struct ym *y, const char *p, const char *e, int col)
+{
+	int dash = *p == '-' && (p + 1 == e || p[1] == ' ' || p[1] == '\t');
+	if (y->depth == 0 && (*p == '{' || *p == '[')) { /* a flow collection is the whole document */
+		ym_flow(y, &p, e, 0);
+		p = ym_sp(p, e);
+		y->depth = -1; /* nothing may follow */
+		if (p < e && *p != '#')
+			ym_fail(y, p, "text after the value");
+		return;
+	}
+	if (y->depth < 0) {
+		ym_fail(y, p, "text after the document's flow collection");
+		return;
+	}
+	if (y->pending) { /* a value on the lines below: deeper, or a sequence at the key's own column */
+		int top = y->depth - 1;
+		y->pending = 0;
+		if (col > y->ind[top] || (dash && col == y->ind[top] && y->kind[top] == '{'))
+			ym_open(y, col, dash ? '[' : '{');
+		else
+			ym_put(y, "null", 4);
+	}
+	if (y->depth == 0)
+		ym_open(y, col, dash ? '[' : '{');
+	while (y->depth > 1 && (y->ind[y->depth - 1] > col || (y->ind[y->depth - 1] == col && y->kind[y->depth - 1] == '[' &&
+	                                                        !dash && y->kind[y->depth - 2] == '{')))
+		ym_close(y);
+	if (y->err != NULL)
+		return;
+	if (y->ind[y->depth - 1] != col) {
+		ym_fail(y, p, "bad indentation");
+		return;
+	}
+	int top = y->depth - 1;
+	if (y->kind[top] == '[') {
+		if (!dash) {
+			ym_fail(y, p, "expected a sequence item (\"- \")");
+			return;
+		}
+		if (y->items[top]++ > 0)
+			ym_put(y, ",", 1);
+		const char *v = ym_sp(p + 1, e);
+		if (v == e || *v == '#') {
+			y->pending = 1;
+			return;
+		}
+		if (*v == '-' && (v + 1 == e || v[1] == ' ' || v[1] == '\t')) { /* "- - x": a sequence in a sequence */
+			ym_open(y, col + (int)(v - p), '[');
+			if (y->err == NULL)
+				ym_line(y, v, e, col + (int)(v - p));
+			return;
+		}
+		if (!ym_is_key(v, e)) {
+			ym_value(y, v, e);
+			return;
+		}
+		col += (int)(v - p); /* "- key: value" opens a mapping at the key's column */
+		ym_open(y, col, '{');
+		p = v;
+		top = y->depth - 1;
+	} else if (dash) {
+		ym_fail(y, p, "a sequence item where a mapping key was expected");
+		return;
+	}
+	if (y->err != NULL)
+		return;
+	if (y->items[top]++ > 0)
+		ym_put(y, ",", 1);
+	ym_scalar(y, &p, e, 1, 0);
+	p = ym_sp(p, e);
+	if (y->err == NULL && (p >= e || *p != ':' || (p + 1 < e && p[1] != ' ' && p[1] != '\t'))) {
+		ym_fail(y, p, "expected \"key: value\"");
+		return;
+	}
+	ym_put(y, ":", 1);
+	p = ym_sp(p + 1, e);
+	if (p == e || *p == '#')
+		y->pending = 1;
+	else
+		ym_value(y, p, e);
+}
+
+/* YAML text s into JSON in out[cap]: its length, or ING_ERR with err
+ * saying "line L, column C: why". */
+static int
+ym_json(const char *s, char *out, size_t cap, char *err, size_t ecap)
+{
+	struct ym y = {.o = out, .cap = cap, .line = s};
+	for (const char *l = s; *l != '\0' && y.err == NULL;) {
+		const char *e = strchr(l, '\n'), *p = l;
+		e = e != NULL ? e : l + strlen(l);
+		y.line = l;
+		y.lno++;
+		l = *e ? e + 1 : e;
+		if (e > y.line && e[-1] == '\r')
+			e--;
+		while (p < e && *p == ' ')
+			p++;
+		if (p < e && *p == '\t') {
+			ym_fail(&y, p, "a tab in the indentation");
+			break;
+		}
+		if (p == e || *p == '#' || (e - p == 3 && !memcmp(p, "---", 3) && y.n == 0))
+			continue;
+		if (e - p >= 3 && !memcmp(p, "...", 3) && p == y.line)
+			break;
+		ym_line(&y, p, e, (int)(p - y.line));
+	}
+	if (y.err == NULL && y.pending)
+		ym_put(&y, "null", 4);
+	while (y.err == NULL && y.depth > 0)
+		ym_close(&y);
+	if (y.err == NULL && y.n == 0)
+		ym_fail(&y, s, "empty");
+	if (y.err != NULL) {
+		ing_snprintf(err, ecap, "line %d, column %d: %s", y.lno, (int)(y.at - y.line) + 1, y.err);
+		return ING_ERR;
+	}
+	out[y.n] = '\0';
+	return (int)y.n;
+}
+
+/* YAML text into j, the JSON in json[cap] and its tokens in t[n], with
+ * every mapping's keys distinct (yaml.v2 refuses a key given twice): 0,
+ * or ING_ERR and why in err. */
+static int
+ym_load(struct js *j, const char *yaml, char *json, size_t cap, jsmntok_t *t, int n, char *err, size_t ecap)
+{
+	int len = ym_json(yaml, json, cap, err, ecap);
+	if (len < 0)
+		return ING_ERR;
+	if (js_load(j, json, (size_t)len, t, n) != 0) {
+		ing_snprintf(err, ecap, "%s", j->err == js_nomem ? "too many values" : "a mapping is expected");
+		return ING_ERR;
+	}
+	for (int o = 0; o < j->n; o++) {
+		for (int a = o + 1, ca = 0; j->t[o].type == JSMN_OBJECT && ca < j->t[o].size; a = js_skip(j, a + 1), ca++)
+			for (int b = js_skip(j, a + 1), cb = ca + 1; cb < j->t[o].size; b = js_skip(j, b + 1), cb++)
+				if (j->t[a].end - j->t[a].start == j->t[b].end - j->t[b].start &&
+				    !memcmp(json + j->t[a].start, json + j->t[b].start, (size_t)(j->t[a].end - j->t[a].start))) {
+					ing_snprintf(err, ecap, "key \"%.*s\" given twice", ING_MIN(j->t[a].end - j->t[a].start, 40),
+					             json + j->t[a].start);
+					return ING_ERR;
+				}
+	}
+	return 0;
+}
+
 /* Up to `max` digits at *p, then the separator sep (0: none); -1 if not. */
 static int
 js_digits(const char **p, int max, char sep)
@@ -4531,7 +4928,7 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("cors-max-age", IA_H_CORS_MAX_AGE) JS_N("proxy-body-size", IA_NGX_BODY_SIZE)
     JS_N("limit-rps", IA_NGX_LIMIT_RPS) JS_N("limit-rpm", IA_NGX_LIMIT_RPM)
     JS_N("limit-burst-multiplier", IA_NGX_LIMIT_BURST) JS_N("limit-connections", IA_NGX_LIMIT_CONNS)
-    JS_N("limit-whitelist", IA_NGX_LIMIT_WL)
+    JS_N("limit-whitelist", IA_NGX_LIMIT_WL) JS_T("rate-limit", IA_RATE_LIMIT)
 #undef JS_T
 #undef JS_N
 };
@@ -4549,6 +4946,12 @@ static const struct js_ann js_svc_ann[] = {
     {"ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 3},
     {"traefik.ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 2},
     {"traefik.backend.circuitbreaker", SA_BREAKER, 1},
+    {"ingress.kubernetes.io/max-conn-amount", SA_MAXCONN, 3},
+    {"traefik.ingress.kubernetes.io/max-conn-amount", SA_MAXCONN, 2},
+    {"ingress.kubernetes.io/max-conn-extractor-func", SA_MAXCONN_FN, 3},
+    {"traefik.ingress.kubernetes.io/max-conn-extractor-func", SA_MAXCONN_FN, 2},
+    {"ingress.kubernetes.io/buffering", SA_BUFFERING, 3},
+    {"traefik.ingress.kubernetes.io/buffering", SA_BUFFERING, 2},
 };
 
 /* The prefixes whose annotations are Traefik's or ingress-nginx's: one of
@@ -4564,9 +4967,9 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
     "app-root", "rewrite-target", "request-modifier", "redirect-entry-point", "redirect-permanent",
-    "redirect-regex", "redirect-replacement", "error-pages", "rate-limit", "pass-tls-cert", "service-weights", "auth-url",
+    "redirect-regex", "redirect-replacement", "error-pages", "pass-tls-cert", "service-weights", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
-    "max-conn-amount", "max-conn-extractor-func", "buffering", "responseforwarding.flushinterval",
+    "responseforwarding.flushinterval",
     /* ingress-nginx */
     "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
     "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect",
@@ -4773,7 +5176,7 @@ js_host(char *h)
  * does not parse, or too many, marks the list invalid (its routes then
  * fail closed); ING_ERR only when the store's pool is full. */
 /* pass-client-tls-cert's YAML as Traefik 1.7 decoded it (yaml.v2 into
- * untagged structs, so lower-case keys), block mappings:
+ * untagged structs, so lower-case keys):
  *   pem: true
  *   infos:
  *     notafter, notbefore, sans: true
@@ -4784,132 +5187,72 @@ js_host(char *h)
  * skipped, with a note (it ignored those silently); anything malformed
  * sends no header (as in Traefik), with a note: 0 or ING_ERR. */
 enum { PC_PEM = 1u << 30, PC_INFOS = 1u << 31 };
+static const char *
+js_pc_map(struct js *j, int obj, int level, uint32_t *bits, char *note, size_t cap)
+{
+	static const char *const names[3][ING_DN__COUNT] = {
+	    {"pem", "infos"},
+	    {"notbefore", "notafter", "sans", "subject", "issuer"},
+	    {[ING_DN_DC] = "domaincomponent", [ING_DN_C] = "country", [ING_DN_ST] = "province", [ING_DN_L] = "locality",
+	     [ING_DN_O] = "organization", [ING_DN_SN] = "serialnumber", [ING_DN_CN] = "commonname"}};
+	static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"};
+	static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE", ""};
+	if (j->t[obj].type == JSMN_PRIMITIVE) /* "infos:" with nothing below */
+		return NULL;
+	if (j->t[obj].type != JSMN_OBJECT)
+		return "infos, subject and issuer take keys below them, not a value";
+	for (int k = obj + 1, m = 0; m < j->t[obj].size; m++, k = js_skip(j, k + 1)) {
+		const char *const *nm = names[level < 2 ? level : 2], *why;
+		int i = 0, b = -1;
+		while (i < ING_DN__COUNT && (nm[i] == NULL || !js_is(j, k, nm[i])))
+			i++;
+		if (i == ING_DN__COUNT) {
+			if (note[0] == '\0')
+				ing_snprintf(note, cap, "key \"%.*s\" is not one Traefik read; skipped",
+				             ING_MIN(j->t[k].end - j->t[k].start, 24), j->s + j->t[k].start);
+			continue;
+		}
+		if ((level == 0 && i == 1) || (level == 1 && i >= 3)) { /* infos, subject, issuer: a mapping */
+			*bits |= level == 0 ? PC_INFOS : 0;
+			if ((why = js_pc_map(j, k + 1, level == 0 ? 1 : i - 1, bits, note, cap)) != NULL)
+				return why;
+			continue;
+		}
+		char v[8];
+		int n = js_str(j, k + 1, v, sizeof v);
+		for (size_t y = 0; y < ING_ARRAY_LEN(yes) && n >= 0 && b < 0; y++)
+			b = !strcmp(v, yes[y]) ? 1 : b;
+		for (size_t y = 0; y < ING_ARRAY_LEN(no) && n >= 0 && b < 0; y++)
+			b = !strcmp(v, no[y]) ? 0 : b;
+		if (b < 0)
+			return "a value that is not a boolean";
+		if (b) /* pem; the infos; a name of the subject or the issuer */
+			*bits |= level == 0 ? PC_PEM : level == 1 ? 1u << i : level == 2 ? ING_CI_SUBJECT(i) : ING_CI_ISSUER(i);
+	}
+	return NULL;
+}
+
 static int
 js_pass_cert(const char *s, uint32_t *out, char *note, size_t cap)
 {
-	enum { PY_TOP, PY_INFOS, PY_SUBJECT, PY_ISSUER, PY_SKIP };
-	static const char *const dn[ING_DN__COUNT] = {
-	    [ING_DN_DC] = "domaincomponent", [ING_DN_C] = "country",           [ING_DN_ST] = "province",
-	    [ING_DN_L] = "locality",         [ING_DN_O] = "organization",      [ING_DN_SN] = "serialnumber",
-	    [ING_DN_CN] = "commonname"};
-	int ind[3], kind[3] = {PY_TOP}, depth = -1, open = -1; /* open: the kind the last key opened */
-	uint32_t bits = 0, seen[4] = {0};
+	static char json[2048];
+	jsmntok_t tok[48];
+	struct js j;
+	char err[160];
 	const char *why = NULL;
 	note[0] = '\0';
 	*out = 0;
-	for (int line = 1; *s != '\0' && why == NULL; line++) {
-		const char *l = s, *e = strchr(s, '\n');
-		if (e == NULL)
-			e = s + strlen(s);
-		s = *e ? e + 1 : e;
-		if (e > l && e[-1] == '\r')
-			e--;
-		const char *p = l;
-		while (p < e && *p == ' ')
-			p++;
-		if (p == e || *p == '#' || (line == 1 && e - p == 3 && !memcmp(p, "---", 3)))
-			continue;
-		int col = (int)(p - l);
-		const char *k = p, *colon = memchr(p, ':', (size_t)(e - p));
-		while (k < e && (isalnum((unsigned char)*k) || *k == '_' || *k == '-'))
-			k++;
-		if (*p == '\t' || (k < e && *k == '\t')) {
-			why = "a tab in the indentation";
-			break;
-		}
-		if (*p == '{' || *p == '-' || colon == NULL || k != colon || k == p || (colon + 1 < e && colon[1] != ' ')) {
-			why = *p == '{' ? "flow style ({...}) is not read; write it as block YAML" : "not a \"key: value\" line";
-			break;
-		}
-		/* the value, without a trailing comment */
-		const char *v = colon + 1, *ve = e;
-		while (v < ve && *v == ' ')
-			v++;
-		for (const char *h = v; h < ve; h++)
-			if (*h == '#' && (h == v || h[-1] == ' ')) {
-				ve = h;
-				break;
-			}
-		while (ve > v && ve[-1] == ' ')
-			ve--;
-		/* the level: deeper under a key that opened a mapping, or back to an open one */
-		if (depth < 0) {
-			ind[depth = 0] = col;
-		} else if (col > ind[depth] && open >= 0 && depth < 2) {
-			ind[++depth] = col;
-			kind[depth] = open;
-		} else {
-			while (depth > 0 && ind[depth] > col)
-				depth--;
-			if (ind[depth] != col) {
-				why = "bad indentation";
-				break;
-			}
-		}
-		open = -1;
-		int parent = kind[depth], n = (int)(k - p), bit = -1;
-		struct ing_str key = {p, (size_t)n};
-		if (parent == PY_SKIP)
-			continue;
-		if (parent == PY_TOP && str_eq(key, "pem"))
-			bit = 30;
-		else if (parent == PY_TOP && str_eq(key, "infos"))
-			bit = 31, open = PY_INFOS;
-		else if (parent == PY_INFOS && str_eq(key, "notbefore"))
-			bit = 0;
-		else if (parent == PY_INFOS && str_eq(key, "notafter"))
-			bit = 1;
-		else if (parent == PY_INFOS && str_eq(key, "sans"))
-			bit = 2;
-		else if (parent == PY_INFOS && str_eq(key, "subject"))
-			bit = 29, open = PY_SUBJECT;
-		else if (parent == PY_INFOS && str_eq(key, "issuer"))
-			bit = 28, open = PY_ISSUER;
-		for (int d = 0; d < ING_DN__COUNT && bit < 0 && parent >= PY_SUBJECT; d++)
-			if (str_eq(key, dn[d]))
-				bit = parent == PY_SUBJECT ? 3 + d : 10 + d;
-		if (bit < 0) {
-			if (note[0] == '\0')
-				ing_snprintf(note, cap, "key \"%.*s\" is not one Traefik read; skipped", n > 24 ? 24 : n, p);
-			open = v == ve ? PY_SKIP : -1;
-			continue;
-		}
-		if (seen[parent] >> (bit & 31) & 1) {
-			why = "a key given twice";
-			break;
-		}
-		seen[parent] |= 1u << (bit & 31);
-		if (open >= 0) { /* a mapping: nothing after the colon */
-			if (v != ve) {
-				why = "infos, subject and issuer take keys below them, not a value";
-				break;
-			}
-			if (bit == 31)
-				bits |= PC_INFOS;
-			continue;
-		}
-		struct ing_str val = {v, (size_t)(ve - v)};
-		int b = -1; /* yaml.v2's booleans */
-		static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"};
-		static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE", ""};
-		for (size_t i = 0; i < ING_ARRAY_LEN(yes) && b < 0; i++)
-			if (str_eq(val, yes[i]))
-				b = 1;
-		for (size_t i = 0; i < ING_ARRAY_LEN(no) && b < 0; i++)
-			if (str_eq(val, no[i]))
-				b = 0;
-		if (b < 0) {
-			why = "a value that is not a boolean";
-			break;
-		}
-		if (b)
-			bits |= 1u << bit;
-	}
+	if (s[strspn(s, " \t\r\n")] == '\0')
+		return 0;
+	if (ym_load(&j, s, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) != 0)
+		why = err;
+	else
+		why = js_pc_map(&j, 0, 0, out, note, cap);
 	if (why != NULL) {
 		ing_snprintf(note, cap, "%s: no certificate headers", why);
+		*out = 0;
 		return ING_ERR;
 	}
-	*out = bits & (PC_PEM | PC_INFOS | (ING_CI_ISSUER(ING_DN__COUNT) - 1));
 	return 0;
 }
 
@@ -5156,14 +5499,22 @@ js_service(struct js *j, int obj)
 	unsup[0] = '\0';
 	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank, unsup, &r->nunsup, NULL, 0);
 	r->unsup = st_note_new(unsup);
-	char *dst[SA__COUNT] = {r->a_lb_method, r->a_sticky, r->a_stickiness, r->a_cookie, r->a_breaker};
-	size_t cap[SA__COUNT] = {sizeof r->a_lb_method, sizeof r->a_sticky, sizeof r->a_stickiness, sizeof r->a_cookie,
-	                         sizeof r->a_breaker};
-	for (int a = 0; a < SA__COUNT; a++)
+	char *dst[SA_BUFFERING] = {r->a_lb_method, r->a_sticky,  r->a_stickiness, r->a_cookie,
+	                           r->a_breaker,   r->a_maxconn, r->a_maxconn_fn};
+	size_t cap[SA_BUFFERING] = {sizeof r->a_lb_method, sizeof r->a_sticky,  sizeof r->a_stickiness, sizeof r->a_cookie,
+	                            sizeof r->a_breaker,   sizeof r->a_maxconn, sizeof r->a_maxconn_fn};
+	for (int a = 0; a < SA_BUFFERING; a++)
 		if (tok[a] >= 0 && js_str(j, tok[a], dst[a], cap[a]) < 0) {
 			j->err = "annotation value malformed or too long";
 			return ING_ERR;
 		}
+	static char yb[ING_MAX_HEADER_ANN_BYTES];
+	int n = tok[SA_BUFFERING] >= 0 ? js_str(j, tok[SA_BUFFERING], yb, sizeof yb) : 0;
+	if (n < 0 || (n > 0 && (r->buffering = st_blob_new(yb, (size_t)n)) < 0)) {
+		j->err = n < 0 ? "buffering annotation malformed or over ING_MAX_HEADER_ANN_BYTES"
+		               : "no room for its buffering annotation (ING_MAX_NOTES)";
+		return ING_ERR;
+	}
 	return 0;
 }
 
@@ -6993,6 +7344,11 @@ struct rt_ranges {
 	int first, n;    /* in the table's cidrs, sorted by wl_cmp */
 };
 
+/* A token bucket: burst requests at once, refilled avg per period_ms. */
+struct rl_rate {
+	uint32_t avg, period_ms, burst;
+};
+enum { RK_CLIENT, RK_HOST, RK_HEADER }; /* whose requests Traefik's limits count (its extractorfunc) */
 struct rt_policy { /* per Ingress */
 	char ns[ING_NS_LEN], name[ING_NAME_LEN];
 	uint32_t order; /* position in (creationTimestamp, ns, name) order */
@@ -7017,9 +7373,12 @@ struct rt_policy { /* per Ingress */
 	int ssl_host;           /* ssl-host, NUL-terminated in the table's ebytes, or -1 */
 	const char *refused;    /* refused annotations (headers, limits): its requests get 500, and why */
 	uint64_t body_max;      /* nginx's proxy-body-size in bytes, 0 none */
-	uint32_t rate[2];       /* nginx's limit-rps, limit-rpm: 0 none */
-	uint32_t burst[2];      /* ... times limit-burst-multiplier */
+	struct rl_rate ngx[2];  /* nginx's limit-rps and limit-rpm (ngx_n of them) */
+	uint8_t ngx_n;
 	uint32_t conns;         /* nginx's limit-connections, 0 none */
+	uint8_t tr_n, tr_by;    /* Traefik's rate-limit: tr_n rates, per RK_* */
+	int tr_hdr;             /* RK_HEADER: the header, NUL-terminated in the table's ebytes */
+	struct rl_rate tr[ING_MAX_RATESET];
 	struct rt_ranges lim_wl; /* nginx's limit-whitelist: not limited */
 };
 /* A header edit, or an item of a list of the policy (hosts, origins),
@@ -7059,6 +7418,11 @@ struct rt_backend {
 	int state;       /* persistent balancer slot (lb_) */
 	uint8_t external;
 	uint8_t auto_https; /* its Service port is 443 or named https... */
+	uint8_t mc_by;      /* max-conn-extractor-func: RK_* */
+	int mc_hdr;         /* ... RK_HEADER: as tr_hdr */
+	uint32_t mc_amount; /* max-conn-amount: requests in flight per key, 0 none */
+	uint64_t body_max;  /* buffering's maxrequestbodybytes, 0 none */
+	const char *refused; /* its Service's limits could not be read: its requests get 500, and why */
 };
 
 struct rt_skip {
@@ -7431,6 +7795,147 @@ rb_servers(struct rt_table *t, struct rt_backend *b, const char *ns, const struc
 		b->why = "no ready endpoints";
 }
 
+/* Bytes into the table's ebytes: their offset, or -1 (limit logged). */
+static int
+rb_ebytes(struct rt_table *t, const char *p, size_t n)
+{
+	if (n > ING_MAX_EDIT_BYTES - t->nebytes) {
+		log_limit(LIM_EDIT_BYTES, "rb: header edit bytes");
+		return -1;
+	}
+	memcpy(t->ebytes + t->nebytes, p, n);
+	t->nebytes += (uint32_t)n;
+	return (int)(t->nebytes - n);
+}
+
+/* Why annotations are refused (their requests get 500), kept in the
+ * table's bytes into *slot, unless it has a why already. */
+static void __attribute__((format(printf, 3, 4)))
+rb_why(struct rt_table *t, const char **slot, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	if (*slot != NULL)
+		return;
+	va_start(ap, fmt);
+	int n = ing_vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	int off = rb_ebytes(t, why, (size_t)ING_MIN(n, (int)sizeof why - 1) + 1);
+	*slot = off >= 0 ? t->ebytes + off : "annotations refused, and no room to say why (ING_MAX_EDIT_BYTES)";
+}
+#define rb_refuse(t, pol, ...) rb_why(t, &(pol)->refused, __VA_ARGS__)
+
+/* Traefik's extractorfunc (client.ip, request.host, request.header.NAME)
+ * into by and hdr: 0, or ING_ERR. */
+static int
+rb_extractor(struct rt_table *t, const char *s, uint8_t *by, int *hdr)
+{
+	size_t n = strlen(s);
+	*hdr = -1;
+	*by = !strcmp(s, "client.ip") ? RK_CLIENT : !strcmp(s, "request.host") ? RK_HOST : RK_HEADER;
+	if (*by != RK_HEADER)
+		return 0;
+	if (n <= 15 || strncmp(s, "request.header.", 15) != 0)
+		return ING_ERR;
+	for (size_t i = 15; i < n; i++)
+		if (!hp_tchar[(unsigned char)s[i]])
+			return ING_ERR;
+	return (*hdr = rb_ebytes(t, s + 15, n - 14)) < 0 ? ING_ERR : 0;
+}
+
+/* The members of the YAML mapping at obj (ym_load) whose keys are in
+ * names[n] into v[] (their tokens, -1 when absent): 0, or ING_ERR with err
+ * naming a key Traefik would not have read (yaml.v2 took lower-case keys
+ * and ignored the rest; here a limit in a misspelt key is not dropped). */
+static int
+rb_ykeys(struct js *j, int obj, const char *const *names, int n, int *v, char *err, size_t cap)
+{
+	for (int i = 0; i < n; i++)
+		v[i] = -1;
+	if (obj < 0 || j->t[obj].type != JSMN_OBJECT) {
+		ing_snprintf(err, cap, "a mapping (key: value lines) was expected");
+		return ING_ERR;
+	}
+	for (int k = obj + 1, m = 0; m < j->t[obj].size; m++, k = js_skip(j, k + 1)) {
+		int i = 0;
+		while (i < n && !js_is(j, k, names[i]))
+			i++;
+		if (i == n) {
+			ing_snprintf(err, cap, "key \"%.*s\" is not one Traefik read (%s, ...: lower case)",
+			             ING_MIN(j->t[k].end - j->t[k].start, 40), j->s + j->t[k].start, names[0]);
+			return ING_ERR;
+		}
+		v[i] = k + 1;
+	}
+	return 0;
+}
+
+/* A decimal integer in [min, max]: 0, or ING_ERR. */
+static int
+rb_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	uint64_t u;
+	int neg = s[0] == '-';
+	if (str_to_u64((struct ing_str){s + neg, strlen(s + neg)}, (uint64_t)INT64_MAX, &u) != 0)
+		return ING_ERR;
+	*out = neg ? -(int64_t)u : (int64_t)u;
+	return *out < min || *out > max ? ING_ERR : 0;
+}
+
+/* A YAML scalar (ym_load: a JSON string) as an integer in [min, max]. */
+static int
+rb_yint(struct js *j, int tok, int64_t min, int64_t max, int64_t *out)
+{
+	char s[24];
+	return js_str(j, tok, s, sizeof s) <= 0 ? ING_ERR : rb_int(s, min, max, out);
+}
+
+/* Traefik's Service limits into b: max-conn-amount with
+ * max-conn-extractor-func (both, or neither; Traefik dropped a lone or bad
+ * one silently), and buffering's maxrequestbodybytes (a body limit: 413).
+ * Bodies are streamed, not buffered: the memory sizes and retryexpression
+ * have nothing to apply to, and a response is not cut at
+ * maxresponsebodybytes (said once). A bad value: b->refused (500). */
+static void
+rb_svc_limits(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc)
+{
+	static const char *const keys[] = {"maxrequestbodybytes", "memrequestbodybytes", "maxresponsebodybytes",
+	                                   "memresponsebodybytes", "retryexpression"};
+	static char y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
+	jsmntok_t tok[16];
+	char err[160] = "";
+	int64_t v;
+	int quiet = svc->h.logged == svc->h.gen;
+	if (svc->a_maxconn[0] || svc->a_maxconn_fn[0]) {
+		if (rb_int(svc->a_maxconn, INT64_MIN, UINT32_MAX, &v) != 0)
+			rb_why(t, &b->refused, "max-conn-amount \"%s\" is not a number", svc->a_maxconn);
+		else if (rb_extractor(t, svc->a_maxconn_fn, &b->mc_by, &b->mc_hdr) != 0)
+			rb_why(t, &b->refused, "max-conn-extractor-func \"%s\": client.ip, request.host or request.header.<name>",
+			       svc->a_maxconn_fn);
+		else
+			b->mc_amount = v > 0 ? (uint32_t)v : 0; /* 0 and -1: no limit, as in Traefik */
+	}
+	size_t n = st_blob(svc->buffering, y, sizeof y - 1);
+	struct js j;
+	int f[5];
+	if (n > 0) {
+		y[n] = '\0';
+		if (ym_load(&j, y, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) == 0 &&
+		    rb_ykeys(&j, 0, keys, 5, f, err, sizeof err) == 0 && f[0] >= 0 &&
+		    rb_yint(&j, f[0], INT64_MIN, (int64_t)1 << 50, &v) != 0)
+			ing_snprintf(err, sizeof err, "maxrequestbodybytes is not a number");
+		if (err[0])
+			rb_why(t, &b->refused, "buffering: %s", err);
+		else if (f[0] >= 0 && v > 0)
+			b->body_max = (uint64_t)v;
+		if (!err[0] && !quiet && (f[1] >= 0 || f[2] >= 0 || f[3] >= 0 || f[4] >= 0))
+			log_info("rb: service %s/%s: buffering: bodies are streamed, so only maxrequestbodybytes applies",
+			         svc->h.ns, svc->h.name);
+	}
+	if (b->refused != NULL && !quiet)
+		log_warnx("rb: service %s/%s: %s: its requests get 500", svc->h.ns, svc->h.name, b->refused);
+}
+
 /* The backend for Service port be of Ingress namespace ns (shared by every
  * route that names it). -1 when the table is full. */
 static int
@@ -7474,6 +7979,7 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 			rb_external(t, b, svc, sp);
 		else
 			rb_servers(t, b, ns, svc, sp);
+		rb_svc_limits(t, b, svc);
 	}
 	return t->nbackends++;
 }
@@ -7747,7 +8253,6 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	pol->auth = AU_BASIC;
 }
 
-static int rb_ebytes(struct rt_table *t, const char *p, size_t n); /* below, with the header edits */
 
 /* The blob annotations of the Ingress being built (js_blob_anns). */
 static struct {
@@ -7878,34 +8383,6 @@ rb_hdr_map(struct ing_str v, size_t *pos, struct ing_str *name, struct ing_str *
 	return 0;
 }
 
-/* Bytes into the table's ebytes: their offset, or -1 (limit logged). */
-static int
-rb_ebytes(struct rt_table *t, const char *p, size_t n)
-{
-	if (n > ING_MAX_EDIT_BYTES - t->nebytes) {
-		log_limit(LIM_EDIT_BYTES, "rb: header edit bytes");
-		return -1;
-	}
-	memcpy(t->ebytes + t->nebytes, p, n);
-	t->nebytes += (uint32_t)n;
-	return (int)(t->nebytes - n);
-}
-
-/* Why policy pol's annotations are refused (its requests get 500), kept
- * in the table's bytes; logged once per version of the Ingress. */
-static void __attribute__((format(printf, 3, 4)))
-rb_refuse(struct rt_table *t, struct rt_policy *pol, const char *fmt, ...)
-{
-	char why[160];
-	va_list ap;
-	if (pol->refused != NULL)
-		return;
-	va_start(ap, fmt);
-	int n = ing_vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	int off = rb_ebytes(t, why, (size_t)ING_MIN(n, (int)sizeof why - 1) + 1);
-	pol->refused = off >= 0 ? t->ebytes + off : "header annotations: no room (ING_MAX_EDIT_BYTES)";
-}
 
 /* A header field value an annotation gives: no CR, LF, NUL or other
  * control byte but HTAB - never a way to inject a header line. */
@@ -8230,12 +8707,67 @@ rb_limits(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 			rb_note(r, "%s: its requests get 500", pol->refused);
 			return;
 		}
-	for (int i = 0; i < 2; i++) {
-		pol->rate[i] = (uint32_t)v[i];
-		pol->burst[i] = (uint32_t)(v[i] * v[2]);
-	}
+	for (int i = 0; i < 2; i++) /* nginx lets a burst of rate x multiplier follow a request: a bucket of one more */
+		if (v[i] > 0)
+			pol->ngx[pol->ngx_n++] = (struct rl_rate){(uint32_t)v[i], i ? 60000u : 1000u, (uint32_t)(v[i] * v[2] + 1)};
 	pol->conns = (uint32_t)v[3];
 	rb_ranges(t, r, &r->lim_wl, &pol->lim_wl, JS_NGX_PREFIX "limit-whitelist", 0);
+}
+
+/* Traefik's rate-limit, YAML:
+ *   extractorfunc: client.ip | request.host | request.header.NAME
+ *   rateset:
+ *     NAME: {period: 10s, average: 100, burst: 200}   (one to ING_MAX_RATESET)
+ * into pol->tr (all three of each rate > 0, as Traefik required; two rates
+ * of one period both apply). Anything wrong refuses the Ingress (500). */
+static void
+rb_rate_limit(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static const char *const top[] = {"extractorfunc", "rateset"}, *const rk[] = {"period", "average", "burst"};
+	static char y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
+	jsmntok_t tok[8 + 8 * ING_MAX_RATESET];
+	struct ing_str a = g_rba.v[IA_RATE_LIMIT];
+	char err[160] = "", fn[80];
+	struct js j;
+	int f[3];
+	if (a.n == 0)
+		return;
+	memcpy(y, a.p, a.n);
+	y[a.n] = '\0';
+	if (ym_load(&j, y, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) != 0 ||
+	    rb_ykeys(&j, 0, top, 2, f, err, sizeof err) != 0)
+		goto bad;
+	if (js_str(&j, f[0], fn, sizeof fn) < 0)
+		fn[0] = '\0';
+	if (rb_extractor(t, fn, &pol->tr_by, &pol->tr_hdr) != 0) {
+		ing_snprintf(err, sizeof err, "extractorfunc \"%s\": client.ip, request.host or request.header.<name>", fn);
+		goto bad;
+	}
+	int rs = f[1];
+	if (rs < 0 || j.t[rs].type != JSMN_OBJECT || j.t[rs].size < 1 || j.t[rs].size > ING_MAX_RATESET) {
+		ing_snprintf(err, sizeof err, "rateset: one to %d rates (ING_MAX_RATESET)", ING_MAX_RATESET);
+		goto bad;
+	}
+	for (int k = rs + 1, m = 0; m < j.t[rs].size; m++, k = js_skip(&j, k + 1)) {
+		struct rl_rate *x = &pol->tr[pol->tr_n++];
+		uint64_t ms;
+		int64_t avg, burst;
+		char per[32];
+		if (rb_ykeys(&j, k + 1, rk, 3, f, err, sizeof err) != 0)
+			goto bad;
+		if (js_str(&j, f[0], per, sizeof per) <= 0 || cf_duration((struct ing_str){per, strlen(per)}, &ms) != 0 ||
+		    ms == 0 || rb_yint(&j, f[1], 1, 1000000, &avg) != 0 || rb_yint(&j, f[2], 1, 1000000, &burst) != 0) {
+			ing_snprintf(err, sizeof err, "rate \"%.*s\": period (10s), average and burst (1 to 1000000) are "
+			             "needed", ING_MIN(j.t[k].end - j.t[k].start, 40), j.s + j.t[k].start);
+			goto bad;
+		}
+		*x = (struct rl_rate){(uint32_t)avg, (uint32_t)ms, (uint32_t)burst};
+	}
+	return;
+bad:
+	pol->tr_n = 0;
+	rb_refuse(t, pol, "rate-limit: %s", err);
+	rb_note(r, "%s: its requests get 500", pol->refused);
 }
 
 /* Routes of one Ingress. */
@@ -8289,6 +8821,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		pol->body_max <<= shift;
 	}
 	rb_limits(t, r, pol);
+	rb_rate_limit(t, r, pol);
 	if (g_rba.v[IA_WL_XFF].n > 0)
 		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
@@ -9774,9 +10307,8 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 /* ===== 13. source whitelist and rate limits ========================= wl_ rl_
  * ingress.kubernetes.io/whitelist-source-range, checked against the client
  * address (pp_client: the peer, or what a trusted proxy says), before auth.
- * nginx's limit-rps, -rpm and -connections keep a record per (Ingress,
- * client) in a fixed table (ING_MAX_RATE_KEYS; the least recently used
- * idle one makes room, counted). A list that has an
+ * The rate and connection limits (nginx's and Traefik's) keep their state
+ * per key in a fixed table (rl_, below). A list that has an
  * invalid entry denies everyone (Traefik 1.5-1.6 allowed everyone; the
  * seed documents that): 403, logged once, counted;
  * [kubernetes] whitelistInvalidAllowAll = true restores the seed's way.
@@ -9854,19 +10386,23 @@ wl_pass(const struct rt_table *t, const struct rt_policy *p, const struct ing_ad
 	       (p->deny.state == WL_LIST && !wl_allow(&t->cidrs[p->deny.first], p->deny.n, WL_LIST, peer));
 }
 
-/* nginx's limits, per (Ingress, client address; IPv6 by its /64): its
- * leaky bucket for requests (limit_req with nodelay: burst requests at
- * once, then the rate), and the requests in flight (limit_conn). */
-#define RL_V6_PREFIX 64 /* IPv6 clients are keyed by this prefix: one host holds a /64 */
+/* The limits, per key in one fixed table (ING_MAX_RATE_KEYS; the least
+ * recently used idle key makes room, counted): nginx's limit-rps, -rpm and
+ * -connections per (Ingress, client address), Traefik's rate-limit and
+ * max-conn per (route, what its extractorfunc names). IPv6 clients are
+ * keyed by their /64 (rateLimitIPv6Prefix): one host holds a whole /64.
+ * Every rate is a token bucket (nginx's leaky bucket with nodelay counts
+ * alike): a request takes a token from each, or from none when one is
+ * empty. */
 struct rl_entry {
-	uint32_t hash; /* of pol and key; 0: free */
-	uint32_t pol;  /* st_hash of the Ingress */
-	uint8_t key[17];
+	uint32_t hash;  /* of scope and key; 0: free */
+	uint32_t scope; /* the Ingress, or the route and the limit */
+	uint8_t key[17]; /* address family and prefix, or 'h' and a digest of a Host or header value */
 	int next;            /* hash chain */
 	int older, newer;    /* LRU list */
 	uint32_t conns;      /* requests in flight */
-	int64_t excess[2];   /* limit-rps, -rpm: milli-requests over the rate */
-	uint64_t at[2];      /* ms of their last update */
+	int64_t used[ING_MAX_RATESET]; /* milli-tokens taken from each bucket and not refilled by `at` */
+	uint64_t at;
 };
 static struct {
 	int bucket[ING_MAX_RATE_KEYS];
@@ -9874,6 +10410,8 @@ static struct {
 	int hwm, used, oldest, newest;
 	uint64_t evictions;
 	int ready;
+	uint8_t salt[32]; /* for the digests of Host and header values, random per process */
+	int have_salt;
 } g_rl;
 
 static void
@@ -9903,14 +10441,12 @@ rl_touch(int i)
 	g_rl.newest = i;
 }
 
-/* The entry of (pol, client), made when there is none: -1 when the table
- * is full of clients with requests in flight. */
+/* The entry of (scope, key), made when there is none: -1 when the table
+ * is full of keys with requests in flight. */
 static int
-rl_entry(uint32_t pol, const struct ing_addr *a)
+rl_entry(uint32_t scope, const uint8_t key[17])
 {
-	uint8_t key[17] = {a->family};
-	memcpy(key + 1, a->ip, a->family == 6 ? RL_V6_PREFIX / 8 : 4);
-	uint32_t h = str_fnv(pol, key, sizeof key) | 1;
+	uint32_t h = str_fnv(scope, key, 17) | 1;
 	int *slot = &g_rl.bucket[h % ING_MAX_RATE_KEYS], i;
 	if (!g_rl.ready) {
 		for (int k = 0; k < ING_MAX_RATE_KEYS; k++)
@@ -9919,7 +10455,7 @@ rl_entry(uint32_t pol, const struct ing_addr *a)
 		g_rl.ready = 1;
 	}
 	for (i = *slot; i >= 0; i = g_rl.e[i].next)
-		if (g_rl.e[i].hash == h && g_rl.e[i].pol == pol && !memcmp(g_rl.e[i].key, key, sizeof key)) {
+		if (g_rl.e[i].hash == h && g_rl.e[i].scope == scope && !memcmp(g_rl.e[i].key, key, 17)) {
 			rl_unlink(i);
 			rl_touch(i);
 			return i;
@@ -9931,7 +10467,7 @@ rl_entry(uint32_t pol, const struct ing_addr *a)
 		for (int n = 0; i >= 0 && g_rl.e[i].conns > 0 && n < 8; n++)
 			i = g_rl.e[i].newer;
 		if (i < 0 || g_rl.e[i].conns > 0) {
-			log_limit(LIM_RATE_KEYS, "rl: rate limit clients");
+			log_limit(LIM_RATE_KEYS, "rl: keys with limit state");
 			return -1;
 		}
 		int *p = &g_rl.bucket[g_rl.e[i].hash % ING_MAX_RATE_KEYS];
@@ -9944,58 +10480,99 @@ rl_entry(uint32_t pol, const struct ing_addr *a)
 	struct rl_entry *x = &g_rl.e[i];
 	memset(x, 0, sizeof *x);
 	x->hash = h;
-	x->pol = pol;
-	memcpy(x->key, key, sizeof key);
+	x->scope = scope;
+	memcpy(x->key, key, 17);
 	x->next = *slot;
 	*slot = i;
-	x->at[0] = x->at[1] = g.now;
-	x->excess[0] = x->excess[1] = -1000; /* nginx: a new client's first request is free */
+	x->at = g.now;
 	rl_touch(i);
 	return i;
 }
 
-/* nginx's limits for client c's request: 0 to go on (its request counted
- * in flight until mx_done), or the reason it gets 503. */
-static enum rsn
-rl_check(struct cn *c, const struct rt_table *t, const struct rt_policy *pol, const struct ing_addr *client)
+/* The key of what extractor `by` names in request m: the client address
+ * (IPv6 by its prefix), or a salted digest of the Host or header hdr (the
+ * value absent: "", as Traefik). 0, or ING_ERR when no digest can be made. */
+static int
+rl_key(const struct hp_msg *m, const struct ing_addr *client, int by, const char *hdr, uint8_t key[17])
 {
-	if ((!pol->rate[0] && !pol->rate[1] && !pol->conns) ||
-	    (pol->lim_wl.state == WL_LIST && wl_allow(&t->cidrs[pol->lim_wl.first], pol->lim_wl.n, WL_LIST, client)))
-		return RSN_NONE;
-	int i = rl_entry(st_hash(pol->ns, pol->name), client);
+	memset(key, 0, 17);
+	if (by == RK_CLIENT) {
+		int bits = client->family == 6 ? cf_live->rl_v6_prefix : 32;
+		key[0] = client->family;
+		for (int i = 0; i < 16 && bits > 0; i++, bits -= 8)
+			key[1 + i] = client->ip[i] & (uint8_t)(bits >= 8 ? 0xff : 0xff << (8 - bits));
+		return 0;
+	}
+	struct ing_str v = by == RK_HOST ? m->host : hp_header(m, hdr);
+	struct ing_hash h;
+	uint8_t d[32];
+	if ((!g_rl.have_salt && port_random(g_rl.salt, sizeof g_rl.salt) != 0) || tls_hash_init(&h, ING_HASH_SHA256) != 0)
+		return ING_ERR;
+	g_rl.have_salt = 1;
+	tls_hash_update(&h, g_rl.salt, sizeof g_rl.salt);
+	tls_hash_update(&h, (const char[]){(char)by}, 1);
+	tls_hash_update(&h, v.p ? v.p : "", v.n);
+	tls_hash_out(&h, d);
+	key[0] = 'h';
+	memcpy(key + 1, d, 16);
+	return 0;
+}
+
+/* One request against the limits of (scope, key): n rates, and conns (0:
+ * none) in flight. RSN_NONE, its request then counted in flight in
+ * c->rl[slot] until mx_done; or why not, with *wait_ms until a token. */
+static enum rsn
+rl_take(struct cn *c, int slot, uint32_t scope, const uint8_t key[17], const struct rl_rate *r, int n, uint32_t conns,
+        uint64_t *wait_ms)
+{
+	int i = rl_entry(scope, key);
 	if (i < 0)
 		return RSN_NO_SLOT;
 	struct rl_entry *x = &g_rl.e[i];
-	int64_t ex[2];
-	for (int k = 0; k < 2; k++) { /* ngx_http_limit_req_lookup, in milli-requests */
-		if (!pol->rate[k])
-			continue;
-		int64_t drained = (int64_t)((g.now - x->at[k]) * pol->rate[k] / (k ? 60 : 1));
-		ex[k] = ING_MAX(x->excess[k] - drained + 1000, (int64_t)0);
-		if (ex[k] > (int64_t)pol->burst[k] * 1000)
-			return RSN_RATE_LIMIT;
+	int64_t used[ING_MAX_RATESET];
+	uint64_t dt = ING_MIN(g.now - x->at, (uint64_t)1 << 30);
+	*wait_ms = 0;
+	for (int k = 0; k < n; k++) { /* refilled since `at`, then one more taken */
+		used[k] = ING_MAX(x->used[k] - (int64_t)(dt * r[k].avg * 1000 / r[k].period_ms), (int64_t)0) + 1000;
+		int64_t over = used[k] - (int64_t)r[k].burst * 1000;
+		if (over > 0)
+			*wait_ms = ING_MAX(*wait_ms, ((uint64_t)over * r[k].period_ms + r[k].avg * 1000ull - 1) / (r[k].avg * 1000ull));
 	}
-	if (pol->conns && x->conns >= pol->conns)
+	if (*wait_ms > 0)
+		return RSN_RATE_LIMIT; /* nothing taken from any bucket */
+	if (conns && x->conns >= conns)
 		return RSN_CONN_LIMIT;
-	for (int k = 0; k < 2; k++)
-		if (pol->rate[k]) {
-			x->excess[k] = ex[k];
-			x->at[k] = g.now;
-		}
-	if (pol->conns) {
+	memcpy(x->used, used, (size_t)n * sizeof used[0]);
+	x->at = g.now;
+	if (conns) {
 		x->conns++;
-		c->rl = i;
+		c->rl[slot] = i;
 	}
 	return RSN_NONE;
+}
+
+/* nginx's limits for client c's request: 0 to go on, or why it gets 503. */
+static enum rsn
+rl_check(struct cn *c, const struct rt_table *t, const struct rt_policy *pol, const struct ing_addr *client)
+{
+	uint8_t key[17];
+	uint64_t wait;
+	if ((!pol->ngx_n && !pol->conns) ||
+	    (pol->lim_wl.state == WL_LIST && wl_allow(&t->cidrs[pol->lim_wl.first], pol->lim_wl.n, WL_LIST, client)))
+		return RSN_NONE;
+	rl_key(NULL, client, RK_CLIENT, NULL, key);
+	return rl_take(c, 0, st_hash(pol->ns, pol->name), key, pol->ngx, pol->ngx_n, pol->conns, &wait);
 }
 
 /* Client c's request is over: it is no longer in flight. */
 static void
 rl_done(struct cn *c)
 {
-	if (c->rl >= 0 && g_rl.e[c->rl].conns > 0)
-		g_rl.e[c->rl].conns--;
-	c->rl = -1;
+	for (int s = 0; s < 2; s++) {
+		if (c->rl[s] >= 0 && g_rl.e[c->rl[s]].conns > 0)
+			g_rl.e[c->rl[s]].conns--;
+		c->rl[s] = -1;
+	}
 }
 
 /* ===== 14. basic auth ================================================= au_
@@ -12457,7 +13034,7 @@ up_pump(struct cn *c)
 		if (tunnel || !(c->xflags & XF_REQ_DONE)) {
 			if ((r = up_forward(c, u, 0)) < 0) {
 				if (!tunnel && c->fwd == 0 && c->rx.over) { /* the pod gets no byte of that chunk */
-					up_fail(c, u, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size");
+					up_fail(c, u, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size or maxrequestbodybytes");
 					return;
 				}
 				if (!tunnel && c->fwd == 0) {
@@ -12583,6 +13160,48 @@ up_entry(struct cn *c, struct hp_msg *m, int ep, struct ing_addr *client, struct
 	return 0;
 }
 
+/* Traefik's limits of route rt, where Traefik had them (after auth and
+ * the breaker): max-conn (its Service's), then rate-limit (its
+ * Ingress's), per route and what their extractorfunc names. 0 to go on,
+ * or ING_ERR when answered (429, as Traefik). */
+static int
+up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const struct rt_route *rt,
+          const struct ing_addr *client)
+{
+	const struct rt_backend *b = &t->backends[rt->backend];
+	const struct rt_policy *pol = &t->policies[rt->policy];
+	uint32_t scope = str_fnv_z(str_fnv_z(st_hash(pol->ns, pol->name), rt->host >= 0 ? t->hosts[rt->host].name : "*"),
+	                           rt->path);
+	uint8_t key[17];
+	uint64_t wait;
+	enum rsn r = RSN_NONE;
+	if (b->mc_amount) {
+		r = rl_key(m, client, b->mc_by, t->ebytes + b->mc_hdr, key) != 0 ? RSN_NO_SLOT
+		    : rl_take(c, 1, scope ^ 0x6d63u, key, NULL, 0, b->mc_amount, &wait);
+		if (r == RSN_CONN_LIMIT) {
+			char body[48];
+			int n = ing_snprintf(body, sizeof body, "max connections reached: %u", b->mc_amount);
+			rs_answer(c, 429, r, "over max-conn-amount", NULL, body, (size_t)n);
+			return ING_ERR;
+		}
+	}
+	if (r == RSN_NONE && pol->tr_n) {
+		r = rl_key(m, client, pol->tr_by, t->ebytes + pol->tr_hdr, key) != 0 ? RSN_NO_SLOT
+		    : rl_take(c, 0, scope, key, pol->tr, pol->tr_n, 0, &wait);
+		if (r == RSN_RATE_LIMIT) {
+			char hdr[96], body[64], d[24];
+			rs_godur(wait, d, sizeof d);
+			ing_snprintf(hdr, sizeof hdr, "Retry-After: %" PRIu64 "\r\nX-Retry-In: %s\r\n", (wait + 999) / 1000, d);
+			int n = ing_snprintf(body, sizeof body, "max rate reached: retry-in %s", d);
+			rs_answer(c, 429, r, "over rate-limit", hdr, body, (size_t)n);
+			return ING_ERR;
+		}
+	}
+	if (r != RSN_NONE)
+		rs_error(c, 503, r, "no room for the limit's key (ING_MAX_RATE_KEYS)");
+	return r != RSN_NONE ? ING_ERR : 0;
+}
+
 /* The route's policy, in order: the secure options (up_secure), the
  * whitelists, nginx's limits (503, as nginx), CORS, basic auth (who[1]),
  * an unsupported pod protocol. 0 to go on, ING_ERR when answered. */
@@ -12667,6 +13286,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	al_route(c, t, rt);
 	if (up_policy(c, m, t, rt->policy, host, &client, who) != 0)
 		return;
+	if (b->refused != NULL) {
+		rs_error(c, 500, RSN_ROUTE_CONFIG, b->refused);
+		return;
+	}
 	struct up_tls tl = {-1, NULL};
 	if (pol->proto == PR_HTTPS || (pol->proto == PR_AUTO && b->auto_https))
 		tl = (struct up_tls){pol->pod_ctx, up_tls_name(t, b, pol, host)};
@@ -12707,17 +13330,20 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	/* the one framing decision for the request: the head sent upstream
 	 * (up_request_head) and the bytes forwarded (up_forward) follow it */
 	hp_body_init(&c->rx, m->chunked ? HB_CHUNKED : m->clen >= 0 ? HB_LENGTH : HB_NONE, m->clen > 0 ? (uint64_t)m->clen : 0);
-	if (pol->body_max > 0 && m->clen > 0 && (uint64_t)m->clen > pol->body_max) {
-		rs_error(c, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size");
+	uint64_t bmax = b->body_max && (!pol->body_max || b->body_max < pol->body_max) ? b->body_max : pol->body_max;
+	if (bmax > 0 && m->clen > 0 && (uint64_t)m->clen > bmax) {
+		rs_error(c, 413, RSN_BODY_TOO_LARGE, "request body over proxy-body-size or maxrequestbodybytes");
 		return;
 	}
-	c->rx.allow = pol->body_max > 0 ? pol->body_max + 1 : 0; /* a chunked body is cut at it */
+	c->rx.allow = bmax > 0 ? bmax + 1 : 0; /* a chunked body is cut at it */
 	c->fwd = 0;
 	struct lb_state *ls = &g_lb.s[b->state];
 	if (!cb_allow(ls->cb)) { /* its own answer is not fed back to it (srv -1) */
 		rs_error(c, 503, RSN_BREAKER, "circuit breaker open");
 		return;
 	}
+	if ((b->mc_amount || pol->tr_n) && up_limits(c, m, t, rt, &client) != 0)
+		return;
 	int cookie;
 	int k = lb_pick(t, b, m, -1, &cookie);
 	c->srv = (int16_t)k;
@@ -12982,23 +13608,54 @@ rs_error(struct cn *c, int status, enum rsn r, const char *why)
 	rs_send(c, status, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
 }
 
+/* An answer of ours to a request that was read (its head consumed; with a
+ * body that was not, the connection closes after it): counted as reason r. */
+static void
+rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body, size_t blen)
+{
+	struct hp_msg *m = &g_hp.msg;
+	c->in->r += (uint32_t)m->head_len;
+	if (m->clen > 0 || m->chunked)
+		c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	rs_note(c, r, status, why);
+	rs_send(c, status, "text/plain; charset=utf-8", headers, body, blen, m->meth == HM_HEAD);
+}
+
 /* 401 with the realm (or 429: slow checks over budget). */
 static void
 rs_unauthorized(struct cn *c, int status, const char *realm)
 {
 	char hdr[128];
 	const char *body = status == 401 ? "401 Unauthorized\n" : "429 Too Many Requests\n";
-	struct hp_msg *m = &g_hp.msg;
-	c->in->r += (uint32_t)m->head_len;
-	if (m->clen > 0 || m->chunked)
-		c->flags &= (uint16_t)~CNF_KEEPALIVE;
-	rs_note(c, status == 401 ? RSN_AUTH : RSN_AUTH_BUSY, status,
-	        status == 401 ? "no or wrong credentials" : "password checks over their budget");
 	if (status == 401)
 		ing_snprintf(hdr, sizeof hdr, "WWW-Authenticate: Basic realm=\"%s\"\r\n", realm);
 	else
 		ing_snprintf(hdr, sizeof hdr, "Retry-After: 1\r\n");
-	rs_send(c, status, "text/plain; charset=utf-8", hdr, body, strlen(body), m->meth == HM_HEAD);
+	rs_answer(c, status, status == 401 ? RSN_AUTH : RSN_AUTH_BUSY,
+	          status == 401 ? "no or wrong credentials" : "password checks over their budget", hdr, body, strlen(body));
+}
+
+/* A duration as Go prints one (Traefik's X-Retry-In): 250ms, 1.5s, 2m30s. */
+static void
+rs_godur(uint64_t ms, char *b, size_t cap)
+{
+	char frac[8] = "";
+	if (ms < 1000) {
+		ing_snprintf(b, cap, "%" PRIu64 "ms", ms);
+		return;
+	}
+	if (ms % 1000) {
+		ing_snprintf(frac, sizeof frac, ".%03u", (unsigned)(ms % 1000));
+		for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+	}
+	uint64_t s = ms / 1000;
+	if (s >= 3600)
+		ing_snprintf(b, cap, "%" PRIu64 "h%um%u%ss", s / 3600, (unsigned)(s / 60 % 60), (unsigned)(s % 60), frac);
+	else if (s >= 60)
+		ing_snprintf(b, cap, "%um%u%ss", (unsigned)(s / 60), (unsigned)(s % 60), frac);
+	else
+		ing_snprintf(b, cap, "%u%ss", (unsigned)s, frac);
 }
 
 /* 301 to the same host and target on entry point ep_name (its scheme and
@@ -13018,11 +13675,7 @@ rs_redirect_to(struct cn *c, const struct hp_msg *m, int https, const char *host
 	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", https ? "https" : "http", host, pstr, (int)m->target.n,
 	             m->target.p);
 	int bn = ing_snprintf(body, sizeof body, "%s\n", rs_reason(code));
-	c->in->r += (uint32_t)m->head_len;
-	if (m->clen > 0 || m->chunked)
-		c->flags &= (uint16_t)~CNF_KEEPALIVE;
-	rs_note(c, RSN_REDIRECT, code, "redirect");
-	rs_send(c, code, "text/plain; charset=utf-8", hdr, body, (size_t)bn, m->meth == HM_HEAD);
+	rs_answer(c, code, RSN_REDIRECT, "redirect", hdr, body, (size_t)bn);
 }
 
 /* A redirect to entry point ep_name, the request's host kept. */

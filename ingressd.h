@@ -209,10 +209,15 @@
 #ifndef ING_MAX_EDIT_BYTES
 #define ING_MAX_EDIT_BYTES (512 * 1024)
 #endif
-/* Clients with nginx's limit-rps/-rpm/-connections state, all Ingresses
- * (~80 B each): the least recently used idle one makes room. */
+/* Keys with limit state (nginx's limit-rps/-rpm/-connections, Traefik's
+ * rate-limit and max-conn), all Ingresses (~88 B each): the least recently
+ * used idle one makes room. */
 #ifndef ING_MAX_RATE_KEYS
 #define ING_MAX_RATE_KEYS 16384
+#endif
+/* Rates in one Traefik rate-limit's rateset. */
+#ifndef ING_MAX_RATESET
+#define ING_MAX_RATESET 4
 #endif
 
 /* Watch decoding: one API object or watch event, and its JSON tokens. */

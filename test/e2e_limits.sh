@@ -6,6 +6,9 @@
 # limit-connections with slow pods, limit-whitelist, and the client table
 # on a build with ING_MAX_RATE_KEYS=8 (least recently used idle clients
 # evicted; never room made by dropping a client with requests in flight).
+# Traefik's rate-limit (YAML; client.ip, request.host and request.header
+# keys; several rates; 429 with Retry-After), max-conn-amount and
+# buffering's maxrequestbodybytes (Service annotations).
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 B=${1:-./ingressd}
@@ -99,6 +102,154 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: conn.test' http://127.0.0
 is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: badl.test' http://127.0.0.1:$HTTP/)" 500 && ok "limit-rps not a number: 500" ||
 	fail "bad limit"
 eventually "counted" sh -c "curl -s http://127.0.0.1:$WEB/metrics | grep -q 'ingressd_own_answers_total{code=\"503\",reason=\"rate_limit\"} [1-9]'"
+
+# ---- Traefik's rate-limit (YAML, per route and extractorfunc key: 429),
+# max-conn and buffering (Service annotations)
+kapply <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: s2
+  namespace: t
+  annotations:
+    ingress.kubernetes.io/max-conn-amount: "2"
+    ingress.kubernetes.io/max-conn-extractor-func: client.ip
+    ingress.kubernetes.io/buffering: |
+      maxrequestbodybytes: 1000
+      memrequestbodybytes: 2097152
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: s2-a, namespace: t, labels: {kubernetes.io/service-name: s2}}
+addressType: IPv4
+ports: [{name: http, port: $P1}]
+endpoints:
+- addresses: ["127.0.0.1"]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: s3
+  namespace: t
+  annotations: {traefik.ingress.kubernetes.io/max-conn-amount: "5"}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: svclim, namespace: t}
+spec:
+  rules:
+  - host: svclim.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s2, port: {number: 80}}}}]}
+  - host: lone.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s3, port: {number: 80}}}}]}
+EOF
+T=ingress.kubernetes.io
+ingress_rl() { # NAME ANNOTATION-KEY, the YAML value on stdin: Ingress t/NAME for host NAME.test
+	kapply <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $1
+  namespace: t
+  annotations:
+    $2: |
+$(sed 's/^/      /')
+spec:
+  rules:
+  - host: $1.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}]}
+EOF
+}
+ingress_rl trate $T/rate-limit <<EOF
+extractorfunc: client.ip
+rateset:
+  r1:
+    period: 1s
+    average: 10
+    burst: 5
+EOF
+echo '{extractorfunc: request.header.X-Key, rateset: {a: {period: 10s, average: 1, burst: 3}}}' |
+	ingress_rl thdr traefik.$T/rate-limit
+ingress_rl ttwo $T/rate-limit <<EOF
+extractorfunc: request.host
+rateset:
+  fast: {period: 1s, average: 100, burst: 100}
+  slow: {period: 1m, average: 4, burst: 4}
+EOF
+ingress_rl tbad $T/rate-limit <<EOF
+extractorfunc: client.ip
+rateset:
+  r1:
+ period: 1s
+EOF
+ingress_rl tcamel $T/rate-limit <<EOF
+extractorFunc: client.ip
+rateSet: {r: {period: 1s, average: 1, burst: 1}}
+EOF
+eventually "Traefik limits built" sh -c "curl -s http://127.0.0.1:$WEB/api/providers | grep -q tcamel.test"
+tprobe() { # HOST SECONDS: "allowed refused" (refused = 429)
+	python3 - "$HTTP" "$1" "$2" <<'PY'
+import http.client, sys, time
+port, host, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+ok = no = 0
+c = http.client.HTTPConnection("127.0.0.1", port)
+end = time.time() + secs
+while time.time() < end:
+    c.request("GET", "/", headers={"Host": host})
+    r = c.getresponse(); r.read()
+    if r.status == 200: ok += 1
+    elif r.status == 429: no += 1
+    time.sleep(0.002)
+print(ok, no)
+PY
+}
+set -- $(tprobe trate.test 3)
+[ "$1" -ge 32 ] && [ "$1" -le 38 ] && [ "$2" -gt 10 ] &&
+	ok "rate-limit average 10/1s, burst 5: $1 allowed in 3 s (35 expected), $2 refused (429)" ||
+	fail "rate-limit: $1 allowed, $2 refused"
+for i in $(seq 30); do # until one is refused
+	curl -s -D "$T_TMP/h" -o "$T_TMP/b" -H 'Host: trate.test' http://127.0.0.1:$HTTP/
+	head -1 "$T_TMP/h" | grep -q ' 429 ' && break
+done
+grep -qi '^Retry-After: 1' "$T_TMP/h" && grep -qiE '^X-Retry-In: [0-9.]+m?s' "$T_TMP/h" &&
+	grep -q '^max rate reached: retry-in ' "$T_TMP/b" && head -1 "$T_TMP/h" | grep -q ' 429 ' &&
+	ok "429 with Retry-After, X-Retry-In and Traefik's body" || fail "429 answer: $(cat "$T_TMP/h" "$T_TMP/b")"
+hk() { curl -s -o /dev/null -w '%{http_code} ' -H 'Host: thdr.test' "$@" http://127.0.0.1:$HTTP/; }
+is "$(hk -H 'X-Key: a'; hk -H 'X-Key: a'; hk -H 'X-Key: a'; hk -H 'X-Key: a')" "200 200 200 429 " &&
+	is "$(hk -H 'X-Key: b'; hk -H 'X-Key: b')" "200 200 " && is "$(hk; hk; hk; hk)" "200 200 200 429 " &&
+	ok "request.header.X-Key: a bucket per value (none: one more bucket), flow-style YAML" || fail "header extractor"
+set -- $(tprobe ttwo.test 1)
+is "$1" 4 && ok "two rates: every one must allow (4 a minute wins over 100 a second)" || fail "rateset of two: $1 allowed"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: tbad.test' http://127.0.0.1:$HTTP/)" 500 &&
+	grep -q 'rate-limit: line 4, column 2: bad indentation' "$T_TMP/ingressd.log" &&
+	ok "YAML that does not parse: 500, and the log says where (line 4, column 2)" || fail "bad rate-limit YAML"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: tcamel.test' http://127.0.0.1:$HTTP/)" 500 &&
+	grep -q 'key "extractorFunc" is not one Traefik read' "$T_TMP/ingressd.log" &&
+	ok "a camelCase key (Traefik ignored it: no limit): 500, said" || fail "camelCase key"
+for i in 1 2 3; do
+	curl -s -o "$T_TMP/m$i" -w '%{http_code}\n' -H 'Host: svclim.test' http://127.0.0.1:$HTTP/slow/1500 >"$T_TMP/n$i" &
+	eval "p$i=\$!"
+	sleep 0.2
+done
+wait $p1 $p2 $p3
+is "$(cat "$T_TMP/n1" "$T_TMP/n2" "$T_TMP/n3" | sort | tr '\n' ' ')" "200 200 429 " &&
+	cat "$T_TMP/m1" "$T_TMP/m2" "$T_TMP/m3" | grep -qx 'max connections reached: 2' &&
+	ok "max-conn-amount 2 (client.ip): the third request in flight gets 429" ||
+	fail "max-conn: $(cat "$T_TMP/n1" "$T_TMP/n2" "$T_TMP/n3" "$T_TMP/m3" | tr '\n' ' ')"
+is "$(post svclim.test --data-binary @"$T_TMP/1k")" 413 &&
+	is "$(post svclim.test -H 'Transfer-Encoding: chunked' --data-binary @"$T_TMP/1k")" 413 &&
+	is "$(post svclim.test --data-binary "small")" 200 &&
+	ok "buffering maxrequestbodybytes 1000: 413 (Content-Length or chunked), smaller bodies pass" ||
+	fail "buffering body limit"
+grep -q 'buffering: bodies are streamed' "$T_TMP/ingressd.log" && ok "... the memory sizes said not to apply" ||
+	fail "buffering note"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: lone.test' http://127.0.0.1:$HTTP/)" 500 &&
+	grep -q 'max-conn-extractor-func ""' "$T_TMP/ingressd.log" &&
+	ok "max-conn-amount without its extractor (Traefik dropped it): 500, said" || fail "lone max-conn"
 
 # ---- the client table full (ING_MAX_RATE_KEYS=8)
 cc -std=c11 -O1 -DING_MAX_RATE_KEYS=8 -o "$T_TMP/ingressd8" ingressd.c port/posix.c port/tls_bearssl.c -l:libbearssl.a ||

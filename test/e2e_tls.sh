@@ -191,7 +191,7 @@ tls_ingress exp exp.test exp-tls
 tls_ingress missing missing.test no-such-secret
 # pass-client-tls-cert: everything Traefik 1.7 could pass; and bad YAML
 tls_ingress pc pc.test a-tls t '{ingress.kubernetes.io/pass-client-tls-cert: "pem: true\ninfos:\n  notafter: true\n  notbefore: true\n  sans: true\n  subject:\n    country: true\n    province: true\n    organization: true\n    commonname: true\n  issuer:\n    commonname: true\n    domaincomponent: true\n  notAfter: true\n"}'
-tls_ingress pcbad pcbad.test a-tls t '{ingress.kubernetes.io/pass-client-tls-cert: "{pem: true}"}'
+tls_ingress pcbad pcbad.test a-tls t '{ingress.kubernetes.io/pass-client-tls-cert: "pem: sure"}'
 # another namespace listing a.test with its own certificate: the older one
 # in t keeps a.test (and a Secret of t is never read for u)
 sleep 1.1
@@ -367,7 +367,7 @@ echo "$e" | grep -q "^path=/echo" && ! echo "$e" | grep -qi 'forged' && ok "a ro
 e=$(hreq $MTLSOPT pcbad.test $(mcert c-good))
 echo "$e" | grep -q "^path=/echo" && ! echo "$e" | grep -qi 'tls-client-cert' && ok "bad pass-client-tls-cert YAML: served without the headers" ||
 	fail "pcbad: $e"
-grep -q 'ingress t/pcbad: pass-client-tls-cert: flow style' "$T_TMP/ingressd.log" && ok "... and logged" || fail "pcbad log"
+grep -q 'ingress t/pcbad: pass-client-tls-cert: a value that is not a boolean' "$T_TMP/ingressd.log" && ok "... and logged" || fail "pcbad log"
 grep -q 'ingress t/pc: pass-client-tls-cert: key "notAfter" is not one Traefik read; skipped' "$T_TMP/ingressd.log" &&
 	ok "a camelCase key (Traefik ignored it) is logged" || fail "camelCase log"
 

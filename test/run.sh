@@ -40,6 +40,7 @@ if [ "$MODE" = all ]; then
 	done
 	run cli sh test/cli.sh
 	run replay sh test/replay.sh
+	run yaml_diff python3 test/yaml_diff.py build/test/ymcat
 	run tls sh test/tls/run.sh
 fi
 run fakeapi sh test/fakeapi_test.sh

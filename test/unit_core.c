@@ -274,6 +274,27 @@ TEST(test_conf_errors)
 	CHECK(conf("user = \"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"\n") == 1 && conf_has(1, 0, "too long"));
 	CHECK(conf("maxIdleConnsPerHost = 99999999999999999999999\n") == 1 && conf_has(1, 0, "out of range"));
 	CHECK(conf("maxIdleConnsPerHost = 9223372036854775807\n") == 1 && conf_has(1, 0, "out of range (0..1000000)"));
+	CHECK(conf("rateLimitIPv6Prefix = 0\n") == 1 && conf_has(0, 0, "rateLimitIPv6Prefix: 0: 1 to 128 bits"));
+	CHECK(conf("rateLimitIPv6Prefix = 129\n") == 1);
+	CHECK(conf("rateLimitIPv6Prefix = 56\n") == 0 && ut_cf.rl_v6_prefix == 56);
+	{ /* the limits' key of a client: its IPv6 prefix, an IPv4 address whole */
+		struct ing_addr a6, a6b, a4;
+		uint8_t k1[17], k2[17];
+		struct cf *saved = cf_live;
+		cf_live = &ut_cf;
+		ing_addr_parse_ip(&a6, "2001:db8:1:2a00::1", 18);
+		ing_addr_parse_ip(&a6b, "2001:db8:1:2aff:ffff::9", 23);
+		ing_addr_parse_ip(&a4, "10.1.2.3", 8);
+		rl_key(NULL, &a6, RK_CLIENT, NULL, k1);
+		rl_key(NULL, &a6b, RK_CLIENT, NULL, k2);
+		CHECK(memcmp(k1, k2, 17) == 0); /* the same /56 */
+		ut_cf.rl_v6_prefix = 64;
+		rl_key(NULL, &a6b, RK_CLIENT, NULL, k2);
+		CHECK(memcmp(k1, k2, 17) != 0);
+		rl_key(NULL, &a4, RK_CLIENT, NULL, k2);
+		CHECK(k2[0] == 4 && k2[1] == 10 && k2[4] == 3 && k2[5] == 0);
+		cf_live = saved;
+	}
 	/* several errors: all reported, in order */
 	CHECK(conf("a = 1\n[web]\nb = 2\n[kubernetes]\nc = 3\n") == 3 && conf_has(1, 0, "\"a\"") && conf_has(3, 0, "\"b\"") &&
 	      conf_has(5, 0, "\"c\""));

@@ -831,6 +831,53 @@ static const char pc_leaf_b64[] =
 	"IwQYMBaAFMvhhdtWIp/itATKaGhGtwijq9z7MAoGCCqGSM49BAMCA0cAMEQCIECMUYYHCgd85XRsFniFz7voiDJAsVUkduqLmpjA"
 	"c8zuAiBcflVq2zMF+lVHDjOvxR0T5BEGYLsn5k0WT2w57zYOPA==";
 
+/* The YAML subset (ym_json): what Traefik's users write, and the line and
+ * column of what is refused. */
+TEST(test_yaml)
+{
+	static const struct {
+		const char *yaml, *want;
+	} cases[] = {
+	    {"extractorfunc: client.ip\nrateset:\n  r1:\n    period: 10s # ten\n    average: \"100\"\n    burst: '2'\n",
+	     "{\"extractorfunc\":\"client.ip\",\"rateset\":{\"r1\":{\"period\":\"10s\",\"average\":\"100\",\"burst\":\"2\"}}}"},
+	    {"foo:\n  status:\n  - \"404\"\n  - 500-599\n  query: /{status}.html\n",
+	     "{\"foo\":{\"status\":[\"404\",\"500-599\"],\"query\":\"/{status}.html\"}}"},
+	    {"svc-a: 12.5%\r\nsvc-b:\r\n", "{\"svc-a\":\"12.5%\",\"svc-b\":null}"},
+	    {"---\n{a: [x, 'it''s', {b: \"\\u00e9\\n\"}], c: }\n...\nignored: [", "{\"a\":[\"x\",\"it's\",{\"b\":\"\\u00e9\\n\"}],\"c\":null}"},
+	    {"l:\n- - a\n  - b\n- k: v\n  k2: \"q\\\"\"\n", "{\"l\":[[\"a\",\"b\"],{\"k\":\"v\",\"k2\":\"q\\\"\"}]}"},
+	    {"a: x\n  b: y\n", "line 2, column 3: bad indentation"},
+	    {"a:\n\tb: y\n", "line 2, column 1: a tab in the indentation"},
+	    {"a: &x 1\n", "line 1, column 4: anchors, aliases, tags, block scalars and the indicators - ? : , [ ] { } # % @ ` are "
+	                   "not read here"},
+	    {"a: |\n  text\n", "line 1, column 4: anchors, aliases, tags, block scalars and the indicators - ? : , [ ] { } # % @ ` "
+	                       "are not read here"},
+	    {"a: {b: c\n", "line 1, column 4: a flow collection ({...} or [...]) must end on its line"},
+	    {"a: 'x\n", "line 1, column 4: a quoted scalar must end on its line"},
+	    {"a: b: c\n", "line 1, column 5: \": \" in a plain value: quote the value"},
+	    {"a: \"\\x41\"\n", "line 1, column 5: an escape other than \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX"},
+	    {"a: \"\\u0000\"\n", "line 1, column 5: \\u needs four hex digits, not 0000 or a surrogate"},
+	    {"# nothing\n", "line 1, column 1: empty"},
+	    {"a:\n - x\n y: 1\n", "line 3, column 2: bad indentation"},
+	    {"- x\ny: 1\n", "line 2, column 1: expected a sequence item (\"- \")"},
+	    {"a:b\n", "line 1, column 4: expected \"key: value\""},
+	};
+	char out[512], err[160];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int n = ym_json(cases[i].yaml, out, sizeof out, err, sizeof err);
+		CHECK_STR(n >= 0 ? out : err, cases[i].want);
+	}
+	CHECK(ym_json("a: 0123456789\n", out, 12, err, sizeof err) == ING_ERR && strstr(err, "too long"));
+	/* nested deeper than YM_DEPTH */
+	CHECK(ym_json("a: [[[[[[[[[x]]]]]]]]]\n", out, sizeof out, err, sizeof err) == ING_ERR && strstr(err, "too deep"));
+	struct js j;
+	jsmntok_t tok[16];
+	CHECK(ym_load(&j, "a: 1\nb: 2\na: 3\n", out, sizeof out, tok, 16, err, sizeof err) == ING_ERR &&
+	      !strcmp(err, "key \"a\" given twice"));
+	CHECK(ym_load(&j, "- a\n", out, sizeof out, tok, 16, err, sizeof err) == ING_ERR);
+	CHECK(ym_load(&j, "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n", out, sizeof out, tok, 16, err,
+	              sizeof err) == ING_ERR && !strcmp(err, "too many values"));
+}
+
 TEST(test_pass_cert)
 {
 	uint32_t b;
@@ -850,8 +897,10 @@ TEST(test_pass_cert)
 	CHECK(js_pass_cert("pem: true\ninfos:\n  notAfter: true\n  subject:\n    commonName: true\n", &b, note, sizeof note) == 0 &&
 	      b == (PC_PEM | PC_INFOS) && strstr(note, "\"notAfter\" is not one Traefik read") != NULL);
 	CHECK(js_pass_cert("extra:\n  pem: true\n", &b, note, sizeof note) == 0 && b == 0 && strstr(note, "extra"));
+	/* flow style, as yaml.v2 read it */
+	CHECK(js_pass_cert("{pem: true, infos: {sans: yes}}", &b, note, sizeof note) == 0 && b == (PC_PEM | PC_INFOS | ING_CI_SAN));
 	/* malformed: no headers at all */
-	CHECK(js_pass_cert("{pem: true}", &b, note, sizeof note) == ING_ERR && b == 0 && strstr(note, "flow style"));
+	CHECK(js_pass_cert("{pem: true", &b, note, sizeof note) == ING_ERR && b == 0 && strstr(note, "line 1, column 1"));
 	CHECK(js_pass_cert("pem: maybe\n", &b, note, sizeof note) == ING_ERR && strstr(note, "not a boolean"));
 	CHECK(js_pass_cert("pem: true\npem: false\n", &b, note, sizeof note) == ING_ERR && strstr(note, "twice"));
 	CHECK(js_pass_cert("infos: true\n", &b, note, sizeof note) == ING_ERR && strstr(note, "not a value"));
@@ -1559,6 +1608,7 @@ main(void)
 	RUN(test_routing);
 	RUN(test_secret_fail_closed);
 	RUN(test_nginx_annotations);
+	RUN(test_yaml);
 	RUN(test_pass_cert);
 	RUN(test_routing_limits);
 	RUN(test_external_name);

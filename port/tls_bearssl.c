@@ -271,7 +271,21 @@ bs_profile(br_ssl_engine_context *eng)
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
+	/* br_ssl_engine_set_default_chapol's choice, made at build time so a
+	 * 64-bit build does not carry the 32-bit Poly1305 it never uses
+	 * (BearSSL has ctmulq wherever the compiler has 128-bit integers,
+	 * which gcc and clang do on every 64-bit target) */
+	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+#if defined(__x86_64__)
+	br_ssl_engine_set_chacha20(eng, br_chacha20_sse2_get() ? br_chacha20_sse2_get() : &br_chacha20_ct_run);
+#else
+	br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
+#endif
+#if UINTPTR_MAX > 0xffffffffu
+	br_ssl_engine_set_poly1305(eng, br_poly1305_ctmulq_get());
+#else
+	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+#endif
 	br_ssl_engine_set_ec(eng, bs_ec());
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
 }

@@ -105,7 +105,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port.
-FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml
+FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex
 FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
@@ -115,6 +115,7 @@ FUZZ_PORT_cb = $(FUZZ_PORT_conf)
 FUZZ_PORT_hdr = $(FUZZ_PORT_conf)
 FUZZ_PORT_pp = $(FUZZ_PORT_conf)
 FUZZ_PORT_yaml = $(FUZZ_PORT_conf)
+FUZZ_PORT_regex = $(FUZZ_PORT_conf)
 FUZZ_PORT_access = port/mock.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_proxy = $(FUZZ_PORT_access)
 
@@ -133,13 +134,14 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/new_$$t test/fuzz/corpus/$$t || exit 1; \
 	done; fi
 
-# The YAML subset reader as a filter, for test/yaml_diff.py (against PyYAML).
-build/test/ymcat: test/ymcat.c $(FUZZ_DEPS)
+# The YAML subset reader and the regex engine as filters, for
+# test/yaml_diff.py (against PyYAML) and test/regex_diff.py (against re).
+build/test/ymcat build/test/rxcat: build/test/%: test/%.c $(FUZZ_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ test/ymcat.c port/mock.c port/tls_none.c
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< port/mock.c port/tls_none.c
 
 test: ingressd build/mbedtls/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%) \
-      build/test/ymcat
+      build/test/ymcat build/test/rxcat
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).

@@ -75,7 +75,7 @@ struct ing_str {
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
-	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS)
+	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -606,6 +606,17 @@ ing_cidr_parse(const char *s, size_t n, uint8_t *family, uint8_t *bits, uint8_t 
  */
 enum { CF_LOG_COMMON, CF_LOG_JSON };
 
+/* A regex program (section 8, rx_): an entry point's redirect has one. */
+#define RX_PROG 512  /* instructions in one pattern */
+#define RX_GROUPS 10 /* $0 (the match) .. $9 */
+enum { RX_BYTE, RX_ANY, RX_CLASS, RX_RANGE, RX_SPLIT, RX_JMP, RX_SAVE, RX_BOL, RX_EOL, RX_MATCH };
+/* x, y: jumps relative to this instruction (a program copies as bytes);
+ * RX_CLASS: a (1: negated) and x ranges (RX_RANGE a..y) after it. */
+struct rx_insn {
+	uint8_t op, a;
+	int16_t x, y;
+};
+
 /* A whitelist entry and a basic-auth user: the routing table's (rt_), and
  * the entry points' of the config. */
 struct rt_cidr {
@@ -628,6 +639,11 @@ struct cf_ep {
 	char cert_file[256];  /* default certificate (tls.certFile) */
 	char key_file[256];
 	char redirect_ep[32]; /* [entryPoints.NAME.redirect] entryPoint */
+	/* ... regex and replacement (compiled by cf_finish), permanent (-1 unset) */
+	char redirect_regex[256], redirect_repl[256];
+	int redirect_perm;
+	struct rx_insn redirect_rx[RX_PROG];
+	char redirect_tp[512]; /* the replacement, rx_template's */
 	int sni_strict;       /* tls.sniStrict: no certificate for the name, no handshake */
 	/* tls.ClientCA (files, optional), or the older tls.clientCAFiles */
 	int ca_set, ca_optional, n_ca_files;
@@ -1278,9 +1294,7 @@ static const struct cf_instead cf_traefik_keys[] = {
     {"statistics", "no statistics"}, {"requestAcceptGraceTimeout", "new connections stop at once on SIGTERM"},
     {"certFile.data", "certificates come from files and Secrets"}, {"bufferingSize", "bodies are streamed"},
     {"traefikLogsFile", "ingressd logs to standard error"}, {"accessLogsFile", "see [accessLog] filePath"},
-    {"regex", "the redirect goes to the entry point, without a regex rewrite"},
-    {"replacement", "the redirect goes to the entry point, without a regex rewrite"},
-    {"permanent", "the entry-point redirect is always 301"}, {"path", "no path"},
+    {"path", "no path"},
     {"templateVersion", "no templates"}, {"entryPoint", "on the admin listener ([web])"},
     {"buckets", "the histogram has fixed buckets"}, {"dashboard", "no dashboard"}, {"format", "text lines"}};
 
@@ -1405,6 +1419,7 @@ cf_table_ep(struct cf_parser *ps, int array, const struct ing_str parts[8], int 
 			return;
 		}
 		ep->line = ps->line;
+		ep->redirect_perm = -1;
 		ps->c->n_eps++;
 	}
 	ps->ep = ep;
@@ -1569,6 +1584,9 @@ static const struct cf_key cf_keys[] = {
     {CFT_EP_TLS_CERT, "certFile", KT_STR, CFE(cert_file)},
     {CFT_EP_TLS_CERT, "keyFile", KT_STR, CFE(key_file)},
     {CFT_EP_REDIRECT, "entryPoint", KT_STR, CFE(redirect_ep)},
+    {CFT_EP_REDIRECT, "regex", KT_STR, CFE(redirect_regex)},
+    {CFT_EP_REDIRECT, "replacement", KT_STR, CFE(redirect_repl)},
+    {CFT_EP_REDIRECT, "permanent", KT_BOOL, CFE(redirect_perm)},
     {CFT_EP, "whitelistSourceRange", KT_CIDRS, CFE(wl_set)},
     {CFT_EP_WHITELIST, "sourceRange", KT_CIDRS, CFE(wl_set)},
     {CFT_EP_WHITELIST, "useXForwardedFor", KT_BOOL, CFE(wl_xff)},
@@ -2157,6 +2175,25 @@ cf_status(struct cf_parser *ps, struct cf_kube *k)
 }
 
 /* Whole-config checks after parsing (relayd's load_config). */
+static int rx_compile(const char *re, int icase, struct rx_insn *prog, int cap, char names[RX_GROUPS][24], char *err,
+                      size_t ecap); /* regular expressions (rx_) */
+static int rx_template(const char *r, int go, char names[RX_GROUPS][24], char *out, size_t cap, char *err, size_t ecap);
+
+/* [entryPoints.NAME.redirect] regex and replacement (Traefik 1.7's, as the
+ * redirect-regex annotation): both, and not with entryPoint. */
+static void
+cf_ep_redirect(struct cf_parser *ps, struct cf_ep *ep)
+{
+	char err[160] = "", names[RX_GROUPS][24];
+	if (!ep->redirect_regex[0] || !ep->redirect_repl[0] || ep->redirect_ep[0])
+		cf_err(ps, "[entryPoints.%s.redirect]: regex and replacement go together, without entryPoint", ep->name);
+	else if (strstr(ep->redirect_repl, "{{") != NULL)
+		cf_err(ps, "[entryPoints.%s.redirect] replacement: Go templates ({{...}}) are not read", ep->name);
+	else if (rx_compile(ep->redirect_regex, 0, ep->redirect_rx, RX_PROG, names, err, sizeof err) < 0 ||
+	         rx_template(ep->redirect_repl, 1, names, ep->redirect_tp, sizeof ep->redirect_tp, err, sizeof err) < 0)
+		cf_err(ps, "[entryPoints.%s.redirect] %s: %s", ep->name, err[0] == 'c' ? "regex" : "replacement", err);
+}
+
 static void
 cf_finish(struct cf_parser *ps)
 {
@@ -2175,6 +2212,8 @@ cf_finish(struct cf_parser *ps)
 			cf_err(ps, "[entryPoints.%s]: missing address", ep->name);
 		if (ep->redirect_ep[0] != '\0' && cf_ep_find(c, (struct ing_str){ep->redirect_ep, strlen(ep->redirect_ep)}) == NULL)
 			cf_err(ps, "[entryPoints.%s.redirect]: unknown entry point \"%s\"", ep->name, ep->redirect_ep);
+		if (ep->redirect_regex[0] || ep->redirect_repl[0])
+			cf_ep_redirect(ps, ep);
 		if ((ep->cert_file[0] == '\0') != (ep->key_file[0] == '\0'))
 			cf_err(ps, "[entryPoints.%s.tls]: certFile and keyFile go together", ep->name);
 		if (ep->wl_xff && !ep->fh.set && !ep->fh.insecure)
@@ -3376,6 +3415,7 @@ static void rs_abort(struct cn *c, enum rsn r, const char *why);
 static void rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body,
                       size_t blen);
 static void rs_godur(uint64_t ms, char *b, size_t cap);
+static void rs_location(struct cn *c, int code, const char *url, size_t n);
 
 /* The one teardown path: marks the slot; the loop reaps it (ev_reap). */
 static void
@@ -3568,6 +3608,9 @@ enum {
 	 * Ingress without them carries none of their bytes; read by rb_anns */
 	IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME, IA_WL_XFF, IA_NGX_BODY_SIZE,
 	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_RATE_LIMIT,
+	IA_REWRITE, IA_REQ_MOD, IA_APP_ROOT, IA_REDIR_EP, IA_REDIR_PERM, IA_REDIR_REGEX, IA_REDIR_REPL,
+	IA_NGX_REWRITE, IA_NGX_USE_REGEX, IA_NGX_APP_ROOT, IA_NGX_PERM, IA_NGX_PERM_CODE, IA_NGX_TEMP,
+	IA_NGX_TEMP_CODE, IA_NGX_XFP,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -4929,6 +4972,15 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("limit-rps", IA_NGX_LIMIT_RPS) JS_N("limit-rpm", IA_NGX_LIMIT_RPM)
     JS_N("limit-burst-multiplier", IA_NGX_LIMIT_BURST) JS_N("limit-connections", IA_NGX_LIMIT_CONNS)
     JS_N("limit-whitelist", IA_NGX_LIMIT_WL) JS_T("rate-limit", IA_RATE_LIMIT)
+    JS_T("rewrite-target", IA_REWRITE) JS_T("request-modifier", IA_REQ_MOD) JS_T("app-root", IA_APP_ROOT)
+    JS_T("redirect-entry-point", IA_REDIR_EP) JS_T("redirect-permanent", IA_REDIR_PERM)
+    JS_T("redirect-regex", IA_REDIR_REGEX) JS_T("redirect-replacement", IA_REDIR_REPL)
+    {"traefik.frontend.redirect.entryPoint", IA_REDIR_EP, 1}, {"traefik.frontend.redirect.regex", IA_REDIR_REGEX, 1},
+    {"traefik.frontend.redirect.replacement", IA_REDIR_REPL, 1},
+    JS_N("rewrite-target", IA_NGX_REWRITE) JS_N("use-regex", IA_NGX_USE_REGEX) JS_N("app-root", IA_NGX_APP_ROOT)
+    JS_N("permanent-redirect", IA_NGX_PERM) JS_N("permanent-redirect-code", IA_NGX_PERM_CODE)
+    JS_N("temporal-redirect", IA_NGX_TEMP) JS_N("temporal-redirect-code", IA_NGX_TEMP_CODE)
+    JS_N("x-forwarded-prefix", IA_NGX_XFP)
 #undef JS_T
 #undef JS_N
 };
@@ -4966,21 +5018,18 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
  * name is "other"). README lists each with what happens instead. */
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
-    "app-root", "rewrite-target", "request-modifier", "redirect-entry-point", "redirect-permanent",
-    "redirect-regex", "redirect-replacement", "error-pages", "pass-tls-cert", "service-weights", "auth-url",
+    "error-pages", "pass-tls-cert", "service-weights", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "responseforwarding.flushinterval",
     /* ingress-nginx */
-    "use-regex", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
     "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
     "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
     "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
-    "session-cookie-name", "x-forwarded-prefix", "default-backend", "custom-http-errors", "server-alias",
+    "session-cookie-name", "default-backend", "custom-http-errors", "server-alias",
     "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
     /* the legacy traefik. labels */
-    "frontend.redirect.entryPoint", "frontend.redirect.regex", "frontend.redirect.replacement",
     "frontend.passTLSCert", "backend.loadbalancer.stickiness.cookieName",
 };
 
@@ -7303,7 +7352,638 @@ kw_next_deadline(void)
 	return next;
 }
 
-/* ===== 8. routing table build ========================================= rb_
+/* ===== 8. regular expressions ========================================== rx_
+ * The patterns of the rewrite and redirect annotations, in Go's RE2 syntax
+ * (the subset Traefik's and ingress-nginx's users write): literals and
+ * escapes, . [classes] \d \w \s and their negations, ^ $ \A \z, groups
+ * ( ) (?: ) (?P<name> ), alternation, * + ? {n} {n,} {n,m} and their lazy
+ * forms, (?i). Compiled at table build into a program for a Pike VM
+ * (Thompson's construction with submatches, as RE2 and Russ Cox's re1):
+ * a match costs time linear in the input whatever the pattern - no
+ * backtracking, so no ReDoS from an Ingress. Bytes, not runes: "." is one
+ * byte, and a class takes ASCII only. Refused, with the column:
+ * backreferences, lookaround, \b, Unicode classes, other flags.
+ * Bounded: RX_PROG instructions a pattern (ING_MAX_REGEX_INSNS a table),
+ * RX_GROUPS groups ($0..$9), RX_NEST nested groups.
+ */
+#define RX_NEST 32
+static int rt_hexval(int c); /* route lookup (rt_) */
+struct rx_c { /* the compiler */
+	struct rx_insn *p;
+	int n, cap, ngroups, icase;
+	const char *s, *at, *err;
+	char names[RX_GROUPS][24]; /* (?P<name>): for ${name} in a replacement */
+};
+
+static void
+rx_fail(struct rx_c *c, const char *at, const char *why)
+{
+	if (c->err == NULL) {
+		c->err = why;
+		c->at = at;
+	}
+}
+
+/* Room for k instructions at position `at` (the ones from there move up). */
+static int
+rx_insert(struct rx_c *c, int at, int k)
+{
+	if (c->n + k > c->cap) {
+		rx_fail(c, c->s, "pattern too long (RX_PROG instructions)");
+		return ING_ERR;
+	}
+	memmove(c->p + at + k, c->p + at, (size_t)(c->n - at) * sizeof *c->p);
+	memset(c->p + at, 0, (size_t)k * sizeof *c->p);
+	c->n += k;
+	return 0;
+}
+
+static int
+rx_emit(struct rx_c *c, int op, int a, int x, int y)
+{
+	if (rx_insert(c, c->n, 1) != 0)
+		return -1;
+	c->p[c->n - 1] = (struct rx_insn){(uint8_t)op, (uint8_t)a, (int16_t)x, (int16_t)y};
+	return c->n - 1;
+}
+
+/* A 256-bit set as a class instruction and its ranges. */
+static void
+rx_class(struct rx_c *c, const uint8_t set[32], int neg)
+{
+	int at = rx_emit(c, RX_CLASS, neg, 0, 0);
+	for (int b = 0; b < 256 && at >= 0; b++) {
+		if (!(set[b >> 3] >> (b & 7) & 1))
+			continue;
+		int e = b;
+		while (e < 255 && (set[(e + 1) >> 3] >> ((e + 1) & 7) & 1))
+			e++;
+		if (rx_emit(c, RX_RANGE, b, 0, e) < 0)
+			return;
+		c->p[at].x++;
+		b = e;
+	}
+}
+
+static void
+rx_set(uint8_t set[32], int lo, int hi, int icase)
+{
+	for (int b = lo; b <= hi; b++) {
+		set[b >> 3] |= (uint8_t)(1u << (b & 7));
+		if (icase && isalpha(b))
+			set[(b ^ 32) >> 3] |= (uint8_t)(1u << ((b ^ 32) & 7));
+	}
+}
+
+/* \d \w \s (and the upper-case negations) into set; 0, or ING_ERR when
+ * e is not one of them. */
+static int
+rx_perl(uint8_t set[32], int e)
+{
+	uint8_t t[32] = {0};
+	int l = tolower(e);
+	if (l == 'd')
+		rx_set(t, '0', '9', 0);
+	else if (l == 'w')
+		rx_set(t, '0', '9', 0), rx_set(t, 'A', 'Z', 0), rx_set(t, 'a', 'z', 0), rx_set(t, '_', '_', 0);
+	else if (l == 's')
+		rx_set(t, '\t', '\n', 0), rx_set(t, '\f', '\r', 0), rx_set(t, ' ', ' ', 0);
+	else
+		return ING_ERR;
+	for (int i = 0; i < 32; i++)
+		set[i] |= e == l ? t[i] : (uint8_t)~t[i];
+	return 0;
+}
+
+/* The byte an escape \e at p stands for (p after the backslash), or -1
+ * with the error set; *pp moves past it. */
+static int
+rx_esc(struct rx_c *c, const char **pp)
+{
+	const char *p = *pp;
+	int e = (unsigned char)*p++, v;
+	*pp = p;
+	if (e == 0) {
+		rx_fail(c, p - 2, "trailing \\");
+		return -1;
+	}
+	if (strchr("ntrfv", e) != NULL && e)
+		return "\n\t\r\f\v"[strchr("ntrfv", e) - "ntrfv"];
+	if (e == 'x') {
+		if ((v = rt_hexval((unsigned char)p[0])) < 0 || rt_hexval((unsigned char)p[1]) < 0) {
+			rx_fail(c, p - 2, "\\x takes two hex digits here");
+			return -1;
+		}
+		*pp = p + 2;
+		return v << 4 | rt_hexval((unsigned char)p[1]);
+	}
+	if (ispunct(e))
+		return e; /* \. \/ \\ \* ... */
+	rx_fail(c, p - 2, isdigit(e) ? "backreferences are not RE2" : "an escape ingressd does not read (\\b, \\p, ...)");
+	return -1;
+}
+
+static void rx_alt(struct rx_c *c, const char **pp, int depth);
+
+/* [...] at *pp (after the '['). */
+static void
+rx_bracket(struct rx_c *c, const char **pp)
+{
+	const char *p = *pp, *open = p - 1;
+	uint8_t set[32] = {0};
+	int neg = *p == '^';
+	p += neg;
+	for (int first = 1; c->err == NULL && (*p != ']' || first); first = 0) {
+		int lo = (unsigned char)*p, hi;
+		if (lo == 0) {
+			rx_fail(c, open, "missing ] of a class");
+			return;
+		}
+		if (lo >= 0x80 || (lo == '[' && p[1] == ':')) {
+			rx_fail(c, p, lo == '[' ? "[:classes:] are not read" : "non-ASCII in a class is not read");
+			return;
+		}
+		p++;
+		if (lo == '\\' && rx_perl(set, (unsigned char)*p) == 0) {
+			p++;
+			continue;
+		}
+		if (lo == '\\' && (lo = rx_esc(c, &p)) < 0)
+			return;
+		hi = lo;
+		if (p[0] == '-' && p[1] != ']' && p[1] != '\0') {
+			hi = (unsigned char)p[1];
+			p += 2;
+			if (hi == '\\' && (hi = rx_esc(c, &p)) < 0)
+				return;
+			if (hi < lo || hi >= 0x80) {
+				rx_fail(c, p - 1, "bad class range");
+				return;
+			}
+		}
+		rx_set(set, lo, hi, c->icase);
+	}
+	*pp = p + 1;
+	rx_class(c, set, neg);
+}
+
+/* One atom at *pp: 0, or 1 when there is none here (| ) or the end). */
+static int
+rx_atom(struct rx_c *c, const char **pp, int depth)
+{
+	const char *p = *pp;
+	int ch = (unsigned char)*p;
+	uint8_t set[32] = {0};
+	if (ch == 0 || ch == '|' || ch == ')')
+		return 1;
+	*pp = ++p;
+	switch (ch) {
+	case '.':
+		rx_emit(c, RX_ANY, 0, 0, 0);
+		return 0;
+	case '^':
+		rx_emit(c, RX_BOL, 0, 0, 0);
+		return 0;
+	case '$':
+		rx_emit(c, RX_EOL, 0, 0, 0);
+		return 0;
+	case '[':
+		rx_bracket(c, pp);
+		return 0;
+	case '*': case '+': case '?':
+		rx_fail(c, p - 1, "a repetition of nothing");
+		return 0;
+	case '{':
+		if (isdigit((unsigned char)*p)) {
+			rx_fail(c, p - 1, "a repetition of nothing");
+			return 0;
+		}
+		goto literal;
+	case '(':
+		goto group;
+	case '\\':
+		if (*p == 'A' || *p == 'z') {
+			rx_emit(c, *p == 'A' ? RX_BOL : RX_EOL, 0, 0, 0);
+			*pp = p + 1;
+			return 0;
+		}
+		if (rx_perl(set, (unsigned char)*p) == 0) {
+			*pp = p + 1;
+			rx_class(c, set, 0);
+			return 0;
+		}
+		if ((ch = rx_esc(c, pp)) < 0)
+			return 0;
+		/* fall through */
+	default:
+	literal:
+		if (c->icase && isalpha(ch)) {
+			rx_set(set, ch, ch, 1);
+			rx_class(c, set, 0);
+		} else {
+			rx_emit(c, RX_BYTE, ch, 0, 0);
+		}
+		return 0;
+	}
+group:;
+	int save = 0, icase = c->icase;
+	if (*p == '?') {
+		const char *name = NULL;
+		if (p[1] == 'P' || p[1] == '<') { /* (?P<name>...), (?<name>...) */
+			name = p + (p[1] == 'P' ? 3 : 2);
+			if (p[1] == 'P' && p[2] != '<')
+				name = NULL;
+		}
+		if (name != NULL) {
+			const char *e = name;
+			while (isalnum((unsigned char)*e) || *e == '_')
+				e++;
+			if (*e != '>' || e == name || e - name >= (int)sizeof c->names[0]) {
+				rx_fail(c, p - 1, "a bad group name");
+				return 0;
+			}
+			if (c->ngroups < RX_GROUPS)
+				ing_snprintf(c->names[c->ngroups], sizeof c->names[0], "%.*s", (int)(e - name), name);
+			p = e + 1;
+			save = 1;
+		} else {
+			p++;
+			while (*p == 'i')
+				c->icase = 1, p++;
+			if (*p == ')') { /* (?i): to the end of the enclosing group */
+				*pp = p + 1;
+				return 0;
+			}
+			if (*p != ':') {
+				rx_fail(c, p, *p == '=' || *p == '!' || *p == '<' ? "lookaround is not RE2"
+				                                                  : "a flag other than i is not read");
+				return 0;
+			}
+			p++;
+		}
+	} else {
+		save = 1;
+	}
+	if (depth >= RX_NEST) {
+		rx_fail(c, p - 1, "groups nested too deep");
+		return 0;
+	}
+	int grp = c->ngroups;
+	if (save && c->ngroups++ >= RX_GROUPS) {
+		rx_fail(c, p - 1, "more than 9 groups");
+		return 0;
+	}
+	if (save)
+		rx_emit(c, RX_SAVE, 2 * grp, 0, 0);
+	rx_alt(c, &p, depth + 1);
+	if (*p != ')') {
+		rx_fail(c, *pp - 1, "missing )");
+		return 0;
+	}
+	if (save)
+		rx_emit(c, RX_SAVE, 2 * grp + 1, 0, 0);
+	c->icase = icase;
+	*pp = p + 1;
+	return 0;
+}
+
+/* The decimal number at *e (a repetition count): over 1000 reads 1001. */
+static int
+rx_count(const char **e)
+{
+	int v = 0;
+	for (; isdigit((unsigned char)**e); (*e)++)
+		v = v > 1000 ? 1001 : v * 10 + (**e - '0');
+	return v;
+}
+
+/* A repetition of the atom at [a, n): *, +, ?, {n,m}, each lazy with '?'. */
+static void
+rx_repeat(struct rx_c *c, const char **pp, int a)
+{
+	const char *p = *pp;
+	int min, max = -1, len = c->n - a;
+	if (*p == '*' || *p == '+' || *p == '?') {
+		min = *p == '+';
+		max = *p == '?' ? 1 : -1;
+		p++;
+	} else if (*p == '{' && isdigit((unsigned char)p[1])) {
+		const char *e = p + 1;
+		min = max = rx_count(&e);
+		if (*e == ',')
+			max = isdigit((unsigned char)*++e) ? rx_count(&e) : -1;
+		if (*e != '}' || min > 1000 || max > 1000 || (max >= 0 && max < min)) {
+			rx_fail(c, p, "a bad {n,m} (n <= m <= 1000)");
+			return;
+		}
+		p = e + 1;
+	} else {
+		return;
+	}
+	int lazy = *p == '?';
+	p += lazy;
+	*pp = p;
+	if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && isdigit((unsigned char)p[1]))) {
+		rx_fail(c, p, "a repetition of a repetition");
+		return;
+	}
+	/* min copies, then max - min optional ones (or a loop): e{2,4} is
+	 * e e (e (e)?)?; every optional copy skips to the common end */
+	int k = max < 0 ? (min > 0 ? min : 0) : max;
+	if (k == 0 && max == 0) {
+		c->n = a; /* e{0} */
+		return;
+	}
+	for (int i = 1; i < ING_MAX(k, 1); i++) {
+		if (rx_insert(c, c->n, len) != 0)
+			return;
+		memcpy(c->p + c->n - len, c->p + a, (size_t)len * sizeof *c->p);
+	}
+	if (max < 0 && min > 0) { /* e+: the last copy loops back */
+		rx_emit(c, RX_SPLIT, 0, lazy ? 1 : -len, lazy ? -len : 1);
+		return;
+	}
+	int first_opt = a + (max < 0 ? 0 : min * len), end;
+	if (max < 0) { /* e*: SPLIT; e; JMP back */
+		if (rx_insert(c, a, 1) != 0)
+			return;
+		rx_emit(c, RX_JMP, 0, -(len + 1), 0);
+		c->p[a] = (struct rx_insn){RX_SPLIT, 0, (int16_t)(lazy ? len + 2 : 1), (int16_t)(lazy ? 1 : len + 2)};
+		return;
+	}
+	for (int i = 0; i < max - min; i++) /* a SPLIT before each optional copy */
+		if (rx_insert(c, first_opt + i * (len + 1), 1) != 0)
+			return;
+	end = c->n;
+	for (int i = 0; i < max - min; i++) {
+		int at = first_opt + i * (len + 1);
+		c->p[at] = (struct rx_insn){RX_SPLIT, 0, (int16_t)(lazy ? end - at : 1), (int16_t)(lazy ? 1 : end - at)};
+	}
+}
+
+/* Alternatives at *pp up to ')' or the end: SPLIT L1, L2; L1: a; JMP end;
+ * L2: SPLIT ... b ... */
+static void
+rx_alt(struct rx_c *c, const char **pp, int depth)
+{
+	int start = c->n, jmps = -1; /* a chain of JMPs to patch, through x */
+	for (;;) {
+		while (c->err == NULL) {
+			int a = c->n;
+			if (rx_atom(c, pp, depth) != 0)
+				break;
+			if (c->n > a)
+				rx_repeat(c, pp, a);
+			else if (strchr("*+?", **pp) != NULL && **pp)
+				rx_fail(c, *pp, "a repetition of nothing");
+		}
+		if (c->err != NULL || **pp != '|')
+			break;
+		(*pp)++;
+		if (rx_insert(c, start, 1) != 0) /* the SPLIT before this alternative */
+			return;
+		int jp = rx_emit(c, RX_JMP, 0, jmps < 0 ? 0 : jmps - c->n, 0);
+		if (jp < 0)
+			return;
+		jmps = jp;
+		c->p[start] = (struct rx_insn){RX_SPLIT, 0, 1, (int16_t)(c->n - start)};
+		start = c->n;
+	}
+	for (int j = jmps; j >= 0;) { /* every alternative's JMP to here */
+		int next = c->p[j].x ? j + c->p[j].x : -1;
+		c->p[j].x = (int16_t)(c->n - j);
+		j = next;
+	}
+}
+
+/* A pattern into prog[cap] (SAVE 0, the pattern, SAVE 1, MATCH): its
+ * length, or ING_ERR with err saying "column C: why". icase: (?i) for
+ * all of it (nginx's ~* locations); names[]: its groups' names. */
+static int
+rx_compile(const char *re, int icase, struct rx_insn *prog, int cap, char names[RX_GROUPS][24], char *err, size_t ecap)
+{
+	struct rx_c c = {.p = prog, .cap = ING_MIN(cap, RX_PROG), .ngroups = 1, .icase = icase, .s = re};
+	const char *p = re;
+	rx_emit(&c, RX_SAVE, 0, 0, 0);
+	rx_alt(&c, &p, 0);
+	if (c.err == NULL && *p != '\0')
+		rx_fail(&c, p, "unmatched )");
+	rx_emit(&c, RX_SAVE, 1, 0, 0);
+	rx_emit(&c, RX_MATCH, 0, 0, 0);
+	if (c.err != NULL) {
+		ing_snprintf(err, ecap, "column %d: %s", (int)(c.at - re) + 1, c.err);
+		return ING_ERR;
+	}
+	if (names != NULL)
+		memcpy(names, c.names, sizeof c.names);
+	return c.n;
+}
+
+/* The VM's thread lists and its stack, for any program of RX_PROG. */
+struct rx_thread {
+	int pc;
+	int cap[2 * RX_GROUPS];
+};
+static struct {
+	struct rx_thread l[2][RX_PROG];
+	int n[2];
+	unsigned mark[RX_PROG], gen;
+	struct {
+		int pc, slot, old;
+	} st[RX_PROG + 1];
+} g_rx;
+
+/* Adds the thread at pc, following jumps, splits (in priority order),
+ * saves and assertions, to list k at text position pos. */
+static void
+rx_add(const struct rx_insn *p, int k, int pc, int *cap, int pos, int len)
+{
+	int sp = 0;
+	g_rx.st[sp++].pc = pc, g_rx.st[0].slot = -1;
+	while (sp > 0) {
+		sp--;
+		if (g_rx.st[sp].slot >= 0) { /* a save undone on the way back */
+			cap[g_rx.st[sp].slot] = g_rx.st[sp].old;
+			continue;
+		}
+		for (pc = g_rx.st[sp].pc; g_rx.mark[pc] != g_rx.gen;) {
+			const struct rx_insn *in = &p[pc];
+			g_rx.mark[pc] = g_rx.gen;
+			if (in->op == RX_JMP) {
+				pc += in->x;
+			} else if (in->op == RX_SPLIT) {
+				g_rx.st[sp].pc = pc + in->y, g_rx.st[sp++].slot = -1; /* after the preferred branch */
+				pc += in->x;
+			} else if (in->op == RX_SAVE) {
+				g_rx.st[sp].slot = in->a, g_rx.st[sp++].old = cap[in->a];
+				cap[in->a] = pos;
+				pc++;
+			} else if (in->op == RX_BOL || in->op == RX_EOL) {
+				if (pos != (in->op == RX_BOL ? 0 : len))
+					break;
+				pc++;
+			} else {
+				struct rx_thread *t = &g_rx.l[k][g_rx.n[k]++];
+				t->pc = pc;
+				memcpy(t->cap, cap, sizeof t->cap);
+				break;
+			}
+		}
+	}
+}
+
+/* The leftmost-first match of prog in s[0..len) at or after `from`
+ * (^ is still position 0): 1 with the group offsets in cap (-1: unset),
+ * or 0. */
+static int
+rx_exec(const struct rx_insn *p, const char *s, int len, int from, int cap[2 * RX_GROUPS])
+{
+	int tc[2 * RX_GROUPS], k = 0, matched = 0;
+	memset(tc, -1, sizeof tc);
+	g_rx.n[0] = 0;
+	g_rx.gen++;
+	rx_add(p, 0, 0, tc, from, len);
+	for (int pos = from; g_rx.n[k] > 0; pos++) {
+		g_rx.n[!k] = 0;
+		g_rx.gen++;
+		for (int i = 0; i < g_rx.n[k]; i++) {
+			struct rx_thread *t = &g_rx.l[k][i];
+			const struct rx_insn *in = &p[t->pc];
+			int ch = pos < len ? (unsigned char)s[pos] : -1, ok = 0;
+			if (in->op == RX_MATCH) {
+				memcpy(cap, t->cap, sizeof t->cap);
+				matched = 1;
+				break; /* the threads after it have lower priority */
+			}
+			if (in->op == RX_BYTE)
+				ok = ch == in->a;
+			else if (in->op == RX_ANY)
+				ok = ch >= 0 && ch != '\n';
+			else if (in->op == RX_CLASS && ch >= 0) {
+				for (int r = 1; r <= in->x && !ok; r++)
+					ok = ch >= in[r].a && ch <= in[r].y;
+				ok ^= in->a;
+			}
+			if (ok)
+				rx_add(p, !k, t->pc + (in->op == RX_CLASS ? in->x + 1 : 1), t->cap, pos + 1, len);
+		}
+		if (!matched && pos < len) {
+			memset(tc, -1, sizeof tc);
+			rx_add(p, !k, 0, tc, pos + 1, len); /* a match starting further on */
+		}
+		if (pos >= len)
+			break;
+		k = !k;
+	}
+	return matched;
+}
+
+/* A replacement into its stored form (at table build): group references
+ * become \x01 and the group's number. go: Go's Expand, as Traefik's
+ * redirect-replacement and ReplacePathRegex read it ($1, ${1}, $name,
+ * ${name}, $$; "$1x" is the group named 1x, which is none; a $ without a
+ * name stays); else nginx's ($1 to $9, and $$; a $variable is refused).
+ * Control bytes are refused. Its length, or ING_ERR and why in err. */
+static int
+rx_template(const char *r, int go, char names[RX_GROUPS][24], char *out, size_t cap, char *err, size_t ecap)
+{
+	size_t n = 0;
+	for (const char *p = r; *p; p++) {
+		int grp = -2; /* -2: a literal byte; -1: a reference to nothing */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			ing_snprintf(err, ecap, "a control byte in the replacement");
+			return ING_ERR;
+		}
+		if (*p == '$' && p[1] == '$') {
+			p++;
+		} else if (*p == '$' && !go && isdigit((unsigned char)p[1])) {
+			grp = *++p - '0';
+		} else if (*p == '$' && !go) {
+			ing_snprintf(err, ecap, "\"$%.20s\": nginx variables other than $1..$9 are not read", p + 1);
+			return ING_ERR;
+		} else if (*p == '$') {
+			int brace = p[1] == '{';
+			const char *s = p + 1 + brace, *e = s;
+			while (isalnum((unsigned char)*e) || *e == '_')
+				e++;
+			if (e > s && (!brace || *e == '}')) {
+				char nm[24];
+				ing_snprintf(nm, sizeof nm, "%.*s", (int)(e - s), s);
+				grp = -1;
+				if (strspn(nm, "0123456789") == strlen(nm))
+					grp = e - s < 3 ? atoi(nm) : -1;
+				for (int i = 1; i < RX_GROUPS && grp == -1 && names != NULL; i++)
+					if (names[i][0] && !strcmp(names[i], nm))
+						grp = i;
+				p = e - !brace;
+			}
+		}
+		if (n + 2 >= cap) {
+			ing_snprintf(err, ecap, "the replacement is too long");
+			return ING_ERR;
+		}
+		if (grp >= 0 && grp < RX_GROUPS)
+			out[n++] = '\x01', out[n++] = (char)grp;
+		else if (grp == -2)
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* Template tp (rx_template's) expanded with the groups cap of s, onto
+ * out[*n..cap): 0, or ING_ERR when it does not fit. */
+static int
+rx_expand(const char *tp, const char *s, const int *cap, char *out, size_t *n, size_t ocap)
+{
+	for (; *tp; tp++) {
+		const char *p = tp;
+		size_t k = 1;
+		if (*tp == '\x01') {
+			int grp = *++tp;
+			p = cap[2 * grp] >= 0 ? s + cap[2 * grp] : "";
+			k = cap[2 * grp] >= 0 ? (size_t)(cap[2 * grp + 1] - cap[2 * grp]) : 0;
+		}
+		if (*n + k >= ocap)
+			return ING_ERR;
+		memcpy(out + *n, p, k);
+		*n += k;
+	}
+	out[*n] = '\0';
+	return 0;
+}
+
+/* Go's ReplaceAllString of prog in s with template tp into out: its
+ * length; -2 when nothing matched; ING_ERR when it does not fit. Empty
+ * matches right after a match are not replaced, as in Go. */
+static int
+rx_replace_all(const struct rx_insn *prog, const char *tp, const char *s, int len, char *out, size_t ocap)
+{
+	int cap[2 * RX_GROUPS], last = 0, any = 0;
+	size_t n = 0;
+	for (int pos = 0; pos <= len && rx_exec(prog, s, len, pos, cap);) {
+		size_t k = (size_t)(cap[0] - last);
+		if (n + k >= ocap)
+			return ING_ERR;
+		memcpy(out + n, s + last, k);
+		n += k;
+		if ((cap[1] > last || cap[0] == 0) && rx_expand(tp, s, cap, out, &n, ocap) != 0)
+			return ING_ERR;
+		any = 1;
+		last = cap[1];
+		pos = cap[1] > pos ? cap[1] : pos + 1;
+	}
+	if (!any)
+		return -2;
+	if (n + (size_t)(len - last) >= ocap)
+		return ING_ERR;
+	memcpy(out + n, s + last, (size_t)(len - last));
+	n += (size_t)(len - last);
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* ===== 9. routing table build ========================================= rb_
  * The store becomes a routing table, built into the spare of two tables and
  * swapped in only when the build succeeded; a failed or over-limit build
  * keeps the old table and says why. Requests copy what they need at
@@ -7316,12 +7996,14 @@ kw_next_deadline(void)
  * _BACKENDS, _SERVERS, _BACKEND_SERVERS, _SKIPS.
  */
 enum { HK_EXACT, HK_WILD, HK_ANY };           /* host kinds, best first */
-enum { MT_EXACT, MT_PREFIX, MT_STRPREFIX };     /* path match, best first */
+enum { MT_EXACT, MT_PREFIX, MT_STRPREFIX, MT_REGEX }; /* path match, best first */
 
 struct rt_route {
 	int32_t prio;
 	uint8_t host_kind, match, strip, is_default;
+	uint8_t replace;  /* rule-type ReplacePath: any path, sent as this one */
 	uint16_t path_len;
+	int rx;           /* MT_REGEX: its program in the table's pool */
 	uint32_t ep_mask; /* entry points served (bit = index in [entryPoints]) */
 	int host;         /* index in hosts; -1 for any host */
 	int backend;
@@ -7380,7 +8062,17 @@ struct rt_policy { /* per Ingress */
 	int tr_hdr;             /* RK_HEADER: the header, NUL-terminated in the table's ebytes */
 	struct rl_rate tr[ING_MAX_RATESET];
 	struct rt_ranges lim_wl; /* nginx's limit-whitelist: not limited */
+	/* path rewrites and redirects (rb_rewrite): offsets in ebytes and
+	 * programs in the table's pool, -1 none */
+	uint8_t rw, rd;              /* RW_*, RD_* */
+	uint8_t rd_perm, ngx_regex;  /* redirect-permanent; nginx's paths are regexes */
+	uint16_t rd_code;            /* nginx's redirect code */
+	int rw_arg, rw_rx, rd_arg, rd_rx;
+	int app_root, xfp;           /* app-root's path (app_root_ngx: nginx's); x-forwarded-prefix */
+	uint8_t app_root_ngx;
 };
+enum { RW_NONE, RW_TARGET, RW_ADDPREFIX, RW_REPLACE, RW_REGEX, RW_NGINX };
+enum { RD_NONE, RD_EP, RD_REGEX, RD_URL };
 /* A header edit, or an item of a list of the policy (hosts, origins),
  * its name and value in the table's ebytes. */
 struct rt_edit {
@@ -7448,6 +8140,8 @@ struct rt_table {
 	uint32_t nebytes;
 	struct rt_edit edits[ING_MAX_EDITS];
 	char ebytes[ING_MAX_EDIT_BYTES];
+	int nrx;
+	struct rx_insn rx[ING_MAX_REGEX_INSNS]; /* the regexes' programs */
 };
 
 static struct {
@@ -8770,12 +9464,154 @@ bad:
 	rb_note(r, "%s: its requests get 500", pol->refused);
 }
 
+/* A pattern into the table's program pool: its index, or -1 with why in
+ * err (ING_MAX_REGEX_INSNS reached: logged as a limit). */
+static int
+rb_rx(struct rt_table *t, const char *re, int icase, char names[RX_GROUPS][24], char *err, size_t ecap)
+{
+	int room = ING_MAX_REGEX_INSNS - t->nrx;
+	int n = rx_compile(re, icase, t->rx + t->nrx, room, names, err, ecap);
+	if (n < 0 && room < RX_PROG && strstr(err, "too long") != NULL) {
+		log_limit(LIM_REGEX_INSNS, "rb: regex instructions");
+		ing_snprintf(err, ecap, "no room for its program (ING_MAX_REGEX_INSNS)");
+	}
+	if (n < 0)
+		return -1;
+	t->nrx += n;
+	return t->nrx - n;
+}
+
+/* A path value of the rewrite annotations: absolute, no space, control,
+ * '?' or '#' (it goes into the request line as it is). */
+static int
+rb_path_ok(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#')
+			return 0;
+	return s[0] == '/';
+}
+
+/* Ingress r's path rewrites and redirects into pol: Traefik's
+ * rewrite-target, request-modifier, app-root, redirect-entry-point,
+ * redirect-regex and -replacement, redirect-permanent; nginx's
+ * rewrite-target and use-regex (its paths become regexes, rb_ingress),
+ * app-root, permanent- and temporal-redirect (and their codes),
+ * x-forwarded-prefix. A value that cannot be applied refuses the Ingress
+ * (500): its requests never reach the pod unrewritten. */
+static void
+rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	char v[1024], re[1024], tp[1024], err[160] = "", names[RX_GROUPS][24];
+	const char *why = NULL;
+	pol->rw_arg = pol->rw_rx = pol->rd_arg = pol->rd_rx = pol->app_root = pol->xfp = -1;
+	int perm = rb_bool(rb_ann(IA_REDIR_PERM, v, sizeof v), 0);
+	if (perm < 0)
+		rb_note(r, "redirect-permanent \"%s\" is not a boolean; 302/307", v);
+	pol->rd_perm = perm > 0;
+	if (rb_ann(IA_REWRITE, v, sizeof v)[0]) { /* Traefik's: the route's path replaced by it */
+		for (size_t n = strlen(v); n > 1 && v[n - 1] == '/'; n--)
+			v[n - 1] = '\0';
+		if (!rb_path_ok(v))
+			why = "rewrite-target: a path (/...) without spaces";
+		pol->rw = RW_TARGET;
+		pol->rw_arg = rb_ebytes(t, v[1] ? v : "", strlen(v[1] ? v : "") + 1);
+	}
+	if (why == NULL && rb_ann(IA_REQ_MOD, v, sizeof v)[0]) { /* "Type: value" */
+		char *colon = strchr(v, ':'), *val = colon ? colon + 1 : v + strlen(v);
+		size_t tl = colon ? (size_t)(colon - v) : 0;
+		while (*val == ' ')
+			val++;
+		for (size_t n = strlen(val); n > 0 && (val[n - 1] == ' ' || val[n - 1] == ':'); n--)
+			val[n - 1] = '\0';
+		char *sp = strchr(val, ' ');
+		if (pol->rw)
+			why = "request-modifier with rewrite-target: one of them";
+		else if (tl == 9 && !strncasecmp(v, "AddPrefix", 9) && rb_path_ok(val))
+			pol->rw = RW_ADDPREFIX;
+		else if (tl == 11 && !strncasecmp(v, "ReplacePath", 11) && rb_path_ok(val))
+			pol->rw = RW_REPLACE;
+		else if (tl == 16 && !strncasecmp(v, "ReplacePathRegex", 16) && sp != NULL && !strchr(sp + 1, ' ')) {
+			*sp = '\0';
+			pol->rw = RW_REGEX;
+			if ((pol->rw_rx = rb_rx(t, val, 0, names, err, sizeof err)) < 0 ||
+			    rx_template(sp + 1, 1, names, tp, sizeof tp, err, sizeof err) < 0)
+				why = "request-modifier ReplacePathRegex";
+			val = tp;
+		} else
+			why = "request-modifier: AddPrefix: /p, ReplacePath: /p or ReplacePathRegex: <regex> <replacement>";
+		pol->rw_arg = rb_ebytes(t, val, strlen(val) + 1);
+	}
+	if (why == NULL && (rb_ann(IA_APP_ROOT, v, sizeof v)[0] || rb_ann(IA_NGX_APP_ROOT, v, sizeof v)[0])) {
+		pol->app_root_ngx = g_rba.v[IA_APP_ROOT].n == 0;
+		int n = ing_snprintf(re, sizeof re, "/%s", v + (v[0] == '/')); /* Traefik: with or without its '/' */
+		if (!rb_path_ok(re))
+			why = "app-root: a path";
+		pol->app_root = rb_ebytes(t, re, (size_t)n + 1);
+	}
+	if (why == NULL && rb_ann(IA_REDIR_EP, v, sizeof v)[0]) {
+		pol->rd = RD_EP;
+		if (cf_ep_find(cf_live, (struct ing_str){v, strlen(v)}) == NULL)
+			why = "redirect-entry-point: no such entry point";
+		pol->rd_arg = rb_ebytes(t, v, strlen(v) + 1);
+	} else if (why == NULL && (g_rba.v[IA_REDIR_REGEX].n || g_rba.v[IA_REDIR_REPL].n)) {
+		pol->rd = RD_REGEX;
+		rb_ann(IA_REDIR_REGEX, re, sizeof re);
+		if (!re[0] || !rb_ann(IA_REDIR_REPL, v, sizeof v)[0])
+			why = "redirect-regex and redirect-replacement go together";
+		else if (strstr(v, "{{") != NULL)
+			why = "redirect-replacement: Go templates ({{...}}) are not read";
+		else if ((pol->rd_rx = rb_rx(t, re, 0, names, err, sizeof err)) < 0 ||
+		         rx_template(v, 1, names, tp, sizeof tp, err, sizeof err) < 0)
+			why = "redirect-regex";
+		else
+			pol->rd_arg = rb_ebytes(t, tp, strlen(tp) + 1);
+	}
+	for (int k = 0; k < 2 && why == NULL; k++) /* nginx's: temporal-redirect wins */
+		if (rb_ann(k ? IA_NGX_PERM : IA_NGX_TEMP, v, sizeof v)[0]) {
+			int64_t code = k ? 301 : 302;
+			rb_ann(k ? IA_NGX_PERM_CODE : IA_NGX_TEMP_CODE, re, sizeof re);
+			if (re[0] && (rb_int(re, 300, 308, &code) != 0 || (code > 303 && code < 307)))
+				rb_note(r, "%s-redirect-code \"%s\" is not 300 to 303, 307 or 308: %d", k ? "permanent" : "temporal",
+				        re, (int)(code = k ? 301 : 302));
+			if (pol->rd)
+				why = "Traefik's and nginx's redirects on one Ingress";
+			else if (strpbrk(v, " \t\r\n") || (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && v[0] != '/'))
+				why = "permanent-redirect / temporal-redirect: a URL (http://, https://) or a path";
+			pol->rd = RD_URL;
+			pol->rd_code = (uint16_t)code;
+			pol->rd_arg = rb_ebytes(t, v, strlen(v) + 1);
+			break;
+		}
+	pol->ngx_regex = rb_bool(rb_ann(IA_NGX_USE_REGEX, v, sizeof v), 0) > 0;
+	if (why == NULL && rb_ann(IA_NGX_REWRITE, v, sizeof v)[0]) {
+		pol->ngx_regex = 1; /* as in ingress-nginx: rewrite-target makes the paths regexes */
+		if (pol->rw)
+			why = "Traefik's and nginx's rewrites on one Ingress";
+		else if (rx_template(v, 0, NULL, tp, sizeof tp, err, sizeof err) < 0)
+			why = "nginx rewrite-target";
+		pol->rw = RW_NGINX;
+		pol->rw_arg = rb_ebytes(t, tp, strlen(tp) + 1);
+	}
+	if (why == NULL && rb_ann(IA_NGX_XFP, v, sizeof v)[0]) {
+		if (!rb_hdr_value_ok((struct ing_str){v, strlen(v)}))
+			why = "x-forwarded-prefix: a header value";
+		pol->xfp = rb_ebytes(t, v, strlen(v) + 1);
+	}
+	if (why != NULL) {
+		rb_refuse(t, pol, "%s%s%s", why, err[0] ? ": " : "", err);
+		rb_note(r, "%s: its requests get 500", pol->refused);
+		pol->rw = pol->rd = 0;
+		pol->app_root = -1;
+	}
+}
+
 /* Routes of one Ingress. */
 static void
 rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t default_eps)
 {
-	enum { RT_PATHPREFIX, RT_PATHPREFIXSTRIP, RT_PATH, RT_PATHSTRIP };
-	static const char *const rule_names[] = {"pathprefix", "pathprefixstrip", "path", "pathstrip"};
+	enum { RT_PATHPREFIX, RT_PATHPREFIXSTRIP, RT_PATH, RT_PATHSTRIP, RT_REPLACEPATH };
+	static const char *const rule_names[] = {"pathprefix", "pathprefixstrip", "path", "pathstrip", "replacepath"};
 	int rule = RT_PATHPREFIX, strip, prio = 0, pi;
 	uint32_t ep_mask = default_eps;
 
@@ -8822,6 +9658,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	}
 	rb_limits(t, r, pol);
 	rb_rate_limit(t, r, pol);
+	rb_rewrite(t, r, pol);
 	if (g_rba.v[IA_WL_XFF].n > 0)
 		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
@@ -8830,7 +9667,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 			if (!strcasecmp(r->a_rule_type, rule_names[i]))
 				rule = i;
 		if (rule < 0) {
-			rb_skip(t, r, "*", "", "unknown rule type \"%s\" (PathPrefix, PathPrefixStrip, Path or PathStrip): its "
+			rb_skip(t, r, "*", "", "unknown rule type \"%s\" (PathPrefix, PathPrefixStrip, Path, PathStrip or ReplacePath): its "
 			        "paths are not served", r->a_rule_type);
 			r->h.logged = r->h.gen;
 			return;
@@ -8882,6 +9719,19 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		rt->next = -1;
 		rt->match = p->path_type == PT_EXACT ? MT_EXACT : p->path_type == PT_PREFIX ? MT_PREFIX
 		            : (rule == RT_PATH || rule == RT_PATHSTRIP) ? MT_EXACT : MT_STRPREFIX;
+		if (pol->ngx_regex && !last) { /* nginx's ~* location: "^(?:path)", any case */
+			char re[ING_PATH_LEN + 8], err[160];
+			ing_snprintf(re, sizeof re, "^(?:%s)", p->path);
+			ing_snprintf(rt->path, sizeof rt->path, "%s", p->path);
+			rt->path_len = (uint16_t)strlen(rt->path);
+			rt->match = MT_REGEX;
+			if ((rt->rx = rb_rx(t, re, 1, NULL, err, sizeof err)) < 0) {
+				rt->match = MT_STRPREFIX; /* its requests get 500 */
+				rb_refuse(t, pol, "path %s as a regex: %s", p->path, err);
+				rb_note(r, "%s: its requests get 500", pol->refused);
+			}
+			goto host;
+		}
 		/* in the form requests are matched in (rt_path_norm, rt_match_form),
 		 * so /%7Euser and /a//b meet their requests */
 		char fp[ING_PATH_LEN], np[ING_PATH_LEN];
@@ -8902,6 +9752,17 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		memcpy(rt->path, np, pl);
 		rt->path[pl] = '\0';
 		rt->path_len = (uint16_t)pl;
+		if (rule == RT_REPLACEPATH) { /* Traefik's: any path of the host, sent as this one */
+			if (pol->rw) {
+				rb_skip(t, r, p->host, p->path, "rule-type ReplacePath with rewrite-target or request-modifier: "
+				        "not served (as in Traefik)");
+				continue;
+			}
+			rt->replace = 1;
+			rt->match = MT_STRPREFIX;
+			rt->path_len = 0;
+		}
+	host:
 		if (p->host[0] == '\0') {
 			rt->host_kind = HK_ANY;
 			rt->host = -1;
@@ -9024,7 +9885,7 @@ rb_rebuild(void)
 
 	g_rb.fail = NULL;
 	t->nroutes = t->nhosts = t->nbackends = t->nservers = t->npolicies = t->nskips = 0;
-	t->ncidrs = t->nusers = t->nedits = 0;
+	t->ncidrs = t->nusers = t->nedits = t->nrx = 0;
 	t->nebytes = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
@@ -9079,7 +9940,7 @@ rb_rebuild(void)
 	         t->nroutes, t->nhosts, t->nbackends, t->nservers, t->nskips);
 }
 
-/* ===== 9. TLS termination ============================================= tl_
+/* ===== 10. TLS termination ============================================= tl_
  * HTTPS entry points (an [entryPoints.NAME.tls] table). Certificates come
  * from the Ingresses' spec.tls Secrets and serve exactly the hosts listed
  * there (Traefik ignored `hosts` and let any namespace's certificate answer
@@ -9480,7 +10341,7 @@ tl_accept(struct cn *c, int ep)
 	return 0;
 }
 
-/* ===== 10. accept, the PROXY protocol, the client address ========= cn_ pp_
+/* ===== 11. accept, the PROXY protocol, the client address ========= cn_ pp_
  * Listeners for the entry points and the admin [web] address. A full
  * connection table parks them (HAProxy's limit_listener) until a slot frees;
  * EMFILE parks them for a second (relayd's accept_reserve). On an entry
@@ -9781,7 +10642,7 @@ pp_client(const struct cn *c, const struct hp_msg *m, struct ing_addr *out)
 	return 1;
 }
 
-/* ===== 11. the client side =========================================== cl_
+/* ===== 12. the client side =========================================== cl_
  * Read a request head, parse it, dispatch it; answers of our own;
  * keep-alive and pipelining.
  */
@@ -10064,7 +10925,7 @@ cl_timeout(struct cn *c)
 	}
 }
 
-/* ===== 12. route lookup =============================================== rt_
+/* ===== 13. route lookup =============================================== rt_
  * Host first (a hash lookup for the exact name and for the wildcard of its
  * parent domain, plus the host-less routes), then the paths of each in
  * order; the best of the three candidates wins. Never a scan of every
@@ -10265,8 +11126,11 @@ rt_match_form(const char *fwd, size_t n, char *out, size_t upto)
 }
 
 static int
-rt_path_match(const struct rt_route *r, const char *p, size_t n)
+rt_path_match(const struct rt_table *t, const struct rt_route *r, const char *p, size_t n)
 {
+	int cap[2 * RX_GROUPS];
+	if (r->match == MT_REGEX)
+		return rx_exec(t->rx + r->rx, p, (int)n, 0, cap);
 	if (r->path_len == 0)
 		return 1;
 	if (n < r->path_len || memcmp(p, r->path, r->path_len) != 0)
@@ -10282,7 +11146,7 @@ static int
 rt_walk(const struct rt_table *t, int first, const char *p, size_t n, int ep)
 {
 	for (int i = first; i >= 0; i = t->routes[i].next)
-		if ((t->routes[i].ep_mask >> ep & 1) && rt_path_match(&t->routes[i], p, n))
+		if ((t->routes[i].ep_mask >> ep & 1) && rt_path_match(t, &t->routes[i], p, n))
 			return i;
 	return -1;
 }
@@ -10304,7 +11168,7 @@ rt_lookup(const struct rt_table *t, const char *host, const char *p, size_t n, i
 	return best >= 0 ? &t->routes[best] : NULL;
 }
 
-/* ===== 13. source whitelist and rate limits ========================= wl_ rl_
+/* ===== 14. source whitelist and rate limits ========================= wl_ rl_
  * ingress.kubernetes.io/whitelist-source-range, checked against the client
  * address (pp_client: the peer, or what a trusted proxy says), before auth.
  * The rate and connection limits (nginx's and Traefik's) keep their state
@@ -10575,7 +11439,7 @@ rl_done(struct cn *c)
 	}
 }
 
-/* ===== 14. basic auth ================================================= au_
+/* ===== 15. basic auth ================================================= au_
  * ingress.kubernetes.io/auth-type: basic with auth-secret: a Secret of the
  * Ingress's namespace with exactly one data key holding htpasswd lines.
  * bcrypt, MD5-crypt and {SHA}; plain text and DES crypt never match. Fails
@@ -11024,7 +11888,7 @@ au_next(void)
 	return g.now + (uint64_t)((-g_au.tokens + 1) * 1000 / AU_BUDGET_MS);
 }
 
-/* ===== 15. balancing and sticky sessions ============================== lb_
+/* ===== 16. balancing and sticky sessions ============================== lb_
  * Per backend, a state slot that outlives routing-table rebuilds while the
  * backend's server set is unchanged (Traefik rebuilt every balancer on
  * every change). wrr is oxy's interleaved weighted round robin over servers
@@ -11476,7 +12340,7 @@ lb_done(int be, uint32_t gen, int s, int status, uint64_t latency_ms)
 		lb_drr(st);
 }
 
-/* ===== 16. circuit breaker ============================================ cb_
+/* ===== 17. circuit breaker ============================================ cb_
  * oxy's cbreaker with Traefik 1.x's annotation and expression language,
  * minus its traps: integer and float literals are both accepted wherever a
  * number fits, recovery ramps to 100% (not 50%), and state survives a
@@ -11966,7 +12830,7 @@ cb_record(int cb, int status, uint64_t latency_ms)
 	}
 }
 
-/* ===== 17. upstream connect and pump ================================== up_
+/* ===== 18. upstream connect and pump ================================== up_
  * The exchange: a client connection paired with an upstream connection.
  * Bodies stream both ways through the two connections' own buffers,
  * framed by hp_body_step and passed through verbatim (chunked stays
@@ -12036,6 +12900,7 @@ static struct {
 	char tname[ING_MAX_UPSTREAMS][ING_NAME_LEN]; /* the TLS name of each upstream slot, for retries */
 	char origin[ING_MAX_CONNS][UP_ORIGIN_LEN];   /* an allowed CORS Origin of each client, to echo */
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
+	char rw[ING_BUF_SIZE], rw2[ING_BUF_SIZE]; /* scratch: a rewritten path, a redirect's URL (up_rewrite) */
 	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
 } g_up;
 
@@ -12457,6 +13322,10 @@ up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 struct up_who {
 	const char *hdr, *user;
 };
+struct up_rw { /* what a rewrite adds to the request head */
+	struct ing_str replaced; /* X-Replaced-Path: the path before, or none */
+	const char *xfp;         /* nginx's x-forwarded-prefix, or NULL */
+};
 
 /* The outcome of a basic-auth check for client c: 0 to go on; else the
  * request is answered (401, 429) or waits for its check (CS_AUTH, the
@@ -12529,7 +13398,7 @@ up_pass_cert(struct bf *o, struct tls *tls, uint32_t what)
 
 static int
 up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_route *rt, struct ing_str path,
-                struct ing_str query, const struct up_who who[2], uint32_t pass_cert)
+                struct ing_str query, const struct up_who who[2], const struct up_rw *rw, uint32_t pass_cert)
 {
 	char peer[64], srv[64];
 	int https = (c->flags & CNF_HTTPS) != 0;
@@ -12598,8 +13467,11 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 		e = bf_lit(o, "X-Forwarded-Port: ") || bf_uint(o, l->addr.port) || bf_lit(o, "\r\n");
 	if (!e && !(kept & HH_BIT(X_REAL_IP)))
 		e = bf_lit(o, "X-Real-Ip: ") || bf_str(o, ca) || bf_lit(o, "\r\n");
-	if (!e && rt->strip && rt->path_len > 0)
-		e = bf_lit(o, "X-Forwarded-Prefix: ") || bf_append(o, rt->path, strlen(rt->path)) || bf_lit(o, "\r\n");
+	if (!e && (rw->xfp != NULL || (rt->strip && rt->path_len > 0)))
+		e = bf_lit(o, "X-Forwarded-Prefix: ") || bf_append(o, rw->xfp ? rw->xfp : rt->path, strlen(rw->xfp ? rw->xfp : rt->path)) ||
+		    bf_lit(o, "\r\n");
+	if (!e && rw->replaced.p != NULL)
+		e = bf_lit(o, "X-Replaced-Path: ") || bf_str(o, rw->replaced) || bf_lit(o, "\r\n");
 	e = e || bf_lit(o, "\r\n");
 	return e ? 431 : 0;
 }
@@ -13130,6 +14002,25 @@ upstream_error:
 	up_fail(c, u, 502, RSN_UPSTREAM_ERROR, errno == ECONNRESET ? "upstream reset the connection" : "upstream connection failed");
 }
 
+/* Traefik's redirect regex (an entry point's or redirect-regex): prog on
+ * scheme://Host and the request target, replaced by template tp; no match,
+ * or a result equal to it, goes on to the pod (0). ING_ERR: answered. */
+static int
+up_regex_redirect(struct cn *c, const struct hp_msg *m, const struct rx_insn *prog, const char *tp, int code)
+{
+	struct ing_str h = m->host.p ? m->host : (struct ing_str){"", 0};
+	int il = ing_snprintf(g_up.rw, sizeof g_up.rw, "%s://%.*s%.*s", (c->flags & CNF_HTTPS) ? "https" : "http",
+	                      (int)h.n, h.p, (int)m->target.n, m->target.p);
+	int n = il < (int)sizeof g_up.rw - 1 ? rx_replace_all(prog, tp, g_up.rw, il, g_up.rw2, sizeof g_up.rw2) : ING_ERR;
+	if (n == -2 || (n == il && !memcmp(g_up.rw2, g_up.rw, (size_t)n)))
+		return 0;
+	if (n < 0)
+		rs_error(c, 414, RSN_BAD_REQUEST, "redirect regex: the URL is too long");
+	else
+		rs_location(c, code, g_up.rw2, (size_t)n);
+	return ING_ERR;
+}
+
 /* The entry point's own whitelist, basic auth and redirect, on every
  * request before any route ([entryPoints.X.whiteList], .auth, .redirect).
  * Fills the client address and who[0]. 0 to go on, ING_ERR when answered. */
@@ -13153,9 +14044,124 @@ up_entry(struct cn *c, struct hp_msg *m, int ep, struct ing_addr *client, struct
 		who[0].user = cf_live->ep_users[cep->user_first + ep_user].name; /* passed: a user */
 		al_user(c, who[0].user);
 	}
-	if (cep->redirect_ep[0] != '\0') { /* [entryPoints.X.redirect]: everything moves */
-		rs_redirect(c, m, cep->redirect_ep, 301);
+	/* [entryPoints.X.redirect]: everything moves (entryPoint: 301 unless
+	 * permanent is set, as before Traefik 1.7; else 1.7's codes) */
+	int get = m->meth == HM_GET, perm = cep->redirect_perm;
+	int code = perm > 0 ? (get ? 301 : 308) : perm == 0 || !cep->redirect_ep[0] ? (get ? 302 : 307) : 301;
+	if (cep->redirect_ep[0] != '\0') {
+		rs_redirect(c, m, cep->redirect_ep, code);
 		return ING_ERR;
+	}
+	if (cep->redirect_regex[0] && up_regex_redirect(c, m, cep->redirect_rx, cep->redirect_tp, code) != 0)
+		return ING_ERR;
+	return 0;
+}
+
+/* Route rt's redirect instead of the pod, after the whitelists and before
+ * auth as in Traefik (a redirect is not authenticated): app-root for the
+ * path "/" of a route "/", else redirect-entry-point (never on that entry
+ * point itself), redirect-regex (on scheme://Host and the request target;
+ * a result equal to it goes on to the pod, as in Traefik) or nginx's
+ * permanent- and temporal-redirect. Traefik's codes: 302 for GET, else
+ * 307; 301 and 308 with redirect-permanent. 0, or ING_ERR when answered. */
+static int
+up_redirect(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const struct rt_route *rt)
+{
+	const struct rt_policy *pol = &t->policies[rt->policy];
+	int get = m->meth == HM_GET, n;
+	int code = pol->rd_perm ? (get ? 301 : 308) : (get ? 302 : 307);
+	const char *scheme = (c->flags & CNF_HTTPS) ? "https" : "http";
+	struct ing_str h = m->host.p ? m->host : (struct ing_str){"", 0};
+	char *url = g_up.rw2;
+	if (pol->app_root >= 0 && !strcmp(g_up.target, "/") && (rt->path_len == 0 || !strcmp(rt->path, "/"))) {
+		n = ing_snprintf(url, sizeof g_up.rw2, "%s://%.*s%s", scheme, (int)h.n, h.p, t->ebytes + pol->app_root);
+		rs_location(c, pol->app_root_ngx ? 302 : code, url, (size_t)n);
+		return ING_ERR;
+	}
+	if (pol->rd == RD_EP) {
+		if (!strcmp(cf_live->eps[g_cn.lis[c->lis].ep].name, t->ebytes + pol->rd_arg))
+			return 0;
+		rs_redirect(c, m, t->ebytes + pol->rd_arg, code);
+	} else if (pol->rd == RD_URL) {
+		rs_location(c, pol->rd_code, t->ebytes + pol->rd_arg, strlen(t->ebytes + pol->rd_arg));
+	} else if (pol->rd == RD_REGEX) {
+		return up_regex_redirect(c, m, t->rx + pol->rd_rx, t->ebytes + pol->rd_arg, code);
+	}
+	return pol->rd ? ING_ERR : 0;
+}
+
+/* The path route rt sends its pod when its policy rewrites it, in
+ * Traefik's order: rewrite-target (instead of the strip), else after the
+ * strip AddPrefix, ReplacePathRegex, ReplacePath (and rule-type
+ * ReplacePath); or nginx's rewrite-target with its location's groups (an
+ * absolute URL there is a 302, as in nginx; a '?' brings arguments, the
+ * request's after them). The result is normalized again, so a rewrite
+ * never brings back a dot-segment. *path (and *query) then point into
+ * g_up.rw2; rw->replaced at the path before (X-Replaced-Path, not for
+ * AddPrefix or nginx). 0 to go on, or ING_ERR when answered. */
+static int
+up_rewrite(struct cn *c, const struct rt_table *t, const struct rt_route *rt, struct ing_str *path,
+           struct ing_str *query, struct up_rw *rw)
+{
+	const struct rt_policy *pol = &t->policies[rt->policy];
+	const char *arg = pol->rw_arg >= 0 ? t->ebytes + pol->rw_arg : "";
+	char *out = g_up.rw;
+	int n = 0, cap[2 * RX_GROUPS];
+	size_t k = 0;
+	if (rt->replace)
+		n = ing_snprintf(out, sizeof g_up.rw, "%s", rt->path);
+	else if (pol->rw == RW_TARGET || pol->rw == RW_ADDPREFIX)
+		n = ing_snprintf(out, sizeof g_up.rw, "%s%.*s", arg, (int)path->n, path->p);
+	else if (pol->rw == RW_REPLACE)
+		n = ing_snprintf(out, sizeof g_up.rw, "%s", arg);
+	else if (pol->rw == RW_REGEX)
+		n = rx_replace_all(t->rx + pol->rw_rx, arg, path->p, (int)path->n, out, sizeof g_up.rw);
+	else if (pol->rw == RW_NGINX)
+		n = rt->match != MT_REGEX || !rx_exec(t->rx + rt->rx, path->p, (int)path->n, 0, cap) ? -2
+		    : rx_expand(arg, path->p, cap, out, &k, sizeof g_up.rw) != 0 ? ING_ERR : (int)k;
+	if (n == -2)
+		return 0; /* its regex did not match: the path as it is */
+	if (n < 0 || n >= (int)sizeof g_up.rw - 4) {
+		rs_error(c, 414, RSN_BAD_REQUEST, "the rewritten path is too long");
+		return ING_ERR;
+	}
+	if (pol->rw == RW_NGINX && (!strncmp(out, "http://", 7) || !strncmp(out, "https://", 8))) {
+		rs_location(c, 302, out, (size_t)n);
+		return ING_ERR;
+	}
+	if (pol->rw == RW_TARGET) /* the whole path: the target took the place of the route's */
+		rw->replaced = (struct ing_str){g_up.target, (size_t)(path->p - g_up.target) + path->n};
+	else if (pol->rw != RW_ADDPREFIX && pol->rw != RW_NGINX)
+		rw->replaced = *path;
+	/* Traefik's result is a path: its '?' and '#' are characters of it */
+	char *q = pol->rw == RW_NGINX ? memchr(out, '?', (size_t)n) : NULL;
+	for (int i = 0; pol->rw != RW_NGINX && i < n; i++)
+		if ((out[i] == '?' || out[i] == '#') && n + 2 < (int)sizeof g_up.rw - 4) {
+			memmove(out + i + 3, out + i + 1, (size_t)(n - i));
+			memcpy(out + i, out[i] == '?' ? "%3F" : "%23", 3);
+			n += 2;
+		}
+	if (out[0] != '/') { /* a path is absolute */
+		memmove(out + 1, out, (size_t)n + 1);
+		out[0] = '/';
+		n++;
+		q = q ? q + 1 : NULL;
+	}
+	const char *why;
+	struct ing_str nq;
+	int pl = rt_path_norm((struct ing_str){out, q ? (size_t)(q - out) : (size_t)n}, g_up.rw2, sizeof g_up.rw2 / 2, &nq,
+	                      &why);
+	if (pl < 0) {
+		rs_error(c, 400, RSN_BAD_REQUEST, why);
+		return ING_ERR;
+	}
+	*path = (struct ing_str){g_up.rw2, (size_t)pl};
+	if (q != NULL) { /* nginx: the rewrite's arguments, then the request's */
+		char *a = g_up.rw2 + sizeof g_up.rw2 / 2;
+		int an = ing_snprintf(a, sizeof g_up.rw2 / 2, "%.*s%s%.*s", (int)(out + n - q), q,
+		                      query->n > 1 && out + n - q > 1 ? "&" : "", (int)(query->n ? query->n - 1 : 0),
+		                      query->n ? query->p + 1 : "");
+		*query = (struct ing_str){a, (size_t)ING_MIN(an, (int)sizeof g_up.rw2 / 2 - 1)};
 	}
 	return 0;
 }
@@ -13206,9 +14212,10 @@ up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const 
  * whitelists, nginx's limits (503, as nginx), CORS, basic auth (who[1]),
  * an unsupported pod protocol. 0 to go on, ING_ERR when answered. */
 static int
-up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, int pi, const char *host,
+up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, const struct rt_route *rt, const char *host,
           const struct ing_addr *client, struct up_who who[2])
 {
+	int pi = rt->policy;
 	const struct rt_policy *pol = &t->policies[pi];
 	const struct cf_ep *cep = &cf_live->eps[g_cn.lis[c->lis].ep];
 	if (up_secure(c, m, t, pi, host) != 0)
@@ -13218,6 +14225,8 @@ up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, int pi, cons
 		rs_error(c, 403, RSN_WHITELIST, "source not in whitelist-source-range");
 		return ING_ERR;
 	}
+	if ((pol->rd || pol->app_root >= 0) && up_redirect(c, m, t, rt) != 0)
+		return ING_ERR;
 	enum rsn lim = rl_check(c, t, pol, client);
 	if (lim != RSN_NONE) {
 		rs_error(c, 503, lim, lim == RSN_RATE_LIMIT ? "over limit-rps or limit-rpm" : lim == RSN_CONN_LIMIT
@@ -13284,7 +14293,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->srv = -1;
 	c->bytes = 0;
 	al_route(c, t, rt);
-	if (up_policy(c, m, t, rt->policy, host, &client, who) != 0)
+	if (up_policy(c, m, t, rt, host, &client, who) != 0)
 		return;
 	if (b->refused != NULL) {
 		rs_error(c, 500, RSN_ROUTE_CONFIG, b->refused);
@@ -13298,18 +14307,24 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, 503, RSN_NO_SERVER, b->why);
 		return;
 	}
-	/* the path the pod sees: normalized, the matched prefix stripped */
+	/* the path the pod sees: normalized, the matched prefix stripped, or
+	 * rewritten (up_rewrite) */
 	struct ing_str path = {g_up.target, (size_t)pl};
-	if (rt->strip && rt->path_len > 0) {
+	struct up_rw rw = {{NULL, 0}, pol->xfp >= 0 ? t->ebytes + pol->xfp : NULL};
+	if ((rt->strip || pol->rw == RW_TARGET) && rt->path_len > 0 && rt->match != MT_REGEX) {
 		size_t cut = mp == g_up.target ? rt->path_len : rt_match_form(g_up.target, (size_t)pl, g_up.match, rt->path_len);
+		if (pol->rw == RW_TARGET && rt->path_len == 1)
+			cut = 0; /* Traefik's path "/": the target goes before the whole path */
 		path.p += ING_MIN(cut, path.n);
 		path.n -= ING_MIN(cut, path.n);
-		if (path.n == 0 || path.p[0] != '/') { /* keep a leading slash */
+		if (pol->rw != RW_TARGET && (path.n == 0 || path.p[0] != '/')) { /* keep a leading slash */
 			path.p--;
 			path.n++;
 			g_up.target[path.p - g_up.target] = '/';
 		}
 	}
+	if ((pol->rw || rt->replace) && up_rewrite(c, t, rt, &path, &query, &rw) != 0)
+		return;
 	c->meth = (uint8_t)m->meth;
 	c->minor = (uint8_t)m->minor;
 	c->retries = 0;
@@ -13355,7 +14370,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, st, st == 503 ? RSN_NO_SLOT : tl.pod >= 0 ? RSN_UPSTREAM_TLS : RSN_UPSTREAM_CONNECT, why);
 		return;
 	}
-	if ((st = up_request_head(c, u, m, rt, path, query, who, t->policies[rt->policy].pass_cert)) != 0) {
+	if ((st = up_request_head(c, u, m, rt, path, query, who, &rw, t->policies[rt->policy].pass_cert)) != 0) {
 		up_fail(c, u, st, RSN_HEAD_TOO_LARGE, "request head too large");
 		c->in->r += (uint32_t)m->head_len;
 		return;
@@ -13475,7 +14490,7 @@ up_timeout(struct cn *x)
 	                                   : "connect timed out (dialTimeout)");
 }
 
-/* ===== 18. responses of our own ======================================= rs_
+/* ===== 19. responses of our own ======================================= rs_
  * Each with a short text body. An answer to a request whose body was not
  * read closes the connection afterwards.
  */
@@ -13485,8 +14500,12 @@ rs_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 204: return "No Content";
+	case 300: return "Multiple Choices";
 	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
 	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -13494,6 +14513,7 @@ rs_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
@@ -13539,7 +14559,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 /* Own answers and cut client connections, by reason: counted by status
  * (the last column: a cut, no answer), put in the access log, and logged
  * at INFO at most once a second per reason, with how many were not. */
-static const int rs_codes[] = {204, 301, 307, 400, 401, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+static const int rs_codes[] = {204, 300, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define RS_NCODES ING_ARRAY_LEN(rs_codes)
 static struct {
 	uint64_t n[RSN__COUNT][RS_NCODES];
@@ -13658,6 +14678,24 @@ rs_godur(uint64_t ms, char *b, size_t cap)
 		ing_snprintf(b, cap, "%u%ss", (unsigned)s, frac);
 }
 
+/* A redirect to url[0..n); one that would not fit the answer or holds a
+ * control byte (it would split the head) is refused: 400. */
+static void
+rs_location(struct cn *c, int code, const char *url, size_t n)
+{
+	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], body[32];
+	for (size_t i = 0; i < n && n < sizeof hdr - 16; i++)
+		if ((unsigned char)url[i] < 0x20 || url[i] == 0x7f)
+			n = sizeof hdr;
+	if (n >= sizeof hdr - 16) {
+		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
+		return;
+	}
+	ing_snprintf(hdr, sizeof hdr, "Location: %.*s\r\n", (int)n, url);
+	int bn = ing_snprintf(body, sizeof body, "%s\n", rs_reason(code));
+	rs_answer(c, code, RSN_REDIRECT, "redirect", hdr, body, (size_t)bn);
+}
+
 /* 301 to the same host and target on entry point ep_name (its scheme and
  * port; the default port of the scheme is left out). */
 /* A redirect (301, 307) to scheme://host[:port] and the request's target;
@@ -13665,17 +14703,12 @@ rs_godur(uint64_t ms, char *b, size_t cap)
 static void
 rs_redirect_to(struct cn *c, const struct hp_msg *m, int https, const char *host, unsigned port, int code)
 {
-	char hdr[ING_NAME_LEN + ING_PATH_LEN * 2 + 64], pstr[8] = "", body[32];
-	if (m->target.n > ING_PATH_LEN * 2) {
-		rs_error(c, 400, RSN_BAD_REQUEST, "cannot redirect");
-		return;
-	}
+	char url[ING_NAME_LEN + ING_PATH_LEN * 2 + 32], pstr[8] = "";
 	if (port != (https ? 443u : 80u))
 		ing_snprintf(pstr, sizeof pstr, ":%u", port);
-	ing_snprintf(hdr, sizeof hdr, "Location: %s://%s%s%.*s\r\n", https ? "https" : "http", host, pstr, (int)m->target.n,
-	             m->target.p);
-	int bn = ing_snprintf(body, sizeof body, "%s\n", rs_reason(code));
-	rs_answer(c, code, RSN_REDIRECT, "redirect", hdr, body, (size_t)bn);
+	int n = ing_snprintf(url, sizeof url, "%s://%s%s%.*s", https ? "https" : "http", host, pstr, (int)m->target.n,
+	                     m->target.p);
+	rs_location(c, code, url, (size_t)n);
 }
 
 /* A redirect to entry point ep_name, the request's host kept. */
@@ -13701,7 +14734,7 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name, int code)
 	rs_redirect_to(c, m, to->tls, host, to->addr.port, code);
 }
 
-/* ===== 19. metrics, admin API and access log ========================== mx_ al_
+/* ===== 20. metrics, admin API and access log ========================== mx_ al_
  * The admin listener ([web] address) is read-only: /ping (liveness),
  * /ready (first sync done and a table live), /metrics (Prometheus text
  * 0.0.4), /api/providers[/kubernetes] (the live frontends and backends in
@@ -14726,7 +15759,7 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	rs_error(c, 404, RSN_ADMIN, "no such admin path");
 }
 
-/* ===== 20. event loop and main ======================================== ev_
+/* ===== 21. event loop and main ======================================== ev_
  * One poll() per turn: listeners, the signal pipe and every connection
  * that wants something; the timeout is the nearest deadline. Closes are
  * reaped at the end of the turn.
@@ -15184,8 +16217,8 @@ main(int argc, char **argv)
 }
 #endif
 
-/* ===== 21. appendix: password hashes ================================== au_
- * What basic auth (section 14) verifies with: base64 in its three
+/* ===== 22. appendix: password hashes ================================== au_
+ * What basic auth (section 15) verifies with: base64 in its three
  * alphabets, Blowfish and bcrypt (in slices, for the loop), MD5-crypt and
  * {SHA}. Constant-time where a secret is compared.
  */

@@ -215,6 +215,11 @@
 #ifndef ING_MAX_RATE_KEYS
 #define ING_MAX_RATE_KEYS 16384
 #endif
+/* Regex instructions in one routing table (the rewrite and redirect
+ * patterns; 6 bytes each, one pattern at most 512). */
+#ifndef ING_MAX_REGEX_INSNS
+#define ING_MAX_REGEX_INSNS 16384
+#endif
 /* Rates in one Traefik rate-limit's rateset. */
 #ifndef ING_MAX_RATESET
 #define ING_MAX_RATESET 4

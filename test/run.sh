@@ -41,6 +41,7 @@ if [ "$MODE" = all ]; then
 	run cli sh test/cli.sh
 	run replay sh test/replay.sh
 	run yaml_diff python3 test/yaml_diff.py build/test/ymcat
+	run regex_diff python3 test/regex_diff.py build/test/rxcat
 	run tls sh test/tls/run.sh
 fi
 run fakeapi sh test/fakeapi_test.sh

@@ -1046,6 +1046,54 @@ TEST(test_loop_faults)
 	}
 }
 
+/* ---------------------------------------------------------------- regexes */
+
+/* rx_template and rx_replace_all: Go's ReplaceAllString and Expand, and
+ * nginx's $1..$9 (the matching itself: test/regex_diff.py against Python). */
+TEST(test_regex_replace)
+{
+	static struct rx_insn prog[RX_PROG];
+	char names[RX_GROUPS][24], tp[256], out[256], err[160];
+	static const struct {
+		const char *re, *repl, *in, *want;
+	} go[] = {
+	    {"^http://www\\.(.*)", "http://$1", "http://www.a.b/x", "http://a.b/x"},
+	    {"a(x*)b", "${1}W", "-ab-axxb-", "-W-xxW-"},
+	    {"a(x*)b", "$1W", "-ab-axxb-", "---"}, /* $1W is the group named 1W: none */
+	    {"a(x*)b", "$$1", "-axb-", "-$1-"},
+	    {"x*", "-", "abc", "-a-b-c-"}, /* empty matches, not right after a match */
+	    {"a|b", "[$0]", "cab", "c[a][b]"},
+	    {"(?P<ver>v\\d+)/(.*)", "${2}@$ver", "/v2/items", "/items@v2"},
+	    {"^/old/(.*)", "/new/$1$", "/old/x", "/new/x$"}, /* a $ without a name stays */
+	};
+	for (size_t i = 0; i < sizeof go / sizeof go[0]; i++) {
+		CHECK(rx_compile(go[i].re, 0, prog, RX_PROG, names, err, sizeof err) > 0);
+		CHECK(rx_template(go[i].repl, 1, names, tp, sizeof tp, err, sizeof err) >= 0);
+		int n = rx_replace_all(prog, tp, go[i].in, (int)strlen(go[i].in), out, sizeof out);
+		CHECK_STR(n >= 0 ? out : "(no match)", go[i].want);
+	}
+	CHECK(rx_replace_all(prog, tp, "nothing", 7, out, sizeof out) == -2);
+	CHECK(rx_compile("(a)", 0, prog, RX_PROG, names, err, sizeof err) > 0);
+	CHECK(rx_replace_all(prog, "\x01\x01\x01\x01\x01\x01", "aaaaaaaaaa", 10, out, 8) == ING_ERR); /* never past out */
+	/* nginx's: $1..$9 a digit each; another $variable refused */
+	CHECK(rx_template("/$2x$10", 0, NULL, tp, sizeof tp, err, sizeof err) == 7 && !memcmp(tp, "/\x01\x02x\x01\x01" "0", 7));
+	CHECK(rx_template("https://$host/$1", 0, NULL, tp, sizeof tp, err, sizeof err) == ING_ERR &&
+	      strstr(err, "nginx variables"));
+	CHECK(rx_template("/a\nb", 1, NULL, tp, sizeof tp, err, sizeof err) == ING_ERR && strstr(err, "control"));
+	/* the limits: RX_PROG a pattern, {n,m} up to 1000, nine groups */
+	CHECK(rx_compile("(a{1000}){2}", 0, prog, RX_PROG, NULL, err, sizeof err) == ING_ERR && strstr(err, "too long"));
+	CHECK(rx_compile("x{1001}", 0, prog, RX_PROG, NULL, err, sizeof err) == ING_ERR && !strcmp(err, "column 2: a bad {n,m} (n <= m <= 1000)"));
+	CHECK(rx_compile("(1)(2)(3)(4)(5)(6)(7)(8)(9)", 0, prog, RX_PROG, NULL, err, sizeof err) > 0);
+	CHECK(rx_compile("(1)(2)(3)(4)(5)(6)(7)(8)(9)(10)", 0, prog, RX_PROG, NULL, err, sizeof err) == ING_ERR &&
+	      strstr(err, "column 28: more than 9 groups"));
+	CHECK(rx_compile("a{,2}", 0, prog, RX_PROG, NULL, err, sizeof err) > 0); /* RE2: a literal { */
+	int cap[2 * RX_GROUPS];
+	CHECK(rx_exec(prog, "xa{,2}", 6, 0, cap) && cap[0] == 1 && cap[1] == 6);
+	CHECK(rx_compile("(?i)ab[c-e]", 0, prog, RX_PROG, NULL, err, sizeof err) > 0 && rx_exec(prog, "xABD", 4, 0, cap) &&
+	      cap[0] == 1);
+	CHECK(rx_compile("^b", 0, prog, RX_PROG, NULL, err, sizeof err) > 0 && !rx_exec(prog, "ab", 2, 1, cap)); /* ^ is the text's start */
+}
+
 int
 main(void)
 {
@@ -1073,6 +1121,7 @@ main(void)
 	RUN(test_loop_drain);
 	RUN(test_loop_reload);
 	RUN(test_loop_faults);
+	RUN(test_regex_replace);
 	printf("unit_core: %d passed, %d failed\n", ut_pass, ut_fail);
 	return ut_fail != 0;
 }

@@ -3610,7 +3610,7 @@ enum {
 	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_RATE_LIMIT,
 	IA_REWRITE, IA_REQ_MOD, IA_APP_ROOT, IA_REDIR_EP, IA_REDIR_PERM, IA_REDIR_REGEX, IA_REDIR_REPL,
 	IA_NGX_REWRITE, IA_NGX_USE_REGEX, IA_NGX_APP_ROOT, IA_NGX_PERM, IA_NGX_PERM_CODE, IA_NGX_TEMP,
-	IA_NGX_TEMP_CODE, IA_NGX_XFP,
+	IA_NGX_TEMP_CODE, IA_NGX_XFP, IA_NGX_WWW, IA_NGX_ALIAS,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -4980,7 +4980,7 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("rewrite-target", IA_NGX_REWRITE) JS_N("use-regex", IA_NGX_USE_REGEX) JS_N("app-root", IA_NGX_APP_ROOT)
     JS_N("permanent-redirect", IA_NGX_PERM) JS_N("permanent-redirect-code", IA_NGX_PERM_CODE)
     JS_N("temporal-redirect", IA_NGX_TEMP) JS_N("temporal-redirect-code", IA_NGX_TEMP_CODE)
-    JS_N("x-forwarded-prefix", IA_NGX_XFP)
+    JS_N("x-forwarded-prefix", IA_NGX_XFP) JS_N("from-to-www-redirect", IA_NGX_WWW) JS_N("server-alias", IA_NGX_ALIAS)
 #undef JS_T
 #undef JS_N
 };
@@ -5022,12 +5022,12 @@ static const char *const js_ann_unsup[] = {
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "responseforwarding.flushinterval",
     /* ingress-nginx */
-    "from-to-www-redirect", "ssl-redirect", "force-ssl-redirect",
+    "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
     "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
     "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
     "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
-    "session-cookie-name", "default-backend", "custom-http-errors", "server-alias",
+    "session-cookie-name", "default-backend", "custom-http-errors",
     "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
     /* the legacy traefik. labels */
     "frontend.passTLSCert", "backend.loadbalancer.stickiness.cookieName",
@@ -8004,6 +8004,7 @@ struct rt_route {
 	uint8_t replace;  /* rule-type ReplacePath: any path, sent as this one */
 	uint16_t path_len;
 	int rx;           /* MT_REGEX: its program in the table's pool */
+	int canon;        /* from-to-www-redirect: the host it redirects to, + 1; 0 none */
 	uint32_t ep_mask; /* entry points served (bit = index in [entryPoints]) */
 	int host;         /* index in hosts; -1 for any host */
 	int backend;
@@ -8069,7 +8070,8 @@ struct rt_policy { /* per Ingress */
 	uint16_t rd_code;            /* nginx's redirect code */
 	int rw_arg, rw_rx, rd_arg, rd_rx;
 	int app_root, xfp;           /* app-root's path (app_root_ngx: nginx's); x-forwarded-prefix */
-	uint8_t app_root_ngx;
+	uint8_t app_root_ngx, www;   /* www: nginx's from-to-www-redirect */
+	int aliases;                 /* nginx's server-alias ("a, b"), or -1 */
 };
 enum { RW_NONE, RW_TARGET, RW_ADDPREFIX, RW_REPLACE, RW_REGEX, RW_NGINX };
 enum { RD_NONE, RD_EP, RD_REGEX, RD_URL };
@@ -9504,7 +9506,10 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 {
 	char v[1024], re[1024], tp[1024], err[160] = "", names[RX_GROUPS][24];
 	const char *why = NULL;
-	pol->rw_arg = pol->rw_rx = pol->rd_arg = pol->rd_rx = pol->app_root = pol->xfp = -1;
+	pol->rw_arg = pol->rw_rx = pol->rd_arg = pol->rd_rx = pol->app_root = pol->xfp = pol->aliases = -1;
+	pol->www = rb_bool(rb_ann(IA_NGX_WWW, v, sizeof v), 0) > 0;
+	if (rb_ann(IA_NGX_ALIAS, v, sizeof v)[0])
+		pol->aliases = rb_ebytes(t, v, strlen(v) + 1);
 	int perm = rb_bool(rb_ann(IA_REDIR_PERM, v, sizeof v), 0);
 	if (perm < 0)
 		rb_note(r, "redirect-permanent \"%s\" is not a boolean; 302/307", v);
@@ -9603,6 +9608,47 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		rb_note(r, "%s: its requests get 500", pol->refused);
 		pol->rw = pol->rd = 0;
 		pol->app_root = -1;
+	}
+}
+
+/* nginx's server-alias and from-to-www-redirect, once every Ingress has
+ * its routes: an alias name gets a copy of the Ingress's routes, the
+ * other name of from-to-www-redirect ("www." added or taken off) a route
+ * that redirects to the rule's host (308, as nginx) - each unless an
+ * Ingress routes that name itself (nginx then kept that server). */
+static void
+rb_aliases(struct rt_table *t)
+{
+	int n = t->nroutes, own = t->nhosts; /* hosts from own on are the aliases' */
+	for (int i = 0; i < n && g_rb.fail == NULL; i++) {
+		const struct rt_policy *pol = &t->policies[t->routes[i].policy];
+		if (t->routes[i].host_kind != HK_EXACT || (pol->aliases < 0 && !pol->www))
+			continue;
+		char name[ING_NAME_LEN];
+		const char *h = t->hosts[t->routes[i].host].name, *a = pol->aliases >= 0 ? t->ebytes + pol->aliases : "";
+		for (int k = -(int)pol->www; g_rb.fail == NULL;) {
+			if (k < 0) { /* the from-to-www name first */
+				ing_snprintf(name, sizeof name, strncmp(h, "www.", 4) ? "www.%s" : "%s", h + (strncmp(h, "www.", 4) ? 0 : 4));
+			} else {
+				while (*a == ' ' || *a == ',')
+					a++;
+				size_t l = strcspn(a, ", ");
+				if (l == 0)
+					break;
+				if (l >= sizeof name || !rt_host_norm((struct ing_str){a, l}, name, sizeof name) || name[0] == '*')
+					name[0] = '\0'; /* exact names only */
+				a += l;
+			}
+			int hi = name[0] ? rb_host(t, name, 0, 0) : -1;
+			if (name[0] && (hi < 0 || hi >= own) && t->nroutes < ING_MAX_ROUTES && (hi = rb_host(t, name, 0, 1)) >= 0) {
+				struct rt_route *rt = &t->routes[t->nroutes++];
+				*rt = t->routes[i];
+				rt->host = hi;
+				rt->canon = k < 0 ? t->routes[i].host + 1 : 0;
+			}
+			if (k++ < 0 && pol->aliases < 0)
+				break;
+		}
 	}
 }
 
@@ -9908,6 +9954,7 @@ rb_rebuild(void)
 	for (int k = 0; k < n && g_rb.fail == NULL; k++)
 		rb_ingress(t, &g_st.ing[g_rb.ing_order[k]], (uint32_t)k, default_eps);
 
+	rb_aliases(t);
 	if (g_rb.fail == NULL) {
 		rb_dedupe(t);
 		rb_sorting = t;
@@ -14283,6 +14330,15 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
 	if (rt == NULL) {
 		rs_error(c, 404, RSN_NO_ROUTE, "no route");
+		return;
+	}
+	if (rt->canon) { /* nginx's from-to-www-redirect: the other name moves to the rule's, port kept */
+		int https = (c->flags & CNF_HTTPS) != 0;
+		const char *colon = m->host.p ? memchr(m->host.p, ':', m->host.n) : NULL;
+		unsigned port = https ? 443 : 80;
+		if (colon != NULL)
+			port = (unsigned)strtoul(colon + 1, NULL, 10);
+		rs_redirect_to(c, m, https, t->hosts[rt->canon - 1].name, port, 308);
 		return;
 	}
 	const struct rt_backend *b = &t->backends[rt->backend];

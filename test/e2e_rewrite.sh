@@ -7,7 +7,8 @@
 # redirect-regex/-replacement and redirect-permanent (codes by method), an
 # entry point's [redirect] regex; ingress-nginx's rewrite-target with
 # capture groups on regex paths, use-regex (any case), app-root,
-# permanent-/temporal-redirect with codes, x-forwarded-prefix; and what must
+# permanent-/temporal-redirect with codes, x-forwarded-prefix,
+# from-to-www-redirect, server-alias; and what must
 # not happen: a rewrite bringing back "..", an encoded slash decoded, a bad
 # or lone annotation served unrewritten (500 instead), a hostile regex slow.
 cd "$(dirname "$0")/.." || exit 1
@@ -82,6 +83,11 @@ echo "$N/temporal-redirect: https://maint.example/" | ing nt nt.test /
 printf '%s\n' "$N/x-forwarded-prefix: /shop" | ing nx nx.test /
 echo "$N/rewrite-target: /\$1" | ing nbad nbad.test '/x(' ImplementationSpecific
 echo "$N/use-regex: 'true'" | ing hostile hostile.test '/(a*)*b' ImplementationSpecific
+echo "$N/from-to-www-redirect: 'true'" | ing www1 www.shop.test /
+echo "$N/from-to-www-redirect: 'true'" | ing www2 apex.test /
+echo "$N/from-to-www-redirect: 'true'" | ing www3 taken.test /
+echo "{}" | ing www3own www.taken.test /own
+echo "$N/server-alias: 'alias1.test, ALIAS2.test, rw1.test'" | ing al main.test /
 ready
 eventually "routes built" sh -c "curl -s http://127.0.0.1:$WEB/api/providers | grep -q hostile.test"
 get() { # HOST PATH [curl args]: "CODE BODY" (the body's first line)
@@ -172,6 +178,13 @@ curl -s -H 'Host: nx.test' http://127.0.0.1:$HTTP/echo | grep -q '^X-Forwarded-P
 	fail "x-forwarded-prefix"
 is "$(get nbad.test '/x(')" "500 Internal Server Error" && grep -q 'ingress t/nbad: path /x( as a regex: column' "$T_TMP/ingressd.log" &&
 	ok "a path that is not a regex: 500, logged with its column" || fail "bad nginx regex"
+is "$(get shop.test '/x?y=1')" "308 Permanent Redirect" && is "$(loc)" "http://www.shop.test/x?y=1" &&
+	is "$(get www.apex.test /z)" "308 Permanent Redirect" && is "$(loc)" "http://apex.test/z" &&
+	ok "from-to-www-redirect: the other name 308 to the rule's host, both ways" || fail "from-to-www: $(loc)"
+is "$(get www.taken.test /own)" "200 b1 /own" && is "$(get www.taken.test /x)" "404 404 page not found" &&
+	ok "... not over a name another Ingress routes" || fail "from-to-www over a routed name"
+is "$(get alias1.test /q)" "200 b1 /q" && is "$(get alias2.test /q)" "200 b1 /q" && is "$(get rw1.test /q)" "404 404 page not found" &&
+	ok "server-alias: the aliases served as the host (not a name another Ingress routes)" || fail "server-alias"
 long=$(head -c 6000 /dev/zero | tr '\0' a)
 s=$(date +%s%N)
 is "$(get hostile.test "/$long")" "404 404 page not found" && e=$(( ($(date +%s%N) - s) / 1000000 )) && [ "$e" -lt 1000 ] &&

@@ -200,6 +200,9 @@ def main():
                 ("whitelist", "whitelist 127.0.0.0/8", ">=", 0.9),
                 ("headers", "5 custom response headers + HSTS (force-hsts, so over plain HTTP)", ">=", 0.95),
                 ("ratelimit", "rate limit that never trips (nginx `limit-rps: \"1000000\"`; a client's bucket checked on every request)", ">=", 0.95),
+                ("trl", "Traefik `rate-limit` that never trips (request.header.X-Key: a salted SHA-256 of the value per request)", ">=", 0.95),
+                ("rewrite", "Traefik `rewrite-target: /rw` on path / (the path rewritten, normalized again, X-Replaced-Path)", ">=", 0.95),
+                ("redirect", "Traefik `redirect-regex` that never matches (the regex run on scheme://Host+URI every request)", ">=", 0.95),
                 ("pp", "entry point with PROXY protocol on (trustedIPs 127.0.0.1; wrk sends no header: the optional header looked for once per connection)", ">=", 0.95),
                 ("haproxy_plain", "HAProxy (mode tcp) in front of the plain entry point: base of the next row", None, None),
                 ("pp_haproxy", "HAProxy send-proxy-v2 to the PROXY entry point, ratio to the row above (header parsed once per connection)", ">=", 0.95),
@@ -250,6 +253,8 @@ def main():
                          "(curl, incl. process start)")
         if kv.get("B.headers_check"):
             extra.append(f"header route checked before the runs (curl, 2 answers on one connection): {kv['B.headers_check']}")
+        if kv.get("B.rewrite_check"):
+            extra.append(f"Traefik rate-limit, rewrite and redirect routes checked before the runs: {kv['B.rewrite_check']}")
         if kv.get("B.ratelimit_check"):
             extra.append(f"rate-limit route checked before the runs: {kv['B.ratelimit_check']}; {kv.get('B.ratelimit_end', '')}")
         if kv.get("B.pp_check"):

@@ -245,6 +245,11 @@ cat >>"$TMP/back/nginx.conf" <<EOF
             default_type text/plain;
             return 200 "hello from the bench backend\n";
         }
+        location /rw/ { # where B's rewrite route sends: it says so
+            default_type text/plain;
+            add_header X-Rewritten \$uri;
+            return 200 "hello from the bench backend\n";
+        }
     }
 }
 EOF
@@ -343,6 +348,14 @@ HDR_HSTS=31536000
 # B's rate-limit route: nginx's limit-rps at a rate wrk never reaches (the
 # burst is 5 times it), so every request is checked and none refused
 RL_RPS=1000000
+# B's Traefik rate-limit route: keyed by a header wrk does not send (one
+# key, "", its salted SHA-256 taken on every request), a rate never reached
+TRL='{extractorfunc: request.header.X-Key, rateset: {a: {period: 1s, average: 1000000, burst: 1000000}}}'
+# B's rewrite route (Traefik's rewrite-target on "/": the target goes
+# before the path, X-Replaced-Path added) and redirect route (a
+# redirect-regex that never matches: run on scheme://Host+URI every time)
+RWT=/rw
+RXR='^https://nowhere\\.example/(.*)'
 objects() {
 	cat <<EOF
 apiVersion: v1
@@ -378,6 +391,9 @@ EOF
 		'wl wl.bench plain {ingress.kubernetes.io/whitelist-source-range: "127.0.0.0/8"}' \
 		"hdr hdr.bench plain {ingress.kubernetes.io/custom-response-headers: \"$HDR_RESP\", ingress.kubernetes.io/hsts-max-age: \"$HDR_HSTS\", ingress.kubernetes.io/force-hsts: \"true\"}" \
 		"rl rl.bench plain {nginx.ingress.kubernetes.io/limit-rps: \"$RL_RPS\"}" \
+		"trl trl.bench plain {ingress.kubernetes.io/rate-limit: \"$TRL\"}" \
+		"rw rw.bench plain {ingress.kubernetes.io/rewrite-target: \"$RWT\"}" \
+		"rx rx.bench plain {ingress.kubernetes.io/redirect-regex: \"$RXR\", ingress.kubernetes.io/redirect-replacement: \"https://x/\$1\"}" \
 		'auth auth.bench plain {ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: bench-auth}'; do
 		set -- $spec
 		n=$1 h=$2 s=$3
@@ -619,6 +635,15 @@ section_B() {
 		note B "rl.bench has no rate-limit state after a request (answer $c1, ingressd_rate_limit_clients ${o:-absent}): its row is invalid"
 	fi
 	variants="$variants ratelimit"
+	# Traefik's rate-limit, the rewrite and the redirect-regex routes: each
+	# must answer 200 (the rewrite's pod sees /rw/..., the redirect none)
+	c0=$(http_code -H 'Host: trl.bench' "$U")
+	c1=$(curl -s -D - -o /dev/null -H 'Host: rw.bench' "${U}echo" | tr -d '\r' | awk 'tolower($1) == "x-rewritten:" {print $2}')
+	c2=$(http_code -H 'Host: rx.bench' "$U")
+	kv B.rewrite_check "trl.bench $c0; rw.bench /echo reaches the pod as $c1; rx.bench $c2"
+	[ "$c0" = 200 ] && variants="$variants trl" || note B "trl.bench answered $c0: no Traefik rate-limit row"
+	[ "$c1" = "$RWT/echo" ] && variants="$variants rewrite" || note B "rw.bench: the pod saw $c1, not $RWT/echo: no rewrite row"
+	[ "$c2" = 200 ] && variants="$variants redirect" || note B "rx.bench answered $c2: no redirect-regex row"
 	# PROXY protocol entry point: a request without a header must be
 	# served there and counted as result="none" (else the row is invalid);
 	# one with a v1 header (curl --haproxy-protocol) counted "trusted"
@@ -726,6 +751,9 @@ EOF
 		whitelist) wrk_run B whitelist "$2" "$VSECS" $IPID "$U" -H 'Host: wl.bench' ;;
 		headers) wrk_run B headers "$2" "$VSECS" $IPID "$U" -H 'Host: hdr.bench' ;;
 		ratelimit) wrk_run B ratelimit "$2" "$VSECS" $IPID "$U" -H 'Host: rl.bench' ;;
+		trl) wrk_run B trl "$2" "$VSECS" $IPID "$U" -H 'Host: trl.bench' ;;
+		rewrite) wrk_run B rewrite "$2" "$VSECS" $IPID "$U" -H 'Host: rw.bench' ;;
+		redirect) wrk_run B redirect "$2" "$VSECS" $IPID "$U" -H 'Host: rx.bench' ;;
 		pp) wrk_run B pp "$2" "$VSECS" $IPID "http://127.0.0.1:$PPORT/" -H 'Host: plain.bench' ;;
 		pp_haproxy) # with its base (HAProxy to the plain entry point) back to back, order alternating
 			for h in $([ $(($2 % 2)) = 1 ] && echo "$HB1 $HB2" || echo "$HB2 $HB1"); do
@@ -755,7 +783,7 @@ EOF
 		pp) warm -H 'Host: plain.bench' "http://127.0.0.1:$PPORT/" ;;
 		pp_haproxy) for h in $HB1 $HB2; do warm -H 'Host: plain.bench' "http://127.0.0.1:$h/"; done ;;
 		metrics) ;;
-		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/; s/ratelimit/rl/').bench" "$U" ;;
+		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/; s/ratelimit/rl/; s/rewrite/rw/; s/redirect/rx/').bench" "$U" ;;
 		esac
 	done
 	# Each round: plain, half the variants, plain again, the other half

@@ -87,7 +87,7 @@ ingress_s1 ngx-map ngxmap.test "{$N/auth-type: basic, $N/auth-secret: ngx-map, $
 ingress_s1 ngx-other-ns ngxns.test "{$N/auth-type: basic, $N/auth-secret: kube-system/ngx-file}"
 ingress_s1 ngx-url ngxurl.test "{$N/auth-url: \"http://auth.example/check\", $N/auth-signin: \"http://auth.example/\"}"
 ingress_s1 hdr-field hdr.test "{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-header-field: X-WebAuth-User}"
-ingress_s1 unsup unsup.test "{ingress.kubernetes.io/rewrite-target: /app, $N/proxy-buffering: "on", ingress.kubernetes.io/no-such-thing: x}"
+ingress_s1 unsup unsup.test "{ingress.kubernetes.io/error-pages: /app, $N/proxy-buffering: "on", ingress.kubernetes.io/no-such-thing: x}"
 
 htpasswd -nbB -C 5 gate keeper >"$T_TMP/gate.htpasswd"
 cat >"$T_TMP/i.conf" <<EOF
@@ -196,12 +196,12 @@ echo "$e" | grep -q '^X-Webauth-User: alice$\|^X-WebAuth-User: alice$' && ! echo
 	ok "auth-header-field: the checked user, the client's header gone" || fail "auth-header-field ($e)"
 # annotations ingressd does not implement: logged once, shown, counted
 # (the API server sends annotations sorted by name)
-eventually "unsupported annotations logged" grep -q 't/unsup: annotations ingressd does not implement, ignored: ingress.kubernetes.io/no-such-thing, ingress.kubernetes.io/rewrite-target, nginx.ingress.kubernetes.io/proxy-buffering' "$T_TMP/ingressd.log"
+eventually "unsupported annotations logged" grep -q 't/unsup: annotations ingressd does not implement, ignored: ingress.kubernetes.io/error-pages, ingress.kubernetes.io/no-such-thing, nginx.ingress.kubernetes.io/proxy-buffering' "$T_TMP/ingressd.log"
 is "$(grep -c 't/unsup: annotations ingressd does not implement' "$T_TMP/ingressd.log")" 1 && ok "... once" || fail "logged more than once"
-curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q '"unsupportedAnnotations":\["ingress.kubernetes.io/no-such-thing","ingress.kubernetes.io/rewrite-target","nginx.ingress.kubernetes.io/proxy-buffering"\]' &&
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q '"unsupportedAnnotations":\["ingress.kubernetes.io/error-pages","ingress.kubernetes.io/no-such-thing","nginx.ingress.kubernetes.io/proxy-buffering"\]' &&
 	ok "... listed on /api/providers" || fail "unsupported annotations on /api/providers"
 m=$(curl -s "http://127.0.0.1:$WEB/metrics")
-echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/rewrite-target"} 1$' &&
+echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/error-pages"} 1$' &&
 	echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="other"} 1$' && ok "... counted in /metrics" ||
 	fail "unsupported annotations in /metrics"
 

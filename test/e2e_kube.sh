@@ -156,7 +156,8 @@ ngx_ingress ngx-wl wl.e2e.test "{$N/whitelist-source-range: \"10.0.0.0/8\"}" && 
 ngx_ingress ngx-auth auth.e2e.test "{$N/auth-type: basic, $N/auth-secret: e2e/htp, $N/auth-secret-type: auth-file, $N/auth-realm: kube}" &&
 	ok "ingress with nginx basic auth" || fail "ngx-auth"
 ngx_ingress ngx-url url.e2e.test "{$N/auth-url: \"http://127.0.0.1:1/auth\"}" && ok "ingress with auth-url" || fail "ngx-url"
-ngx_ingress ngx-rw rw.e2e.test "{$N/rewrite-target: /}" && ok "ingress with rewrite-target" || fail "ngx-rw"
+ngx_ingress ngx-rw rw.e2e.test "{$N/rewrite-target: /, $N/proxy-buffering: \"on\"}" && ok "ingress with rewrite-target" ||
+	fail "ngx-rw"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 WAIT=10 eventually "whitelist-source-range: 127.0.0.1 is outside 10.0.0.0/8: 403" sh -c \
 	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: wl.e2e.test' http://127.0.0.1:$HTTP/) = 403"
@@ -169,13 +170,13 @@ is "$(curl -s -u alice:s3cret -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/a)
 	ok "... the Secret's user: served" || fail "auth ok"
 WAIT=10 eventually "auth-url (not implemented): 401 to everyone, never open" sh -c \
 	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: url.e2e.test' http://127.0.0.1:$HTTP/) = 401"
-WAIT=10 eventually "rewrite-target (not implemented): served as if absent" sh -c \
-	"curl -s -H 'Host: rw.e2e.test' http://127.0.0.1:$HTTP/r | grep -qx 'b1 /r'"
-is "$(grep -c "ingress e2e/ngx-rw: annotations ingressd does not implement, ignored: $N/rewrite-target" "$T_TMP/ingressd.log")" 1 &&
-	ok "... logged once with the Ingress" || fail "rw log: $(grep ngx-rw "$T_TMP/ingressd.log")"
-curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q "\"unsupportedAnnotations\":\[\"$N/rewrite-target\"\]" &&
+WAIT=10 eventually "nginx rewrite-target / on the regex path /: /r reaches the pod as /" sh -c \
+	"curl -s -H 'Host: rw.e2e.test' http://127.0.0.1:$HTTP/r | grep -qx 'b1 /'"
+is "$(grep -c "ingress e2e/ngx-rw: annotations ingressd does not implement, ignored: $N/proxy-buffering" "$T_TMP/ingressd.log")" 1 &&
+	ok "proxy-buffering (not implemented): logged once with the Ingress" || fail "rw log: $(grep ngx-rw "$T_TMP/ingressd.log")"
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q "\"unsupportedAnnotations\":\[\"$N/proxy-buffering\"\]" &&
 	ok "... listed on /api/providers" || fail "providers"
-curl -s "http://127.0.0.1:$WEB/metrics" | grep -q "^ingressd_annotations_unsupported{annotation=\"$N/rewrite-target\"} 1$" &&
+curl -s "http://127.0.0.1:$WEB/metrics" | grep -q "^ingressd_annotations_unsupported{annotation=\"$N/proxy-buffering\"} 1$" &&
 	ok "... counted in /metrics" || fail "metrics"
 for n in ngx-wl ngx-auth ngx-url ngx-rw; do K -o /dev/null -X DELETE "$KUBE_URL$I/$n"; done
 

@@ -9603,6 +9603,10 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 			why = "x-forwarded-prefix: a header value";
 		pol->xfp = rb_ebytes(t, v, strlen(v) + 1);
 	}
+	if (why == NULL && ((pol->rw && pol->rw_arg < 0) || (pol->rd && pol->rd_arg < 0) || (pol->xfp < 0 && g_rba.v[IA_NGX_XFP].n) ||
+	                    (pol->app_root < 0 && (g_rba.v[IA_APP_ROOT].n || g_rba.v[IA_NGX_APP_ROOT].n)) ||
+	                    (pol->aliases < 0 && g_rba.v[IA_NGX_ALIAS].n)))
+		why = "no room for its values (ING_MAX_EDIT_BYTES)";
 	if (why != NULL) {
 		rb_refuse(t, pol, "%s%s%s", why, err[0] ? ": " : "", err);
 		rb_note(r, "%s: its requests get 500", pol->refused);

@@ -104,10 +104,12 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
-# BearSSL port.
-FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
+# BearSSL port; fuzz_dns includes port/posix.c (the resolver's parsers).
+FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml dns
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c \
+            port/tls_common.c port/posix.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
+FUZZ_PORT_dns =
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_http = $(FUZZ_PORT_conf)
 FUZZ_PORT_watch = $(FUZZ_PORT_conf)

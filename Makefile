@@ -140,8 +140,13 @@ build/test/ymcat: test/ymcat.c $(FUZZ_DEPS)
 	mkdir -p build/test
 	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ test/ymcat.c port/mock.c port/tls_none.c
 
+# port/posix.c's resolver as a command, for test/e2e_resolver.sh.
+build/test/resolve: test/resolve.c port/posix.c port/fmt.c ingressd.h Makefile
+	mkdir -p build/test
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -o $@ test/resolve.c
+
 test: ingressd build/mbedtls/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%) \
-      build/test/ymcat
+      build/test/ymcat build/test/resolve
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).

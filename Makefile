@@ -104,10 +104,12 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
-# BearSSL port.
-FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c port/tls_common.c Makefile
+# BearSSL port; fuzz_dns includes port/posix.c (the resolver's parsers).
+FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex dns
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c \
+            port/tls_common.c port/posix.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
+FUZZ_PORT_dns =
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_http = $(FUZZ_PORT_conf)
 FUZZ_PORT_watch = $(FUZZ_PORT_conf)
@@ -140,8 +142,13 @@ build/test/ymcat build/test/rxcat: build/test/%: test/%.c $(FUZZ_DEPS)
 	mkdir -p build/test
 	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< port/mock.c port/tls_none.c
 
+# port/posix.c's resolver as a command, for test/e2e_resolver.sh.
+build/test/resolve: test/resolve.c port/posix.c port/fmt.c ingressd.h Makefile
+	mkdir -p build/test
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -o $@ test/resolve.c
+
 test: ingressd build/mbedtls/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%) \
-      build/test/ymcat build/test/rxcat
+      build/test/ymcat build/test/rxcat build/test/resolve
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).

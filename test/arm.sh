@@ -28,6 +28,22 @@ for tc in port/toolchain/aarch64-linux-gnu.mk port/toolchain/arm-linux-gnueabihf
 		fail "$arch: make cross"
 		tail -20 build/$arch/cross.log
 	fi
+	# the DNS resolver as musl builds it (port/posix.c through
+	# test/resolve.c): /etc/hosts, numeric addresses, a bad name, a
+	# nameserver that never answers
+	if $xcc -std=c11 -Wall -Wextra -Werror -Wno-unused-function -Os -Ibuild/inc -static -o build/$arch/resolve \
+		test/resolve.c 2>build/$arch/resolve.err; then
+		printf '127.0.0.1 localhost\nfd00::2 web.example # v6\n10.0.0.1 Web.Example\n' >"$T_TMP/hosts"
+		printf 'nameserver 127.54.%d.%d\noptions timeout:1 attempts:1\n' $(($$ % 200)) $(($$ % 250 + 2)) >"$T_TMP/resolv.conf"
+		out=$($qemu build/$arch/resolve "$T_TMP/hosts" "$T_TMP/resolv.conf" web.example. 127.0.0.9 fd00::1 a..b nx.example. |
+			sed 's/ \[[0-9]* ms\]$//' | tr '\n' '|')
+		is "$out" "web.example.: 10.0.0.1 fd00::2|127.0.0.9: 127.0.0.9|fd00::1: fd00::1|a..b: error: not a valid host name|\
+nx.example.: error: DNS server timeout (asking for nx.example)|" && ok "$arch: the DNS resolver on musl" ||
+			fail "$arch: the DNS resolver on musl: $out"
+	else
+		fail "$arch: test/resolve.c builds"
+		cat build/$arch/resolve.err
+	fi
 	for src in test/unit*.c; do
 		u=$(basename "$src" .c)
 		if $xcc -std=c11 -Wall -Wextra -Werror -Wno-unused-function -O1 -g -Ibuild/inc -DING_TEST $LIMITS -static \

@@ -4309,12 +4309,19 @@ js_skip(const struct js *j, int i)
 	return i;
 }
 
+/* Is the string at i lit, from its byte off on? */
+static int
+js_is_at(const struct js *j, int i, size_t off, const char *lit)
+{
+	size_t n = strlen(lit);
+	return j->t[i].type == JSMN_STRING && (size_t)(j->t[i].end - j->t[i].start) == off + n &&
+	       memcmp(j->s + j->t[i].start + off, lit, n) == 0;
+}
+
 static int
 js_is(const struct js *j, int i, const char *lit)
 {
-	size_t n = strlen(lit);
-	return j->t[i].type == JSMN_STRING && (size_t)(j->t[i].end - j->t[i].start) == n &&
-	       memcmp(j->s + j->t[i].start, lit, n) == 0;
+	return js_is_at(j, i, 0, lit);
 }
 
 /* Value of key in the object at i, or -1. */
@@ -4903,61 +4910,39 @@ js_meta(struct js *j, int obj, struct st_hdr *h, int64_t *created)
 	return 0;
 }
 
-/* Annotation tables: key, field, rank (3: ingress.kubernetes.io/, 2:
- * traefik.ingress.kubernetes.io/, 1: the legacy label). */
+/* Annotation tables: a name, read under the prefixes `where` says (JP_*),
+ * and the field it sets. When a field is set twice, the higher rank wins:
+ * ingress.kubernetes.io/ (3) beats traefik.ingress.kubernetes.io/ (2)
+ * beats the legacy traefik.* label (1, a whole name); nginx's are rank 3. */
+enum { JP_ING = 1, JP_TRAEFIK = 2, JP_NGX = 4, JP_NONE = 8 };
 struct js_ann {
-	const char *key;
-	uint8_t field, rank;
+	const char *name;
+	uint8_t field, rank, where;
 };
+#define JS_T(name, f) {name, f, 0, JP_ING | JP_TRAEFIK},
+#define JS_N(name, f) {name, f, 3, JP_NGX},
 static const struct js_ann js_ing_ann[] = {
-    {"kubernetes.io/ingress.class", IA_CLASS, 3},
-    {"ingress.kubernetes.io/rule-type", IA_RULE_TYPE, 3},
-    {"traefik.ingress.kubernetes.io/rule-type", IA_RULE_TYPE, 2},
-    {"traefik.frontend.rule.type", IA_RULE_TYPE, 1},
-    {"ingress.kubernetes.io/priority", IA_PRIORITY, 3},
-    {"traefik.ingress.kubernetes.io/priority", IA_PRIORITY, 2},
-    {"traefik.frontend.priority", IA_PRIORITY, 1},
-    {"ingress.kubernetes.io/whitelist-source-range", IA_WHITELIST, 3},
-    {"traefik.ingress.kubernetes.io/whitelist-source-range", IA_WHITELIST, 2},
-    {"ingress.kubernetes.io/auth-type", IA_AUTH_TYPE, 3},
-    {"traefik.ingress.kubernetes.io/auth-type", IA_AUTH_TYPE, 2},
-    {"ingress.kubernetes.io/auth-secret", IA_AUTH_SECRET, 3},
-    {"traefik.ingress.kubernetes.io/auth-secret", IA_AUTH_SECRET, 2},
-    {"ingress.kubernetes.io/auth-realm", IA_AUTH_REALM, 3},
-    {"traefik.ingress.kubernetes.io/auth-realm", IA_AUTH_REALM, 2},
-    {"ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 3},
-    {"traefik.ingress.kubernetes.io/auth-remove-header", IA_AUTH_REMOVE, 2},
-    {"ingress.kubernetes.io/auth-header-field", IA_AUTH_HEADER_FIELD, 3},
-    {"traefik.ingress.kubernetes.io/auth-header-field", IA_AUTH_HEADER_FIELD, 2},
-    {"ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 3},
-    {"traefik.ingress.kubernetes.io/preserve-host", IA_PRESERVE_HOST, 2},
-    {"traefik.frontend.passHostHeader", IA_PRESERVE_HOST, 1},
-    {"ingress.kubernetes.io/ssl-redirect", IA_SSL_REDIRECT, 3},
-    {"traefik.ingress.kubernetes.io/ssl-redirect", IA_SSL_REDIRECT, 2},
-    {"ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 3},
-    {"traefik.ingress.kubernetes.io/frontend-entry-points", IA_ENTRY_POINTS, 2},
-    {"traefik.frontend.entryPoints", IA_ENTRY_POINTS, 1},
-    {"nginx.ingress.kubernetes.io/whitelist-source-range", IA_NGX_WHITELIST, 3},
-    {"nginx.ingress.kubernetes.io/allowlist-source-range", IA_NGX_WHITELIST, 2},
-    {"nginx.ingress.kubernetes.io/denylist-source-range", IA_NGX_DENYLIST, 3},
-    {"nginx.ingress.kubernetes.io/auth-type", IA_NGX_AUTH_TYPE, 3},
-    {"nginx.ingress.kubernetes.io/auth-secret", IA_NGX_AUTH_SECRET, 3},
-    {"nginx.ingress.kubernetes.io/auth-secret-type", IA_NGX_AUTH_SECRET_TYPE, 3},
-    {"nginx.ingress.kubernetes.io/auth-realm", IA_NGX_AUTH_REALM, 3},
-    {"ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 3},
-    {"traefik.ingress.kubernetes.io/pass-client-tls-cert", IA_PASS_CERT, 2},
-    {"ingress.kubernetes.io/protocol", IA_PROTOCOL, 3},
-    {"traefik.ingress.kubernetes.io/protocol", IA_PROTOCOL, 2},
-    {"traefik.protocol", IA_PROTOCOL, 1},
-    {"nginx.ingress.kubernetes.io/backend-protocol", IA_NGX_BACKEND_PROTOCOL, 3},
-    {"nginx.ingress.kubernetes.io/proxy-ssl-verify", IA_NGX_SSL_VERIFY, 3},
-    {"nginx.ingress.kubernetes.io/proxy-ssl-name", IA_NGX_SSL_NAME, 3},
-#define JS_T(name, f) {"ingress.kubernetes.io/" name, f, 3}, {"traefik.ingress.kubernetes.io/" name, f, 2},
-#define JS_N(name, f) {"nginx.ingress.kubernetes.io/" name, f, 3},
-    JS_T("custom-request-headers", IA_H_REQ) JS_T("custom-response-headers", IA_H_RESP)
-    JS_T("ssl-proxy-headers", IA_H_SSL_PROXY) JS_T("hsts-max-age", IA_H_HSTS)
-    JS_T("hsts-include-subdomains", IA_H_HSTS_SUB) JS_T("hsts-preload", IA_H_HSTS_PRELOAD)
-    JS_T("force-hsts", IA_H_FORCE_HSTS) JS_T("frame-deny", IA_H_FRAME_DENY)
+    JS_T("rule-type", IA_RULE_TYPE) JS_T("priority", IA_PRIORITY) JS_T("whitelist-source-range", IA_WHITELIST)
+    JS_T("auth-type", IA_AUTH_TYPE) JS_T("auth-secret", IA_AUTH_SECRET) JS_T("auth-realm", IA_AUTH_REALM)
+    JS_T("auth-remove-header", IA_AUTH_REMOVE) JS_T("auth-header-field", IA_AUTH_HEADER_FIELD)
+    JS_T("preserve-host", IA_PRESERVE_HOST) JS_T("ssl-redirect", IA_SSL_REDIRECT)
+    JS_T("frontend-entry-points", IA_ENTRY_POINTS) JS_T("pass-client-tls-cert", IA_PASS_CERT)
+    JS_T("protocol", IA_PROTOCOL) {"kubernetes.io/ingress.class", IA_CLASS, 3, JP_NONE},
+    {"traefik.frontend.rule.type", IA_RULE_TYPE, 1, JP_NONE},
+    {"traefik.frontend.priority", IA_PRIORITY, 1, JP_NONE},
+    {"traefik.frontend.passHostHeader", IA_PRESERVE_HOST, 1, JP_NONE},
+    {"traefik.frontend.entryPoints", IA_ENTRY_POINTS, 1, JP_NONE}, JS_N("whitelist-source-range", IA_NGX_WHITELIST)
+    {"allowlist-source-range", IA_NGX_WHITELIST, 2, JP_NGX}, JS_N("denylist-source-range", IA_NGX_DENYLIST)
+    JS_N("auth-type", IA_NGX_AUTH_TYPE) JS_N("auth-secret", IA_NGX_AUTH_SECRET)
+    JS_N("auth-secret-type", IA_NGX_AUTH_SECRET_TYPE) JS_N("auth-realm", IA_NGX_AUTH_REALM)
+    {"traefik.protocol", IA_PROTOCOL, 1, JP_NONE}, JS_N("backend-protocol", IA_NGX_BACKEND_PROTOCOL)
+    JS_N("proxy-ssl-verify", IA_NGX_SSL_VERIFY) JS_N("proxy-ssl-name", IA_NGX_SSL_NAME)
+    {"traefik.frontend.redirect.entryPoint", IA_REDIR_EP, 1, JP_NONE},
+    {"traefik.frontend.redirect.regex", IA_REDIR_REGEX, 1, JP_NONE},
+    {"traefik.frontend.redirect.replacement", IA_REDIR_REPL, 1, JP_NONE}, JS_T("custom-request-headers", IA_H_REQ)
+    JS_T("custom-response-headers", IA_H_RESP) JS_T("ssl-proxy-headers", IA_H_SSL_PROXY)
+    JS_T("hsts-max-age", IA_H_HSTS) JS_T("hsts-include-subdomains", IA_H_HSTS_SUB)
+    JS_T("hsts-preload", IA_H_HSTS_PRELOAD) JS_T("force-hsts", IA_H_FORCE_HSTS) JS_T("frame-deny", IA_H_FRAME_DENY)
     JS_T("custom-frame-options-value", IA_H_FRAME_VALUE) JS_T("content-type-nosniff", IA_H_NOSNIFF)
     JS_T("browser-xss-filter", IA_H_XSS) JS_T("custom-browser-xss-value", IA_H_XSS_VALUE)
     JS_T("content-security-policy", IA_H_CSP) JS_T("referrer-policy", IA_H_REFERRER)
@@ -4965,46 +4950,34 @@ static const struct js_ann js_ing_ann[] = {
     JS_T("ssl-temporary-redirect", IA_H_SSL_TEMP) JS_T("ssl-host", IA_H_SSL_HOST)
     JS_T("ssl-force-host", IA_H_SSL_FORCE_HOST) JS_T("allowed-hosts", IA_H_ALLOWED_HOSTS)
     JS_T("proxy-headers", IA_H_PROXY_HEADERS) JS_T("whitelist-x-forwarded-for", IA_WL_XFF)
-    JS_N("enable-cors", IA_H_CORS) JS_N("cors-allow-origin", IA_H_CORS_ORIGIN)
-    JS_N("cors-allow-methods", IA_H_CORS_METHODS) JS_N("cors-allow-headers", IA_H_CORS_HEADERS)
-    JS_N("cors-expose-headers", IA_H_CORS_EXPOSE) JS_N("cors-allow-credentials", IA_H_CORS_CREDS)
-    JS_N("cors-max-age", IA_H_CORS_MAX_AGE) JS_N("proxy-body-size", IA_NGX_BODY_SIZE)
-    JS_N("limit-rps", IA_NGX_LIMIT_RPS) JS_N("limit-rpm", IA_NGX_LIMIT_RPM)
-    JS_N("limit-burst-multiplier", IA_NGX_LIMIT_BURST) JS_N("limit-connections", IA_NGX_LIMIT_CONNS)
-    JS_N("limit-whitelist", IA_NGX_LIMIT_WL) JS_T("rate-limit", IA_RATE_LIMIT)
-    JS_T("rewrite-target", IA_REWRITE) JS_T("request-modifier", IA_REQ_MOD) JS_T("app-root", IA_APP_ROOT)
-    JS_T("redirect-entry-point", IA_REDIR_EP) JS_T("redirect-permanent", IA_REDIR_PERM)
-    JS_T("redirect-regex", IA_REDIR_REGEX) JS_T("redirect-replacement", IA_REDIR_REPL)
-    {"traefik.frontend.redirect.entryPoint", IA_REDIR_EP, 1}, {"traefik.frontend.redirect.regex", IA_REDIR_REGEX, 1},
-    {"traefik.frontend.redirect.replacement", IA_REDIR_REPL, 1},
+    JS_T("rate-limit", IA_RATE_LIMIT) JS_T("rewrite-target", IA_REWRITE) JS_T("request-modifier", IA_REQ_MOD)
+    JS_T("app-root", IA_APP_ROOT) JS_T("redirect-entry-point", IA_REDIR_EP)
+    JS_T("redirect-permanent", IA_REDIR_PERM) JS_T("redirect-regex", IA_REDIR_REGEX)
+    JS_T("redirect-replacement", IA_REDIR_REPL) JS_N("enable-cors", IA_H_CORS)
+    JS_N("cors-allow-origin", IA_H_CORS_ORIGIN) JS_N("cors-allow-methods", IA_H_CORS_METHODS)
+    JS_N("cors-allow-headers", IA_H_CORS_HEADERS) JS_N("cors-expose-headers", IA_H_CORS_EXPOSE)
+    JS_N("cors-allow-credentials", IA_H_CORS_CREDS) JS_N("cors-max-age", IA_H_CORS_MAX_AGE)
+    JS_N("proxy-body-size", IA_NGX_BODY_SIZE) JS_N("limit-rps", IA_NGX_LIMIT_RPS)
+    JS_N("limit-rpm", IA_NGX_LIMIT_RPM) JS_N("limit-burst-multiplier", IA_NGX_LIMIT_BURST)
+    JS_N("limit-connections", IA_NGX_LIMIT_CONNS) JS_N("limit-whitelist", IA_NGX_LIMIT_WL)
     JS_N("rewrite-target", IA_NGX_REWRITE) JS_N("use-regex", IA_NGX_USE_REGEX) JS_N("app-root", IA_NGX_APP_ROOT)
     JS_N("permanent-redirect", IA_NGX_PERM) JS_N("permanent-redirect-code", IA_NGX_PERM_CODE)
     JS_N("temporal-redirect", IA_NGX_TEMP) JS_N("temporal-redirect-code", IA_NGX_TEMP_CODE)
-    JS_N("x-forwarded-prefix", IA_NGX_XFP) JS_N("from-to-www-redirect", IA_NGX_WWW) JS_N("server-alias", IA_NGX_ALIAS)
-#undef JS_T
-#undef JS_N
+    JS_N("x-forwarded-prefix", IA_NGX_XFP) JS_N("from-to-www-redirect", IA_NGX_WWW)
+    JS_N("server-alias", IA_NGX_ALIAS)
 };
 static const struct js_ann js_svc_ann[] = {
-    {"ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 3},
-    {"traefik.ingress.kubernetes.io/load-balancer-method", SA_LB_METHOD, 2},
-    {"traefik.backend.loadbalancer.method", SA_LB_METHOD, 1},
-    {"traefik.backend.loadbalancer.sticky", SA_STICKY, 1},
-    {"ingress.kubernetes.io/affinity", SA_STICKINESS, 3},
-    {"traefik.ingress.kubernetes.io/affinity", SA_STICKINESS, 2},
-    {"traefik.backend.loadbalancer.stickiness", SA_STICKINESS, 1},
-    {"ingress.kubernetes.io/session-cookie-name", SA_COOKIE, 3},
-    {"traefik.ingress.kubernetes.io/session-cookie-name", SA_COOKIE, 2},
-    {"traefik.backend.loadbalancer.stickiness.cookieName", SA_COOKIE, 1},
-    {"ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 3},
-    {"traefik.ingress.kubernetes.io/circuit-breaker-expression", SA_BREAKER, 2},
-    {"traefik.backend.circuitbreaker", SA_BREAKER, 1},
-    {"ingress.kubernetes.io/max-conn-amount", SA_MAXCONN, 3},
-    {"traefik.ingress.kubernetes.io/max-conn-amount", SA_MAXCONN, 2},
-    {"ingress.kubernetes.io/max-conn-extractor-func", SA_MAXCONN_FN, 3},
-    {"traefik.ingress.kubernetes.io/max-conn-extractor-func", SA_MAXCONN_FN, 2},
-    {"ingress.kubernetes.io/buffering", SA_BUFFERING, 3},
-    {"traefik.ingress.kubernetes.io/buffering", SA_BUFFERING, 2},
+    JS_T("load-balancer-method", SA_LB_METHOD) JS_T("affinity", SA_STICKINESS)
+    JS_T("session-cookie-name", SA_COOKIE) JS_T("circuit-breaker-expression", SA_BREAKER)
+    JS_T("max-conn-amount", SA_MAXCONN) JS_T("max-conn-extractor-func", SA_MAXCONN_FN)
+    JS_T("buffering", SA_BUFFERING) {"traefik.backend.loadbalancer.method", SA_LB_METHOD, 1, JP_NONE},
+    {"traefik.backend.loadbalancer.sticky", SA_STICKY, 1, JP_NONE},
+    {"traefik.backend.loadbalancer.stickiness", SA_STICKINESS, 1, JP_NONE},
+    {"traefik.backend.loadbalancer.stickiness.cookieName", SA_COOKIE, 1, JP_NONE},
+    {"traefik.backend.circuitbreaker", SA_BREAKER, 1, JP_NONE},
 };
+#undef JS_T
+#undef JS_N
 
 /* The prefixes whose annotations are Traefik's or ingress-nginx's: one of
  * those ingressd does not implement is reported, never silently dropped. */
@@ -5055,12 +5028,17 @@ js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int
 		return;
 	k = ann + 1;
 	for (c = 0; c < j->t[ann].size && k + 1 < j->n; c++) {
-		int known = 0, ours = 0;
+		int known = 0, ours = 0, where = JP_NONE;
+		size_t off = 0;
+		for (int p = 0; p < 3 && where == JP_NONE; p++)
+			if (js_has_prefix(j, k, js_ann_prefixes[p]))
+				where = 1 << p, off = strlen(js_ann_prefixes[p]);
 		for (size_t a = 0; a < ntab; a++)
-			if (js_is(j, k, tab[a].key)) {
+			if ((tab[a].where & where) && js_is_at(j, k, off, tab[a].name)) {
+				int r = where == JP_ING ? 3 : where == JP_TRAEFIK ? 2 : tab[a].rank;
 				known = 1;
-				if (tab[a].rank > rank[tab[a].field]) {
-					rank[tab[a].field] = tab[a].rank;
+				if (r > rank[tab[a].field]) {
+					rank[tab[a].field] = (uint8_t)r;
 					tok[tab[a].field] = k + 1;
 				}
 			}

@@ -3604,7 +3604,7 @@ enum {
 	/* ingress-nginx's names, with nginx's meaning (nginx.ingress.kubernetes.io/ only) */
 	IA_NGX_WHITELIST, IA_NGX_DENYLIST, IA_NGX_AUTH_TYPE, IA_NGX_AUTH_SECRET, IA_NGX_AUTH_SECRET_TYPE,
 	IA_NGX_AUTH_REALM, IA_PASS_CERT, IA_NGX_LIMIT_WL,
-	/* the rest, rarely set, kept together in one st_blob (js_blob_anns) so an
+	/* the rest, rarely set, kept together in one st_blob (js_blob) so an
 	 * Ingress without them carries none of their bytes; read by rb_anns */
 	IA_PROTOCOL, IA_NGX_BACKEND_PROTOCOL, IA_NGX_SSL_VERIFY, IA_NGX_SSL_NAME, IA_WL_XFF, IA_NGX_BODY_SIZE,
 	IA_NGX_LIMIT_RPS, IA_NGX_LIMIT_RPM, IA_NGX_LIMIT_BURST, IA_NGX_LIMIT_CONNS, IA_RATE_LIMIT,
@@ -3642,7 +3642,7 @@ struct st_ing {
 	char rv[32];     /* resourceVersion: the status writer's precondition */
 	uint32_t lb_hash; /* of status.loadBalancer.ingress as js_lb writes it */
 	char class_name[ING_NS_LEN];  /* spec.ingressClassName */
-	uint8_t rank[IA__COUNT];      /* 0 = unset */
+	uint8_t class_ann;            /* kubernetes.io/ingress.class is there */
 	char a_class[ING_NS_LEN];
 	char a_rule_type[24];
 	char a_priority[16];
@@ -3682,15 +3682,12 @@ struct st_svc {
 	int external_name;                /* st_note: spec.externalName */
 	int nports;
 	struct st_svc_port ports[ING_MAX_SVC_PORTS];
-	uint8_t rank[SA__COUNT];
 	char a_lb_method[16];
 	char a_sticky[8];      /* legacy traefik.backend.loadbalancer.sticky */
 	char a_stickiness[8];  /* ...stickiness / ingress.kubernetes.io/affinity */
 	char a_cookie[64];
 	char a_breaker[256];
-	char a_maxconn[24];    /* max-conn-amount */
-	char a_maxconn_fn[80]; /* max-conn-extractor-func */
-	int buffering;         /* st_blob: the buffering annotation's YAML, or -1 */
+	int rare;              /* st_blob: SA_MAXCONN..SA_BUFFERING (js_blob), or -1 */
 	int unsup; /* as in st_ing */
 	uint8_t nunsup;
 };
@@ -4013,8 +4010,8 @@ st_free_subs(enum st_kind k, void *rec)
 		struct st_svc *r = rec;
 		st_free_chain(&g_st.p_note, r->unsup);
 		st_free_chain(&g_st.p_note, r->external_name);
-		st_free_chain(&g_st.p_note, r->buffering);
-		r->unsup = r->external_name = r->buffering = -1;
+		st_free_chain(&g_st.p_note, r->rare);
+		r->unsup = r->external_name = r->rare = -1;
 	} else if (k == SK_ENDPOINTS) {
 		struct st_eps *r = rec;
 		st_free_chain(&g_st.p_addr, r->addrs);
@@ -4034,7 +4031,7 @@ st_begin(enum st_kind k)
 		    i->lim_wl.first = -1;
 	} else if (k == SK_SERVICE) {
 		struct st_svc *s = r;
-		s->unsup = s->external_name = s->buffering = -1;
+		s->unsup = s->external_name = s->rare = -1;
 	} else if (k == SK_ENDPOINTS) {
 		((struct st_eps *)r)->addrs = -1;
 	}
@@ -5060,16 +5057,18 @@ js_annotations(struct js *j, int obj, const struct js_ann *tab, size_t ntab, int
 	}
 }
 
-/* The rarely set annotations of Ingress r (IA_B_*: values of any
- * length, a CSP can be long) into one st_blob of (id, length: 2 bytes,
- * value) records for rb_anns. Over ING_MAX_HEADER_ANN_BYTES, or no room in
- * the note pool: marked, and rb_headers fails the Ingress's routes closed. */
+/* An object's rarely set annotations (tok[first..last]: an Ingress's
+ * IA_B_*, values of any length - a CSP can be long -, a Service's max-conn
+ * and buffering) into one st_blob of (id, length: 2 bytes, value) records
+ * for rb_blob, so objects without them carry none of their bytes. Over
+ * ING_MAX_HEADER_ANN_BYTES, or no room in the note pool: *over (an
+ * Ingress's routes then fail closed, a Service is not stored). */
 static int
-js_blob_anns(struct js *j, struct st_ing *r, const int *tok)
+js_blob(struct js *j, const int *tok, int first, int last, int *blob, uint8_t *over)
 {
 	static char hb[ING_MAX_HEADER_ANN_BYTES];
 	size_t n = 0;
-	for (int a = IA_B_FIRST; a <= IA_B_LAST; a++) {
+	for (int a = first; a <= last; a++) {
 		if (tok[a] < 0)
 			continue;
 		int k = n + 4 < sizeof hb ? js_str(j, tok[a], hb + n + 3, sizeof hb - n - 3) : ING_ERR;
@@ -5077,8 +5076,8 @@ js_blob_anns(struct js *j, struct st_ing *r, const int *tok)
 			return ING_ERR; /* malformed: the Ingress is not decoded */
 		if (k < 0) {
 			j->err = NULL;
-			log_limit(LIM_HEADER_ANN_BYTES, "js: header annotations of an Ingress");
-			r->hdrs_over = 1;
+			log_limit(LIM_HEADER_ANN_BYTES, "js: rarely set annotations of an object");
+			*over = 1;
 			return 0;
 		}
 		hb[n] = (char)a;
@@ -5086,8 +5085,8 @@ js_blob_anns(struct js *j, struct st_ing *r, const int *tok)
 		hb[n + 2] = (char)k;
 		n += 3 + (size_t)k;
 	}
-	if (n > 0 && (r->hdrs = st_blob_new(hb, n)) < 0)
-		r->hdrs_over = 1;
+	if (n > 0 && (*blob = st_blob_new(hb, n)) < 0)
+		*over = 1;
 	return 0;
 }
 
@@ -5354,8 +5353,10 @@ js_ingress(struct js *j, int obj)
 	r->lb_hash = st_hash(lb, "");
 	static char unsup[ST_UNSUP_LEN];
 	unsup[0] = '\0';
-	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, r->rank, unsup, &r->nunsup, r->auth_other,
+	uint8_t rank[IA__COUNT] = {0};
+	js_annotations(j, obj, js_ing_ann, ING_ARRAY_LEN(js_ing_ann), tok, rank, unsup, &r->nunsup, r->auth_other,
 	               sizeof r->auth_other);
+	r->class_ann = rank[IA_CLASS] > 0;
 	r->unsup = st_note_new(unsup);
 	/* Traefik's and nginx's auth annotations fill the same fields (nginx's
 	 * last); both on one Ingress is a conflict rb_auth refuses */
@@ -5400,7 +5401,7 @@ js_ingress(struct js *j, int obj)
 			js_pass_cert(y, &r->pass_cert, note, sizeof note);
 		r->pc_note = st_note_new(note);
 	}
-	if (js_blob_anns(j, r, tok) != 0)
+	if (js_blob(j, tok, IA_B_FIRST, IA_B_LAST, &r->hdrs, &r->hdrs_over) != 0)
 		return ING_ERR;
 	if ((tok[IA_WHITELIST] >= 0 && js_ranges(j, tok[IA_WHITELIST], &r->wl) != 0) ||
 	    (tok[IA_NGX_WHITELIST] >= 0 && js_ranges(j, tok[IA_NGX_WHITELIST], &r->wl_ngx) != 0) ||
@@ -5524,22 +5525,20 @@ js_service(struct js *j, int obj)
 	}
 	static char unsup[ST_UNSUP_LEN];
 	unsup[0] = '\0';
-	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, r->rank, unsup, &r->nunsup, NULL, 0);
+	uint8_t rank[SA__COUNT] = {0};
+	js_annotations(j, obj, js_svc_ann, ING_ARRAY_LEN(js_svc_ann), tok, rank, unsup, &r->nunsup, NULL, 0);
 	r->unsup = st_note_new(unsup);
-	char *dst[SA_BUFFERING] = {r->a_lb_method, r->a_sticky,  r->a_stickiness, r->a_cookie,
-	                           r->a_breaker,   r->a_maxconn, r->a_maxconn_fn};
-	size_t cap[SA_BUFFERING] = {sizeof r->a_lb_method, sizeof r->a_sticky,  sizeof r->a_stickiness, sizeof r->a_cookie,
-	                            sizeof r->a_breaker,   sizeof r->a_maxconn, sizeof r->a_maxconn_fn};
-	for (int a = 0; a < SA_BUFFERING; a++)
+	char *dst[SA_MAXCONN] = {r->a_lb_method, r->a_sticky, r->a_stickiness, r->a_cookie, r->a_breaker};
+	size_t cap[SA_MAXCONN] = {sizeof r->a_lb_method, sizeof r->a_sticky, sizeof r->a_stickiness, sizeof r->a_cookie,
+	                          sizeof r->a_breaker};
+	for (int a = 0; a < SA_MAXCONN; a++)
 		if (tok[a] >= 0 && js_str(j, tok[a], dst[a], cap[a]) < 0) {
 			j->err = "annotation value malformed or too long";
 			return ING_ERR;
 		}
-	static char yb[ING_MAX_HEADER_ANN_BYTES];
-	int n = tok[SA_BUFFERING] >= 0 ? js_str(j, tok[SA_BUFFERING], yb, sizeof yb) : 0;
-	if (n < 0 || (n > 0 && (r->buffering = st_blob_new(yb, (size_t)n)) < 0)) {
-		j->err = n < 0 ? "buffering annotation malformed or over ING_MAX_HEADER_ANN_BYTES"
-		               : "no room for its buffering annotation (ING_MAX_NOTES)";
+	uint8_t over = 0;
+	if (js_blob(j, tok, SA_MAXCONN, SA_BUFFERING, &r->rare, &over) != 0 || over) {
+		j->err = over ? "max-conn-* and buffering over ING_MAX_HEADER_ANN_BYTES or the note pool" : j->err;
 		return ING_ERR;
 	}
 	return 0;
@@ -6283,7 +6282,7 @@ static int
 kw_class_ok(const struct st_ing *r)
 {
 	const char *want = cf_live->kube.ingress_class;
-	const char *have = r->rank[IA_CLASS] ? r->a_class : r->class_name;
+	const char *have = r->class_ann ? r->a_class : r->class_name;
 	if (want[0] != '\0')
 		return strcmp(have, want) == 0;
 	return have[0] == '\0' || strcmp(have, "traefik") == 0 || strcmp(have, "ingressd") == 0;
@@ -8037,9 +8036,8 @@ struct rt_policy { /* per Ingress */
 	struct rl_rate ngx[2];  /* nginx's limit-rps and limit-rpm (ngx_n of them) */
 	uint8_t ngx_n;
 	uint32_t conns;         /* nginx's limit-connections, 0 none */
-	uint8_t tr_n, tr_by;    /* Traefik's rate-limit: tr_n rates, per RK_* */
-	int tr_hdr;             /* RK_HEADER: the header, NUL-terminated in the table's ebytes */
-	struct rl_rate tr[ING_MAX_RATESET];
+	uint8_t tr_n, tr_by;    /* Traefik's rate-limit: tr_n rates (at tr in the table's ebytes), per RK_* */
+	int tr, tr_hdr;         /* ... RK_HEADER: the header, NUL-terminated in ebytes */
 	struct rt_ranges lim_wl; /* nginx's limit-whitelist: not limited */
 	/* path rewrites and redirects (rb_rewrite): offsets in ebytes and
 	 * programs in the table's pool, -1 none */
@@ -8469,6 +8467,22 @@ rb_servers(struct rt_table *t, struct rt_backend *b, const char *ns, const struc
 		b->why = "no ready endpoints";
 }
 
+/* A blob of (id, length, value) records (js_blob) into v[first..last]. */
+static void
+rb_blob(int head, char *b, size_t cap, struct ing_str *v, int first, int last)
+{
+	size_t n = st_blob(head, b, cap);
+	for (int i = first; i <= last; i++)
+		v[i] = (struct ing_str){NULL, 0};
+	for (size_t i = 0; i + 3 <= n;) {
+		size_t k = (size_t)(unsigned char)b[i + 1] << 8 | (unsigned char)b[i + 2];
+		int id = (unsigned char)b[i];
+		if (id >= first && id <= last && i + 3 + k <= n)
+			v[id] = (struct ing_str){b + i + 3, k};
+		i += 3 + k;
+	}
+}
+
 /* Bytes into the table's ebytes: their offset, or -1 (limit logged). */
 static int
 rb_ebytes(struct rt_table *t, const char *p, size_t n)
@@ -8575,24 +8589,29 @@ rb_svc_limits(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc
 {
 	static const char *const keys[] = {"maxrequestbodybytes", "memrequestbodybytes", "maxresponsebodybytes",
 	                                   "memresponsebodybytes", "retryexpression"};
-	static char y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
+	static char blob[ING_MAX_HEADER_ANN_BYTES], y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
 	jsmntok_t tok[16];
-	char err[160] = "";
+	char err[160] = "", amount[24], fn[80];
+	struct ing_str sv[SA__COUNT];
 	int64_t v;
 	int quiet = svc->h.logged == svc->h.gen;
-	if (svc->a_maxconn[0] || svc->a_maxconn_fn[0]) {
-		if (rb_int(svc->a_maxconn, INT64_MIN, UINT32_MAX, &v) != 0)
-			rb_why(t, &b->refused, "max-conn-amount \"%s\" is not a number", svc->a_maxconn);
-		else if (rb_extractor(t, svc->a_maxconn_fn, &b->mc_by, &b->mc_hdr) != 0)
+	rb_blob(svc->rare, blob, sizeof blob, sv, SA_MAXCONN, SA_BUFFERING);
+	if (sv[SA_MAXCONN].n || sv[SA_MAXCONN_FN].n) {
+		ing_snprintf(amount, sizeof amount, "%.*s", (int)sv[SA_MAXCONN].n, sv[SA_MAXCONN].p ? sv[SA_MAXCONN].p : "");
+		ing_snprintf(fn, sizeof fn, "%.*s", (int)sv[SA_MAXCONN_FN].n, sv[SA_MAXCONN_FN].p ? sv[SA_MAXCONN_FN].p : "");
+		if (rb_int(amount, INT64_MIN, UINT32_MAX, &v) != 0)
+			rb_why(t, &b->refused, "max-conn-amount \"%s\" is not a number", amount);
+		else if (rb_extractor(t, fn, &b->mc_by, &b->mc_hdr) != 0)
 			rb_why(t, &b->refused, "max-conn-extractor-func \"%s\": client.ip, request.host or request.header.<name>",
-			       svc->a_maxconn_fn);
+			       fn);
 		else
 			b->mc_amount = v > 0 ? (uint32_t)v : 0; /* 0 and -1: no limit, as in Traefik */
 	}
-	size_t n = st_blob(svc->buffering, y, sizeof y - 1);
+	size_t n = sv[SA_BUFFERING].n;
 	struct js j;
 	int f[5];
 	if (n > 0) {
+		memcpy(y, sv[SA_BUFFERING].p, n);
 		y[n] = '\0';
 		if (ym_load(&j, y, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) == 0 &&
 		    rb_ykeys(&j, 0, keys, 5, f, err, sizeof err) == 0 && f[0] >= 0 &&
@@ -8928,7 +8947,7 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 }
 
 
-/* The blob annotations of the Ingress being built (js_blob_anns). */
+/* The blob annotations of the Ingress being built (js_blob). */
 static struct {
 	char blob[ING_MAX_HEADER_ANN_BYTES];
 	struct ing_str v[IA__COUNT];
@@ -8937,15 +8956,7 @@ static struct {
 static void
 rb_anns(const struct st_ing *r)
 {
-	size_t n = st_blob(r->hdrs, g_rba.blob, sizeof g_rba.blob);
-	memset(g_rba.v, 0, sizeof g_rba.v);
-	for (size_t i = 0; i + 3 <= n;) {
-		size_t k = (size_t)(unsigned char)g_rba.blob[i + 1] << 8 | (unsigned char)g_rba.blob[i + 2];
-		int id = (unsigned char)g_rba.blob[i];
-		if (id >= IA_B_FIRST && id <= IA_B_LAST && i + 3 + k <= n)
-			g_rba.v[id] = (struct ing_str){g_rba.blob + i + 3, k};
-		i += 3 + k;
-	}
+	rb_blob(r->hdrs, g_rba.blob, sizeof g_rba.blob, g_rba.v, IA_B_FIRST, IA_B_LAST);
 }
 
 /* A short blob annotation as a C string in buf: "" when unset; a value
@@ -9422,8 +9433,9 @@ rb_rate_limit(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		ing_snprintf(err, sizeof err, "rateset: one to %d rates (ING_MAX_RATESET)", ING_MAX_RATESET);
 		goto bad;
 	}
+	struct rl_rate rates[ING_MAX_RATESET];
 	for (int k = rs + 1, m = 0; m < j.t[rs].size; m++, k = js_skip(&j, k + 1)) {
-		struct rl_rate *x = &pol->tr[pol->tr_n++];
+		struct rl_rate *x = &rates[pol->tr_n++];
 		uint64_t ms;
 		int64_t avg, burst;
 		char per[32];
@@ -9437,7 +9449,9 @@ rb_rate_limit(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		}
 		*x = (struct rl_rate){(uint32_t)avg, (uint32_t)ms, (uint32_t)burst};
 	}
-	return;
+	if ((pol->tr = rb_ebytes(t, (const char *)rates, pol->tr_n * sizeof rates[0])) >= 0)
+		return;
+	ing_snprintf(err, sizeof err, "no room (ING_MAX_EDIT_BYTES)");
 bad:
 	pol->tr_n = 0;
 	rb_refuse(t, pol, "rate-limit: %s", err);
@@ -14221,8 +14235,10 @@ up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const 
 		}
 	}
 	if (r == RSN_NONE && pol->tr_n) {
+		struct rl_rate rates[ING_MAX_RATESET]; /* kept unaligned in ebytes */
+		memcpy(rates, t->ebytes + pol->tr, pol->tr_n * sizeof rates[0]);
 		r = rl_key(m, client, pol->tr_by, t->ebytes + pol->tr_hdr, key) != 0 ? RSN_NO_SLOT
-		    : rl_take(c, 0, scope, key, pol->tr, pol->tr_n, 0, &wait);
+		    : rl_take(c, 0, scope, key, rates, pol->tr_n, 0, &wait);
 		if (r == RSN_RATE_LIMIT) {
 			char hdr[96], body[64], d[24];
 			rs_godur(wait, d, sizeof d);

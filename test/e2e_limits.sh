@@ -149,20 +149,7 @@ spec:
 EOF
 T=ingress.kubernetes.io
 ingress_rl() { # NAME ANNOTATION-KEY, the YAML value on stdin: Ingress t/NAME for host NAME.test
-	kapply <<EOF
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: $1
-  namespace: t
-  annotations:
-    $2: |
-$(sed 's/^/      /')
-spec:
-  rules:
-  - host: $1.test
-    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s1, port: {number: 80}}}}]}
-EOF
+	{ echo "$2: |"; sed 's/^/  /'; } | ingress_with "$1" "$1.test" /
 }
 ingress_rl trate $T/rate-limit <<EOF
 extractorfunc: client.ip

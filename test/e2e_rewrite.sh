@@ -38,56 +38,38 @@ replacement = 'http://\${1}.example/new/\$3'"
 start_ingressd
 namespace t
 service_s1
-# ing NAME HOST PATH PATHTYPE, the annotations (YAML lines) on stdin
-ing() {
-	kapply <<EOF
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: $1
-  namespace: t
-  annotations:
-$(sed 's/^/    /')
-spec:
-  rules:
-  - host: $2
-    http:
-      paths:
-      - {path: "$3", pathType: ${4:-Prefix}, backend: {service: {name: s1, port: {number: 80}}}}
-EOF
-}
 T=ingress.kubernetes.io
 N=nginx.ingress.kubernetes.io
-echo "$T/rewrite-target: /" | ing rw1 rw1.test /api
-echo "$T/rewrite-target: /demo" | ing rw2 rw2.test /testing
-echo "$T/rewrite-target: /app/" | ing rw3 rw3.test / ImplementationSpecific
-printf '%s\n' "$T/rewrite-target: /v1" "$T/rule-type: PathPrefixStrip" | ing rw4 rw4.test /api ImplementationSpecific
-echo "$T/request-modifier: 'AddPrefix: /pre'" | ing rm1 rm1.test /
-echo "$T/request-modifier: 'ReplacePath: /echo/fixed'" | ing rm2 rm2.test /
-echo "$T/request-modifier: 'ReplacePathRegex: ^/old/(.*) /echo/new/\$1'" | ing rm3 rm3.test /
-echo "$T/rule-type: ReplacePath" | ing rp rp.test /echo/replaced ImplementationSpecific
-echo "$T/app-root: /app" | ing ar ar.test /
-printf '%s\n' "$T/app-root: /app" "$T/redirect-permanent: 'true'" | ing arp arp.test /
-echo "$T/redirect-entry-point: other" | ing rep rep.test /
+echo "$T/rewrite-target: /" | ingress_with rw1 rw1.test /api
+echo "$T/rewrite-target: /demo" | ingress_with rw2 rw2.test /testing
+echo "$T/rewrite-target: /app/" | ingress_with rw3 rw3.test / ImplementationSpecific
+printf '%s\n' "$T/rewrite-target: /v1" "$T/rule-type: PathPrefixStrip" | ingress_with rw4 rw4.test /api ImplementationSpecific
+echo "$T/request-modifier: 'AddPrefix: /pre'" | ingress_with rm1 rm1.test /
+echo "$T/request-modifier: 'ReplacePath: /echo/fixed'" | ingress_with rm2 rm2.test /
+echo "$T/request-modifier: 'ReplacePathRegex: ^/old/(.*) /echo/new/\$1'" | ingress_with rm3 rm3.test /
+echo "$T/rule-type: ReplacePath" | ingress_with rp rp.test /echo/replaced ImplementationSpecific
+echo "$T/app-root: /app" | ingress_with ar ar.test /
+printf '%s\n' "$T/app-root: /app" "$T/redirect-permanent: 'true'" | ingress_with arp arp.test /
+echo "$T/redirect-entry-point: other" | ingress_with rep rep.test /
 printf '%s\n' "traefik.$T/redirect-regex: '^http://www\\.([^/:]+)(.*)'" "traefik.$T/redirect-replacement: 'http://\$1\$2'" |
-	ing rx www.rx.test /
-echo "$T/redirect-regex: '^http://www\\.(.*)'" | ing lone lone.test /
-printf '%s\n' "$T/redirect-regex: '^(a'" "$T/redirect-replacement: /x" | ing badrx badrx.test /
-printf '%s\n' "$T/redirect-regex: '^http://(.*)'" "$T/redirect-replacement: 'http://{{.Request.Host}}'" | ing tmpl tmpl.test /
-echo "$N/rewrite-target: /\$2" | ing nr nr.test '/something(/|$)(.*)' ImplementationSpecific
-echo "$N/use-regex: 'true'" | ing nu nu.test '/[a-z]+/v[0-9]+' ImplementationSpecific
-echo "$N/rewrite-target: https://elsewhere.example/\$1" | ing nabs nabs.test '/go/(.*)' ImplementationSpecific
-echo "$N/app-root: /ui" | ing na na.test /
-printf '%s\n' "$N/permanent-redirect: https://www.example.com/moved" "$N/permanent-redirect-code: '308'" | ing np np.test /
-echo "$N/temporal-redirect: https://maint.example/" | ing nt nt.test /
-printf '%s\n' "$N/x-forwarded-prefix: /shop" | ing nx nx.test /
-echo "$N/rewrite-target: /\$1" | ing nbad nbad.test '/x(' ImplementationSpecific
-echo "$N/use-regex: 'true'" | ing hostile hostile.test '/(a*)*b' ImplementationSpecific
-echo "$N/from-to-www-redirect: 'true'" | ing www1 www.shop.test /
-echo "$N/from-to-www-redirect: 'true'" | ing www2 apex.test /
-echo "$N/from-to-www-redirect: 'true'" | ing www3 taken.test /
-echo "{}" | ing www3own www.taken.test /own
-echo "$N/server-alias: 'alias1.test, ALIAS2.test, rw1.test'" | ing al main.test /
+	ingress_with rx www.rx.test /
+echo "$T/redirect-regex: '^http://www\\.(.*)'" | ingress_with lone lone.test /
+printf '%s\n' "$T/redirect-regex: '^(a'" "$T/redirect-replacement: /x" | ingress_with badrx badrx.test /
+printf '%s\n' "$T/redirect-regex: '^http://(.*)'" "$T/redirect-replacement: 'http://{{.Request.Host}}'" | ingress_with tmpl tmpl.test /
+echo "$N/rewrite-target: /\$2" | ingress_with nr nr.test '/something(/|$)(.*)' ImplementationSpecific
+echo "$N/use-regex: 'true'" | ingress_with nu nu.test '/[a-z]+/v[0-9]+' ImplementationSpecific
+echo "$N/rewrite-target: https://elsewhere.example/\$1" | ingress_with nabs nabs.test '/go/(.*)' ImplementationSpecific
+echo "$N/app-root: /ui" | ingress_with na na.test /
+printf '%s\n' "$N/permanent-redirect: https://www.example.com/moved" "$N/permanent-redirect-code: '308'" | ingress_with np np.test /
+echo "$N/temporal-redirect: https://maint.example/" | ingress_with nt nt.test /
+printf '%s\n' "$N/x-forwarded-prefix: /shop" | ingress_with nx nx.test /
+echo "$N/rewrite-target: /\$1" | ingress_with nbad nbad.test '/x(' ImplementationSpecific
+echo "$N/use-regex: 'true'" | ingress_with hostile hostile.test '/(a*)*b' ImplementationSpecific
+echo "$N/from-to-www-redirect: 'true'" | ingress_with www1 www.shop.test /
+echo "$N/from-to-www-redirect: 'true'" | ingress_with www2 apex.test /
+echo "$N/from-to-www-redirect: 'true'" | ingress_with www3 taken.test /
+echo "{}" | ingress_with www3own www.taken.test /own
+echo "$N/server-alias: 'alias1.test, ALIAS2.test, rw1.test'" | ingress_with al main.test /
 ready
 eventually "routes built" sh -c "curl -s http://127.0.0.1:$WEB/api/providers | grep -q hostile.test"
 get() { # HOST PATH [curl args]: "CODE BODY" (the body's first line)
@@ -145,7 +127,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: rep.test' http://127.0.0.
 is "$(get www.rx.test /p/q)" "302 Found" && is "$(loc)" "http://rx.test/p/q" &&
 	ok "redirect-regex + redirect-replacement (legacy prefix too): www. dropped" || fail "redirect-regex: $(loc)"
 printf '%s\n' "$T/redirect-regex: '^http://www\\.([^/]+)/keep(.*)'" "$T/redirect-replacement: 'http://www.\$1/keep\$2'" |
-	ing same same.test /
+	ingress_with same same.test /
 eventually "same.test built" sh -c "curl -s http://127.0.0.1:$WEB/api/providers | grep -q same.test"
 is "$(get same.test /keep/a -H 'Host: www.same.test')" "404 404 page not found" || true
 is "$(curl -s -H 'Host: same.test' http://127.0.0.1:$HTTP/keep/a)" "b1 /keep/a" &&

@@ -151,6 +151,25 @@ EOF
 }
 # namespace NAME: the Namespace object on the stand-in API server
 namespace() { printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$1" | kapply; }
+# ingress_with NAME HOST PATH [PATHTYPE], the annotations as YAML lines on
+# stdin: Ingress t/NAME routing HOST PATH (Prefix) to Service s1 port 80
+ingress_with() {
+	kapply <<EOF
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $1
+  namespace: t
+  annotations:
+$(sed 's/^/    /')
+spec:
+  rules:
+  - host: $2
+    http:
+      paths:
+      - {path: "$3", pathType: ${4:-Prefix}, backend: {service: {name: s1, port: {number: 80}}}}
+EOF
+}
 # ingress_s1 NAME HOST [ANNOTATIONS]: Ingress t/NAME routing HOST/ (Prefix)
 # to Service s1 port 80; ANNOTATIONS a YAML map, {} by default
 ingress_s1() {

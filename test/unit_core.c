@@ -274,6 +274,12 @@ TEST(test_conf_errors)
 	CHECK(conf("user = \"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"\n") == 1 && conf_has(1, 0, "too long"));
 	CHECK(conf("maxIdleConnsPerHost = 99999999999999999999999\n") == 1 && conf_has(1, 0, "out of range"));
 	CHECK(conf("maxIdleConnsPerHost = 9223372036854775807\n") == 1 && conf_has(1, 0, "out of range (0..1000000)"));
+	CHECK(conf("[entryPoints.h]\naddress = \":80\"\n[entryPoints.h.redirect]\nregex = \"^(a\"\nreplacement = \"x\"\n") == 1 &&
+	      conf_has(1, 0, "[entryPoints.h.redirect] regex: column 2: missing )"));
+	CHECK(conf("[entryPoints.h]\naddress = \":80\"\n[entryPoints.h.redirect]\nregex = \"^a\"\n") == 1 &&
+	      conf_has(1, 0, "regex and replacement go together"));
+	CHECK(conf("[entryPoints.h]\naddress = \":80\"\n[entryPoints.h.redirect]\nregex = \"^a\"\nreplacement = \"{{.X}}\"\n") == 1 &&
+	      conf_has(1, 0, "Go templates"));
 	CHECK(conf("rateLimitIPv6Prefix = 0\n") == 1 && conf_has(0, 0, "rateLimitIPv6Prefix: 0: 1 to 128 bits"));
 	CHECK(conf("rateLimitIPv6Prefix = 129\n") == 1);
 	CHECK(conf("rateLimitIPv6Prefix = 56\n") == 0 && ut_cf.rl_v6_prefix == 56);

@@ -9499,9 +9499,26 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	char v[1024], re[1024], tp[1024], err[160] = "", names[RX_GROUPS][24];
 	const char *why = NULL;
 	pol->rw_arg = pol->rw_rx = pol->rd_arg = pol->rd_rx = pol->app_root = pol->xfp = pol->aliases = -1;
+	for (int id = IA_REWRITE; id <= IA_NGX_ALIAS; id++) /* rb_ann would read "<too long>" */
+		if (g_rba.v[id].n >= sizeof v)
+			why = "a rewrite or redirect value over 1023 bytes";
 	pol->www = rb_bool(rb_ann(IA_NGX_WWW, v, sizeof v), 0) > 0;
-	if (rb_ann(IA_NGX_ALIAS, v, sizeof v)[0])
-		pol->aliases = rb_ebytes(t, v, strlen(v) + 1);
+	if (rb_ann(IA_NGX_ALIAS, v, sizeof v)[0]) { /* "a, b": kept as "a,b," normalized, exact names only */
+		size_t n = 0;
+		for (const char *a = v; *a;) {
+			size_t l = strcspn(a += strspn(a, ", "), ", ");
+			if (l == 0)
+				break;
+			size_t hl = l < ING_NAME_LEN ? rt_host_norm((struct ing_str){a, l}, re + n, sizeof re - n - 1) : 0;
+			if (hl == 0 || re[n] == '*')
+				rb_note(r, "server-alias \"%.*s\": not an exact host name; left out", (int)ING_MIN(l, 64), a);
+			else
+				n += hl, re[n++] = ',';
+			a += l;
+		}
+		if (n > 0)
+			pol->aliases = rb_ebytes(t, re, n + 1);
+	}
 	int perm = rb_bool(rb_ann(IA_REDIR_PERM, v, sizeof v), 0);
 	if (perm < 0)
 		rb_note(r, "redirect-permanent \"%s\" is not a boolean; 302/307", v);
@@ -9626,17 +9643,17 @@ rb_aliases(struct rt_table *t)
 			if (k < 0) { /* the from-to-www name first */
 				ing_snprintf(name, sizeof name, strncmp(h, "www.", 4) ? "www.%s" : "%s", h + (strncmp(h, "www.", 4) ? 0 : 4));
 			} else {
-				while (*a == ' ' || *a == ',')
-					a++;
-				size_t l = strcspn(a, ", ");
+				size_t l = strcspn(a, ","); /* rb_rewrite's "a,b," */
 				if (l == 0)
 					break;
-				if (l >= sizeof name || !rt_host_norm((struct ing_str){a, l}, name, sizeof name) || name[0] == '*')
-					name[0] = '\0'; /* exact names only */
-				a += l;
+				ing_snprintf(name, sizeof name, "%.*s", (int)l, a);
+				a += l + 1;
 			}
-			int hi = name[0] ? rb_host(t, name, 0, 0) : -1;
-			if (name[0] && (hi < 0 || hi >= own) && t->nroutes < ING_MAX_ROUTES && (hi = rb_host(t, name, 0, 1)) >= 0) {
+			int hi = rb_host(t, name, 0, 0);
+			if ((hi < 0 || hi >= own) && t->nroutes >= ING_MAX_ROUTES) {
+				log_limit(LIM_ROUTES, "rb: routes");
+				g_rb.fail = "too many routes (ING_MAX_ROUTES)";
+			} else if ((hi < 0 || hi >= own) && (hi = rb_host(t, name, 0, 1)) >= 0) {
 				struct rt_route *rt = &t->routes[t->nroutes++];
 				*rt = t->routes[i];
 				rt->host = hi;
@@ -14225,7 +14242,7 @@ up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const 
 	uint64_t wait;
 	enum rsn r = RSN_NONE;
 	if (b->mc_amount) {
-		r = rl_key(m, client, b->mc_by, t->ebytes + b->mc_hdr, key) != 0 ? RSN_NO_SLOT
+		r = rl_key(m, client, b->mc_by, b->mc_by == RK_HEADER ? t->ebytes + b->mc_hdr : NULL, key) != 0 ? RSN_NO_SLOT
 		    : rl_take(c, 1, scope ^ 0x6d63u, key, NULL, 0, b->mc_amount, &wait);
 		if (r == RSN_CONN_LIMIT) {
 			char body[48];
@@ -14237,7 +14254,7 @@ up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const 
 	if (r == RSN_NONE && pol->tr_n) {
 		struct rl_rate rates[ING_MAX_RATESET]; /* kept unaligned in ebytes */
 		memcpy(rates, t->ebytes + pol->tr, pol->tr_n * sizeof rates[0]);
-		r = rl_key(m, client, pol->tr_by, t->ebytes + pol->tr_hdr, key) != 0 ? RSN_NO_SLOT
+		r = rl_key(m, client, pol->tr_by, pol->tr_by == RK_HEADER ? t->ebytes + pol->tr_hdr : NULL, key) != 0 ? RSN_NO_SLOT
 		    : rl_take(c, 0, scope, key, rates, pol->tr_n, 0, &wait);
 		if (r == RSN_RATE_LIMIT) {
 			char hdr[96], body[64], d[24];

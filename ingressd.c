@@ -5750,7 +5750,18 @@ static const struct kw_api kw_apis[] = {
     {SK_ENDPOINTS, "/api/v1", "endpoints"},
     {SK_SECRET, "/api/v1", "secrets"},
 };
-static const int kw_api_first[SK__COUNT] = {0, 3, 4, 7};
+
+/* A kind's first (preferred) row of kw_apis, found rather than kept by
+ * hand so a new row cannot shift it. A kind's rows are adjacent: a 404
+ * walks on to the next row of the same kind. */
+static int
+kw_api_first(int kind)
+{
+	int i = 0;
+	while (i + 1 < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[i].kind != kind)
+		i++;
+	return i;
+}
 
 /* The JSON framer: cuts a byte stream into values without parsing them.
  * KF_LIST: the elements of the top-level object's "items" array are the
@@ -5962,7 +5973,7 @@ kw_setup(const struct cf_kube *k)
 	}
 	memset(z, 0, (size_t)((char *)(&g_kw + 1) - z));
 	for (int i = 0; i < SK__COUNT; i++)
-		g_kw.api[i] = kw_api_first[i];
+		g_kw.api[i] = kw_api_first(i);
 	if (sa == NULL || *sa == '\0')
 		sa = KW_SA_DIR;
 	if (k->endpoint[0] != '\0') {
@@ -6992,7 +7003,7 @@ kw_body_done(struct kw_stream *s, struct cn *c, int keepalive)
 	} else {
 		kw_status_msg(s, msg, sizeof msg);
 		if (s->status == 404)
-			s->api = kw_api_first[s->kind];
+			s->api = kw_api_first(s->kind);
 		if (s->status == 403) {
 			s->forbidden = 1;
 			log_errx("kw: %s: forbidden (403): %s. RBAC: grant get, list and watch on %s%s", kw_res(s), msg,
@@ -7198,7 +7209,7 @@ kw_fetch_missing(void)
 			memset(s, 0, offsetof(struct kw_stream, obj));
 			s->used = 1;
 			s->kind = SK_SECRET;
-			s->api = kw_api_first[SK_SECRET];
+			s->api = kw_api_first(SK_SECRET);
 			s->phase = KS_GET;
 			s->conn = -1;
 			ing_snprintf(s->ns, sizeof s->ns, "%s", r->h.ns);

@@ -22,7 +22,7 @@ setup(const char *conftext)
 	st_init();
 	memset(&g_kw, 0, sizeof g_kw);
 	for (int i = 0; i < SK__COUNT; i++)
-		g_kw.api[i] = kw_api_first[i];
+		g_kw.api[i] = kw_api_first(i);
 	memset(&g_lb, 0, sizeof g_lb);
 	g_rb.live = -1;
 	g.now = 1000;
@@ -107,7 +107,7 @@ TEST(test_frame_list)
 TEST(test_frame_watch)
 {
 	setup("");
-	struct kw_stream *s = stream(SK_SERVICE, kw_api_first[SK_SERVICE], KS_WATCH);
+	struct kw_stream *s = stream(SK_SERVICE, kw_api_first(SK_SERVICE), KS_WATCH);
 	const char *ev =
 	    "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\",\"metadata\":{\"name\":\"s1\",\"namespace\":\"n\","
 	    "\"resourceVersion\":\"5\"},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}}\n"
@@ -248,7 +248,7 @@ TEST(test_js_endpoints_secrets)
 {
 	setup("");
 	/* EndpointSlice v1: only ready endpoints serve; unset ready means ready */
-	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	CHECK(apply(SK_ENDPOINTS, kw_api_first(SK_ENDPOINTS),
 	            "{\"metadata\":{\"name\":\"s-1\",\"namespace\":\"n\",\"labels\":{\"kubernetes.io/service-name\":\"s\"}},"
 	            "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080},{\"name\":null,\"port\":9}],"
 	            "\"endpoints\":[{\"addresses\":[\"10.0.0.1\"],\"conditions\":{\"ready\":true}},"
@@ -256,29 +256,29 @@ TEST(test_js_endpoints_secrets)
 	struct st_eps *e = st_find(SK_ENDPOINTS, "n", "s-1");
 	CHECK(e && !strcmp(e->svc, "s") && e->nports == 2 && e->naddrs == 3 && e->ports[1].name[0] == '\0');
 	CHECK(e && g_st.addr[e->addrs].ready && !g_st.addr[g_st.addr[e->addrs].next].ready);
-	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	CHECK(apply(SK_ENDPOINTS, kw_api_first(SK_ENDPOINTS),
 	            "{\"metadata\":{\"name\":\"bad\",\"namespace\":\"n\",\"labels\":{\"kubernetes.io/service-name\":\"s\"}},"
 	            "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.0.0.300\"]}]}") != 0);
-	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS],
+	CHECK(apply(SK_ENDPOINTS, kw_api_first(SK_ENDPOINTS),
 	            "{\"metadata\":{\"name\":\"nolabel\",\"namespace\":\"n\"},\"endpoints\":[]}") != 0);
 	/* core Endpoints: subsets, notReadyAddresses dropped */
-	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS] + 2,
+	CHECK(apply(SK_ENDPOINTS, kw_api_first(SK_ENDPOINTS) + 2,
 	            "{\"metadata\":{\"name\":\"core\",\"namespace\":\"n\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.0.1\"}],"
 	            "\"notReadyAddresses\":[{\"ip\":\"10.1.0.9\"}],\"ports\":[{\"name\":\"a\",\"port\":1}]},{\"addresses\":[{\"ip\":"
 	            "\"fd00::1\"}],\"ports\":[{\"name\":\"b\",\"port\":2}]}]}") == 0);
 	e = st_find(SK_ENDPOINTS, "n", "core");
 	CHECK(e && e->core && e->naddrs == 2 && e->nports == 2 && e->ports[1].subset == 1 && g_st.addr[g_st.addr[e->addrs].next].family == 6);
 	/* Secrets: only referenced ones are kept, data base64-decoded */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"dTpw\"}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"dTpw\"}}") == 0);
 	CHECK(st_find(SK_SECRET, "n", "pw") == NULL);
 	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "\"ingress.kubernetes.io/auth-secret\":\"pw\"", "{}")) == 0);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"type\":\"Opaque\","
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"type\":\"Opaque\","
 	                                              "\"data\":{\"auth\":\"dTpw\",\"k2\":\"\"}}") == 0);
 	struct st_secret *sec = st_find(SK_SECRET, "n", "pw");
 	size_t len;
 	const unsigned char *d = sec ? st_secret_data(sec, "auth", &len) : NULL;
 	CHECK(sec && sec->nkeys == 2 && d && len == 3 && !memcmp(d, "u:p", 3));
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"d!pw\"}}") != 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{\"auth\":\"d!pw\"}}") != 0);
 	CHECK(st_find(SK_SECRET, "n", "pw") != NULL); /* the previous version stays */
 	/* the Ingress goes: the Secret is dropped at the next rebuild */
 	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "", "{}")) == 0);
@@ -306,7 +306,7 @@ TEST(test_kw_secret_fetch)
 	CHECK(apply(SK_INGRESS, 0, ING_V1("n", "i", "x", "\"ingress.kubernetes.io/auth-secret\":\"pw\"",
 	                                  "{\"tls\":[{\"hosts\":[\"a.io\"],\"secretName\":\"t1\"}]}")) == 0);
 	for (int k = 0; k < SK__COUNT; k++)
-		stream(k, kw_api_first[k], KS_IDLE);
+		stream(k, kw_api_first(k), KS_IDLE);
 	g_kw.nstreams = SK__COUNT;
 	struct kw_stream *get = &g_kw.st[SK__COUNT];
 	CHECK(kw_held(&g_kw.st[SK_SECRET]) && !kw_held(&g_kw.st[SK_SERVICE]));
@@ -339,13 +339,13 @@ TEST(test_kw_secret_fetch)
 	kw_fetch_missing();
 	CHECK(get[0].used && !get[1].used);
 	/* a fetched Secret is kept; without an HTTPS entry point a TLS one is not */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
 	CHECK(st_find(SK_SECRET, "n", "t1") != NULL);
 	ut_cf.eps[1].tls = 0;
 	st_secret_gc();
 	CHECK(st_find(SK_SECRET, "n", "t1") == NULL);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"t1\",\"namespace\":\"n\"},\"data\":{}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"n\"},\"data\":{}}") == 0);
 	CHECK(st_find(SK_SECRET, "n", "t1") == NULL && st_find(SK_SECRET, "n", "pw") != NULL);
 }
 
@@ -355,20 +355,19 @@ TEST(test_kw_secret_fetch)
 #define ING_ST(name, cls, rv, status)                                                                         \
 	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"n\",\"resourceVersion\":\"" rv "\"},\"spec\":{" cls \
 	"\"backend\":{\"serviceName\":\"svc\",\"servicePort\":80}},\"status\":{\"loadBalancer\":{\"ingress\":[" status "]}}}"
-/* kw_api_first is kept by hand: it must name each kind's first row of
- * kw_apis, and the rows of a kind must be adjacent (the 404 fallback walks
- * to the next row of the same kind). */
+/* Every kind has rows in kw_apis, kw_api_first finds the first, and the
+ * rows of a kind are adjacent (the 404 fallback walks to the next row of
+ * the same kind). */
 TEST(test_kw_api_table)
 {
 	for (int k = 0; k < SK__COUNT; k++) {
-		int f = kw_api_first[k];
+		int f = kw_api_first(k);
 		CHECK(kw_apis[f].kind == k && (f == 0 || kw_apis[f - 1].kind != k));
 		for (int i = f; i < (int)ING_ARRAY_LEN(kw_apis) && kw_apis[i].kind == k; i++)
 			CHECK(strcmp(kw_apis[i].resource, kw_apis[f].resource) == 0 || k == SK_ENDPOINTS);
 	}
 	for (int i = 0; i < (int)ING_ARRAY_LEN(kw_apis); i++)
-		CHECK(i >= kw_api_first[kw_apis[i].kind] &&
-		      (kw_apis[i].kind + 1 == SK__COUNT || i < kw_api_first[kw_apis[i].kind + 1]));
+		CHECK(i == kw_api_first(kw_apis[i].kind) || kw_apis[i - 1].kind == kw_apis[i].kind);
 }
 
 TEST(test_kw_status)
@@ -378,7 +377,7 @@ TEST(test_kw_status)
 	setup("[kubernetes.ingressEndpoint]\npublishedService = \"k/edge\"\n");
 	kw_status_want();
 	CHECK(!g_kw.status.known);
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE),
 	            "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},\"spec\":{},\"status\":{\"loadBalancer\":"
 	            "{\"ingress\":[{\"ip\":\"1.2.3.4\\\",\\\"x\"},{\"hostname\":\"A..b\"},{\"ip\":7},{},{\"ip\":\"10.0.0.5\"},"
 	            "{\"hostname\":\"lb.example.com\",\"ip\":\"10.0.0.6\",\"ports\":[{\"port\":80}]}]}}}") == 0);
@@ -388,7 +387,7 @@ TEST(test_kw_status)
 	CHECK(apply(SK_INGRESS, 0, ING_ST("b", "\"ingressClassName\":\"other\",", "6", "{\"ip\":\"9.9.9.9\"}")) == 0);
 	CHECK(apply(SK_INGRESS, 0, ING_ST("c", "", "7", "{\"ip\":\"10.0.0.5\"},{\"hostname\":\"lb.example.com\",\"ip\":\"10.0.0.6\"}")) == 0);
 	for (int k = 0; k < SK__COUNT; k++)
-		stream(k, kw_api_first[k], KS_WATCH)->synced = 1;
+		stream(k, kw_api_first(k), KS_WATCH)->synced = 1;
 	g_kw.nstreams = SK__COUNT;
 	struct kw_stream *w = &g_kw.st[SK__COUNT];
 	kw_status_tick(); /* not before ready */
@@ -441,7 +440,7 @@ TEST(test_kw_status)
 	kw_status_tick(); /* converged: nothing to write */
 	CHECK(g_kw.status.nq == 0 && !w->used);
 	/* the Service's status changes: every Ingress is written again */
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
 	            "\"spec\":{},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.0.0.7\"}]}}}") == 0);
 	CHECK(!strcmp(g_kw.status.want, "{\"ip\":\"10.0.0.7\"}") && g_kw.status.dirty);
 	kw_status_tick();
@@ -483,7 +482,7 @@ TEST(test_kw_status)
 	kw_status_tick();
 	CHECK(g_kw.status.nq == ING_MAX_STATUS_QUEUE && g.lim_hits[LIM_STATUS_QUEUE] > hits && g_kw.status.dirty);
 	/* the Service gone: nothing known, nothing new written */
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
 	            "\"spec\":{}}") == 0);
 	CHECK(!g_kw.status.known && !kw_status_pick(w) && g_kw.status.nq == 0);
 }
@@ -491,7 +490,7 @@ TEST(test_kw_status)
 TEST(test_store_sweep)
 {
 	setup("");
-	struct kw_stream *s = stream(SK_SERVICE, kw_api_first[SK_SERVICE], KS_LIST);
+	struct kw_stream *s = stream(SK_SERVICE, kw_api_first(SK_SERVICE), KS_LIST);
 	s->mark = 1;
 	feed(s, "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"b\","
 	        "\"namespace\":\"x\"}},{\"metadata\":{\"name\":\"c\",\"namespace\":\"y\"}}]}", 50);
@@ -544,7 +543,7 @@ svc(const char *ns, const char *name, const char *ports)
 {
 	char o[1024];
 	snprintf(o, sizeof o, "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\"},\"spec\":{\"ports\":[%s]}}", name, ns, ports);
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], o) == 0);
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), o) == 0);
 }
 
 static void
@@ -555,7 +554,7 @@ slice(const char *ns, const char *name, const char *svcname, const char *port, c
 	         "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"labels\":{\"kubernetes.io/service-name\":\"%s\"}},"
 	         "\"addressType\":\"IPv4\",\"ports\":[%s],\"endpoints\":[{\"addresses\":[%s]}]}",
 	         name, ns, svcname, port, addrs);
-	CHECK(apply(SK_ENDPOINTS, kw_api_first[SK_ENDPOINTS], o) == 0);
+	CHECK(apply(SK_ENDPOINTS, kw_api_first(SK_ENDPOINTS), o) == 0);
 }
 
 static void
@@ -741,7 +740,7 @@ TEST(test_secret_fail_closed)
 	        RULE("auth.io", PATH("/", "Prefix", "s1", 80)));
 	const char *good = "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},"
 	                   "\"data\":{\"auth\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\"}}";
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), good) == 0);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_BASIC);
 	/* over ING_MAX_SECRET_BYTES */
@@ -749,13 +748,13 @@ TEST(test_secret_fail_closed)
 	for (int i = 0; i < ING_MAX_SECRET_BYTES / 3 * 4 + 8; i++)
 		big[n++] = 'A';
 	snprintf(big + n, sizeof big - (size_t)n, "\"}}");
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], big) != 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), big) != 0);
 	const struct st_secret *sec = st_find(SK_SECRET, "a", "pw");
 	CHECK(sec != NULL && sec->bad != NULL && strstr(sec->bad, "ING_MAX_SECRET_BYTES") && sec->nkeys == 0);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_DENY);
 	/* readable again: served again */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), good) == 0);
 	rb_rebuild();
 	sec = st_find(SK_SECRET, "a", "pw");
 	CHECK(auth_of("auth.io") == AU_BASIC && sec != NULL && sec->bad == NULL);
@@ -766,33 +765,33 @@ TEST(test_secret_fail_closed)
 	for (int i = 0; i < ING_MAX_SECRET_KEYS + 2; i++)
 		n += snprintf(big + n, sizeof big - (size_t)n, "%s\"k%d\":\"eA==\"", i ? "," : "", i);
 	snprintf(big + n, sizeof big - (size_t)n, "}}");
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], big) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), big) == 0);
 	sec = st_find(SK_SECRET, "a", "pw");
 	CHECK(sec != NULL && sec->nkeys == ING_MAX_SECRET_KEYS + 2 && g.lim_hits[LIM_SECRET_KEYS] > khits);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_DENY);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), good) == 0);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_BASIC);
 	/* not base64 */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET],
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET),
 	            "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"!!\"}}") != 0);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_DENY);
 	/* over ING_MAX_OBJECT_BYTES: the framer skips it, by name */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], good) == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), good) == 0);
 	static char huge[ING_MAX_OBJECT_BYTES + 1024];
 	n = snprintf(huge, sizeof huge, "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{\"auth\":\"");
 	while (n < ING_MAX_OBJECT_BYTES + 100)
 		huge[n++] = 'A';
 	snprintf(huge + n, sizeof huge - (size_t)n, "\"}}");
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], huge) != 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), huge) != 0);
 	sec = st_find(SK_SECRET, "a", "pw");
 	CHECK(sec != NULL && sec->bad != NULL && strstr(sec->bad, "ING_MAX_OBJECT_BYTES"));
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_DENY);
 	/* a Secret no Ingress uses is not even decoded, nor kept */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET],
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET),
 	            "{\"metadata\":{\"name\":\"other\",\"namespace\":\"a\"},\"data\":{\"auth\":\"!!\"}}") == 0);
 	CHECK(st_find(SK_SECRET, "a", "other") == NULL);
 }
@@ -987,11 +986,11 @@ TEST(test_nginx_annotations)
 	        "auth-secret\":\"one\",\"ingress.kubernetes.io/auth-header-field\":\"X User\"",
 	        RULE("ahfbad.io", PATH("/", "Prefix", "s1", 80)));
 	/* (Secrets after the Ingresses that use them: one nobody uses is not kept) */
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"map\",\"namespace\":\"a\"},"
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"map\",\"namespace\":\"a\"},"
 	            "\"data\":{\"bob\":\"e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09\"}}") == 0);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"file\",\"namespace\":\"a\"},"
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"file\",\"namespace\":\"a\"},"
 	            "\"data\":{\"auth\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\",\"other\":\"eA==\"}}") == 0);
-	CHECK(apply(SK_SECRET, kw_api_first[SK_SECRET], "{\"metadata\":{\"name\":\"one\",\"namespace\":\"a\"},"
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"one\",\"namespace\":\"a\"},"
 	            "\"data\":{\"users\":\"YWxpY2U6e1NIQX1xVXFQNWN5eG02WWNUQWh6MDVIcGg1Z3Z1OU09Cg==\"}}") == 0);
 	rb_rebuild();
 	const struct rt_policy *p = policy_of("af.io");
@@ -1054,7 +1053,7 @@ TEST(test_nginx_annotations)
 	ri = st_find(SK_INGRESS, "notes", "n" ING_STR(ING_MAX_NOTES));
 	CHECK(ri && ri->nunsup == 1 && ri->unsup < 0 && !strcmp(st_note(ri->unsup), ""));
 	/* an ExternalName cannot be served without its name: not stored (logged) */
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"notes\"},"
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"notes\"},"
 	            "\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"db.example.com\"}}") != 0 &&
 	      st_find(SK_SERVICE, "notes", "ext") == NULL && g_st.p_note.used == ING_MAX_NOTES);
 	for (int i = 0; i < ING_MAX_NOTES + 2; i++) {
@@ -1134,7 +1133,7 @@ TEST(test_external_name)
 		         "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"a\"},\"spec\":{\"type\":\"ExternalName\","
 		         "\"externalName\":\"%s\",\"ports\":[{\"port\":80}]}}",
 		         name, i == 0 ? "db.example" : i == 1 ? "10.9.9.9" : name);
-		CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE], o) == 0);
+		CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), o) == 0);
 	}
 	ingress("a", "i1", "2026-01-01T00:00:00Z", "",
 	        RULE("db.io", PATH("/", "Prefix", "ext0", 80)) "," RULE("ip.io", PATH("/", "Prefix", "ext1", 80)) ","
@@ -1368,7 +1367,7 @@ TEST(test_sticky)
 	/* the cookie names a server by an opaque tag, never its address */
 	setup("[entryPoints.http]\naddress = \":80\"\n");
 	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
-	CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE),
 	            "{\"metadata\":{\"name\":\"s1\",\"namespace\":\"a\",\"annotations\":{\"traefik.backend.loadbalancer.sticky\":"
 	            "\"true\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}") == 0);
 	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\"");
@@ -1415,7 +1414,7 @@ TEST(test_sticky)
 	for (int replica = 0; replica < 3; replica++) { /* a third: no key file, a random key */
 		setup(replica < 2 ? conftext : "");
 		CHECK(ut_cf.sticky_keyed == (replica < 2));
-		CHECK(apply(SK_SERVICE, kw_api_first[SK_SERVICE],
+		CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE),
 		            "{\"metadata\":{\"name\":\"s1\",\"namespace\":\"a\",\"annotations\":{\"traefik.backend.loadbalancer.sticky\":"
 		            "\"true\"}},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}") == 0);
 		slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":8080}", "\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\"");

@@ -4,7 +4,7 @@
 It speaks the wire format of the real kube-apiserver 1.20 (see
 test/kube-apiserver/README.md) closely enough that ingressd talks
 to it exactly as to a real server, and adds scripted faults the real one
-cannot produce. Python 3 standard library only.
+cannot produce. Python 3 standard library, and PyYAML through yaml2json.py.
 
 COMMAND LINE
     python3 test/fakeapi.py --listen 127.0.0.1:PORT

@@ -184,6 +184,10 @@ def main():
         t("quoted 80 stays a string, ~ is null", s["e"] == "80" and s["f"] is None)
         t("flow map with flow list", s["g"] == {"h": [1, "2"], "i": "j"})
         t("double-quoted escapes and comment", s["k"] == "\u00e9\n" and s["l"] == 1.5)
+        g = Y.load("on: y\nt: 12:30\nc: 2020-01-01T00:00:00Z\nn: 1e3\no: 017\nb: &b {x: 1}\nm: {<<: *b, y: 2}\n")
+        t("go-yaml v2 typing: keys as written, y a bool, no sexagesimal, no timestamps",
+          g == {"on": True, "t": "12:30", "c": "2020-01-01T00:00:00Z", "n": 1000, "o": 15, "b": {"x": 1},
+                "m": {"x": 1, "y": 2}})
         try:
             Y.load("a: 1\n  b: 2\n")
             t("bad indentation is an error", False)
@@ -210,12 +214,23 @@ expect() {
 }
 
 # ---------------------------------------------------------------- yaml2json
-H yaml "$SAMPLE" "$EXAMPLES" >"$T/yaml.out" 2>&1
+# yaml2json is PyYAML underneath (python3-yaml, make deps): without -S, so
+# Debian's dist-packages is on the path
+if "$PY" -c 'import yaml' 2>/dev/null; then
+	ok "PyYAML importable by $PY"
+else
+	fail "PyYAML missing in $PY: install Debian's python3-yaml (make deps)"
+fi
+"$PY" -B "$T/h.py" yaml "$SAMPLE" "$EXAMPLES" >"$T/yaml.out" 2>&1
 pyresults <"$T/yaml.out"
+grep -q '^PASS ' "$T/yaml.out" || fail "yaml2json module checks did not run: $(tail -1 "$T/yaml.out")"
 out=$(printf 'a: 1\n---\nb: [x]\n' | "$PY" test/yaml2json.py)
 expect "yaml2json CLI: stdin to a JSON list" "$out" '[{"a": 1}, {"b": ["x"]}]'
 printf 'a: [1\n' | "$PY" test/yaml2json.py >/dev/null 2>"$T/yerr"
-expect "yaml2json CLI: error names the line" "$(cat "$T/yerr")" "<stdin>:1: unterminated flow collection"
+expect "yaml2json CLI: error names the line" "$(cat "$T/yerr")" \
+	"<stdin>:2: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 1)"
+printf 'a: 1\nb: 2\na: 3\n' | "$PY" test/yaml2json.py >/dev/null 2>"$T/yerr"
+expect "yaml2json CLI: a key twice is an error (as kubectl's)" "$(cat "$T/yerr")" "<stdin>:3: mapping key 'a' already defined"
 
 # ---------------------------------------------------------------- PKI, tokens, start
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -keyout "$T/ca.key" -out "$T/ca.crt" -subj "/CN=fakeapi-test-ca" \

@@ -262,6 +262,20 @@ str_trim(struct ing_str s)
 	return s;
 }
 
+/* The next item of a comma list, trimmed; 0 when the list is used up.
+ * "a, b,,c," walks as "a" "b" "" "c" ""; *rest's p is NULL after the last. */
+static int
+str_item(struct ing_str *rest, struct ing_str *item)
+{
+	if (rest->p == NULL)
+		return 0;
+	const char *c = memchr(rest->p, ',', rest->n);
+	size_t k = c ? (size_t)(c - rest->p) : rest->n;
+	*item = str_trim((struct ing_str){rest->p, k});
+	*rest = c ? (struct ing_str){c + 1, rest->n - k - 1} : (struct ing_str){NULL, 0};
+	return 1;
+}
+
 /* memmem for the two searches ingressd makes (short needles, short
  * haystacks), where libc's two-way memmem costs 0.8 KB. */
 static const char *
@@ -1198,16 +1212,10 @@ cf_label_selector(const char *sel)
 					return "'in' and 'notin' need a (value, ...) list";
 				set.p++;
 				set.n -= 2;
-				size_t a = 0;
-				while (a <= set.n) {
-					size_t b = a;
-					while (b < set.n && set.p[b] != ',')
-						b++;
-					struct ing_str v = str_trim((struct ing_str){set.p + a, b - a});
-					if (cf_label_name(v, 1) != 0 || (v.n == 0 && set.n > 0 && b < set.n))
+				struct ing_str v, items = set;
+				while (str_item(&items, &v)) /* "(a, )" passes, "(a, , b)" does not */
+					if (cf_label_name(v, 1) != 0 || (v.n == 0 && set.n > 0 && items.p != NULL))
 						return "invalid value in set";
-					a = b + 1;
-				}
 			}
 		}
 		i = j + 1;
@@ -2601,15 +2609,10 @@ hp_version(struct hp_msg *m, const char *p, size_t n)
 static int
 hp_has_token(struct ing_str v, const char *tok)
 {
-	size_t i = 0;
-	while (i < v.n) {
-		size_t j = i;
-		while (j < v.n && v.p[j] != ',')
-			j++;
-		if (str_ieq(str_trim((struct ing_str){v.p + i, j - i}), tok))
+	struct ing_str t;
+	while (str_item(&v, &t))
+		if (str_ieq(t, tok))
 			return 1;
-		i = j + 1;
-	}
 	return 0;
 }
 
@@ -5296,12 +5299,8 @@ js_ranges(struct js *j, int tok, struct st_ranges *rg)
 		j->err = NULL;
 		return 0;
 	}
-	for (size_t i = 0; i <= (size_t)len;) {
-		size_t k = i;
-		while (k < (size_t)len && v[k] != ',')
-			k++;
-		struct ing_str e = str_trim((struct ing_str){v + i, k - i});
-		i = k + 1;
+	struct ing_str e, items = {v, (size_t)len};
+	while (str_item(&items, &e)) {
 		if (e.n == 0)
 			continue;
 		if (rg->n >= ING_MAX_CIDRS) {
@@ -8706,13 +8705,8 @@ static uint32_t
 rb_ep_mask(const char *list)
 {
 	uint32_t m = 0;
-	struct ing_str s = {list, strlen(list)};
-	for (size_t i = 0; i <= s.n;) {
-		size_t k = i;
-		while (k < s.n && s.p[k] != ',')
-			k++;
-		struct ing_str e = str_trim((struct ing_str){s.p + i, k - i});
-		i = k + 1;
+	struct ing_str e, items = {list, strlen(list)};
+	while (str_item(&items, &e)) {
 		if (e.n == 0)
 			continue;
 		int found = 0;
@@ -9180,16 +9174,11 @@ rb_edit_map(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, const c
 static int
 rb_edit_list(struct rt_table *t, struct rt_policy *pol, const char *what, struct ing_str v, int kind)
 {
-	for (size_t i = 0; i <= v.n;) {
-		size_t k = i;
-		while (k < v.n && v.p[k] != ',')
-			k++;
-		struct ing_str e = str_trim((struct ing_str){v.p + i, k - i});
-		i = k + 1;
+	struct ing_str e;
+	while (str_item(&v, &e))
 		if (e.n > 0 && rb_edit(t, pol, what, kind, 0, kind == EK_PROXY_HDR ? e : (struct ing_str){"", 0},
 		                       kind == EK_PROXY_HDR ? (struct ing_str){"", 0} : e) != 0)
 			return ING_ERR;
-	}
 	return 0;
 }
 
@@ -9227,12 +9216,8 @@ rb_cors(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, const struc
 	                                   "Content-Type,Range,Authorization"};
 	struct ing_str origins = v[IA_H_CORS_ORIGIN].n ? v[IA_H_CORS_ORIGIN] : STR_LIT("*");
 	pol->hflags |= HF_CORS;
-	for (size_t i = 0; i <= origins.n;) {
-		size_t k = i;
-		while (k < origins.n && origins.p[k] != ',')
-			k++;
-		struct ing_str o = str_trim((struct ing_str){origins.p + i, k - i});
-		i = k + 1;
+	struct ing_str o;
+	while (str_item(&origins, &o)) {
 		if (o.n == 1 && o.p[0] == '*')
 			pol->hflags |= HF_CORS_ANY;
 		else if (o.n > 0 && !rb_origin_ok(o))
@@ -13374,16 +13359,10 @@ up_drop_header(const struct hp_hdr *h, const struct hp_msg *m, int request)
 	for (int i = 0; i < m->nh; i++) {
 		if (m->h[i].id != HH_CONNECTION)
 			continue;
-		struct ing_str v = m->h[i].value;
-		for (size_t a = 0; a <= v.n;) {
-			size_t b = a;
-			while (b < v.n && v.p[b] != ',')
-				b++;
-			struct ing_str tok = str_trim((struct ing_str){v.p + a, b - a});
+		struct ing_str tok, v = m->h[i].value;
+		while (str_item(&v, &tok))
 			if (tok.n > 0 && tok.n == h->name.n && strncasecmp(tok.p, h->name.p, h->name.n) == 0)
 				return 1;
-			a = b + 1;
-		}
 	}
 	return 0;
 }

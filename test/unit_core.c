@@ -240,6 +240,9 @@ TEST(test_conf_errors)
 	CHECK(conf("[kubernetes]\nlabelselector = \"a=b,,c\"\n") == 1 && conf_has(2, 0, "empty requirement"));
 	CHECK(conf("[kubernetes]\nlabelselector = \"-a=b\"\n") == 1);
 	CHECK(conf("[kubernetes]\nlabelselector = \"x/y=z,example.com/k notin (v1,v2),k==v\"\n") == 0);
+	CHECK(conf("[kubernetes]\nlabelselector = \"k in (v1, ,v2)\"\n") == 1 && conf_has(2, 0, "invalid value in set"));
+	CHECK(conf("[kubernetes]\nlabelselector = \"k in (v1, )\"\n") == 0);
+	CHECK(conf("[kubernetes]\nlabelselector = \"k notin (v1,-v2)\"\n") == 1 && conf_has(2, 0, "invalid value in set"));
 	CHECK(conf("[kubernetes]\nnamespaces = [\"Default\"]\n") == 1 && conf_has(2, 0, "not a valid namespace"));
 	CHECK(conf("[kubernetes]\nnamespaces = [\"a\", \"b\", \"c\"]\n") == 1 && conf_has(2, 0, "ING_MAX_NAMESPACES"));
 	CHECK(conf("[kubernetes]\nendpoint = \"10.0.0.1:6443\"\n") == 1 && conf_has(0, 0, "http:// or https://"));

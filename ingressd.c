@@ -5290,7 +5290,7 @@ js_ranges(struct js *j, int tok, struct st_ranges *rg)
 {
 	static char v[ING_MAX_CIDRS * 48];
 	int len = js_str(j, tok, v, sizeof v);
-	int tail = -1;
+	int *link = &rg->first; /* where the next entry is chained */
 	rg->set = 1;
 	if (len < 0) {
 		rg->invalid = 1;
@@ -5323,11 +5323,8 @@ js_ranges(struct js *j, int tok, struct st_ranges *rg)
 		}
 		cidr.next = -1;
 		g_st.cidr[ci] = cidr;
-		if (tail < 0)
-			rg->first = ci;
-		else
-			g_st.cidr[tail].next = ci;
-		tail = ci;
+		*link = ci;
+		link = &g_st.cidr[ci].next;
 		rg->n++;
 	}
 	return 0;
@@ -5416,7 +5413,7 @@ js_ingress(struct js *j, int obj)
 			return ING_ERR;
 		r->has_default = 1;
 	}
-	int tail = -1;
+	int *link = &r->paths; /* where the next path is chained */
 	for (e = js_first(j, js_get(j, spec, "rules"), &c); e >= 0; e = js_next(j, e, &c)) {
 		char host[ING_NAME_LEN];
 		int pc, pe;
@@ -5432,11 +5429,8 @@ js_ingress(struct js *j, int obj)
 				return ING_ERR;
 			}
 			struct st_path *p = &g_st.path[pi];
-			if (tail < 0)
-				r->paths = pi;
-			else
-				g_st.path[tail].next = pi;
-			tail = pi;
+			*link = pi;
+			link = &p->next;
 			r->npaths++;
 			memcpy(p->host, host, sizeof host);
 			if (js_str(j, js_get(j, pe, "path"), p->path, sizeof p->path) < 0 ||
@@ -5455,7 +5449,7 @@ js_ingress(struct js *j, int obj)
 				return ING_ERR;
 		}
 	}
-	tail = -1;
+	link = &r->tls;
 	for (e = js_first(j, js_get(j, spec, "tls"), &c); e >= 0; e = js_next(j, e, &c)) {
 		char secret[ING_NAME_LEN];
 		int hc, he;
@@ -5468,11 +5462,8 @@ js_ingress(struct js *j, int obj)
 				return ING_ERR;
 			}
 			struct st_tlshost *t = &g_st.tlsh[ti];
-			if (tail < 0)
-				r->tls = ti;
-			else
-				g_st.tlsh[tail].next = ti;
-			tail = ti;
+			*link = ti;
+			link = &t->next;
 			r->ntls++;
 			memcpy(t->secret, secret, sizeof secret);
 			if (js_str(j, he, t->host, sizeof t->host) < 0 || js_host(t->host) != 0) {

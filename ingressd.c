@@ -262,6 +262,18 @@ str_trim(struct ing_str s)
 	return s;
 }
 
+/* v in decimal, written backwards to end at end; returns where it starts.
+ * For the per-request writers, which use no printf. */
+#define STR_DEC_LEN 20 /* digits of UINT64_MAX */
+static char *
+str_dec(uint64_t v, char *end)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return end;
+}
+
 /* The next item of a comma list, trimmed; 0 when the list is used up.
  * "a, b,,c," walks as "a" "b" "" "c" ""; *rest's p is NULL after the last. */
 static int
@@ -3156,12 +3168,8 @@ bf_str(struct bf *b, struct ing_str s)
 static int
 bf_uint(struct bf *b, uint64_t v)
 {
-	char t[20];
-	size_t i = sizeof t;
-	do
-		t[--i] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	return bf_append(b, t + i, sizeof t - i);
+	char t[STR_DEC_LEN], *d = str_dec(v, t + sizeof t);
+	return bf_append(b, d, (size_t)(t + sizeof t - d));
 }
 
 /* A header line "name: value\r\n" from parsed (validated) slices. */
@@ -15497,12 +15505,8 @@ al_puts(struct al_out *o, const char *z)
 static void
 al_putu(struct al_out *o, uint64_t v)
 {
-	char t[20];
-	size_t i = sizeof t;
-	do
-		t[--i] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	al_put(o, t + i, sizeof t - i);
+	char t[STR_DEC_LEN], *d = str_dec(v, t + sizeof t);
+	al_put(o, d, (size_t)(t + sizeof t - d));
 }
 
 /* Copies s into a field, the characters a log line cannot hold replaced. */

@@ -15744,10 +15744,10 @@ mx_done(struct cn *c, int status, uint64_t bytes)
 	c->be = -1;
 }
 
-/* A large answer (admin /metrics, /api) from a malloc'd buffer that the
+/* A large admin answer (/metrics, /api) from a malloc'd buffer that the
  * connection owns until it is written. */
 static void
-rs_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
+mx_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 {
 	struct hp_msg *m = &g_hp.msg;
 	if (o->full || g_mx_admin_big >= MX_MAX_BIG) {
@@ -15804,12 +15804,12 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	}
 	if (str_eq(path, "/metrics")) {
 		mx_metrics(&o);
-		rs_big(c, 200, "text/plain; version=0.0.4; charset=utf-8", &o);
+		mx_big(c, 200, "text/plain; version=0.0.4; charset=utf-8", &o);
 		return;
 	}
 	if (str_eq(path, "/api/providers") || str_eq(path, "/api/providers/kubernetes")) {
 		mx_api(&o, str_eq(path, "/api/providers")); /* wrapped in {"kubernetes": ...} */
-		rs_big(c, 200, "application/json", &o);
+		mx_big(c, 200, "application/json", &o);
 		return;
 	}
 	rs_error(c, 404, RSN_ADMIN, "no such admin path");

@@ -75,7 +75,8 @@ struct ing_str {
 	X(SVC_PORTS) X(ENDPOINTS) X(ENDPOINT_ADDRS) X(SECRETS) X(SECRET_BYTES) X(STORE_CIDRS)               \
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
-	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS)
+	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS) \
+	X(SPLIT) X(ARMS)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -2861,6 +2862,28 @@ hp_header(const struct hp_msg *m, const char *lname)
 	return (struct ing_str){NULL, 0};
 }
 
+/* The value of the first cookie named `name` in m's Cookie headers. */
+static struct ing_str
+hp_cookie(const struct hp_msg *m, const char *name)
+{
+	size_t nl = strlen(name);
+	for (int i = 0; i < m->nh; i++) {
+		if (!str_ieq(m->h[i].name, "cookie"))
+			continue;
+		struct ing_str v = m->h[i].value;
+		for (size_t a = 0; a < v.n;) {
+			size_t b = a;
+			while (b < v.n && v.p[b] != ';')
+				b++;
+			struct ing_str kv = str_trim((struct ing_str){v.p + a, b - a});
+			a = b + 1;
+			if (kv.n > nl && kv.p[nl] == '=' && memcmp(kv.p, name, nl) == 0)
+				return (struct ing_str){kv.p + nl + 1, kv.n - nl - 1};
+		}
+	}
+	return (struct ing_str){NULL, 0};
+}
+
 /* Body framing. */
 enum { HB_NONE, HB_LENGTH, HB_CHUNKED, HB_CLOSE };
 enum {
@@ -3622,6 +3645,8 @@ enum {
 	IA_REWRITE, IA_REQ_MOD, IA_APP_ROOT, IA_REDIR_EP, IA_REDIR_PERM, IA_REDIR_REGEX, IA_REDIR_REPL,
 	IA_NGX_REWRITE, IA_NGX_USE_REGEX, IA_NGX_APP_ROOT, IA_NGX_PERM, IA_NGX_PERM_CODE, IA_NGX_TEMP,
 	IA_NGX_TEMP_CODE, IA_NGX_XFP, IA_NGX_WWW, IA_NGX_ALIAS,
+	IA_SVC_WEIGHTS, IA_NGX_CANARY, IA_NGX_CANARY_WEIGHT, IA_NGX_CANARY_TOTAL, IA_NGX_CANARY_HDR,
+	IA_NGX_CANARY_HDR_VAL, IA_NGX_CANARY_HDR_RX, IA_NGX_CANARY_COOKIE,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -4972,7 +4997,10 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("permanent-redirect", IA_NGX_PERM) JS_N("permanent-redirect-code", IA_NGX_PERM_CODE)
     JS_N("temporal-redirect", IA_NGX_TEMP) JS_N("temporal-redirect-code", IA_NGX_TEMP_CODE)
     JS_N("x-forwarded-prefix", IA_NGX_XFP) JS_N("from-to-www-redirect", IA_NGX_WWW)
-    JS_N("server-alias", IA_NGX_ALIAS)
+    JS_N("server-alias", IA_NGX_ALIAS) JS_T("service-weights", IA_SVC_WEIGHTS) JS_N("canary", IA_NGX_CANARY)
+    JS_N("canary-weight", IA_NGX_CANARY_WEIGHT) JS_N("canary-weight-total", IA_NGX_CANARY_TOTAL)
+    JS_N("canary-by-header", IA_NGX_CANARY_HDR) JS_N("canary-by-header-value", IA_NGX_CANARY_HDR_VAL)
+    JS_N("canary-by-header-pattern", IA_NGX_CANARY_HDR_RX) JS_N("canary-by-cookie", IA_NGX_CANARY_COOKIE)
 };
 static const struct js_ann js_svc_ann[] = {
     JS_T("load-balancer-method", SA_LB_METHOD) JS_T("affinity", SA_STICKINESS)
@@ -4999,15 +5027,14 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
  * name is "other"). README lists each with what happens instead. */
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
-    "error-pages", "pass-tls-cert", "service-weights", "auth-url",
+    "error-pages", "pass-tls-cert", "auth-url",
     "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
     "responseforwarding.flushinterval",
     /* ingress-nginx */
     "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
-    "configuration-snippet", "server-snippet", "custom-headers", "canary", "canary-weight", "canary-by-header",
-    "canary-by-cookie", "auth-signin", "auth-method", "auth-snippet", "auth-tls-verify-client",
-    "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
+    "configuration-snippet", "server-snippet", "custom-headers", "auth-signin", "auth-method", "auth-snippet",
+    "auth-tls-verify-client", "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
     "session-cookie-name", "default-backend", "custom-http-errors",
     "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
     /* the legacy traefik. labels */
@@ -7988,12 +8015,15 @@ struct rt_route {
 	int32_t prio;
 	uint8_t host_kind, match, strip, is_default;
 	uint8_t replace;  /* rule-type ReplacePath: any path, sent as this one */
+	uint8_t narm;     /* a split: its Services are arms[arm .. arm + narm), 0 none */
 	uint16_t path_len;
 	int rx;           /* MT_REGEX: its program in the table's pool */
 	int canon;        /* from-to-www-redirect: the host it redirects to, + 1; 0 none */
 	uint32_t ep_mask; /* entry points served (bit = index in [entryPoints]) */
 	int host;         /* index in hosts; -1 for any host */
-	int backend;
+	int backend;      /* for a split, its first Service's */
+	uint32_t weight;  /* the backend's share while several share the route (rb_weights) */
+	int arm;
 	int policy;
 	int next; /* next route of the same host, in order */
 	char path[ING_PATH_LEN];
@@ -8057,6 +8087,7 @@ struct rt_policy { /* per Ingress */
 	int app_root, xfp;           /* app-root's path (app_root_ngx: nginx's); x-forwarded-prefix */
 	uint8_t app_root_ngx, www;   /* www: nginx's from-to-www-redirect */
 	int aliases;                 /* nginx's server-alias ("a, b"), or -1 */
+	int canary;                  /* nginx's canary: its struct rt_canary in ebytes, or -1 */
 };
 enum { RW_NONE, RW_TARGET, RW_ADDPREFIX, RW_REPLACE, RW_REGEX, RW_NGINX };
 enum { RD_NONE, RD_EP, RD_REGEX, RD_URL };
@@ -8104,6 +8135,19 @@ struct rt_backend {
 	const char *refused; /* its Service's limits could not be read: its requests get 500, and why */
 };
 
+/* A Service of a split route: a union's or service-weights' share, or
+ * nginx's canary with the rules that choose it (lb_split). */
+struct rt_arm {
+	int backend;
+	uint32_t weight; /* relative; a canary's: canary-weight of its total */
+	int canary;      /* its struct rt_canary in ebytes, -1 none */
+};
+struct rt_canary { /* unaligned in ebytes */
+	uint32_t weight, total;
+	int hdr, hdr_val, hdr_rx; /* canary-by-header (lower case), -value, -pattern: ebytes, ebytes, program; -1 none */
+	int cookie;               /* canary-by-cookie, in ebytes, or -1 */
+};
+
 struct rt_skip {
 	char ns[ING_NS_LEN], name[ING_NAME_LEN], host[64], path[64];
 	char why[96];
@@ -8129,6 +8173,8 @@ struct rt_table {
 	char ebytes[ING_MAX_EDIT_BYTES];
 	int nrx;
 	struct rx_insn rx[ING_MAX_REGEX_INSNS]; /* the regexes' programs */
+	int narms;
+	struct rt_arm arms[ING_MAX_ARMS];
 };
 
 static struct {
@@ -8720,8 +8766,9 @@ rb_ep_mask(const char *list)
 	return m;
 }
 
-static int
-rb_cmp_route(const void *a, const void *b); /* below */
+static int rb_cmp_route(const void *a, const void *b); /* below */
+static int rb_cmp_conflict(const void *a, const void *b);
+static struct rt_table *rb_sorting;
 static int wl_cmp(const void *a, const void *b);          /* source whitelist (wl_) */
 
 /* Logs a policy problem of Ingress r once per version of it. */
@@ -9619,6 +9666,179 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	}
 }
 
+/* nginx's canary annotations of Ingress r: pol->canary, its rules in
+ * ebytes. A bad weight is 0 and a bad total 100 (as nginx, said); a bad
+ * pattern matches nothing (nginx's failed match sent the request to the
+ * main Service). canary-* without canary "true" is said and ignored. */
+static void
+rb_canary(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static const char *const names[] = {"canary-weight", "canary-weight-total", "canary-by-header",
+	                                    "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie"};
+	char v[6][256], err[160], b[8];
+	struct rt_canary cy = {0, 100, -1, -1, -1, -1};
+	int set = 0, on = rb_bool(rb_ann(IA_NGX_CANARY, b, sizeof b), 0);
+	for (int i = 0; i < 6; i++)
+		set |= rb_ann(IA_NGX_CANARY_WEIGHT + i, v[i], sizeof v[i])[0] != '\0';
+	if (on <= 0) {
+		if (on < 0 || set)
+			rb_note(r, "canary-* annotations without canary \"true\" (canary \"%s\"): ignored (as nginx)", b);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		int64_t n;
+		if (v[i][0] && rb_int(v[i], 0, 1000000, &n) != 0)
+			rb_note(r, "%s \"%s\" is not a number; using %d (as nginx)", names[i], v[i], i ? 100 : 0);
+		else if (v[i][0])
+			*(i ? &cy.total : &cy.weight) = (uint32_t)n;
+	}
+	if (cy.total < 100)
+		cy.total = 100; /* nginx took a total under 100 as 100 */
+	for (char *p = v[2]; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	int *at[] = {&cy.hdr, &cy.hdr_val, NULL, &cy.cookie};
+	for (int i = 2; i < 6; i++)
+		if (v[i][0] && at[i - 2] != NULL)
+			*at[i - 2] = rb_ebytes(t, v[i], strlen(v[i]) + 1);
+	if (v[4][0] && (cy.hdr_rx = rb_rx(t, v[4], 0, NULL, err, sizeof err)) < 0) {
+		cy.hdr_rx = -2;
+		rb_note(r, "canary-by-header-pattern: %s: the header sends requests to the main Service", err);
+	}
+	if ((pol->canary = rb_ebytes(t, (const char *)&cy, sizeof cy)) < 0) {
+		rb_refuse(t, pol, "canary: no room (ING_MAX_EDIT_BYTES)");
+		rb_note(r, "%s: its requests get 500", pol->refused);
+	}
+}
+
+/* Two routes for the same request: host, path and match. */
+static int
+rb_same_key(const struct rt_route *x, const struct rt_route *y)
+{
+	return x->host == y->host && x->is_default == y->is_default && x->match == y->match && !strcmp(x->path, y->path);
+}
+
+#define RB_SHARE_ALL 100000 /* service-weights' 100 %, in 0.001 % */
+
+/* A Service's instances for the shares: its servers (ExternalName: 1). */
+static uint32_t
+rb_instances(const struct rt_backend *b)
+{
+	return b->external ? 1 : (uint32_t)b->nsrv;
+}
+
+/* The index of Service name in the n of service-weights, or n. */
+static int
+rb_sw_find(char (*svc)[ING_NS_LEN], int n, const char *name)
+{
+	int s = 0;
+	while (s < n && strcmp(svc[s], name) != 0)
+		s++;
+	return s;
+}
+
+/* Several Services on one host and path of Ingress r (its routes from
+ * `first`, adjacent after sorting): Traefik 1.x's union, shares by
+ * instances, or service-weights (YAML, Service: percentage, up to three
+ * decimals; the remainder shared by the Services not listed, by
+ * instances). Over 100 %, or under it with no Service unlisted, or a
+ * Service no path routes to, is Traefik's error; here its requests get
+ * 500, where Traefik skipped the Ingress and let a less specific route
+ * of another Ingress answer them without this one's policy. rb_dedupe
+ * makes each group one route with a split. */
+static void
+rb_weights(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int first)
+{
+	static char y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
+	jsmntok_t tok[2 + 2 * ING_MAX_SPLIT];
+	struct ing_str a = g_rba.v[IA_SVC_WEIGHTS];
+	char err[160] = "", svc[ING_MAX_SPLIT][ING_NS_LEN];
+	uint32_t share[ING_MAX_SPLIT];
+	int nsw = 0;
+	struct js j;
+	if (a.n > 0) {
+		memcpy(y, a.p, a.n);
+		y[a.n] = '\0';
+		if (ym_load(&j, y, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) != 0)
+			goto bad;
+		if (j.t[0].type != JSMN_OBJECT || j.t[0].size > ING_MAX_SPLIT) {
+			ing_snprintf(err, sizeof err, "a mapping of up to %d Service: percentage lines (ING_MAX_SPLIT) was "
+			             "expected", ING_MAX_SPLIT);
+			goto bad;
+		}
+		for (int k = 1; nsw < j.t[0].size; nsw++, k = js_skip(&j, k + 1)) {
+			char p[32];
+			uint64_t whole = 0, frac = 0;
+			int n = js_str(&j, k + 1, p, sizeof p), d = 0, i = 0;
+			if (js_str(&j, k, svc[nsw], sizeof svc[nsw]) <= 0)
+				n = -1;
+			if (n > 0 && p[n - 1] == '%')
+				p[--n] = '\0';
+			for (; i < n && isdigit((unsigned char)p[i]) && whole <= 100; i++)
+				whole = whole * 10 + (uint64_t)(p[i] - '0');
+			int digits = i; /* Go's ParseFloat: "12.", ".5" */
+			if (i < n && p[i] == '.')
+				for (i++; i < n && isdigit((unsigned char)p[i]); i++, d++)
+					frac = d < 3 ? frac * 10 + (uint64_t)(p[i] - '0') : frac; /* Traefik kept three decimals */
+			digits += d;
+			while (d++ < 3)
+				frac *= 10;
+			share[nsw] = (uint32_t)(whole * 1000 + frac);
+			if (n <= 0 || i != n || digits == 0 || share[nsw] > RB_SHARE_ALL) {
+				ing_snprintf(err, sizeof err, "\"%.*s\": a Service and a percentage (0 to 100, \"12.5%%\") were "
+				             "expected", ING_MIN(j.t[k].end - j.t[k].start, 40), j.s + j.t[k].start);
+				goto bad;
+			}
+			int found = 0;
+			for (int x = first; x < t->nroutes; x++)
+				found |= strcmp(t->backends[t->routes[x].backend].svc, svc[nsw]) == 0;
+			if (!found) {
+				ing_snprintf(err, sizeof err, "Service %s is not a backend of this Ingress", svc[nsw]);
+				goto bad;
+			}
+		}
+	}
+	rb_sorting = t;
+	qsort(t->routes + first, (size_t)(t->nroutes - first), sizeof t->routes[0], rb_cmp_conflict);
+	for (int i = first, e; i < t->nroutes; i = e) {
+		uint64_t listed = 0, inst = 0;
+		int unlisted = 0, nsvc = 0;
+		for (e = i + 1; e < t->nroutes && rb_same_key(&t->routes[i], &t->routes[e]); e++)
+			;
+		for (int x = i; x < e; x++) { /* the listed, and the instances of the others */
+			struct rt_route *rt = &t->routes[x];
+			const struct rt_backend *b = &t->backends[rt->backend];
+			int s = rb_sw_find(svc, nsw, b->svc);
+			rt->weight = 0;
+			if (x > i && rt->backend == rt[-1].backend)
+				continue; /* listed twice: one Service still (rb_dedupe) */
+			nsvc++;
+			if (s < nsw)
+				listed += (rt->weight = share[s]);
+			else
+				inst += (rt->weight = rb_instances(b)), unlisted++;
+		}
+		const struct rt_route *rt = &t->routes[i];
+		const char *h = rt->host >= 0 ? t->hosts[rt->host].name : "";
+		const char *p = rt->is_default ? "(default backend)" : rt->path_len ? rt->path : "/";
+		if (nsw && (listed > RB_SHARE_ALL || (listed < RB_SHARE_ALL && unlisted == 0))) {
+			ing_snprintf(err, sizeof err, "the Services of %s%s add up to %u.%03u%%, %s", h, p,
+			             (unsigned)(listed / 1000), (unsigned)(listed % 1000),
+			             listed > RB_SHARE_ALL ? "over 100%" : "and no other Service shares the rest");
+			goto bad;
+		}
+		for (int x = i; nsw && inst && x < e; x++) /* the rest, shared by instances */
+			if (rb_sw_find(svc, nsw, t->backends[t->routes[x].backend].svc) == nsw)
+				t->routes[x].weight = (uint32_t)((RB_SHARE_ALL - listed) * t->routes[x].weight / inst);
+		if (nsvc > 1 && r->h.logged != r->h.gen)
+			log_info("rb: ingress %s/%s: %s%s: %d Services share it (%s)", r->h.ns, r->h.name, h, p, nsvc,
+			         nsw ? "service-weights" : "Traefik 1.x's union, by pods");
+	}
+	return;
+bad:
+	rb_refuse(t, pol, "service-weights: %s", err);
+	rb_note(r, "%s: its requests get 500", pol->refused);
+}
+
 /* nginx's server-alias and from-to-www-redirect, once every Ingress has
  * its routes: an alias name gets a copy of the Ingress's routes, the
  * other name of from-to-www-redirect ("www." added or taken off) a route
@@ -9679,6 +9899,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	memcpy(pol->ns, r->h.ns, sizeof pol->ns);
 	memcpy(pol->name, r->h.name, sizeof pol->name);
 	pol->order = order;
+	pol->canary = -1;
 	int ph = rb_bool(r->a_preserve_host, !cf_live->kube.disable_pass_host);
 	if (ph < 0) {
 		rb_skip(t, r, "", "", "preserve-host \"%s\" is not a boolean; using the default", r->a_preserve_host);
@@ -9713,6 +9934,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	rb_limits(t, r, pol);
 	rb_rate_limit(t, r, pol);
 	rb_rewrite(t, r, pol);
+	rb_canary(t, r, pol);
 	if (g_rba.v[IA_WL_XFF].n > 0)
 		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
@@ -9744,6 +9966,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 		return;
 	}
 	/* one route per path, plus the default backend */
+	int first = t->nroutes;
 	for (int k = r->paths, last = 0; !last; k = k >= 0 ? g_st.path[k].next : -1) {
 		const struct st_path *p;
 		struct st_path def;
@@ -9831,6 +10054,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 			return;
 		t->nroutes++;
 	}
+	rb_weights(t, r, pol, first);
 	r->h.logged = r->h.gen;
 }
 
@@ -9866,8 +10090,6 @@ rb_cmp_order(const struct rt_table *t, const struct rt_route *x, const struct rt
 	return c ? c : strcmp(x->path, y->path);
 }
 
-static struct rt_table *rb_sorting;
-
 static int
 rb_cmp_route(const void *a, const void *b)
 {
@@ -9878,11 +10100,13 @@ rb_cmp_route(const void *a, const void *b)
 	return rb_cmp_order(rb_sorting, x, y);
 }
 
-/* Same host, path and match from two Ingresses: keep the oldest. */
+/* Same host, path and match: grouped, nginx's canaries after the rest,
+ * then oldest Ingress first, then by Service. */
 static int
 rb_cmp_conflict(const void *a, const void *b)
 {
 	const struct rt_route *x = a, *y = b;
+	const struct rt_policy *xp = &rb_sorting->policies[x->policy], *yp = &rb_sorting->policies[y->policy];
 	int c = x->host - y->host;
 	if (c == 0)
 		c = x->is_default - y->is_default;
@@ -9891,10 +10115,51 @@ rb_cmp_conflict(const void *a, const void *b)
 	if (c == 0)
 		c = strcmp(x->path, y->path);
 	if (c == 0)
-		c = (int)rb_sorting->policies[x->policy].order - (int)rb_sorting->policies[y->policy].order;
+		c = (xp->canary >= 0) - (yp->canary >= 0);
+	if (c == 0)
+		c = (int)xp->order - (int)yp->order;
+	if (c == 0)
+		c = strcmp(rb_sorting->backends[x->backend].key, rb_sorting->backends[y->backend].key);
 	return c;
 }
 
+/* Route x's Service joins route k's split (canary: x's rules, or -1):
+ * NULL, or why x is not served. */
+static const char *
+rb_arm(struct rt_table *t, struct rt_route *k, const struct rt_route *x, int canary)
+{
+	const struct rt_arm *last = k->narm ? &t->arms[k->arm + k->narm - 1] : NULL;
+	if (canary >= 0 && last != NULL && last->canary >= 0)
+		return "is a second canary of the route (nginx takes one): not served";
+	if (canary < 0 && (last != NULL ? last->backend : k->backend) == x->backend)
+		return NULL; /* one Service listed twice */
+	if (k->narm == 0) { /* k's own Service is the first */
+		if (t->narms >= ING_MAX_ARMS)
+			goto full;
+		k->arm = t->narms++;
+		t->arms[k->arm] = (struct rt_arm){k->backend, k->weight, -1};
+		k->narm = 1;
+	}
+	if (k->narm >= ING_MAX_SPLIT) {
+		log_limit(LIM_SPLIT, "rb: Services of one route");
+		return "is one Service more than ING_MAX_SPLIT share: not served";
+	}
+	if (t->narms >= ING_MAX_ARMS)
+		goto full;
+	t->arms[t->narms++] = (struct rt_arm){x->backend, x->weight, canary};
+	k->narm++;
+	return NULL;
+full:
+	log_limit(LIM_ARMS, "rb: Services of split routes");
+	g_rb.fail = "too many Services in split routes (ING_MAX_ARMS)";
+	return NULL;
+}
+
+/* Routes with the same host, path and match become one: from one
+ * Ingress, a split among its Services (rb_weights); an nginx canary joins
+ * the oldest other Ingress's route as the last arm of its split (one
+ * canary per route; a canary with no such route is not served, as nginx);
+ * otherwise the oldest Ingress wins. */
 static void
 rb_dedupe(struct rt_table *t)
 {
@@ -9902,28 +10167,35 @@ rb_dedupe(struct rt_table *t)
 	rb_sorting = t;
 	qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
 	for (int r = 0; r < t->nroutes; r++) {
-		struct rt_route *x = &t->routes[r];
-		if (w > 0) {
-			struct rt_route *k = &t->routes[w - 1];
-			if (k->host == x->host && k->is_default == x->is_default && k->match == x->match &&
-			    strcmp(k->path, x->path) == 0) {
-				const struct rt_policy *kp = &t->policies[k->policy], *xp = &t->policies[x->policy];
-				if (k->policy != x->policy) {
-					struct st_ing *loser = st_find(SK_INGRESS, xp->ns, xp->name);
-					if (loser != NULL && loser->h.logged_conflict != loser->h.gen) {
-						log_warnx("rb: ingress %s/%s: %s%s%s is also claimed by the older ingress %s/%s, which wins",
-						          xp->ns, xp->name, x->host >= 0 ? t->hosts[x->host].wild ? "*." : "" : "",
-						          x->host >= 0 ? t->hosts[x->host].name : "", x->is_default ? "(default backend)" : x->path,
-						          kp->ns, kp->name);
-						loser->h.logged_conflict = loser->h.gen;
-					}
-				}
-				continue;
+		struct rt_route *x = &t->routes[r], *k = w > 0 ? &t->routes[w - 1] : NULL;
+		const struct rt_policy *xp = &t->policies[x->policy];
+		const char *why;
+		char claim[160];
+		if (k != NULL && rb_same_key(k, x)) {
+			const struct rt_policy *kp = &t->policies[k->policy];
+			if (k->policy == x->policy || (xp->canary >= 0 && kp->canary < 0)) {
+				if ((why = rb_arm(t, k, x, xp->canary)) == NULL)
+					continue;
+			} else {
+				ing_snprintf(claim, sizeof claim, "is also claimed by the older ingress %s/%s, which wins", kp->ns,
+				             kp->name);
+				why = claim;
 			}
+		} else if (xp->canary >= 0) {
+			why = "is a canary, and no other Ingress routes it: not served (as nginx)";
+		} else {
+			if (w != r)
+				t->routes[w] = *x;
+			w++;
+			continue;
 		}
-		if (w != r)
-			t->routes[w] = *x;
-		w++;
+		struct st_ing *ing = st_find(SK_INGRESS, xp->ns, xp->name);
+		if (ing != NULL && ing->h.logged_conflict != ing->h.gen) {
+			log_warnx("rb: ingress %s/%s: %s%s%s %s", xp->ns, xp->name,
+			          x->host >= 0 ? t->hosts[x->host].wild ? "*." : "" : "", x->host >= 0 ? t->hosts[x->host].name : "",
+			          x->is_default ? "(default backend)" : x->path_len ? x->path : "/", why);
+			ing->h.logged_conflict = ing->h.gen;
+		}
 	}
 	t->nroutes = w;
 }
@@ -9939,7 +10211,7 @@ rb_rebuild(void)
 
 	g_rb.fail = NULL;
 	t->nroutes = t->nhosts = t->nbackends = t->nservers = t->npolicies = t->nskips = 0;
-	t->ncidrs = t->nusers = t->nedits = t->nrx = 0;
+	t->ncidrs = t->nusers = t->nedits = t->nrx = t->narms = 0;
 	t->nebytes = 0;
 	t->any_first = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
@@ -11997,6 +12269,7 @@ static struct {
 	int have_key;
 	uint8_t tag_key[32]; /* the key of the tags in srv[] */
 	uint32_t key_epoch;  /* bumped when it changes: every tag is made again */
+	uint64_t rng;        /* lb_rand's state */
 } g_lb;
 
 static void cb_sync(struct lb_state *st, const char *expr, const char *who); /* circuit breaker (cb_) */
@@ -12206,33 +12479,103 @@ lb_wrr(struct lb_state *st)
 static int
 lb_sticky_find(struct lb_state *st, const struct hp_msg *m)
 {
-	size_t cl = strlen(st->cookie);
-	for (int i = 0; i < m->nh; i++) {
-		if (!str_ieq(m->h[i].name, "cookie"))
-			continue;
-		struct ing_str v = m->h[i].value;
-		for (size_t a = 0; a < v.n;) {
-			size_t b = a;
-			while (b < v.n && v.p[b] != ';')
-				b++;
-			struct ing_str kv = str_trim((struct ing_str){v.p + a, b - a});
-			a = b + 1;
-			if (kv.n != cl + 1 + 2 * LB_TAG_LEN || memcmp(kv.p, st->cookie, cl) != 0 || kv.p[cl] != '=')
-				continue;
-			uint8_t tag[LB_TAG_LEN];
-			for (int k = 0; k < LB_TAG_LEN; k++) {
-				int hi = rt_hexval((unsigned char)kv.p[cl + 1 + 2 * k]), lo = rt_hexval((unsigned char)kv.p[cl + 2 + 2 * k]);
-				if (hi < 0 || lo < 0)
-					return -1;
-				tag[k] = (uint8_t)(hi << 4 | lo);
-			}
-			for (int s = 0; s < st->nsrv; s++)
-				if (memcmp(g_lb.srv[g_lb.cur][st->srv + s].tag, tag, LB_TAG_LEN) == 0)
-					return s;
+	struct ing_str v = hp_cookie(m, st->cookie);
+	uint8_t tag[LB_TAG_LEN];
+	if (v.n != 2 * LB_TAG_LEN)
+		return -1;
+	for (int k = 0; k < LB_TAG_LEN; k++) {
+		int hi = rt_hexval((unsigned char)v.p[2 * k]), lo = rt_hexval((unsigned char)v.p[2 * k + 1]);
+		if (hi < 0 || lo < 0)
 			return -1;
+		tag[k] = (uint8_t)(hi << 4 | lo);
+	}
+	for (int s = 0; s < st->nsrv; s++)
+		if (memcmp(g_lb.srv[g_lb.cur][st->srv + s].tag, tag, LB_TAG_LEN) == 0)
+			return s;
+	return -1;
+}
+
+/* A draw in [0, n), n > 0 (xorshift64*; splits and canaries only need
+ * their proportions, as nginx's math.random gave). */
+static uint32_t
+lb_rand(uint32_t n)
+{
+	if (g_lb.rng == 0 && (port_random(&g_lb.rng, sizeof g_lb.rng) != 0 || g_lb.rng == 0))
+		g_lb.rng = g.now | 1;
+	g_lb.rng ^= g_lb.rng >> 12;
+	g_lb.rng ^= g_lb.rng << 25;
+	g_lb.rng ^= g_lb.rng >> 27;
+	return (uint32_t)((g_lb.rng * 0x2545f4914f6cdd1dull) >> 32) % n;
+}
+
+/* nginx's canary rules for request m: 1 to the canary, 0 not. The header
+ * first (its value, else its pattern, else "always" or "never"), then the
+ * cookie ("always" or "never"), then canary-weight of its total. */
+static int
+lb_canary(const struct rt_table *t, const struct rt_arm *a, const struct hp_msg *m)
+{
+	struct rt_canary cy;
+	memcpy(&cy, t->ebytes + a->canary, sizeof cy);
+	struct ing_str v = cy.hdr >= 0 ? hp_header(m, t->ebytes + cy.hdr) : (struct ing_str){NULL, 0};
+	int cap[2 * RX_GROUPS];
+	if (v.p != NULL) {
+		if (cy.hdr_val >= 0) {
+			if (v.n == strlen(t->ebytes + cy.hdr_val) && memcmp(v.p, t->ebytes + cy.hdr_val, v.n) == 0)
+				return 1;
+		} else if (cy.hdr_rx != -1) {
+			if (cy.hdr_rx < 0 || v.n > INT_MAX)
+				return 0;
+			if (rx_exec(&t->rx[cy.hdr_rx], v.p, (int)v.n, 0, cap))
+				return 1;
+		} else if (str_eq(v, "always") || str_eq(v, "never")) {
+			return v.p[0] == 'a';
 		}
 	}
-	return -1;
+	v = cy.cookie >= 0 ? hp_cookie(m, t->ebytes + cy.cookie) : (struct ing_str){NULL, 0};
+	if (str_eq(v, "always") || str_eq(v, "never"))
+		return v.p[0] == 'a';
+	return lb_rand(cy.total) < cy.weight;
+}
+
+/* The backend of split route rt for request m. Services without a server
+ * are passed over (all without: the first, and its 503). A sticky cookie
+ * of one of them keeps the client there (nginx's affinity also comes
+ * before its canary rules); then a canary by its rules; then a draw by
+ * the others' shares. */
+static int
+lb_split(const struct rt_table *t, const struct rt_route *rt, const struct hp_msg *m)
+{
+	const struct rt_arm *a = &t->arms[rt->arm];
+	uint32_t sum = 0;
+	int live = 0, canary = -1;
+	for (int i = 0; i < rt->narm; i++) {
+		const struct rt_backend *b = &t->backends[a[i].backend];
+		struct lb_state *st = &g_lb.s[b->state];
+		if (b->nsrv == 0)
+			continue;
+		if (st->sticky && lb_sticky_find(st, m) >= 0)
+			return a[i].backend;
+		if (a[i].canary >= 0)
+			canary = i;
+		else
+			sum += a[i].weight, live++;
+	}
+	if (canary >= 0 && (live == 0 || lb_canary(t, &a[canary], m)))
+		return a[canary].backend;
+	if (live == 0)
+		return a[0].backend;
+	uint32_t d = lb_rand(sum ? sum : (uint32_t)live); /* shares are at most 100000 each */
+	int pick = 0;
+	for (int i = 0; i < rt->narm; i++) {
+		if (t->backends[a[i].backend].nsrv == 0 || a[i].canary >= 0)
+			continue;
+		uint32_t w = sum ? a[i].weight : 1;
+		pick = i;
+		if (d < w)
+			break;
+		d -= w;
+	}
+	return a[pick].backend;
 }
 
 /* Picks a server of b for request m: the sticky one when its cookie names
@@ -14221,9 +14564,8 @@ up_rewrite(struct cn *c, const struct rt_table *t, const struct rt_route *rt, st
  * or ING_ERR when answered (429, as Traefik). */
 static int
 up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const struct rt_route *rt,
-          const struct ing_addr *client)
+          const struct rt_backend *b, const struct ing_addr *client)
 {
-	const struct rt_backend *b = &t->backends[rt->backend];
 	const struct rt_policy *pol = &t->policies[rt->policy];
 	uint32_t scope = str_fnv_z(str_fnv_z(st_hash(pol->ns, pol->name), rt->host >= 0 ? t->hosts[rt->host].name : "*"),
 	                           rt->path);
@@ -14345,7 +14687,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_redirect_to(c, m, https, t->hosts[rt->canon - 1].name, port, 308);
 		return;
 	}
-	const struct rt_backend *b = &t->backends[rt->backend];
+	const struct rt_backend *b = &t->backends[rt->narm ? lb_split(t, rt, m) : rt->backend];
 	const struct rt_policy *pol = &t->policies[rt->policy];
 	c->xflags = 0;
 	c->be = b->state;
@@ -14417,7 +14759,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		rs_error(c, 503, RSN_BREAKER, "circuit breaker open");
 		return;
 	}
-	if ((b->mc_amount || pol->tr_n) && up_limits(c, m, t, rt, &client) != 0)
+	if ((b->mc_amount || pol->tr_n) && up_limits(c, m, t, rt, b, &client) != 0)
 		return;
 	int cookie;
 	int k = lb_pick(t, b, m, -1, &cookie);
@@ -15308,6 +15650,37 @@ mx_ranges(struct mx_out *o, const struct rt_table *t, const char *name, const st
 	mx_printf(o, "],\"invalid\":%s}", rr->state == WL_DENY ? "true" : "false");
 }
 
+/* A split route's Services: share, servers, a canary's rules (names
+ * only); one without a server takes no request, and says so. */
+static void
+mx_split(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
+{
+	mx_printf(o, ",\"split\":[");
+	for (int i = 0; i < r->narm; i++) {
+		const struct rt_arm *a = &t->arms[r->arm + i];
+		const struct rt_backend *b = &t->backends[a->backend];
+		struct rt_canary cy;
+		mx_printf(o, "%s{\"backend\":", i ? "," : "");
+		mx_json_str(o, b->key, strlen(b->key));
+		mx_printf(o, ",\"weight\":%u,\"servers\":%d%s", a->weight, b->nsrv,
+		          b->nsrv ? "" : ",\"note\":\"no ready endpoints: the others take its requests\"");
+		if (a->canary >= 0) {
+			memcpy(&cy, t->ebytes + a->canary, sizeof cy);
+			mx_printf(o, ",\"canary\":{\"weight\":%u,\"weightTotal\":%u", cy.weight, cy.total);
+			const char *const key[] = {"header", "headerValue", "cookie"};
+			const int at[] = {cy.hdr, cy.hdr_val, cy.cookie};
+			for (int k = 0; k < 3; k++)
+				if (at[k] >= 0) {
+					mx_printf(o, ",\"%s\":", key[k]);
+					mx_json_str(o, t->ebytes + at[k], strlen(t->ebytes + at[k]));
+				}
+			mx_printf(o, "%s}", cy.hdr_rx != -1 ? ",\"headerPattern\":true" : "");
+		}
+		mx_printf(o, "}");
+	}
+	mx_printf(o, "]");
+}
+
 static void
 mx_rule(struct mx_out *o, const struct rt_table *t, const struct rt_route *r)
 {
@@ -15392,6 +15765,8 @@ mx_api(struct mx_out *o, int wrap)
 			}
 		mx_printf(o, "],\"backend\":");
 		mx_json_str(o, t->backends[r->backend].key, strlen(t->backends[r->backend].key));
+		if (r->narm)
+			mx_split(o, t, r);
 		mx_printf(o, ",\"routes\":{\"route-0\":{\"rule\":");
 		mx_rule(o, t, r);
 		mx_printf(o, "}},\"passHostHeader\":%s,\"priority\":%d,\"ingress\":\"%s/%s\"", p->pass_host ? "true" : "false",

@@ -164,6 +164,12 @@
 #ifndef ING_MAX_BACKEND_SERVERS
 #define ING_MAX_BACKEND_SERVERS 256 /* servers of one backend */
 #endif
+#ifndef ING_MAX_SPLIT
+#define ING_MAX_SPLIT 16 /* Services sharing one host x path (a union, service-weights, a canary) */
+#endif
+#ifndef ING_MAX_ARMS
+#define ING_MAX_ARMS 1024 /* those Services over all split routes (12 B each, x2) */
+#endif
 #ifndef ING_MAX_BREAKERS
 #define ING_MAX_BREAKERS 128 /* backends with a circuit breaker (~15 KB each) */
 #endif

@@ -1065,6 +1065,128 @@ TEST(test_nginx_annotations)
 #undef NGX
 }
 
+/* A split route's Service for request text req ("" none): as up_dispatch. */
+static const char *
+split_pick(const char *host, const char *req)
+{
+	static struct hp_msg m;
+	static char buf[2048];
+	size_t scan = 0;
+	const struct rt_route *r;
+	route(host, "/", &r);
+	snprintf(buf, sizeof buf, "%s", req);
+	ssize_t hl = hp_scan_head(buf, strlen(buf), &scan);
+	if (r == NULL || hl < 0 || hp_parse_request(&m, buf, (size_t)hl) != 0)
+		return "";
+	const struct rt_table *t = rt_live();
+	return t->backends[r->narm ? lb_split(t, r, &m) : r->backend].key;
+}
+
+/* The share of Service key on route host/ ("-1": not in a split). */
+static long
+share_of(const char *host, const char *key)
+{
+	const struct rt_route *r;
+	route(host, "/", &r);
+	for (int i = 0; r != NULL && i < r->narm; i++)
+		if (!strcmp(rt_live()->backends[rt_live()->arms[r->arm + i].backend].key, key))
+			return (long)rt_live()->arms[r->arm + i].weight;
+	return -1;
+}
+
+static const char *
+refused(const char *ns, const char *name)
+{
+	const struct rt_table *t = rt_live();
+	for (int i = 0; i < t->npolicies; i++)
+		if (!strcmp(t->policies[i].ns, ns) && !strcmp(t->policies[i].name, name))
+			return t->policies[i].refused ? t->policies[i].refused : "";
+	return "?";
+}
+
+TEST(test_split)
+{
+	setup("[entryPoints.http]\naddress = \":80\"\n");
+	svc("a", "s1", "{\"name\":\"http\",\"port\":80}");
+	svc("a", "s2", "{\"name\":\"http\",\"port\":80}");
+	svc("a", "s3", "{\"name\":\"http\",\"port\":80}");
+	svc("a", "s4", "{\"name\":\"http\",\"port\":80}");
+	slice("a", "s1-x", "s1", "{\"name\":\"http\",\"port\":80}", "\"10.0.0.1\",\"10.0.0.2\"");
+	slice("a", "s2-x", "s2", "{\"name\":\"http\",\"port\":80}", "\"10.0.0.3\"");
+	slice("a", "s3-x", "s3", "{\"name\":\"http\",\"port\":80}", "\"10.0.0.4\",\"10.0.0.5\",\"10.0.0.6\"");
+#define THREE(h) RULE(h, PATH("/", "Prefix", "s3", 80) "," PATH("/", "Prefix", "s1", 80) "," PATH("/", "Prefix", "s2", 80))
+	ingress("a", "union", "2026-01-01T00:00:00Z", "", THREE("u.io"));
+	ingress("a", "w", "2026-01-01T00:00:01Z", "\"ingress.kubernetes.io/service-weights\":\"s1: 33.3337%\\ns2: \\\"0.5\\\"\"",
+	        THREE("w.io"));
+	rb_rebuild();
+	/* the union: by pods, Services in a fixed order */
+	const struct rt_route *r;
+	CHECK_STR(route("u.io", "/", &r), "a/s1:80");
+	CHECK(r && r->narm == 3 && share_of("u.io", "a/s1:80") == 2 && share_of("u.io", "a/s2:80") == 1 &&
+	      share_of("u.io", "a/s3:80") == 3);
+	/* three decimals kept, the rest by pods to the unlisted */
+	CHECK(share_of("w.io", "a/s1:80") == 33333 && share_of("w.io", "a/s2:80") == 500 &&
+	      share_of("w.io", "a/s3:80") == 100000 - 33833);
+	CHECK_STR(refused("a", "w"), "");
+	static const char *const bad[] = {"s1: .", "s1: %", "s1: 100.001", "s1: -1", "s1: 1e2", "s1: 5%%", "s1: [1]",
+	                                  "s1: 60\\ns2: 41", "s1: 100\\ns2: 0\\ns3: 0.001", "s9: 10", "[s1]", "s1: 10\\ns1: 20"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char ann[160];
+		snprintf(ann, sizeof ann, "\"ingress.kubernetes.io/service-weights\":\"%s\"", bad[i]);
+		ingress("a", "w", "2026-01-01T00:00:01Z", ann, THREE("w.io"));
+		rb_rebuild();
+		if (strstr(refused("a", "w"), "service-weights") == NULL)
+			printf("FAIL test_split: service-weights \"%s\" was not refused (%s)\n", bad[i], refused("a", "w"));
+		CHECK(strstr(refused("a", "w"), "service-weights") != NULL);
+	}
+	ingress("a", "w", "2026-01-01T00:00:01Z", "\"ingress.kubernetes.io/service-weights\":\"{s1: 12., s2: .5}\"", THREE("w.io"));
+	rb_rebuild();
+	CHECK(share_of("w.io", "a/s1:80") == 12000 && share_of("w.io", "a/s2:80") == 500); /* as Go's ParseFloat */
+	/* listed at 100 % with the others at 0: fine */
+	ingress("a", "w", "2026-01-01T00:00:01Z", "\"ingress.kubernetes.io/service-weights\":\"{s1: 100, s2: 0}\"", THREE("w.io"));
+	rb_rebuild();
+	CHECK_STR(refused("a", "w"), "");
+	CHECK(share_of("w.io", "a/s3:80") == 0);
+	for (int i = 0; i < 50; i++)
+		CHECK_STR(split_pick("w.io", "GET / HTTP/1.1\r\nHost: w.io\r\n\r\n"), "a/s1:80");
+	/* nginx canary: header, then cookie, then weight; none without endpoints */
+	ingress("a", "main", "2026-01-01T00:00:00Z", "", RULE("c.io", PATH("/", "Prefix", "s2", 80)));
+	ingress("a", "can", "2025-01-01T00:00:00Z",
+	        "\"nginx.ingress.kubernetes.io/canary\":\"true\",\"nginx.ingress.kubernetes.io/canary-by-header\":\"X-Can\","
+	        "\"nginx.ingress.kubernetes.io/canary-by-cookie\":\"ck\",\"nginx.ingress.kubernetes.io/canary-weight\":\"100\"",
+	        RULE("c.io", PATH("/", "Prefix", "s3", 80)));
+	rb_rebuild();
+	CHECK_STR(route("c.io", "/", &r), "a/s2:80"); /* the main, although the canary is older */
+	CHECK(r && r->narm == 2);
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\n\r\n"), "a/s3:80");
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\nCookie: x=1; ck=never\r\n\r\n"), "a/s2:80");
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\nx-can: never\r\nCookie: ck=always\r\n\r\n"), "a/s2:80");
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\nX-Can: always\r\nCookie: ck=never\r\n\r\n"), "a/s3:80");
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\nX-Can: Always\r\nCookie: ck=never\r\n\r\n"), "a/s2:80");
+	slice("a", "s3-x", "s3", "{\"name\":\"http\",\"port\":80}", "");
+	rb_rebuild();
+	CHECK_STR(split_pick("c.io", "GET / HTTP/1.1\r\nHost: c.io\r\nX-Can: always\r\n\r\n"), "a/s2:80");
+	/* a canary Ingress without a main one is not served */
+	st_delete(SK_INGRESS, "a", "main");
+	rb_rebuild();
+	CHECK_STR(route("c.io", "/", NULL), "");
+	/* ING_MAX_SPLIT: the Service over it is not served, the rest is */
+	char rules[4096] = "";
+	for (int i = 0; i < ING_MAX_SPLIT + 1; i++) {
+		char one[160];
+		snprintf(one, sizeof one, "%s{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"m%02d\","
+		         "\"port\":{\"number\":80}}}}", i ? "," : "", i);
+		strcat(rules, one);
+	}
+	char all[4200];
+	snprintf(all, sizeof all, "{\"host\":\"m.io\",\"http\":{\"paths\":[%s]}}", rules);
+	ingress("a", "many", "2026-01-01T00:00:00Z", "", all);
+	rb_rebuild();
+	CHECK_STR(route("m.io", "/", &r), "a/m00:80");
+	CHECK(r && r->narm == ING_MAX_SPLIT && g.lim_hits[LIM_SPLIT] > 0);
+#undef THREE
+}
+
 TEST(test_routing_limits)
 {
 	/* a build over a limit keeps the previous table */
@@ -1610,6 +1732,7 @@ main(void)
 	RUN(test_yaml);
 	RUN(test_pass_cert);
 	RUN(test_routing_limits);
+	RUN(test_split);
 	RUN(test_external_name);
 	RUN(test_path_norm);
 	RUN(test_wrr);

@@ -203,6 +203,7 @@ def main():
                 ("trl", "Traefik `rate-limit` that never trips (request.header.X-Key: a salted SHA-256 of the value per request)", ">=", 0.95),
                 ("rewrite", "Traefik `rewrite-target: /rw` on path / (the path rewritten, normalized again, X-Replaced-Path)", ">=", 0.95),
                 ("redirect", "Traefik `redirect-regex` that never matches (the regex run on scheme://Host+URI every request)", ">=", 0.95),
+                ("canary", "nginx canary on the route (by a header not sent, then canary-weight 50: a draw per request between two Services)", ">=", 0.95),
                 ("pp", "entry point with PROXY protocol on (trustedIPs 127.0.0.1; wrk sends no header: the optional header looked for once per connection)", ">=", 0.95),
                 ("haproxy_plain", "HAProxy (mode tcp) in front of the plain entry point: base of the next row", None, None),
                 ("pp_haproxy", "HAProxy send-proxy-v2 to the PROXY entry point, ratio to the row above (header parsed once per connection)", ">=", 0.95),

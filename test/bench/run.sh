@@ -355,6 +355,10 @@ TRL='{extractorfunc: request.header.X-Key, rateset: {a: {period: 1s, average: 10
 # before the path, X-Replaced-Path added) and redirect route (a
 # redirect-regex that never matches: run on scheme://Host+URI every time)
 RWT=/rw
+# B's canary route: plain, and Service cy (the same pod) as an nginx canary
+# chosen by a header wrk does not send, then by weight: half of the requests
+CANARY='nginx.ingress.kubernetes.io/canary: "true", nginx.ingress.kubernetes.io/canary-by-header: X-Canary, nginx.ingress.kubernetes.io/canary-weight: "50"'
+RWT=/rw
 RXR='^https://nowhere\\.example/(.*)'
 objects() {
 	cat <<EOF
@@ -362,7 +366,7 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: b}
 EOF
-	for s in plain sticky cb; do
+	for s in plain sticky cb cy; do
 		case $s in
 		sticky) ann='{traefik.backend.loadbalancer.sticky: "true"}' ;;
 		cb) ann='{traefik.backend.circuitbreaker: "NetworkErrorRatio() > 0.5"}' ;;
@@ -394,6 +398,7 @@ EOF
 		"trl trl.bench plain {ingress.kubernetes.io/rate-limit: \"$TRL\"}" \
 		"rw rw.bench plain {ingress.kubernetes.io/rewrite-target: \"$RWT\"}" \
 		"rx rx.bench plain {ingress.kubernetes.io/redirect-regex: \"$RXR\", ingress.kubernetes.io/redirect-replacement: \"https://x/\$1\"}" \
+		"cy cy.bench plain {}" "cyc cy.bench cy {$CANARY}" \
 		'auth auth.bench plain {ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: bench-auth}'; do
 		set -- $spec
 		n=$1 h=$2 s=$3
@@ -640,10 +645,12 @@ section_B() {
 	c0=$(http_code -H 'Host: trl.bench' "$U")
 	c1=$(curl -s -D - -o /dev/null -H 'Host: rw.bench' "${U}echo" | tr -d '\r' | awk 'tolower($1) == "x-rewritten:" {print $2}')
 	c2=$(http_code -H 'Host: rx.bench' "$U")
-	kv B.rewrite_check "trl.bench $c0; rw.bench /echo reaches the pod as $c1; rx.bench $c2"
+	c3=$(curl -s "http://127.0.0.1:$IWEB/api/providers" | grep -o '"backend":"b/cy:80","weight":1,"servers":1,"canary"')
+	kv B.rewrite_check "trl.bench $c0; rw.bench /echo reaches the pod as $c1; rx.bench $c2; cy.bench split: ${c3:-none}"
 	[ "$c0" = 200 ] && variants="$variants trl" || note B "trl.bench answered $c0: no Traefik rate-limit row"
 	[ "$c1" = "$RWT/echo" ] && variants="$variants rewrite" || note B "rw.bench: the pod saw $c1, not $RWT/echo: no rewrite row"
 	[ "$c2" = 200 ] && variants="$variants redirect" || note B "rx.bench answered $c2: no redirect-regex row"
+	[ -n "$c3" ] && variants="$variants canary" || note B "cy.bench has no canary in /api/providers: no canary row"
 	# PROXY protocol entry point: a request without a header must be
 	# served there and counted as result="none" (else the row is invalid);
 	# one with a v1 header (curl --haproxy-protocol) counted "trusted"
@@ -754,6 +761,7 @@ EOF
 		trl) wrk_run B trl "$2" "$VSECS" $IPID "$U" -H 'Host: trl.bench' ;;
 		rewrite) wrk_run B rewrite "$2" "$VSECS" $IPID "$U" -H 'Host: rw.bench' ;;
 		redirect) wrk_run B redirect "$2" "$VSECS" $IPID "$U" -H 'Host: rx.bench' ;;
+		canary) wrk_run B canary "$2" "$VSECS" $IPID "$U" -H 'Host: cy.bench' ;;
 		pp) wrk_run B pp "$2" "$VSECS" $IPID "http://127.0.0.1:$PPORT/" -H 'Host: plain.bench' ;;
 		pp_haproxy) # with its base (HAProxy to the plain entry point) back to back, order alternating
 			for h in $([ $(($2 % 2)) = 1 ] && echo "$HB1 $HB2" || echo "$HB2 $HB1"); do
@@ -783,7 +791,7 @@ EOF
 		pp) warm -H 'Host: plain.bench' "http://127.0.0.1:$PPORT/" ;;
 		pp_haproxy) for h in $HB1 $HB2; do warm -H 'Host: plain.bench' "http://127.0.0.1:$h/"; done ;;
 		metrics) ;;
-		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/; s/ratelimit/rl/; s/rewrite/rw/; s/redirect/rx/').bench" "$U" ;;
+		*) warm -H "Host: $(echo $v | sed 's/breaker/cb/; s/whitelist/wl/; s/headers/hdr/; s/ratelimit/rl/; s/rewrite/rw/; s/redirect/rx/; s/canary/cy/').bench" "$U" ;;
 		esac
 	done
 	# Each round: plain, half the variants, plain again, the other half

@@ -178,7 +178,7 @@ log_warn(const char *fmt, ...)
 	int e = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	log_vwrite(ING_LOG_WARN, fmt, ap, strerror(e));
+	log_vwrite(ING_LOG_WARN, fmt, ap, ing_strerror(e));
 	va_end(ap);
 }
 
@@ -7116,7 +7116,7 @@ kw_io(struct cn *c)
 	}
 	if (c->state == KW_CONNECT) {
 		if (port_connect_done(c->fd) != 0) {
-			ing_snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, strerror(errno));
+			ing_snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, ing_strerror(errno));
 			cn_close(c, "connect failed");
 			kw_backoff(s, err);
 			return;
@@ -7134,7 +7134,7 @@ kw_io(struct cn *c)
 	if (c->state == KW_REQUEST) {
 		int r = cn_flush(c);
 		if (r < 0) {
-			ing_snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : strerror(errno));
+			ing_snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : ing_strerror(errno));
 			cn_close(c, "request failed");
 			kw_backoff(s, err);
 			return;
@@ -14503,7 +14503,7 @@ up_io(struct cn *u)
 			int refused = errno == ECONNREFUSED;
 			char a[64];
 			ing_addr_fmt(&u->addr, a, sizeof a, 1);
-			log_debug("up: %s: connect: %s", a, strerror(errno));
+			log_debug("up: %s: connect: %s", a, ing_strerror(errno));
 			if ((c->xflags & XF_IDEMP) && c->retries < UP_MAX_RETRIES) {
 				if (up_retry(c, u, 1) == 0)
 					return;

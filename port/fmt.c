@@ -11,7 +11,11 @@
  *
  * #included by both OS ports (posix.c, mock.c), as tls_common.c is by the
  * TLS ports: every program links exactly one of them.
+ *
+ * ing_strerror is here too: musl's strerror table (2.2 KB) names some 130
+ * errors, most of which no system call ingressd makes can return.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,6 +143,66 @@ ing_snprintf(char *buf, size_t cap, const char *fmt, ...)
 	int n = ing_vsnprintf(buf, cap, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+/* The errors the system calls ingressd makes can report (files, sockets,
+ * fork, setuid), in the C library's words; any other is "error N". */
+#define FMT_ERRORS(X) \
+	X(EPERM, "Operation not permitted") \
+	X(ENOENT, "No such file or directory") \
+	X(EINTR, "Interrupted system call") \
+	X(EIO, "I/O error") \
+	X(EBADF, "Bad file descriptor") \
+	X(EAGAIN, "Resource temporarily unavailable") \
+	X(ENOMEM, "Out of memory") \
+	X(EACCES, "Permission denied") \
+	X(EFAULT, "Bad address") \
+	X(EEXIST, "File exists") \
+	X(ENOTDIR, "Not a directory") \
+	X(EISDIR, "Is a directory") \
+	X(EINVAL, "Invalid argument") \
+	X(ENFILE, "Too many open files in system") \
+	X(EMFILE, "No file descriptors available") \
+	X(ENOSPC, "No space left on device") \
+	X(EPIPE, "Broken pipe") \
+	X(ENAMETOOLONG, "Filename too long") \
+	X(ENOSYS, "Function not implemented") \
+	X(ELOOP, "Symbolic link loop") \
+	X(ENOTSOCK, "Not a socket") \
+	X(EMSGSIZE, "Message too large") \
+	X(EPROTONOSUPPORT, "Protocol not supported") \
+	X(EOPNOTSUPP, "Not supported") \
+	X(EAFNOSUPPORT, "Address family not supported by protocol") \
+	X(EADDRINUSE, "Address in use") \
+	X(EADDRNOTAVAIL, "Address not available") \
+	X(ENETDOWN, "Network is down") \
+	X(ENETUNREACH, "Network unreachable") \
+	X(ECONNABORTED, "Connection aborted") \
+	X(ECONNRESET, "Connection reset by peer") \
+	X(ENOBUFS, "No buffer space available") \
+	X(EISCONN, "Socket is connected") \
+	X(ENOTCONN, "Socket not connected") \
+	X(ETIMEDOUT, "Operation timed out") \
+	X(ECONNREFUSED, "Connection refused") \
+	X(EHOSTDOWN, "Host is down") \
+	X(EHOSTUNREACH, "Host is unreachable") \
+	X(EALREADY, "Operation already in progress") \
+	X(EINPROGRESS, "Operation in progress")
+#define FMT_ERRNO(e, s) e,
+#define FMT_ERRSTR(e, s) s "\0"
+static const unsigned char fmt_errno[] = {FMT_ERRORS(FMT_ERRNO)};
+static const char fmt_errstr[] = FMT_ERRORS(FMT_ERRSTR);
+
+const char *
+ing_strerror(int e)
+{
+	static char other[24];
+	const char *s = fmt_errstr;
+	for (size_t i = 0; i < sizeof fmt_errno; i++, s += strlen(s) + 1)
+		if (fmt_errno[i] == e)
+			return s;
+	ing_snprintf(other, sizeof other, "error %d", e);
+	return other;
 }
 
 /* Days from 1970-01-01 to a proleptic Gregorian date (ingressd.h). */

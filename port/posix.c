@@ -69,7 +69,7 @@ px_from_sockaddr(struct ing_addr *a, const struct sockaddr_storage *ss)
 static int
 px_err(char *err, size_t errlen, const char *what)
 {
-	ing_snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	ing_snprintf(err, errlen, "%s: %s", what, ing_strerror(errno));
 	return ING_ERR;
 }
 
@@ -924,11 +924,11 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		reaping = 1;
 	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, ing_strerror(errno));
 		return ING_ERR;
 	}
 	if ((pid = fork()) < 0) {
-		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, ing_strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return ING_ERR;

@@ -280,6 +280,46 @@ str_str(const char *h, const char *nd)
 	return str_find(h, strlen(h), nd, strlen(nd));
 }
 
+/* qsort's contract for ingressd's arrays, as a heapsort (n log n at worst,
+ * in place, no recursion): musl's smoothsort costs 2 KB. Not stable, as
+ * qsort need not be: every comparator orders fully or its ties are
+ * duplicates. */
+static void
+str_swap(unsigned char *x, unsigned char *y, size_t sz)
+{
+	unsigned char t[64];
+	for (size_t k; sz > 0; sz -= k, x += k, y += k) {
+		k = ING_MIN(sz, sizeof t);
+		memcpy(t, x, k);
+		memcpy(x, y, k);
+		memcpy(y, t, k);
+	}
+}
+
+static void
+str_sort(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	unsigned char *a = base;
+	if (n < 2)
+		return;
+	for (size_t i = n / 2, end = n, root;;) {
+		if (i > 0) /* first make the heap, then take its top n - 1 times */
+			root = --i;
+		else if (--end > 0) {
+			str_swap(a, a + end * sz, sz);
+			root = 0;
+		} else
+			return;
+		for (size_t ch; (ch = 2 * root + 1) < end; root = ch) { /* sift down */
+			if (ch + 1 < end && cmp(a + ch * sz, a + (ch + 1) * sz) < 0)
+				ch++;
+			if (cmp(a + root * sz, a + ch * sz) >= 0)
+				break;
+			str_swap(a + root * sz, a + ch * sz, sz);
+		}
+	}
+}
+
 /* Unsigned decimal with overflow check: 0 or ING_ERR. */
 static int
 str_to_u64(struct ing_str s, uint64_t max, uint64_t *out)
@@ -1675,7 +1715,7 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 		c->n_ep_cidrs++;
 		(*n)++;
 	}
-	qsort(&c->ep_cidrs[*first], (size_t)*n, sizeof c->ep_cidrs[0], wl_cmp);
+	str_sort(&c->ep_cidrs[*first], (size_t)*n, sizeof c->ep_cidrs[0], wl_cmp);
 }
 
 /* CA files: tls.ClientCA files (or the older tls.clientCAFiles, which
@@ -8464,7 +8504,7 @@ rb_servers(struct rt_table *t, struct rt_backend *b, const char *ns, const struc
 	}
 	/* a deterministic order, so replicas agree; duplicates (an address in
 	 * two slices) removed */
-	qsort(&t->servers[b->srv], (size_t)b->nsrv, sizeof t->servers[0], rb_cmp_server);
+	str_sort(&t->servers[b->srv], (size_t)b->nsrv, sizeof t->servers[0], rb_cmp_server);
 	int w = 0;
 	for (int r = 0; r < b->nsrv; r++)
 		if (w == 0 || rb_cmp_server(&t->servers[b->srv + w - 1], &t->servers[b->srv + r]) != 0)
@@ -8779,7 +8819,7 @@ rb_ranges(struct rt_table *t, struct st_ing *r, const struct st_ranges *rg, stru
 		memcpy(c->ip, g_st.cidr[k].ip, 16);
 		out->n++;
 	}
-	qsort(&t->cidrs[out->first], (size_t)out->n, sizeof t->cidrs[0], wl_cmp);
+	str_sort(&t->cidrs[out->first], (size_t)out->n, sizeof t->cidrs[0], wl_cmp);
 	out->state = WL_LIST;
 }
 
@@ -9913,7 +9953,7 @@ rb_dedupe(struct rt_table *t)
 {
 	int w = 0;
 	rb_sorting = t;
-	qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
+	str_sort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
 	for (int r = 0; r < t->nroutes; r++) {
 		struct rt_route *x = &t->routes[r];
 		if (w > 0) {
@@ -9966,12 +10006,12 @@ rb_rebuild(void)
 	struct st_eps *e;
 	for (int i = -1; (e = st_next(SK_ENDPOINTS, &i)) != NULL;)
 		g_rb.eps_order[g_rb.neps++] = i;
-	qsort(g_rb.eps_order, (size_t)g_rb.neps, sizeof g_rb.eps_order[0], rb_cmp_eps);
+	str_sort(g_rb.eps_order, (size_t)g_rb.neps, sizeof g_rb.eps_order[0], rb_cmp_eps);
 
 	/* Ingresses oldest first: conflicts resolve in their order */
 	for (int i = -1; (ing = st_next(SK_INGRESS, &i)) != NULL;)
 		g_rb.ing_order[n++] = i;
-	qsort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
+	str_sort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
 	for (int k = 0; k < n && g_rb.fail == NULL; k++)
 		rb_ingress(t, &g_st.ing[g_rb.ing_order[k]], (uint32_t)k, default_eps);
 
@@ -9979,7 +10019,7 @@ rb_rebuild(void)
 	if (g_rb.fail == NULL) {
 		rb_dedupe(t);
 		rb_sorting = t;
-		qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_route);
+		str_sort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_route);
 		/* chains: each host's routes are contiguous and in order */
 		for (int r = t->nroutes - 1; r >= 0; r--) {
 			struct rt_route *rt = &t->routes[r];
@@ -12359,11 +12399,11 @@ lb_drr(struct lb_state *st)
 	int m = n;
 	if (m % 2 == 0)
 		sorted[m++] = 0; /* oxy's sentinel: an odd count */
-	qsort(sorted, (size_t)m, sizeof sorted[0], lb_cmp_double);
+	str_sort(sorted, (size_t)m, sizeof sorted[0], lb_cmp_double);
 	double med = sorted[m / 2];
 	for (int i = 0; i < m; i++)
 		dev[i] = sorted[i] > med ? sorted[i] - med : med - sorted[i];
-	qsort(dev, (size_t)m, sizeof dev[0], lb_cmp_double);
+	str_sort(dev, (size_t)m, sizeof dev[0], lb_cmp_double);
 	double mad = dev[m / 2], limit = (med + mad) * 1.5;
 	for (int i = 0; i < n; i++)
 		nbad += r[i] > limit;

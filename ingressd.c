@@ -1497,76 +1497,76 @@ cf_table(struct cf_parser *ps, int array)
 /* Key handlers. */
 enum cf_kt { KT_STR, KT_INT, KT_BOOL, KT_STRS, KT_DUR, KT_ADDR, KT_LEVEL, KT_LOGFMT, KT_NS, KT_SEL, KT_CIDRS, KT_HDR,
              KT_USERS, KT_SUITES, KT_FILES };
-struct cf_key {
-	int table;
+struct cf_key { /* 16 bytes on LP64 (a narrower type fails the build by -Woverflow) */
 	const char *name;
-	enum cf_kt type;
-	size_t off;  /* in struct cf, or in struct cf_ep for EP tables */
-	size_t size; /* for strings */
+	uint32_t off;  /* in struct cf, or in struct cf_ep for EP tables */
+	uint16_t size; /* for strings */
+	uint8_t table;
+	uint8_t type; /* enum cf_kt */
 };
 #define CFO(f) offsetof(struct cf, f), sizeof(((struct cf *)0)->f)
 #define CFE(f) offsetof(struct cf_ep, f), sizeof(((struct cf_ep *)0)->f)
 static const struct cf_key cf_keys[] = {
-    {CFT_TOP, "logLevel", KT_LEVEL, CFO(loglevel)},
-    {CFT_TOP, "debug", KT_BOOL, CFO(loglevel)},
-    {CFT_TOP, "defaultEntryPoints", KT_STRS, CFO(default_eps)},
-    {CFT_TOP, "user", KT_STR, CFO(user)},
-    {CFT_TOP, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
-    {CFT_TOP, "maxIdleConnsPerHost", KT_INT, CFO(max_idle_per_host)},
-    {CFT_TOP, "insecureSkipVerify", KT_BOOL, CFO(insecure_skip_verify)},
-    {CFT_TOP, "rootCAs", KT_FILES, CFO(root_cas)},
-    {CFT_TOP, "accessLogsFile", KT_STR, CFO(accesslog_path)},
-    {CFT_TOP, "stickyKeyFile", KT_STR, CFO(sticky_key_file)},
-    {CFT_TOP, "rateLimitIPv6Prefix", KT_INT, CFO(rl_v6_prefix)},
-    {CFT_EP, "address", KT_ADDR, CFE(address)},
-    {CFT_EP_TLS, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_TLS_CERT, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS_CERT, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_REDIRECT, "entryPoint", KT_STR, CFE(redirect_ep)},
-    {CFT_EP_REDIRECT, "regex", KT_STR, CFE(redirect_regex)},
-    {CFT_EP_REDIRECT, "replacement", KT_STR, CFE(redirect_repl)},
-    {CFT_EP_REDIRECT, "permanent", KT_BOOL, CFE(redirect_perm)},
-    {CFT_EP, "whitelistSourceRange", KT_CIDRS, CFE(wl_set)},
-    {CFT_EP_WHITELIST, "sourceRange", KT_CIDRS, CFE(wl_set)},
-    {CFT_EP_WHITELIST, "useXForwardedFor", KT_BOOL, CFE(wl_xff)},
-    {CFT_EP_PROXY, "trustedIPs", KT_CIDRS, CFE(pp.set)},
-    {CFT_EP_PROXY, "insecure", KT_BOOL, CFE(pp.insecure)},
-    {CFT_EP_FWD, "trustedIPs", KT_CIDRS, CFE(fh.set)},
-    {CFT_EP_FWD, "insecure", KT_BOOL, CFE(fh.insecure)},
-    {CFT_EP_AUTH, "headerField", KT_HDR, CFE(auth_header)},
-    {CFT_EP_AUTH_BASIC, "users", KT_USERS, CFE(user_n)},
-    {CFT_EP_AUTH_BASIC, "usersFile", KT_STR, CFE(users_file)},
-    {CFT_EP_AUTH_BASIC, "removeHeader", KT_BOOL, CFE(auth_remove)},
-    {CFT_EP_TLS, "minVersion", KT_STR, CFE(min_version)},
-    {CFT_EP_TLS, "cipherSuites", KT_SUITES, CFE(cipher_suites)},
-    {CFT_EP_TLS, "sniStrict", KT_BOOL, CFE(sni_strict)},
-    {CFT_EP_TLS_DEFAULT, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS_DEFAULT, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_TLS_CA, "files", KT_FILES, CFE(ca_files)},
-    {CFT_EP_TLS_CA, "optional", KT_BOOL, CFE(ca_optional)},
-    {CFT_EP_TLS, "clientCAFiles", KT_FILES, CFE(ca_files)},
-    {CFT_WEB, "address", KT_ADDR, CFO(web_address)},
-    {CFT_ACCESSLOG, "filePath", KT_STR, CFO(accesslog_path)},
-    {CFT_ACCESSLOG, "format", KT_LOGFMT, CFO(accesslog_format)},
-    {CFT_RESPONDING, "readTimeout", KT_DUR, CFO(read_timeout)},
-    {CFT_RESPONDING, "writeTimeout", KT_DUR, CFO(write_timeout)},
-    {CFT_RESPONDING, "idleTimeout", KT_DUR, CFO(idle_timeout)},
-    {CFT_FORWARDING, "dialTimeout", KT_DUR, CFO(dial_timeout)},
-    {CFT_FORWARDING, "responseHeaderTimeout", KT_DUR, CFO(response_header_timeout)},
-    {CFT_LIFECYCLE, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
-    {CFT_KUBERNETES, "endpoint", KT_STR, CFO(kube.endpoint)},
-    {CFT_KUBERNETES, "token", KT_STR, CFO(kube.token)},
-    {CFT_KUBERNETES, "certAuthFilePath", KT_STR, CFO(kube.ca_file)},
-    {CFT_KUBERNETES, "namespaces", KT_NS, CFO(kube.namespaces)},
-    {CFT_KUBERNETES, "labelselector", KT_SEL, CFO(kube.labelselector)},
-    {CFT_KUBERNETES, "disablePassHostHeaders", KT_BOOL, CFO(kube.disable_pass_host)},
-    {CFT_KUBERNETES, "ingressClass", KT_STR, CFO(kube.ingress_class)},
-    {CFT_KUBERNETES, "whitelistInvalidAllowAll", KT_BOOL, CFO(kube.whitelist_invalid_allow_all)},
-    {CFT_KUBERNETES, "throttleDuration", KT_DUR, CFO(kube.throttle)},
-    {CFT_KUBE_STATUS, "ip", KT_STR, CFO(kube.status_ip)},
-    {CFT_KUBE_STATUS, "hostname", KT_STR, CFO(kube.status_hostname)},
-    {CFT_KUBE_STATUS, "publishedService", KT_STR, CFO(kube.status_service)},
+    {"logLevel", CFO(loglevel), CFT_TOP, KT_LEVEL},
+    {"debug", CFO(loglevel), CFT_TOP, KT_BOOL},
+    {"defaultEntryPoints", CFO(default_eps), CFT_TOP, KT_STRS},
+    {"user", CFO(user), CFT_TOP, KT_STR},
+    {"graceTimeOut", CFO(grace_timeout), CFT_TOP, KT_DUR},
+    {"maxIdleConnsPerHost", CFO(max_idle_per_host), CFT_TOP, KT_INT},
+    {"insecureSkipVerify", CFO(insecure_skip_verify), CFT_TOP, KT_BOOL},
+    {"rootCAs", CFO(root_cas), CFT_TOP, KT_FILES},
+    {"accessLogsFile", CFO(accesslog_path), CFT_TOP, KT_STR},
+    {"stickyKeyFile", CFO(sticky_key_file), CFT_TOP, KT_STR},
+    {"rateLimitIPv6Prefix", CFO(rl_v6_prefix), CFT_TOP, KT_INT},
+    {"address", CFE(address), CFT_EP, KT_ADDR},
+    {"certFile", CFE(cert_file), CFT_EP_TLS, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS, KT_STR},
+    {"certFile", CFE(cert_file), CFT_EP_TLS_CERT, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS_CERT, KT_STR},
+    {"entryPoint", CFE(redirect_ep), CFT_EP_REDIRECT, KT_STR},
+    {"regex", CFE(redirect_regex), CFT_EP_REDIRECT, KT_STR},
+    {"replacement", CFE(redirect_repl), CFT_EP_REDIRECT, KT_STR},
+    {"permanent", CFE(redirect_perm), CFT_EP_REDIRECT, KT_BOOL},
+    {"whitelistSourceRange", CFE(wl_set), CFT_EP, KT_CIDRS},
+    {"sourceRange", CFE(wl_set), CFT_EP_WHITELIST, KT_CIDRS},
+    {"useXForwardedFor", CFE(wl_xff), CFT_EP_WHITELIST, KT_BOOL},
+    {"trustedIPs", CFE(pp.set), CFT_EP_PROXY, KT_CIDRS},
+    {"insecure", CFE(pp.insecure), CFT_EP_PROXY, KT_BOOL},
+    {"trustedIPs", CFE(fh.set), CFT_EP_FWD, KT_CIDRS},
+    {"insecure", CFE(fh.insecure), CFT_EP_FWD, KT_BOOL},
+    {"headerField", CFE(auth_header), CFT_EP_AUTH, KT_HDR},
+    {"users", CFE(user_n), CFT_EP_AUTH_BASIC, KT_USERS},
+    {"usersFile", CFE(users_file), CFT_EP_AUTH_BASIC, KT_STR},
+    {"removeHeader", CFE(auth_remove), CFT_EP_AUTH_BASIC, KT_BOOL},
+    {"minVersion", CFE(min_version), CFT_EP_TLS, KT_STR},
+    {"cipherSuites", CFE(cipher_suites), CFT_EP_TLS, KT_SUITES},
+    {"sniStrict", CFE(sni_strict), CFT_EP_TLS, KT_BOOL},
+    {"certFile", CFE(cert_file), CFT_EP_TLS_DEFAULT, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS_DEFAULT, KT_STR},
+    {"files", CFE(ca_files), CFT_EP_TLS_CA, KT_FILES},
+    {"optional", CFE(ca_optional), CFT_EP_TLS_CA, KT_BOOL},
+    {"clientCAFiles", CFE(ca_files), CFT_EP_TLS, KT_FILES},
+    {"address", CFO(web_address), CFT_WEB, KT_ADDR},
+    {"filePath", CFO(accesslog_path), CFT_ACCESSLOG, KT_STR},
+    {"format", CFO(accesslog_format), CFT_ACCESSLOG, KT_LOGFMT},
+    {"readTimeout", CFO(read_timeout), CFT_RESPONDING, KT_DUR},
+    {"writeTimeout", CFO(write_timeout), CFT_RESPONDING, KT_DUR},
+    {"idleTimeout", CFO(idle_timeout), CFT_RESPONDING, KT_DUR},
+    {"dialTimeout", CFO(dial_timeout), CFT_FORWARDING, KT_DUR},
+    {"responseHeaderTimeout", CFO(response_header_timeout), CFT_FORWARDING, KT_DUR},
+    {"graceTimeOut", CFO(grace_timeout), CFT_LIFECYCLE, KT_DUR},
+    {"endpoint", CFO(kube.endpoint), CFT_KUBERNETES, KT_STR},
+    {"token", CFO(kube.token), CFT_KUBERNETES, KT_STR},
+    {"certAuthFilePath", CFO(kube.ca_file), CFT_KUBERNETES, KT_STR},
+    {"namespaces", CFO(kube.namespaces), CFT_KUBERNETES, KT_NS},
+    {"labelselector", CFO(kube.labelselector), CFT_KUBERNETES, KT_SEL},
+    {"disablePassHostHeaders", CFO(kube.disable_pass_host), CFT_KUBERNETES, KT_BOOL},
+    {"ingressClass", CFO(kube.ingress_class), CFT_KUBERNETES, KT_STR},
+    {"whitelistInvalidAllowAll", CFO(kube.whitelist_invalid_allow_all), CFT_KUBERNETES, KT_BOOL},
+    {"throttleDuration", CFO(kube.throttle), CFT_KUBERNETES, KT_DUR},
+    {"ip", CFO(kube.status_ip), CFT_KUBE_STATUS, KT_STR},
+    {"hostname", CFO(kube.status_hostname), CFT_KUBE_STATUS, KT_STR},
+    {"publishedService", CFO(kube.status_service), CFT_KUBE_STATUS, KT_STR},
 };
 
 static int wl_cmp(const void *a, const void *b);                        /* source whitelist (wl_) */
@@ -1847,7 +1847,7 @@ cf_store(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v)
 	switch (k->type) {
 	case KT_STR:
 		if (str_copy(dst, k->size, v->s) != 0)
-			cf_err(ps, "%s: value too long (limit is %zu bytes)", k->name, k->size - 1);
+			cf_err(ps, "%s: value too long (limit is %zu bytes)", k->name, (size_t)k->size - 1);
 		break;
 	case KT_INT:
 		if (v->i < 0 || v->i > 1000000)

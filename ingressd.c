@@ -14929,6 +14929,23 @@ mx_ep_name(int lis)
 	return lis >= 0 && lis < g_cn.nlis ? g_cn.lis[lis].name : "?";
 }
 
+/* A metric's two comment lines, "# HELP name help" and "# TYPE name type":
+ * the name is written once in the program instead of twice. */
+static void
+mx_head(struct mx_out *o, const char *name, const char *type, const char *help)
+{
+	mx_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric of one sample without labels (the gauges are ints, the
+ * counters below 2^63). */
+static void
+mx_one(struct mx_out *o, const char *name, const char *type, const char *help, int64_t v)
+{
+	mx_head(o, name, type, help);
+	mx_printf(o, "%s %" PRId64 "\n", name, v);
+}
+
 /* ingressd_annotations_unsupported{annotation}: the stored Ingresses and
  * Services carrying each annotation ingressd does not implement, by name
  * when it is one of js_ann_unsup's, else as "other". */
@@ -14957,8 +14974,8 @@ mx_unsup_metrics(struct mx_out *o)
 			}
 		}
 	}
-	mx_printf(o, "# HELP ingressd_annotations_unsupported Stored Ingresses and Services carrying an annotation "
-	             "ingressd does not implement.\n# TYPE ingressd_annotations_unsupported gauge\n");
+	mx_head(o, "ingressd_annotations_unsupported", "gauge",
+	        "Stored Ingresses and Services carrying an annotation ingressd does not implement.");
 	for (int l = 0; l <= NP * NU; l++)
 		if (n[l] != 0) {
 			if (l == NP * NU)
@@ -14973,8 +14990,8 @@ mx_unsup_metrics(struct mx_out *o)
 static void
 mx_metrics_requests(struct mx_out *o)
 {
-	mx_printf(o, "# HELP ingressd_requests_total Requests answered, by entry point, backend, method and code.\n"
-	             "# TYPE ingressd_requests_total counter\n");
+	mx_head(o, "ingressd_requests_total", "counter",
+	        "Requests answered, by entry point, backend, method and code.");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
 		const struct mx_series *x = &g_mx.s[i];
 		if (!x->used)
@@ -14984,8 +15001,8 @@ mx_metrics_requests(struct mx_out *o)
 		mx_printf(o, "\",method=\"%s\",code=\"%u\"} %" PRIu64 "\n", x->meth ? hp_meth_names[x->meth] : "OTHER", x->code,
 		          x->count);
 	}
-	mx_printf(o, "# HELP ingressd_request_duration_seconds Time from request head to the end of the answer.\n"
-	             "# TYPE ingressd_request_duration_seconds histogram\n");
+	mx_head(o, "ingressd_request_duration_seconds", "histogram",
+	        "Time from request head to the end of the answer.");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
 		const struct mx_hist *x = &g_mx.h[i];
 		if (!x->used)
@@ -15005,43 +15022,37 @@ mx_metrics_requests(struct mx_out *o)
 		mx_label(o, x->backend);
 		mx_printf(o, "\"} %" PRIu64 "\n", x->count);
 	}
-	mx_printf(o, "# HELP ingressd_open_connections Connections open now, by kind.\n"
-	             "# TYPE ingressd_open_connections gauge\n"
-	             "ingressd_open_connections{kind=\"client\"} %d\n"
+	mx_head(o, "ingressd_open_connections", "gauge", "Connections open now, by kind.");
+	mx_printf(o, "ingressd_open_connections{kind=\"client\"} %d\n"
 	             "ingressd_open_connections{kind=\"upstream\"} %d\n"
 	             "ingressd_open_connections{kind=\"upstream_idle\"} %d\n"
 	             "ingressd_open_connections{kind=\"api\"} %d\n",
 	          g_cn.used[CN_CLIENT], g_cn.used[CN_UPSTREAM] - g_up.idle, g_up.idle, g_cn.used[CN_WATCH]);
-	mx_printf(o, "# HELP ingressd_connections_accepted_total Client connections accepted.\n"
-	             "# TYPE ingressd_connections_accepted_total counter\n"
-	             "ingressd_connections_accepted_total %" PRIu64 "\n",
-	          g_cn.accepted);
-	mx_printf(o, "# HELP ingressd_upstream_connects_total Upstream connections opened, reused from the pool, and requests retried.\n"
-	             "# TYPE ingressd_upstream_connects_total counter\n"
-	             "ingressd_upstream_connects_total{result=\"new\"} %" PRIu64 "\n"
+	mx_one(o, "ingressd_connections_accepted_total", "counter", "Client connections accepted.", g_cn.accepted);
+	mx_head(o, "ingressd_upstream_connects_total", "counter",
+	        "Upstream connections opened, reused from the pool, and requests retried.");
+	mx_printf(o, "ingressd_upstream_connects_total{result=\"new\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"reused\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"retried\"} %" PRIu64 "\n",
 	          g_up.connects, g_up.reused, g_up.retries);
-	mx_printf(o, "# HELP ingressd_upstream_tls_handshakes_total TLS handshakes with HTTPS pods, by whether a session was resumed.\n"
-	             "# TYPE ingressd_upstream_tls_handshakes_total counter\n"
-	             "ingressd_upstream_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
-	             "ingressd_upstream_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n"
-	             "# HELP ingressd_upstream_tls_sessions TLS sessions with HTTPS pods alive, busy or pooled (ING_MAX_TLS_UPSTREAMS).\n"
-	             "# TYPE ingressd_upstream_tls_sessions gauge\ningressd_upstream_tls_sessions %d\n"
-	             "# HELP ingressd_upstream_tls_failures_total TLS sessions with HTTPS pods not had, by reason.\n"
-	             "# TYPE ingressd_upstream_tls_failures_total counter\n",
-	          g_up.tls_new, g_up.tls_resumed, g_tl.pod_sessions);
+	mx_head(o, "ingressd_upstream_tls_handshakes_total", "counter",
+	        "TLS handshakes with HTTPS pods, by whether a session was resumed.");
+	mx_printf(o, "ingressd_upstream_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
+	             "ingressd_upstream_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n",
+	          g_up.tls_new, g_up.tls_resumed);
+	mx_one(o, "ingressd_upstream_tls_sessions", "gauge",
+	       "TLS sessions with HTTPS pods alive, busy or pooled (ING_MAX_TLS_UPSTREAMS).", g_tl.pod_sessions);
+	mx_head(o, "ingressd_upstream_tls_failures_total", "counter",
+	        "TLS sessions with HTTPS pods not had, by reason.");
 	for (int i = 0; i < UT__COUNT; i++)
 		mx_printf(o, "ingressd_upstream_tls_failures_total{reason=\"%s\"} %" PRIu64 "\n", ut_names[i], g_up.tls_fail[i]);
-	mx_printf(o, "# HELP ingressd_proxy_protocol_headers_total Connections on PROXY protocol entry points, by what their header was.\n"
-	             "# TYPE ingressd_proxy_protocol_headers_total counter\n");
+	mx_head(o, "ingressd_proxy_protocol_headers_total", "counter",
+	        "Connections on PROXY protocol entry points, by what their header was.");
 	for (int i = 0; i < PP__COUNT; i++)
 		mx_printf(o, "ingressd_proxy_protocol_headers_total{result=\"%s\"} %" PRIu64 "\n", pp_names[i], g_pp[i]);
-	mx_printf(o, "# HELP ingressd_rate_limit_clients Clients with limit state (ING_MAX_RATE_KEYS).\n"
-	             "# TYPE ingressd_rate_limit_clients gauge\ningressd_rate_limit_clients %d\n"
-	             "# HELP ingressd_rate_limit_evictions_total Idle client limit states dropped to make room.\n"
-	             "# TYPE ingressd_rate_limit_evictions_total counter\ningressd_rate_limit_evictions_total %" PRIu64 "\n",
-	          g_rl.hwm, g_rl.evictions);
+	mx_one(o, "ingressd_rate_limit_clients", "gauge", "Clients with limit state (ING_MAX_RATE_KEYS).", g_rl.hwm);
+	mx_one(o, "ingressd_rate_limit_evictions_total", "counter",
+	       "Idle client limit states dropped to make room.", g_rl.evictions);
 }
 
 /* /metrics: the live backends, their servers and breakers. */
@@ -15049,8 +15060,8 @@ static void
 mx_metrics_backends(struct mx_out *o)
 {
 	const struct rt_table *t = rt_live();
-	mx_printf(o, "# HELP ingressd_backend_server_up A server of a backend in the live routing table (ready endpoints).\n"
-	             "# TYPE ingressd_backend_server_up gauge\n");
+	mx_head(o, "ingressd_backend_server_up", "gauge",
+	        "A server of a backend in the live routing table (ready endpoints).");
 	for (int i = 0; t != NULL && i < t->nbackends; i++) {
 		const struct rt_backend *b = &t->backends[i];
 		for (int k = 0; k < b->nsrv; k++) {
@@ -15061,8 +15072,8 @@ mx_metrics_backends(struct mx_out *o)
 			mx_printf(o, "\",server=\"%s\"} 1\n", a);
 		}
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_state Circuit breaker state: 0 standby, 1 tripped, 2 recovering.\n"
-	             "# TYPE ingressd_backend_breaker_state gauge\n");
+	mx_head(o, "ingressd_backend_breaker_state", "gauge",
+	        "Circuit breaker state: 0 standby, 1 tripped, 2 recovering.");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
@@ -15072,8 +15083,7 @@ mx_metrics_backends(struct mx_out *o)
 		mx_label(o, st->key);
 		mx_printf(o, "\"} %d\n", g_cb.c[st->cb].state);
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_trips_total Times a circuit breaker tripped.\n"
-	             "# TYPE ingressd_backend_breaker_trips_total counter\n");
+	mx_head(o, "ingressd_backend_breaker_trips_total", "counter", "Times a circuit breaker tripped.");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
@@ -15082,8 +15092,8 @@ mx_metrics_backends(struct mx_out *o)
 		mx_label(o, st->key);
 		mx_printf(o, "\"} %" PRIu64 "\n", g_cb.c[st->cb].trips);
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_invalid A circuit breaker expression that does not parse (1).\n"
-	             "# TYPE ingressd_backend_breaker_invalid gauge\n");
+	mx_head(o, "ingressd_backend_breaker_invalid", "gauge",
+	        "A circuit breaker expression that does not parse (1).");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n != 0)
@@ -15101,28 +15111,24 @@ static void
 mx_metrics_state(struct mx_out *o)
 {
 	const struct rt_table *t = rt_live();
-	mx_printf(o, "# HELP ingressd_config_reloads_total Config reloads (SIGHUP), by result.\n"
-	             "# TYPE ingressd_config_reloads_total counter\n"
-	             "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
-	             "ingressd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n"
-	             "# HELP ingressd_config_last_reload_success_timestamp_seconds When the config was last loaded.\n"
-	             "# TYPE ingressd_config_last_reload_success_timestamp_seconds gauge\n"
-	             "ingressd_config_last_reload_success_timestamp_seconds %" PRId64 "\n",
-	          g.reloads, g.reload_failures, g.reload_wall);
-	mx_printf(o, "# HELP ingressd_routing_table_builds_total Routing-table rebuilds, by result.\n"
-	             "# TYPE ingressd_routing_table_builds_total counter\n"
-	             "ingressd_routing_table_builds_total{result=\"success\"} %" PRIu64 "\n"
-	             "ingressd_routing_table_builds_total{result=\"failure\"} %" PRIu64 "\n"
-	             "# HELP ingressd_routing_table_last_build_timestamp_seconds When the live table was built.\n"
-	             "# TYPE ingressd_routing_table_last_build_timestamp_seconds gauge\n"
-	             "ingressd_routing_table_last_build_timestamp_seconds %" PRId64 "\n"
-	             "# HELP ingressd_routes Routes, hosts, backends and servers in the live table.\n"
-	             "# TYPE ingressd_routes gauge\n"
-	             "ingressd_routes{kind=\"route\"} %d\ningressd_routes{kind=\"host\"} %d\n"
-	             "ingressd_routes{kind=\"backend\"} %d\ningressd_routes{kind=\"server\"} %d\n"
+	mx_head(o, "ingressd_config_reloads_total", "counter", "Config reloads (SIGHUP), by result.");
+	mx_printf(o, "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n", g.reloads, g.reload_failures);
+	mx_one(o, "ingressd_config_last_reload_success_timestamp_seconds", "gauge",
+	       "When the config was last loaded.", g.reload_wall);
+	mx_head(o, "ingressd_routing_table_builds_total", "counter", "Routing-table rebuilds, by result.");
+	mx_printf(o, "ingressd_routing_table_builds_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_routing_table_builds_total{result=\"failure\"} %" PRIu64 "\n",
+	          g_rb.builds, g_rb.failures);
+	mx_one(o, "ingressd_routing_table_last_build_timestamp_seconds", "gauge",
+	       "When the live table was built.", g_rb.last_wall);
+	mx_head(o, "ingressd_routes", "gauge", "Routes, hosts, backends and servers in the live table.");
+	mx_printf(o, "ingressd_routes{kind=\"route\"} %d\n"
+	             "ingressd_routes{kind=\"host\"} %d\n"
+	             "ingressd_routes{kind=\"backend\"} %d\n"
+	             "ingressd_routes{kind=\"server\"} %d\n"
 	             "ingressd_routes{kind=\"skipped_path\"} %d\n",
-	          g_rb.builds, g_rb.failures, g_rb.last_wall, t ? t->nroutes : 0, t ? t->nhosts : 0, t ? t->nbackends : 0,
-	          t ? t->nservers : 0, t ? t->nskips : 0);
+	          t ? t->nroutes : 0, t ? t->nhosts : 0, t ? t->nbackends : 0, t ? t->nservers : 0, t ? t->nskips : 0);
 	static const char *const kw_metric[][2] = {
 	    {"ingressd_watch_reconnects_total", "Watch stream reconnects (back-off), by kind."},
 	    {"ingressd_watch_relists_total", "Full relists, by kind."},
@@ -15130,21 +15136,18 @@ mx_metrics_state(struct mx_out *o)
 	    {"ingressd_watch_events_total", "Objects and events received, by kind."}};
 	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events};
 	for (int m = 0; m < 4; m++) {
-		mx_printf(o, "# HELP %s %s\n# TYPE %s counter\n", kw_metric[m][0], kw_metric[m][1], kw_metric[m][0]);
+		mx_head(o, kw_metric[m][0], "counter", kw_metric[m][1]);
 		for (int k = 0; k < SK__COUNT; k++)
 			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
 	}
-	mx_printf(o, "# HELP ingressd_status_writes_total Ingress status writes, by result.\n"
-	             "# TYPE ingressd_status_writes_total counter\n");
+	mx_head(o, "ingressd_status_writes_total", "counter", "Ingress status writes, by result.");
 	for (int r = 0; r < KSR__COUNT; r++)
 		mx_printf(o, "ingressd_status_writes_total{result=\"%s\"} %" PRIu64 "\n", kw_status_results[r], g_kw.status.writes[r]);
-	mx_printf(o, "# HELP ingressd_status_writes_pending Ingress status writes waiting.\n"
-	             "# TYPE ingressd_status_writes_pending gauge\ningressd_status_writes_pending %d\n", g_kw.status.nq);
-	mx_printf(o, "# HELP ingressd_store_objects Objects in the store, by kind.\n# TYPE ingressd_store_objects gauge\n");
+	mx_one(o, "ingressd_status_writes_pending", "gauge", "Ingress status writes waiting.", g_kw.status.nq);
+	mx_head(o, "ingressd_store_objects", "gauge", "Objects in the store, by kind.");
 	for (int k = 0; k < SK__COUNT; k++)
 		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
-	mx_printf(o, "# HELP ingressd_watch_synced Every stream of the kind completed its first list (1).\n"
-	             "# TYPE ingressd_watch_synced gauge\n");
+	mx_head(o, "ingressd_watch_synced", "gauge", "Every stream of the kind completed its first list (1).");
 	for (int k = 0; k < SK__COUNT; k++) {
 		int synced = 1;
 		for (int i = 0; i < g_kw.nstreams; i++)
@@ -15158,60 +15161,49 @@ mx_metrics_state(struct mx_out *o)
 static void
 mx_metrics_process(struct mx_out *o)
 {
-	mx_printf(o, "# HELP ingressd_own_answers_total Answers ingressd gave itself, by status and reason.\n"
-	             "# TYPE ingressd_own_answers_total counter\n");
+	mx_head(o, "ingressd_own_answers_total", "counter", "Answers ingressd gave itself, by status and reason.");
 	for (int r = 1; r < RSN__COUNT; r++)
 		for (size_t k = 0; k + 1 < RS_NCODES; k++)
 			if (g_rs.n[r][k])
 				mx_printf(o, "ingressd_own_answers_total{code=\"%d\",reason=\"%s\"} %" PRIu64 "\n", rs_codes[k],
 				          rsn_names[r], g_rs.n[r][k]);
-	mx_printf(o, "# HELP ingressd_client_cuts_total Client connections ingressd closed without (the rest of) an "
-	             "answer, by reason.\n# TYPE ingressd_client_cuts_total counter\n");
+	mx_head(o, "ingressd_client_cuts_total", "counter",
+	        "Client connections ingressd closed without (the rest of) an answer, by reason.");
 	for (int r = 1; r < RSN__COUNT; r++)
 		if (g_rs.n[r][RS_NCODES - 1])
 			mx_printf(o, "ingressd_client_cuts_total{reason=\"%s\"} %" PRIu64 "\n", rsn_names[r], g_rs.n[r][RS_NCODES - 1]);
-	mx_printf(o, "# HELP ingressd_limit_hits_total Times a compiled limit was hit, by macro.\n"
-	             "# TYPE ingressd_limit_hits_total counter\n");
+	mx_head(o, "ingressd_limit_hits_total", "counter", "Times a compiled limit was hit, by macro.");
 	for (int i = 0; i < LIM__COUNT; i++)
 		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g.lim_hits[i]);
 	mx_unsup_metrics(o);
-	mx_printf(o, "# HELP ingressd_whitelist_invalid_total Ingress whitelists found invalid (answered 403 unless "
-	             "whitelistInvalidAllowAll).\n# TYPE ingressd_whitelist_invalid_total counter\n"
-	             "ingressd_whitelist_invalid_total %" PRIu64 "\n"
-	             "# HELP ingressd_whitelist_denied_total Requests refused by a whitelist.\n"
-	             "# TYPE ingressd_whitelist_denied_total counter\ningressd_whitelist_denied_total %" PRIu64 "\n"
-	             "# HELP ingressd_auth_total Basic-auth checks, by result.\n# TYPE ingressd_auth_total counter\n"
-	             "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\ningressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
-	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\ningressd_auth_total{result=\"throttled\"} %" PRIu64 "\n"
-	             "# HELP ingressd_auth_hashes_total Password hashes computed (an unknown name's stand-in too).\n"
-	             "# TYPE ingressd_auth_hashes_total counter\ningressd_auth_hashes_total %" PRIu64 "\n"
-	             "# HELP ingressd_auth_checks_queued bcrypt checks waiting or running (ING_MAX_AUTH_CHECKS).\n"
-	             "# TYPE ingressd_auth_checks_queued gauge\ningressd_auth_checks_queued %d\n",
-	          g_rb.wl_invalid, g_up.denied, g_au.ok, g_au.bad, g_au.cached, g_au.throttled, g_au.hashes, g_au.njobs);
-	mx_printf(o, "# HELP ingressd_access_log_lines_total Access log lines written and dropped.\n"
-	             "# TYPE ingressd_access_log_lines_total counter\n"
-	             "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
-	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n",
-	          g_al.lines, g_al.dropped);
-	mx_printf(o, "# HELP ingressd_buffers_in_use I/O buffers taken from the pool (ING_MAX_BUFS).\n"
-	             "# TYPE ingressd_buffers_in_use gauge\ningressd_buffers_in_use %d\n",
-	          g_bf.used);
-	mx_printf(o, "# HELP ingressd_tls_sessions TLS sessions alive (ING_MAX_TLS_CONNS).\n"
-	             "# TYPE ingressd_tls_sessions gauge\ningressd_tls_sessions %d\n",
-	          tls_sessions());
-	mx_printf(o, "# HELP ingressd_build_info Version and TLS port.\n# TYPE ingressd_build_info gauge\n"
-	             "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
+	mx_one(o, "ingressd_whitelist_invalid_total", "counter",
+	       "Ingress whitelists found invalid (answered 403 unless whitelistInvalidAllowAll).", g_rb.wl_invalid);
+	mx_one(o, "ingressd_whitelist_denied_total", "counter", "Requests refused by a whitelist.", g_up.denied);
+	mx_head(o, "ingressd_auth_total", "counter", "Basic-auth checks, by result.");
+	mx_printf(o, "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"throttled\"} %" PRIu64 "\n",
+	          g_au.ok, g_au.bad, g_au.cached, g_au.throttled);
+	mx_one(o, "ingressd_auth_hashes_total", "counter",
+	       "Password hashes computed (an unknown name's stand-in too).", g_au.hashes);
+	mx_one(o, "ingressd_auth_checks_queued", "gauge",
+	       "bcrypt checks waiting or running (ING_MAX_AUTH_CHECKS).", g_au.njobs);
+	mx_head(o, "ingressd_access_log_lines_total", "counter", "Access log lines written and dropped.");
+	mx_printf(o, "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
+	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n", g_al.lines, g_al.dropped);
+	mx_one(o, "ingressd_buffers_in_use", "gauge", "I/O buffers taken from the pool (ING_MAX_BUFS).", g_bf.used);
+	mx_one(o, "ingressd_tls_sessions", "gauge", "TLS sessions alive (ING_MAX_TLS_CONNS).", tls_sessions());
+	mx_head(o, "ingressd_build_info", "gauge", "Version and TLS port.");
+	mx_printf(o, "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
 	mx_label(o, tls_port_name());
 	mx_printf(o, "\"} 1\n");
 	long rss = port_rss_bytes();
 	int fds = port_open_fds();
-	mx_printf(o, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-	             "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
-	             "# HELP process_open_fds Number of open file descriptors.\n"
-	             "# TYPE process_open_fds gauge\nprocess_open_fds %d\n"
-	             "# HELP process_start_time_seconds Start time of the process since the epoch in seconds.\n"
-	             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 "\n",
-	          rss, fds, g.start_wall);
+	mx_one(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss);
+	mx_one(o, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+	mx_one(o, "process_start_time_seconds", "gauge",
+	       "Start time of the process since the epoch in seconds.", g.start_wall);
 }
 
 /* The Prometheus text (0.0.4) of /metrics. */

@@ -179,7 +179,7 @@ log_warn(const char *fmt, ...)
 	int e = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	log_vwrite(ING_LOG_WARN, fmt, ap, strerror(e));
+	log_vwrite(ING_LOG_WARN, fmt, ap, ing_strerror(e));
 	va_end(ap);
 }
 
@@ -289,8 +289,9 @@ str_item(struct ing_str *rest, struct ing_str *item)
 	return 1;
 }
 
-/* memmem for the two searches ingressd makes (short needles, short
- * haystacks), where libc's two-way memmem costs 0.8 KB. */
+/* memmem and strstr for the searches ingressd makes (short needles,
+ * short haystacks), where libc's two-way memmem and strstr cost 0.8 and
+ * 1.3 KB. */
 static const char *
 str_find(const char *h, size_t hn, const char *nd, size_t nn)
 {
@@ -298,6 +299,52 @@ str_find(const char *h, size_t hn, const char *nd, size_t nn)
 		if (h[i] == nd[0] && memcmp(h + i, nd, nn) == 0)
 			return h + i;
 	return NULL;
+}
+
+static const char *
+str_str(const char *h, const char *nd)
+{
+	return str_find(h, strlen(h), nd, strlen(nd));
+}
+
+/* qsort's contract for ingressd's arrays, as a heapsort (n log n at worst,
+ * in place, no recursion): musl's smoothsort costs 2 KB. Not stable, as
+ * qsort need not be: every comparator orders fully or its ties are
+ * duplicates. */
+static void
+str_swap(unsigned char *x, unsigned char *y, size_t sz)
+{
+	unsigned char t[64];
+	for (size_t k; sz > 0; sz -= k, x += k, y += k) {
+		k = ING_MIN(sz, sizeof t);
+		memcpy(t, x, k);
+		memcpy(x, y, k);
+		memcpy(y, t, k);
+	}
+}
+
+static void
+str_sort(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	unsigned char *a = base;
+	if (n < 2)
+		return;
+	for (size_t i = n / 2, end = n, root;;) {
+		if (i > 0) /* first make the heap, then take its top n - 1 times */
+			root = --i;
+		else if (--end > 0) {
+			str_swap(a, a + end * sz, sz);
+			root = 0;
+		} else
+			return;
+		for (size_t ch; (ch = 2 * root + 1) < end; root = ch) { /* sift down */
+			if (ch + 1 < end && cmp(a + ch * sz, a + (ch + 1) * sz) < 0)
+				ch++;
+			if (cmp(a + root * sz, a + ch * sz) >= 0)
+				break;
+			str_swap(a + root * sz, a + ch * sz, sz);
+		}
+	}
 }
 
 /* Unsigned decimal with overflow check: 0 or ING_ERR. */
@@ -379,115 +426,8 @@ str_fnv_z(uint32_t h, const char *z)
 	return h;
 }
 
-/* Addresses (ingressd.h API). */
-
-/* Strict dotted quad, NUL-terminated: no leading zeros, no short forms
- * ("1.2.3", "01.2.3.4" are refused everywhere alike). */
-static int
-addr_parse_v4(const char *p, uint8_t out[4])
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0, digits = 0;
-		while (*p >= '0' && *p <= '9') {
-			if (digits > 0 && v == 0)
-				return ING_ERR;
-			v = v * 10 + (unsigned)(*p++ - '0');
-			if (++digits > 3 || v > 255)
-				return ING_ERR;
-		}
-		if (digits == 0 || (i < 3 && *p++ != '.'))
-			return ING_ERR;
-		out[i] = (uint8_t)v;
-	}
-	return *p == '\0' ? 0 : ING_ERR;
-}
-
-int
-ing_addr_parse_ip(struct ing_addr *a, const char *s, size_t n)
-{
-	char tmp[64];
-	memset(a, 0, sizeof *a);
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		s++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof tmp || memchr(s, '\0', n) != NULL)
-		return ING_ERR;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (memchr(tmp, ':', n) == NULL) {
-		if (addr_parse_v4(tmp, a->ip) != 0)
-			return ING_ERR;
-		a->family = 4;
-		return 0;
-	}
-	/* IPv6: groups of up to 4 hex digits, one "::", optional dotted tail. */
-	{
-		uint16_t w[8];
-		int nw = 0, gap = -1;
-		const char *p = tmp;
-		char *pct = strchr(tmp, '%');
-		if (pct != NULL)
-			return ING_ERR; /* zones are not used for endpoints */
-		if (p[0] == ':' && p[1] == ':') {
-			gap = 0;
-			p += 2;
-		} else if (p[0] == ':')
-			return ING_ERR;
-		while (*p != '\0') {
-			unsigned v = 0, digits = 0;
-			const char *start = p;
-			if (nw >= 8)
-				return ING_ERR;
-			while (isxdigit((unsigned char)*p)) {
-				v = v * 16 + (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
-				if (++digits > 4)
-					return ING_ERR;
-				p++;
-			}
-			if (*p == '.') { /* embedded IPv4 */
-				uint8_t v4[4];
-				if (nw > 6 || addr_parse_v4(start, v4) != 0)
-					return ING_ERR;
-				w[nw++] = (uint16_t)(v4[0] << 8 | v4[1]);
-				w[nw++] = (uint16_t)(v4[2] << 8 | v4[3]);
-				p = start + strlen(start);
-				break;
-			}
-			if (digits == 0)
-				return ING_ERR;
-			w[nw++] = (uint16_t)v;
-			if (*p == '\0')
-				break;
-			if (*p != ':')
-				return ING_ERR;
-			p++;
-			if (*p == ':') {
-				if (gap >= 0)
-					return ING_ERR;
-				gap = nw;
-				p++;
-			} else if (*p == '\0')
-				return ING_ERR;
-		}
-		if (gap < 0 && nw != 8)
-			return ING_ERR;
-		if (gap >= 0 && nw > 7)
-			return ING_ERR;
-		a->family = 6;
-		int tail = gap < 0 ? 0 : nw - gap, head = gap < 0 ? nw : gap;
-		for (int i = 0; i < head; i++) {
-			a->ip[2 * i] = (uint8_t)(w[i] >> 8);
-			a->ip[2 * i + 1] = (uint8_t)w[i];
-		}
-		for (int i = 0; i < tail; i++) {
-			int k = 8 - tail + i;
-			a->ip[2 * k] = (uint8_t)(w[gap + i] >> 8);
-			a->ip[2 * k + 1] = (uint8_t)w[gap + i];
-		}
-		return 0;
-	}
-}
+/* Addresses (ingressd.h API); ing_addr_parse_ip is in port/fmt.c, as the
+ * ports read numeric addresses too. */
 
 int
 ing_addr_parse(struct ing_addr *a, const char *s, size_t n)
@@ -1578,76 +1518,76 @@ cf_table(struct cf_parser *ps, int array)
 /* Key handlers. */
 enum cf_kt { KT_STR, KT_INT, KT_BOOL, KT_STRS, KT_DUR, KT_ADDR, KT_LEVEL, KT_LOGFMT, KT_NS, KT_SEL, KT_CIDRS, KT_HDR,
              KT_USERS, KT_SUITES, KT_FILES };
-struct cf_key {
-	int table;
+struct cf_key { /* 16 bytes on LP64 (a narrower type fails the build by -Woverflow) */
 	const char *name;
-	enum cf_kt type;
-	size_t off;  /* in struct cf, or in struct cf_ep for EP tables */
-	size_t size; /* for strings */
+	uint32_t off;  /* in struct cf, or in struct cf_ep for EP tables */
+	uint16_t size; /* for strings */
+	uint8_t table;
+	uint8_t type; /* enum cf_kt */
 };
 #define CFO(f) offsetof(struct cf, f), sizeof(((struct cf *)0)->f)
 #define CFE(f) offsetof(struct cf_ep, f), sizeof(((struct cf_ep *)0)->f)
 static const struct cf_key cf_keys[] = {
-    {CFT_TOP, "logLevel", KT_LEVEL, CFO(loglevel)},
-    {CFT_TOP, "debug", KT_BOOL, CFO(loglevel)},
-    {CFT_TOP, "defaultEntryPoints", KT_STRS, CFO(default_eps)},
-    {CFT_TOP, "user", KT_STR, CFO(user)},
-    {CFT_TOP, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
-    {CFT_TOP, "maxIdleConnsPerHost", KT_INT, CFO(max_idle_per_host)},
-    {CFT_TOP, "insecureSkipVerify", KT_BOOL, CFO(insecure_skip_verify)},
-    {CFT_TOP, "rootCAs", KT_FILES, CFO(root_cas)},
-    {CFT_TOP, "accessLogsFile", KT_STR, CFO(accesslog_path)},
-    {CFT_TOP, "stickyKeyFile", KT_STR, CFO(sticky_key_file)},
-    {CFT_TOP, "rateLimitIPv6Prefix", KT_INT, CFO(rl_v6_prefix)},
-    {CFT_EP, "address", KT_ADDR, CFE(address)},
-    {CFT_EP_TLS, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_TLS_CERT, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS_CERT, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_REDIRECT, "entryPoint", KT_STR, CFE(redirect_ep)},
-    {CFT_EP_REDIRECT, "regex", KT_STR, CFE(redirect_regex)},
-    {CFT_EP_REDIRECT, "replacement", KT_STR, CFE(redirect_repl)},
-    {CFT_EP_REDIRECT, "permanent", KT_BOOL, CFE(redirect_perm)},
-    {CFT_EP, "whitelistSourceRange", KT_CIDRS, CFE(wl_set)},
-    {CFT_EP_WHITELIST, "sourceRange", KT_CIDRS, CFE(wl_set)},
-    {CFT_EP_WHITELIST, "useXForwardedFor", KT_BOOL, CFE(wl_xff)},
-    {CFT_EP_PROXY, "trustedIPs", KT_CIDRS, CFE(pp.set)},
-    {CFT_EP_PROXY, "insecure", KT_BOOL, CFE(pp.insecure)},
-    {CFT_EP_FWD, "trustedIPs", KT_CIDRS, CFE(fh.set)},
-    {CFT_EP_FWD, "insecure", KT_BOOL, CFE(fh.insecure)},
-    {CFT_EP_AUTH, "headerField", KT_HDR, CFE(auth_header)},
-    {CFT_EP_AUTH_BASIC, "users", KT_USERS, CFE(user_n)},
-    {CFT_EP_AUTH_BASIC, "usersFile", KT_STR, CFE(users_file)},
-    {CFT_EP_AUTH_BASIC, "removeHeader", KT_BOOL, CFE(auth_remove)},
-    {CFT_EP_TLS, "minVersion", KT_STR, CFE(min_version)},
-    {CFT_EP_TLS, "cipherSuites", KT_SUITES, CFE(cipher_suites)},
-    {CFT_EP_TLS, "sniStrict", KT_BOOL, CFE(sni_strict)},
-    {CFT_EP_TLS_DEFAULT, "certFile", KT_STR, CFE(cert_file)},
-    {CFT_EP_TLS_DEFAULT, "keyFile", KT_STR, CFE(key_file)},
-    {CFT_EP_TLS_CA, "files", KT_FILES, CFE(ca_files)},
-    {CFT_EP_TLS_CA, "optional", KT_BOOL, CFE(ca_optional)},
-    {CFT_EP_TLS, "clientCAFiles", KT_FILES, CFE(ca_files)},
-    {CFT_WEB, "address", KT_ADDR, CFO(web_address)},
-    {CFT_ACCESSLOG, "filePath", KT_STR, CFO(accesslog_path)},
-    {CFT_ACCESSLOG, "format", KT_LOGFMT, CFO(accesslog_format)},
-    {CFT_RESPONDING, "readTimeout", KT_DUR, CFO(read_timeout)},
-    {CFT_RESPONDING, "writeTimeout", KT_DUR, CFO(write_timeout)},
-    {CFT_RESPONDING, "idleTimeout", KT_DUR, CFO(idle_timeout)},
-    {CFT_FORWARDING, "dialTimeout", KT_DUR, CFO(dial_timeout)},
-    {CFT_FORWARDING, "responseHeaderTimeout", KT_DUR, CFO(response_header_timeout)},
-    {CFT_LIFECYCLE, "graceTimeOut", KT_DUR, CFO(grace_timeout)},
-    {CFT_KUBERNETES, "endpoint", KT_STR, CFO(kube.endpoint)},
-    {CFT_KUBERNETES, "token", KT_STR, CFO(kube.token)},
-    {CFT_KUBERNETES, "certAuthFilePath", KT_STR, CFO(kube.ca_file)},
-    {CFT_KUBERNETES, "namespaces", KT_NS, CFO(kube.namespaces)},
-    {CFT_KUBERNETES, "labelselector", KT_SEL, CFO(kube.labelselector)},
-    {CFT_KUBERNETES, "disablePassHostHeaders", KT_BOOL, CFO(kube.disable_pass_host)},
-    {CFT_KUBERNETES, "ingressClass", KT_STR, CFO(kube.ingress_class)},
-    {CFT_KUBERNETES, "whitelistInvalidAllowAll", KT_BOOL, CFO(kube.whitelist_invalid_allow_all)},
-    {CFT_KUBERNETES, "throttleDuration", KT_DUR, CFO(kube.throttle)},
-    {CFT_KUBE_STATUS, "ip", KT_STR, CFO(kube.status_ip)},
-    {CFT_KUBE_STATUS, "hostname", KT_STR, CFO(kube.status_hostname)},
-    {CFT_KUBE_STATUS, "publishedService", KT_STR, CFO(kube.status_service)},
+    {"logLevel", CFO(loglevel), CFT_TOP, KT_LEVEL},
+    {"debug", CFO(loglevel), CFT_TOP, KT_BOOL},
+    {"defaultEntryPoints", CFO(default_eps), CFT_TOP, KT_STRS},
+    {"user", CFO(user), CFT_TOP, KT_STR},
+    {"graceTimeOut", CFO(grace_timeout), CFT_TOP, KT_DUR},
+    {"maxIdleConnsPerHost", CFO(max_idle_per_host), CFT_TOP, KT_INT},
+    {"insecureSkipVerify", CFO(insecure_skip_verify), CFT_TOP, KT_BOOL},
+    {"rootCAs", CFO(root_cas), CFT_TOP, KT_FILES},
+    {"accessLogsFile", CFO(accesslog_path), CFT_TOP, KT_STR},
+    {"stickyKeyFile", CFO(sticky_key_file), CFT_TOP, KT_STR},
+    {"rateLimitIPv6Prefix", CFO(rl_v6_prefix), CFT_TOP, KT_INT},
+    {"address", CFE(address), CFT_EP, KT_ADDR},
+    {"certFile", CFE(cert_file), CFT_EP_TLS, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS, KT_STR},
+    {"certFile", CFE(cert_file), CFT_EP_TLS_CERT, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS_CERT, KT_STR},
+    {"entryPoint", CFE(redirect_ep), CFT_EP_REDIRECT, KT_STR},
+    {"regex", CFE(redirect_regex), CFT_EP_REDIRECT, KT_STR},
+    {"replacement", CFE(redirect_repl), CFT_EP_REDIRECT, KT_STR},
+    {"permanent", CFE(redirect_perm), CFT_EP_REDIRECT, KT_BOOL},
+    {"whitelistSourceRange", CFE(wl_set), CFT_EP, KT_CIDRS},
+    {"sourceRange", CFE(wl_set), CFT_EP_WHITELIST, KT_CIDRS},
+    {"useXForwardedFor", CFE(wl_xff), CFT_EP_WHITELIST, KT_BOOL},
+    {"trustedIPs", CFE(pp.set), CFT_EP_PROXY, KT_CIDRS},
+    {"insecure", CFE(pp.insecure), CFT_EP_PROXY, KT_BOOL},
+    {"trustedIPs", CFE(fh.set), CFT_EP_FWD, KT_CIDRS},
+    {"insecure", CFE(fh.insecure), CFT_EP_FWD, KT_BOOL},
+    {"headerField", CFE(auth_header), CFT_EP_AUTH, KT_HDR},
+    {"users", CFE(user_n), CFT_EP_AUTH_BASIC, KT_USERS},
+    {"usersFile", CFE(users_file), CFT_EP_AUTH_BASIC, KT_STR},
+    {"removeHeader", CFE(auth_remove), CFT_EP_AUTH_BASIC, KT_BOOL},
+    {"minVersion", CFE(min_version), CFT_EP_TLS, KT_STR},
+    {"cipherSuites", CFE(cipher_suites), CFT_EP_TLS, KT_SUITES},
+    {"sniStrict", CFE(sni_strict), CFT_EP_TLS, KT_BOOL},
+    {"certFile", CFE(cert_file), CFT_EP_TLS_DEFAULT, KT_STR},
+    {"keyFile", CFE(key_file), CFT_EP_TLS_DEFAULT, KT_STR},
+    {"files", CFE(ca_files), CFT_EP_TLS_CA, KT_FILES},
+    {"optional", CFE(ca_optional), CFT_EP_TLS_CA, KT_BOOL},
+    {"clientCAFiles", CFE(ca_files), CFT_EP_TLS, KT_FILES},
+    {"address", CFO(web_address), CFT_WEB, KT_ADDR},
+    {"filePath", CFO(accesslog_path), CFT_ACCESSLOG, KT_STR},
+    {"format", CFO(accesslog_format), CFT_ACCESSLOG, KT_LOGFMT},
+    {"readTimeout", CFO(read_timeout), CFT_RESPONDING, KT_DUR},
+    {"writeTimeout", CFO(write_timeout), CFT_RESPONDING, KT_DUR},
+    {"idleTimeout", CFO(idle_timeout), CFT_RESPONDING, KT_DUR},
+    {"dialTimeout", CFO(dial_timeout), CFT_FORWARDING, KT_DUR},
+    {"responseHeaderTimeout", CFO(response_header_timeout), CFT_FORWARDING, KT_DUR},
+    {"graceTimeOut", CFO(grace_timeout), CFT_LIFECYCLE, KT_DUR},
+    {"endpoint", CFO(kube.endpoint), CFT_KUBERNETES, KT_STR},
+    {"token", CFO(kube.token), CFT_KUBERNETES, KT_STR},
+    {"certAuthFilePath", CFO(kube.ca_file), CFT_KUBERNETES, KT_STR},
+    {"namespaces", CFO(kube.namespaces), CFT_KUBERNETES, KT_NS},
+    {"labelselector", CFO(kube.labelselector), CFT_KUBERNETES, KT_SEL},
+    {"disablePassHostHeaders", CFO(kube.disable_pass_host), CFT_KUBERNETES, KT_BOOL},
+    {"ingressClass", CFO(kube.ingress_class), CFT_KUBERNETES, KT_STR},
+    {"whitelistInvalidAllowAll", CFO(kube.whitelist_invalid_allow_all), CFT_KUBERNETES, KT_BOOL},
+    {"throttleDuration", CFO(kube.throttle), CFT_KUBERNETES, KT_DUR},
+    {"ip", CFO(kube.status_ip), CFT_KUBE_STATUS, KT_STR},
+    {"hostname", CFO(kube.status_hostname), CFT_KUBE_STATUS, KT_STR},
+    {"publishedService", CFO(kube.status_service), CFT_KUBE_STATUS, KT_STR},
 };
 
 static int wl_cmp(const void *a, const void *b);                        /* source whitelist (wl_) */
@@ -1689,7 +1629,7 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 		c->n_ep_cidrs++;
 		(*n)++;
 	}
-	qsort(&c->ep_cidrs[*first], (size_t)*n, sizeof c->ep_cidrs[0], wl_cmp);
+	str_sort(&c->ep_cidrs[*first], (size_t)*n, sizeof c->ep_cidrs[0], wl_cmp);
 }
 
 /* CA files: tls.ClientCA files (or the older tls.clientCAFiles, which
@@ -1928,7 +1868,7 @@ cf_store(struct cf_parser *ps, const struct cf_key *k, const struct cf_val *v)
 	switch (k->type) {
 	case KT_STR:
 		if (str_copy(dst, k->size, v->s) != 0)
-			cf_err(ps, "%s: value too long (limit is %zu bytes)", k->name, k->size - 1);
+			cf_err(ps, "%s: value too long (limit is %zu bytes)", k->name, (size_t)k->size - 1);
 		break;
 	case KT_INT:
 		if (v->i < 0 || v->i > 1000000)
@@ -2208,7 +2148,7 @@ cf_ep_redirect(struct cf_parser *ps, struct cf_ep *ep)
 	char err[160] = "", names[RX_GROUPS][24];
 	if (!ep->redirect_regex[0] || !ep->redirect_repl[0] || ep->redirect_ep[0])
 		cf_err(ps, "[entryPoints.%s.redirect]: regex and replacement go together, without entryPoint", ep->name);
-	else if (strstr(ep->redirect_repl, "{{") != NULL)
+	else if (str_str(ep->redirect_repl, "{{") != NULL)
 		cf_err(ps, "[entryPoints.%s.redirect] replacement: Go templates ({{...}}) are not read", ep->name);
 	else if (rx_compile(ep->redirect_regex, 0, ep->redirect_rx, RX_PROG, names, err, sizeof err) < 0 ||
 	         rx_template(ep->redirect_repl, 1, names, ep->redirect_tp, sizeof ep->redirect_tp, err, sizeof err) < 0)
@@ -7152,7 +7092,7 @@ kw_io(struct cn *c)
 	}
 	if (c->state == KW_CONNECT) {
 		if (port_connect_done(c->fd) != 0) {
-			ing_snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, strerror(errno));
+			ing_snprintf(err, sizeof err, "connect %s: %s", g_kw.hosthdr, ing_strerror(errno));
 			cn_close(c, "connect failed");
 			kw_backoff(s, err);
 			return;
@@ -7170,7 +7110,7 @@ kw_io(struct cn *c)
 	if (c->state == KW_REQUEST) {
 		int r = cn_flush(c);
 		if (r < 0) {
-			ing_snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : strerror(errno));
+			ing_snprintf(err, sizeof err, "%s: %s", c->tls ? "TLS" : "write", c->tls ? tls_error(c->tls) : ing_strerror(errno));
 			cn_close(c, "request failed");
 			kw_backoff(s, err);
 			return;
@@ -7923,8 +7863,9 @@ rx_template(const char *r, int go, char names[RX_GROUPS][24], char *out, size_t 
 				char nm[24];
 				ing_snprintf(nm, sizeof nm, "%.*s", (int)(e - s), s);
 				grp = -1;
+				uint64_t u;
 				if (strspn(nm, "0123456789") == strlen(nm))
-					grp = e - s < 3 ? atoi(nm) : -1;
+					grp = e - s < 3 && str_to_u64((struct ing_str){nm, strlen(nm)}, 99, &u) == 0 ? (int)u : -1;
 				for (int i = 1; i < RX_GROUPS && grp == -1 && names != NULL; i++)
 					if (names[i][0] && !strcmp(names[i], nm))
 						grp = i;
@@ -8511,7 +8452,7 @@ rb_servers(struct rt_table *t, struct rt_backend *b, const char *ns, const struc
 	}
 	/* a deterministic order, so replicas agree; duplicates (an address in
 	 * two slices) removed */
-	qsort(&t->servers[b->srv], (size_t)b->nsrv, sizeof t->servers[0], rb_cmp_server);
+	str_sort(&t->servers[b->srv], (size_t)b->nsrv, sizeof t->servers[0], rb_cmp_server);
 	int w = 0;
 	for (int r = 0; r < b->nsrv; r++)
 		if (w == 0 || rb_cmp_server(&t->servers[b->srv + w - 1], &t->servers[b->srv + r]) != 0)
@@ -8822,7 +8763,7 @@ rb_ranges(struct rt_table *t, struct st_ing *r, const struct st_ranges *rg, stru
 		memcpy(c->ip, g_st.cidr[k].ip, 16);
 		out->n++;
 	}
-	qsort(&t->cidrs[out->first], (size_t)out->n, sizeof t->cidrs[0], wl_cmp);
+	str_sort(&t->cidrs[out->first], (size_t)out->n, sizeof t->cidrs[0], wl_cmp);
 	out->state = WL_LIST;
 }
 
@@ -9507,7 +9448,7 @@ rb_rx(struct rt_table *t, const char *re, int icase, char names[RX_GROUPS][24], 
 {
 	int room = ING_MAX_REGEX_INSNS - t->nrx;
 	int n = rx_compile(re, icase, t->rx + t->nrx, room, names, err, ecap);
-	if (n < 0 && room < RX_PROG && strstr(err, "too long") != NULL) {
+	if (n < 0 && room < RX_PROG && str_str(err, "too long") != NULL) {
 		log_limit(LIM_REGEX_INSNS, "rb: regex instructions");
 		ing_snprintf(err, ecap, "no room for its program (ING_MAX_REGEX_INSNS)");
 	}
@@ -9615,7 +9556,7 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		rb_ann(IA_REDIR_REGEX, re, sizeof re);
 		if (!re[0] || !rb_ann(IA_REDIR_REPL, v, sizeof v)[0])
 			why = "redirect-regex and redirect-replacement go together";
-		else if (strstr(v, "{{") != NULL)
+		else if (str_str(v, "{{") != NULL)
 			why = "redirect-replacement: Go templates ({{...}}) are not read";
 		else if ((pol->rd_rx = rb_rx(t, re, 0, names, err, sizeof err)) < 0 ||
 		         rx_template(v, 1, names, tp, sizeof tp, err, sizeof err) < 0)
@@ -9798,7 +9739,7 @@ rb_weights(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int firs
 		}
 	}
 	rb_sorting = t;
-	qsort(t->routes + first, (size_t)(t->nroutes - first), sizeof t->routes[0], rb_cmp_conflict);
+	str_sort(t->routes + first, (size_t)(t->nroutes - first), sizeof t->routes[0], rb_cmp_conflict);
 	for (int i = first, e; i < t->nroutes; i = e) {
 		uint64_t listed = 0, inst = 0;
 		int unlisted = 0, nsvc = 0;
@@ -10165,7 +10106,7 @@ rb_dedupe(struct rt_table *t)
 {
 	int w = 0;
 	rb_sorting = t;
-	qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
+	str_sort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_conflict);
 	for (int r = 0; r < t->nroutes; r++) {
 		struct rt_route *x = &t->routes[r], *k = w > 0 ? &t->routes[w - 1] : NULL;
 		const struct rt_policy *xp = &t->policies[x->policy];
@@ -10225,12 +10166,12 @@ rb_rebuild(void)
 	struct st_eps *e;
 	for (int i = -1; (e = st_next(SK_ENDPOINTS, &i)) != NULL;)
 		g_rb.eps_order[g_rb.neps++] = i;
-	qsort(g_rb.eps_order, (size_t)g_rb.neps, sizeof g_rb.eps_order[0], rb_cmp_eps);
+	str_sort(g_rb.eps_order, (size_t)g_rb.neps, sizeof g_rb.eps_order[0], rb_cmp_eps);
 
 	/* Ingresses oldest first: conflicts resolve in their order */
 	for (int i = -1; (ing = st_next(SK_INGRESS, &i)) != NULL;)
 		g_rb.ing_order[n++] = i;
-	qsort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
+	str_sort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
 	for (int k = 0; k < n && g_rb.fail == NULL; k++)
 		rb_ingress(t, &g_st.ing[g_rb.ing_order[k]], (uint32_t)k, default_eps);
 
@@ -10238,7 +10179,7 @@ rb_rebuild(void)
 	if (g_rb.fail == NULL) {
 		rb_dedupe(t);
 		rb_sorting = t;
-		qsort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_route);
+		str_sort(t->routes, (size_t)t->nroutes, sizeof t->routes[0], rb_cmp_route);
 		/* chains: each host's routes are contiguous and in order */
 		for (int r = t->nroutes - 1; r >= 0; r--) {
 			struct rt_route *rt = &t->routes[r];
@@ -12689,11 +12630,11 @@ lb_drr(struct lb_state *st)
 	int m = n;
 	if (m % 2 == 0)
 		sorted[m++] = 0; /* oxy's sentinel: an odd count */
-	qsort(sorted, (size_t)m, sizeof sorted[0], lb_cmp_double);
+	str_sort(sorted, (size_t)m, sizeof sorted[0], lb_cmp_double);
 	double med = sorted[m / 2];
 	for (int i = 0; i < m; i++)
 		dev[i] = sorted[i] > med ? sorted[i] - med : med - sorted[i];
-	qsort(dev, (size_t)m, sizeof dev[0], lb_cmp_double);
+	str_sort(dev, (size_t)m, sizeof dev[0], lb_cmp_double);
 	double mad = dev[m / 2], limit = (med + mad) * 1.5;
 	for (int i = 0; i < n; i++)
 		nbad += r[i] > limit;
@@ -14682,8 +14623,11 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 		int https = (c->flags & CNF_HTTPS) != 0;
 		const char *colon = m->host.p ? memchr(m->host.p, ':', m->host.n) : NULL;
 		unsigned port = https ? 443 : 80;
-		if (colon != NULL)
-			port = (unsigned)strtoul(colon + 1, NULL, 10);
+		uint64_t u = 0; /* digits only (hp_host_ok); "host:" is port 0 */
+		if (colon != NULL) {
+			str_to_u64((struct ing_str){colon + 1, (size_t)(m->host.p + m->host.n - colon - 1)}, UINT_MAX, &u);
+			port = (unsigned)u;
+		}
 		rs_redirect_to(c, m, https, t->hosts[rt->canon - 1].name, port, 308);
 		return;
 	}
@@ -14834,7 +14778,7 @@ up_io(struct cn *u)
 			int refused = errno == ECONNREFUSED;
 			char a[64];
 			ing_addr_fmt(&u->addr, a, sizeof a, 1);
-			log_debug("up: %s: connect: %s", a, strerror(errno));
+			log_debug("up: %s: connect: %s", a, ing_strerror(errno));
 			if ((c->xflags & XF_IDEMP) && c->retries < UP_MAX_RETRIES) {
 				if (up_retry(c, u, 1) == 0)
 					return;
@@ -15316,6 +15260,23 @@ mx_ep_name(int lis)
 	return lis >= 0 && lis < g_cn.nlis ? g_cn.lis[lis].name : "?";
 }
 
+/* A metric's two comment lines, "# HELP name help" and "# TYPE name type":
+ * the name is written once in the program instead of twice. */
+static void
+mx_head(struct mx_out *o, const char *name, const char *type, const char *help)
+{
+	mx_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric of one sample without labels (the gauges are ints, the
+ * counters below 2^63). */
+static void
+mx_one(struct mx_out *o, const char *name, const char *type, const char *help, int64_t v)
+{
+	mx_head(o, name, type, help);
+	mx_printf(o, "%s %" PRId64 "\n", name, v);
+}
+
 /* ingressd_annotations_unsupported{annotation}: the stored Ingresses and
  * Services carrying each annotation ingressd does not implement, by name
  * when it is one of js_ann_unsup's, else as "other". */
@@ -15330,7 +15291,7 @@ mx_unsup_metrics(struct mx_out *o)
 		for (int i = -1; (h = st_next((enum st_kind)kind, &i)) != NULL;) {
 			const char *list = st_note(kind == SK_INGRESS ? ((const struct st_ing *)h)->unsup : ((const struct st_svc *)h)->unsup);
 			for (const char *p = list; *p;) {
-				const char *e = strstr(p, ", ");
+				const char *e = str_str(p, ", ");
 				size_t len = e ? (size_t)(e - p) : strlen(p);
 				int label = NP * NU;
 				for (int a = 0; a < NP && label == NP * NU; a++) {
@@ -15344,8 +15305,8 @@ mx_unsup_metrics(struct mx_out *o)
 			}
 		}
 	}
-	mx_printf(o, "# HELP ingressd_annotations_unsupported Stored Ingresses and Services carrying an annotation "
-	             "ingressd does not implement.\n# TYPE ingressd_annotations_unsupported gauge\n");
+	mx_head(o, "ingressd_annotations_unsupported", "gauge",
+	        "Stored Ingresses and Services carrying an annotation ingressd does not implement.");
 	for (int l = 0; l <= NP * NU; l++)
 		if (n[l] != 0) {
 			if (l == NP * NU)
@@ -15360,8 +15321,8 @@ mx_unsup_metrics(struct mx_out *o)
 static void
 mx_metrics_requests(struct mx_out *o)
 {
-	mx_printf(o, "# HELP ingressd_requests_total Requests answered, by entry point, backend, method and code.\n"
-	             "# TYPE ingressd_requests_total counter\n");
+	mx_head(o, "ingressd_requests_total", "counter",
+	        "Requests answered, by entry point, backend, method and code.");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
 		const struct mx_series *x = &g_mx.s[i];
 		if (!x->used)
@@ -15371,8 +15332,8 @@ mx_metrics_requests(struct mx_out *o)
 		mx_printf(o, "\",method=\"%s\",code=\"%u\"} %" PRIu64 "\n", x->meth ? hp_meth_names[x->meth] : "OTHER", x->code,
 		          x->count);
 	}
-	mx_printf(o, "# HELP ingressd_request_duration_seconds Time from request head to the end of the answer.\n"
-	             "# TYPE ingressd_request_duration_seconds histogram\n");
+	mx_head(o, "ingressd_request_duration_seconds", "histogram",
+	        "Time from request head to the end of the answer.");
 	for (int i = 0; i < ING_MAX_METRIC_SERIES; i++) {
 		const struct mx_hist *x = &g_mx.h[i];
 		if (!x->used)
@@ -15392,43 +15353,37 @@ mx_metrics_requests(struct mx_out *o)
 		mx_label(o, x->backend);
 		mx_printf(o, "\"} %" PRIu64 "\n", x->count);
 	}
-	mx_printf(o, "# HELP ingressd_open_connections Connections open now, by kind.\n"
-	             "# TYPE ingressd_open_connections gauge\n"
-	             "ingressd_open_connections{kind=\"client\"} %d\n"
+	mx_head(o, "ingressd_open_connections", "gauge", "Connections open now, by kind.");
+	mx_printf(o, "ingressd_open_connections{kind=\"client\"} %d\n"
 	             "ingressd_open_connections{kind=\"upstream\"} %d\n"
 	             "ingressd_open_connections{kind=\"upstream_idle\"} %d\n"
 	             "ingressd_open_connections{kind=\"api\"} %d\n",
 	          g_cn.used[CN_CLIENT], g_cn.used[CN_UPSTREAM] - g_up.idle, g_up.idle, g_cn.used[CN_WATCH]);
-	mx_printf(o, "# HELP ingressd_connections_accepted_total Client connections accepted.\n"
-	             "# TYPE ingressd_connections_accepted_total counter\n"
-	             "ingressd_connections_accepted_total %" PRIu64 "\n",
-	          g_cn.accepted);
-	mx_printf(o, "# HELP ingressd_upstream_connects_total Upstream connections opened, reused from the pool, and requests retried.\n"
-	             "# TYPE ingressd_upstream_connects_total counter\n"
-	             "ingressd_upstream_connects_total{result=\"new\"} %" PRIu64 "\n"
+	mx_one(o, "ingressd_connections_accepted_total", "counter", "Client connections accepted.", g_cn.accepted);
+	mx_head(o, "ingressd_upstream_connects_total", "counter",
+	        "Upstream connections opened, reused from the pool, and requests retried.");
+	mx_printf(o, "ingressd_upstream_connects_total{result=\"new\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"reused\"} %" PRIu64 "\n"
 	             "ingressd_upstream_connects_total{result=\"retried\"} %" PRIu64 "\n",
 	          g_up.connects, g_up.reused, g_up.retries);
-	mx_printf(o, "# HELP ingressd_upstream_tls_handshakes_total TLS handshakes with HTTPS pods, by whether a session was resumed.\n"
-	             "# TYPE ingressd_upstream_tls_handshakes_total counter\n"
-	             "ingressd_upstream_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
-	             "ingressd_upstream_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n"
-	             "# HELP ingressd_upstream_tls_sessions TLS sessions with HTTPS pods alive, busy or pooled (ING_MAX_TLS_UPSTREAMS).\n"
-	             "# TYPE ingressd_upstream_tls_sessions gauge\ningressd_upstream_tls_sessions %d\n"
-	             "# HELP ingressd_upstream_tls_failures_total TLS sessions with HTTPS pods not had, by reason.\n"
-	             "# TYPE ingressd_upstream_tls_failures_total counter\n",
-	          g_up.tls_new, g_up.tls_resumed, g_tl.pod_sessions);
+	mx_head(o, "ingressd_upstream_tls_handshakes_total", "counter",
+	        "TLS handshakes with HTTPS pods, by whether a session was resumed.");
+	mx_printf(o, "ingressd_upstream_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
+	             "ingressd_upstream_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n",
+	          g_up.tls_new, g_up.tls_resumed);
+	mx_one(o, "ingressd_upstream_tls_sessions", "gauge",
+	       "TLS sessions with HTTPS pods alive, busy or pooled (ING_MAX_TLS_UPSTREAMS).", g_tl.pod_sessions);
+	mx_head(o, "ingressd_upstream_tls_failures_total", "counter",
+	        "TLS sessions with HTTPS pods not had, by reason.");
 	for (int i = 0; i < UT__COUNT; i++)
 		mx_printf(o, "ingressd_upstream_tls_failures_total{reason=\"%s\"} %" PRIu64 "\n", ut_names[i], g_up.tls_fail[i]);
-	mx_printf(o, "# HELP ingressd_proxy_protocol_headers_total Connections on PROXY protocol entry points, by what their header was.\n"
-	             "# TYPE ingressd_proxy_protocol_headers_total counter\n");
+	mx_head(o, "ingressd_proxy_protocol_headers_total", "counter",
+	        "Connections on PROXY protocol entry points, by what their header was.");
 	for (int i = 0; i < PP__COUNT; i++)
 		mx_printf(o, "ingressd_proxy_protocol_headers_total{result=\"%s\"} %" PRIu64 "\n", pp_names[i], g_pp[i]);
-	mx_printf(o, "# HELP ingressd_rate_limit_clients Clients with limit state (ING_MAX_RATE_KEYS).\n"
-	             "# TYPE ingressd_rate_limit_clients gauge\ningressd_rate_limit_clients %d\n"
-	             "# HELP ingressd_rate_limit_evictions_total Idle client limit states dropped to make room.\n"
-	             "# TYPE ingressd_rate_limit_evictions_total counter\ningressd_rate_limit_evictions_total %" PRIu64 "\n",
-	          g_rl.hwm, g_rl.evictions);
+	mx_one(o, "ingressd_rate_limit_clients", "gauge", "Clients with limit state (ING_MAX_RATE_KEYS).", g_rl.hwm);
+	mx_one(o, "ingressd_rate_limit_evictions_total", "counter",
+	       "Idle client limit states dropped to make room.", g_rl.evictions);
 }
 
 /* /metrics: the live backends, their servers and breakers. */
@@ -15436,8 +15391,8 @@ static void
 mx_metrics_backends(struct mx_out *o)
 {
 	const struct rt_table *t = rt_live();
-	mx_printf(o, "# HELP ingressd_backend_server_up A server of a backend in the live routing table (ready endpoints).\n"
-	             "# TYPE ingressd_backend_server_up gauge\n");
+	mx_head(o, "ingressd_backend_server_up", "gauge",
+	        "A server of a backend in the live routing table (ready endpoints).");
 	for (int i = 0; t != NULL && i < t->nbackends; i++) {
 		const struct rt_backend *b = &t->backends[i];
 		for (int k = 0; k < b->nsrv; k++) {
@@ -15448,8 +15403,8 @@ mx_metrics_backends(struct mx_out *o)
 			mx_printf(o, "\",server=\"%s\"} 1\n", a);
 		}
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_state Circuit breaker state: 0 standby, 1 tripped, 2 recovering.\n"
-	             "# TYPE ingressd_backend_breaker_state gauge\n");
+	mx_head(o, "ingressd_backend_breaker_state", "gauge",
+	        "Circuit breaker state: 0 standby, 1 tripped, 2 recovering.");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
@@ -15459,8 +15414,7 @@ mx_metrics_backends(struct mx_out *o)
 		mx_label(o, st->key);
 		mx_printf(o, "\"} %d\n", g_cb.c[st->cb].state);
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_trips_total Times a circuit breaker tripped.\n"
-	             "# TYPE ingressd_backend_breaker_trips_total counter\n");
+	mx_head(o, "ingressd_backend_breaker_trips_total", "counter", "Times a circuit breaker tripped.");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n == 0)
@@ -15469,8 +15423,8 @@ mx_metrics_backends(struct mx_out *o)
 		mx_label(o, st->key);
 		mx_printf(o, "\"} %" PRIu64 "\n", g_cb.c[st->cb].trips);
 	}
-	mx_printf(o, "# HELP ingressd_backend_breaker_invalid A circuit breaker expression that does not parse (1).\n"
-	             "# TYPE ingressd_backend_breaker_invalid gauge\n");
+	mx_head(o, "ingressd_backend_breaker_invalid", "gauge",
+	        "A circuit breaker expression that does not parse (1).");
 	for (int k = 0; k < g_lb.n; k++) {
 		const struct lb_state *st = &g_lb.s[k];
 		if (!st->used || st->cb < 0 || g_cb.c[st->cb].prog.n != 0)
@@ -15488,28 +15442,24 @@ static void
 mx_metrics_state(struct mx_out *o)
 {
 	const struct rt_table *t = rt_live();
-	mx_printf(o, "# HELP ingressd_config_reloads_total Config reloads (SIGHUP), by result.\n"
-	             "# TYPE ingressd_config_reloads_total counter\n"
-	             "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
-	             "ingressd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n"
-	             "# HELP ingressd_config_last_reload_success_timestamp_seconds When the config was last loaded.\n"
-	             "# TYPE ingressd_config_last_reload_success_timestamp_seconds gauge\n"
-	             "ingressd_config_last_reload_success_timestamp_seconds %" PRId64 "\n",
-	          g.reloads, g.reload_failures, g.reload_wall);
-	mx_printf(o, "# HELP ingressd_routing_table_builds_total Routing-table rebuilds, by result.\n"
-	             "# TYPE ingressd_routing_table_builds_total counter\n"
-	             "ingressd_routing_table_builds_total{result=\"success\"} %" PRIu64 "\n"
-	             "ingressd_routing_table_builds_total{result=\"failure\"} %" PRIu64 "\n"
-	             "# HELP ingressd_routing_table_last_build_timestamp_seconds When the live table was built.\n"
-	             "# TYPE ingressd_routing_table_last_build_timestamp_seconds gauge\n"
-	             "ingressd_routing_table_last_build_timestamp_seconds %" PRId64 "\n"
-	             "# HELP ingressd_routes Routes, hosts, backends and servers in the live table.\n"
-	             "# TYPE ingressd_routes gauge\n"
-	             "ingressd_routes{kind=\"route\"} %d\ningressd_routes{kind=\"host\"} %d\n"
-	             "ingressd_routes{kind=\"backend\"} %d\ningressd_routes{kind=\"server\"} %d\n"
+	mx_head(o, "ingressd_config_reloads_total", "counter", "Config reloads (SIGHUP), by result.");
+	mx_printf(o, "ingressd_config_reloads_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_config_reloads_total{result=\"failure\"} %" PRIu64 "\n", g.reloads, g.reload_failures);
+	mx_one(o, "ingressd_config_last_reload_success_timestamp_seconds", "gauge",
+	       "When the config was last loaded.", g.reload_wall);
+	mx_head(o, "ingressd_routing_table_builds_total", "counter", "Routing-table rebuilds, by result.");
+	mx_printf(o, "ingressd_routing_table_builds_total{result=\"success\"} %" PRIu64 "\n"
+	             "ingressd_routing_table_builds_total{result=\"failure\"} %" PRIu64 "\n",
+	          g_rb.builds, g_rb.failures);
+	mx_one(o, "ingressd_routing_table_last_build_timestamp_seconds", "gauge",
+	       "When the live table was built.", g_rb.last_wall);
+	mx_head(o, "ingressd_routes", "gauge", "Routes, hosts, backends and servers in the live table.");
+	mx_printf(o, "ingressd_routes{kind=\"route\"} %d\n"
+	             "ingressd_routes{kind=\"host\"} %d\n"
+	             "ingressd_routes{kind=\"backend\"} %d\n"
+	             "ingressd_routes{kind=\"server\"} %d\n"
 	             "ingressd_routes{kind=\"skipped_path\"} %d\n",
-	          g_rb.builds, g_rb.failures, g_rb.last_wall, t ? t->nroutes : 0, t ? t->nhosts : 0, t ? t->nbackends : 0,
-	          t ? t->nservers : 0, t ? t->nskips : 0);
+	          t ? t->nroutes : 0, t ? t->nhosts : 0, t ? t->nbackends : 0, t ? t->nservers : 0, t ? t->nskips : 0);
 	static const char *const kw_metric[][2] = {
 	    {"ingressd_watch_reconnects_total", "Watch stream reconnects (back-off), by kind."},
 	    {"ingressd_watch_relists_total", "Full relists, by kind."},
@@ -15517,21 +15467,18 @@ mx_metrics_state(struct mx_out *o)
 	    {"ingressd_watch_events_total", "Objects and events received, by kind."}};
 	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events};
 	for (int m = 0; m < 4; m++) {
-		mx_printf(o, "# HELP %s %s\n# TYPE %s counter\n", kw_metric[m][0], kw_metric[m][1], kw_metric[m][0]);
+		mx_head(o, kw_metric[m][0], "counter", kw_metric[m][1]);
 		for (int k = 0; k < SK__COUNT; k++)
 			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
 	}
-	mx_printf(o, "# HELP ingressd_status_writes_total Ingress status writes, by result.\n"
-	             "# TYPE ingressd_status_writes_total counter\n");
+	mx_head(o, "ingressd_status_writes_total", "counter", "Ingress status writes, by result.");
 	for (int r = 0; r < KSR__COUNT; r++)
 		mx_printf(o, "ingressd_status_writes_total{result=\"%s\"} %" PRIu64 "\n", kw_status_results[r], g_kw.status.writes[r]);
-	mx_printf(o, "# HELP ingressd_status_writes_pending Ingress status writes waiting.\n"
-	             "# TYPE ingressd_status_writes_pending gauge\ningressd_status_writes_pending %d\n", g_kw.status.nq);
-	mx_printf(o, "# HELP ingressd_store_objects Objects in the store, by kind.\n# TYPE ingressd_store_objects gauge\n");
+	mx_one(o, "ingressd_status_writes_pending", "gauge", "Ingress status writes waiting.", g_kw.status.nq);
+	mx_head(o, "ingressd_store_objects", "gauge", "Objects in the store, by kind.");
 	for (int k = 0; k < SK__COUNT; k++)
 		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
-	mx_printf(o, "# HELP ingressd_watch_synced Every stream of the kind completed its first list (1).\n"
-	             "# TYPE ingressd_watch_synced gauge\n");
+	mx_head(o, "ingressd_watch_synced", "gauge", "Every stream of the kind completed its first list (1).");
 	for (int k = 0; k < SK__COUNT; k++) {
 		int synced = 1;
 		for (int i = 0; i < g_kw.nstreams; i++)
@@ -15545,60 +15492,49 @@ mx_metrics_state(struct mx_out *o)
 static void
 mx_metrics_process(struct mx_out *o)
 {
-	mx_printf(o, "# HELP ingressd_own_answers_total Answers ingressd gave itself, by status and reason.\n"
-	             "# TYPE ingressd_own_answers_total counter\n");
+	mx_head(o, "ingressd_own_answers_total", "counter", "Answers ingressd gave itself, by status and reason.");
 	for (int r = 1; r < RSN__COUNT; r++)
 		for (size_t k = 0; k + 1 < RS_NCODES; k++)
 			if (g_rs.n[r][k])
 				mx_printf(o, "ingressd_own_answers_total{code=\"%d\",reason=\"%s\"} %" PRIu64 "\n", rs_codes[k],
 				          rsn_names[r], g_rs.n[r][k]);
-	mx_printf(o, "# HELP ingressd_client_cuts_total Client connections ingressd closed without (the rest of) an "
-	             "answer, by reason.\n# TYPE ingressd_client_cuts_total counter\n");
+	mx_head(o, "ingressd_client_cuts_total", "counter",
+	        "Client connections ingressd closed without (the rest of) an answer, by reason.");
 	for (int r = 1; r < RSN__COUNT; r++)
 		if (g_rs.n[r][RS_NCODES - 1])
 			mx_printf(o, "ingressd_client_cuts_total{reason=\"%s\"} %" PRIu64 "\n", rsn_names[r], g_rs.n[r][RS_NCODES - 1]);
-	mx_printf(o, "# HELP ingressd_limit_hits_total Times a compiled limit was hit, by macro.\n"
-	             "# TYPE ingressd_limit_hits_total counter\n");
+	mx_head(o, "ingressd_limit_hits_total", "counter", "Times a compiled limit was hit, by macro.");
 	for (int i = 0; i < LIM__COUNT; i++)
 		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g.lim_hits[i]);
 	mx_unsup_metrics(o);
-	mx_printf(o, "# HELP ingressd_whitelist_invalid_total Ingress whitelists found invalid (answered 403 unless "
-	             "whitelistInvalidAllowAll).\n# TYPE ingressd_whitelist_invalid_total counter\n"
-	             "ingressd_whitelist_invalid_total %" PRIu64 "\n"
-	             "# HELP ingressd_whitelist_denied_total Requests refused by a whitelist.\n"
-	             "# TYPE ingressd_whitelist_denied_total counter\ningressd_whitelist_denied_total %" PRIu64 "\n"
-	             "# HELP ingressd_auth_total Basic-auth checks, by result.\n# TYPE ingressd_auth_total counter\n"
-	             "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\ningressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
-	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\ningressd_auth_total{result=\"throttled\"} %" PRIu64 "\n"
-	             "# HELP ingressd_auth_hashes_total Password hashes computed (an unknown name's stand-in too).\n"
-	             "# TYPE ingressd_auth_hashes_total counter\ningressd_auth_hashes_total %" PRIu64 "\n"
-	             "# HELP ingressd_auth_checks_queued bcrypt checks waiting or running (ING_MAX_AUTH_CHECKS).\n"
-	             "# TYPE ingressd_auth_checks_queued gauge\ningressd_auth_checks_queued %d\n",
-	          g_rb.wl_invalid, g_up.denied, g_au.ok, g_au.bad, g_au.cached, g_au.throttled, g_au.hashes, g_au.njobs);
-	mx_printf(o, "# HELP ingressd_access_log_lines_total Access log lines written and dropped.\n"
-	             "# TYPE ingressd_access_log_lines_total counter\n"
-	             "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
-	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n",
-	          g_al.lines, g_al.dropped);
-	mx_printf(o, "# HELP ingressd_buffers_in_use I/O buffers taken from the pool (ING_MAX_BUFS).\n"
-	             "# TYPE ingressd_buffers_in_use gauge\ningressd_buffers_in_use %d\n",
-	          g_bf.used);
-	mx_printf(o, "# HELP ingressd_tls_sessions TLS sessions alive (ING_MAX_TLS_CONNS).\n"
-	             "# TYPE ingressd_tls_sessions gauge\ningressd_tls_sessions %d\n",
-	          tls_sessions());
-	mx_printf(o, "# HELP ingressd_build_info Version and TLS port.\n# TYPE ingressd_build_info gauge\n"
-	             "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
+	mx_one(o, "ingressd_whitelist_invalid_total", "counter",
+	       "Ingress whitelists found invalid (answered 403 unless whitelistInvalidAllowAll).", g_rb.wl_invalid);
+	mx_one(o, "ingressd_whitelist_denied_total", "counter", "Requests refused by a whitelist.", g_up.denied);
+	mx_head(o, "ingressd_auth_total", "counter", "Basic-auth checks, by result.");
+	mx_printf(o, "ingressd_auth_total{result=\"ok\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"fail\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"cached\"} %" PRIu64 "\n"
+	             "ingressd_auth_total{result=\"throttled\"} %" PRIu64 "\n",
+	          g_au.ok, g_au.bad, g_au.cached, g_au.throttled);
+	mx_one(o, "ingressd_auth_hashes_total", "counter",
+	       "Password hashes computed (an unknown name's stand-in too).", g_au.hashes);
+	mx_one(o, "ingressd_auth_checks_queued", "gauge",
+	       "bcrypt checks waiting or running (ING_MAX_AUTH_CHECKS).", g_au.njobs);
+	mx_head(o, "ingressd_access_log_lines_total", "counter", "Access log lines written and dropped.");
+	mx_printf(o, "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
+	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n", g_al.lines, g_al.dropped);
+	mx_one(o, "ingressd_buffers_in_use", "gauge", "I/O buffers taken from the pool (ING_MAX_BUFS).", g_bf.used);
+	mx_one(o, "ingressd_tls_sessions", "gauge", "TLS sessions alive (ING_MAX_TLS_CONNS).", tls_sessions());
+	mx_head(o, "ingressd_build_info", "gauge", "Version and TLS port.");
+	mx_printf(o, "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
 	mx_label(o, tls_port_name());
 	mx_printf(o, "\"} 1\n");
 	long rss = port_rss_bytes();
 	int fds = port_open_fds();
-	mx_printf(o, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-	             "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
-	             "# HELP process_open_fds Number of open file descriptors.\n"
-	             "# TYPE process_open_fds gauge\nprocess_open_fds %d\n"
-	             "# HELP process_start_time_seconds Start time of the process since the epoch in seconds.\n"
-	             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 "\n",
-	          rss, fds, g.start_wall);
+	mx_one(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss);
+	mx_one(o, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+	mx_one(o, "process_start_time_seconds", "gauge",
+	       "Start time of the process since the epoch in seconds.", g.start_wall);
 }
 
 /* The Prometheus text (0.0.4) of /metrics. */
@@ -15621,7 +15557,7 @@ mx_unsup(struct mx_out *o, const char *list)
 		return;
 	mx_printf(o, ",\"unsupportedAnnotations\":[");
 	for (const char *p = list;;) {
-		const char *e = strstr(p, ", ");
+		const char *e = str_str(p, ", ");
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		mx_printf(o, "%s", p == list ? "" : ",");
 		mx_json_str(o, p, n);

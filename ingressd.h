@@ -455,6 +455,9 @@ void ing_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * ------------------------------------------------------------------------ */
 int ing_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 int ing_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* strerror for the errors ingressd's system calls report; "error N" for
+ * any other (the text of a later call with an unlisted error overwrites it). */
+const char *ing_strerror(int e);
 /* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
  * days_from_civil), for the certificate dates and the API's timestamps. */
 int64_t ing_days(int64_t y, unsigned m, unsigned d);

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -69,7 +71,7 @@ px_from_sockaddr(struct ing_addr *a, const struct sockaddr_storage *ss)
 static int
 px_err(char *err, size_t errlen, const char *what)
 {
-	ing_snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	ing_snprintf(err, errlen, "%s: %s", what, ing_strerror(errno));
 	return ING_ERR;
 }
 
@@ -409,16 +411,11 @@ px_word(char **s)
 	return w;
 }
 
-/* A numeric IPv4 or IPv6 address as inet_pton reads it (no zone). */
+/* A numeric IPv4 or IPv6 address (no zone), as inet_pton reads it. */
 static int
 px_ip(struct ing_addr *a, const char *s)
 {
-	memset(a, 0, sizeof *a);
-	if (inet_pton(AF_INET, s, a->ip) == 1)
-		a->family = 4;
-	else if (inet_pton(AF_INET6, s, a->ip) == 1)
-		a->family = 6;
-	return a->family != 0 ? 0 : ING_ERR;
+	return ing_addr_parse_ip(a, s, strlen(s));
 }
 
 /* The digits of an option's value into *v, clamped to [lo, hi]; no
@@ -924,11 +921,11 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		reaping = 1;
 	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, ing_strerror(errno));
 		return ING_ERR;
 	}
 	if ((pid = fork()) < 0) {
-		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, strerror(errno));
+		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, ing_strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return ING_ERR;
@@ -943,7 +940,8 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		if (fd != 3 && (fd = dup2(p[1], 3)) < 0)
 			_exit(1);
 		fcntl(fd, F_SETFL, 0); /* blocking: the parent may be slow to read */
-		lim = (int)sysconf(_SC_OPEN_MAX);
+		struct rlimit rl; /* sysconf(_SC_OPEN_MAX) without musl's 1 KB sysconf */
+		lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= INT_MAX ? (int)rl.rlim_cur : -1;
 		if (syscall(PX_SYS_close_range, 4U, ~0U, 0U) == 0)
 			lim = 0; /* else a kernel before 5.9: one by one */
 		for (int i = 4; i < lim; i++)
@@ -1083,7 +1081,7 @@ port_rss_bytes(void)
 	rss = sp2 ? px_num(sp + 1, (size_t)(sp2 - sp - 1)) : -1;
 	if (pages < 0 || rss < 0)
 		return -1;
-	return rss * sysconf(_SC_PAGESIZE);
+	return rss * (long)getauxval(AT_PAGESZ); /* sysconf(_SC_PAGESIZE), without sysconf */
 }
 
 int

@@ -1303,7 +1303,7 @@ bs_io(struct tls *t, int send_only)
 			 * the engine answer; the answer cannot go, reading can. */
 			t->wshut = 1;
 		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			tc_fail(t, "send: %s", strerror(errno));
+			tc_fail(t, "send: %s", ing_strerror(errno));
 			return -1;
 		}
 	}
@@ -1330,7 +1330,7 @@ bs_io(struct tls *t, int send_only)
 	if (errno == EINTR)
 		return 1;
 	if (errno != EAGAIN && errno != EWOULDBLOCK) {
-		tc_fail(t, "recv: %s", strerror(errno));
+		tc_fail(t, "recv: %s", ing_strerror(errno));
 		return -1;
 	}
 	return 0;

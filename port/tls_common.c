@@ -109,8 +109,7 @@ tc_alert(int a)
 static int
 tc_host(const char *host, unsigned char ip[16], size_t *iplen, char *err, size_t errlen)
 {
-	char buf[64];
-	const char *a = host;
+	struct ing_addr a;
 	size_t n;
 
 	*iplen = 0;
@@ -118,17 +117,9 @@ tc_host(const char *host, unsigned char ip[16], size_t *iplen, char *err, size_t
 		seterr(err, errlen, "bad TLS server name");
 		return -1;
 	}
-	if (inet_pton(AF_INET, a, ip) == 1) {
-		*iplen = 4;
-		return 0;
-	}
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		a = buf;
-	}
-	if (inet_pton(AF_INET6, a, ip) == 1) {
-		*iplen = 16;
+	if (ing_addr_parse_ip(&a, host, n) == 0) { /* IPv6 with or without [] */
+		*iplen = a.family == 4 ? 4 : 16;
+		memcpy(ip, a.ip, *iplen);
 		return 0;
 	}
 	if (strchr(host, ':') != NULL) {

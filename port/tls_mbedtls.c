@@ -788,7 +788,7 @@ mt_send(void *ctx, const unsigned char *buf, size_t len)
 		return (int)n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	tc_fail(t, "send: %s", strerror(errno));
+	tc_fail(t, "send: %s", ing_strerror(errno));
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
@@ -809,7 +809,7 @@ mt_recv(void *ctx, unsigned char *buf, size_t len)
 		return 0; /* mbed TLS: MBEDTLS_ERR_SSL_CONN_EOF */
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return MBEDTLS_ERR_SSL_WANT_READ;
-	tc_fail(t, "recv: %s", strerror(errno));
+	tc_fail(t, "recv: %s", ing_strerror(errno));
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 

@@ -134,6 +134,48 @@ TEST(test_fmt)
 }
 #pragma GCC diagnostic pop
 
+static int
+cmp_int_pair(const void *a, const void *b)
+{
+	const int *x = a, *y = b;
+	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* What stands in for the C library's strerror, strstr and qsort. */
+TEST(test_libc_own)
+{
+	CHECK(!strcmp(ing_strerror(ENOENT), "No such file or directory"));
+	CHECK(!strcmp(ing_strerror(ECONNREFUSED), "Connection refused"));
+	CHECK(!strcmp(ing_strerror(EINPROGRESS), "Operation in progress")); /* the last one */
+	CHECK(!strcmp(ing_strerror(0), "error 0") && !strcmp(ing_strerror(-3), "error -3"));
+	CHECK(!strcmp(ing_strerror(EDOM), "error 33"));
+	const char *h = "a, b, c";
+	CHECK(str_str(h, ", ") == h + 1 && str_str(h, "c") == h + 6);
+	CHECK(str_str(h, "c, ") == NULL && str_str("", "x") == NULL);
+	/* every length to 40 of random pairs (many ties on the first), and 1000 */
+	static int v[1000][2];
+	unsigned r = 12345;
+	for (size_t n = 0; n <= 1000; n = n < 40 ? n + 1 : 1000) {
+		long sum = 0, sum2 = 0;
+		for (size_t i = 0; i < n; i++) {
+			r = r * 1103515245 + 12345;
+			v[i][0] = (int)(r >> 16) % 7;
+			v[i][1] = (int)i;
+			sum += v[i][0] * 1000 + (long)i;
+		}
+		str_sort(v, n, sizeof v[0], cmp_int_pair);
+		int sorted = 1;
+		for (size_t i = 0; i < n; i++) {
+			sum2 += v[i][0] * 1000 + v[i][1];
+			if (i > 0 && cmp_int_pair(v[i - 1], v[i]) >= 0)
+				sorted = 0;
+		}
+		CHECK(sorted && sum == sum2);
+		if (n == 1000)
+			break;
+	}
+}
+
 /* ---------------------------------------------------------------- config */
 
 TEST(test_conf_every_key)
@@ -1111,6 +1153,7 @@ main(void)
 		g.log_fd = 2;
 	RUN(test_addr);
 	RUN(test_fmt);
+	RUN(test_libc_own);
 	RUN(test_conf_every_key);
 	RUN(test_conf_errors);
 	RUN(test_conf_traefik_toml);

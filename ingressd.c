@@ -3228,6 +3228,7 @@ struct cn {
 	uint8_t req_open;     /* client: a request not yet counted (mx_done) */
 	uint64_t bytes;       /* client: response body bytes sent */
 	char *big;            /* client: a large admin answer being written */
+	struct bf *aux;       /* client: what forward auth adds to the request, NUL, then to the response */
 	uint32_t big_len, big_off;
 	uint64_t t_req;       /* client: request start */
 };
@@ -3245,6 +3246,8 @@ struct cn {
 #define CNF_RESUME 0x0200    /* client: its head is dispatched again (after CS_AUTH): same log record */
 #define CNF_SHUT_LATER 0x0400 /* client lingering: our side is shut once TLS has sent what it holds */
 #define CNF_HANDSHAKE 0x0800  /* upstream: connected, its TLS handshake runs (still US_CONNECT) */
+#define CNF_SUB 0x1000       /* client: its exchange is the forward-auth request (up_fwd): the head stays in in */
+#define CNF_FWD_OK 0x2000    /* client: its head, dispatched again, passed forward auth (cn.aux: what it adds) */
 
 struct lis {
 	int fd;
@@ -3369,7 +3372,7 @@ cn_unpair(struct cn *c)
 	X(UPSTREAM_ERROR, "upstream_error") X(UPSTREAM_TLS, "upstream_tls") X(BACKEND_PROTOCOL, "backend_protocol") \
 	X(ROUTE_CONFIG, "route_config") X(BAD_HOST, "allowed_hosts") X(BODY_TOO_LARGE, "body_too_large") \
 	X(RATE_LIMIT, "rate_limit") X(CONN_LIMIT, "conn_limit") X(CORS, "cors_preflight") X(REDIRECT, "redirect") \
-	X(ADMIN, "admin")
+	X(ADMIN, "admin") X(FWD_DENIED, "forward_auth_denied") X(FWD_ERROR, "forward_auth_error")
 enum rsn {
 	RSN_NONE,
 #define X(n, s) RSN_##n,
@@ -3388,6 +3391,9 @@ static void rs_note(struct cn *c, enum rsn r, int status, const char *why); /* r
 static void rs_abort(struct cn *c, enum rsn r, const char *why);
 static void rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body,
                       size_t blen);
+static void rs_answer_as(struct cn *c, int status, enum rsn r, const char *why, const char *ctype, const char *headers,
+                         const char *body, size_t blen);
+static const char *rs_reason(int status);
 static void rs_godur(uint64_t ms, char *b, size_t cap);
 static void rs_location(struct cn *c, int code, const char *url, size_t n);
 
@@ -3416,6 +3422,7 @@ cn_free(struct cn *c)
 		port_close(c->fd);
 	bf_put(&c->in);
 	bf_put(&c->out);
+	bf_put(&c->aux);
 	if (c->big != NULL) {
 		free(c->big);
 		c->big = NULL;
@@ -3587,6 +3594,8 @@ enum {
 	IA_NGX_TEMP_CODE, IA_NGX_XFP, IA_NGX_WWW, IA_NGX_ALIAS,
 	IA_SVC_WEIGHTS, IA_NGX_CANARY, IA_NGX_CANARY_WEIGHT, IA_NGX_CANARY_TOTAL, IA_NGX_CANARY_HDR,
 	IA_NGX_CANARY_HDR_VAL, IA_NGX_CANARY_HDR_RX, IA_NGX_CANARY_COOKIE,
+	IA_AUTH_URL, IA_AUTH_TRUST, IA_AUTH_RESP_HDRS, IA_AUTH_TLS_SECRET, IA_AUTH_TLS_INSECURE, IA_NGX_AUTH_URL,
+	IA_NGX_AUTH_SIGNIN, IA_NGX_AUTH_METHOD, IA_NGX_AUTH_RESP_HDRS, IA_NGX_AUTH_REDIRECT,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -4941,6 +4950,11 @@ static const struct js_ann js_ing_ann[] = {
     JS_N("canary-weight", IA_NGX_CANARY_WEIGHT) JS_N("canary-weight-total", IA_NGX_CANARY_TOTAL)
     JS_N("canary-by-header", IA_NGX_CANARY_HDR) JS_N("canary-by-header-value", IA_NGX_CANARY_HDR_VAL)
     JS_N("canary-by-header-pattern", IA_NGX_CANARY_HDR_RX) JS_N("canary-by-cookie", IA_NGX_CANARY_COOKIE)
+    JS_T("auth-url", IA_AUTH_URL) JS_T("auth-trust-headers", IA_AUTH_TRUST)
+    JS_T("auth-response-headers", IA_AUTH_RESP_HDRS) JS_T("auth-tls-secret", IA_AUTH_TLS_SECRET)
+    JS_T("auth-tls-insecure", IA_AUTH_TLS_INSECURE) JS_N("auth-url", IA_NGX_AUTH_URL)
+    JS_N("auth-signin", IA_NGX_AUTH_SIGNIN) JS_N("auth-method", IA_NGX_AUTH_METHOD)
+    JS_N("auth-response-headers", IA_NGX_AUTH_RESP_HDRS) JS_N("auth-request-redirect", IA_NGX_AUTH_REDIRECT)
 };
 static const struct js_ann js_svc_ann[] = {
     JS_T("load-balancer-method", SA_LB_METHOD) JS_T("affinity", SA_STICKINESS)
@@ -4967,13 +4981,12 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
  * name is "other"). README lists each with what happens instead. */
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
-    "error-pages", "pass-tls-cert", "auth-url",
-    "auth-trust-headers", "auth-response-headers", "auth-tls-secret", "auth-tls-insecure",
+    "error-pages", "pass-tls-cert",
     "responseforwarding.flushinterval",
     /* ingress-nginx */
     "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
-    "configuration-snippet", "server-snippet", "custom-headers", "auth-signin", "auth-method", "auth-snippet",
+    "configuration-snippet", "server-snippet", "custom-headers", "auth-snippet",
     "auth-tls-verify-client", "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
     "session-cookie-name", "default-backend", "custom-http-errors",
     "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
@@ -5331,10 +5344,15 @@ js_ingress(struct js *j, int obj)
 	r->unsup = st_note_new(unsup);
 	/* Traefik's and nginx's auth annotations fill the same fields (nginx's
 	 * last); both on one Ingress is a conflict rb_auth refuses */
-	int tauth = tok[IA_AUTH_TYPE] >= 0 || tok[IA_AUTH_SECRET] >= 0 || tok[IA_AUTH_REALM] >= 0 ||
-	            tok[IA_AUTH_REMOVE] >= 0 || tok[IA_AUTH_HEADER_FIELD] >= 0;
-	int nauth = tok[IA_NGX_AUTH_TYPE] >= 0 || tok[IA_NGX_AUTH_SECRET] >= 0 || tok[IA_NGX_AUTH_REALM] >= 0 ||
-	            tok[IA_NGX_AUTH_SECRET_TYPE] >= 0;
+	int tauth = 0, nauth = 0;
+	for (int a = IA_AUTH_TYPE; a <= IA_AUTH_HEADER_FIELD; a++)
+		tauth |= tok[a] >= 0;
+	for (int a = IA_AUTH_URL; a <= IA_AUTH_TLS_INSECURE; a++)
+		tauth |= tok[a] >= 0;
+	for (int a = IA_NGX_AUTH_TYPE; a <= IA_NGX_AUTH_REALM; a++)
+		nauth |= tok[a] >= 0;
+	for (int a = IA_NGX_AUTH_URL; a <= IA_NGX_AUTH_REDIRECT; a++)
+		nauth |= tok[a] >= 0;
 	r->auth_nginx = (uint8_t)(nauth ? 1 + tauth : 0);
 	struct {
 		char *dst;
@@ -8029,6 +8047,20 @@ struct rt_policy { /* per Ingress */
 	uint8_t app_root_ngx, www;   /* www: nginx's from-to-www-redirect */
 	int aliases;                 /* nginx's server-alias ("a, b"), or -1 */
 	int canary;                  /* nginx's canary: its struct rt_canary in ebytes, or -1 */
+	int fwd;                     /* forward auth: its struct rt_fwd in ebytes, or -1 */
+};
+/* Forward auth (rb_fwd, up_fwd): Traefik's auth-type forward or nginx's
+ * auth-url; strings NUL-terminated in the table's ebytes. */
+struct rt_fwd { /* unaligned in ebytes */
+	uint8_t ngx;      /* nginx's auth-url (else Traefik's) */
+	uint8_t trust;    /* auth-trust-headers: the client's X-Forwarded-* go to the auth service */
+	uint8_t https;    /* pod_ctx TL_POD_* + 1 for an https auth-url, 0 http */
+	uint8_t own;      /* nginx's auth-url on $host: the request's host, routed here */
+	int backend;      /* the auth service's servers (unless own) */
+	int host, uri;    /* the URL's authority (Host) and path?query */
+	int sni;          /* its host name alone (TLS) */
+	int hdrs;         /* auth-response-headers "A,B" (copied to the request), or -1 */
+	int method, signin, redirect; /* nginx's auth-method, auth-signin, auth-request-redirect, or -1 */
 };
 enum { RW_NONE, RW_TARGET, RW_ADDPREFIX, RW_REPLACE, RW_REGEX, RW_NGINX };
 enum { RD_NONE, RD_EP, RD_REGEX, RD_URL };
@@ -8358,20 +8390,21 @@ rb_dns_next(void)
 	return next;
 }
 
+/* Backend b's servers: name (an IP address, or a DNS name resolved off
+ * the loop, rb_dns) at port. */
 static void
-rb_external(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc, const struct st_svc_port *sp)
+rb_named(struct rt_table *t, struct rt_backend *b, const char *name, uint16_t port)
 {
 	struct ing_addr a[RB_DNS_ADDRS];
 	int n;
 	b->external = 1;
 	b->srv = t->nservers;
-	const char *name = st_note(svc->external_name);
 	if (ing_addr_parse_ip(&a[0], name, strlen(name)) == 0)
 		n = 1;
 	else
 		n = rb_dns(name, a, RB_DNS_ADDRS, t->gen);
 	if (n <= 0) {
-		b->why = n == 0 ? "externalName not resolved yet" : "externalName does not resolve";
+		b->why = n == 0 ? "name not resolved yet" : "name does not resolve";
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -8383,7 +8416,7 @@ rb_external(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc, 
 		struct rt_server *s = &t->servers[t->nservers++];
 		memset(s, 0, sizeof *s);
 		s->addr = a[i];
-		s->addr.port = sp->port;
+		s->addr.port = port;
 		s->weight = 1;
 		b->nsrv++;
 	}
@@ -8625,17 +8658,13 @@ rb_svc_limits(struct rt_table *t, struct rt_backend *b, const struct st_svc *svc
 		log_warnx("rb: service %s/%s: %s: its requests get 500", svc->h.ns, svc->h.name, b->refused);
 }
 
-/* The backend for Service port be of Ingress namespace ns (shared by every
- * route that names it). -1 when the table is full. */
+/* The backend named key: found, or made (*made) empty. -1 when the table
+ * is full. */
 static int
-rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
+rb_backend_key(struct rt_table *t, const char *key, int *made)
 {
-	char key[sizeof t->backends[0].key];
-	if (be->port_name[0])
-		ing_snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
-	else
-		ing_snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
 	int n = 2 * ING_MAX_BACKENDS, s;
+	*made = 0;
 	for (s = (int)(st_hash(key, "") % (uint32_t)n); g_rb.bidx[s] != 0; s = (s + 1) % n)
 		if (strcmp(t->backends[g_rb.bidx[s] - 1].key, key) == 0)
 			return g_rb.bidx[s] - 1;
@@ -8646,11 +8675,30 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 	}
 	struct rt_backend *b = &t->backends[t->nbackends];
 	memset(b, 0, sizeof *b);
-	memcpy(b->key, key, sizeof key);
-	memcpy(b->ns, ns, ING_MIN(strlen(ns) + 1, sizeof b->ns));
-	memcpy(b->svc, be->svc, sizeof b->svc);
+	ing_snprintf(b->key, sizeof b->key, "%s", key);
 	b->state = -1;
 	g_rb.bidx[s] = t->nbackends + 1;
+	*made = 1;
+	return t->nbackends++;
+}
+
+/* The backend for Service port be of Ingress namespace ns (shared by every
+ * route that names it). -1 when the table is full. */
+static int
+rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
+{
+	char key[sizeof t->backends[0].key];
+	int made;
+	if (be->port_name[0])
+		ing_snprintf(key, sizeof key, "%s/%s:%s", ns, be->svc, be->port_name);
+	else
+		ing_snprintf(key, sizeof key, "%s/%s:%u", ns, be->svc, be->port);
+	int bi = rb_backend_key(t, key, &made);
+	if (bi < 0 || !made)
+		return bi;
+	struct rt_backend *b = &t->backends[bi];
+	memcpy(b->ns, ns, ING_MIN(strlen(ns) + 1, sizeof b->ns));
+	memcpy(b->svc, be->svc, sizeof b->svc);
 	const struct st_svc *svc = st_find(SK_SERVICE, ns, be->svc);
 	const struct st_svc_port *sp = NULL;
 	if (svc == NULL) {
@@ -8665,12 +8713,12 @@ rb_backend(struct rt_table *t, const char *ns, const struct st_backend *be)
 		if (sp == NULL)
 			b->why = "Service has no such port";
 		else if (svc->external)
-			rb_external(t, b, svc, sp);
+			rb_named(t, b, st_note(svc->external_name), sp->port);
 		else
 			rb_servers(t, b, ns, svc, sp);
 		rb_svc_limits(t, b, svc);
 	}
-	return t->nbackends++;
+	return bi;
 }
 
 /* Annotation values. */
@@ -8833,6 +8881,12 @@ rb_htpasswd(struct rt_table *t, struct st_ing *r, int first, const char *d, size
  * key of htpasswd lines) or ingress-nginx's (auth-secret-type auth-file:
  * the key "auth"; auth-map: one key per user, the hash its value). Fails
  * closed: AU_DENY (401 to everyone) with the reason logged. */
+static int rb_fwd(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int ngx); /* below */
+static struct {
+	char blob[ING_MAX_HEADER_ANN_BYTES];
+	struct ing_str v[IA__COUNT];
+} g_rba; /* the blob annotations of the Ingress being built (js_blob) */
+
 static void
 rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 {
@@ -8848,12 +8902,23 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 			rb_note(r, "auth annotations of both Traefik and ingress-nginx: every request gets 401");
 		return;
 	}
+	if (ngx && g_rba.v[IA_NGX_AUTH_URL].n && rb_fwd(t, r, pol, 1) != 0) {
+		pol->auth = AU_DENY;
+		return;
+	}
 	if (r->a_auth_type[0] == '\0') {
 		if (r->a_auth_secret[0])
 			rb_note(r, "auth-secret without auth-type: no authentication");
 		return;
 	}
 	pol->auth = AU_DENY;
+	if (!ngx && !strcasecmp(r->a_auth_type, "forward")) {
+		if (!g_rba.v[IA_AUTH_URL].n)
+			rb_note(r, "auth-type forward without auth-url: every request gets 401");
+		else if (rb_fwd(t, r, pol, 0) == 0)
+			pol->auth = AU_OFF;
+		return;
+	}
 	ing_snprintf(pol->realm, sizeof pol->realm, "%s", ngx ? "" : "traefik"); /* each one's default */
 	if (r->a_auth_realm[0]) {
 		int okr = 1;
@@ -8877,7 +8942,7 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 		ing_snprintf(pol->auth_header, sizeof pol->auth_header, "%s", r->a_auth_header);
 	}
 	if (strcasecmp(r->a_auth_type, "basic") != 0) {
-		rb_note(r, "auth-type \"%s\" is not supported (basic only): every request gets 401", r->a_auth_type);
+		rb_note(r, "auth-type \"%s\" is not supported (basic or forward): every request gets 401", r->a_auth_type);
 		return;
 	}
 	int map = ngx && !strcmp(r->a_auth_secret_type, "auth-map");
@@ -8939,11 +9004,6 @@ rb_auth(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 }
 
 
-/* The blob annotations of the Ingress being built (js_blob). */
-static struct {
-	char blob[ING_MAX_HEADER_ANN_BYTES];
-	struct ing_str v[IA__COUNT];
-} g_rba;
 
 static void
 rb_anns(const struct st_ing *r)
@@ -8961,6 +9021,132 @@ rb_ann(int id, char *buf, size_t cap)
 	if (v.n >= cap)
 		ing_snprintf(buf, cap, "<too long>");
 	return buf;
+}
+
+/* nginx variables an auth-signin may hold (rs_fwd_expand). */
+static const char *const rb_ngx_vars[] = {"$host", "$http_host", "$best_http_host", "$scheme", "$pass_access_scheme",
+                                          "$request_uri", "$escaped_request_uri", NULL};
+
+/* Forward auth of Ingress r into pol->fwd: Traefik's auth-type forward
+ * (auth-url, auth-trust-headers, auth-response-headers,
+ * auth-tls-insecure), or nginx's auth-url (auth-signin, auth-method,
+ * auth-response-headers, auth-request-redirect). auth-url names the auth
+ * service: http(s)://IP or name[:port]/path?query; a name of a Service
+ * (svc.ns.svc.cluster.local, svc.ns.svc, svc.ns, or svc of r's namespace)
+ * is its pods, any other is resolved off the loop (rb_dns); nginx's $host
+ * is the request's host, routed by ingressd itself. 0, or ING_ERR with
+ * why logged (the caller denies every request). */
+static int
+rb_fwd(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int ngx)
+{
+	char u[1024], v[512], name[ING_NAME_LEN], key[sizeof t->backends[0].key];
+	struct rt_fwd fa = {(uint8_t)ngx, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1};
+	const char *why = NULL, *p, *e;
+	rb_ann(ngx ? IA_NGX_AUTH_URL : IA_AUTH_URL, u, sizeof u);
+	size_t sl = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+	fa.https = sl == 8 ? TL_POD_VERIFY + 1 : 0;
+	for (p = u; *p && why == NULL; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#' || *p == '\\' || *p == '"')
+			why = "has a space, '#', '\\', '\"' or a control byte";
+	e = sl ? u + sl + strcspn(u + sl, "/?") : u;
+	if (why == NULL && (sl == 0 || e == u + sl || memchr(u + sl, '@', (size_t)(e - u - sl)) != NULL))
+		why = "is not http(s)://host[:port][/path]";
+	else if (why == NULL && strchr(e, '$') != NULL)
+		why = "has a variable in its path (only the host may be nginx's $host)";
+	if (why != NULL) {
+		rb_note(r, "auth-url \"%s\" %s: every request gets 401", u, why);
+		return ING_ERR;
+	}
+	/* the authority: [v6], name or IPv4, then :port */
+	const char *hb = u + sl, *he = e, *colon = NULL;
+	if (*hb == '[') {
+		const char *rb = memchr(hb, ']', (size_t)(e - hb));
+		colon = rb && rb + 1 < e && rb[1] == ':' ? rb + 1 : NULL;
+		he = rb ? rb + 1 : e;
+	} else if ((colon = memchr(hb, ':', (size_t)(e - hb))) != NULL) {
+		he = colon;
+	}
+	uint64_t port = fa.https ? 443 : 80;
+	if (colon != NULL && (str_to_u64((struct ing_str){colon + 1, (size_t)(e - colon - 1)}, 65535, &port) != 0 || !port))
+		why = "has a bad port";
+	ing_snprintf(name, sizeof name, "%.*s", (int)(*hb == '[' ? he - hb - 2 : he - hb), hb + (*hb == '['));
+	if (why == NULL && name[0] == '$') {
+		fa.own = ngx && (!strcmp(name, "$host") || !strcmp(name, "$http_host") || !strcmp(name, "$best_http_host"));
+		why = fa.own ? NULL : "names a host by a variable other than $host (nginx's only)";
+	}
+	ing_snprintf(v, sizeof v, "%.*s", (int)(e - hb), hb);
+	fa.host = rb_ebytes(t, v, strlen(v) + 1);
+	fa.uri = rb_ebytes(t, *e ? e : "/", *e ? strlen(e) + 1 : 2);
+	if (why == NULL && !fa.own) {
+		/* a Service: svc.ns.svc.cluster.local, svc.ns.svc, svc.ns, or svc */
+		char svc[ING_NS_LEN] = "", ns[ING_NS_LEN] = "";
+		const char *d1 = strchr(name, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+		if (d1 == NULL)
+			ing_snprintf(svc, sizeof svc, "%s", name), ing_snprintf(ns, sizeof ns, "%s", r->h.ns);
+		else if (d2 == NULL || !strcmp(d2, ".svc") || !strcmp(d2, ".svc.cluster.local"))
+			ing_snprintf(svc, sizeof svc, "%.*s", (int)(d1 - name), name),
+			    ing_snprintf(ns, sizeof ns, "%.*s", (int)((d2 ? d2 : d1 + strlen(d1)) - d1 - 1), d1 + 1);
+		if (svc[0] && st_find(SK_SERVICE, ns, svc) != NULL) {
+			struct st_backend be = {"", "", (uint16_t)port};
+			ing_snprintf(be.svc, sizeof be.svc, "%s", svc);
+			fa.backend = rb_backend(t, ns, &be);
+		} else {
+			int made;
+			ing_snprintf(key, sizeof key, "%s:%u", name, (unsigned)port);
+			if ((fa.backend = rb_backend_key(t, key, &made)) >= 0 && made)
+				rb_named(t, &t->backends[fa.backend], name, (uint16_t)port);
+		}
+		if (fa.backend < 0)
+			return ING_ERR; /* the table is full: the build fails */
+	}
+	int trust = ngx ? 0 : rb_bool(rb_ann(IA_AUTH_TRUST, v, sizeof v), 0);
+	int insecure = ngx ? 0 : rb_bool(rb_ann(IA_AUTH_TLS_INSECURE, v, sizeof v), 0);
+	if (why == NULL && (trust < 0 || insecure < 0))
+		why = trust < 0 ? "auth-trust-headers is not a boolean" : "auth-tls-insecure is not a boolean";
+	fa.trust = trust > 0;
+	if (fa.https && (insecure > 0 || cf_live->insecure_skip_verify))
+		fa.https = TL_POD_INSECURE + 1;
+	if (why == NULL && !ngx && g_rba.v[IA_AUTH_TLS_SECRET].n)
+		why = "auth-tls-secret (a client certificate for the auth service) is not supported";
+	/* the lists and strings, each checked */
+	struct ing_str item, rest = {rb_ann(ngx ? IA_NGX_AUTH_RESP_HDRS : IA_AUTH_RESP_HDRS, v, sizeof v), strlen(v)};
+	while (why == NULL && v[0] && str_item(&rest, &item)) {
+		size_t i = 0;
+		while (i < item.n && hp_tchar[(unsigned char)item.p[i]])
+			i++;
+		if (item.n == 0 || i < item.n)
+			why = "auth-response-headers is not a list of header names";
+	}
+	int full = fa.host < 0 || fa.uri < 0 || (fa.sni = rb_ebytes(t, name, strlen(name) + 1)) < 0;
+	if (v[0])
+		full |= (fa.hdrs = rb_ebytes(t, v, strlen(v) + 1)) < 0;
+	static const int ids[] = {IA_NGX_AUTH_METHOD, IA_NGX_AUTH_SIGNIN, IA_NGX_AUTH_REDIRECT};
+	int *at[] = {&fa.method, &fa.signin, &fa.redirect};
+	for (int i = 0; ngx && i < 3 && why == NULL; i++) {
+		if (!rb_ann(ids[i], v, sizeof v)[0])
+			continue;
+		for (p = v; *p && why == NULL; p++)
+			if (i == 0 ? !hp_tchar[(unsigned char)*p] : (unsigned char)*p < 0x20 || *p == 0x7f)
+				why = i == 0 ? "auth-method is not a method" : "auth-signin or auth-request-redirect has a control byte";
+		for (p = strchr(v, '$'); i == 1 && p != NULL && why == NULL; p = strchr(p + 1, '$')) {
+			int k = 0;
+			while (rb_ngx_vars[k] && strncmp(p, rb_ngx_vars[k], strlen(rb_ngx_vars[k])) != 0)
+				k++;
+			if (rb_ngx_vars[k] == NULL || isalnum((unsigned char)p[strlen(rb_ngx_vars[k])]) ||
+			    p[strlen(rb_ngx_vars[k])] == '_')
+				why = "auth-signin has a variable ingressd does not know ($host, $scheme, $request_uri, "
+				      "$escaped_request_uri, $http_host, $best_http_host, $pass_access_scheme)";
+		}
+		full |= (*at[i] = rb_ebytes(t, v, strlen(v) + 1)) < 0;
+	}
+	if (why == NULL && (full || (pol->fwd = rb_ebytes(t, (const char *)&fa, sizeof fa)) < 0))
+		why = "no room (ING_MAX_EDIT_BYTES)";
+	if (why != NULL) {
+		pol->fwd = -1;
+		rb_note(r, "forward auth: %s: every request gets 401", why);
+		return ING_ERR;
+	}
+	return 0;
 }
 
 /* How Ingress r's pods are spoken to: Traefik's protocol (http, https,
@@ -9840,7 +10026,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	memcpy(pol->ns, r->h.ns, sizeof pol->ns);
 	memcpy(pol->name, r->h.name, sizeof pol->name);
 	pol->order = order;
-	pol->canary = -1;
+	pol->canary = pol->fwd = -1;
 	int ph = rb_bool(r->a_preserve_host, !cf_live->kube.disable_pass_host);
 	if (ph < 0) {
 		rb_skip(t, r, "", "", "preserve-host \"%s\" is not a boolean; using the default", r->a_preserve_host);
@@ -9853,8 +10039,8 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	if (r->pc_note >= 0)
 		rb_note(r, "pass-client-tls-cert: %s", st_note(r->pc_note));
 	rb_whitelist(t, r, pol);
-	rb_auth(t, r, pol);
 	rb_anns(r);
+	rb_auth(t, r, pol);
 	if (rb_proto(t, r, pol) != 0) {
 		r->h.logged = r->h.gen;
 		return;
@@ -10999,8 +11185,11 @@ cl_advance(struct cn *c)
 		c->meth = (uint8_t)(bad ? HM_OTHER : m->meth);
 		c->be = -1;
 		c->xflags = 0; /* an answer before its route has no header edits (up_pol) */
-		if (!(c->flags & CNF_RESUME))
+		if (!(c->flags & CNF_RESUME)) { /* a new request: nothing of the last one's forward auth */
 			al_begin(c, m);
+			bf_put(&c->aux);
+			c->flags &= (uint16_t)~CNF_FWD_OK;
+		}
 		c->flags &= (uint16_t)~CNF_RESUME;
 		if (bad) {
 			log_debug("hp: conn %u: %d: %s", c->id, m->err_status, m->err);
@@ -13241,6 +13430,8 @@ static struct {
 	char target[ING_BUF_SIZE]; /* scratch: the normalized request path (rt_path_norm) */
 	char rw[ING_BUF_SIZE], rw2[ING_BUF_SIZE]; /* scratch: a rewritten path, a redirect's URL (up_rewrite) */
 	char match[ING_BUF_SIZE];  /* scratch: the path routes match (rt_match_form) */
+	char fwd_body[ING_BUF_SIZE]; /* scratch: a forward-auth answer's body (up_fwd_body) */
+	uint64_t fwd[3];             /* forward-auth answers: allowed, denied, failed */
 } g_up;
 
 static void
@@ -13467,11 +13658,18 @@ up_get(struct cn *c, const struct ing_addr *addr, const struct up_tls *tl, int *
 /* The policy whose edits apply to client c's exchange: in the table it
  * was dispatched from, or, when that table was rebuilt over since, its
  * Ingress's policy now. NULL when none. */
+static const struct rt_policy *up_pol_of(const struct cn *c, const struct rt_table **tp);
 static const struct rt_policy *
 up_pol(const struct cn *c, const struct rt_table **tp)
 {
-	if (!(c->xflags & XF_EDITS))
-		return NULL;
+	return c->xflags & XF_EDITS ? up_pol_of(c, tp) : NULL;
+}
+
+/* The policy client c's exchange was dispatched under (cn.pol, tgen,
+ * pol_key), in either table or found again by its Ingress; NULL when gone. */
+static const struct rt_policy *
+up_pol_of(const struct cn *c, const struct rt_table **tp)
+{
 	for (int k = 0; k < 2; k++)
 		if (g_rb.t[k].gen == c->tgen && c->pol < g_rb.t[k].npolicies) {
 			*tp = &g_rb.t[k];
@@ -13695,6 +13893,42 @@ up_query_escape(struct bf *o, const char *s, size_t n)
 	return 0;
 }
 
+/* What forward auth adds (cn.aux): part 0 to the request, part 1 (nginx's
+ * Set-Cookie) to the response. */
+static struct ing_str
+up_fwd_part(const struct cn *c, int part)
+{
+	const char *p = c->aux->d + c->aux->r, *nul = memchr(p, '\0', bf_len(c->aux));
+	size_t a = nul ? (size_t)(nul - p) : bf_len(c->aux);
+	return part == 0 ? (struct ing_str){p, a} : (struct ing_str){p + a + (nul != NULL), bf_len(c->aux) - a - (nul != NULL)};
+}
+
+/* The answers nginx's add_header (without always) puts a header on. */
+static int
+up_fwd_cookies(int st)
+{
+	return st == 200 || st == 201 || st == 204 || st == 206 || (st >= 301 && st <= 304) || st == 307 || st == 308;
+}
+
+/* Whether a request header is one of policy pol's auth-response-headers:
+ * the client's copy never reaches the pod, passed or not (Traefik set it
+ * empty, nginx's proxy_set_header replaced it). */
+static int
+up_fwd_listed(const struct rt_table *t, const struct rt_policy *pol, struct ing_str name)
+{
+	struct rt_fwd fa;
+	struct ing_str item;
+	if (pol->fwd < 0)
+		return 0;
+	memcpy(&fa, t->ebytes + pol->fwd, sizeof fa);
+	struct ing_str list = fa.hdrs >= 0 ? (struct ing_str){t->ebytes + fa.hdrs, strlen(t->ebytes + fa.hdrs)}
+	                                   : (struct ing_str){NULL, 0};
+	while (list.n && str_item(&list, &item))
+		if (item.n == name.n && !strncasecmp(item.p, name.p, name.n))
+			return 1;
+	return 0;
+}
+
 /* X-Forwarded-Tls-Client-Cert (the certificate's base64, escaped) and
  * X-Forwarded-Tls-Client-Cert-Infos, as Traefik 1.7 sent them, for the
  * client certificate the handshake verified (the leaf: Traefik also
@@ -13754,8 +13988,9 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	struct ing_str to = (c->xflags & XF_PASSHOST) ? host : (struct ing_str){srv, (size_t)ing_addr_fmt(&u->addr, srv, sizeof srv, 1)};
 	int e = bf_str(o, m->method) || bf_lit(o, " ") || bf_str(o, path) || bf_str(o, query) ||
 	        bf_lit(o, " HTTP/1.1\r\nHost: ") || bf_str(o, to) || bf_lit(o, "\r\n");
-	const struct rt_table *t = NULL;
-	const struct rt_policy *pol = up_pol(c, &t);
+	const struct rt_table *t = NULL, *ft = rt_live();
+	const struct rt_policy *pol = up_pol(c, &t), *fp = &ft->policies[rt->policy];
+	int fwd = (c->flags & CNF_FWD_OK) && fp->fwd >= 0;
 	for (int i = 0; i < m->nh && !e; i++) {
 		const struct hp_hdr *h = &m->h[i];
 		if (trusted && (HH_FWD >> h->id & 1) && !(pol != NULL && up_edited(c, t, pol, EK_REQ, h->name))) {
@@ -13764,7 +13999,7 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 			continue;
 		}
 		if (h->id == HH_X_FORWARDED_FOR || up_drop_header(h, m, 1) ||
-		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) ||
+		    ((c->xflags & XF_DROPAUTH) && h->id == HH_AUTHORIZATION) || (fwd && up_fwd_listed(ft, fp, h->name)) ||
 		    (who[0].hdr && str_ieq(h->name, who[0].hdr)) || (who[1].hdr && str_ieq(h->name, who[1].hdr)) ||
 		    (pol != NULL && up_edited(c, t, pol, EK_REQ, h->name)))
 			continue;
@@ -13772,6 +14007,8 @@ up_request_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct
 	}
 	if (!e && pol != NULL) /* custom-request-headers */
 		e = up_edits(o, c, t, pol, EK_REQ, 0);
+	if (!e && fwd && c->aux != NULL) /* what forward auth passed on (auth-response-headers) */
+		e = bf_str(o, up_fwd_part(c, 0));
 	for (int i = 0; i < 2 && !e; i++) /* headerField, auth-header-field: who, as ingressd checked */
 		if (who[i].hdr && who[i].user)
 			e = bf_append(o, who[i].hdr, strlen(who[i].hdr)) || bf_lit(o, ": ") ||
@@ -13846,6 +14083,9 @@ up_finish(struct cn *c, struct cn *u)
 		cl_advance(c);
 }
 
+static int up_fwd_answer(struct cn *c, struct cn *u, const struct hp_msg *rm, size_t hl); /* forward auth, below */
+static int up_fwd_reparse(struct cn *c);
+
 /* The exchange failed. Before a response head went out the client gets
  * `status`; after, both connections close (the client sees a cut). */
 static void
@@ -13856,6 +14096,16 @@ up_fail(struct cn *c, struct cn *u, int status, enum rsn r, const char *why)
 	if (u != NULL) {
 		cn_unpair(c);
 		cn_close(u, why);
+	}
+	if (c->flags & CNF_SUB) { /* the auth service failed: never a pass */
+		c->flags &= (uint16_t)~CNF_SUB;
+		c->xflags &= XF_SSL | XF_CORS | XF_EDITS;
+		g_up.fwd[2]++;
+		if (up_fwd_reparse(c) != 0)
+			cn_close(c, why);
+		else
+			rs_error(c, 503, RSN_FWD_ERROR, why);
+		return;
 	}
 	if (c->xflags & XF_HEAD_SENT) {
 		rs_abort(c, r, why);
@@ -13892,6 +14142,8 @@ up_response_head(struct cn *c, struct cn *u)
 			up_fail(c, u, 502, RSN_UPSTREAM_ERROR, m.err);
 			return ING_ERR;
 		}
+		if (c->flags & CNF_SUB)
+			return up_fwd_answer(c, u, &m, (size_t)hl);
 		int st = m.status;
 		int head_only = c->meth == HM_HEAD || st == 204 || st == 304 || (st >= 100 && st < 200);
 		int upgrade = st == 101 && (c->xflags & XF_UPGRADE);
@@ -13943,6 +14195,8 @@ up_response_head(struct cn *c, struct cn *u)
 			e = bf_lit(c->out, "Content-Length: ") || bf_uint(c->out, (uint64_t)m.clen) || bf_lit(c->out, "\r\n");
 		else if (!e && mode == HB_CHUNKED && !(c->xflags & XF_DECHUNK))
 			e = bf_lit(c->out, "Transfer-Encoding: chunked\r\n");
+		if (!e && c->aux != NULL && up_fwd_cookies(st))
+			e = bf_str(c->out, up_fwd_part(c, 1)); /* nginx's add_header Set-Cookie of the auth answer */
 		if (!e && (c->xflags & XF_COOKIE) && c->be >= 0 && c->srv >= 0 && g_lb.s[c->be].gen == c->be_gen)
 			e = lb_cookie(&g_lb.s[c->be], c->srv, (c->flags & CNF_HTTPS) != 0, c->out);
 		if (!e && upgrade)
@@ -14160,6 +14414,8 @@ up_reads(struct cn *c, struct cn *u, int tunnel, int *progress, int *cprog, int 
 				u->rx.done = 1; /* close-delimited: this is its end */
 				c->xflags |= XF_CLOSE;
 				*progress = 1;
+			} else if ((c->flags & CNF_SUB) && (u->xflags & XF_GOT)) {
+				*progress = 1; /* an auth answer ended by the close (up_fwd_answer) */
 			} else if (!(u->xflags & XF_GOT) && (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) &&
 			           c->retries < UP_MAX_RETRIES) {
 				up_retry(c, u, 0); /* the new connection's connect drives it on */
@@ -14542,6 +14798,329 @@ up_limits(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const 
 	return r != RSN_NONE ? ING_ERR : 0;
 }
 
+/* ---- forward auth: Traefik's auth-type forward, nginx's auth-url ----
+ * The request goes first, without its body, to the auth service, on the
+ * loop like any exchange (pooled connections, forwardingTimeouts); its
+ * head stays in c->in meanwhile (CNF_SUB). A 2xx answer dispatches that
+ * head again (CNF_FWD_OK), with what the answer adds in cn.aux; any other
+ * is the client's answer: as the auth service gave it (Traefik), or
+ * nginx's 401 (the auth-signin redirect), 403, else 500. An auth service
+ * that cannot be asked, or does not answer in time: 503, never a pass. */
+
+/* Headers of the auth request only ingressd writes (a client's copy never
+ * goes along): X-Forwarded-* (Traefik's trusting auth keeps the client's
+ * first five), then nginx's. */
+static const char *const up_fwd_hdrs[] = {"X-Forwarded-Method", "X-Forwarded-Proto", "X-Forwarded-Host",
+                                          "X-Forwarded-Uri", "X-Forwarded-Port", "X-Original-Method",
+                                          "X-Original-URI", "X-Auth-Request-Redirect", "X-Sent-From", "X-Scheme"};
+
+static int
+up_fwd_hdr(struct ing_str n)
+{
+	for (int i = 0; i < (int)ING_ARRAY_LEN(up_fwd_hdrs); i++)
+		if (n.n == strlen(up_fwd_hdrs[i]) && !strncasecmp(n.p, up_fwd_hdrs[i], n.n))
+			return i;
+	return -1;
+}
+
+/* The auth request's head into u->out: the client's headers but the
+ * hop-by-hop and forwarded ones, then what the auth service is told. */
+static int
+up_fwd_head(struct cn *c, struct cn *u, const struct hp_msg *m, const struct rt_table *t, const struct rt_fwd *fa,
+            const struct ing_addr *client)
+{
+	const char *eb = t->ebytes, *scheme = (c->flags & CNF_HTTPS) ? "https" : "http";
+	char ca[64];
+	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0}, cs = {ca, 0};
+	cs.n = (size_t)ing_addr_fmt(client->family ? client : &c->addr, ca, sizeof ca, 0);
+	if (u->out == NULL && (u->out = bf_get()) == NULL)
+		return ING_ERR;
+	struct bf *o = u->out;
+	o->r = o->w = 0;
+	g_up.heads++;
+	struct ing_str meth = !fa->ngx ? STR_LIT("GET") : fa->method >= 0
+	                      ? (struct ing_str){eb + fa->method, strlen(eb + fa->method)} : m->method;
+	int e = bf_str(o, meth) || bf_lit(o, " ") || bf_append(o, eb + fa->uri, strlen(eb + fa->uri)) ||
+	        bf_lit(o, " HTTP/1.1\r\nHost: ") ||
+	        (fa->own ? bf_str(o, host) : bf_append(o, eb + fa->host, strlen(eb + fa->host))) || bf_lit(o, "\r\n");
+	unsigned kept = 0;
+	for (int i = 0; i < m->nh && !e; i++) {
+		const struct hp_hdr *h = &m->h[i];
+		int k = up_fwd_hdr(h->name);
+		if (fa->trust && k >= 0 && k < 5) {
+			kept |= 1u << k;
+			e = bf_hdr(o, h->name, h->value);
+		} else if (k < 0 && h->id != HH_X_FORWARDED_FOR && !up_drop_header(h, m, 1)) {
+			e = bf_hdr(o, h->name, h->value);
+		}
+	}
+	e = e || bf_lit(o, "X-Forwarded-For: ");
+	for (int i = 0; i < m->nh && !e && fa->trust; i++)
+		if (m->h[i].id == HH_X_FORWARDED_FOR && m->h[i].value.n > 0)
+			e = bf_str(o, m->h[i].value) || bf_lit(o, ", ");
+	e = e || bf_str(o, cs) || bf_lit(o, "\r\n");
+	/* what the auth service is told: Traefik's X-Forwarded-* (a trusted
+	 * client's own kept), then nginx's */
+	struct ing_str sch = {scheme, strlen(scheme)}, rr = fa->redirect >= 0
+	                     ? (struct ing_str){eb + fa->redirect, strlen(eb + fa->redirect)} : m->target;
+	const struct ing_str v[] = {m->method, sch, host, m->target};
+	for (int k = 0; k < 4 && !e; k++)
+		if (!(kept >> k & 1))
+			e = bf_hdr(o, (struct ing_str){up_fwd_hdrs[k], strlen(up_fwd_hdrs[k])}, v[k]);
+	if (!e && fa->ngx)
+		e = bf_hdr(o, STR_LIT("X-Original-Method"), m->method) || bf_hdr(o, STR_LIT("X-Auth-Request-Redirect"), rr) ||
+		    bf_hdr(o, STR_LIT("X-Sent-From"), STR_LIT("nginx-ingress-controller")) ||
+		    bf_hdr(o, STR_LIT("X-Real-IP"), cs) || bf_lit(o, "X-Original-URL: ") || bf_str(o, sch) ||
+		    bf_lit(o, "://") || bf_str(o, host) || bf_str(o, m->target) || bf_lit(o, "\r\n");
+	if (!e && fa->ngx && fa->method >= 0)
+		e = bf_hdr(o, STR_LIT("X-Original-URI"), m->target) || bf_hdr(o, STR_LIT("X-Scheme"), sch);
+	return e || bf_lit(o, "\r\n") ? ING_ERR : 0;
+}
+
+/* Route rt's forward auth for client c's request m: the auth request is
+ * on its way (or c answered). */
+static void
+up_fwd(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const struct rt_route *rt, const char *host,
+       const struct ing_addr *client)
+{
+	const struct rt_policy *pol = &t->policies[rt->policy];
+	struct rt_fwd fa;
+	memcpy(&fa, t->ebytes + pol->fwd, sizeof fa);
+	const struct rt_backend *b = fa.own ? NULL : &t->backends[fa.backend];
+	if (fa.own) { /* nginx's $host: the route of this host and the URL's path, itself excluded */
+		const char *uri = t->ebytes + fa.uri;
+		const struct rt_route *ar = rt_lookup(t, host, uri, strcspn(uri, "?"), g_cn.lis[c->lis].ep);
+		b = ar != NULL && ar != rt ? &t->backends[ar->backend] : NULL;
+	}
+	struct up_tls tl = {-1, NULL};
+	if (fa.https && !fa.own)
+		tl = (struct up_tls){fa.https - 1, t->ebytes + fa.sni};
+	else if (b != NULL && fa.own && (b->auto_https || pol->proto == PR_HTTPS))
+		tl = (struct up_tls){pol->pod_ctx, host};
+	int st = 503, cookie;
+	const char *why = b == NULL ? "auth-url: no other route serves its $host and path" : b->why ? b->why : "no server";
+	struct cn *u = NULL;
+	c->pol = rt->policy; /* up_fwd_answer finds the route's forward auth again */
+	c->tgen = t->gen;
+	c->pol_key = st_hash(pol->ns, pol->name);
+	if (b != NULL && b->nsrv > 0)
+		u = up_get(c, &t->servers[b->srv + lb_pick(t, b, NULL, -1, &cookie)].addr, &tl, &st, &why);
+	if (u != NULL && up_fwd_head(c, u, m, t, &fa, client) != 0) {
+		cn_unpair(c);
+		cn_close(u, "forward auth request too large");
+		u = NULL, why = "request head too large for the auth request";
+	}
+	if (u == NULL) {
+		g_up.fwd[2]++;
+		rs_error(c, 503, RSN_FWD_ERROR, why);
+		return;
+	}
+	c->flags |= CNF_SUB;
+	c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
+	c->xflags |= XF_REQ_DONE | XF_REPLAY; /* no body goes; a stale pooled connection is retried */
+	hp_body_init(&c->rx, HB_NONE, 0);
+	c->fwd = 0;
+	c->retries = 0;
+	c->status = 0;
+	c->srv = -1;
+	c->deadline = 0;
+	c->t_req = g.now;
+	cn_set_state(c, CS_PROXY);
+	up_pump(c);
+}
+
+/* The client's head again into g_hp.msg, for an answer that consumes it
+ * (its dispatch parsed it before: the same bytes parse the same). */
+static int
+up_fwd_reparse(struct cn *c)
+{
+	size_t scan = 0;
+	ssize_t hl = c->in ? hp_scan_head(c->in->d + c->in->r, bf_len(c->in), &scan) : ING_ERR;
+	return hl > 0 && hp_parse_request(&g_hp.msg, c->in->d + c->in->r, (size_t)hl) == 0 ? 0 : ING_ERR;
+}
+
+/* The auth answer's body (up to a buffer), decoded into g_up.fwd_body,
+ * consumed from u->in: 1 when whole, 0 when more is to come, ING_ERR when
+ * badly framed or larger than a buffer. */
+static int
+up_fwd_body(struct cn *u, const struct hp_msg *rm, size_t hl, int none, struct ing_str *body)
+{
+	struct hp_body b;
+	const char *p = u->in->d + u->in->r + hl;
+	size_t n = bf_len(u->in) - hl, used = 0, got = 0;
+	hp_body_init(&b, none ? HB_NONE : rm->chunked ? HB_CHUNKED : rm->clen >= 0 ? HB_LENGTH : HB_CLOSE,
+	             rm->clen >= 0 ? (uint64_t)rm->clen : 0);
+	while (!b.done && used < n) {
+		size_t doff = 0, dlen = 0;
+		ssize_t k = hp_body_step(&b, p + used, n - used, &doff, &dlen);
+		if (k < 0)
+			return ING_ERR;
+		memcpy(g_up.fwd_body + got, p + used + doff, dlen);
+		got += dlen;
+		used += (size_t)k;
+		if (k == 0)
+			break;
+	}
+	if (b.mode == HB_CLOSE)
+		b.done = (u->flags & CNF_EOF) != 0;
+	if (!b.done)
+		return bf_make_room(u->in) == 0 ? ING_ERR : 0;
+	*body = (struct ing_str){g_up.fwd_body, got};
+	u->in->r += (uint32_t)(hl + used);
+	return 1;
+}
+
+/* What a 2xx auth answer adds, kept in c->aux: the auth-response-headers
+ * it has (for the request), a NUL, then nginx's Set-Cookie (for the
+ * response). 0, or ING_ERR with no buffer. */
+static int
+up_fwd_keep(struct cn *c, const struct rt_table *t, const struct rt_fwd *fa, const struct hp_msg *rm)
+{
+	if (c->aux == NULL && (c->aux = bf_get()) == NULL)
+		return ING_ERR;
+	struct bf *o = c->aux;
+	int e = 0;
+	o->r = o->w = 0;
+	for (int pass = 0; pass < 2 && !e; pass++) {
+		for (int i = 0; i < rm->nh && !e; i++) {
+			struct ing_str item, list = fa->hdrs >= 0 ? (struct ing_str){t->ebytes + fa->hdrs, strlen(t->ebytes + fa->hdrs)}
+			                                          : (struct ing_str){NULL, 0};
+			int want = pass == 1 ? fa->ngx && str_ieq(rm->h[i].name, "set-cookie") : 0;
+			while (pass == 0 && !want && list.n && str_item(&list, &item))
+				want = item.n == rm->h[i].name.n && !strncasecmp(item.p, rm->h[i].name.p, item.n);
+			if (want)
+				e = bf_hdr(o, rm->h[i].name, rm->h[i].value);
+		}
+		e = e || (pass == 0 && bf_append(o, "", 1));
+	}
+	return e ? ING_ERR : 0;
+}
+
+/* nginx's auth-signin as a Location: its variables replaced, and rd= the
+ * request's URL unless it has an rd= of its own (ingress-nginx's rule). */
+static int
+up_fwd_signin(struct bf *o, const struct cn *c, const struct hp_msg *m, const char *s)
+{
+	const char *scheme = (c->flags & CNF_HTTPS) ? "https" : "http";
+	struct ing_str host = m->host.p ? m->host : (struct ing_str){"", 0}, name = host;
+	const char *colon = name.p[0] == '[' ? NULL : memchr(name.p, ':', name.n);
+	if (colon != NULL)
+		name.n = (size_t)(colon - name.p);
+	int e = bf_lit(o, "Location: ");
+	for (const char *p = s; *p && !e;) {
+		int k = 0;
+		while (*p == '$' && rb_ngx_vars[k] && strncmp(p, rb_ngx_vars[k], strlen(rb_ngx_vars[k])) != 0)
+			k++;
+		if (*p != '$' || rb_ngx_vars[k] == NULL) {
+			e = bf_append(o, p++, 1);
+			continue;
+		}
+		p += strlen(rb_ngx_vars[k]); /* $host $http_host $best_http_host $scheme $pass_access_scheme $request_uri $escaped_request_uri */
+		e = k == 0 ? bf_str(o, name) : k < 3 ? bf_str(o, host) : k < 5 ? bf_append(o, scheme, strlen(scheme))
+		  : k == 5 ? bf_str(o, m->target) : up_query_escape(o, m->target.p, m->target.n);
+	}
+	const char *q = strchr(s, '?');
+	int has_rd = q != NULL && (!strncmp(q + 1, "rd=", 3) || str_str(q, "&rd=") != NULL);
+	if (!e && !has_rd)
+		e = bf_append(o, q ? "&rd=" : "?rd=", 4) || up_query_escape(o, scheme, strlen(scheme)) ||
+		    bf_lit(o, "%3A%2F%2F") || up_query_escape(o, host.p, host.n) ||
+		    up_query_escape(o, m->target.p, m->target.n);
+	return e || bf_lit(o, "\r\n");
+}
+
+/* A denying auth answer to the client: Traefik's as given (its headers
+ * but the hop-by-hop and framing ones, and its body); nginx's 401 (with
+ * the auth's WWW-Authenticate), or the auth-signin redirect with rd= (and
+ * the auth's Set-Cookie), 403, or 500 for anything else. */
+static void
+up_fwd_deny(struct cn *c, const struct rt_table *t, const struct rt_fwd *fa, const struct hp_msg *rm,
+            struct ing_str body)
+{
+	static struct bf o; /* the headers */
+	int st = rm->status, e = 0;
+	o.r = o.w = 0;
+	const char *signin = fa->signin >= 0 ? t->ebytes + fa->signin : NULL;
+	if (fa->ngx)
+		st = st == 401 && signin ? 302 : st == 401 || st == 403 ? st : 500;
+	for (int i = 0; i < rm->nh && !e; i++) {
+		const struct hp_hdr *x = &rm->h[i];
+		if (fa->ngx ? (st == 401 && str_ieq(x->name, "www-authenticate")) || (st == 302 && str_ieq(x->name, "set-cookie"))
+		            : !up_drop_header(x, rm, 0) && !str_ieq(x->name, "content-type"))
+			e = bf_hdr(&o, x->name, x->value);
+	}
+	if (!e && fa->ngx && st == 302)
+		e = up_fwd_signin(&o, c, &g_hp.msg, signin);
+	const struct ing_str ct = hp_header(rm, "content-type");
+	if (e || bf_append(&o, "", 1) != 0) {
+		rs_error(c, 500, RSN_FWD_ERROR, "the auth answer's head is too large");
+		return;
+	}
+	char ctype[128];
+	ing_snprintf(ctype, sizeof ctype, "%.*s", (int)ING_MIN(ct.n, 127), ct.p ? ct.p : "");
+	if (fa->ngx || !ct.p)
+		ing_snprintf(ctype, sizeof ctype, "text/plain; charset=utf-8");
+	if (fa->ngx) {
+		static char b[64];
+		body.n = (size_t)ing_snprintf(b, sizeof b, "%d %s\n", st, rs_reason(st));
+		body.p = b;
+	}
+	rs_answer_as(c, st, st == 500 ? RSN_FWD_ERROR : RSN_FWD_DENIED, "the auth service denied", ctype, o.d, body.p,
+	             body.n);
+}
+
+/* The auth service answered client c's request (head rm, hl bytes, in
+ * u->in): once its body is in, the request goes on or is answered; ING_ERR
+ * when c's exchange is over (as up_response_head's callers take it). */
+static int
+up_fwd_answer(struct cn *c, struct cn *u, const struct hp_msg *rm, size_t hl)
+{
+	struct ing_str body = {NULL, 0};
+	const struct rt_table *t = NULL;
+	const struct rt_policy *pol = up_pol_of(c, &t);
+	if (pol == NULL || pol->fwd < 0) {
+		up_fail(c, u, 503, RSN_FWD_ERROR, "the route changed while its auth request ran");
+		return ING_ERR;
+	}
+	struct rt_fwd fa;
+	memcpy(&fa, t->ebytes + pol->fwd, sizeof fa);
+	/* the body is read (so the connection can be kept) up to a buffer; it
+	 * matters only to Traefik's denial, which passes it on */
+	int st = rm->status, want = !fa.ngx && (st < 200 || st > 299);
+	int r = up_fwd_body(u, rm, hl, st == 204 || st == 304 || st < 200, &body);
+	if (r == 0 && !(u->flags & CNF_EOF))
+		return 0;
+	if (want && r <= 0) {
+		up_fail(c, u, 503, RSN_FWD_ERROR, r ? "the auth answer is too large or badly framed" : "the auth service closed mid-answer");
+		return ING_ERR;
+	}
+	bf_put(&u->out); /* the head kept for a replay */
+	cn_unpair(c);
+	if (r == 1 && (rm->minor == 0 ? rm->conn_keepalive : !rm->conn_close))
+		up_pool_put(u);
+	else
+		cn_close(u, "forward auth done");
+	c->flags &= (uint16_t)~CNF_SUB;
+	c->xflags &= XF_SSL | XF_CORS | XF_EDITS;
+	if (up_fwd_reparse(c) != 0) {
+		cn_close(c, "request head lost");
+		return ING_ERR;
+	}
+	if (st < 200 || st > 299) {
+		g_up.fwd[1]++;
+		up_fwd_deny(c, t, &fa, rm, body);
+		return ING_ERR;
+	}
+	g_up.fwd[0]++;
+	if (up_fwd_keep(c, t, &fa, rm) != 0) {
+		rs_error(c, 503, RSN_NO_SLOT, "no I/O buffer (ING_MAX_BUFS)");
+		return ING_ERR;
+	}
+	c->flags |= CNF_FWD_OK | CNF_RESUME;
+	cn_set_state(c, CS_HEAD);
+	cl_advance(c);
+	return ING_ERR;
+}
+
 /* The route's policy, in order: the secure options (up_secure), the
  * whitelists, nginx's limits (503, as nginx), CORS, basic auth (who[1]),
  * an unsupported pod protocol. 0 to go on, ING_ERR when answered. */
@@ -14561,7 +15140,7 @@ up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, const struct
 	}
 	if ((pol->rd || pol->app_root >= 0) && up_redirect(c, m, t, rt) != 0)
 		return ING_ERR;
-	enum rsn lim = rl_check(c, t, pol, client);
+	enum rsn lim = c->flags & CNF_FWD_OK ? RSN_NONE : rl_check(c, t, pol, client); /* counted on its first pass */
 	if (lim != RSN_NONE) {
 		rs_error(c, 503, lim, lim == RSN_RATE_LIMIT ? "over limit-rps or limit-rpm" : lim == RSN_CONN_LIMIT
 		         ? "over limit-connections" : "no room for the client's limits (ING_MAX_RATE_KEYS)");
@@ -14580,6 +15159,10 @@ up_policy(struct cn *c, struct hp_msg *m, const struct rt_table *t, const struct
 		who[1] = (struct up_who){pol->auth_header[0] ? pol->auth_header : NULL, t->users[user].name};
 		if (pol->auth_remove)
 			c->xflags |= XF_DROPAUTH;
+	}
+	if (pol->fwd >= 0 && !(c->flags & CNF_FWD_OK)) {
+		up_fwd(c, m, t, rt, host, client);
+		return ING_ERR;
 	}
 	if (pol->proto == PR_UNSUP) { /* never plain text to a pod that speaks something else */
 		rs_error(c, 502, RSN_BACKEND_PROTOCOL, pol->proto_bad);
@@ -14977,14 +15560,21 @@ rs_error(struct cn *c, int status, enum rsn r, const char *why)
 /* An answer of ours to a request that was read (its head consumed; with a
  * body that was not, the connection closes after it): counted as reason r. */
 static void
-rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body, size_t blen)
+rs_answer_as(struct cn *c, int status, enum rsn r, const char *why, const char *ctype, const char *headers,
+             const char *body, size_t blen)
 {
 	struct hp_msg *m = &g_hp.msg;
 	c->in->r += (uint32_t)m->head_len;
 	if (m->clen > 0 || m->chunked)
 		c->flags &= (uint16_t)~CNF_KEEPALIVE;
 	rs_note(c, r, status, why);
-	rs_send(c, status, "text/plain; charset=utf-8", headers, body, blen, m->meth == HM_HEAD);
+	rs_send(c, status, ctype, headers, body, blen, m->meth == HM_HEAD);
+}
+
+static void
+rs_answer(struct cn *c, int status, enum rsn r, const char *why, const char *headers, const char *body, size_t blen)
+{
+	rs_answer_as(c, status, r, why, "text/plain; charset=utf-8", headers, body, blen);
 }
 
 /* 401 with the realm (or 429: slow checks over budget). */
@@ -15381,6 +15971,11 @@ mx_metrics_requests(struct mx_out *o)
 	        "Connections on PROXY protocol entry points, by what their header was.");
 	for (int i = 0; i < PP__COUNT; i++)
 		mx_printf(o, "ingressd_proxy_protocol_headers_total{result=\"%s\"} %" PRIu64 "\n", pp_names[i], g_pp[i]);
+	mx_head(o, "ingressd_forward_auth_total", "counter",
+	        "Forward-auth requests, by answer: allowed (2xx), denied (any other), failed (no answer: 503).");
+	for (int i = 0; i < 3; i++)
+		mx_printf(o, "ingressd_forward_auth_total{result=\"%s\"} %" PRIu64 "\n", (const char *const[]){"allowed", "denied",
+		          "failed"}[i], g_up.fwd[i]);
 	mx_one(o, "ingressd_rate_limit_clients", "gauge", "Clients with limit state (ING_MAX_RATE_KEYS).", g_rl.hwm);
 	mx_one(o, "ingressd_rate_limit_evictions_total", "counter",
 	       "Idle client limit states dropped to make room.", g_rl.evictions);
@@ -15729,6 +16324,13 @@ mx_api(struct mx_out *o, int wrap)
 			mx_printf(o, ",\"removeHeader\":%s,\"users\":%d}}", p->auth_remove ? "true" : "false", p->nuser);
 		} else if (p->auth == AU_DENY) {
 			mx_printf(o, ",\"auth\":{\"denyAll\":true}");
+		}
+		if (p->fwd >= 0) { /* Traefik's auth.forward, with the URL as written */
+			struct rt_fwd fa;
+			memcpy(&fa, t->ebytes + p->fwd, sizeof fa);
+			mx_printf(o, ",\"forwardAuth\":{\"address\":\"http%s://%s%s\",\"nginx\":%s,\"trustForwardHeader\":%s}",
+			          fa.https ? "s" : "", t->ebytes + fa.host, t->ebytes + fa.uri, fa.ngx ? "true" : "false",
+			          fa.trust ? "true" : "false"); /* rb_fwd let no '"' or '\\' in */
 		}
 		mx_printf(o, "}");
 	}

@@ -10,8 +10,9 @@ curl would fix up or refuse the bytes.
                                           after sending (the client is done)
     rawhttp.py slowloris HOST:PORT SECS  send a head one byte per 0.5 s;
                                           print the status when it ends
-    rawhttp.py ws HOST:PORT HOST PATH    WebSocket echo of a short and a
-                                          70 000-byte message: "ws ok" or why
+    rawhttp.py ws HOST:PORT HOST PATH [HEADER]  WebSocket echo of a short
+                                          and a 70 000-byte message: "ws ok"
+                                          or why; HEADER ("Name: value") added
 """
 import base64
 import os
@@ -81,10 +82,11 @@ def main():
         print(got.split(b"\r\n", 1)[0].decode() or "closed without an answer")
     elif cmd == "ws":
         host, path = sys.argv[3], sys.argv[4]
+        extra = sys.argv[5] + "\r\n" if len(sys.argv) > 5 else ""
         s = conn(hp)
         key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, host, key)).encode())
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, host, extra, key)).encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
             d = s.recv(4096)

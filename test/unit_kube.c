@@ -976,6 +976,8 @@ TEST(test_nginx_annotations)
 	ingress("a", "abad", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"file\","
 	        NGX "auth-secret-type\":\"auth-db\"", RULE("abad.io", PATH("/", "Prefix", "s1", 80)));
 	ingress("a", "aurl", "2026-01-01T00:00:00Z", NGX "auth-url\":\"http://auth/\"", RULE("aurl.io", PATH("/", "Prefix", "s1", 80)));
+	ingress("a", "asnip", "2026-01-01T00:00:00Z", NGX "auth-url\":\"http://auth/\"," NGX "auth-snippet\":\"x\"",
+	        RULE("asnip.io", PATH("/", "Prefix", "s1", 80)));
 	ingress("a", "amix", "2026-01-01T00:00:00Z", NGX "auth-type\":\"basic\"," NGX "auth-secret\":\"file\","
 	        "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/auth-secret\":\"file\"",
 	        RULE("amix.io", PATH("/", "Prefix", "s1", 80)));
@@ -999,7 +1001,8 @@ TEST(test_nginx_annotations)
 	CHECK(p && p->auth == AU_BASIC && p->nuser == 1 && !strcmp(rt_live()->users[p->user].name, "bob") && !strcmp(p->realm, "Login"));
 	CHECK((p = policy_of("ans.io")) && p->auth == AU_DENY);  /* another namespace's Secret */
 	CHECK((p = policy_of("abad.io")) && p->auth == AU_DENY); /* unknown auth-secret-type */
-	CHECK((p = policy_of("aurl.io")) && p->auth == AU_DENY); /* auth-url: not implemented, fails closed */
+	CHECK((p = policy_of("aurl.io")) && p->auth == AU_OFF && p->fwd >= 0); /* forward auth, by name */
+	CHECK((p = policy_of("asnip.io")) && p->auth == AU_DENY); /* auth-snippet: not implemented, fails closed */
 	CHECK((p = policy_of("amix.io")) && p->auth == AU_DENY); /* Traefik's and nginx's at once */
 	CHECK((p = policy_of("ahf.io")) && p->auth == AU_BASIC && !strcmp(p->auth_header, "X-WebAuth-User"));
 	CHECK((p = policy_of("ahfbad.io")) && p->auth == AU_DENY);
@@ -1025,7 +1028,7 @@ TEST(test_nginx_annotations)
 	      strstr(o.p, "{annotation=\"nginx.ingress.kubernetes.io/proxy-buffering\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"traefik.frontend.passTLSCert\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"other\"} 1\n") &&
-	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"nginx.ingress.kubernetes.io/auth-url\"} 1\n"));
+	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"nginx.ingress.kubernetes.io/auth-snippet\"} 1\n"));
 	free(o.p);
 	o = (struct mx_out){NULL, 0, 0, 0};
 	mx_api(&o, 0);

@@ -76,7 +76,7 @@ struct ing_str {
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
 	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS) \
-	X(SPLIT) X(ARMS)
+	X(SPLIT) X(ARMS) X(ERROR_PAGES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -672,6 +672,7 @@ struct cf {
 		char status_ip[64];
 		char status_hostname[ING_NAME_LEN];
 		char status_service[ING_NS_LEN + ING_NAME_LEN]; /* publishedService "namespace/name" */
+		char default_backend[ING_NS_LEN + ING_NAME_LEN]; /* defaultBackend "namespace/name": own 404 and 503 */
 	} kube;
 	/* the entry points' whitelist entries and users, last: a config is
 	 * cleared up to here (cf_defaults), these pages only when used */
@@ -1585,6 +1586,7 @@ static const struct cf_key cf_keys[] = {
     {"ingressClass", CFO(kube.ingress_class), CFT_KUBERNETES, KT_STR},
     {"whitelistInvalidAllowAll", CFO(kube.whitelist_invalid_allow_all), CFT_KUBERNETES, KT_BOOL},
     {"throttleDuration", CFO(kube.throttle), CFT_KUBERNETES, KT_DUR},
+    {"defaultBackend", CFO(kube.default_backend), CFT_KUBERNETES, KT_STR},
     {"ip", CFO(kube.status_ip), CFT_KUBE_STATUS, KT_STR},
     {"hostname", CFO(kube.status_hostname), CFT_KUBE_STATUS, KT_STR},
     {"publishedService", CFO(kube.status_service), CFT_KUBE_STATUS, KT_STR},
@@ -2108,6 +2110,14 @@ cf_sticky_key(struct cf_parser *ps, struct cf *c)
 	explicit_bzero(buf, sizeof buf);
 }
 
+/* "namespace/name", each a DNS label. */
+static int
+cf_ns_name(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	return slash != NULL && cf_dns_name(s, (size_t)(slash - s), 0) == 0 && cf_dns_name(slash + 1, strlen(slash + 1), 0) == 0;
+}
+
 /* [kubernetes.ingressEndpoint], checked as the API server would check the
  * status it becomes: publishedService wins over ip and hostname, as in
  * Traefik 1.7, which refused a table with none of the three. */
@@ -2115,7 +2125,7 @@ static void
 cf_status(struct cf_parser *ps, struct cf_kube *k)
 {
 	struct ing_addr a;
-	const char *svc = k->status_service, *slash = strchr(svc, '/');
+	const char *svc = k->status_service;
 	if (svc[0] == '\0' && k->status_ip[0] == '\0' && k->status_hostname[0] == '\0')
 		cf_err(ps, "[kubernetes.ingressEndpoint]: publishedService, ip or hostname must be set");
 	if (k->status_ip[0] && ing_addr_parse_ip(&a, k->status_ip, strlen(k->status_ip)) != 0)
@@ -2126,8 +2136,7 @@ cf_status(struct cf_parser *ps, struct cf_kube *k)
 		       "goes in ip)", k->status_hostname);
 	if (svc[0] == '\0')
 		return;
-	if (slash == NULL || cf_dns_name(svc, (size_t)(slash - svc), 0) != 0 ||
-	    cf_dns_name(slash + 1, strlen(slash + 1), 0) != 0)
+	if (!cf_ns_name(svc))
 		cf_err(ps, "[kubernetes.ingressEndpoint] publishedService: \"%s\": expected \"namespace/name\" of a "
 		       "Service", svc);
 	else if (k->status_ip[0] || k->status_hostname[0])
@@ -2160,6 +2169,9 @@ cf_finish(struct cf_parser *ps)
 {
 	struct cf *c = ps->c;
 	ps->line = 0;
+	if (c->kube.default_backend[0] && !cf_ns_name(c->kube.default_backend))
+		cf_err(ps, "[kubernetes] defaultBackend: \"%s\": expected \"namespace/name\" of a Service",
+		       c->kube.default_backend);
 	if (c->n_eps == 0) { /* Traefik's default: http on :80 */
 		ing_snprintf(c->eps[0].name, sizeof c->eps[0].name, "http");
 		ing_snprintf(c->eps[0].address, sizeof c->eps[0].address, ":80");
@@ -3248,6 +3260,8 @@ struct cn {
 #define CNF_HANDSHAKE 0x0800  /* upstream: connected, its TLS handshake runs (still US_CONNECT) */
 #define CNF_SUB 0x1000       /* client: its exchange is the forward-auth request (up_fwd): the head stays in in */
 #define CNF_FWD_OK 0x2000    /* client: its head, dispatched again, passed forward auth (cn.aux: what it adds) */
+#define CNF_ERRPAGE 0x4000   /* client: its exchange fetches an error page, answered with cn.status (up_errpage) */
+#define CNF_KEEPHEAD 0x8000  /* client: the pod's request head stays in u->out until the answer's head (error pages) */
 
 struct lis {
 	int fd;
@@ -3596,6 +3610,7 @@ enum {
 	IA_NGX_CANARY_HDR_VAL, IA_NGX_CANARY_HDR_RX, IA_NGX_CANARY_COOKIE,
 	IA_AUTH_URL, IA_AUTH_TRUST, IA_AUTH_RESP_HDRS, IA_AUTH_TLS_SECRET, IA_AUTH_TLS_INSECURE, IA_NGX_AUTH_URL,
 	IA_NGX_AUTH_SIGNIN, IA_NGX_AUTH_METHOD, IA_NGX_AUTH_RESP_HDRS, IA_NGX_AUTH_REDIRECT,
+	IA_ERROR_PAGES, IA_NGX_CUSTOM_ERRORS, IA_NGX_DEFAULT_BACKEND,
 	IA_H_REQ, IA_H_RESP, IA_H_SSL_PROXY, IA_H_HSTS, IA_H_HSTS_SUB, IA_H_HSTS_PRELOAD, IA_H_FORCE_HSTS,
 	IA_H_FRAME_DENY, IA_H_FRAME_VALUE, IA_H_NOSNIFF, IA_H_XSS, IA_H_XSS_VALUE, IA_H_CSP, IA_H_REFERRER,
 	IA_H_PUBLIC_KEY, IA_H_DEV, IA_H_SSL_TEMP, IA_H_SSL_HOST, IA_H_SSL_FORCE_HOST, IA_H_ALLOWED_HOSTS,
@@ -4955,6 +4970,8 @@ static const struct js_ann js_ing_ann[] = {
     JS_T("auth-tls-insecure", IA_AUTH_TLS_INSECURE) JS_N("auth-url", IA_NGX_AUTH_URL)
     JS_N("auth-signin", IA_NGX_AUTH_SIGNIN) JS_N("auth-method", IA_NGX_AUTH_METHOD)
     JS_N("auth-response-headers", IA_NGX_AUTH_RESP_HDRS) JS_N("auth-request-redirect", IA_NGX_AUTH_REDIRECT)
+    JS_T("error-pages", IA_ERROR_PAGES) JS_N("custom-http-errors", IA_NGX_CUSTOM_ERRORS)
+    JS_N("default-backend", IA_NGX_DEFAULT_BACKEND)
 };
 static const struct js_ann js_svc_ann[] = {
     JS_T("load-balancer-method", SA_LB_METHOD) JS_T("affinity", SA_STICKINESS)
@@ -4981,14 +4998,14 @@ static const char *const js_ann_prefixes[] = {"ingress.kubernetes.io/", "traefik
  * name is "other"). README lists each with what happens instead. */
 static const char *const js_ann_unsup[] = {
     /* Traefik 1.7 (ingress.kubernetes.io/, traefik.ingress.kubernetes.io/) and ingress-nginx alike */
-    "error-pages", "pass-tls-cert",
+    "pass-tls-cert",
     "responseforwarding.flushinterval",
     /* ingress-nginx */
     "ssl-redirect", "force-ssl-redirect",
     "proxy-connect-timeout", "proxy-read-timeout", "proxy-send-timeout", "proxy-buffering",
     "configuration-snippet", "server-snippet", "custom-headers", "auth-snippet",
     "auth-tls-verify-client", "auth-tls-pass-certificate-to-upstream", "ssl-passthrough", "upstream-hash-by", "affinity",
-    "session-cookie-name", "default-backend", "custom-http-errors",
+    "session-cookie-name",
     "proxy-ssl-secret", "proxy-ssl-server-name", "load-balance", "upstream-vhost", "preserve-trailing-slash", "satisfy",
     /* the legacy traefik. labels */
     "frontend.passTLSCert", "backend.loadbalancer.stickiness.cookieName",
@@ -8048,6 +8065,21 @@ struct rt_policy { /* per Ingress */
 	int aliases;                 /* nginx's server-alias ("a, b"), or -1 */
 	int canary;                  /* nginx's canary: its struct rt_canary in ebytes, or -1 */
 	int fwd;                     /* forward auth: its struct rt_fwd in ebytes, or -1 */
+	int errp;                    /* error pages: nerrp struct rt_errpage in ebytes */
+	uint8_t nerrp;
+};
+/* An error page (rb_errpages, up_errpage): answers with a code in [lo, hi]
+ * get their body from another backend, the code kept. */
+struct rt_errpage { /* unaligned in ebytes */
+	uint16_t lo, hi;
+	uint8_t how;      /* EH_* */
+	int backend;
+	int query;        /* EH_TRAEFIK: the path asked for, "{status}" filled in (ebytes) */
+};
+enum {
+	EH_TRAEFIK, /* error-pages: GET query */
+	EH_NGINX,   /* custom-http-errors: GET / with X-Code and the rest of nginx's headers */
+	EH_DEFAULT  /* a default backend for ingressd's own 503 (and 404): the request itself, as a GET */
 };
 /* Forward auth (rb_fwd, up_fwd): Traefik's auth-type forward or nginx's
  * auth-url; strings NUL-terminated in the table's ebytes. */
@@ -8148,6 +8180,7 @@ struct rt_table {
 	struct rx_insn rx[ING_MAX_REGEX_INSNS]; /* the regexes' programs */
 	int narms;
 	struct rt_arm arms[ING_MAX_ARMS];
+	int defbe; /* [kubernetes] defaultBackend, or -1 */
 };
 
 static struct {
@@ -9837,6 +9870,118 @@ rb_canary(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	}
 }
 
+/* The backend of Service name of namespace ns at its first port (nginx's
+ * default-backend, Traefik's error-pages backend). */
+static int
+rb_svc_first(struct rt_table *t, const char *ns, const char *name)
+{
+	const struct st_svc *svc = st_find(SK_SERVICE, ns, name);
+	struct st_backend be = {"", "", svc != NULL && svc->nports > 0 ? svc->ports[0].port : 0};
+	ing_snprintf(be.svc, sizeof be.svc, "%s", name);
+	return rb_backend(t, ns, &be);
+}
+
+/* Error pages of Ingress r into pol: Traefik's error-pages (YAML, per
+ * name: status ["404", "500-599"], backend: a Service of r's namespace at
+ * its first port, query "/{status}.html"), nginx's custom-http-errors
+ * ("404,503", served by its default-backend, else [kubernetes]
+ * defaultBackend) and nginx's default-backend alone (ingressd's own 503
+ * when the Service has no ready endpoints). A bad value is logged and
+ * that Ingress has no error pages: answers go out as they are. */
+static void
+rb_errpages(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
+{
+	static const char *const keys[] = {"status", "backend", "query"};
+	static char y[ING_MAX_HEADER_ANN_BYTES + 1], json[2 * ING_MAX_HEADER_ANN_BYTES];
+	jsmntok_t tok[8 + 4 * ING_MAX_ERROR_PAGES];
+	struct rt_errpage e[ING_MAX_ERROR_PAGES];
+	struct ing_str a = g_rba.v[IA_ERROR_PAGES], item;
+	char err[160] = "", v[256], dflt[ING_NS_LEN] = "";
+	int n = 0, f[3], def = -1;
+	struct js j;
+	if (a.n > 0) { /* Traefik's */
+		memcpy(y, a.p, a.n);
+		y[a.n] = '\0';
+		if (ym_load(&j, y, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) != 0)
+			goto bad;
+		for (int k = 1, m = 0; j.t[0].type == JSMN_OBJECT && m < j.t[0].size; m++, k = js_skip(&j, k + 1)) {
+			char svc[ING_NS_LEN], q[200];
+			if (rb_ykeys(&j, k + 1, keys, 3, f, err, sizeof err) != 0)
+				goto bad;
+			if (f[1] < 0 || js_str(&j, f[1], svc, sizeof svc) <= 0 || f[0] < 0 || j.t[f[0]].type != JSMN_ARRAY) {
+				ing_snprintf(err, sizeof err, "\"%.*s\": status (a list) and backend (a Service) are needed",
+				             ING_MIN(j.t[k].end - j.t[k].start, 40), j.s + j.t[k].start);
+				goto bad;
+			}
+			q[0] = '/';
+			if (f[2] < 0 || js_str(&j, f[2], q + 1, sizeof q - 1) < 0)
+				q[1] = '\0';
+			const char *qs = q + (q[1] == '/'); /* a leading '/' forced, as Traefik */
+			int qok = 1;
+			for (const char *p = qs; *p; p++)
+				qok &= (unsigned char)*p > 0x20 && *p != 0x7f && *p != '#';
+			int be = rb_svc_first(t, r->h.ns, svc), qo = qok ? rb_ebytes(t, qs, strlen(qs) + 1) : -1;
+			if (be < 0)
+				return;
+			if (qo < 0) {
+				ing_snprintf(err, sizeof err, "query \"%s\": a path without spaces or control bytes", q);
+				goto bad;
+			}
+			for (int s = f[0] + 1, x = 0; x < j.t[f[0]].size; x++, s = js_skip(&j, s)) {
+				int64_t lo, hi;
+				char *dash;
+				if (js_str(&j, s, v, sizeof v) <= 0)
+					v[0] = '\0';
+				if ((dash = strchr(v, '-')) != NULL)
+					*dash = '\0';
+				if (rb_int(v, 100, 599, &lo) != 0 || rb_int(dash ? dash + 1 : v, lo, 599, &hi) != 0) {
+					ing_snprintf(err, sizeof err, "status: \"%.*s\" is not a code or a range (500-599)",
+					             ING_MIN(j.t[s].end - j.t[s].start, 40), j.s + j.t[s].start);
+					goto bad;
+				}
+				if (n == ING_MAX_ERROR_PAGES)
+					goto full;
+				e[n++] = (struct rt_errpage){(uint16_t)lo, (uint16_t)hi, EH_TRAEFIK, be, qo};
+			}
+		}
+		if (j.t[0].type != JSMN_OBJECT) {
+			ing_snprintf(err, sizeof err, "a mapping of names was expected");
+			goto bad;
+		}
+	}
+	if (rb_ann(IA_NGX_DEFAULT_BACKEND, dflt, sizeof dflt)[0] && (def = rb_svc_first(t, r->h.ns, dflt)) < 0)
+		return;
+	if (def < 0)
+		def = t->defbe;
+	struct ing_str rest = {rb_ann(IA_NGX_CUSTOM_ERRORS, v, sizeof v), strlen(v)};
+	while (v[0] && str_item(&rest, &item)) { /* nginx's */
+		char code[8];
+		int64_t c;
+		str_copy(code, sizeof code, item);
+		if (rb_int(code, 100, 599, &c) != 0) {
+			ing_snprintf(err, sizeof err, "custom-http-errors \"%s\": codes (\"404,503\") were expected", v);
+			goto bad;
+		}
+		if (def < 0) {
+			ing_snprintf(err, sizeof err, "custom-http-errors without default-backend or [kubernetes] defaultBackend");
+			goto bad;
+		}
+		if (n == ING_MAX_ERROR_PAGES)
+			goto full;
+		e[n++] = (struct rt_errpage){(uint16_t)c, (uint16_t)c, EH_NGINX, def, -1};
+	}
+	if (dflt[0] && n < ING_MAX_ERROR_PAGES) /* its own 503 (no endpoints); after the others, which win */
+		e[n++] = (struct rt_errpage){503, 503, EH_DEFAULT, def, -1};
+	if (n > 0 && (pol->errp = rb_ebytes(t, (const char *)e, (size_t)n * sizeof e[0])) >= 0)
+		pol->nerrp = (uint8_t)n;
+	return;
+full:
+	log_limit(LIM_ERROR_PAGES, "rb: error-page code ranges of an Ingress");
+	ing_snprintf(err, sizeof err, "more code ranges than ING_MAX_ERROR_PAGES");
+bad:
+	rb_note(r, "error pages: %s: none served", err);
+}
+
 /* Two routes for the same request: host, path and match. */
 static int
 rb_same_key(const struct rt_route *x, const struct rt_route *y)
@@ -10062,6 +10207,7 @@ rb_ingress(struct rt_table *t, struct st_ing *r, uint32_t order, uint32_t defaul
 	rb_rate_limit(t, r, pol);
 	rb_rewrite(t, r, pol);
 	rb_canary(t, r, pol);
+	rb_errpages(t, r, pol);
 	if (g_rba.v[IA_WL_XFF].n > 0)
 		rb_wl_xff(r);
 	if (r->a_rule_type[0]) {
@@ -10341,6 +10487,7 @@ rb_rebuild(void)
 	t->ncidrs = t->nusers = t->nedits = t->nrx = t->narms = 0;
 	t->nebytes = 0;
 	t->any_first = -1;
+	t->defbe = -1;
 	memset(t->hidx, 0, sizeof t->hidx);
 	memset(g_rb.bidx, 0, sizeof g_rb.bidx);
 	t->gen = rb_build_no();
@@ -10358,6 +10505,12 @@ rb_rebuild(void)
 	for (int i = -1; (ing = st_next(SK_INGRESS, &i)) != NULL;)
 		g_rb.ing_order[n++] = i;
 	str_sort(g_rb.ing_order, (size_t)n, sizeof g_rb.ing_order[0], rb_cmp_ing);
+	const char *dbe = cf_live->kube.default_backend, *slash = strchr(dbe, '/');
+	if (slash != NULL) { /* [kubernetes] defaultBackend: "namespace/name" (cf_finish) */
+		char ns[ING_NS_LEN];
+		ing_snprintf(ns, sizeof ns, "%.*s", (int)(slash - dbe), dbe);
+		t->defbe = rb_svc_first(t, ns, slash + 1);
+	}
 	for (int k = 0; k < n && g_rb.fail == NULL; k++)
 		rb_ingress(t, &g_st.ing[g_rb.ing_order[k]], (uint32_t)k, default_eps);
 
@@ -11190,7 +11343,7 @@ cl_advance(struct cn *c)
 			bf_put(&c->aux);
 			c->flags &= (uint16_t)~CNF_FWD_OK;
 		}
-		c->flags &= (uint16_t)~CNF_RESUME;
+		c->flags &= (uint16_t)~(CNF_RESUME | CNF_ERRPAGE | CNF_KEEPHEAD);
 		if (bad) {
 			log_debug("hp: conn %u: %d: %s", c->id, m->err_status, m->err);
 			rs_error(c, m->err_status, m->err_status == 431 ? RSN_HEAD_TOO_LARGE : RSN_BAD_REQUEST, m->err);
@@ -14084,6 +14237,7 @@ up_finish(struct cn *c, struct cn *u)
 }
 
 static int up_fwd_answer(struct cn *c, struct cn *u, const struct hp_msg *rm, size_t hl); /* forward auth, below */
+static int up_errpage_pod(struct cn *c, struct cn *u, int st); /* error pages, below */
 static int up_fwd_reparse(struct cn *c);
 
 /* The exchange failed. Before a response head went out the client gets
@@ -14091,6 +14245,10 @@ static int up_fwd_reparse(struct cn *c);
 static void
 up_fail(struct cn *c, struct cn *u, int status, enum rsn r, const char *why)
 {
+	if (c->flags & CNF_ERRPAGE) { /* the page failed: ingressd answers the original code */
+		c->flags &= (uint16_t)~CNF_ERRPAGE;
+		status = c->status;
+	}
 	/* a cut after the head was sent is a network error too */
 	up_outcome(c, (c->xflags & XF_HEAD_SENT) ? 502 : status);
 	if (u != NULL) {
@@ -14174,12 +14332,17 @@ up_response_head(struct cn *c, struct cn *u)
 			c->xflags |= XF_DECHUNK | XF_CLOSE;
 		if (!(c->flags & CNF_KEEPALIVE) || (c->flags & CNF_DRAIN) || !(c->xflags & XF_REQ_DONE))
 			c->xflags |= XF_CLOSE;
-		c->status = (uint16_t)st;
+		if ((c->flags & CNF_KEEPHEAD) && up_errpage_pod(c, u, st))
+			return ING_ERR;
+		int page = (c->flags & CNF_ERRPAGE) != 0; /* an error page goes out with the code it replaces */
+		if (!page)
+			c->status = (uint16_t)st;
 		size_t before = bf_len(c->out); /* a 1xx head may be waiting */
 		const struct rt_table *t = NULL;
 		const struct rt_policy *pol = up_pol(c, &t);
-		int e = bf_lit(c->out, "HTTP/1.1 ") || bf_uint(c->out, (uint64_t)st) || bf_lit(c->out, " ") ||
-		        bf_str(c->out, m.reason) || bf_lit(c->out, "\r\n");
+		const char *reason = page ? rs_reason(c->status) : NULL;
+		int e = bf_lit(c->out, "HTTP/1.1 ") || bf_uint(c->out, c->status) || bf_lit(c->out, " ") ||
+		        (reason ? bf_append(c->out, reason, strlen(reason)) : bf_str(c->out, m.reason)) || bf_lit(c->out, "\r\n");
 		for (int i = 0; i < m.nh && !e; i++) {
 			const struct hp_hdr *h = &m.h[i];
 			if ((up_drop_header(h, &m, 0) && !(upgrade && h->id == HH_UPGRADE)) ||
@@ -14400,7 +14563,7 @@ up_reads(struct cn *c, struct cn *u, int tunnel, int *progress, int *cprog, int 
 		r = (int)cn_fill(u);
 		if (r > 0) {
 			u->xflags |= XF_GOT;
-			if (bf_len(u->out) == 0)
+			if (bf_len(u->out) == 0 && !(c->flags & CNF_KEEPHEAD))
 				bf_put(&u->out); /* a head kept for a replay */
 			*progress = *uprog = 1;
 		} else if (r == 0) {
@@ -14522,7 +14685,8 @@ up_pump(struct cn *c)
 		 * sent again keeps it until the response starts (up_retry) */
 		if (bf_len(u->out) > 0) {
 			size_t before = bf_len(u->out);
-			int replay = (u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && !(u->xflags & XF_GOT);
+			int replay = ((u->xflags & XF_REUSED) && (c->xflags & XF_REPLAY) && !(u->xflags & XF_GOT)) ||
+			             (c->flags & CNF_KEEPHEAD);
 			if ((r = replay ? cn_write_out(u) : cn_flush(u)) < 0)
 				goto upstream_error;
 			if (bf_len(u->out) < before)
@@ -15121,6 +15285,132 @@ up_fwd_answer(struct cn *c, struct cn *u, const struct hp_msg *rm, size_t hl)
 	return ING_ERR;
 }
 
+/* ---- error pages: Traefik's error-pages, nginx's custom-http-errors and
+ * default backends ----
+ * An answer with a matching code - the pod's, before any of it went out,
+ * or ingressd's own 503 (no endpoints) and 404 (no route) - is replaced
+ * by a GET to the error page's backend, whose answer the client gets
+ * with the original code. That exchange is never replaced again; if it
+ * fails, ingressd answers the original code itself. */
+
+/* Policy pol's error page for code st (own: ingressd's own answer), or
+ * NULL. The first that matches, in the Ingress's order. */
+static const struct rt_errpage *
+up_errpage_of(const struct rt_table *t, const struct rt_policy *pol, int st, int own, struct rt_errpage *e)
+{
+	for (int i = 0; pol != NULL && i < pol->nerrp; i++) {
+		memcpy(e, t->ebytes + pol->errp + (size_t)i * sizeof *e, sizeof *e);
+		if (st >= e->lo && st <= e->hi && (own || e->how != EH_DEFAULT))
+			return e;
+	}
+	return NULL;
+}
+
+/* The error page's request, from request head hm: GET the page (Traefik's
+ * query, "{status}" filled in; nginx's "/", with X-Code and the rest; a
+ * default backend: the request's own target), hm's headers but the
+ * hop-by-hop and framing ones. */
+static int
+up_errpage_head(struct bf *o, const struct hp_msg *hm, const struct rt_table *t, const struct rt_errpage *e, int st,
+                const struct rt_policy *pol)
+{
+	static const char *const ngx[] = {"x-code", "x-format", "x-original-uri", "x-namespace", "x-ingress-name"};
+	char code[8];
+	struct ing_str cs = {code, (size_t)ing_snprintf(code, sizeof code, "%d", st)};
+	int e_ = bf_lit(o, "GET ");
+	if (e->how == EH_TRAEFIK)
+		for (const char *q = t->ebytes + e->query; *q && !e_; q++)
+			e_ = strncmp(q, "{status}", 8) == 0 ? (q += 7, bf_str(o, cs)) : bf_append(o, q, 1);
+	else
+		e_ = e_ || bf_str(o, e->how == EH_NGINX ? STR_LIT("/") : hm->target);
+	e_ = e_ || bf_lit(o, " HTTP/1.1\r\n");
+	for (int i = 0; i < hm->nh && !e_; i++) {
+		int k = 0;
+		while (e->how == EH_NGINX && k < 5 && !str_ieq(hm->h[i].name, ngx[k]))
+			k++;
+		if (!up_drop_header(&hm->h[i], hm, 0) && (e->how != EH_NGINX || k == 5))
+			e_ = bf_hdr(o, hm->h[i].name, hm->h[i].value);
+	}
+	if (!e_ && e->how == EH_NGINX && pol != NULL)
+		e_ = bf_hdr(o, STR_LIT("X-Code"), cs) || bf_hdr(o, STR_LIT("X-Format"), hp_header(hm, "accept")) ||
+		     bf_hdr(o, STR_LIT("X-Original-URI"), hm->target) ||
+		     bf_hdr(o, STR_LIT("X-Namespace"), (struct ing_str){pol->ns, strlen(pol->ns)}) ||
+		     bf_hdr(o, STR_LIT("X-Ingress-Name"), (struct ing_str){pol->name, strlen(pol->name)});
+	return e_ || bf_lit(o, "\r\n");
+}
+
+/* Client c's answer `st` comes from error page e: its request (from head
+ * hm; consume: hm is c's own, still in c->in) goes out. 0, or ING_ERR when
+ * the page cannot be asked for (the caller answers st itself). */
+static int
+up_errpage(struct cn *c, const struct hp_msg *hm, const struct rt_table *t, const struct rt_policy *pol,
+           const struct rt_errpage *e, int st, int consume)
+{
+	const struct rt_backend *b = &t->backends[e->backend];
+	struct up_tls tl = {-1, NULL};
+	const char *why;
+	int s = 503, cookie;
+	struct cn *u = b->nsrv > 0 ? up_get(c, &t->servers[b->srv + lb_pick(t, b, NULL, -1, &cookie)].addr, &tl, &s, &why)
+	                          : NULL;
+	int bad = u != NULL && u->out == NULL && (u->out = bf_get()) == NULL;
+	if (u != NULL && !bad) {
+		u->out->r = u->out->w = 0;
+		bad = up_errpage_head(u->out, hm, t, e, st, pol) != 0;
+	}
+	if (bad) {
+		cn_unpair(c);
+		cn_close(u, "error page request too large");
+		u = NULL;
+	}
+	if (u == NULL)
+		return ING_ERR;
+	if (consume) { /* its body, unread, ends the connection after the page */
+		c->in->r += (uint32_t)hm->head_len;
+		if (hm->clen > 0 || hm->chunked)
+			c->flags &= (uint16_t)~CNF_KEEPALIVE;
+	}
+	c->flags = (uint16_t)((c->flags | CNF_ERRPAGE) & ~(CNF_KEEPHEAD | CNF_WANT_READ | CNF_WANT_WRITE));
+	c->xflags = (uint16_t)((c->xflags & (XF_SSL | XF_CORS | XF_EDITS | XF_CLOSE)) | XF_REQ_DONE | XF_REPLAY);
+	c->status = (uint16_t)st;
+	c->srv = -1;
+	c->fwd = 0;
+	c->retries = 0;
+	c->deadline = 0;
+	hp_body_init(&c->rx, HB_NONE, 0);
+	cn_set_state(c, CS_PROXY);
+	up_pump(c);
+	return 0;
+}
+
+/* The pod answered client c's body-less request with code st: its error
+ * page instead, when the route has one (the pod's request head, kept in
+ * u->out, gives the page's). 1 when the page is on its way. */
+static int
+up_errpage_pod(struct cn *c, struct cn *u, int st)
+{
+	static struct hp_msg hm;
+	struct rt_errpage e;
+	size_t scan = 0;
+	const struct rt_table *t = NULL;
+	const struct rt_policy *pol = up_pol_of(c, &t);
+	c->flags &= (uint16_t)~CNF_KEEPHEAD;
+	if (up_errpage_of(t, pol, st, 0, &e) == NULL || u->out == NULL) {
+		if (bf_len(u->out) == 0)
+			bf_put(&u->out);
+		return 0;
+	}
+	ssize_t hl = hp_scan_head(u->out->d, u->out->w, &scan);
+	if (hl <= 0 || hp_parse_request(&hm, u->out->d, (size_t)hl) != 0)
+		return 0;
+	up_outcome(c, st); /* the pod's answer counts for its balancer and breaker */
+	c->xflags &= (uint16_t)~XF_COOKIE;
+	cn_unpair(c);
+	cn_close(u, "answer replaced by an error page");
+	if (up_errpage(c, &hm, t, pol, &e, st, 0) != 0)
+		up_fail(c, NULL, st, RSN_UPSTREAM_ERROR, "error page backend unavailable");
+	return 1;
+}
+
 /* The route's policy, in order: the secure options (up_secure), the
  * whitelists, nginx's limits (503, as nginx), CORS, basic auth (who[1]),
  * an unsupported pod protocol. 0 to go on, ING_ERR when answered. */
@@ -15198,8 +15488,10 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	if (up_entry(c, m, ep, &client, who) != 0)
 		return;
 	const struct rt_route *rt = t != NULL ? rt_lookup(t, host, mp, ml, ep) : NULL;
-	if (rt == NULL) {
-		rs_error(c, 404, RSN_NO_ROUTE, "no route");
+	if (rt == NULL) { /* [kubernetes] defaultBackend answers it, else ingressd */
+		struct rt_errpage d = {404, 404, EH_DEFAULT, t ? t->defbe : -1, -1};
+		if (d.backend < 0 || up_errpage(c, m, t, NULL, &d, 404, 1) != 0)
+			rs_error(c, 404, RSN_NO_ROUTE, "no route");
 		return;
 	}
 	if (rt->canon) { /* nginx's from-to-www-redirect: the other name moves to the rule's, port kept */
@@ -15231,10 +15523,18 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	struct up_tls tl = {-1, NULL};
 	if (pol->proto == PR_HTTPS || (pol->proto == PR_AUTO && b->auto_https))
 		tl = (struct up_tls){pol->pod_ctx, up_tls_name(t, b, pol, host)};
-	if (b->nsrv == 0) {
-		log_debug("up: %s: 503: %s", b->key, b->why ? b->why : "no server");
-		rs_error(c, 503, RSN_NO_SERVER, b->why);
+	if (b->nsrv == 0) { /* an error page or a default backend answers it, else ingressd */
+		struct rt_errpage d = {503, 503, EH_DEFAULT, t->defbe, -1}, pe;
+		const struct rt_errpage *e = up_errpage_of(t, pol, 503, 1, &pe);
+		if ((e == NULL && d.backend < 0) || up_errpage(c, m, t, pol, e ? e : &d, 503, 1) != 0)
+			rs_error(c, 503, RSN_NO_SERVER, b->why);
 		return;
+	}
+	if (pol->nerrp && m->clen <= 0 && !m->chunked) { /* its pod's answer may be replaced: the head is kept */
+		c->flags |= CNF_KEEPHEAD;
+		c->pol = rt->policy;
+		c->tgen = t->gen;
+		c->pol_key = st_hash(pol->ns, pol->name);
 	}
 	/* the path the pod sees: normalized, the matched prefix stripped, or
 	 * rewritten (up_rewrite) */

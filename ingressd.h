@@ -170,6 +170,9 @@
 #ifndef ING_MAX_ARMS
 #define ING_MAX_ARMS 1024 /* those Services over all split routes (12 B each, x2) */
 #endif
+#ifndef ING_MAX_ERROR_PAGES
+#define ING_MAX_ERROR_PAGES 16 /* error-page code ranges of one Ingress */
+#endif
 #ifndef ING_MAX_BREAKERS
 #define ING_MAX_BREAKERS 128 /* backends with a circuit breaker (~15 KB each) */
 #endif

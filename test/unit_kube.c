@@ -1015,16 +1015,16 @@ TEST(test_nginx_annotations)
 	CHECK(ri && !strcmp(st_ing_secret(ri, &it), "map"));
 
 	/* annotations ingressd does not implement: kept, named, counted */
-	ingress("a", "unsup", "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/error-pages\":\"/\"," NGX "proxy-buffering\":\"on\","
+	ingress("a", "unsup", "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/pass-tls-cert\":\"/\"," NGX "proxy-buffering\":\"on\","
 	        "\"traefik.frontend.passTLSCert\":\"x\",\"ingress.kubernetes.io/made-up\":\"1\",\"example.com/mine\":\"1\"",
 	        RULE("unsup.io", PATH("/", "Prefix", "s1", 80)));
 	rb_rebuild();
 	ri = st_find(SK_INGRESS, "a", "unsup");
-	CHECK(ri && ri->nunsup == 4 && !strcmp(st_note(ri->unsup), "ingress.kubernetes.io/error-pages, nginx.ingress.kubernetes.io/"
+	CHECK(ri && ri->nunsup == 4 && !strcmp(st_note(ri->unsup), "ingress.kubernetes.io/pass-tls-cert, nginx.ingress.kubernetes.io/"
 	                                                "proxy-buffering, traefik.frontend.passTLSCert, ingress.kubernetes.io/made-up"));
 	struct mx_out o = {NULL, 0, 0, 0};
 	mx_metrics(&o);
-	CHECK(o.p && strstr(o.p, "ingressd_annotations_unsupported{annotation=\"ingress.kubernetes.io/error-pages\"} 1\n") &&
+	CHECK(o.p && strstr(o.p, "ingressd_annotations_unsupported{annotation=\"ingress.kubernetes.io/pass-tls-cert\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"nginx.ingress.kubernetes.io/proxy-buffering\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"traefik.frontend.passTLSCert\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"other\"} 1\n") &&
@@ -1032,7 +1032,7 @@ TEST(test_nginx_annotations)
 	free(o.p);
 	o = (struct mx_out){NULL, 0, 0, 0};
 	mx_api(&o, 0);
-	CHECK(o.p && strstr(o.p, "\"unsupportedAnnotations\":[\"ingress.kubernetes.io/error-pages\",\"nginx.ingress.kubernetes.io/"
+	CHECK(o.p && strstr(o.p, "\"unsupportedAnnotations\":[\"ingress.kubernetes.io/pass-tls-cert\",\"nginx.ingress.kubernetes.io/"
 	                         "proxy-buffering\",\"traefik.frontend.passTLSCert\",\"ingress.kubernetes.io/made-up\"]"));
 	free(o.p);
 	/* a long list is cut, its count kept */

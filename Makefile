@@ -93,7 +93,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
               -DING_MAX_EXTERNAL_NAMES=2 -DING_MAX_STATUS_QUEUE=4 -DING_MAX_NOTES=6
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNITS = unit_core unit_kube unit_auth
+UNITS = unit_core unit_kube unit_auth unit_snap
 UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/fmt.c port/tls_bearssl.c port/tls_common.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)

@@ -5902,7 +5902,7 @@ js_secret(struct js *j, int obj)
 #define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
 #define KW_RESOLVE_POLL_MS 50     /* the API server's name being resolved: look again */
 #define KW_SNAP_MIN_MS 1000       /* snapshots: at most one a second */
-#define KW_SNAP_RETRY_MS 60000    /* ... after a failed write */
+#define KW_SNAP_RETRY_MS 60000    /* ... after a failed one */
 #define KW_SNAP_REFRESH_MS 3600000 /* ... and one this often, so a quiet cluster's is never too old */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -7504,14 +7504,13 @@ kw_snap_write(void)
 	char err[ING_ERR_LEN];
 	int64_t wall = port_wall_s();
 	size_t n = st_snap(kw_snap_buf, ING_MAX_SNAPSHOT_BYTES, kw_select(), wall);
+	g_kw.snap_due = 0; /* failed: again after the next build, or the hour */
 	g_kw.snap_next = g.now + KW_SNAP_RETRY_MS;
 	if (n == 0) {
-		g_kw.snap_due = 0; /* until the store changes */
 		log_limit(LIM_SNAPSHOT_BYTES, "kw: snapshot bytes (not written)");
 	} else if (port_write_file(cf_live->kube.snapshot, kw_snap_buf, n, err, sizeof err) != 0) {
 		log_warnx("kw: snapshot: %s; the previous one stays", err);
 	} else {
-		g_kw.snap_due = 0;
 		g_kw.snap_next = g.now + KW_SNAP_MIN_MS;
 		g_kw.snap_ok = g.now;
 		g_kw.snap_wall = wall;

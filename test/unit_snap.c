@@ -272,9 +272,11 @@ TEST(test_file)
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/snap", dir);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	snprintf(conf2, sizeof conf2, "%s[kubernetes]\nsnapshotFile = \"%s\"\nsnapshotMaxAge = \"1h\"\n", conf, path);
+	snprintf(conf2, sizeof conf2, "%s[kubernetes]\nsnapshotFile = \"%s\"\nsnapshotMaxAge = \"1h\"\nsnapshotDeadline = \"250ms\"\n",
+	         conf, path);
 	fill();
 	setup(conf2);
+	CHECK(ut_cf.kube.snap_wait == 250 && ut_cf.kube.snap_age == 3600000 && !strcmp(ut_cf.kube.snapshot, path));
 	fill(); /* again, under conf2 */
 	setup(conf2);
 	list(SK_INGRESS, ING("auth", "\"ingress.kubernetes.io/auth-type\":\"basic\",\"ingress.kubernetes.io/auth-secret\":\"pw\"",
@@ -304,7 +306,7 @@ TEST(test_file)
 		if (mock_faults == before)
 			break; /* no step left to fail: written */
 		faults++;
-		CHECK(g_kw.snap_due && g_kw.snap_next == g.now + KW_SNAP_RETRY_MS);
+		CHECK(!g_kw.snap_due && g_kw.snap_next == g.now + KW_SNAP_RETRY_MS && !kw_snap_want());
 		CHECK(same_file(path, first, n1) && access(tmp, F_OK) != 0);
 	}
 	mock_fail_after = -1;

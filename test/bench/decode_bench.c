@@ -163,7 +163,7 @@ main(int argc, char **argv)
 	st_init();
 	memset(&g_kw, 0, sizeof g_kw);
 	for (int i = 0; i < SK__COUNT; i++)
-		g_kw.api[i] = kw_api_first[i];
+		g_kw.api[i] = kw_api_first(i);
 	g_rb.live = -1;
 
 	for (; ai < argc; ai++) {
@@ -182,7 +182,7 @@ main(int argc, char **argv)
 		}
 		static const struct {
 			const char *name, *resource;
-			int kind, api_offset; /* from kw_api_first[kind] */
+			int kind, api_offset; /* from kw_api_first(kind) */
 		} kinds[] = {
 		    {"ingress", "ingresses", SK_INGRESS, 0},       {"service", "services", SK_SERVICE, 0},
 		    {"endpointslice", "endpointslices", SK_ENDPOINTS, 0}, {"endpoints", "endpoints", SK_ENDPOINTS, 2},
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 		for (size_t k = 0; k < ING_ARRAY_LEN(kinds); k++)
 			if (strcmp(kname, kinds[k].name) == 0) {
 				kind = kinds[k].kind;
-				api = kw_api_first[kind] + kinds[k].api_offset;
+				api = kw_api_first(kind) + kinds[k].api_offset;
 				if (strcmp(kw_apis[api].resource, kinds[k].resource) != 0) {
 					fprintf(stderr, "decode_bench: kw_apis changed; update decode_bench.c\n");
 					return 2;

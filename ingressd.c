@@ -4400,7 +4400,7 @@ st_snap_load(const unsigned char *buf, size_t n, uint32_t fp, int64_t oldest, in
 	if (n < sizeof *h + ST_SNAP_SUM || memcmp(h->magic, ST_SNAP_MAGIC, sizeof h->magic) != 0 || h->len != n ||
 	    st_snap_sum(buf, n - ST_SNAP_SUM, sum) != 0 || memcmp(sum, end, sizeof sum) != 0)
 		return ING_ERR;
-	*why = "another build's, or of other namespaces, labelselector or ingressClass";
+	*why = "of another build, or other namespaces/labelselector/ingressClass";
 	if (h->fp != (st_snap_fp() ^ fp))
 		return ING_ERR;
 	*why = "older than snapshotMaxAge (or the clock is behind)";
@@ -15477,9 +15477,9 @@ mx_metrics_state(struct mx_out *o)
 	mx_printf(o, "# HELP ingressd_store_objects Objects in the store, by kind.\n# TYPE ingressd_store_objects gauge\n");
 	for (int k = 0; k < SK__COUNT; k++)
 		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
-	mx_printf(o, "# HELP ingressd_snapshot_stale Serving the snapshot: nothing listed yet (1).\n"
+	mx_printf(o, "# HELP ingressd_snapshot_stale Serving the snapshot (1).\n"
 	             "# TYPE ingressd_snapshot_stale gauge\ningressd_snapshot_stale %d\n"
-	             "# HELP ingressd_snapshot_age_seconds Its age, or the last written's (-1: none).\n"
+	             "# HELP ingressd_snapshot_age_seconds Of that, or the last written (-1: none).\n"
 	             "# TYPE ingressd_snapshot_age_seconds gauge\ningressd_snapshot_age_seconds %" PRId64 "\n",
 	          g_kw.snap_stale, g_kw.snap_wall ? port_wall_s() - g_kw.snap_wall : -1);
 	mx_printf(o, "# HELP ingressd_watch_synced Every stream of the kind completed its first list (1).\n"
@@ -15728,9 +15728,9 @@ mx_api(struct mx_out *o, int wrap)
 	}
 	/* the address the Ingress status publishes (null: none known) */
 	const struct cf_kube *k = &cf_live->kube;
-	const char *st = kw_stale();
-	mx_printf(o, "],\"staleSince\":%s%s%s", st ? "\"" : "null", st ? st : "", st ? "\"" : "");
-	mx_printf(o, ",\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	const char *st = kw_stale(); /* serving the snapshot: since when */
+	mx_printf(o, "],\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	          st ? "\"" : "null", st ? st : "", st ? "\"" : "",
 	          k->status_service[0] ? "publishedService " : k->status_set ? "ip/hostname" : "none", k->status_service,
 	          g_kw.status.known ? "[" : "null", g_kw.status.known ? g_kw.status.want : "", g_kw.status.known ? "]" : "",
 	          g_kw.status.nq, wrap ? "}" : "");

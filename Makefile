@@ -93,7 +93,7 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
               -DING_MAX_EXTERNAL_NAMES=2 -DING_MAX_STATUS_QUEUE=4 -DING_MAX_NOTES=6
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNITS = unit_core unit_kube unit_auth
+UNITS = unit_core unit_kube unit_auth unit_snap
 UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/fmt.c port/tls_bearssl.c port/tls_common.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
@@ -105,7 +105,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # replay mode (gcc + ASan) so `make test` replays every corpus.
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port; fuzz_dns includes port/posix.c (the resolver's parsers).
-FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex dns
+FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex dns snap
 FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c \
             port/tls_common.c port/posix.c Makefile
 FUZZ_PORT_conf = port/mock.c port/tls_none.c
@@ -120,6 +120,7 @@ FUZZ_PORT_yaml = $(FUZZ_PORT_conf)
 FUZZ_PORT_regex = $(FUZZ_PORT_conf)
 FUZZ_PORT_access = port/mock.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_proxy = $(FUZZ_PORT_access)
+FUZZ_PORT_snap = $(FUZZ_PORT_access)
 
 build/test/replay_%: test/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	mkdir -p build/test

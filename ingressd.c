@@ -76,7 +76,7 @@ struct ing_str {
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
 	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS) \
-	X(SPLIT) X(ARMS) X(ERROR_PAGES)
+	X(SPLIT) X(ARMS) X(ERROR_PAGES) X(SNAPSHOT_BYTES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -667,6 +667,9 @@ struct cf {
 		char ingress_class[64];
 		int whitelist_invalid_allow_all;
 		uint64_t throttle; /* coalescing window for rebuilds, ms */
+		char snapshot[256];  /* snapshotFile: the store's last good state ("" = none) */
+		uint64_t snap_wait;  /* snapshotDeadline: the first list's time before it is used, ms */
+		uint64_t snap_age;   /* snapshotMaxAge: an older one is not used, ms */
 		/* [kubernetes.ingressEndpoint]: what the Ingress status publishes */
 		int status_set;
 		char status_ip[64];
@@ -701,6 +704,8 @@ cf_defaults(struct cf *c)
 	c->max_idle_per_host = 200;
 	c->rl_v6_prefix = 64;
 	c->kube.throttle = 100;
+	c->kube.snap_wait = 1000;
+	c->kube.snap_age = 7 * 24 * 3600 * 1000ull;
 }
 
 /* Parser state. */
@@ -1587,6 +1592,9 @@ static const struct cf_key cf_keys[] = {
     {"whitelistInvalidAllowAll", CFO(kube.whitelist_invalid_allow_all), CFT_KUBERNETES, KT_BOOL},
     {"throttleDuration", CFO(kube.throttle), CFT_KUBERNETES, KT_DUR},
     {"defaultBackend", CFO(kube.default_backend), CFT_KUBERNETES, KT_STR},
+    {"snapshotFile", CFO(kube.snapshot), CFT_KUBERNETES, KT_STR},
+    {"snapshotDeadline", CFO(kube.snap_wait), CFT_KUBERNETES, KT_DUR},
+    {"snapshotMaxAge", CFO(kube.snap_age), CFT_KUBERNETES, KT_DUR},
     {"ip", CFO(kube.status_ip), CFT_KUBE_STATUS, KT_STR},
     {"hostname", CFO(kube.status_hostname), CFT_KUBE_STATUS, KT_STR},
     {"publishedService", CFO(kube.status_service), CFT_KUBE_STATUS, KT_STR},
@@ -4247,6 +4255,176 @@ st_secret_data(const struct st_secret *s, const char *key, size_t *len)
 	return NULL;
 }
 
+/* ---- the snapshot (issue 21): the store as a file, to serve from after a
+ * restart while the API server is away ----
+ * The store's own arrays: each pool's state and records (the sub-record
+ * pools too) up to its high-water mark, then the hash indexes. Plain data,
+ * chained by index; the one pointer, a Secret's reason for being
+ * unreadable, is set again on loading. Runs of zero bytes, most of every
+ * record, become a zero and the run's length. A header comes first (magic,
+ * a fingerprint, when it was written, the body's length) and a SHA-256 of
+ * all the rest last, so a truncated, corrupted or foreign file is refused
+ * whole. The fingerprint is of the format version, ING_VERSION and the
+ * record sizes (only a build like the one that wrote it reads it), mixed
+ * with the caller's of what was watched. The checksum is the trust
+ * boundary: loading bounds what it copies, but a body that passes it is
+ * ingressd's own. Every object loaded is marked as of no list yet, so the
+ * first relist replaces them all (st_sweep). */
+#define ST_SNAP_MAGIC "ingsnap\n"
+#define ST_SNAP_VERSION 1
+#define ST_SNAP_SUM 32 /* the SHA-256 at the end */
+struct st_snap_head {
+	char magic[8];
+	uint32_t fp, pad; /* st_snap_fp() ^ the caller's fingerprint of what it watched */
+	int64_t wall;     /* written, seconds since the epoch */
+	uint64_t len;     /* of the whole file */
+};
+_Static_assert(offsetof(struct st_pool, used) == offsetof(struct st_pool, free_head) + 2 * sizeof(int),
+               "a snapshot holds free_head, hwm and used as one run");
+static struct st_pool *const st_pools[] = {&g_st.pool[SK_INGRESS], &g_st.pool[SK_SERVICE], &g_st.pool[SK_ENDPOINTS],
+                                           &g_st.pool[SK_SECRET], &g_st.p_path, &g_st.p_tlsh, &g_st.p_cidr,
+                                           &g_st.p_note, &g_st.p_addr};
+#define ST_SNAP_IDX_BYTES (sizeof g_st.idx_ing + sizeof g_st.idx_svc + sizeof g_st.idx_eps + sizeof g_st.idx_sec)
+#define ST_SNAP_IDX g_st.idx_ing, ST_SNAP_IDX_BYTES /* idx_ing .. idx_sec, one after the other */
+
+#define ST_SNAP_SIZES                                                                                         \
+	(uint32_t)(((((((((ST_SNAP_VERSION * 31 + sizeof(struct st_ing)) * 31 + sizeof(struct st_svc)) * 31 +         \
+	                  sizeof(struct st_eps)) * 31 + sizeof(struct st_secret)) * 31 + sizeof(struct st_path)) * 31 + \
+	               sizeof(struct st_tlshost)) * 31 + sizeof(struct st_cidr)) * 31 + sizeof(struct st_note)) * 31 +  \
+	           sizeof(struct st_addr) + ST_SNAP_IDX_BYTES)
+#define st_snap_fp() (str_fnv_z(FNV_SEED, ING_VERSION) ^ ST_SNAP_SIZES)
+
+/* SHA-256 of buf[0..n) into out; ING_ERR without one (TLS=none). */
+static int
+st_snap_sum(const unsigned char *buf, size_t n, unsigned char *out)
+{
+	struct ing_hash hs;
+	if (tls_hash_init(&hs, ING_HASH_SHA256) != 0)
+		return ING_ERR;
+	tls_hash_update(&hs, buf, n);
+	tls_hash_out(&hs, out);
+	return 0;
+}
+
+/* n bytes at src, zero runs cut, onto buf[*len] (cap); *len past cap when full. */
+static void
+st_snap_put(unsigned char *buf, size_t *len, size_t cap, const void *src, size_t n)
+{
+	const unsigned char *s = src;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i++], z = 0;
+		if (*len + 2 > cap) {
+			*len = cap + 1;
+			return;
+		}
+		while (c == 0 && z < 255 && i < n && s[i] == 0)
+			z++, i++;
+		buf[(*len)++] = c;
+		if (c == 0)
+			buf[(*len)++] = z;
+	}
+}
+
+/* The inverse: exactly n bytes into dst, or ING_ERR. */
+static int
+st_snap_get(const unsigned char **pp, const unsigned char *end, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *p = *pp;
+	for (size_t o = 0; o < n;) {
+		if (p >= end)
+			return ING_ERR;
+		if ((d[o++] = *p++) == 0) {
+			if (p >= end || *p > n - o)
+				return ING_ERR;
+			memset(d + o, 0, *p);
+			o += *p++;
+		}
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The store into buf (8-aligned): the snapshot's length, or 0 when it does
+ * not fit cap. */
+static size_t
+st_snap(unsigned char *buf, size_t cap, uint32_t fp, int64_t wall)
+{
+	struct st_snap_head *h = (struct st_snap_head *)buf;
+	size_t n = sizeof *h;
+	for (size_t i = 0; i < ING_ARRAY_LEN(st_pools); i++) {
+		const struct st_pool *p = st_pools[i];
+		st_snap_put(buf, &n, cap, &p->free_head, 3 * sizeof(int));
+		st_snap_put(buf, &n, cap, p->base, (size_t)p->hwm * p->size);
+	}
+	st_snap_put(buf, &n, cap, ST_SNAP_IDX);
+	if (n + ST_SNAP_SUM > cap)
+		return 0;
+	*h = (struct st_snap_head){ST_SNAP_MAGIC, st_snap_fp() ^ fp, 0, wall, n + ST_SNAP_SUM};
+	st_snap_sum(buf, n, buf + n);
+	return n + ST_SNAP_SUM;
+}
+
+/* Wipes the pools (a Secret's unused data stays zero) and empties the store. */
+static void
+st_wipe(void)
+{
+	for (size_t i = 0; i < ING_ARRAY_LEN(st_pools); i++)
+		memset(st_pools[i]->base, 0, (size_t)st_pools[i]->hwm * st_pools[i]->size);
+	st_init();
+}
+
+/* A snapshot into the empty store, unless it was written before oldest or
+ * after newest. 0 (*wall: when it was written), or ING_ERR with *why and
+ * the store empty: never half-loaded. */
+static int
+st_snap_load(const unsigned char *buf, size_t n, uint32_t fp, int64_t oldest, int64_t newest, int64_t *wall,
+             const char **why)
+{
+	const struct st_snap_head *h = (const struct st_snap_head *)buf;
+	const unsigned char *p = buf + sizeof *h, *end = buf + n - ST_SNAP_SUM;
+	unsigned char sum[ST_SNAP_SUM];
+	*why = "corrupted, truncated or not a snapshot";
+	if (n < sizeof *h + ST_SNAP_SUM || memcmp(h->magic, ST_SNAP_MAGIC, sizeof h->magic) != 0 || h->len != n ||
+	    st_snap_sum(buf, n - ST_SNAP_SUM, sum) != 0 || memcmp(sum, end, sizeof sum) != 0)
+		return ING_ERR;
+	*why = "of another build, or other namespaces/labelselector/ingressClass";
+	if (h->fp != (st_snap_fp() ^ fp))
+		return ING_ERR;
+	*why = "older than snapshotMaxAge (or the clock is behind)";
+	if (h->wall < oldest || h->wall > newest)
+		return ING_ERR;
+	*why = "malformed";
+	for (size_t i = 0; i < ING_ARRAY_LEN(st_pools); i++) {
+		struct st_pool *sp = st_pools[i];
+		int v[3]; /* free_head, hwm, used */
+		if (st_snap_get(&p, end, v, sizeof v) != 0 || v[1] < 0 || v[1] > sp->cap)
+			goto bad;
+		memcpy(&sp->free_head, v, sizeof v); /* first: st_wipe clears up to hwm */
+		if (st_snap_get(&p, end, sp->base, (size_t)v[1] * sp->size) != 0)
+			goto bad;
+	}
+	if (st_snap_get(&p, end, ST_SNAP_IDX) != 0 || p != end)
+		goto bad;
+	for (int k = 0; k < SK__COUNT; k++) {
+		struct st_hdr *r;
+		g_st.count[k] = g_st.pool[k].used;
+		for (int i = -1; (r = st_next((enum st_kind)k, &i)) != NULL;) {
+			r->mark = 0; /* no list carried it yet */
+			r->logged = r->logged_conflict = 0;
+			if (k == SK_SECRET && ((struct st_secret *)r)->bad != NULL)
+				((struct st_secret *)r)->bad = "unreadable before the restart";
+		}
+	}
+	g_st.changes++;
+	g_st.ing_changes++;
+	*wall = h->wall;
+	return 0;
+bad:
+	st_wipe();
+	return ING_ERR;
+}
+
 /* ===== 6. JSON decoding ========================================== js_ ym_
  * jsmn (static, strict, parent links) over one API object or watch event
  * at a time; values are decoded into the store's spare records and never
@@ -5724,6 +5902,9 @@ js_secret(struct js *j, int obj)
 #define KW_OUTAGE_MS 5000         /* failing this long: relist rather than re-watch */
 #define KW_MISS_MS 60000          /* a Secret a fetch did not bring: not fetched again before */
 #define KW_RESOLVE_POLL_MS 50     /* the API server's name being resolved: look again */
+#define KW_SNAP_MIN_MS 1000       /* snapshots: at most one a second */
+#define KW_SNAP_RETRY_MS 60000    /* ... after a failed one */
+#define KW_SNAP_REFRESH_MS 3600000 /* ... and one this often, so a quiet cluster's is never too old */
 #define KW_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum {
@@ -5842,6 +6023,12 @@ static struct {
 	int dirty;
 	int ready; /* a table from a complete first sync went live */
 	uint64_t dirty_since, rebuild_at;
+	uint64_t snap_load;         /* the snapshot is loaded then if nothing was listed yet (0: not) */
+	uint64_t snap_next, snap_ok; /* the earliest next write; the last good one */
+	int snap_due;               /* a table was built since the last good write */
+	int snap_stale;             /* the table is from the snapshot: no full list yet */
+	int64_t snap_wall;          /* when that snapshot, or the last written, was written */
+	char snap_since[24];        /* snap_wall of the one serving, "2006-01-02T15:04:05Z" */
 	struct kw_miss miss[ING_MAX_SECRETS];
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
 	struct {                          /* the Ingress status writer */
@@ -5862,7 +6049,7 @@ static struct {
 	} status;
 } g_kw;
 
-static void rb_rebuild(void); /* routing table build (rb_) */
+static int rb_rebuild(void); /* routing table build (rb_) */
 static int rb_dns(const char *name, struct ing_addr *out, int max, uint32_t build);
 static uint32_t rb_build_no(void);
 struct rt_table;
@@ -6069,6 +6256,8 @@ kw_setup(const struct cf_kube *k)
 				ing_snprintf(s->ns, sizeof s->ns, "%s", k->namespaces[n]);
 		}
 	g_kw.enabled = 1;
+	if (k->snapshot[0] != '\0')
+		g_kw.snap_load = ING_MAX(g.now + k->snap_wait, 1);
 	kw_status_want();
 	if (!k->status_set)
 		log_info("kw: [kubernetes.ingressEndpoint] not set: the Ingress status is not written (kubectl get ingress "
@@ -7276,6 +7465,96 @@ kw_held(const struct kw_stream *s)
 	return s->kind == SK_SECRET && s->phase != KS_GET && !kw_listed(SK_INGRESS);
 }
 
+/* ---- the snapshot file ([kubernetes] snapshotFile; st_snap) ---- */
+static _Alignas(8) unsigned char kw_snap_buf[ING_MAX_SNAPSHOT_BYTES + 1];
+
+/* What is watched: a snapshot taken under other namespaces, labels or
+ * class is not used (a relist would never take its other objects away). */
+static uint32_t
+kw_select(void)
+{
+	const struct cf_kube *k = &cf_live->kube;
+	/* namespaces .. ingressClass (zero-padded: cf_defaults) */
+	return str_fnv(FNV_SEED, k->namespaces, (size_t)(k->ingress_class + sizeof k->ingress_class - k->namespaces[0]));
+}
+
+/* Is a list or watch stream failing (a 403 is an answer)? */
+static int
+kw_failing(void)
+{
+	for (int i = 0; i < g_kw.nstreams; i++)
+		if (g_kw.st[i].fails && !g_kw.st[i].forbidden)
+			return 1;
+	return 0;
+}
+
+/* Is a snapshot to be written (when g_kw.snap_next comes)? After a table
+ * was built, and every hour, from a complete store only: synced once, and
+ * no stream failing (whose objects may have changed unseen). */
+static int
+kw_snap_want(void)
+{
+	return cf_live->kube.snapshot[0] && g_kw.ready && (g_kw.snap_due || g.now - g_kw.snap_ok >= KW_SNAP_REFRESH_MS) &&
+	       !kw_failing();
+}
+
+/* Bounded and synchronous: a few ms for a thousand Ingresses on tmpfs. */
+static void
+kw_snap_write(void)
+{
+	char err[ING_ERR_LEN];
+	int64_t wall = port_wall_s();
+	size_t n = st_snap(kw_snap_buf, ING_MAX_SNAPSHOT_BYTES, kw_select(), wall);
+	g_kw.snap_due = 0; /* failed: again after the next build, or the hour */
+	g_kw.snap_next = g.now + KW_SNAP_RETRY_MS;
+	if (n == 0) {
+		log_limit(LIM_SNAPSHOT_BYTES, "kw: snapshot bytes (not written)");
+	} else if (port_write_file(cf_live->kube.snapshot, kw_snap_buf, n, err, sizeof err) != 0) {
+		log_warnx("kw: snapshot: %s; the previous one stays", err);
+	} else {
+		g_kw.snap_next = g.now + KW_SNAP_MIN_MS;
+		g_kw.snap_ok = g.now;
+		g_kw.snap_wall = wall;
+	}
+}
+
+/* Nothing listed by the deadline, or the API server fails: the snapshot
+ * into the (empty) store, and a table from it at once, marked stale. */
+static void
+kw_snap_load(void)
+{
+	char err[ING_ERR_LEN];
+	const char *path = cf_live->kube.snapshot, *why = err;
+	int64_t now = port_wall_s(), wall = 0;
+	struct ing_tm tm;
+	g_kw.snap_load = 0;
+	for (int k = 0; k < SK__COUNT; k++)
+		if (g_st.count[k] != 0)
+			return; /* the API server answers: its lists come */
+	ssize_t n = port_read_file(path, (char *)kw_snap_buf, sizeof kw_snap_buf, err, sizeof err);
+	if (n < 0 || st_snap_load(kw_snap_buf, (size_t)n, kw_select(), now - (int64_t)(cf_live->kube.snap_age / 1000),
+	                          now + 60, &wall, &why) != 0) {
+		log_warnx("kw: snapshot %s: %s: not used; starting empty", path, why);
+		return;
+	}
+	g_kw.snap_stale = 1;
+	g_kw.snap_wall = wall;
+	g_kw.dirty = 1;
+	g_kw.rebuild_at = g.now;
+	ing_civil(wall, &tm);
+	ing_snprintf(g_kw.snap_since, sizeof g_kw.snap_since, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.mon, tm.mday,
+	             tm.hour, tm.min, tm.sec);
+	log_warnx("kw: nothing listed yet: serving the snapshot %s of %s", path, g_kw.snap_since);
+}
+
+/* When the snapshot serving was written, or NULL when the table is not
+ * from one. */
+static const char *
+kw_stale(void)
+{
+	return g_kw.snap_stale && rt_live() != NULL ? g_kw.snap_since : NULL;
+}
+
 /* Every loop turn: start streams that are due, rebuild when due. */
 static void
 kw_tick(void)
@@ -7287,6 +7566,8 @@ kw_tick(void)
 		if (s->used && s->conn < 0 && s->retry_at <= g.now && !kw_held(s))
 			kw_start(s);
 	}
+	if (g_kw.snap_load && (g.now >= g_kw.snap_load || kw_failing()))
+		kw_snap_load();
 	if (g_kw.dirty && g.now >= g_kw.rebuild_at) {
 		g_kw.dirty = 0;
 		st_secret_gc();
@@ -7296,11 +7577,15 @@ kw_tick(void)
 		 * (no second build just for that) */
 		int first = !g_kw.ready && kw_waiting() == NULL;
 		g_kw.ready = g_kw.ready || first;
-		rb_rebuild();
-		if (first && (g_kw.ready = rt_live() != NULL))
+		g_kw.snap_due |= rb_rebuild() == 0;
+		if (first && (g_kw.ready = rt_live() != NULL)) {
 			log_info("kw: ready: first sync done, routing table live");
+			g_kw.snap_load = (uint64_t)(g_kw.snap_stale = 0);
+		}
 		g_kw.status.dirty = 1;
 	}
+	if (kw_snap_want() && g.now >= g_kw.snap_next)
+		kw_snap_write();
 	kw_status_tick();
 }
 
@@ -7330,7 +7615,9 @@ kw_reload(const struct cf_kube *old)
 static uint64_t
 kw_next_deadline(void)
 {
-	uint64_t next = g_kw.dirty ? g_kw.rebuild_at : 0;
+	uint64_t next = tk_min(g_kw.dirty ? g_kw.rebuild_at : 0, g_kw.snap_load);
+	if (kw_snap_want())
+		next = tk_min(next, ING_MAX(g_kw.snap_next, 1));
 	if (g_kw.ready && ((g_kw.status.dirty && g_kw.status.nq < ING_MAX_STATUS_QUEUE) ||
 	                   (g_kw.status.nq > 0 && kw_status_stream() == NULL)))
 		next = tk_min(next, ING_MAX(g_kw.status.retry_at, g.now));
@@ -10474,7 +10761,7 @@ rb_dedupe(struct rt_table *t)
 }
 
 /* Builds the spare table from the store and swaps it in on success. */
-static void
+static int
 rb_rebuild(void)
 {
 	struct rt_table *t = &g_rb.t[g_rb.live == 0 ? 1 : 0];
@@ -10537,7 +10824,7 @@ rb_rebuild(void)
 		g_rb.failures++;
 		g_rb.last_error = g_rb.fail;
 		log_errx("rb: routing table not rebuilt: %s; the previous table keeps serving", g_rb.fail);
-		return;
+		return ING_ERR;
 	}
 	g_rb.live = (int)(t - g_rb.t);
 	g_rb.builds++;
@@ -10545,6 +10832,7 @@ rb_rebuild(void)
 	g_rb.last_error = NULL;
 	log_info("rb: routing table %u: %d routes, %d hosts, %d backends, %d servers, %d paths skipped", t->gen,
 	         t->nroutes, t->nhosts, t->nbackends, t->nservers, t->nskips);
+	return 0;
 }
 
 /* ===== 10. TLS termination ============================================= tl_
@@ -16373,6 +16661,9 @@ mx_metrics_state(struct mx_out *o)
 	mx_head(o, "ingressd_store_objects", "gauge", "Objects in the store, by kind.");
 	for (int k = 0; k < SK__COUNT; k++)
 		mx_printf(o, "ingressd_store_objects{kind=\"%s\"} %d\n", st_kind_names[k], g_st.count[k]);
+	mx_one(o, "ingressd_snapshot_stale", "gauge", "Serving the snapshot (1).", g_kw.snap_stale);
+	mx_one(o, "ingressd_snapshot_age_seconds", "gauge", "Of that, or the last written (-1: none).",
+	       g_kw.snap_wall ? port_wall_s() - g_kw.snap_wall : -1);
 	mx_head(o, "ingressd_watch_synced", "gauge", "Every stream of the kind completed its first list (1).");
 	for (int k = 0; k < SK__COUNT; k++) {
 		int synced = 1;
@@ -16647,7 +16938,9 @@ mx_api(struct mx_out *o, int wrap)
 	}
 	/* the address the Ingress status publishes (null: none known) */
 	const struct cf_kube *k = &cf_live->kube;
-	mx_printf(o, "],\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	const char *st = kw_stale(); /* serving the snapshot: since when */
+	mx_printf(o, "],\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	          st ? "\"" : "null", st ? st : "", st ? "\"" : "",
 	          k->status_service[0] ? "publishedService " : k->status_set ? "ip/hostname" : "none", k->status_service,
 	          g_kw.status.known ? "[" : "null", g_kw.status.known ? g_kw.status.want : "", g_kw.status.known ? "]" : "",
 	          g_kw.status.nq, wrap ? "}" : "");
@@ -17007,12 +17300,14 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	}
 	if (str_eq(path, "/ready")) {
 		char why[200], body[256];
-		const char *nr = kw_not_ready(why, sizeof why);
+		const char *nr = kw_not_ready(why, sizeof why), *st = kw_stale();
 		if (nr == NULL && !g_kw.ready)
 			nr = "first routing table not built yet";
-		int n = ing_snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
+		/* stale (never when ready): 200, so a DaemonSet's node serves its last good routes */
+		int n = st ? ing_snprintf(body, sizeof body, "stale since %s: %s\n", st, nr)
+		           : ing_snprintf(body, sizeof body, "%s\n", nr ? nr : "OK");
 		c->in->r += (uint32_t)m->head_len;
-		rs_send(c, nr ? 503 : 200, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
+		rs_send(c, nr && !st ? 503 : 200, "text/plain; charset=utf-8", NULL, body, (size_t)n, m->meth == HM_HEAD);
 		return;
 	}
 	if (str_eq(path, "/metrics")) {

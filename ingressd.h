@@ -241,6 +241,11 @@
 #ifndef ING_MAX_JSON_TOKENS
 #define ING_MAX_JSON_TOKENS 8192 /* 20 B each */
 #endif
+/* The store's snapshot file ([kubernetes] snapshotFile): one buffer of this
+ * size, touched as far as a snapshot reaches; a bigger one is not written. */
+#ifndef ING_MAX_SNAPSHOT_BYTES
+#define ING_MAX_SNAPSHOT_BYTES (4 * 1024 * 1024)
+#endif
 
 /* Text sizes of names (Kubernetes' own maxima). */
 #define ING_NAME_LEN 254 /* DNS subdomain 253 + NUL */
@@ -308,6 +313,10 @@ int port_signals(char *err, size_t errlen);
 /* Read a whole file into buf (NUL-terminated); returns length or ING_ERR
  * (err filled), also when the file is larger than cap - 1. */
 ssize_t port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen);
+/* Replace the file at path with n bytes of buf atomically: written to
+ * path ".tmp" (created anew, mode 0600), fsync'ed, renamed over path. On
+ * any error the previous file stays whole. 0, or ING_ERR (err filled). */
+int port_write_file(const char *path, const void *buf, size_t n, char *err, size_t errlen);
 /* Resolve a host name (blocking: the API server's name, once). Fills up
  * to max addresses; returns count or ING_ERR. */
 int port_resolve(const char *host, struct ing_addr *out, int max, char *err, size_t errlen);

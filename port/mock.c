@@ -428,6 +428,28 @@ port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen
 	return (ssize_t)n;
 }
 
+/* As port/posix.c's, with a fault point before each step (the tests walk a
+ * "disk full" through them): open, each half of the data, fsync, rename. */
+int
+port_write_file(const char *path, const void *buf, size_t n, char *err, size_t errlen)
+{
+	char tmp[4096];
+	size_t half = n / 2;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	unlink(tmp);
+	int fd = mk_fault() ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int bad = fd < 0 || mk_fault() || write(fd, buf, half) != (ssize_t)half || mk_fault() ||
+	          write(fd, (const char *)buf + half, n - half) != (ssize_t)(n - half) || mk_fault() || fsync(fd) != 0;
+	if (fd >= 0 && close(fd) != 0)
+		bad = 1;
+	if (bad || mk_fault() || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, errno == EIO ? "No space left on device (mock)" : strerror(errno));
+		unlink(tmp);
+		return ING_ERR;
+	}
+	return 0;
+}
+
 void
 mock_dns_set(const char *name, const char *ips)
 {

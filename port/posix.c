@@ -315,6 +315,26 @@ port_read_file(const char *path, char *buf, size_t cap, char *err, size_t errlen
 	return (ssize_t)n;
 }
 
+int
+port_write_file(const char *path, const void *buf, size_t n, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	int fd;
+	ing_snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	unlink(tmp); /* a stale one (a crash mid-write) would keep its mode */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return px_err(err, errlen, tmp);
+	/* a regular file takes it all (signals restart), or is full */
+	int bad = write(fd, buf, n) != (ssize_t)n || fsync(fd) != 0;
+	bad |= close(fd) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		px_err(err, errlen, tmp);
+		unlink(tmp);
+		return ING_ERR;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Names: a DNS stub resolver instead of getaddrinfo, whose musl version
  * brought some 11 KB of stdio, wide-character and service-name code into

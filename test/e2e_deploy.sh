@@ -176,6 +176,10 @@ cmp -s "$T_TMP/cm.conf" deploy/ingressd.conf && ok "the ConfigMap holds deploy/i
 	fail "ConfigMap and deploy/ingressd.conf differ: $(diff "$T_TMP/cm.conf" deploy/ingressd.conf | head -n 5)"
 $B -t -c "$T_TMP/cm.conf" >"$T_TMP/t.out" 2>&1 && ok "ingressd -t accepts the ConfigMap's config" ||
 	fail "ingressd -t on the ConfigMap: $(cat "$T_TMP/t.out")"
+SNAPF=$(sed -n 's/^ *snapshotFile = "\(.*\)"$/\1/p' "$T_TMP/cm.conf")
+SNAPV=$(o $DS "$CONT.volumeMounts[] | select(.mountPath == \"$(dirname "${SNAPF:-/x/y}")\") | .name")
+[ -n "$SNAPF" ] && [ "$(o $DS ".spec.template.spec.volumes[] | select(.name == \"$SNAPV\") | .emptyDir.medium")" = Memory ] &&
+	ok "snapshotFile $SNAPF is on a memory-backed emptyDir" || fail "snapshotFile '$SNAPF': no emptyDir medium Memory at its directory"
 grep -q '^ *address = ":80"$' "$T_TMP/cm.conf" && grep -q '^ *address = ":443"$' "$T_TMP/cm.conf" &&
 	grep -q '^ *address = ":8080"$' "$T_TMP/cm.conf" && ! grep -q '^ *user *=' "$T_TMP/cm.conf" &&
 	ok "config: entry points :80 and :443, admin :8080, no user" || fail "config addresses or user"

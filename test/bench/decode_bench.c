@@ -19,8 +19,12 @@
  * decoded in all. Prints one line per kind:
  *   decode KIND events=N seconds=S events_per_s=R mb_per_s=M stored=K errors=E
  * and, when the store holds Ingresses, the time of one routing-table
- * rebuild from the whole store:
+ * rebuild from the whole store, and of the store's snapshot (issue 21):
+ * its size and the time to encode and write it, then the start from it
+ * (read, check, load, build), also in CPU time:
  *   rebuild routes=R seconds=S
+ *   snapshot ingresses=N secrets=K bytes=B encode_seconds=S write_seconds=S
+ *   snapshot_load ingresses=N routes=R seconds=S cpu_seconds=C
  * Exit status 1 when an event was not decoded (decode errors).
  *
  * Build (test/bench/run.sh does it):
@@ -163,7 +167,7 @@ main(int argc, char **argv)
 	st_init();
 	memset(&g_kw, 0, sizeof g_kw);
 	for (int i = 0; i < SK__COUNT; i++)
-		g_kw.api[i] = kw_api_first[i];
+		g_kw.api[i] = kw_api_first(i);
 	g_rb.live = -1;
 
 	for (; ai < argc; ai++) {
@@ -182,7 +186,7 @@ main(int argc, char **argv)
 		}
 		static const struct {
 			const char *name, *resource;
-			int kind, api_offset; /* from kw_api_first[kind] */
+			int kind, api_offset; /* from kw_api_first(kind) */
 		} kinds[] = {
 		    {"ingress", "ingresses", SK_INGRESS, 0},       {"service", "services", SK_SERVICE, 0},
 		    {"endpointslice", "endpointslices", SK_ENDPOINTS, 0}, {"endpoints", "endpoints", SK_ENDPOINTS, 2},
@@ -192,7 +196,7 @@ main(int argc, char **argv)
 		for (size_t k = 0; k < ING_ARRAY_LEN(kinds); k++)
 			if (strcmp(kname, kinds[k].name) == 0) {
 				kind = kinds[k].kind;
-				api = kw_api_first[kind] + kinds[k].api_offset;
+				api = kw_api_first(kind) + kinds[k].api_offset;
 				if (strcmp(kw_apis[api].resource, kinds[k].resource) != 0) {
 					fprintf(stderr, "decode_bench: kw_apis changed; update decode_bench.c\n");
 					return 2;
@@ -240,6 +244,40 @@ main(int argc, char **argv)
 		int live = g_rb.live;
 		printf("rebuild ingresses=%d routes=%d seconds=%.4f%s\n", g_st.count[SK_INGRESS],
 		       live >= 0 ? g_rb.t[live].nroutes : -1, dt, live >= 0 ? "" : " failed");
+		/* the snapshot of that store (issue 21): written (encode, then the
+		 * file through the port, on /dev/shm when there is one: tmpfs, as
+		 * deploy/k8s has it), and a start from it: read, checked, loaded,
+		 * and the table built, in CPU time */
+		char path[256], err[ING_ERR_LEN];
+		const char *why = "";
+		int64_t wall;
+		snprintf(path, sizeof path, "%s/decode_bench.snap.%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+		         (int)getpid());
+		double t1 = db_now();
+		size_t n = st_snap(kw_snap_buf, ING_MAX_SNAPSHOT_BYTES, 0, 1800000000);
+		double t2 = db_now();
+		int wr = n > 0 ? port_write_file(path, kw_snap_buf, n, err, sizeof err) : ING_ERR;
+		double t3 = db_now();
+		int ing = g_st.count[SK_INGRESS], sec = g_st.count[SK_SECRET];
+		st_wipe();
+		g_rb.live = -1;
+		for (int i = 0; i < ING_MAX_SECRETS; i++)
+			g_tl.certs[i].gen = 0; /* a new process has no certificate parsed yet */
+		struct timespec c0, c1;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+		t0 = db_now();
+		ssize_t r = port_read_file(path, (char *)kw_snap_buf, sizeof kw_snap_buf, err, sizeof err);
+		int ok = r > 0 && st_snap_load(kw_snap_buf, (size_t)r, 0, 0, INT64_MAX, &wall, &why) == 0 && rb_rebuild() == 0;
+		dt = db_now() - t0;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+		unlink(path);
+		printf("snapshot ingresses=%d secrets=%d bytes=%zu encode_seconds=%.4f write_seconds=%.4f%s\n", ing, sec, n,
+		       t2 - t1, t3 - t2, wr == 0 ? "" : " failed");
+		printf("snapshot_load ingresses=%d routes=%d seconds=%.4f cpu_seconds=%.4f%s\n", g_st.count[SK_INGRESS],
+		       g_rb.live >= 0 ? g_rb.t[g_rb.live].nroutes : -1, dt,
+		       (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9, ok ? "" : " failed");
+		if (!ok || wr != 0)
+			bad = 1;
 	}
 	return bad;
 }

@@ -60,7 +60,7 @@ def met(value, op, bound):
 def main():
     raw, outp = sys.argv[1], sys.argv[2]
     kv, notes, wrk, lists, decode, stall, mallocs, idle = {}, [], {}, {}, {}, None, {}, None
-    rebuild = None
+    rebuild = snap = snap_load = None
     upconn = {}
     with open(raw) as f:
         for line in f:
@@ -81,6 +81,10 @@ def main():
                 decode[p[1]] = kvs(p[2:])
             elif t == "rebuild":
                 rebuild = kvs(p[1:])
+            elif t == "snapshot":
+                snap = kvs(p[1:])
+            elif t == "snapshot_load":
+                snap_load = kvs(p[1:])
             elif t == "stall":
                 stall = stall or {}
                 stall[p[1]] = kvs(p[2:])
@@ -398,6 +402,15 @@ def main():
               f"{fmt(rebuild.get('routes'), 0)} routes): **{fmt(rebuild.get('seconds', 0) * 1000, 1)} ms**.")
             w("")
             goals.append(("D", "routing-table rebuild, 1,000 Ingresses", f"{fmt(rebuild.get('seconds', 0) * 1000, 1)} ms", "(reported)", "-"))
+        if snap and snap_load:
+            ms = snap_load.get("cpu_seconds", 0) * 1000
+            w(f"The snapshot of that store (issue 21): {fmt(snap.get('bytes', 0) / 1e3, 0)} KB, encoded in "
+              f"{fmt(snap.get('encode_seconds', 0) * 1000, 1)} ms and written in {fmt(snap.get('write_seconds', 0) * 1000, 1)} ms "
+              f"(tmpfs); a start from it (read, checked, loaded, table built with its TLS certificates): "
+              f"**{fmt(ms, 1)} ms CPU**.")
+            w("")
+            goals.append(("D", "serving from the snapshot, 1,000 Ingresses", f"{fmt(ms, 1)} ms CPU", "<= 100 ms",
+                          met(ms, "<=", 100)))
 
     # ---- E
     if any(s == "E" for s, _ in wrk) or any(s == "E" for s, _ in notes):

@@ -24,14 +24,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	st_init();
 	for (int i = 0; i < SK__COUNT; i++)
-		g_kw.api[i] = kw_api_first[i];
+		g_kw.api[i] = kw_api_first(i);
 	int kind = data[0] % SK__COUNT, phase = (data[0] >> 2) % 3 + KS_LIST;
 	int chunked = data[0] & 0x40;
 	struct kw_stream *s = &g_kw.st[0];
 	memset(s, 0, offsetof(struct kw_stream, obj));
 	s->used = 1;
 	s->kind = (uint8_t)kind;
-	s->api = kw_api_first[kind] + (data[1] % 3 < 2 || kind != SK_ENDPOINTS ? 0 : 2);
+	s->api = kw_api_first(kind) + (data[1] % 3 < 2 || kind != SK_ENDPOINTS ? 0 : 2);
 	s->phase = (uint8_t)phase;
 	kw_frame_init(&s->fr, phase == KS_LIST ? KF_LIST : phase == KS_WATCH ? KF_WATCH : KF_OBJECT);
 	const char *p = (const char *)data + 2;

@@ -14,6 +14,7 @@ line, written by test/bench/run.sh:
     malloc ROUTE allocs=N requests=M      malloc_count.so
     idle N k=v...                         idle_conns.py
     upconn SECTION NAME ROUND k=v...      TLS handshakes counted at F's backend
+    authsvc SECTION NAME ROUND k=v...     G's auth service during one run
 Ratios are medians of per-round ratios (each round runs every target back
 to back, so a noisy neighbour hits both sides of a ratio alike).
 """
@@ -62,6 +63,7 @@ def main():
     kv, notes, wrk, lists, decode, stall, mallocs, idle = {}, [], {}, {}, {}, None, {}, None
     rebuild = snap = snap_load = None
     upconn = {}
+    authsvc = {}
     with open(raw) as f:
         for line in f:
             p = line.rstrip("\n").split(" ")
@@ -95,6 +97,8 @@ def main():
                 idle["n"] = int(p[1])
             elif t == "upconn":
                 upconn.setdefault((p[1], p[2]), []).append((int(p[3]), kvs(p[4:])))
+            elif t == "authsvc":
+                authsvc.setdefault((p[1], p[2]), []).append((int(p[3]), kvs(p[4:])))
 
     out = []
     w = out.append
@@ -573,6 +577,86 @@ def main():
             w("Skipped (see the notes).")
             w("")
             goals.append(("F", "HTTPS to pods", "skipped", "", "n/a"))
+
+    # ---- G
+    if any(s == "G" for s, _ in wrk) or any(s == "G" for s, _ in notes):
+        glabel = {"ingressd_fa": "ingressd, Traefik `auth-type: forward`", "nginx_fa": "nginx (1 worker), `auth_request`",
+                  "ingressd": "ingressd, plain route", "nginx": "nginx (1 worker), plain proxy"}
+        gnames = [n for n in glabel if ("G", n) in wrk]
+
+        def auth_per(n):
+            """(auth requests per request, connections accepted by the auth service, its CPU µs per request)
+            over n's measured runs"""
+            u = [d for _, d in authsvc.get(("G", n), [])]
+            req = sum(d.get("requests", 0) for d in allruns("G", n))
+            if not u or not req:
+                return None, None, None
+            return (sum(d.get("requests", 0) for d in u) / req, sum(d.get("accepts", 0) for d in u),
+                    sum(d.get("cpu_ns", 0) for d in u) / 1000 / req)
+
+        w("## G. Forward auth (issue 18): ingressd against nginx's auth_request, the same auth service")
+        w("")
+        if gnames:
+            nr = max(len(runs("G", n)) for n in gnames)
+            w(f"wrk (as in A, {nr} rounds: the forward-auth pair back to back, then the plain pair, the order within "
+              "each pair alternating) in front of A's nginx backend. The auth service is one more nginx (1 worker, "
+              "placed with wrk and the backend): `return 200` on /auth. ingressd: an Ingress with "
+              "`ingress.kubernetes.io/auth-type: forward` and `auth-url: http://127.0.0.1:PORT/auth` (its own "
+              "kept-alive pool to the auth service, maxIdleConnsPerHost 200). nginx: `auth_request /_auth` and an "
+              "internal location proxying to an upstream with `keepalive 64` (HTTP/1.1, Connection \"\", "
+              "`proxy_pass_request_body off`, Content-Length \"\", the X-Forwarded-Method/-Proto/-Host/-Uri/-For "
+              "Traefik's forward auth sends). Both keep their connections to the auth service alive: the 'auth "
+              "connections' column counts the connections the auth service accepted during the measured runs "
+              "(stub_status), 'auth requests per request' what it answered per request wrk got. The plain rows "
+              "(A's routes, same rounds) show what asking costs each proxy.")
+            w("")
+            w("| proxy | req/s | p50 ms | p99 ms | CPU µs/request | auth requests per request | auth connections opened | auth service CPU µs/request | req/s of each round | errors |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+            for n in gnames:
+                ap, ac, au = auth_per(n)
+                rs = ", ".join(fmt(runs("G", n)[k]["rps"]) for k in sorted(runs("G", n)))
+                w(f"| {glabel[n]} | {fmt(m('G', n, 'rps'))} | {fmt(m('G', n, 'p50_ms'), 3)} | {fmt(m('G', n, 'p99_ms'), 3)} "
+                  f"| {fmt(cpu_us('G', n), 1)} | {fmt(ap, 3)} | {fmt(ac, 0)} | {fmt(au, 1)} | {rs} | {bad('G', n)} |")
+            w("")
+            chk = kv.get("G.check", "not run")
+            w(f"- Checked before the runs: {chk}")
+            if kv.get("G.ingressd_counters"):
+                w(f"- ingressd's `ingressd_forward_auth_total`: {kv['G.ingressd_counters']}")
+            w("")
+            if "ingressd_fa" in gnames and "nginx_fa" in gnames:
+                r, v = paired("G", "ingressd_fa", "nginx_fa")
+                p, pv = paired("G", "ingressd_fa", "nginx_fa", "p99_ms")
+                ci, cn = cpu_us("G", "ingressd_fa"), cpu_us("G", "nginx_fa")
+                c = cn / ci if ci and cn else None
+                s1, s2 = met(r, ">=", 1.0), met(c, ">=", 1.0)
+                st = s1 if s1 == s2 else f"unclear (noise): req/s {s1.strip('*')}, CPU {s2.strip('*')}"
+                why = []
+                if not chk.startswith("ok"):
+                    why.append("the deny check failed")
+                if bad("G", "ingressd_fa") or bad("G", "nginx_fa"):
+                    why.append("errors")
+                for n in ("ingressd_fa", "nginx_fa"):
+                    ap = auth_per(n)[0]
+                    if ap is None or ap < 0.99:
+                        why.append(f"{n}: the auth service answered {fmt(ap, 3)} requests per request")
+                if why:
+                    st = f"**invalid** ({'; '.join(why)})"
+                goals.append(("G", "forward auth req/s ingressd / nginx auth_request",
+                              f"{fmt(r)} (rounds: {', '.join(fmt(x) for x in v)}; by CPU/request: {fmt(c)})", ">= 1.0", st))
+                goals.append(("G", "forward auth p99 ingressd / nginx auth_request",
+                              f"{fmt(p)} (rounds: {', '.join(fmt(x) for x in pv)}; {fmt(m('G', 'ingressd_fa', 'p99_ms'), 3)} "
+                              f"vs {fmt(m('G', 'nginx_fa', 'p99_ms'), 3)} ms)", "(reported)", "-"))
+                goals.append(("G", "forward auth CPU per request ingressd / nginx auth_request", fmt(ci / cn if ci and cn else None),
+                              "(reported; < 1 = cheaper)", "-"))
+                if "ingressd" in gnames and "nginx" in gnames:
+                    ri, _ = paired("G", "ingressd_fa", "ingressd")
+                    rn, _ = paired("G", "nginx_fa", "nginx")
+                    goals.append(("G", "forward auth req/s as a share of the plain route's, ingressd vs nginx",
+                                  f"{fmt(ri)} vs {fmt(rn)}", "(reported)", "-"))
+        else:
+            w("Skipped (see the notes).")
+            w("")
+            goals.append(("G", "forward auth", "skipped", ">= 1.0", "n/a"))
 
     # ---- size (issue 12)
     sizes = [(a, kv.get("size." + a)) for a in ("aarch64", "armhf", "x86_64")]

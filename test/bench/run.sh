@@ -29,13 +29,20 @@
 #      proxy_ssl_session_reuse) and HAProxy (ssl verify none, http-reuse);
 #      req/s, p99, and the TLS handshakes per 10,000 requests counted at the
 #      backend; rounds interleaved
+#   G  forward auth (issue 18): ingressd with a Traefik auth-type forward
+#      route against nginx (1 worker) with auth_request, both asking the
+#      same fast auth service (nginx, 1 worker, `return 200` on /auth) over
+#      kept-alive connections (ingressd's pool; nginx's upstream keepalive
+#      64), and both plain again in the same rounds; checked first that a
+#      request the auth service denies gets 401 from both; the auth
+#      service's requests, accepted connections and CPU counted per run
 #
 # Prints a markdown table and writes build/bench/results.md; raw numbers
 # and every log are kept in build/bench/ (raw.txt, logs/). The machine is
 # shared and noisy: compare numbers within one run only.
 #
 # Knobs (environment):
-#   BENCH_SECONDS=10     wrk duration of each A run     BENCH_ROUNDS=3
+#   BENCH_SECONDS=10     wrk duration of each A and G run   BENCH_ROUNDS=3 (A, G)
 #   BENCH_VAR_SECONDS=4  wrk duration of each B, E and F run
 #   BENCH_VAR_ROUNDS=3   rounds of B and F
 #   BENCH_WARMUP=2       seconds of wrk warm-up per target
@@ -45,7 +52,7 @@
 #   BENCH_PIN=1          pin wrk + backend to CPU 0 and the proxy to CPU 1
 #   BENCH_QUICK=1        a short smoke run (numbers meaningless)
 #   BENCH_INGRESSD=PATH  the binary to measure (default ./ingressd)
-#   BENCH_ONLY="D A B C E F"  sections to run
+#   BENCH_ONLY="D A B C E F G"  sections to run (BENCH_ONLY=G: forward auth alone)
 #   BENCH_KEEP=1         keep the temp dir (configs of nginx/haproxy)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -62,7 +69,7 @@ CONNS=${BENCH_CONNS:-64}
 IDLE=${BENCH_IDLE_CONNS:-10000}
 GEN=${BENCH_GENERATE:-1000}
 DECODE_N=${BENCH_DECODE_N:-100000}
-ONLY=${BENCH_ONLY:-D A B C E F}
+ONLY=${BENCH_ONLY:-D A B C E F G}
 B=${BENCH_INGRESSD:-$ROOT/ingressd}
 if [ -n "${BENCH_QUICK:-}" ]; then
 	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 CSECS=1 IDLE=2000 DECODE_N=10000
@@ -196,7 +203,7 @@ kv version.commit "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet H
 kv version.nginx "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
 kv version.haproxy "$(haproxy -v 2>/dev/null | head -n 1 | awk '{print $3}')"
 kv version.wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
-kv settings "wrk -t1 -c$CONNS; A: ${SECS}s x $ROUNDS rounds; B: ${VSECS}s x $VROUNDS rounds; pinning: ${PCLI:+wrk+backend CPU 0, proxy CPU 1}${PCLI:-none}"
+kv settings "wrk -t1 -c$CONNS; A, G: ${SECS}s x $ROUNDS rounds; B: ${VSECS}s x $VROUNDS rounds; pinning: ${PCLI:+wrk+backend CPU 0, proxy CPU 1}${PCLI:-none}"
 if [ "$(ulimit -n)" -lt $((IDLE + 1000)) ]; then
 	IDLE=$(($(ulimit -n) - 1000))
 	note C "open-file limit is $(ulimit -n): idle connections reduced to $IDLE"
@@ -1285,6 +1292,168 @@ for p, a in alls.items():
 	gzip -1 -c "$TMP/fback/logs/access.log" >"$LOGS/f-backend-access.log.gz" 2>/dev/null
 }
 
+# ================================================================ G: forward auth
+# A Traefik auth-type forward route on ingressd against nginx's
+# auth_request, both asking one fast auth service: nginx (1 worker, pinned
+# with the backend) answering `return 200` on /auth, 401 when the request
+# carries X-Bench-Deny (so the check before the runs can see both proxies
+# really ask it, and deny), and stub_status on /status. nginx under test:
+# 1 worker, auth_request to an internal location proxying to an upstream
+# with keepalive 64 (no body, Content-Length ""), the X-Forwarded-* headers
+# Traefik's forward auth sends; ingressd keeps its own pool to the auth
+# service (maxIdleConnsPerHost). Both plain (A's routes) in the same rounds.
+# Per run, the auth service's requests, accepted connections and on-CPU time
+# are counted (stub_status, schedstat).
+# g_auth_counts: "accepts requests" of the auth service so far
+g_auth_counts() { curl -s --max-time 5 "http://127.0.0.1:$GAUTH/status" | awk 'NR == 3 {print $1, $3}'; }
+# g_run NAME ROUND PID PORT HOST: one measured run of section G, and the
+# auth service's share of it (the second status read counted out)
+g_run() {
+	local a0 a1 c0 c1
+	a0=$(g_auth_counts) c0=$(cpu_ns "$GAPID")
+	wrk_run G "$1" "$2" "$SECS" "$3" "http://127.0.0.1:$4/" -H "Host: $5"
+	c1=$(cpu_ns "$GAPID") a1=$(g_auth_counts)
+	set -- "$1" "$2" $a0 $a1
+	rec "authsvc G $1 $2 requests=$(($6 - $4 - 1)) accepts=$(($5 - $3 - 1)) cpu_ns=$((c1 - c0))"
+}
+section_G() {
+	local GPORT GNPID GNWPID GASTOP r t o fa0 fa1 ci di cn dn
+	say "G: forward auth, $ROUNDS rounds of ${SECS}s"
+	GAUTH=$(free_port) GPORT=$(free_port)
+	nginx_head gauth
+	cat >>"$TMP/gauth/nginx.conf" <<EOG
+    server {
+        listen 127.0.0.1:$GAUTH backlog=4096;
+        location = /auth {
+            if (\$http_x_bench_deny) {
+                return 401;
+            }
+            return 200;
+        }
+        location = /status {
+            stub_status;
+        }
+    }
+}
+EOG
+	bg "$LOGS/g-auth.log" $PBACK nginx -p "$TMP/gauth" -e "$TMP/gauth/logs/error.log" -c "$TMP/gauth/nginx.conf" -g 'daemon off;'
+	GASTOP=$LAST
+	if ! wait_port $GAUTH || [ -z "$(g_auth_counts)" ]; then
+		note G "SKIPPED: the auth service did not start: $(tail -n 3 "$TMP/gauth/logs/error.log" 2>/dev/null)"
+		stop $GASTOP
+		return
+	fi
+	GAPID=$(pgrep -P $GASTOP | head -n 1) # its worker
+	GAPID=${GAPID:-$GASTOP}
+	# ingressd: the plain Service behind a Traefik forward-auth route
+	cat >"$TMP/g-objects.yaml" <<EOG
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fa
+  namespace: b
+  annotations: {ingress.kubernetes.io/auth-type: forward, ingress.kubernetes.io/auth-url: "http://127.0.0.1:$GAUTH/auth"}
+spec:
+  rules:
+  - host: fa.bench
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: plain, port: {number: 80}}}}
+EOG
+	curl -sf -X POST --data-binary @"$TMP/g-objects.yaml" -H 'Content-Type: application/yaml' \
+		http://127.0.0.1:$CTL/objects >"$LOGS/g-objects.txt" || note G "posting the forward-auth Ingress failed"
+	# nginx with auth_request: A's proxy plus the auth location
+	nginx_head gpx
+	cat >>"$TMP/gpx/nginx.conf" <<EOG
+    upstream backend {
+        server 127.0.0.1:$BACK;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    upstream authsvc {
+        server 127.0.0.1:$GAUTH;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$GPORT backlog=4096;
+        location / {
+            auth_request /_auth;
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Port \$server_port;
+        }
+        location = /_auth {
+            internal;
+            proxy_pass http://authsvc/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Method \$request_method;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Uri \$request_uri;
+        }
+    }
+}
+EOG
+	bg "$LOGS/g-nginx.log" $PSRV nginx -p "$TMP/gpx" -e "$TMP/gpx/logs/error.log" -c "$TMP/gpx/nginx.conf" -g 'daemon off;'
+	GNPID=$LAST
+	wait_port $GPORT || note G "nginx with auth_request did not start: $(tail -n 3 "$TMP/gpx/logs/error.log" 2>/dev/null)"
+	GNWPID=$(pgrep -P $GNPID | head -n 1)
+	GNWPID=${GNWPID:-$GNPID}
+	until_ok 100 sh -c "curl -sf -H 'Host: fa.bench' http://127.0.0.1:$IHTTP/ | grep -q hello"
+	# The check: both answer with the backend's body when the auth service
+	# says 200, 401 when it says 401, and each request reached it
+	o=$(g_auth_counts)
+	ci=$(curl -s -H 'Host: fa.bench' "http://127.0.0.1:$IHTTP/" | grep -c hello)
+	di=$(http_code -H 'Host: fa.bench' -H 'X-Bench-Deny: 1' "http://127.0.0.1:$IHTTP/")
+	cn=$(curl -s -H 'Host: fa.bench' "http://127.0.0.1:$GPORT/" | grep -c hello)
+	dn=$(http_code -H 'Host: fa.bench' -H 'X-Bench-Deny: 1' "http://127.0.0.1:$GPORT/")
+	set -- $o $(g_auth_counts)
+	t=$(($4 - $2 - 1))
+	if [ "$ci" = 1 ] && [ "$di" = 401 ] && [ "$cn" = 1 ] && [ "$dn" = 401 ] && [ "$t" = 4 ]; then
+		kv G.check "ok: allowed, both answer with the backend's body; denied (X-Bench-Deny: 1, the auth service's 401): ingressd 401, nginx 401; the auth service saw $t requests for the 4"
+	else
+		kv G.check "FAILED: allowed: ingressd body ${ci:-?}, nginx body ${cn:-?} (want 1 and 1); denied: ingressd $di, nginx $dn (want 401); the auth service saw $t requests for 4"
+		note G "the forward-auth check failed (allowed: ingressd ${ci:-?}/nginx ${cn:-?} bodies; denied: ingressd $di, nginx $dn, want 401; auth service saw $t of 4 requests): the forward-auth rows are invalid"
+	fi
+	fa0=$(curl -s "http://127.0.0.1:$IWEB/metrics" | grep '^ingressd_forward_auth_total' | tr '\n' ' ')
+	warm -H 'Host: fa.bench' "http://127.0.0.1:$IHTTP/"
+	warm -H 'Host: fa.bench' "http://127.0.0.1:$GPORT/"
+	warm -H 'Host: plain.bench' "http://127.0.0.1:$IHTTP/"
+	warm -H 'Host: plain.bench' "http://127.0.0.1:$NPORT/"
+	# each round: the forward-auth pair back to back, then the plain pair,
+	# the order within each pair alternating from round to round
+	for r in $(seq 1 "$ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then
+			g_run ingressd_fa "$r" $IPID $IHTTP fa.bench
+			g_run nginx_fa "$r" $GNWPID $GPORT fa.bench
+			g_run nginx "$r" $NWPID $NPORT plain.bench
+			g_run ingressd "$r" $IPID $IHTTP plain.bench
+		else
+			g_run nginx_fa "$r" $GNWPID $GPORT fa.bench
+			g_run ingressd_fa "$r" $IPID $IHTTP fa.bench
+			g_run ingressd "$r" $IPID $IHTTP plain.bench
+			g_run nginx "$r" $NWPID $NPORT plain.bench
+		fi
+	done
+	fa1=$(curl -s "http://127.0.0.1:$IWEB/metrics" | grep '^ingressd_forward_auth_total' | tr '\n' ' ')
+	kv G.ingressd_counters "before the warm-ups: ${fa0:-absent}; after the runs: ${fa1:-absent}"
+	kv G.rss.nginx_fa "$(status_kb $GNWPID VmHWM)"
+	kv G.rss.authsvc "$(status_kb $GAPID VmHWM)"
+	stop $GNPID
+	stop $GASTOP
+}
+
 # ================================================================ run
 # timed SECTION: runs section_SECTION and records its wall time
 timed() {
@@ -1293,7 +1462,7 @@ timed() {
 	kv "time.$1" $(($(date +%s) - t))
 }
 want D && timed D
-if want A || want B || want C || want E || want F; then
+if want A || want B || want C || want E || want F || want G; then
 	setup_proxies || true
 fi
 if [ $UP = 1 ]; then
@@ -1302,6 +1471,7 @@ if [ $UP = 1 ]; then
 	want C && timed C
 	want E && timed E
 	want F && timed F
+	want G && timed G
 	kv log_lines.ingressd "$(wc -l <"$LOGS/ingressd.log")"
 fi
 # S: the stripped static binaries as `make cross` builds them (issue 12;

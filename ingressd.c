@@ -9454,8 +9454,7 @@ rb_fwd(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int ngx)
 				k++;
 			if (rb_ngx_vars[k] == NULL || isalnum((unsigned char)p[strlen(rb_ngx_vars[k])]) ||
 			    p[strlen(rb_ngx_vars[k])] == '_')
-				why = "auth-signin has a variable ingressd does not know ($host, $scheme, $request_uri, "
-				      "$escaped_request_uri, $http_host, $best_http_host, $pass_access_scheme)";
+				why = "auth-signin has a variable ingressd does not know (README: Forward auth)";
 		}
 		full |= (*at[i] = rb_ebytes(t, v, strlen(v) + 1)) < 0;
 	}

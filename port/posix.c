@@ -904,7 +904,9 @@ _Static_assert(sizeof(struct px_answer) <= PIPE_BUF, "one atomic pipe write");
 /* Forks a child that resolves host and writes a px_answer to a pipe. The
  * child keeps no other descriptor open: a client connection the loop
  * closes meanwhile must really close. Children are reaped by the kernel
- * (SA_NOCLDWAIT). */
+ * (SA_NOCLDWAIT). _Fork, not fork: ingressd has one thread and no atfork
+ * handlers, so fork's locking of the C library for other threads has
+ * nothing to do (musl's brings its rwlocks and timed waits, 2 KB). */
 int
 port_resolve_start(const char *host, char *err, size_t errlen)
 {
@@ -924,7 +926,7 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, ing_strerror(errno));
 		return ING_ERR;
 	}
-	if ((pid = fork()) < 0) {
+	if ((pid = _Fork()) < 0) {
 		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, ing_strerror(errno));
 		close(p[0]);
 		close(p[1]);

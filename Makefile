@@ -66,7 +66,11 @@ LTO ?= -flto
 XCFLAGS = $(WARN) -Os $(LTO) -fno-pie -ffunction-sections -fdata-sections -fstack-protector-strong \
           -fno-optimize-sibling-calls -fno-tree-switch-conversion \
           -fno-asynchronous-unwind-tables -fno-unwind-tables -Ibuild/inc $(EXTRA_CFLAGS)
-XLDFLAGS = -static -no-pie -Wl,--gc-sections -Wl,-z,norelro
+# -z common-page-size=64: ld may start the data segment on the next 4 KB
+# boundary (to share no page with the text at run time), padding the file
+# with up to 4 KB of zeros; so it starts where the text ends, as the 64 KB
+# max-page-size (kept: 64 KB-page kernels) allows, for one page of memory.
+XLDFLAGS = -static -no-pie -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,common-page-size=64
 XSRC = ingressd.c port/posix.c port/tls_bearssl.c port/fortify.c
 
 build/inc/.stamp:

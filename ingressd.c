@@ -15257,6 +15257,15 @@ mx_json_str(struct mx_out *o, const char *s, size_t n)
 	mx_printf(o, "\"");
 }
 
+/* before (JSON text: a comma, a key), then s as a JSON string: the one
+ * call for the pair every /api field makes. */
+static void
+mx_json_kv(struct mx_out *o, const char *before, const char *s)
+{
+	mx_printf(o, "%s", before);
+	mx_json_str(o, s, strlen(s));
+}
+
 /* A Prometheus label value (RFC: backslash, quote and newline escaped). */
 static void
 mx_label(struct mx_out *o, const char *s)
@@ -15660,8 +15669,7 @@ mx_api(struct mx_out *o, int wrap)
 	for (int i = 0; t != NULL && i < t->nbackends; i++) {
 		const struct rt_backend *b = &t->backends[i];
 		const struct lb_state *st = b->state >= 0 ? &g_lb.s[b->state] : NULL;
-		mx_printf(o, "%s", i ? "," : "");
-		mx_json_str(o, b->key, strlen(b->key));
+		mx_json_kv(o, i ? "," : "", b->key);
 		mx_printf(o, ":{\"servers\":{");
 		for (int k = 0; k < b->nsrv; k++) {
 			ing_addr_fmt(&t->servers[b->srv + k].addr, a, sizeof a, 1);
@@ -15671,8 +15679,7 @@ mx_api(struct mx_out *o, int wrap)
 		}
 		mx_printf(o, "},\"loadBalancer\":{\"method\":\"%s\"", st && st->method == LB_DRR ? "drr" : "wrr");
 		if (st && st->sticky) {
-			mx_printf(o, ",\"stickiness\":{\"cookieName\":");
-			mx_json_str(o, st->cookie, strlen(st->cookie));
+			mx_json_kv(o, ",\"stickiness\":{\"cookieName\":", st->cookie);
 			mx_printf(o, "}");
 		}
 		mx_printf(o, "}");
@@ -15682,19 +15689,16 @@ mx_api(struct mx_out *o, int wrap)
 		if (st && st->cb >= 0) {
 			struct cb *c = &g_cb.c[st->cb];
 			cb_advance(c);
-			mx_printf(o, ",\"circuitBreaker\":{\"expression\":");
-			mx_json_str(o, c->expr, strlen(c->expr));
+			mx_json_kv(o, ",\"circuitBreaker\":{\"expression\":", c->expr);
 			if (c->prog.n == 0) {
-				mx_printf(o, ",\"error\":");
-				mx_json_str(o, c->err, strlen(c->err));
+				mx_json_kv(o, ",\"error\":", c->err);
 			} else {
 				mx_printf(o, ",\"state\":\"%s\"", cb_state_names[c->state]);
 			}
 			mx_printf(o, "}");
 		}
 		if (b->nsrv == 0 && b->why) {
-			mx_printf(o, ",\"noServerReason\":");
-			mx_json_str(o, b->why, strlen(b->why));
+			mx_json_kv(o, ",\"noServerReason\":", b->why);
 		}
 		mx_printf(o, "}");
 	}
@@ -15708,16 +15712,14 @@ mx_api(struct mx_out *o, int wrap)
 		else
 			ing_snprintf(name, sizeof name, "%s%s%s-%d", r->host >= 0 && t->hosts[r->host].wild ? "*." : "",
 			         r->host >= 0 ? t->hosts[r->host].name : "", r->path, i);
-		mx_printf(o, "%s", i ? "," : "");
-		mx_json_str(o, name, strlen(name));
+		mx_json_kv(o, i ? "," : "", name);
 		mx_printf(o, ":{\"entryPoints\":[");
 		for (int ep = 0, first = 1; ep < cf_live->n_eps; ep++)
 			if (r->ep_mask >> ep & 1) {
 				mx_printf(o, "%s\"%s\"", first ? "" : ",", cf_live->eps[ep].name);
 				first = 0;
 			}
-		mx_printf(o, "],\"backend\":");
-		mx_json_str(o, t->backends[r->backend].key, strlen(t->backends[r->backend].key));
+		mx_json_kv(o, "],\"backend\":", t->backends[r->backend].key);
 		if (r->narm)
 			mx_split(o, t, r);
 		mx_printf(o, ",\"routes\":{\"route-0\":{\"rule\":");
@@ -15731,8 +15733,7 @@ mx_api(struct mx_out *o, int wrap)
 		int https = p->proto == PR_HTTPS || (p->proto == PR_AUTO && t->backends[r->backend].auto_https);
 		mx_printf(o, ",\"backendScheme\":\"%s\"", p->proto == PR_UNSUP ? "unsupported" : https ? "https" : "http");
 		if (p->proto == PR_UNSUP) {
-			mx_printf(o, ",\"backendSchemeError\":");
-			mx_json_str(o, p->proto_bad, strlen(p->proto_bad));
+			mx_json_kv(o, ",\"backendSchemeError\":", p->proto_bad);
 		} else if (https) {
 			mx_printf(o, ",\"backendTlsVerify\":%s", p->pod_ctx == TL_POD_VERIFY ? "true" : "false");
 		}
@@ -15740,8 +15741,7 @@ mx_api(struct mx_out *o, int wrap)
 		mx_ranges(o, t, "nginxWhitelist", &p->wl[1]);
 		mx_ranges(o, t, "nginxDenylist", &p->deny);
 		if (p->auth == AU_BASIC) {
-			mx_printf(o, ",\"auth\":{\"basic\":{\"realm\":");
-			mx_json_str(o, p->realm, strlen(p->realm));
+			mx_json_kv(o, ",\"auth\":{\"basic\":{\"realm\":", p->realm);
 			/* how many, not who: names would be half a credential */
 			mx_printf(o, ",\"removeHeader\":%s,\"users\":%d}}", p->auth_remove ? "true" : "false", p->nuser);
 		} else if (p->auth == AU_DENY) {
@@ -15754,10 +15754,8 @@ mx_api(struct mx_out *o, int wrap)
 		const struct rt_skip *s = &t->skips[i];
 		mx_printf(o, "%s{\"ingress\":\"%s/%s\",\"host\":", i ? "," : "", s->ns, s->name);
 		mx_json_str(o, s->host, strlen(s->host));
-		mx_printf(o, ",\"path\":");
-		mx_json_str(o, s->path, strlen(s->path));
-		mx_printf(o, ",\"reason\":");
-		mx_json_str(o, s->why, strlen(s->why));
+		mx_json_kv(o, ",\"path\":", s->path);
+		mx_json_kv(o, ",\"reason\":", s->why);
 		mx_printf(o, "}");
 	}
 	/* the address the Ingress status publishes (null: none known) */

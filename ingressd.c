@@ -83,12 +83,12 @@ enum lim_id {
 #undef X
 	LIM__COUNT
 };
-static const char *const lim_names[LIM__COUNT] = {
-#define X(n) "ING_MAX_" #n,
+static const char *const lim_names[LIM__COUNT] = { /* after "ING_MAX_" */
+#define X(n) #n,
     LIM_LIST(X)
 #undef X
 };
-static const long lim_values[LIM__COUNT] = {
+static const uint32_t lim_values[LIM__COUNT] = { /* -Woverflow says if one outgrows it */
 #define X(n) ING_MAX_##n,
     LIM_LIST(X)
 #undef X
@@ -208,7 +208,7 @@ log_limit(enum lim_id id, const char *what)
 		g_lim.suppressed[id]++;
 		return;
 	}
-	log_warnx("limit: %s: too many (limit is %ld, %s)%s", what, lim_values[id], lim_names[id],
+	log_warnx("limit: %s: too many (limit is %u, ING_MAX_%s)%s", what, lim_values[id], lim_names[id],
 	          g_lim.suppressed[id] ? "; earlier hits not logged" : "");
 	g_lim.logged_at[id] = g.now ? g.now : 1;
 	g_lim.suppressed[id] = 0;
@@ -15531,7 +15531,7 @@ mx_metrics_process(struct mx_out *o)
 			mx_printf(o, "ingressd_client_cuts_total{reason=\"%s\"} %" PRIu64 "\n", rsn_names[r], g_rs.n[r][RS_NCODES - 1]);
 	mx_head(o, "ingressd_limit_hits_total", "counter", "Times a compiled limit was hit, by macro.");
 	for (int i = 0; i < LIM__COUNT; i++)
-		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g_lim.hits[i]);
+		mx_printf(o, "ingressd_limit_hits_total{limit=\"ING_MAX_%s\"} %" PRIu64 "\n", lim_names[i], g_lim.hits[i]);
 	mx_unsup_metrics(o);
 	mx_one(o, "ingressd_whitelist_invalid_total", "counter",
 	       "Ingress whitelists found invalid (answered 403 unless whitelistInvalidAllowAll).", g_rb.wl_invalid);
@@ -16504,7 +16504,7 @@ ev_version(void)
 	log_say(1, "ingressd %s (TLS: %s)\n", ING_VERSION, tls_port_name());
 	log_say(1, "limits:");
 	for (int i = 0; i < LIM__COUNT; i++)
-		log_say(1, " %s=%ld", lim_names[i], lim_values[i]);
+		log_say(1, " ING_MAX_%s=%u", lim_names[i], lim_values[i]);
 	log_say(1, " ING_BUF_SIZE=%d\n", ING_BUF_SIZE);
 }
 

@@ -83,12 +83,12 @@ enum lim_id {
 #undef X
 	LIM__COUNT
 };
-static const char *const lim_names[LIM__COUNT] = {
-#define X(n) "ING_MAX_" #n,
+static const char *const lim_names[LIM__COUNT] = { /* after "ING_MAX_" */
+#define X(n) #n,
     LIM_LIST(X)
 #undef X
 };
-static const long lim_values[LIM__COUNT] = {
+static const uint32_t lim_values[LIM__COUNT] = { /* -Woverflow says if one outgrows it */
 #define X(n) ING_MAX_##n,
     LIM_LIST(X)
 #undef X
@@ -98,13 +98,18 @@ static struct ing {
 	int loglevel;
 	int log_fd;
 	uint64_t now; /* monotonic ms, refreshed once per loop turn */
-	uint64_t lim_hits[LIM__COUNT];
-	uint64_t lim_logged_at[LIM__COUNT];
-	uint64_t lim_suppressed[LIM__COUNT];
 	uint64_t reloads, reload_failures; /* SIGHUP */
 	int64_t reload_wall, start_wall;   /* seconds since the epoch */
 	/* The rest is declared with its section, below, as `g_<section>`. */
 } g = {.loglevel = ING_LOG_INFO, .log_fd = 2};
+
+/* Limit hits (log_limit), apart from g: g's initial values put it in the
+ * file's data, and these 1.2 KB of zeros are better in .bss. */
+static struct {
+	uint64_t hits[LIM__COUNT];
+	uint64_t logged_at[LIM__COUNT];
+	uint64_t suppressed[LIM__COUNT];
+} g_lim;
 
 static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -198,15 +203,15 @@ fatalx(const char *fmt, ...)
 static void
 log_limit(enum lim_id id, const char *what)
 {
-	g.lim_hits[id]++;
-	if (g.lim_logged_at[id] != 0 && g.now - g.lim_logged_at[id] < ING_LIMIT_LOG_MS) {
-		g.lim_suppressed[id]++;
+	g_lim.hits[id]++;
+	if (g_lim.logged_at[id] != 0 && g.now - g_lim.logged_at[id] < ING_LIMIT_LOG_MS) {
+		g_lim.suppressed[id]++;
 		return;
 	}
-	log_warnx("limit: %s: too many (limit is %ld, %s)%s", what, lim_values[id], lim_names[id],
-	          g.lim_suppressed[id] ? "; earlier hits not logged" : "");
-	g.lim_logged_at[id] = g.now ? g.now : 1;
-	g.lim_suppressed[id] = 0;
+	log_warnx("limit: %s: too many (limit is %u, ING_MAX_%s)%s", what, lim_values[id], lim_names[id],
+	          g_lim.suppressed[id] ? "; earlier hits not logged" : "");
+	g_lim.logged_at[id] = g.now ? g.now : 1;
+	g_lim.suppressed[id] = 0;
 }
 
 static int
@@ -287,6 +292,18 @@ str_item(struct ing_str *rest, struct ing_str *item)
 	*item = str_trim((struct ing_str){rest->p, k});
 	*rest = c ? (struct ing_str){c + 1, rest->n - k - 1} : (struct ing_str){NULL, 0};
 	return 1;
+}
+
+/* The length of s's first run of bytes in set (in = 1, strspn) or not in
+ * it (in = 0, strcspn): one loop instead of musl's strspn, strcspn and
+ * strpbrk (0.5 KB). */
+static size_t
+str_span(const char *s, const char *set, int in)
+{
+	size_t n = 0;
+	while (s[n] != '\0' && (strchr(set, s[n]) != NULL) == in)
+		n++;
+	return n;
 }
 
 /* memmem and strstr for the searches ingressd makes (short needles,
@@ -749,7 +766,7 @@ cf_msg(struct cf_parser *ps, int warning, const char *fmt, ...)
 		ps->nerr++;
 	if (ps->nmsg >= ING_MAX_CONF_ERRORS) {
 		if (!warning)
-			g.lim_hits[LIM_CONF_ERRORS]++;
+			g_lim.hits[LIM_CONF_ERRORS]++;
 		return;
 	}
 	m = &ps->msgs[ps->nmsg++];
@@ -1345,7 +1362,7 @@ cf_table_name(struct cf_parser *ps, int array, struct ing_str parts[8], int *np,
 			}
 		if (ps->nheaders == ING_MAX_CONF_TABLES) {
 			cf_err(ps, "too many tables (limit is %d, ING_MAX_CONF_TABLES)", ING_MAX_CONF_TABLES);
-			g.lim_hits[LIM_CONF_TABLES]++;
+			g_lim.hits[LIM_CONF_TABLES]++;
 			ps->table = CFT_IGNORED;
 			return ING_ERR;
 		}
@@ -1375,7 +1392,7 @@ cf_table_ep(struct cf_parser *ps, int array, const struct ing_str parts[8], int 
 		}
 		if (ps->c->n_eps >= ING_MAX_ENTRYPOINTS) {
 			cf_err(ps, "too many entry points (limit is %d, ING_MAX_ENTRYPOINTS)", ING_MAX_ENTRYPOINTS);
-			g.lim_hits[LIM_ENTRYPOINTS]++;
+			g_lim.hits[LIM_ENTRYPOINTS]++;
 			ps->table = CFT_IGNORED;
 			return;
 		}
@@ -1629,7 +1646,7 @@ cf_ep_cidrs(struct cf_parser *ps, const char *key, const struct cf_val *v)
 		struct rt_cidr *r = &c->ep_cidrs[c->n_ep_cidrs];
 		if (c->n_ep_cidrs >= ING_MAX_CIDRS) {
 			cf_err(ps, "%s: too many entries over all entry points (limit is %d, ING_MAX_CIDRS)", key, ING_MAX_CIDRS);
-			g.lim_hits[LIM_CIDRS]++;
+			g_lim.hits[LIM_CIDRS]++;
 			return;
 		}
 		if (ing_cidr_parse(e.p, e.n, &r->family, &r->bits, r->ip) != 0) {
@@ -1658,7 +1675,7 @@ cf_ca_files(struct cf_parser *ps, const char *key, const struct cf_val *v, char 
 	if (v->n > ING_MAX_CA_FILES) {
 		cf_err(ps, "%s: too many files (limit is %d, ING_MAX_CA_FILES); put the CAs in one bundle", key,
 		       ING_MAX_CA_FILES);
-		g.lim_hits[LIM_CA_FILES]++;
+		g_lim.hits[LIM_CA_FILES]++;
 		return;
 	}
 	for (int i = 0; i < v->n; i++) {
@@ -1699,7 +1716,7 @@ cf_ep_user(struct cf_parser *ps, struct ing_str l, int line)
 		if (c->n_ep_users >= ING_MAX_USERS || k != c->n_ep_users) {
 			cf_err(ps, "[entryPoints.%s.auth.basic]: too many users over all entry points (limit is %d, ING_MAX_USERS)",
 			       ep->name, ING_MAX_USERS);
-			g.lim_hits[LIM_USERS]++;
+			g_lim.hits[LIM_USERS]++;
 			return ING_ERR;
 		}
 		c->n_ep_users++;
@@ -1802,7 +1819,7 @@ cf_namespaces(struct cf_parser *ps, const struct cf_val *v)
 {
 	if (v->n > ING_MAX_NAMESPACES) {
 		cf_err(ps, "namespaces: too many (limit is %d, ING_MAX_NAMESPACES)", ING_MAX_NAMESPACES);
-		g.lim_hits[LIM_NAMESPACES]++;
+		g_lim.hits[LIM_NAMESPACES]++;
 		return;
 	}
 	for (int i = 0; i < v->n; i++) {
@@ -5454,7 +5471,7 @@ js_pass_cert(const char *s, uint32_t *out, char *note, size_t cap)
 	const char *why = NULL;
 	note[0] = '\0';
 	*out = 0;
-	if (s[strspn(s, " \t\r\n")] == '\0')
+	if (s[str_span(s, " \t\r\n", 1)] == '\0')
 		return 0;
 	if (ym_load(&j, s, json, sizeof json, tok, ING_ARRAY_LEN(tok), err, sizeof err) != 0)
 		why = err;
@@ -6192,7 +6209,7 @@ kw_setup(const struct cf_kube *k)
 		ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": must start with http:// or https://", url);
 		return why;
 	}
-	const char *hend = *p == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
+	const char *hend = *p == '[' ? strchr(p, ']') : p + str_span(p, ":/", 0);
 	if (hend == NULL || hend == p) {
 		ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": no host", url);
 		return why;
@@ -6204,7 +6221,7 @@ kw_setup(const struct cf_kube *k)
 	g_kw.port = g_kw.https ? 443 : 80;
 	if (*p == ':') {
 		uint64_t port;
-		size_t pl = strcspn(p + 1, "/");
+		size_t pl = str_span(p + 1, "/", 0);
 		if (str_to_u64((struct ing_str){p + 1, pl}, 65535, &port) != 0 || port == 0) {
 			ing_snprintf(why, sizeof why, "[kubernetes] endpoint \"%s\": bad port", url);
 			return why;
@@ -7013,7 +7030,7 @@ kw_status_pick(struct kw_stream *s)
 		struct kw_sjob *jb = &g_kw.status.q[0];
 		const struct st_ing *r = jb->clear ? NULL : st_find(SK_INGRESS, jb->ns, jb->name);
 		const char *rv = jb->clear ? jb->rv : r != NULL ? r->rv : "";
-		size_t ok = strspn(rv, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.");
+		size_t ok = str_span(rv, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.", 1);
 		if ((jb->clear || (r != NULL && g_kw.status.known && r->lb_hash != g_kw.status.want_hash)) && rv[0] &&
 		    rv[ok] == '\0') {
 			memcpy(s->ns, jb->ns, sizeof s->ns);
@@ -8186,7 +8203,7 @@ rx_template(const char *r, int go, char names[RX_GROUPS][24], char *out, size_t 
 				ing_snprintf(nm, sizeof nm, "%.*s", (int)(e - s), s);
 				grp = -1;
 				uint64_t u;
-				if (strspn(nm, "0123456789") == strlen(nm))
+				if (str_span(nm, "0123456789", 1) == strlen(nm))
 					grp = e - s < 3 && str_to_u64((struct ing_str){nm, strlen(nm)}, 99, &u) == 0 ? (int)u : -1;
 				for (int i = 1; i < RX_GROUPS && grp == -1 && names != NULL; i++)
 					if (names[i][0] && !strcmp(names[i], nm))
@@ -9994,7 +10011,7 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 	if (rb_ann(IA_NGX_ALIAS, v, sizeof v)[0]) { /* "a, b": kept as "a,b," normalized, exact names only */
 		size_t n = 0;
 		for (const char *a = v; *a;) {
-			size_t l = strcspn(a += strspn(a, ", "), ", ");
+			size_t l = str_span(a += str_span(a, ", ", 1), ", ", 0);
 			if (l == 0)
 				break;
 			size_t hl = l < ING_NAME_LEN ? rt_host_norm((struct ing_str){a, l}, re + n, sizeof re - n - 1) : 0;
@@ -10078,7 +10095,7 @@ rb_rewrite(struct rt_table *t, struct st_ing *r, struct rt_policy *pol)
 				        re, (int)(code = k ? 301 : 302));
 			if (pol->rd)
 				why = "Traefik's and nginx's redirects on one Ingress";
-			else if (strpbrk(v, " \t\r\n") || (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && v[0] != '/'))
+			else if (v[str_span(v, " \t\r\n", 0)] || (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && v[0] != '/'))
 				why = "permanent-redirect / temporal-redirect: a URL (http://, https://) or a path";
 			pol->rd = RD_URL;
 			pol->rd_code = (uint16_t)code;
@@ -10416,7 +10433,7 @@ rb_aliases(struct rt_table *t)
 			if (k < 0) { /* the from-to-www name first */
 				ing_snprintf(name, sizeof name, strncmp(h, "www.", 4) ? "www.%s" : "%s", h + (strncmp(h, "www.", 4) ? 0 : 4));
 			} else {
-				size_t l = strcspn(a, ","); /* rb_rewrite's "a,b," */
+				size_t l = str_span(a, ",", 0); /* rb_rewrite's "a,b," */
 				if (l == 0)
 					break;
 				ing_snprintf(name, sizeof name, "%.*s", (int)l, a);
@@ -16417,6 +16434,15 @@ mx_json_str(struct mx_out *o, const char *s, size_t n)
 	mx_printf(o, "\"");
 }
 
+/* before (JSON text: a comma, a key), then s as a JSON string: the one
+ * call for the pair every /api field makes. */
+static void
+mx_json_kv(struct mx_out *o, const char *before, const char *s)
+{
+	mx_printf(o, "%s", before);
+	mx_json_str(o, s, strlen(s));
+}
+
 /* A Prometheus label value (RFC: backslash, quote and newline escaped). */
 static void
 mx_label(struct mx_out *o, const char *s)
@@ -16690,7 +16716,7 @@ mx_metrics_process(struct mx_out *o)
 			mx_printf(o, "ingressd_client_cuts_total{reason=\"%s\"} %" PRIu64 "\n", rsn_names[r], g_rs.n[r][RS_NCODES - 1]);
 	mx_head(o, "ingressd_limit_hits_total", "counter", "Times a compiled limit was hit, by macro.");
 	for (int i = 0; i < LIM__COUNT; i++)
-		mx_printf(o, "ingressd_limit_hits_total{limit=\"%s\"} %" PRIu64 "\n", lim_names[i], g.lim_hits[i]);
+		mx_printf(o, "ingressd_limit_hits_total{limit=\"ING_MAX_%s\"} %" PRIu64 "\n", lim_names[i], g_lim.hits[i]);
 	mx_unsup_metrics(o);
 	mx_one(o, "ingressd_whitelist_invalid_total", "counter",
 	       "Ingress whitelists found invalid (answered 403 unless whitelistInvalidAllowAll).", g_rb.wl_invalid);
@@ -16828,8 +16854,7 @@ mx_api(struct mx_out *o, int wrap)
 	for (int i = 0; t != NULL && i < t->nbackends; i++) {
 		const struct rt_backend *b = &t->backends[i];
 		const struct lb_state *st = b->state >= 0 ? &g_lb.s[b->state] : NULL;
-		mx_printf(o, "%s", i ? "," : "");
-		mx_json_str(o, b->key, strlen(b->key));
+		mx_json_kv(o, i ? "," : "", b->key);
 		mx_printf(o, ":{\"servers\":{");
 		for (int k = 0; k < b->nsrv; k++) {
 			ing_addr_fmt(&t->servers[b->srv + k].addr, a, sizeof a, 1);
@@ -16839,8 +16864,7 @@ mx_api(struct mx_out *o, int wrap)
 		}
 		mx_printf(o, "},\"loadBalancer\":{\"method\":\"%s\"", st && st->method == LB_DRR ? "drr" : "wrr");
 		if (st && st->sticky) {
-			mx_printf(o, ",\"stickiness\":{\"cookieName\":");
-			mx_json_str(o, st->cookie, strlen(st->cookie));
+			mx_json_kv(o, ",\"stickiness\":{\"cookieName\":", st->cookie);
 			mx_printf(o, "}");
 		}
 		mx_printf(o, "}");
@@ -16850,19 +16874,16 @@ mx_api(struct mx_out *o, int wrap)
 		if (st && st->cb >= 0) {
 			struct cb *c = &g_cb.c[st->cb];
 			cb_advance(c);
-			mx_printf(o, ",\"circuitBreaker\":{\"expression\":");
-			mx_json_str(o, c->expr, strlen(c->expr));
+			mx_json_kv(o, ",\"circuitBreaker\":{\"expression\":", c->expr);
 			if (c->prog.n == 0) {
-				mx_printf(o, ",\"error\":");
-				mx_json_str(o, c->err, strlen(c->err));
+				mx_json_kv(o, ",\"error\":", c->err);
 			} else {
 				mx_printf(o, ",\"state\":\"%s\"", cb_state_names[c->state]);
 			}
 			mx_printf(o, "}");
 		}
 		if (b->nsrv == 0 && b->why) {
-			mx_printf(o, ",\"noServerReason\":");
-			mx_json_str(o, b->why, strlen(b->why));
+			mx_json_kv(o, ",\"noServerReason\":", b->why);
 		}
 		mx_printf(o, "}");
 	}
@@ -16876,16 +16897,14 @@ mx_api(struct mx_out *o, int wrap)
 		else
 			ing_snprintf(name, sizeof name, "%s%s%s-%d", r->host >= 0 && t->hosts[r->host].wild ? "*." : "",
 			         r->host >= 0 ? t->hosts[r->host].name : "", r->path, i);
-		mx_printf(o, "%s", i ? "," : "");
-		mx_json_str(o, name, strlen(name));
+		mx_json_kv(o, i ? "," : "", name);
 		mx_printf(o, ":{\"entryPoints\":[");
 		for (int ep = 0, first = 1; ep < cf_live->n_eps; ep++)
 			if (r->ep_mask >> ep & 1) {
 				mx_printf(o, "%s\"%s\"", first ? "" : ",", cf_live->eps[ep].name);
 				first = 0;
 			}
-		mx_printf(o, "],\"backend\":");
-		mx_json_str(o, t->backends[r->backend].key, strlen(t->backends[r->backend].key));
+		mx_json_kv(o, "],\"backend\":", t->backends[r->backend].key);
 		if (r->narm)
 			mx_split(o, t, r);
 		mx_printf(o, ",\"routes\":{\"route-0\":{\"rule\":");
@@ -16899,8 +16918,7 @@ mx_api(struct mx_out *o, int wrap)
 		int https = p->proto == PR_HTTPS || (p->proto == PR_AUTO && t->backends[r->backend].auto_https);
 		mx_printf(o, ",\"backendScheme\":\"%s\"", p->proto == PR_UNSUP ? "unsupported" : https ? "https" : "http");
 		if (p->proto == PR_UNSUP) {
-			mx_printf(o, ",\"backendSchemeError\":");
-			mx_json_str(o, p->proto_bad, strlen(p->proto_bad));
+			mx_json_kv(o, ",\"backendSchemeError\":", p->proto_bad);
 		} else if (https) {
 			mx_printf(o, ",\"backendTlsVerify\":%s", p->pod_ctx == TL_POD_VERIFY ? "true" : "false");
 		}
@@ -16908,8 +16926,7 @@ mx_api(struct mx_out *o, int wrap)
 		mx_ranges(o, t, "nginxWhitelist", &p->wl[1]);
 		mx_ranges(o, t, "nginxDenylist", &p->deny);
 		if (p->auth == AU_BASIC) {
-			mx_printf(o, ",\"auth\":{\"basic\":{\"realm\":");
-			mx_json_str(o, p->realm, strlen(p->realm));
+			mx_json_kv(o, ",\"auth\":{\"basic\":{\"realm\":", p->realm);
 			/* how many, not who: names would be half a credential */
 			mx_printf(o, ",\"removeHeader\":%s,\"users\":%d}}", p->auth_remove ? "true" : "false", p->nuser);
 		} else if (p->auth == AU_DENY) {
@@ -16929,10 +16946,8 @@ mx_api(struct mx_out *o, int wrap)
 		const struct rt_skip *s = &t->skips[i];
 		mx_printf(o, "%s{\"ingress\":\"%s/%s\",\"host\":", i ? "," : "", s->ns, s->name);
 		mx_json_str(o, s->host, strlen(s->host));
-		mx_printf(o, ",\"path\":");
-		mx_json_str(o, s->path, strlen(s->path));
-		mx_printf(o, ",\"reason\":");
-		mx_json_str(o, s->why, strlen(s->why));
+		mx_json_kv(o, ",\"path\":", s->path);
+		mx_json_kv(o, ",\"reason\":", s->why);
 		mx_printf(o, "}");
 	}
 	/* the address the Ingress status publishes (null: none known) */
@@ -17685,7 +17700,7 @@ ev_version(void)
 	log_say(1, "ingressd %s (TLS: %s)\n", ING_VERSION, tls_port_name());
 	log_say(1, "limits:");
 	for (int i = 0; i < LIM__COUNT; i++)
-		log_say(1, " %s=%ld", lim_names[i], lim_values[i]);
+		log_say(1, " ING_MAX_%s=%u", lim_names[i], lim_values[i]);
 	log_say(1, " ING_BUF_SIZE=%d\n", ING_BUF_SIZE);
 }
 

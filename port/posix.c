@@ -21,7 +21,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -924,7 +923,9 @@ _Static_assert(sizeof(struct px_answer) <= PIPE_BUF, "one atomic pipe write");
 /* Forks a child that resolves host and writes a px_answer to a pipe. The
  * child keeps no other descriptor open: a client connection the loop
  * closes meanwhile must really close. Children are reaped by the kernel
- * (SA_NOCLDWAIT). */
+ * (SA_NOCLDWAIT). _Fork, not fork: ingressd has one thread and no atfork
+ * handlers, so fork's locking of the C library for other threads has
+ * nothing to do (musl's brings its rwlocks and timed waits, 2 KB). */
 int
 port_resolve_start(const char *host, char *err, size_t errlen)
 {
@@ -944,7 +945,7 @@ port_resolve_start(const char *host, char *err, size_t errlen)
 		ing_snprintf(err, errlen, "resolve %s: pipe: %s", host, ing_strerror(errno));
 		return ING_ERR;
 	}
-	if ((pid = fork()) < 0) {
+	if ((pid = _Fork()) < 0) {
 		ing_snprintf(err, errlen, "resolve %s: fork: %s", host, ing_strerror(errno));
 		close(p[0]);
 		close(p[1]);
@@ -1104,19 +1105,25 @@ port_rss_bytes(void)
 	return rss * (long)getauxval(AT_PAGESZ); /* sysconf(_SC_PAGESIZE), without sysconf */
 }
 
+/* The entries of /proc/self/fd by getdents64 itself: opendir and readdir
+ * would bring musl's DIR (and its calloc) for one count. */
 int
 port_open_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-	if (d == NULL)
+	unsigned char buf[4096];
+	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	long k;
+	if (fd < 0)
 		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
+	while ((k = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+		for (long off = 0; off + 19 < k;) {
+			unsigned short len; /* struct linux_dirent64: d_reclen at 16, d_name at 19 */
+			memcpy(&len, buf + off + 16, sizeof len);
+			n += buf[off + 19] != '.';
+			off += len ? len : k;
+		}
+	close(fd);
+	return k < 0 ? -1 : n - 1; /* the directory's own fd */
 }
 
 /* snprintf without the C library's printf (see the file) */

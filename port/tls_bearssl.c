@@ -692,19 +692,86 @@ bs_rsa_elt(struct tls_cert *c, size_t *off, unsigned char **dst, size_t *dlen, c
 	return 0;
 }
 
+/* n = p*q, big-endian in plen + qlen bytes, column by column. The factors
+ * are secret: which bytes are multiplied depends on the lengths alone, and
+ * nothing branches on a byte. (BearSSL's i15 code for it is 1 KB; its
+ * i31 code returns 0 at 4096 bits in 0.6.) A column holds at most 260
+ * products of 16 bits and a carry: 32 bits are plenty. */
+static void
+bs_mul(unsigned char *n, const unsigned char *p, size_t plen, const unsigned char *q, size_t qlen)
+{
+	uint32_t acc = 0;
+	for (size_t k = 0; k < plen + qlen; k++) {
+		for (size_t i = 0; i < plen; i++)
+			if (k - i < qlen) /* unsigned: i <= k too */
+				acc += (uint32_t)p[plen - 1 - i] * q[qlen - 1 - (k - i)];
+		n[plen + qlen - 1 - k] = (unsigned char)acc;
+		acc >>= 8;
+	}
+}
+
+/* e*dp = 1 mod p-1, as e, d mod p-1 and p of every RSA key are: the
+ * remainder of e*dp - 1 by p - 1, by binary long division in bytes. dp and
+ * p are secret: each step subtracts and keeps the difference by a mask,
+ * not a branch, and the loops run by the lengths alone. (BearSSL's code
+ * for e, rsa_i31_pubexp, brings its modular division: 1.8 KB.) */
+static int
+bs_exp_ok(const unsigned char *e, size_t elen, const unsigned char *dp, size_t dlen, const unsigned char *p, size_t plen)
+{
+	unsigned char x[2 * BS_RSA_ELT], m[BS_RSA_ELT + 1], r[BS_RSA_ELT + 1], t[BS_RSA_ELT + 1];
+	unsigned b, nz = 0;
+	size_t xlen = elen + dlen, i;
+
+	if (elen > BS_RSA_ELT || dlen > BS_RSA_ELT || plen > BS_RSA_ELT)
+		return 0;
+	bs_mul(x, e, elen, dp, dlen);
+	for (b = 1, i = xlen; i-- > 0;) { /* x -= 1 */
+		unsigned v = x[i] - b;
+		x[i] = (unsigned char)v;
+		b = v >> 8 & 1;
+	}
+	m[0] = 0; /* m = p - 1, a byte longer than p */
+	for (b = 1, i = plen; i > 0; i--) {
+		unsigned v = p[i - 1] - b;
+		m[i] = (unsigned char)v;
+		b = v >> 8 & 1;
+	}
+	memset(r, 0, plen + 1);
+	for (size_t bit = 0; bit < 8 * xlen; bit++) { /* r = (2r + bit) mod m */
+		unsigned in = x[bit >> 3] >> (7 - (bit & 7)) & 1;
+		for (i = plen + 1; i-- > 0;) {
+			unsigned v = (unsigned)r[i] << 1 | in;
+			r[i] = (unsigned char)v;
+			in = v >> 8;
+		}
+		for (b = 0, i = plen + 1; i-- > 0;) {
+			unsigned v = (unsigned)r[i] - m[i] - b;
+			t[i] = (unsigned char)v;
+			b = v >> 8 & 1;
+		}
+		for (i = 0; i <= plen; i++) /* r >= m (no borrow): r = t */
+			r[i] = (unsigned char)(r[i] ^ ((r[i] ^ t[i]) & (b - 1)));
+	}
+	for (i = 0; i <= plen; i++)
+		nz |= r[i];
+	tc_wipe(x, sizeof x);
+	tc_wipe(r, sizeof r);
+	tc_wipe(t, sizeof t);
+	tc_wipe(m, sizeof m);
+	return nz == 0 && xlen > 0 && plen > 0;
+}
+
 /* The key matches the leaf when it holds the leaf's public key: RSA by
- * p*q = n (i15: 0.6's i31 code returns 0 at 4096 bits) and by e where
- * BearSSL can recompute it (p and q = 3 mod 4, as its own keys are;
- * OpenSSL's need not be), EC by recomputing the public point. Not by a
- * test signature: that cost 6 ms per RSA-2048 key (40 ms at 4096 bits),
- * paid at every start for every TLS Secret. */
+ * p*q = n (bs_mul) and by e (bs_exp_ok; every key, where BearSSL could
+ * recompute e only for p and q = 3 mod 4), EC by recomputing the public
+ * point. Not by a test signature: that cost 6 ms per RSA-2048 key (40 ms
+ * at 4096 bits), paid at every start for every TLS Secret. */
 static int
 bs_key_match(struct tls_cert *c, const br_x509_pkey *pk, char *err, size_t errlen)
 {
 	unsigned char buf[512 > BR_EC_KBUF_PUB_MAX_SIZE ? 512 : BR_EC_KBUF_PUB_MAX_SIZE];
-	size_t nlen, elen, i;
-	const unsigned char *n, *e;
-	uint32_t pe, ce = 0;
+	size_t nlen;
+	const unsigned char *n;
 
 	if (c->type == BR_KEYTYPE_RSA) {
 		if (pk->key_type != BR_KEYTYPE_RSA)
@@ -715,21 +782,18 @@ bs_key_match(struct tls_cert *c, const br_x509_pkey *pk, char *err, size_t errle
 			n++;
 			nlen--;
 		}
-		if (nlen > sizeof buf || br_rsa_i15_compute_modulus(NULL, &c->sk.rsa) != nlen ||
-		    br_rsa_i15_compute_modulus(buf, &c->sk.rsa) != nlen || memcmp(buf, n, nlen) != 0)
-			goto mismatch;
-		if ((pe = br_rsa_compute_pubexp_get_default()(&c->sk.rsa)) != 0) {
-			e = pk->key.rsa.e;
-			elen = pk->key.rsa.elen;
-			while (elen > 0 && *e == 0) {
-				e++;
-				elen--;
-			}
-			for (i = 0; i < elen && i < 4; i++)
-				ce = ce << 8 | e[i];
-			if (elen > 4 || ce != pe)
-				goto mismatch;
+		unsigned char pq[2 * BS_RSA_ELT];
+		const unsigned char *m = pq;
+		size_t mlen = c->sk.rsa.plen + c->sk.rsa.qlen;
+		bs_mul(pq, c->sk.rsa.p, c->sk.rsa.plen, c->sk.rsa.q, c->sk.rsa.qlen);
+		while (mlen > 0 && *m == 0) {
+			m++;
+			mlen--;
 		}
+		if (nlen > sizeof buf || (c->sk.rsa.n_bitlen + 7) >> 3 != nlen || mlen != nlen || memcmp(m, n, nlen) != 0)
+			goto mismatch;
+		if (!bs_exp_ok(pk->key.rsa.e, pk->key.rsa.elen, c->sk.rsa.dp, c->sk.rsa.dplen, c->sk.rsa.p, c->sk.rsa.plen))
+			goto mismatch;
 		return 0;
 	}
 	if (pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != c->sk.ec.curve)

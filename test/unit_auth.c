@@ -997,12 +997,12 @@ test_auth_queue(void)
 	CHECK(login_c(c3, &t, &pol, "mallory:") == 401);
 	CHECK(login(&t, &pol, "mallory:") == 401 && login(&t, &pol, "eve:") == 0);
 	/* a full queue answers 429, counted as a limit hit */
-	uint64_t hits = g.lim_hits[LIM_AUTH_CHECKS];
+	uint64_t hits = g_lim.hits[LIM_AUTH_CHECKS];
 	for (int i = 0; i < ING_MAX_AUTH_CHECKS; i++) {
 		snprintf(pw, sizeof pw, "eve:wrong%d", i);
 		CHECK(login_c(c1, &t, &pol, pw) == ING_WAIT);
 	}
-	CHECK(login_c(c2, &t, &pol, "eve:wrong-again") == 429 && g.lim_hits[LIM_AUTH_CHECKS] == hits + 1);
+	CHECK(login_c(c2, &t, &pol, "eve:wrong-again") == 429 && g_lim.hits[LIM_AUTH_CHECKS] == hits + 1);
 	CHECK(login_c(c2, &t, &pol, "eve:wrong3") == ING_WAIT); /* that one is queued: it waits too */
 	while (g_au.njobs > 0)
 		au_run();

@@ -1012,13 +1012,13 @@ TEST(test_loop_limits)
 	static char out[4096];
 	int fds[ING_MAX_CONNS + 1];
 	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
-	uint64_t hits = g.lim_hits[LIM_CONNS];
+	uint64_t hits = g_lim.hits[LIM_CONNS];
 	for (int i = 0; i <= ING_MAX_CONNS; i++)
 		fds[i] = loop_client(NULL);
 	turns(2);
 	/* the table is full: the last one waits in the backlog, listeners paused */
 	CHECK(g_cn.used[CN_CLIENT] == ING_MAX_CONNS && g_cn.lis_paused);
-	CHECK(g.lim_hits[LIM_CONNS] > hits);
+	CHECK(g_lim.hits[LIM_CONNS] > hits);
 	mock_feed(fds[0], "GET / HTTP/1.0\r\n\r\n", 18);
 	mock_eof(fds[0]);
 	turns(3);

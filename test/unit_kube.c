@@ -138,9 +138,9 @@ TEST(test_frame_watch)
 		                                  "\"annotations\":{\"a\":\"");
 		memset(big + n, 'x', ING_MAX_OBJECT_BYTES);
 		strcpy(big + n + ING_MAX_OBJECT_BYTES, "\"}}}}\n");
-		uint64_t hits = g.lim_hits[LIM_OBJECT_BYTES];
+		uint64_t hits = g_lim.hits[LIM_OBJECT_BYTES];
 		CHECK(feed(s, big, 4096) == 0);
-		CHECK(g.lim_hits[LIM_OBJECT_BYTES] == hits + 1 && st_find(SK_SERVICE, "n", "huge") == NULL);
+		CHECK(g_lim.hits[LIM_OBJECT_BYTES] == hits + 1 && st_find(SK_SERVICE, "n", "huge") == NULL);
 		CHECK(feed(s, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"after\",\"namespace\":\"n\"}}}\n", 9) == 0);
 		CHECK(st_find(SK_SERVICE, "n", "after") != NULL);
 	}
@@ -469,7 +469,7 @@ TEST(test_kw_status)
 	CHECK(apply(SK_INGRESS, 0, ING_ST("b", "\"ingressClassName\":\"other\",", "10", "{\"ip\":\"9.9.9.9\"}")) == 0);
 	CHECK(g_kw.status.nq == 0);
 	/* the queue's limit: counted, found again once there is room */
-	uint64_t hits = g.lim_hits[LIM_STATUS_QUEUE];
+	uint64_t hits = g_lim.hits[LIM_STATUS_QUEUE];
 	char name[16];
 	for (int i = 0; i < ING_MAX_STATUS_QUEUE + 2; i++) {
 		char obj[400];
@@ -480,7 +480,7 @@ TEST(test_kw_status)
 	}
 	g_kw.status.dirty = 1;
 	kw_status_tick();
-	CHECK(g_kw.status.nq == ING_MAX_STATUS_QUEUE && g.lim_hits[LIM_STATUS_QUEUE] > hits && g_kw.status.dirty);
+	CHECK(g_kw.status.nq == ING_MAX_STATUS_QUEUE && g_lim.hits[LIM_STATUS_QUEUE] > hits && g_kw.status.dirty);
 	/* the Service gone: nothing known, nothing new written */
 	CHECK(apply(SK_SERVICE, kw_api_first(SK_SERVICE), "{\"metadata\":{\"name\":\"edge\",\"namespace\":\"k\"},"
 	            "\"spec\":{}}") == 0);
@@ -760,14 +760,14 @@ TEST(test_secret_fail_closed)
 	CHECK(auth_of("auth.io") == AU_BASIC && sec != NULL && sec->bad == NULL);
 	/* more data keys than kept (ING_MAX_SECRET_KEYS): counted, and the
 	 * route fails closed (not one key) */
-	uint64_t khits = g.lim_hits[LIM_SECRET_KEYS];
+	uint64_t khits = g_lim.hits[LIM_SECRET_KEYS];
 	n = snprintf(big, sizeof big, "{\"metadata\":{\"name\":\"pw\",\"namespace\":\"a\"},\"data\":{");
 	for (int i = 0; i < ING_MAX_SECRET_KEYS + 2; i++)
 		n += snprintf(big + n, sizeof big - (size_t)n, "%s\"k%d\":\"eA==\"", i ? "," : "", i);
 	snprintf(big + n, sizeof big - (size_t)n, "}}");
 	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), big) == 0);
 	sec = st_find(SK_SECRET, "a", "pw");
-	CHECK(sec != NULL && sec->nkeys == ING_MAX_SECRET_KEYS + 2 && g.lim_hits[LIM_SECRET_KEYS] > khits);
+	CHECK(sec != NULL && sec->nkeys == ING_MAX_SECRET_KEYS + 2 && g_lim.hits[LIM_SECRET_KEYS] > khits);
 	rb_rebuild();
 	CHECK(auth_of("auth.io") == AU_DENY);
 	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), good) == 0);
@@ -1044,7 +1044,7 @@ TEST(test_nginx_annotations)
 	CHECK(ri && ri->nunsup == 30 && strlen(st_note(ri->unsup)) < ST_UNSUP_LEN && !strcmp(st_note(ri->unsup) + strlen(st_note(ri->unsup)) - 3, "..."));
 	/* the texts live in a pool (ING_MAX_NOTES): full, the objects are still
 	 * stored and counted, the limit hit is counted; deletes give them back */
-	uint64_t hits = g.lim_hits[LIM_NOTES];
+	uint64_t hits = g_lim.hits[LIM_NOTES];
 	int used0 = g_st.p_note.used;
 	for (int i = 0; i < ING_MAX_NOTES + 2; i++) {
 		char name[16];
@@ -1052,7 +1052,7 @@ TEST(test_nginx_annotations)
 		ingress("notes", name, "2026-01-01T00:00:00Z", "\"ingress.kubernetes.io/made-up\":\"1\"",
 		        RULE("notes.io", PATH("/", "Prefix", "s1", 80)));
 	}
-	CHECK(g_st.p_note.used == ING_MAX_NOTES && g.lim_hits[LIM_NOTES] > hits);
+	CHECK(g_st.p_note.used == ING_MAX_NOTES && g_lim.hits[LIM_NOTES] > hits);
 	ri = st_find(SK_INGRESS, "notes", "n" ING_STR(ING_MAX_NOTES));
 	CHECK(ri && ri->nunsup == 1 && ri->unsup < 0 && !strcmp(st_note(ri->unsup), ""));
 	/* an ExternalName cannot be served without its name: not stored (logged) */
@@ -1186,7 +1186,7 @@ TEST(test_split)
 	ingress("a", "many", "2026-01-01T00:00:00Z", "", all);
 	rb_rebuild();
 	CHECK_STR(route("m.io", "/", &r), "a/m00:80");
-	CHECK(r && r->narm == ING_MAX_SPLIT && g.lim_hits[LIM_SPLIT] > 0);
+	CHECK(r && r->narm == ING_MAX_SPLIT && g_lim.hits[LIM_SPLIT] > 0);
 #undef THREE
 }
 
@@ -1271,7 +1271,7 @@ TEST(test_external_name)
 	b = backend_of("ip.io", "/");
 	CHECK(b && b->nsrv == 1 && rt_live()->servers[b->srv].addr.port == 80);
 	/* the table of names is full: the third name is a limit hit, not a hang */
-	uint64_t hits = g.lim_hits[LIM_EXTERNAL_NAMES];
+	uint64_t hits = g_lim.hits[LIM_EXTERNAL_NAMES];
 	CHECK(hits >= 1);
 	b = backend_of("x3.io", "/");
 	CHECK(b && b->nsrv == 0);

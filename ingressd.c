@@ -9385,7 +9385,7 @@ rb_fwd(struct rt_table *t, struct st_ing *r, struct rt_policy *pol, int ngx)
 	for (p = u; *p && why == NULL; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#' || *p == '\\' || *p == '"')
 			why = "has a space, '#', '\\', '\"' or a control byte";
-	e = sl ? u + sl + strcspn(u + sl, "/?") : u;
+	e = sl ? u + sl + str_span(u + sl, "/?", 0) : u;
 	if (why == NULL && (sl == 0 || e == u + sl || memchr(u + sl, '@', (size_t)(e - u - sl)) != NULL))
 		why = "is not http(s)://host[:port][/path]";
 	else if (why == NULL && strchr(e, '$') != NULL)
@@ -15357,7 +15357,7 @@ up_fwd(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const str
 	const struct rt_backend *b = fa.own ? NULL : &t->backends[fa.backend];
 	if (fa.own) { /* nginx's $host: the route of this host and the URL's path, itself excluded */
 		const char *uri = t->ebytes + fa.uri;
-		const struct rt_route *ar = rt_lookup(t, host, uri, strcspn(uri, "?"), g_cn.lis[c->lis].ep);
+		const struct rt_route *ar = rt_lookup(t, host, uri, str_span(uri, "?", 0), g_cn.lis[c->lis].ep);
 		b = ar != NULL && ar != rt ? &t->backends[ar->backend] : NULL;
 	}
 	struct up_tls tl = {-1, NULL};

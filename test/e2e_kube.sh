@@ -168,8 +168,8 @@ curl -s -D - -o /dev/null -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/ | tr 
 is "$(code -u alice:wrong -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/)" 401 && ok "... a wrong password: 401" || fail "wrong pw"
 is "$(curl -s -u alice:s3cret -H 'Host: auth.e2e.test' http://127.0.0.1:$HTTP/a)" "b1 /a" &&
 	ok "... the Secret's user: served" || fail "auth ok"
-WAIT=10 eventually "auth-url (not implemented): 401 to everyone, never open" sh -c \
-	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: url.e2e.test' http://127.0.0.1:$HTTP/) = 401"
+WAIT=10 eventually "auth-url to an auth service that refuses connections: 503, never open" sh -c \
+	"test \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: url.e2e.test' http://127.0.0.1:$HTTP/) = 503"
 WAIT=10 eventually "nginx rewrite-target / on the regex path /: /r reaches the pod as /" sh -c \
 	"curl -s -H 'Host: rw.e2e.test' http://127.0.0.1:$HTTP/r | grep -qx 'b1 /'"
 is "$(grep -c "ingress e2e/ngx-rw: annotations ingressd does not implement, ignored: $N/proxy-buffering" "$T_TMP/ingressd.log")" 1 &&

@@ -630,7 +630,7 @@ fz_setup(void)
 	if (!stored) { /* once: the store is input only */
 		st_init();
 		for (int i = 0; i < SK__COUNT; i++)
-			g_kw.api[i] = kw_api_first[i];
+			g_kw.api[i] = kw_api_first(i);
 	}
 	for (size_t i = 0; i < ING_ARRAY_LEN(fz_objects) && !stored; i++) {
 		static char doc[4096];
@@ -640,7 +640,7 @@ fz_setup(void)
 		memset(s, 0, offsetof(struct kw_stream, obj));
 		s->used = 1;
 		s->kind = (uint8_t)kind;
-		s->api = kw_api_first[kind];
+		s->api = kw_api_first(kind);
 		s->phase = KS_LIST;
 		s->conn = -1;
 		kw_frame_init(&s->fr, KF_LIST);

@@ -87,7 +87,7 @@ ingress_s1 ngx-map ngxmap.test "{$N/auth-type: basic, $N/auth-secret: ngx-map, $
 ingress_s1 ngx-other-ns ngxns.test "{$N/auth-type: basic, $N/auth-secret: kube-system/ngx-file}"
 ingress_s1 ngx-url ngxurl.test "{$N/auth-url: \"http://auth.example/check\", $N/auth-signin: \"http://auth.example/\"}"
 ingress_s1 hdr-field hdr.test "{ingress.kubernetes.io/auth-type: basic, ingress.kubernetes.io/auth-secret: users, ingress.kubernetes.io/auth-header-field: X-WebAuth-User}"
-ingress_s1 unsup unsup.test "{ingress.kubernetes.io/error-pages: /app, $N/proxy-buffering: "on", ingress.kubernetes.io/no-such-thing: x}"
+ingress_s1 unsup unsup.test "{ingress.kubernetes.io/pass-tls-cert: \"true\", $N/proxy-buffering: "on", ingress.kubernetes.io/no-such-thing: x}"
 
 htpasswd -nbB -C 5 gate keeper >"$T_TMP/gate.htpasswd"
 cat >"$T_TMP/i.conf" <<EOF
@@ -187,21 +187,21 @@ is "$(code ngxmap.test -u mapuser:wrong)" 401 && ok "auth-map, wrong password: 4
 is "$(code ngxns.test -u nina:nginx-pw)" 401 && ok "nginx auth-secret of another namespace: 401" || fail "other namespace"
 grep -q 'ngx-other-ns: basic auth: Secret kube-system/ngx-file is in another namespace: refused' "$T_TMP/ingressd.log" &&
 	ok "... logged" || fail "other namespace log"
-is "$(code ngxurl.test)" 401 && ok "nginx auth-url (not implemented): 401, never open" || fail "auth-url open"
-grep -q 'ngx-url: nginx.ingress.kubernetes.io/auth-signin is not supported by ingressd: every request gets 401' "$T_TMP/ingressd.log" &&
-	ok "... logged" || fail "auth-url log"
+is "$(code ngxurl.test)" 503 && ok "nginx auth-url whose name does not resolve (yet): 503, never open" || fail "auth-url open"
+curl -s "http://127.0.0.1:$WEB/metrics" | grep -q '^ingressd_forward_auth_total{result="failed"} [1-9]' &&
+	ok "... counted as a failed forward auth" || fail "auth-url count"
 # auth-header-field: the user as ingressd checked it, a client's copy gone
 e=$(curl -s -u alice:wonderland -H 'X-WebAuth-User: root' -H 'Host: hdr.test' http://127.0.0.1:$HTTP/echo)
 echo "$e" | grep -q '^X-Webauth-User: alice$\|^X-WebAuth-User: alice$' && ! echo "$e" | grep -qi 'X-WebAuth-User: root' &&
 	ok "auth-header-field: the checked user, the client's header gone" || fail "auth-header-field ($e)"
 # annotations ingressd does not implement: logged once, shown, counted
 # (the API server sends annotations sorted by name)
-eventually "unsupported annotations logged" grep -q 't/unsup: annotations ingressd does not implement, ignored: ingress.kubernetes.io/error-pages, ingress.kubernetes.io/no-such-thing, nginx.ingress.kubernetes.io/proxy-buffering' "$T_TMP/ingressd.log"
+eventually "unsupported annotations logged" grep -q 't/unsup: annotations ingressd does not implement, ignored: ingress.kubernetes.io/no-such-thing, ingress.kubernetes.io/pass-tls-cert, nginx.ingress.kubernetes.io/proxy-buffering' "$T_TMP/ingressd.log"
 is "$(grep -c 't/unsup: annotations ingressd does not implement' "$T_TMP/ingressd.log")" 1 && ok "... once" || fail "logged more than once"
-curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q '"unsupportedAnnotations":\["ingress.kubernetes.io/error-pages","ingress.kubernetes.io/no-such-thing","nginx.ingress.kubernetes.io/proxy-buffering"\]' &&
+curl -s "http://127.0.0.1:$WEB/api/providers" | grep -q '"unsupportedAnnotations":\["ingress.kubernetes.io/no-such-thing","ingress.kubernetes.io/pass-tls-cert","nginx.ingress.kubernetes.io/proxy-buffering"\]' &&
 	ok "... listed on /api/providers" || fail "unsupported annotations on /api/providers"
 m=$(curl -s "http://127.0.0.1:$WEB/metrics")
-echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/error-pages"} 1$' &&
+echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="ingress.kubernetes.io/pass-tls-cert"} 1$' &&
 	echo "$m" | grep -q '^ingressd_annotations_unsupported{annotation="other"} 1$' && ok "... counted in /metrics" ||
 	fail "unsupported annotations in /metrics"
 

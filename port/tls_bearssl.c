@@ -736,8 +736,16 @@ bs_exp_ok(const unsigned char *e, size_t elen, const unsigned char *dp, size_t d
 		m[i] = (unsigned char)v;
 		b = v >> 8 & 1;
 	}
+	/* r starts as x's leading bytes, as many as stay under m without a
+	 * reduction (one byte fewer than m has), so that only the last few
+	 * bytes of x go through the bit loop (RSA-2048: 4 of 131) */
+	size_t sig = plen + 1, k;
+	for (i = 0; i <= plen && m[i] == 0; i++)
+		sig--; /* m's length is p's, which is public */
+	k = sig > 1 ? (xlen < sig - 1 ? xlen : sig - 1) : 0;
 	memset(r, 0, plen + 1);
-	for (size_t bit = 0; bit < 8 * xlen; bit++) { /* r = (2r + bit) mod m */
+	memcpy(r + plen + 1 - k, x, k);
+	for (size_t bit = 8 * k; bit < 8 * xlen; bit++) { /* r = (2r + bit) mod m */
 		unsigned in = x[bit >> 3] >> (7 - (bit & 7)) & 1;
 		for (i = plen + 1; i-- > 0;) {
 			unsigned v = (unsigned)r[i] << 1 | in;

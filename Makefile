@@ -18,6 +18,7 @@ LDFLAGS ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 TLS     ?= bearssl
+EV      ?= epoll
 
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-nonliteral
@@ -29,7 +30,7 @@ TLS_LIBS_mbedtls = -lmbedtls -lmbedx509 -lmbedcrypto
 TLS_LIBS_none    =
 TLS_LIBS = $(TLS_LIBS_$(TLS))
 
-SRC  = ingressd.c port/posix.c port/tls_$(TLS).c
+SRC  = ingressd.c port/posix.c port/ev_$(EV).c port/tls_$(TLS).c
 DEPS = $(SRC) port/tls_common.c port/fmt.c ingressd.h Makefile
 
 all: ingressd
@@ -38,10 +39,18 @@ ingressd: $(DEPS)
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
 # The mbedTLS build beside the default one (make test runs the TLS suite on both).
-build/mbedtls/ingressd: ingressd.c port/posix.c port/tls_mbedtls.c port/tls_common.c port/fmt.c ingressd.h Makefile
+build/mbedtls/ingressd: ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c port/tls_common.c port/fmt.c ingressd.h Makefile
 	mkdir -p build/mbedtls
-	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/tls_mbedtls.c $(LDHARDEN) \
-		$(LDFLAGS) $(TLS_LIBS_mbedtls)
+	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c \
+		$(LDHARDEN) $(LDFLAGS) $(TLS_LIBS_mbedtls)
+
+# The poll() backend beside the default epoll one (make test runs the
+# end-to-end suites on both), built with ING_EV_CHECK: every turn checks
+# that each connection's registration and deadline are what it wants now.
+build/poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile
+	mkdir -p build/poll
+	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -DING_EV_CHECK -o $@ ingressd.c port/posix.c port/ev_poll.c \
+		port/tls_$(TLS).c $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
 # ---------------------------------------------------------------- static and cross
 # A toolchain file sets ARCH, TRIPLET, XCC, XSTRIP, XOBJCOPY, XSIZE, QEMU. Only the
@@ -71,7 +80,7 @@ XCFLAGS = $(WARN) -Os $(LTO) -fno-pie -ffunction-sections -fdata-sections -fstac
 # with up to 4 KB of zeros; so it starts where the text ends, as the 64 KB
 # max-page-size (kept: 64 KB-page kernels) allows, for one page of memory.
 XLDFLAGS = -static -no-pie -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,common-page-size=64
-XSRC = ingressd.c port/posix.c port/tls_bearssl.c port/fortify.c
+XSRC = ingressd.c port/posix.c port/ev_$(EV).c port/tls_bearssl.c port/fortify.c
 
 build/inc/.stamp:
 	mkdir -p build/inc
@@ -104,11 +113,12 @@ TEST_LIMITS = -DING_MAX_CONNS=4 -DING_MAX_UPSTREAMS=3 -DING_MAX_WATCHES=8 -DING_
 export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit_core unit_kube unit_auth unit_snap
-UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/fmt.c port/tls_bearssl.c port/tls_common.c Makefile
+UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/ev_poll.c port/fmt.c port/tls_bearssl.c \
+            port/tls_common.c Makefile
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $< port/mock.c \
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST $(TEST_LIMITS) -o $@ $< port/mock.c port/ev_poll.c \
 		port/tls_bearssl.c -l:libbearssl.a
 
 # Fuzz targets: libFuzzer with clang (make fuzz), and the same sources in
@@ -116,9 +126,9 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # Targets that include ingressd.c link the mock port; fuzz_pem the real
 # BearSSL port; fuzz_dns includes port/posix.c (the resolver's parsers).
 FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex dns snap
-FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/fmt.c port/tls_none.c port/tls_bearssl.c \
+FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/ev_poll.c port/fmt.c port/tls_none.c port/tls_bearssl.c \
             port/tls_common.c port/posix.c Makefile
-FUZZ_PORT_conf = port/mock.c port/tls_none.c
+FUZZ_PORT_conf = port/mock.c port/ev_poll.c port/tls_none.c
 FUZZ_PORT_dns =
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_http = $(FUZZ_PORT_conf)
@@ -128,7 +138,7 @@ FUZZ_PORT_hdr = $(FUZZ_PORT_conf)
 FUZZ_PORT_pp = $(FUZZ_PORT_conf)
 FUZZ_PORT_yaml = $(FUZZ_PORT_conf)
 FUZZ_PORT_regex = $(FUZZ_PORT_conf)
-FUZZ_PORT_access = port/mock.c port/tls_bearssl.c -l:libbearssl.a
+FUZZ_PORT_access = port/mock.c port/ev_poll.c port/tls_bearssl.c -l:libbearssl.a
 FUZZ_PORT_proxy = $(FUZZ_PORT_access)
 FUZZ_PORT_snap = $(FUZZ_PORT_access)
 
@@ -151,14 +161,14 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 # test/yaml_diff.py (against PyYAML) and test/regex_diff.py (against re).
 build/test/ymcat build/test/rxcat: build/test/%: test/%.c $(FUZZ_DEPS)
 	mkdir -p build/test
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< port/mock.c port/tls_none.c
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -DING_TEST -o $@ $< port/mock.c port/ev_poll.c port/tls_none.c
 
 # port/posix.c's resolver as a command, for test/e2e_resolver.sh.
 build/test/resolve: test/resolve.c port/posix.c port/fmt.c ingressd.h Makefile
 	mkdir -p build/test
 	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SAN) -o $@ test/resolve.c
 
-test: ingressd build/mbedtls/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%) \
+test: ingressd build/mbedtls/ingressd build/poll/ingressd build/inc/.stamp $(UNITS:%=build/test/%) $(FUZZ_TARGETS:%=build/test/replay_%) \
       build/test/ymcat build/test/rxcat build/test/resolve
 	@sh test/run.sh
 
@@ -194,7 +204,7 @@ $(KUBE_APISERVER):
 
 # The end-to-end suites only (those needing the real kube-apiserver build it
 # first: test/kube-apiserver/).
-e2e: ingressd build/mbedtls/ingressd
+e2e: ingressd build/mbedtls/ingressd build/poll/ingressd
 	@sh test/run.sh e2e
 
 # Benchmarks against nginx and HAProxy on loopback (bash; about 5 minutes):

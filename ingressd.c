@@ -405,6 +405,89 @@ tk_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* The deadlines of the loop's slots (connection indexes) in a binary
+ * min-heap: the nearest in O(1), a change or an expiry in O(log n), so
+ * a turn costs what is due, never a walk over every connection. Each
+ * slot has one deadline at most; pos finds it in the heap. */
+static struct {
+	struct tk_ent {
+		uint64_t at;
+		int slot;
+	} h[ING_EV_TAGS];
+	int pos[ING_EV_TAGS]; /* heap index + 1 of a slot, 0 = none */
+	int n;
+} g_tk;
+
+static void
+tk_put(int i, struct tk_ent e)
+{
+	g_tk.h[i] = e;
+	g_tk.pos[e.slot] = i + 1;
+}
+
+/* Moves the entry at i up or down to where the order holds. */
+static void
+tk_sift(int i)
+{
+	struct tk_ent e = g_tk.h[i];
+	for (; i > 0 && g_tk.h[(i - 1) / 2].at > e.at; i = (i - 1) / 2)
+		tk_put(i, g_tk.h[(i - 1) / 2]);
+	for (int k; (k = 2 * i + 1) < g_tk.n; i = k) {
+		if (k + 1 < g_tk.n && g_tk.h[k + 1].at < g_tk.h[k].at)
+			k++;
+		if (g_tk.h[k].at >= e.at)
+			break;
+		tk_put(i, g_tk.h[k]);
+	}
+	tk_put(i, e);
+}
+
+/* slot's deadline becomes at (0: none). */
+static void
+tk_set(int slot, uint64_t at)
+{
+	int i = g_tk.pos[slot] - 1;
+	if (at == 0) {
+		if (i < 0)
+			return;
+		g_tk.pos[slot] = 0;
+		if (i == --g_tk.n)
+			return;
+		g_tk.h[i] = g_tk.h[g_tk.n]; /* the last fills the hole */
+	} else {
+		if (i < 0)
+			i = g_tk.n++;
+		g_tk.h[i] = (struct tk_ent){at, slot};
+	}
+	tk_sift(i);
+}
+
+/* The nearest deadline, 0 when none. */
+static uint64_t
+tk_next(void)
+{
+	return g_tk.n > 0 ? g_tk.h[0].at : 0;
+}
+
+/* A slot whose deadline has come, taken off the heap; -1 when none. */
+static int
+tk_pop(void)
+{
+	if (g_tk.n == 0 || g.now < g_tk.h[0].at)
+		return -1;
+	int slot = g_tk.h[0].slot;
+	tk_set(slot, 0);
+	return slot;
+}
+
+/* Empty (touching only the entries in use: the arrays are large). */
+static void
+tk_reset(void)
+{
+	while (g_tk.n > 0)
+		g_tk.pos[g_tk.h[--g_tk.n].slot] = 0;
+}
+
 /* Code point cp (below 0x110000) as UTF-8 into b: its length. */
 static size_t
 str_utf8(uint32_t cp, char b[4])
@@ -3223,6 +3306,11 @@ static const char *const cn_state_names[CS__COUNT] = {
     "connect", "active", "pool", "kw-connect", "kw-request", "kw-response", "kw-body"};
 
 #define CN_TOTAL (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES)
+/* The loop's tags (port_ev_set) besides the connection slots 0..CN_TOTAL-1. */
+#define CN_TAG_SIG CN_TOTAL
+#define CN_TAG_DNS (CN_TOTAL + 1)
+#define CN_TAG_LIS (CN_TOTAL + 2) /* + listener index */
+_Static_assert(CN_TAG_LIS + ING_MAX_ENTRYPOINTS + 1 == ING_EV_TAGS, "ING_EV_TAGS counts every tag");
 #define CN_BACKLOG 511         /* listen(2) backlog, as nginx's default */
 #define CN_FD_PAUSE_MS 1000    /* out of descriptors: listeners rest this long */
 static int g_mx_admin_big; /* admin answers in malloc'd buffers (mx_) */
@@ -3236,6 +3324,8 @@ struct cn {
 	uint8_t lis;      /* listener index (clients) */
 	uint8_t closing;  /* cn_close() was called; reaped at end of turn */
 	uint16_t flags;   /* CF_* */
+	uint8_t evm;      /* the events its descriptor is registered for (ev_) */
+	uint8_t evq;      /* EVQ_*: on the loop's lists; kept by the slot across occupants */
 	int act;          /* index in g_cn.active */
 	int next, prev;   /* free list; idle-pool links */
 	int peer;         /* paired connection (client <-> upstream), -1 none */
@@ -3304,6 +3394,10 @@ static struct {
 	int used[4];
 	int active[CN_TOTAL];
 	int nactive;
+	int touched[CN_TOTAL]; /* slots whose wishes may have changed this turn (EVQ_TOUCHED) */
+	int ntouched;
+	int closed[CN_TOTAL];  /* closing, to be freed at the end of the turn */
+	int nclosed;
 	uint32_t next_id;
 	struct lis lis[ING_MAX_ENTRYPOINTS + 1];
 	int nlis;
@@ -3324,6 +3418,33 @@ cn_init(void)
 	g_cn.cap[CN_WATCH] = ING_MAX_WATCHES;
 	for (int k = 0; k < 4; k++)
 		g_cn.free_head[k] = -1;
+	g_cn.ntouched = g_cn.nclosed = 0;
+	tk_reset();
+	if (port_ev_init() != 0)
+		fatalx("ev: %s: %s", port_ev_name(), ing_strerror(errno));
+}
+
+#define EVQ_TOUCHED 1 /* in g_cn.touched */
+#define EVQ_AGAIN 2   /* in g_ev.run: served without waiting */
+
+/* c's wishes may have changed: the loop registers them again before it
+ * waits. Called for whatever runs or is paired, woken, made or closed,
+ * so the loop never asks every connection what it wants. */
+static void
+cn_touch(struct cn *c)
+{
+	if (c->evq & EVQ_TOUCHED)
+		return;
+	c->evq |= EVQ_TOUCHED;
+	g_cn.touched[g_cn.ntouched++] = (int)(c - g_cn.tab);
+}
+
+/* c's deadline becomes at (0: none), in the loop's heap too. */
+static void
+cn_deadline(struct cn *c, uint64_t at)
+{
+	c->deadline = at;
+	tk_set((int)(c - g_cn.tab), at);
 }
 
 static void
@@ -3348,7 +3469,10 @@ cn_new(enum cn_kind kind, int fd)
 		return NULL;
 	}
 	c = &g_cn.tab[i];
+	uint8_t q = c->evq;
 	memset(c, 0, sizeof *c);
+	c->evq = q;
+	cn_touch(c);
 	c->fd = fd;
 	c->kind = (uint8_t)kind;
 	c->id = ++g_cn.next_id;
@@ -3387,15 +3511,20 @@ cn_pair(struct cn *a, struct cn *b)
 	a->peer_id = b->id;
 	b->peer = cn_index(a);
 	b->peer_id = a->id;
+	cn_touch(a);
+	cn_touch(b);
 }
 
 static void
 cn_unpair(struct cn *c)
 {
 	struct cn *p = cn_peer(c);
-	if (p != NULL)
+	if (p != NULL) {
 		p->peer = -1;
+		cn_touch(p);
+	}
 	c->peer = -1;
+	cn_touch(c);
 }
 
 /* Why ingressd answered a client itself, or cut a client connection: a
@@ -3444,6 +3573,7 @@ cn_close(struct cn *c, const char *why)
 		return;
 	c->closing = 1;
 	c->why = why;
+	g_cn.closed[g_cn.nclosed++] = cn_index(c);
 	log_debug("cn: conn %u: close: %s", c->id, why);
 }
 
@@ -3457,6 +3587,10 @@ cn_free(struct cn *c)
 	cn_release(c);
 	if (c->tls != NULL)
 		tls_free(c->tls);
+	tk_set(i, 0);
+	if (c->evm != 0 && port_ev_set(c->fd, i, c->evm, 0) != 0)
+		log_warn("ev: conn %u: unregister", c->id);
+	c->evm = 0;
 	if (c->fd >= 0)
 		port_close(c->fd);
 	bf_put(&c->in);
@@ -6837,7 +6971,7 @@ kw_send(struct kw_stream *s, struct cn *c)
 	          s->phase == KS_WATCH ? s->rv : s->cont[0] ? "(next page)" : "");
 	cn_set_state(c, KW_REQUEST);
 	c->flags = (uint16_t)(c->flags & ~CNF_WANT_READ) | CNF_WANT_WRITE;
-	c->deadline = tk_after(KW_RESPONSE_MS);
+	cn_deadline(c, tk_after(KW_RESPONSE_MS));
 	c->scan = 0;
 	s->status = 0;
 	return 0;
@@ -6937,7 +7071,7 @@ kw_start(struct kw_stream *s)
 	s->conn = cn_index(c);
 	s->conn_id = c->id;
 	cn_set_state(c, KW_CONNECT);
-	c->deadline = tk_after(KW_CONNECT_MS);
+	cn_deadline(c, tk_after(KW_CONNECT_MS));
 }
 
 /* Has stream s listed once? (A Secret stream refused by RBAC counts: auth
@@ -7247,7 +7381,7 @@ kw_read(struct kw_stream *s, struct cn *c)
 			return;
 		}
 		if (r > 0)
-			c->deadline = tk_after(c->state == KW_BODY && s->phase == KS_WATCH ? s->timeout_ms : KW_RESPONSE_MS);
+			cn_deadline(c, tk_after(c->state == KW_BODY && s->phase == KS_WATCH ? s->timeout_ms : KW_RESPONSE_MS));
 		if (c->state == KW_RESPONSE) {
 			static struct hp_msg m;
 			ssize_t hl = hp_scan_head(c->in->d + c->in->r, bf_len(c->in), &c->scan);
@@ -7276,7 +7410,7 @@ kw_read(struct kw_stream *s, struct cn *c)
 			kw_frame_init(&s->fr, s->phase == KS_LIST ? KF_LIST : s->phase == KS_WATCH ? KF_WATCH : KF_OBJECT);
 			cn_set_state(c, KW_BODY);
 			if (s->status == 200 && s->phase == KS_WATCH)
-				c->deadline = tk_after(s->timeout_ms);
+				cn_deadline(c, tk_after(s->timeout_ms));
 		}
 		/* the body */
 		while (bf_len(c->in) > 0 && !s->body.done) {
@@ -11263,13 +11397,26 @@ tl_accept(struct cn *c, int ep)
  * forwardedHeaders (pp_client).
  * Limits: ING_MAX_CONNS.
  */
-/* Listeners. */
+/* Listeners: in the loop's set while accepting (not paused). */
+static int
+cn_listeners_watch(int now)
+{
+	int r = 0;
+	for (int i = 0; i < g_cn.nlis; i++)
+		if (g_cn.lis[i].fd >= 0 && port_ev_set(g_cn.lis[i].fd, CN_TAG_LIS + i, POLLIN ^ now, now) != 0) {
+			log_warn("cn: %s: watch", g_cn.lis[i].name);
+			r = ING_ERR;
+		}
+	return r;
+}
+
 static void
 cn_listeners_pause(int paused)
 {
 	if (g_cn.lis_paused == paused)
 		return;
 	g_cn.lis_paused = paused;
+	cn_listeners_watch(paused ? 0 : POLLIN);
 	log_info("cn: %s accepting connections", paused ? "stopped" : "resumed");
 }
 
@@ -11318,7 +11465,7 @@ cn_accept(struct lis *l)
 		if (l->ep >= 0 && cf_live->eps[l->ep].pp.on) {
 			cn_set_state(c, CS_PPHDR);
 			c->flags = CNF_WANT_READ;
-			c->deadline = tk_after(cf_live->read_timeout);
+			cn_deadline(c, tk_after(cf_live->read_timeout));
 			continue;
 		}
 		cn_start(c);
@@ -11464,7 +11611,7 @@ pp_read(struct cn *c)
 	}
 	if (len < sl) { /* a split signature: not taken, looked at again soon */
 		c->flags &= (uint16_t)~CNF_WANT_READ;
-		c->deadline = ING_MIN(tk_after(PP_WAIT_MS), c->t_start + cf_live->read_timeout);
+		cn_deadline(c, ING_MIN(tk_after(PP_WAIT_MS), c->t_start + cf_live->read_timeout));
 		return;
 	}
 	if (v2 && len >= 16)
@@ -11512,7 +11659,7 @@ pp_timeout(struct cn *c)
 		pp_fail(c, PP_TIMEOUT, "PROXY header too slow (readTimeout)");
 		return;
 	}
-	c->deadline = tk_after(PP_WAIT_MS);
+	cn_deadline(c, tk_after(PP_WAIT_MS));
 	pp_read(c);
 }
 
@@ -11595,7 +11742,7 @@ cl_idle(struct cn *c, int first)
 	c->scan = 0;
 	if (bf_len(c->in) == 0)
 		bf_put(&c->in);
-	c->deadline = tk_after(first ? cf_live->read_timeout : cf_live->idle_timeout);
+	cn_deadline(c, tk_after(first ? cf_live->read_timeout : cf_live->idle_timeout));
 }
 
 static void
@@ -11618,7 +11765,7 @@ cl_advance(struct cn *c)
 		if (c->state == CS_IDLE) {
 			cn_set_state(c, CS_HEAD);
 			c->t_start = g.now;
-			c->deadline = tk_after(cf_live->read_timeout);
+			cn_deadline(c, tk_after(cf_live->read_timeout));
 		}
 		ssize_t n = hp_scan_head(c->in->d + c->in->r, bf_len(c->in), &c->scan);
 		if (n == ING_WAIT) {
@@ -11716,12 +11863,12 @@ cl_done(struct cn *c)
 		if (queued) {
 			c->flags |= CNF_SHUT_LATER | CNF_WANT_WRITE;
 			c->flags &= (uint16_t)~CNF_WANT_READ;
-			c->deadline = tk_after(cf_live->write_timeout ? cf_live->write_timeout : HP_LINGER_MS);
+			cn_deadline(c, tk_after(cf_live->write_timeout ? cf_live->write_timeout : HP_LINGER_MS));
 			return;
 		}
 		port_shutdown_write(c->fd);
 		c->flags |= CNF_WANT_READ;
-		c->deadline = tk_after(HP_LINGER_MS);
+		cn_deadline(c, tk_after(HP_LINGER_MS));
 		return;
 	}
 	cl_idle(c, 0);
@@ -11750,7 +11897,7 @@ cl_write(struct cn *c)
 	}
 	if (r == 0) {
 		c->flags |= CNF_WANT_WRITE;
-		c->deadline = tk_after(cf_live->write_timeout);
+		cn_deadline(c, tk_after(cf_live->write_timeout));
 		return;
 	}
 	if (c->big != NULL) {
@@ -11774,7 +11921,7 @@ cl_linger(struct cn *c)
 			return;
 		c->flags = (uint16_t)((c->flags & ~(CNF_SHUT_LATER | CNF_WANT_WRITE)) | CNF_WANT_READ);
 		port_shutdown_write(c->fd);
-		c->deadline = tk_after(HP_LINGER_MS);
+		cn_deadline(c, tk_after(HP_LINGER_MS));
 	}
 	for (int i = 0; i < HP_LINGER_READS; i++) {
 		ssize_t r = cn_read(c, sink, sizeof sink);
@@ -12780,8 +12927,10 @@ au_run(void)
 			g_au.njobs--;
 			for (int k = 0; k < g_cn.nactive; k++) {
 				struct cn *c = &g_cn.tab[g_cn.active[k]];
-				if (c->kind == CN_CLIENT && c->state == CS_AUTH && c->ctx == j)
+				if (c->kind == CN_CLIENT && c->state == CS_AUTH && c->ctx == j) {
 					c->flags |= CNF_AGAIN;
+					cn_touch(c);
+				}
 			}
 		}
 		now = port_now_ms();
@@ -13957,7 +14106,7 @@ up_pool_put(struct cn *u)
 	cn_set_state(u, US_POOL);
 	u->flags = CNF_WANT_READ; /* a byte or EOF now means the server closed it */
 	u->xflags = 0;
-	u->deadline = tk_after(UP_IDLE_MS);
+	cn_deadline(u, tk_after(UP_IDLE_MS));
 	u->prev = -1;
 	u->next = g_up.bucket[h];
 	if (u->next >= 0)
@@ -14096,7 +14245,7 @@ up_get(struct cn *c, const struct ing_addr *addr, const struct up_tls *tl, int *
 		u->addr = *addr;
 		u->flags = CNF_DRAINED;
 		cn_set_state(u, US_CONNECT);
-		u->deadline = tk_after(cf_live->dial_timeout);
+		cn_deadline(u, tk_after(cf_live->dial_timeout));
 		if (tl->pod >= 0) {
 			u->flags = 0;
 			if (up_tls_start(u, tl, key, status, why) != 0) {
@@ -14324,7 +14473,7 @@ up_auth(struct cn *c, int st, const char *realm)
 	if (st == ING_WAIT) {
 		cn_set_state(c, CS_AUTH);
 		c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
-		c->deadline = tk_after(cf_live->read_timeout);
+		cn_deadline(c, tk_after(cf_live->read_timeout));
 		return 1;
 	}
 	if (st != 0) {
@@ -14923,20 +15072,20 @@ up_deadlines(struct cn *c, struct cn *u, int tunnel, int cprog, int uprog)
 {
 	if (tunnel) {
 		if (cprog || uprog || c->deadline == 0)
-			c->deadline = tk_after(cf_live->idle_timeout);
-		u->deadline = 0;
+			cn_deadline(c, tk_after(cf_live->idle_timeout));
+		cn_deadline(u, 0);
 		return;
 	}
 	if (c->flags & CNF_WANT_WRITE) /* the client is not reading */
-		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->write_timeout) : c->deadline;
+		cn_deadline(c, cprog || c->deadline == 0 ? tk_after(cf_live->write_timeout) : c->deadline);
 	else if (!(c->xflags & XF_REQ_DONE) && (c->flags & CNF_WANT_READ)) /* a body is coming */
-		c->deadline = cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline;
+		cn_deadline(c, cprog || c->deadline == 0 ? tk_after(cf_live->read_timeout) : c->deadline);
 	else
-		c->deadline = 0;
+		cn_deadline(c, 0);
 	if ((u->flags & CNF_WANT_WRITE) || ((c->xflags & XF_REQ_DONE || c->flags & CNF_EOF) && !(c->flags & CNF_WANT_WRITE)))
-		u->deadline = uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline;
+		cn_deadline(u, uprog || u->deadline == 0 ? tk_after(cf_live->response_header_timeout) : u->deadline);
 	else
-		u->deadline = 0;
+		cn_deadline(u, 0);
 }
 
 /* Runs the exchange of client c as far as it goes without blocking, then
@@ -15391,7 +15540,7 @@ up_fwd(struct cn *c, const struct hp_msg *m, const struct rt_table *t, const str
 	c->retries = 0;
 	c->status = 0;
 	c->srv = -1;
-	c->deadline = 0;
+	cn_deadline(c, 0);
 	c->t_req = g.now;
 	cn_set_state(c, CS_PROXY);
 	up_pump(c);
@@ -15679,7 +15828,7 @@ up_errpage(struct cn *c, const struct hp_msg *hm, const struct rt_table *t, cons
 	c->srv = -1;
 	c->fwd = 0;
 	c->retries = 0;
-	c->deadline = 0;
+	cn_deadline(c, 0);
 	hp_body_init(&c->rx, HB_NONE, 0);
 	cn_set_state(c, CS_PROXY);
 	up_pump(c);
@@ -15911,7 +16060,7 @@ up_dispatch(struct cn *c, struct hp_msg *m)
 	c->in->r += (uint32_t)m->head_len;
 	cn_set_state(c, CS_PROXY);
 	c->flags &= (uint16_t)~(CNF_WANT_READ | CNF_WANT_WRITE);
-	c->deadline = 0;
+	cn_deadline(c, 0);
 	up_pump(c);
 }
 
@@ -16083,7 +16232,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 	mx_done(c, status, head_only ? 0 : blen);
 	cn_set_state(c, CS_LOCAL);
 	c->flags &= (uint16_t)~CNF_WANT_READ;
-	c->deadline = tk_after(cf_live->write_timeout);
+	cn_deadline(c, tk_after(cf_live->write_timeout));
 	cl_write(c);
 }
 
@@ -17338,11 +17487,14 @@ mx_admin(struct cn *c, struct hp_msg *m)
 }
 
 /* ===== 21. event loop and main ======================================== ev_
- * One poll() per turn: listeners, the signal pipe and every connection
- * that wants something; the timeout is the nearest deadline. Closes are
- * reaped at the end of the turn.
+ * One wait per turn (port_ev_wait: epoll, or poll), and a turn costs what
+ * happened in it, not the number of connections: a connection's interest
+ * is registered again only when it was touched (cn_touch), deadlines sit
+ * in a heap (tk_), and closes are reaped from their own list. A turn:
+ * collect (register what changed; the timeout is the nearest deadline),
+ * wait, dispatch, run again what has work left, expire, reap.
  */
-#define EV_DNS INT_MIN /* pfd_conn: the ExternalName resolver's descriptor */
+#define EV_BATCH 64 /* ready descriptors served per wait; the rest the next turn */
 static struct {
 	struct cf cfs[2];
 	int live; /* index of the live config */
@@ -17352,9 +17504,11 @@ static struct {
 	uint64_t stop_deadline;
 	int reload;         /* SIGHUP pending */
 	int exit_code;
-	struct pollfd pfd[CN_TOTAL + ING_MAX_ENTRYPOINTS + 3];
-	int pfd_conn[CN_TOTAL + ING_MAX_ENTRYPOINTS + 3]; /* conn index; -1 signal; -2-i listener i; EV_DNS */
-} g_ev;
+	int dns_fd;         /* the resolver's descriptor while in the set, else -1 */
+	struct port_ev evs[EV_BATCH];
+	int run[CN_TOTAL];  /* slots to serve without waiting, then those expired */
+	int nrun;
+} g_ev = {.dns_fd = -1};
 
 static void
 cn_release(struct cn *c)
@@ -17408,12 +17562,20 @@ ev_listen_all(struct cf *cf)
 		log_info("cn: %s: listening on %s", l->name, i == cf->n_eps ? cf->web_address : cf->eps[i].address);
 		g_cn.nlis++;
 	}
-	return 0;
+	/* they and the signal pipe join the loop's set */
+	g_cn.lis_paused = 0;
+	if (port_ev_set(g_ev.sigfd, CN_TAG_SIG, 0, POLLIN) != 0) {
+		log_warn("ev: signal pipe");
+		return ING_ERR;
+	}
+	return cn_listeners_watch(POLLIN);
 }
 
 static void
 ev_close_listeners(void)
 {
+	if (!g_cn.lis_paused)
+		cn_listeners_watch(0);
 	for (int i = 0; i < g_cn.nlis; i++)
 		if (g_cn.lis[i].fd >= 0) {
 			port_close(g_cn.lis[i].fd);
@@ -17535,7 +17697,7 @@ ev_io(struct cn *c)
 static void
 ev_timeout(struct cn *c)
 {
-	c->deadline = 0;
+	cn_deadline(c, 0);
 	switch (c->kind) {
 	case CN_CLIENT:
 		if (c->state == CS_PROXY || c->state == CS_TUNNEL)
@@ -17555,111 +17717,196 @@ ev_timeout(struct cn *c)
 	}
 }
 
-/* One loop turn. */
+/* Serves c: its I/O, or its deadline when that expired. What it touches
+ * is registered again at the next collect. */
 static void
-ev_turn(int max_wait_ms)
+ev_serve(struct cn *c, int expired)
 {
-	size_t n = 0;
-	uint64_t next = 0;
-	int zero = 0;
+	struct cn *p = cn_peer(c);
+	if (p != NULL)
+		cn_touch(p);
+	cn_touch(c);
+	if (expired)
+		ev_timeout(c);
+	else
+		ev_io(c);
+	if ((p = cn_peer(c)) != NULL)
+		cn_touch(p);
+}
 
-	g.now = port_now_ms();
-	g_ev.pfd[n] = (struct pollfd){.fd = g_ev.sigfd, .events = POLLIN};
-	g_ev.pfd_conn[n++] = -1;
+/* Debug builds: every connection's registration, queueing and deadline
+ * are what it wants now, i.e. no change escaped cn_touch or cn_deadline.
+ * A walk over every connection, so never in a release build. */
+static void
+ev_check(void)
+{
+#if defined(ING_TEST) || defined(ING_EV_CHECK)
+	for (int k = 0; k < g_cn.nactive; k++) {
+		int i = g_cn.active[k];
+		struct cn *c = &g_cn.tab[i];
+		int pending = (c->flags & CNF_AGAIN) || (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0);
+		uint64_t at = g_tk.pos[i] ? g_tk.h[g_tk.pos[i] - 1].at : 0;
+		if (c->closing)
+			continue;
+		if (cn_events(c) != c->evm || (pending && !(c->evq & EVQ_AGAIN)) || at != c->deadline)
+			fatalx("ev: conn %u (kind %d, state %s, flags %#x): wants %#x, registered %#x, pending %d, queued %d, "
+			       "deadline %" PRIu64 " in the heap %" PRIu64 ": a change without cn_touch or cn_deadline",
+			       c->id, c->kind, cn_state_names[c->state], c->flags, cn_events(c), c->evm, pending, c->evq,
+			       c->deadline, at);
+	}
+	for (int j = 1; j < g_tk.n; j++)
+		if (g_tk.h[j].at < g_tk.h[(j - 1) / 2].at || g_tk.pos[g_tk.h[j].slot] != j + 1)
+			fatalx("ev: deadline heap out of order at %d", j);
+#endif
+}
+
+/* Listeners back when there is room again. */
+static void
+ev_listeners(void)
+{
 	if (g_cn.lis_paused && g_cn.lis_resume_at && g.now >= g_cn.lis_resume_at) {
 		g_cn.lis_resume_at = 0;
 		cn_listeners_pause(0);
 	}
 	if (g_cn.lis_paused && !g_cn.lis_resume_at && g_cn.used[CN_CLIENT] < ING_MAX_CONNS)
 		cn_listeners_pause(0);
-	for (int i = 0; i < g_cn.nlis && !g_cn.lis_paused; i++) {
-		if (g_cn.lis[i].fd < 0)
-			continue;
-		g_ev.pfd[n] = (struct pollfd){.fd = g_cn.lis[i].fd, .events = POLLIN};
-		g_ev.pfd_conn[n++] = -2 - i;
-	}
-	next = g_cn.lis_resume_at;
-	for (int k = 0; k < g_cn.nactive; k++) {
-		int idx = g_cn.active[k];
-		struct cn *c = &g_cn.tab[idx];
-		if (c->closing)
-			continue;
+}
+
+/* Brings the set up to date with what the touched connections want now,
+ * and queues those with work that needs no wait (CNF_AGAIN, or plaintext
+ * buffered inside TLS). Returns the wait: 0 when some are queued, else
+ * until the nearest deadline, at most max_wait_ms (-1: no limit). */
+static int
+ev_collect(int max_wait_ms)
+{
+	g_ev.nrun = 0;
+	for (int k = 0; k < g_cn.ntouched; k++) {
+		int i = g_cn.touched[k];
+		struct cn *c = &g_cn.tab[i];
+		c->evq &= (uint8_t)~EVQ_TOUCHED;
+		if (c->kind == CN_NONE || c->closing)
+			continue; /* cn_free takes it out of the set */
 		int ev = cn_events(c);
-		if ((c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) || (c->flags & CNF_AGAIN))
-			zero = 1;
-		next = tk_min(next, c->deadline);
-		if (ev == 0)
-			continue;
-		g_ev.pfd[n] = (struct pollfd){.fd = c->fd, .events = (short)ev};
-		g_ev.pfd_conn[n++] = idx;
+		if (ev != c->evm) {
+			if (port_ev_set(c->fd, i, c->evm, ev) != 0) {
+				log_warn("ev: conn %u: watch", c->id);
+				cn_close(c, "cannot be watched");
+				continue;
+			}
+			c->evm = (uint8_t)ev;
+		}
+		if ((c->flags & CNF_AGAIN) || (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0)) {
+			c->evq |= EVQ_AGAIN;
+			g_ev.run[g_ev.nrun++] = i;
+		}
 	}
+	g_cn.ntouched = 0;
+	if (g_dns.busy && port_ev_set(g_dns.fd, CN_TAG_DNS, 0, POLLIN) == 0) /* its answer: read by rb_dns_tick */
+		g_ev.dns_fd = g_dns.fd;
+	ev_check();
+	if (g_ev.nrun > 0)
+		return 0;
+	uint64_t next = tk_min(tk_next(), g_cn.lis_resume_at);
 	if (g_ev.stopping)
 		next = tk_min(next, g_ev.stop_deadline);
 	next = tk_min(next, kw_next_deadline());
 	next = tk_min(next, g_al.flush_at);
 	next = tk_min(next, rb_dns_next());
 	next = tk_min(next, au_next());
-	if (g_dns.busy) { /* its answer: read by rb_dns_tick */
-		g_ev.pfd[n] = (struct pollfd){.fd = g_dns.fd, .events = POLLIN};
-		g_ev.pfd_conn[n++] = EV_DNS;
-	}
-	int timeout = max_wait_ms;
-	if (zero)
-		timeout = 0;
-	else if (next != 0) {
+	if (next != 0) {
 		uint64_t d = next > g.now ? next - g.now : 0;
-		if (timeout < 0 || d < (uint64_t)timeout)
-			timeout = (int)ING_MIN(d, (uint64_t)INT_MAX);
+		if (max_wait_ms < 0 || d < (uint64_t)max_wait_ms)
+			return (int)ING_MIN(d, (uint64_t)INT_MAX);
 	}
-	int r = port_poll(g_ev.pfd, n, timeout);
-	g.now = port_now_ms();
-	if (r < 0 && errno != EINTR)
-		log_warn("ev: poll");
-	for (size_t i = 0; r > 0 && i < n; i++) {
-		if (g_ev.pfd[i].revents == 0)
-			continue;
-		int who = g_ev.pfd_conn[i];
-		if (who == EV_DNS)
-			continue;
-		if (who == -1)
+	return max_wait_ms;
+}
+
+static void
+ev_dispatch(int n)
+{
+	for (int k = 0; k < n; k++) {
+		int tag = g_ev.evs[k].tag;
+		if (tag == CN_TAG_SIG) {
 			ev_signals();
-		else if (who <= -2) {
-			struct lis *l = &g_cn.lis[-2 - who];
+		} else if (tag >= CN_TAG_LIS) {
+			struct lis *l = &g_cn.lis[tag - CN_TAG_LIS];
 			if (l->fd >= 0 && !g_cn.lis_paused)
 				cn_accept(l);
-		} else {
-			struct cn *c = &g_cn.tab[who];
-			if (g_ev.pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+		} else if (tag < CN_TOTAL) {
+			struct cn *c = &g_cn.tab[tag];
+			if (g_ev.evs[k].events & (POLLIN | POLLHUP | POLLERR))
 				c->flags &= (uint16_t)~CNF_DRAINED;
 			/* redis ae: an earlier handler may have closed it */
 			if (c->kind != CN_NONE && !c->closing)
-				ev_io(c);
-		}
+				ev_serve(c, 0);
+		} /* CN_TAG_DNS: rb_dns_tick reads it */
 	}
-	au_run();
-	/* plaintext buffered inside TLS, woken connections, and deadlines */
-	for (int k = 0; k < g_cn.nactive; k++) {
-		struct cn *c = &g_cn.tab[g_cn.active[k]];
-		if (c->closing)
+}
+
+/* The queued ones: work left (CNF_AGAIN), or plaintext inside TLS. */
+static void
+ev_again(void)
+{
+	for (int k = 0; k < g_ev.nrun; k++) {
+		struct cn *c = &g_cn.tab[g_ev.run[k]];
+		c->evq &= (uint8_t)~EVQ_AGAIN;
+		if (c->kind == CN_NONE || c->closing)
 			continue;
 		if (c->flags & CNF_AGAIN) {
 			c->flags &= (uint16_t)~CNF_AGAIN;
-			ev_io(c);
-		} else if (zero && c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) {
-			ev_io(c);
+			ev_serve(c, 0);
+		} else if (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) {
+			ev_serve(c, 0);
 		}
-		if (!c->closing && tk_expired(c->deadline))
-			ev_timeout(c);
 	}
-	/* reap */
-	for (int k = g_cn.nactive - 1; k >= 0; k--) {
-		if (k >= g_cn.nactive)
-			continue;
-		struct cn *c = &g_cn.tab[g_cn.active[k]];
-		if (c->closing)
+}
+
+/* Deadlines that came: taken off the heap first, so one that a handler
+ * sets again (even to now) waits for the next turn. */
+static void
+ev_expire(void)
+{
+	int n = 0, i;
+	while ((i = tk_pop()) >= 0)
+		g_ev.run[n++] = i;
+	for (int k = 0; k < n; k++) {
+		struct cn *c = &g_cn.tab[g_ev.run[k]];
+		if (c->kind != CN_NONE && !c->closing && tk_expired(c->deadline))
+			ev_serve(c, 1);
+	}
+}
+
+/* Frees what closed this turn; freeing one may close its peer. */
+static void
+ev_reap(void)
+{
+	while (g_cn.nclosed > 0) {
+		struct cn *c = &g_cn.tab[g_cn.closed[--g_cn.nclosed]];
+		if (c->kind != CN_NONE && c->closing)
 			cn_free(c);
 	}
+}
+
+/* One loop turn. */
+static void
+ev_turn(int max_wait_ms)
+{
+	g.now = port_now_ms();
+	ev_listeners();
+	int n = port_ev_wait(g_ev.evs, EV_BATCH, ev_collect(max_wait_ms));
+	g.now = port_now_ms();
+	if (n < 0 && errno != EINTR)
+		log_warn("ev: wait");
+	ev_dispatch(n);
+	au_run();
+	ev_again();
+	ev_expire();
+	ev_reap();
 	kw_tick();
+	if (g_ev.dns_fd >= 0) { /* rb_dns_tick may close it: out of the set first */
+		port_ev_set(g_ev.dns_fd, CN_TAG_DNS, POLLIN, 0);
+		g_ev.dns_fd = -1;
+	}
 	rb_dns_tick();
 	if (g_al.flush_at != 0 && g.now >= g_al.flush_at)
 		al_flush();
@@ -17697,7 +17944,7 @@ ev_usage(int fd)
 static void
 ev_version(void)
 {
-	log_say(1, "ingressd %s (TLS: %s)\n", ING_VERSION, tls_port_name());
+	log_say(1, "ingressd %s (TLS: %s, loop: %s)\n", ING_VERSION, tls_port_name(), port_ev_name());
 	log_say(1, "limits:");
 	for (int i = 0; i < LIM__COUNT; i++)
 		log_say(1, " ING_MAX_%s=%u", lim_names[i], lim_values[i]);
@@ -17772,7 +18019,7 @@ main(int argc, char **argv)
 	st_init();
 	rb_init();
 	up_init();
-	log_info("ev: ingressd %s starting (TLS: %s)", ING_VERSION, tls_port_name());
+	log_info("ev: ingressd %s starting (TLS: %s, loop: %s)", ING_VERSION, tls_port_name(), port_ev_name());
 	const char *why = kw_setup(&cf_live->kube);
 	if (why != NULL) {
 		log_errx("kw: %s", why);

@@ -299,8 +299,33 @@ ssize_t port_peek(int fd, void *buf, size_t n);
 /* Half-close the write side (after a response when the peer must see EOF). */
 void port_shutdown_write(int fd);
 void port_close(int fd);
-/* The only sleep of the program. Returns count, 0 on timeout, ING_ERR. */
+/* poll(2) itself: port/ev_poll.c's backend (and the mock port's sockets).
+ * Returns count, 0 on timeout, ING_ERR. */
 int port_poll(struct pollfd *fds, size_t n, int timeout_ms);
+
+/* Readiness by registration, as redis's ae: a descriptor is declared once
+ * and again only when what it waits for changes, and a wait returns only
+ * the ready ones, so an idle connection costs nothing per turn. Backends,
+ * chosen at link time: port/ev_epoll.c (Linux) and port/ev_poll.c (over
+ * port_poll, anywhere). A tag is the caller's name for the descriptor,
+ * 0 <= tag < ING_EV_TAGS, given back with its events. Events are POLLIN,
+ * POLLOUT (asked) and POLLHUP, POLLERR (reported). */
+#define ING_EV_TAGS (ING_MAX_CONNS + ING_MAX_UPSTREAMS + ING_MAX_WATCHES + ING_MAX_ENTRYPOINTS + 3)
+struct port_ev {
+	int tag;
+	int events;
+};
+/* A new, empty set (any earlier one is dropped): 0 or ING_ERR. */
+int port_ev_init(void);
+/* fd waits for `now` instead of `old` (0: not in the set, so 0 -> x adds
+ * and x -> 0 removes, which must come before the descriptor is closed).
+ * 0, or ING_ERR with errno. */
+int port_ev_set(int fd, int tag, int old, int now);
+/* The only sleep of the program: up to n ready descriptors, waiting up to
+ * timeout_ms (-1: no limit). Returns count, 0 on timeout, ING_ERR. */
+int port_ev_wait(struct port_ev *ev, int n, int timeout_ms);
+/* "epoll" or "poll", for -V and the log. */
+const char *port_ev_name(void);
 /* Monotonic milliseconds; never goes back. */
 uint64_t port_now_ms(void);
 /* Wall clock, seconds since the epoch (0 when unknown). */

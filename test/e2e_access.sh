@@ -6,7 +6,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 suite e2e_access
-B=./ingressd
+B=${1:-./ingressd}
 command -v htpasswd >/dev/null || abort "htpasswd missing (apache2-utils; make deps)"
 
 API=$(free_port)

@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 suite e2e_admin
-B=./ingressd
+B=${1:-./ingressd}
 
 API=$(free_port)
 CTL=$(free_port)

@@ -239,7 +239,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: lone.test' http://127.0.0
 	ok "max-conn-amount without its extractor (Traefik dropped it): 500, said" || fail "lone max-conn"
 
 # ---- the client table full (ING_MAX_RATE_KEYS=8)
-cc -std=c11 -O1 -DING_MAX_RATE_KEYS=8 -o "$T_TMP/ingressd8" ingressd.c port/posix.c port/tls_bearssl.c -l:libbearssl.a ||
+cc -std=c11 -O1 -DING_MAX_RATE_KEYS=8 -o "$T_TMP/ingressd8" ingressd.c port/posix.c port/ev_epoll.c port/tls_bearssl.c -l:libbearssl.a ||
 	fail "the small-table build"
 kill $IPID
 HTTP=$(free_port)

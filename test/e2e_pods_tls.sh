@@ -244,7 +244,7 @@ $B -t -c "$T_TMP/i.conf" >/dev/null 2>&1 && fail "-t accepted unreadable rootCAs
 # with a share of 2: busy sessions full, a third request gets 503 while a
 # plain pod is served; idle pooled sessions give way to new ones
 if [ -z "$1" ]; then
-	cc -std=c11 -O1 -DING_MAX_TLS_UPSTREAMS=2 -o "$T_TMP/ingressd2" ingressd.c port/posix.c port/tls_bearssl.c \
+	cc -std=c11 -O1 -DING_MAX_TLS_UPSTREAMS=2 -o "$T_TMP/ingressd2" ingressd.c port/posix.c port/ev_epoll.c port/tls_bearssl.c \
 		-l:libbearssl.a || fail "the small-share build"
 	kill $IPID
 	HTTP=$(free_port)

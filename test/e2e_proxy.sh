@@ -8,7 +8,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . test/lib.sh
 suite e2e_proxy
-B=./ingressd
+B=${1:-./ingressd}
 
 API=$(free_port)
 CTL=$(free_port)

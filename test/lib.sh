@@ -6,6 +6,7 @@ T_NAME=test
 T_TMP=
 suite() {
 	T_NAME=$1
+	case $T_NAME in *"${T_SUFFIX:-}") ;; *) T_NAME=$T_NAME$T_SUFFIX ;; esac # make test's second pass: _poll
 	T_TMP=$(mktemp -d "/tmp/ingressd-$1.XXXXXX")
 	trap 't_cleanup' EXIT INT TERM
 }

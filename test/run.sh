@@ -54,6 +54,15 @@ if [ -x build/mbedtls/ingressd ]; then # the TLS-facing suites on the other port
 	run e2e_watch_mbedtls sh test/e2e_watch.sh build/mbedtls/ingressd
 	run e2e_pods_tls_mbedtls sh test/e2e_pods_tls.sh build/mbedtls/ingressd
 fi
+if [ -x build/poll/ingressd ]; then # the poll() backend, checking its registrations every turn (ING_EV_CHECK)
+	export T_SUFFIX=_poll
+	for e in test/e2e_*.sh; do
+		n=$(basename "$e" .sh)
+		[ "$n" = e2e_deploy ] && continue # the images' static binaries: the default backend
+		run "${n}_poll" sh "$e" build/poll/ingressd
+	done
+	unset T_SUFFIX
+fi
 if [ "$MODE" = all ]; then
 	if [ "$(id -u)" -eq 0 ] && [ -z "$SKIP_IMAGE" ]; then
 		run image sh test/image.sh

@@ -904,6 +904,64 @@ turns(int n)
 		ev_turn(0);
 }
 
+/* The loop's deadline heap against a plain array, under the tiny limits
+ * (every slot in use at once): many equal deadlines, the far end of the
+ * clock, removal of the nearest, changes both ways. */
+TEST(test_tk_heap)
+{
+	static uint64_t ref[ING_EV_TAGS];
+	static const uint64_t near_end = UINT64_MAX - 3;
+	uint32_t x = 2463534242u;
+	uint64_t now0 = g.now;
+	tk_reset();
+	memset(ref, 0, sizeof ref);
+	for (int op = 0; op < 200000; op++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		int slot = (int)(x % ING_EV_TAGS), kind = (int)(x >> 8) % 8;
+		uint64_t at = kind == 0 ? 0 : kind == 1 ? near_end + (x >> 20) % 3 : kind < 5 ? 1000 : 1 + (x >> 12) % 50;
+		if (kind == 7) { /* the nearest goes */
+			for (int i = 0; i < ING_EV_TAGS; i++)
+				if (ref[i] && (!ref[slot] || ref[i] < ref[slot]))
+					slot = i;
+			at = 0;
+		}
+		tk_set(slot, at);
+		ref[slot] = at;
+		uint64_t m = 0;
+		int n = 0;
+		for (int i = 0; i < ING_EV_TAGS; i++)
+			if (ref[i]) {
+				n++;
+				m = !m || ref[i] < m ? ref[i] : m;
+			}
+		if (g_tk.n != n || tk_next() != m) {
+			CHECK_EQ(g_tk.n, n, "entries");
+			CHECK(tk_next() == m);
+			break;
+		}
+		if (op % 97 == 0) { /* expire up to some time: in order, each due one once */
+			g.now = op % 3 == 0 ? UINT64_MAX : (x >> 4) % 60;
+			uint64_t last = 0;
+			int popped;
+			while ((popped = tk_pop()) >= 0) {
+				CHECK(ref[popped] != 0 && ref[popped] <= g.now && ref[popped] >= last);
+				last = ref[popped];
+				ref[popped] = 0;
+			}
+			for (int i = 0; i < ING_EV_TAGS; i++)
+				CHECK(ref[i] == 0 || ref[i] > g.now);
+		}
+	}
+	for (int i = 0; i < ING_EV_TAGS; i++) /* full */
+		tk_set(i, 7);
+	CHECK(g_tk.n == ING_EV_TAGS && tk_next() == 7);
+	tk_reset();
+	CHECK(g_tk.n == 0 && tk_next() == 0);
+	for (int i = 0; i < ING_EV_TAGS; i++)
+		CHECK(g_tk.pos[i] == 0);
+	g.now = now0;
+}
+
 TEST(test_loop_basic)
 {
 	static char out[65536];
@@ -1166,6 +1224,7 @@ main(void)
 	RUN(test_hp_scan_incremental);
 	RUN(test_hp_response);
 	RUN(test_hp_chunked);
+	RUN(test_tk_heap);
 	RUN(test_loop_basic);
 	RUN(test_loop_spare);
 	RUN(test_loop_admin);

@@ -372,7 +372,7 @@ TEST(test_kw_api_table)
 
 TEST(test_kw_status)
 {
-	static struct cn c;
+	struct cn *c = &g_cn.tab[0]; /* a slot of the table: its deadline goes in the loop's heap */
 	g_bf.free_head = -1;
 	setup("[kubernetes.ingressEndpoint]\npublishedService = \"k/edge\"\n");
 	kw_status_want();
@@ -396,16 +396,16 @@ TEST(test_kw_status)
 	kw_status_tick(); /* a only: b is another class's, c shows it already */
 	CHECK(g_kw.status.nq == 1 && w->used && kw_is_status(w) && w->phase == KS_PATCH && !strcmp(w->get_name, "a") &&
 	      !strcmp(w->rv, "5") && !w->clear && kw_waiting() == NULL);
-	CHECK(kw_send(w, &c) == 0);
-	c.out->d[c.out->w] = '\0';
-	CHECK(strstr(c.out->d, "PATCH /apis/networking.k8s.io/v1/namespaces/n/ingresses/a/status HTTP/1.1\r\n") == c.out->d &&
-	      strstr(c.out->d, "Content-Type: application/merge-patch+json\r\n") != NULL &&
-	      strstr(c.out->d, "\r\n\r\n{\"metadata\":{\"resourceVersion\":\"5\"},\"status\":{\"loadBalancer\":{\"ingress\":"
+	CHECK(kw_send(w, c) == 0);
+	c->out->d[c->out->w] = '\0';
+	CHECK(strstr(c->out->d, "PATCH /apis/networking.k8s.io/v1/namespaces/n/ingresses/a/status HTTP/1.1\r\n") == c->out->d &&
+	      strstr(c->out->d, "Content-Type: application/merge-patch+json\r\n") != NULL &&
+	      strstr(c->out->d, "\r\n\r\n{\"metadata\":{\"resourceVersion\":\"5\"},\"status\":{\"loadBalancer\":{\"ingress\":"
 	                       "[{\"ip\":\"10.0.0.5\"},{\"ip\":\"10.0.0.6\",\"hostname\":\"lb.example.com\"}]}}}") != NULL);
-	bf_put(&c.out);
+	bf_put(&c->out);
 	/* a 409: read again (a GET), then done; the re-read shows it written */
 	w->status = 409;
-	CHECK(kw_status_done(w, &c, 0) == 0 && w->used && w->phase == KS_GET && w->conflicts == 1 &&
+	CHECK(kw_status_done(w, c, 0) == 0 && w->used && w->phase == KS_GET && w->conflicts == 1 &&
 	      g_kw.status.writes[KSR_CONFLICT] == 1);
 	/* the re-read: only its version and status go into the stored record */
 	kw_frame_init(&w->fr, KF_OBJECT);
@@ -413,7 +413,7 @@ TEST(test_kw_status)
 	const struct st_ing *ra = st_find(SK_INGRESS, "n", "a");
 	CHECK(ra != NULL && !strcmp(ra->rv, "8") && ra->lb_hash == g_kw.status.want_hash && w->again);
 	w->status = 200;
-	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.nq == 0);
+	CHECK(kw_status_done(w, c, 0) == 0 && !w->used && g_kw.status.nq == 0);
 	/* an answer about an Ingress ingressd does not hold (it left the
 	 * labelselector meanwhile) stores nothing */
 	w->writer = 1;
@@ -431,7 +431,7 @@ TEST(test_kw_status)
 	w->phase = KS_GET;
 	w->status = 200;
 	w->again = w->clear = 0;
-	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.writes[KSR_ERROR] == errs + 1 &&
+	CHECK(kw_status_done(w, c, 0) == 0 && !w->used && g_kw.status.writes[KSR_ERROR] == errs + 1 &&
 	      g_kw.status.retry_at > g.now && g_kw.status.nq == 0);
 	g.now = g_kw.status.retry_at;
 	g_kw.status.fails = 0;
@@ -447,7 +447,7 @@ TEST(test_kw_status)
 	CHECK(g_kw.status.nq == 2 && w->used && !strcmp(w->get_name, "a"));
 	/* a 403: logged, counted, backed off; the stream is freed */
 	w->status = 403;
-	CHECK(kw_status_done(w, &c, 0) == 0 && !w->used && g_kw.status.writes[KSR_FORBIDDEN] == 1 &&
+	CHECK(kw_status_done(w, c, 0) == 0 && !w->used && g_kw.status.writes[KSR_FORBIDDEN] == 1 &&
 	      g_kw.status.retry_at > g.now && g_kw.status.forbidden == 1);
 	kw_status_tick();
 	CHECK(!w->used);
@@ -460,10 +460,10 @@ TEST(test_kw_status)
 	CHECK(apply(SK_INGRESS, 0, ING_ST("c", "\"ingressClassName\":\"other\",", "9", "{\"ip\":\"10.0.0.7\"}")) == 0);
 	CHECK(st_find(SK_INGRESS, "n", "c") == NULL && g_kw.status.nq == 1 && g_kw.status.q[0].clear &&
 	      !strcmp(g_kw.status.q[0].rv, "9"));
-	CHECK(kw_status_pick(w) && w->clear && !strcmp(w->rv, "9") && kw_send(w, &c) == 0);
-	c.out->d[c.out->w] = '\0';
-	CHECK(strstr(c.out->d, "{\"metadata\":{\"resourceVersion\":\"9\"},\"status\":{\"loadBalancer\":{\"ingress\":null}}}"));
-	bf_put(&c.out);
+	CHECK(kw_status_pick(w) && w->clear && !strcmp(w->rv, "9") && kw_send(w, c) == 0);
+	c->out->d[c->out->w] = '\0';
+	CHECK(strstr(c->out->d, "{\"metadata\":{\"resourceVersion\":\"9\"},\"status\":{\"loadBalancer\":{\"ingress\":null}}}"));
+	bf_put(&c->out);
 	g_kw.status.nq = 0;
 	/* another class's address is never taken off */
 	CHECK(apply(SK_INGRESS, 0, ING_ST("b", "\"ingressClassName\":\"other\",", "10", "{\"ip\":\"9.9.9.9\"}")) == 0);

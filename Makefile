@@ -44,6 +44,12 @@ build/mbedtls/ingressd: ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c \
 		$(LDHARDEN) $(LDFLAGS) $(TLS_LIBS_mbedtls)
 
+# The poll() backend as a release build (make bench measures it beside epoll).
+build/ev-poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile
+	mkdir -p build/ev-poll
+	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c \
+		$(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
+
 # The poll() backend beside the default epoll one (make test runs the
 # end-to-end suites on both), built with ING_EV_CHECK: every turn checks
 # that each connection's registration and deadline are what it wants now.

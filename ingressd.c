@@ -17504,11 +17504,11 @@ static struct {
 	uint64_t stop_deadline;
 	int reload;         /* SIGHUP pending */
 	int exit_code;
-	int dns_fd;         /* the resolver's descriptor while in the set, else -1 */
+	int dns_on;         /* the resolver's descriptor (g_dns.fd) is in the set */
 	struct port_ev evs[EV_BATCH];
 	int run[CN_TOTAL];  /* slots to serve without waiting, then those expired */
 	int nrun;
-} g_ev = {.dns_fd = -1};
+} g_ev;
 
 static void
 cn_release(struct cn *c)
@@ -17802,7 +17802,7 @@ ev_collect(int max_wait_ms)
 	}
 	g_cn.ntouched = 0;
 	if (g_dns.busy && port_ev_set(g_dns.fd, CN_TAG_DNS, 0, POLLIN) == 0) /* its answer: read by rb_dns_tick */
-		g_ev.dns_fd = g_dns.fd;
+		g_ev.dns_on = 1;
 	ev_check();
 	if (g_ev.nrun > 0)
 		return 0;
@@ -17903,9 +17903,9 @@ ev_turn(int max_wait_ms)
 	ev_expire();
 	ev_reap();
 	kw_tick();
-	if (g_ev.dns_fd >= 0) { /* rb_dns_tick may close it: out of the set first */
-		port_ev_set(g_ev.dns_fd, CN_TAG_DNS, POLLIN, 0);
-		g_ev.dns_fd = -1;
+	if (g_ev.dns_on) { /* rb_dns_tick may close it: out of the set first */
+		port_ev_set(g_dns.fd, CN_TAG_DNS, POLLIN, 0);
+		g_ev.dns_on = 0;
 	}
 	rb_dns_tick();
 	if (g_al.flush_at != 0 && g.now >= g_al.flush_at)

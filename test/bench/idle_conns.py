@@ -16,14 +16,27 @@ Prints key=value lines:
   setup_s                            time to open and answer all N
   rss_closed_kb hwm_closed_kb        1 s after closing all N at once
   during_rc                          exit status of --during CMD
+  quiet_cpu_ms                       the proxy's CPU over --quiet S seconds
+                                     with all held and no other traffic
 With --during CMD, CMD (a shell command, e.g. a wrk run) runs while the
-connections are held, before they are checked and closed.
+connections are held, before they are checked and closed. --sources K
+spreads the connections over the source addresses 127.0.0.1..K (one
+address has only the ephemeral port range: about 28,000).
 """
 import argparse
 import selectors
 import socket
 import subprocess
 import time
+
+
+def cpu_ns(pid):
+    import glob
+    total = 0
+    for f in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        with open(f) as fh:
+            total += int(fh.read().split()[0])
+    return total
 
 
 def status_kb(pid, key):
@@ -66,6 +79,8 @@ def main():
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--hold", type=float, default=2.0)
     ap.add_argument("--during", help="shell command to run while the connections are held")
+    ap.add_argument("--sources", type=int, default=1)
+    ap.add_argument("--quiet", type=float, default=0.0)
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     port = int(port)
@@ -114,6 +129,9 @@ def main():
         for _ in range(min(a.batch, a.n - len(conns))):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
+            if a.sources > 1:  # the port is chosen at connect, per 4-tuple
+                s.setsockopt(socket.IPPROTO_IP, 24, 1)  # IP_BIND_ADDRESS_NO_PORT
+                s.bind((f"127.0.0.{1 + len(conns) % a.sources}", 0))
             s.connect_ex((host, port))
             c = Conn(s)
             conns.append(c)
@@ -129,6 +147,10 @@ def main():
 
     # Held: an idle connection the server closed turns readable (EOF).
     time.sleep(a.hold)
+    if a.quiet > 0:
+        c0 = cpu_ns(a.pid)
+        time.sleep(a.quiet)
+        out["quiet_cpu_ms"] = (cpu_ns(a.pid) - c0) / 1e6
     if a.during:
         out["during_rc"] = subprocess.run(a.during, shell=True).returncode
     live = [c for c in conns if c.state == "idle"]

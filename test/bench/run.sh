@@ -19,7 +19,10 @@
 #      the loop stall caused by a burst of 20 wrong passwords; heap
 #      allocations per request
 #   C  10,000 idle keep-alive client connections: ingressd RSS, and what
-#      they cost 64 busy clients; RSS after they all close at once
+#      they cost 64 busy clients (req/s, CPU per request), on the epoll
+#      build and on the poll() one; its CPU while they are held and quiet;
+#      RSS after they all close at once; then 50,000 on an epoll build
+#      with ING_MAX_CONNS raised
 #   E  HTTPS: keep-alive req/s over TLS, and full handshakes/s with ECDSA
 #      P-256 and RSA-2048 certificates, for ingressd (BearSSL and mbedTLS
 #      builds) and nginx (OpenSSL)
@@ -48,7 +51,7 @@
 #   BENCH_WARMUP=2       seconds of wrk warm-up per target
 #   BENCH_C_SECONDS=3    wrk duration without / with the idle connections held
 #   BENCH_CONNS=64       wrk connections
-#   BENCH_IDLE_CONNS=10000   BENCH_GENERATE=1000   BENCH_DECODE_N=100000
+#   BENCH_IDLE_CONNS=10000   BENCH_BIG_IDLE=50000   BENCH_GENERATE=1000   BENCH_DECODE_N=100000
 #   BENCH_PIN=1          pin wrk + backend to CPU 0 and the proxy to CPU 1
 #   BENCH_QUICK=1        a short smoke run (numbers meaningless)
 #   BENCH_INGRESSD=PATH  the binary to measure (default ./ingressd)
@@ -72,7 +75,7 @@ DECODE_N=${BENCH_DECODE_N:-100000}
 ONLY=${BENCH_ONLY:-D A B C E F G}
 B=${BENCH_INGRESSD:-$ROOT/ingressd}
 if [ -n "${BENCH_QUICK:-}" ]; then
-	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 CSECS=1 IDLE=2000 DECODE_N=10000
+	SECS=3 ROUNDS=1 VSECS=2 VROUNDS=1 WARM=1 CSECS=1 IDLE=2000 DECODE_N=10000 BENCH_BIG_IDLE=${BENCH_BIG_IDLE:-4000}
 fi
 
 OUT=$ROOT/build/bench
@@ -190,7 +193,7 @@ fi
 if [ ! -x "$B" ]; then
 	make ingressd >&2 || exit 1
 fi
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+ulimit -n 131072 2>/dev/null || ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 kv machine.nofile "$(ulimit -n)"
 kv machine.nproc "$(nproc)"
 kv machine.cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
@@ -875,34 +878,61 @@ EOF
 }
 
 # ================================================================ C: idle connections
-section_C() {
-	local o bh lh
-	say "C: $IDLE idle keep-alive connections"
-	CH=$(free_port) CW=$(free_port)
-	ingressd_conf "$TMP/i3.conf" $CH $CW $API
-	bg "$LOGS/ingressd-idle.log" $PSRV "$B" -c "$TMP/i3.conf"
-	CPID=$LAST
-	if ! { wait_port $CH && until_ok 100 ready $CW &&
-		until_ok 50 sh -c "curl -sf -H 'Host: plain.bench' http://127.0.0.1:$CH/ | grep -q hello"; }; then
-		note C "ingressd for the idle test did not come up"
+# c_idle LABEL BIN N: ingressd BIN holding N idle keep-alive connections
+# while 64 busy clients run (and alone before); its CPU while they are all
+# held and nothing else happens; RSS before, holding, after.
+c_idle() {
+	local label=$1 bin=$2 n=$3 o bh lh ch cw cpid
+	ch=$(free_port) cw=$(free_port)
+	ingressd_conf "$TMP/c-$label.conf" $ch $cw $API
+	bg "$LOGS/ingressd-idle-$label.log" $PSRV "$bin" -c "$TMP/c-$label.conf"
+	cpid=$LAST
+	if ! { wait_port $ch && until_ok 100 ready $cw &&
+		until_ok 50 sh -c "curl -sf -H 'Host: plain.bench' http://127.0.0.1:$ch/ | grep -q hello"; }; then
+		note C "ingressd ($label) for the idle test did not come up"
+		stop $cpid
 		return
 	fi
 	# throughput of 64 busy clients without and with the idle connections held
-	wrk_run C busy_alone 1 "$CSECS" $CPID "http://127.0.0.1:$CH/" -H 'Host: plain.bench'
-	o=$(python3 test/bench/idle_conns.py --addr 127.0.0.1:$CH --host plain.bench --pid $CPID -n "$IDLE" \
-		--during "curl -s http://127.0.0.1:$CW/metrics >$LOGS/metrics-idle-held.txt;
-			$PCLI wrk -t1 -c$CONNS -d${CSECS}s --latency -H 'Host: plain.bench' http://127.0.0.1:$CH/ >$LOGS/wrk.C.busy_held.1.txt 2>&1")
-	rec "wrk C busy_held 1 $(python3 test/bench/wrkparse.py "$LOGS/wrk.C.busy_held.1.txt")"
-	curl -s "http://127.0.0.1:$CW/metrics" >"$LOGS/metrics-idle-closed.txt"
+	wrk_run C "busy_alone.$label" 1 "$CSECS" $cpid "http://127.0.0.1:$ch/" -H 'Host: plain.bench'
+	o=$(python3 test/bench/idle_conns.py --addr 127.0.0.1:$ch --host plain.bench --pid $cpid -n "$n" --sources 4 \
+		--quiet "$CSECS" --during "curl -s http://127.0.0.1:$cw/metrics >$LOGS/metrics-idle-held-$label.txt;
+			c0=\$(cat /proc/$cpid/task/*/schedstat | awk '{s += \$1} END {printf \"%.0f\", s}');
+			$PCLI wrk -t1 -c$CONNS -d${CSECS}s --latency -H 'Host: plain.bench' http://127.0.0.1:$ch/ >$LOGS/wrk.C.busy_held.$label.1.txt 2>&1;
+			c1=\$(cat /proc/$cpid/task/*/schedstat | awk '{s += \$1} END {printf \"%.0f\", s}');
+			echo \$((c1 - c0)) >$LOGS/cpu.C.busy_held.$label")
+	rec "wrk C busy_held.$label 1 $(python3 test/bench/wrkparse.py "$LOGS/wrk.C.busy_held.$label.1.txt") cpu_ns=$(cat "$LOGS/cpu.C.busy_held.$label" 2>/dev/null || echo 0)"
+	curl -s "http://127.0.0.1:$cw/metrics" >"$LOGS/metrics-idle-closed-$label.txt"
 	# buffers in use while held, and ING_MAX_BUFS hits by the end (when /metrics has them)
-	bh=$(awk '$1 == "ingressd_buffers_in_use" {print $2}' "$LOGS/metrics-idle-held.txt" 2>/dev/null)
-	lh=$(awk '$1 == "ingressd_limit_hits_total{limit=\"ING_MAX_BUFS\"}" {print $2}' "$LOGS/metrics-idle-closed.txt" 2>/dev/null)
-	rec "idle $IDLE $(echo $o) buffers_held=${bh:-n/a} bufs_limit_hits=${lh:-n/a}"
-	say "  $(echo $o) buffers_held=${bh:-n/a} bufs_limit_hits=${lh:-n/a}"
-	if grep -q 'ING_MAX_' "$LOGS/ingressd-idle.log"; then
-		note C "limit hit while opening, holding or closing $IDLE connections: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-idle.log" | sort -u | tr '\n' ' ')"
+	bh=$(awk '$1 == "ingressd_buffers_in_use" {print $2}' "$LOGS/metrics-idle-held-$label.txt" 2>/dev/null)
+	lh=$(awk '$1 == "ingressd_limit_hits_total{limit=\"ING_MAX_BUFS\"}" {print $2}' "$LOGS/metrics-idle-closed-$label.txt" 2>/dev/null)
+	rec "idle $label $n $(echo $o) buffers_held=${bh:-n/a} bufs_limit_hits=${lh:-n/a}"
+	say "  $label: $(echo $o) buffers_held=${bh:-n/a} bufs_limit_hits=${lh:-n/a}"
+	if grep -q 'ING_MAX_' "$LOGS/ingressd-idle-$label.log"; then
+		note C "$label: limit hit while opening, holding or closing $n connections: $(grep -o 'ING_MAX_[A-Z_]*' "$LOGS/ingressd-idle-$label.log" | sort -u | tr '\n' ' ')"
 	fi
-	stop $CPID
+	stop $cpid
+}
+# C: the epoll build (the default) and the poll() one with $IDLE idle
+# connections, then a build with room for $BIG (ING_MAX_CONNS raised).
+BIG=${BENCH_BIG_IDLE:-50000}
+section_C() {
+	say "C: $IDLE idle keep-alive connections (epoll, poll), then $BIG (epoll)"
+	kv C.quiet_s "$CSECS"
+	c_idle epoll "$B" "$IDLE"
+	if make -s build/ev-poll/ingressd >"$LOGS/build-poll.log" 2>&1; then
+		c_idle poll "$ROOT/build/ev-poll/ingressd" "$IDLE"
+	else
+		note C "the poll() build failed (logs/build-poll.log)"
+	fi
+	if [ "$(ulimit -n)" -lt $((BIG + 1000)) ]; then
+		note C "open-file limit is $(ulimit -n): no $BIG-connection row"
+	elif cc -std=c11 -O2 -DING_MAX_CONNS=$((BIG + 1024)) -o "$OUT/ingressd-big" ingressd.c port/posix.c port/ev_epoll.c \
+		port/tls_bearssl.c -l:libbearssl.a >"$LOGS/build-big.log" 2>&1; then
+		c_idle big "$OUT/ingressd-big" "$BIG"
+	else
+		note C "the ING_MAX_CONNS=$((BIG + 1024)) build failed (logs/build-big.log)"
+	fi
 }
 
 # ================================================================ E: HTTPS (issue 8)

@@ -17734,6 +17734,17 @@ ev_serve(struct cn *c, int expired)
 		cn_touch(p);
 }
 
+/* What c's descriptor is registered for: what it wants now, and POLLIN
+ * kept when it no longer wants to read (a client waiting for its answer,
+ * between two reads of a stream): a readable socket it does not read is
+ * rare, and taken out of the set when seen (ev_dispatch), where changing
+ * the set each time would cost two system calls per request. */
+static int
+ev_interest(struct cn *c)
+{
+	return cn_events(c) | (c->evm & POLLIN);
+}
+
 /* Debug builds: every connection's registration, queueing and deadline
  * are what it wants now, i.e. no change escaped cn_touch or cn_deadline.
  * A walk over every connection, so never in a release build. */
@@ -17748,7 +17759,7 @@ ev_check(void)
 		uint64_t at = g_tk.pos[i] ? g_tk.h[g_tk.pos[i] - 1].at : 0;
 		if (c->closing)
 			continue;
-		if (cn_events(c) != c->evm || (pending && !(c->evq & EVQ_AGAIN)) || at != c->deadline)
+		if (ev_interest(c) != c->evm || (pending && !(c->evq & EVQ_AGAIN)) || at != c->deadline)
 			fatalx("ev: conn %u (kind %d, state %s, flags %#x): wants %#x, registered %#x, pending %d, queued %d, "
 			       "deadline %" PRIu64 " in the heap %" PRIu64 ": a change without cn_touch or cn_deadline",
 			       c->id, c->kind, cn_state_names[c->state], c->flags, cn_events(c), c->evm, pending, c->evq,
@@ -17786,7 +17797,7 @@ ev_collect(int max_wait_ms)
 		c->evq &= (uint8_t)~EVQ_TOUCHED;
 		if (c->kind == CN_NONE || c->closing)
 			continue; /* cn_free takes it out of the set */
-		int ev = cn_events(c);
+		int ev = ev_interest(c);
 		if (ev != c->evm) {
 			if (port_ev_set(c->fd, i, c->evm, ev) != 0) {
 				log_warn("ev: conn %u: watch", c->id);
@@ -17834,11 +17845,20 @@ ev_dispatch(int n)
 				cn_accept(l);
 		} else if (tag < CN_TOTAL) {
 			struct cn *c = &g_cn.tab[tag];
-			if (g_ev.evs[k].events & (POLLIN | POLLHUP | POLLERR))
+			int e = g_ev.evs[k].events, want;
+			if (e & (POLLIN | POLLHUP | POLLERR))
 				c->flags &= (uint16_t)~CNF_DRAINED;
 			/* redis ae: an earlier handler may have closed it */
-			if (c->kind != CN_NONE && !c->closing)
-				ev_serve(c, 0);
+			if (c->kind == CN_NONE || c->closing)
+				continue;
+			want = cn_events(c);
+			if (!(e & want) && (want == 0 || !(e & (POLLHUP | POLLERR)))) {
+				/* only what it kept in the set but no longer waits for (ev_interest) */
+				if (port_ev_set(c->fd, tag, c->evm, want) == 0)
+					c->evm = (uint8_t)want;
+				continue;
+			}
+			ev_serve(c, 0);
 		} /* CN_TAG_DNS: rb_dns_tick reads it */
 	}
 }

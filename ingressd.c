@@ -14122,8 +14122,8 @@ static int
 up_evict(int tls)
 {
 	struct cn *oldest = NULL;
-	for (int k = 0; k < g_cn.nactive; k++) {
-		struct cn *x = &g_cn.tab[g_cn.active[k]];
+	for (int k = 0; k < g_cn.hwm[CN_UPSTREAM]; k++) { /* the upstream slots, not every connection */
+		struct cn *x = &g_cn.tab[g_cn.base[CN_UPSTREAM] + k];
 		if (x->kind == CN_UPSTREAM && x->state == US_POOL && !x->closing && (!tls || x->tls != NULL) &&
 		    (oldest == NULL || x->t_start < oldest->t_start))
 			oldest = x;
@@ -17835,6 +17835,7 @@ ev_collect(int max_wait_ms)
 static void
 ev_dispatch(int n)
 {
+	uint32_t born = g_cn.next_id + 1; /* ids from here on were made in this dispatch */
 	for (int k = 0; k < n; k++) {
 		int tag = g_ev.evs[k].tag;
 		if (tag == CN_TAG_SIG) {
@@ -17848,8 +17849,9 @@ ev_dispatch(int n)
 			int e = g_ev.evs[k].events, want;
 			if (e & (POLLIN | POLLHUP | POLLERR))
 				c->flags &= (uint16_t)~CNF_DRAINED;
-			/* redis ae: an earlier handler may have closed it */
-			if (c->kind == CN_NONE || c->closing)
+			/* redis ae: an earlier handler may have closed it, or freed it
+			 * (up_evict) for a new connection the event is not about */
+			if (c->kind == CN_NONE || c->closing || (int32_t)(c->id - born) >= 0)
 				continue;
 			want = cn_events(c);
 			if (!(e & want) && (want == 0 || !(e & (POLLHUP | POLLERR)))) {

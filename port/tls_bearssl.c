@@ -32,7 +32,6 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -127,6 +126,10 @@ struct tls {
 };
 
 #include "tls_common.c"
+
+/* What lives on the heap (ing_alloc) needs no more than its 8-byte alignment. */
+_Static_assert(_Alignof(struct tls_cert) <= 8 && _Alignof(struct tls_ctx) <= 8 && _Alignof(br_x509_trust_anchor) <= 8,
+               "heap alignment");
 
 /* 1 when a client may authenticate with the certificate: no
  * extendedKeyUsage, or one listing clientAuth or anyExtendedKeyUsage (as
@@ -424,16 +427,11 @@ bs_ta_add(struct tls_ctx *c, const unsigned char *der, size_t len, char *err, si
 		seterr(err, errlen, "unsupported key type");
 		return -1;
 	}
-	if ((ta = realloc(c->tas, (c->ntas + 1) * sizeof *ta)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((m = ing_alloc(dn.n + klen, "tls: trust anchor")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return -1;
 	}
-	c->tas = ta;
-	if ((m = malloc(dn.n + klen + 1)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	ta += c->ntas++;
+	ta = &c->tas[c->ntas++]; /* bs_ca_load made room for every BEGIN line */
 	memcpy(m, dnbuf, dn.n);
 	ta->dn.data = m;
 	ta->dn.len = dn.n;
@@ -509,9 +507,9 @@ bs_ctx_put(struct tls_ctx *c)
 		if (bs_res[k].key != 0 && bs_res[k].ctx == c->id)
 			tc_wipe(&bs_res[k], sizeof bs_res[k]);
 	for (i = 0; i < c->ntas; i++)
-		free(c->tas[i].dn.data);
-	free(c->tas);
-	free(c);
+		ing_free(c->tas[i].dn.data);
+	ing_free(c->tas);
+	ing_free(c);
 }
 
 static struct bs_x509 *
@@ -525,7 +523,7 @@ bx_start_chain(const br_x509_class **ctx, const char *server_name)
 {
 	struct bs_x509 *x = bx_of(ctx);
 
-	free(x->ee);
+	ing_free(x->ee);
 	x->ee = NULL;
 	x->eelen = x->eecap = 0;
 	x->ncert = 0;
@@ -538,9 +536,14 @@ bx_start_cert(const br_x509_class **ctx, uint32_t length)
 	struct bs_x509 *x = bx_of(ctx);
 
 	/* The end-entity certificate comes first; kept for the IP SAN check
-	 * and to tell "expired" from "not yet valid". */
-	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE && (x->ee = malloc(length)) != NULL)
-		x->eecap = length;
+	 * and to tell "expired" from "not yet valid". Without room for it the
+	 * checks that need it fail, and this error comes first. */
+	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE) {
+		if ((x->ee = ing_alloc(length, "tls: peer certificate")) != NULL)
+			x->eecap = length;
+		else
+			tc_fail(x->t, "no room for the peer's certificate (ING_MAX_HEAP_BYTES)");
+	}
 	x->mini.vtable->start_cert(&x->mini.vtable, length);
 }
 
@@ -554,7 +557,7 @@ bx_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 			memcpy(x->ee + x->eelen, buf, len);
 			x->eelen += len;
 		} else {
-			free(x->ee);
+			ing_free(x->ee);
 			x->ee = NULL;
 		}
 	}
@@ -641,7 +644,7 @@ bx_end_chain(const br_x509_class **ctx)
 	 * certificate in as no certificate: bs_state ends the session. */
 	if (r != 0 && x->t->server && x->ncert > 0)
 		x->bad = r;
-	free(x->ee);
+	ing_free(x->ee);
 	x->ee = NULL;
 	return r;
 }
@@ -674,9 +677,9 @@ bs_cert_put(struct tls_cert *c)
 	if (c == NULL || --c->refs > 0)
 		return;
 	for (i = 0; i < c->nchain; i++)
-		free(c->chain[i].data);
+		ing_free(c->chain[i].data);
 	tc_wipe(c, sizeof *c);
-	free(c);
+	ing_free(c);
 }
 
 /* Copies one RSA element into the certificate's key buffer. */
@@ -884,7 +887,7 @@ wipe:
 out:
 	if (der != NULL) {
 		tc_wipe(der, dlen);
-		free(der);
+		ing_free(der);
 	}
 	return ok;
 }
@@ -910,14 +913,14 @@ tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t kl
 		seterr(err, errlen, "certificate and key PEM over %d KB", BS_MAX_PEM / 1024);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((c = ing_alloc(sizeof *c, "tls: certificate")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0 || c->nchain == BS_MAX_CHAIN) {
-			free(d);
+			ing_free(d);
 			if (c->nchain == BS_MAX_CHAIN)
 				seterr(err, errlen, "certificate chain: more than %d certificates", BS_MAX_CHAIN);
 			else
@@ -1084,22 +1087,30 @@ bs_ca_load(struct tls_ctx *c, const char *ca_pem, size_t len, char *err, size_t 
 {
 	struct pem s = {ca_pem, ca_pem + len};
 	char label[64], e[128];
+	const char *q;
 	unsigned char *d;
-	size_t dlen;
+	size_t dlen, n = 0;
 	int r;
 
 	if (ca_pem == NULL || len > ING_MAX_CA_BYTES) {
 		seterr(err, errlen, "CA bundle over %d bytes (ING_MAX_CA_BYTES)", ING_MAX_CA_BYTES);
 		return -1;
 	}
+	/* the anchors' array at once: as many as there are BEGIN lines */
+	for (q = ca_pem; (q = pem_find(q, s.end, "-----BEGIN ")) != NULL; q++)
+		n++;
+	if (n > 0 && (c->tas = ing_alloc(n * sizeof *c->tas, "tls: trust anchors")) == NULL) {
+		seterr(err, errlen, "CA bundle: out of memory (ING_MAX_HEAP_BYTES)");
+		return -1;
+	}
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0) {
 			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
-			free(d);
+			ing_free(d);
 			return -1;
 		}
 		r = bs_ta_add(c, d, dlen, e, sizeof e);
-		free(d);
+		ing_free(d);
 		if (r != 0) {
 			seterr(err, errlen, "CA bundle: certificate %zu: %s", c->ntas + 1, e);
 			return -1;
@@ -1121,8 +1132,8 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 {
 	struct tls_ctx *c;
 
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((c = ing_alloc(sizeof *c, "tls: context")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
@@ -1140,8 +1151,8 @@ tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
 {
 	struct tls_ctx *c;
 
-	if (pick == NULL || (c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, pick == NULL ? "no certificate pick function" : "out of memory");
+	if (pick == NULL || (c = ing_alloc(sizeof *c, "tls: context")) == NULL) {
+		seterr(err, errlen, pick == NULL ? "no certificate pick function" : "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
@@ -1602,7 +1613,7 @@ tls_free(struct tls *t)
 		for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
 			;
 	}
-	free(t->x.ee);
+	ing_free(t->x.ee);
 	bs_cert_put(t->cert);
 	bs_ctx_put(t->ctx);
 	tc_wipe(&t->u, sizeof t->u); /* session keys */

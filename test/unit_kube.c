@@ -1022,19 +1022,19 @@ TEST(test_nginx_annotations)
 	ri = st_find(SK_INGRESS, "a", "unsup");
 	CHECK(ri && ri->nunsup == 4 && !strcmp(st_note(ri->unsup), "ingress.kubernetes.io/pass-tls-cert, nginx.ingress.kubernetes.io/"
 	                                                "proxy-buffering, traefik.frontend.passTLSCert, ingress.kubernetes.io/made-up"));
-	struct mx_out o = {NULL, 0, 0, 0};
+	struct mx_out o = {NULL, 0, 0};
 	mx_metrics(&o);
 	CHECK(o.p && strstr(o.p, "ingressd_annotations_unsupported{annotation=\"ingress.kubernetes.io/pass-tls-cert\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"nginx.ingress.kubernetes.io/proxy-buffering\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"traefik.frontend.passTLSCert\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"other\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"nginx.ingress.kubernetes.io/auth-snippet\"} 1\n"));
-	free(o.p);
-	o = (struct mx_out){NULL, 0, 0, 0};
+	mx_out_free(o.p);
+	o = (struct mx_out){NULL, 0, 0};
 	mx_api(&o, 0);
 	CHECK(o.p && strstr(o.p, "\"unsupportedAnnotations\":[\"ingress.kubernetes.io/pass-tls-cert\",\"nginx.ingress.kubernetes.io/"
 	                         "proxy-buffering\",\"traefik.frontend.passTLSCert\",\"ingress.kubernetes.io/made-up\"]"));
-	free(o.p);
+	mx_out_free(o.p);
 	/* a long list is cut, its count kept */
 	char ann[2048] = "";
 	for (int i = 0; i < 30; i++)

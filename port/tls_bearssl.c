@@ -87,6 +87,7 @@ struct bs_x509 {
 	unsigned char *ee;
 	size_t eelen, eecap;
 	int ncert;
+	int nomem; /* no room for ee; 2: the chain failed for it */
 	unsigned bad; /* server: the client's chain failed with this error */
 	int64_t now;
 	br_x509_decoder_context dec; /* insecure: the end-entity key */
@@ -518,15 +519,40 @@ bx_of(const br_x509_class **ctx)
 	return (struct bs_x509 *)(void *)ctx;
 }
 
+/* Peer certificates being checked or kept (mutual TLS) hold at most half
+ * of the heap, so handshakes held open cannot starve the certificates and
+ * CAs; over it, ing_alloc is asked for what it cannot give, so the hit is
+ * logged and counted as ING_MAX_HEAP_BYTES's all the same. */
+static size_t bs_ee_bytes;
+
+static void
+bx_drop(struct bs_x509 *x)
+{
+	if (x->ee != NULL)
+		bs_ee_bytes -= x->eecap;
+	ing_free(x->ee);
+	x->ee = NULL;
+}
+
+/* Why the end-entity certificate is not there to check. */
+static void
+bx_no_ee(struct bs_x509 *x, const char *whose)
+{
+	if (x->nomem) {
+		x->nomem = 2; /* not the certificate's fault (ING_TLS_CERT) */
+		tc_fail(x->t, "no room for the %s certificate (ING_MAX_HEAP_BYTES)", whose);
+	} else
+		tc_fail(x->t, "%s certificate over %d bytes", whose, BS_MAX_EE);
+}
+
 static void
 bx_start_chain(const br_x509_class **ctx, const char *server_name)
 {
 	struct bs_x509 *x = bx_of(ctx);
 
-	ing_free(x->ee);
-	x->ee = NULL;
+	bx_drop(x);
 	x->eelen = x->eecap = 0;
-	x->ncert = 0;
+	x->ncert = x->nomem = 0;
 	x->mini.vtable->start_chain(&x->mini.vtable, server_name);
 }
 
@@ -536,13 +562,14 @@ bx_start_cert(const br_x509_class **ctx, uint32_t length)
 	struct bs_x509 *x = bx_of(ctx);
 
 	/* The end-entity certificate comes first; kept for the IP SAN check
-	 * and to tell "expired" from "not yet valid". Without room for it the
-	 * checks that need it fail, and this error comes first. */
+	 * and to tell "expired" from "not yet valid". */
 	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE) {
-		if ((x->ee = ing_alloc(length, "tls: peer certificate")) != NULL)
+		x->ee = ing_alloc(bs_ee_bytes + length > ING_MAX_HEAP_BYTES / 2 ? SIZE_MAX : length, "tls: peer certificate");
+		if (x->ee != NULL) {
 			x->eecap = length;
-		else
-			tc_fail(x->t, "no room for the peer's certificate (ING_MAX_HEAP_BYTES)");
+			bs_ee_bytes += length;
+		}
+		x->nomem = x->ee == NULL;
 	}
 	x->mini.vtable->start_cert(&x->mini.vtable, length);
 }
@@ -557,8 +584,7 @@ bx_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 			memcpy(x->ee + x->eelen, buf, len);
 			x->eelen += len;
 		} else {
-			ing_free(x->ee);
-			x->ee = NULL;
+			bx_drop(x);
 		}
 	}
 	x->mini.vtable->append(&x->mini.vtable, buf, len);
@@ -603,7 +629,7 @@ bx_end_chain(const br_x509_class **ctx)
 		/* insecureSkipVerify: only the key matters, for the handshake */
 		r = BR_ERR_X509_LIMIT_EXCEEDED;
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "server certificate over %d bytes", BS_MAX_EE);
+			bx_no_ee(x, "server");
 		} else {
 			br_x509_decoder_init(&x->dec, NULL, NULL);
 			br_x509_decoder_push(&x->dec, x->ee, x->eelen);
@@ -612,7 +638,7 @@ bx_end_chain(const br_x509_class **ctx)
 		}
 	} else if (r == 0 && x->t->server) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "client certificate over %d bytes", BS_MAX_EE);
+			bx_no_ee(x, "client");
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
 		} else if ((ok = cert_client_use(x->ee, x->eelen)) != 1) {
 			tc_fail(x->t, ok < 0 ? "client certificate has a malformed extendedKeyUsage"
@@ -622,7 +648,7 @@ bx_end_chain(const br_x509_class **ctx)
 		}
 	} else if (r == 0 && x->iplen > 0) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
+			bx_no_ee(x, "server"); /* so its IP SAN cannot be checked */
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
 		} else if ((ok = cert_has_ip(x->ee, x->eelen, x->ip, x->iplen)) != 1) {
 			if (ok < 0)
@@ -636,7 +662,7 @@ bx_end_chain(const br_x509_class **ctx)
 	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
 		tc_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
 	}
-	if (r != 0 && !x->t->server)
+	if (r != 0 && !x->t->server && x->nomem != 2)
 		x->t->info |= ING_TLS_CERT;
 	if (r == 0 && x->t->server)
 		return 0; /* the certificate stays for tls_peer_cert */
@@ -644,8 +670,7 @@ bx_end_chain(const br_x509_class **ctx)
 	 * certificate in as no certificate: bs_state ends the session. */
 	if (r != 0 && x->t->server && x->ncert > 0)
 		x->bad = r;
-	ing_free(x->ee);
-	x->ee = NULL;
+	bx_drop(x);
 	return r;
 }
 
@@ -1613,7 +1638,7 @@ tls_free(struct tls *t)
 		for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
 			;
 	}
-	ing_free(t->x.ee);
+	bx_drop(&t->x);
 	bs_cert_put(t->cert);
 	bs_ctx_put(t->ctx);
 	tc_wipe(&t->u, sizeof t->u); /* session keys */

@@ -38,7 +38,7 @@ void *
 ing_alloc(size_t n, const char *what)
 {
 	(void)what;
-	return calloc(1, n ? n : 1);
+	return n > ING_MAX_HEAP_BYTES ? NULL : calloc(1, n ? n : 1);
 }
 
 void

@@ -76,7 +76,7 @@ struct ing_str {
 	X(OBJECT_BYTES) X(JSON_TOKENS) X(ROUTES) X(HOSTS) X(BACKENDS) X(SERVERS) X(BACKEND_SERVERS) X(BREAKERS) X(USERS) X(AUTH_CHECKS) X(METRIC_SERIES) X(ADMIN_BYTES)      \
 	X(EXTERNAL_NAMES) X(SKIPS) X(CA_FILES) X(STATUS_QUEUE) X(STATUS_ADDRS) X(NOTES) X(SECRET_KEYS) X(CONF_TABLES) \
 	X(TLS_UPSTREAMS) X(HEADER_ANN_BYTES) X(ROUTE_EDITS) X(EDITS) X(EDIT_BYTES) X(RATE_KEYS) X(REGEX_INSNS) \
-	X(SPLIT) X(ARMS) X(ERROR_PAGES) X(SNAPSHOT_BYTES)
+	X(SPLIT) X(ARMS) X(ERROR_PAGES) X(SNAPSHOT_BYTES) X(HEAP_BYTES)
 enum lim_id {
 #define X(n) LIM_##n,
 	LIM_LIST(X)
@@ -3105,14 +3105,131 @@ hp_body_step(struct hp_body *b, const char *p, size_t n, size_t *doff, size_t *d
 	return (ssize_t)i;
 }
 
-/* ===== 4. buffers and connection slots ============================ bf_ cn_
+/* ===== 4. the heap, buffers and connection slots ============= ar_ bf_ cn_
  * Fixed slot tables for clients, upstreams and API watches (each its own
  * region, so clients can never take the watch's slots). Buffers come from a
  * LIFO pool and are held only while bytes are in flight. A connection is
  * closed by cn_close(c, reason), which marks it; the loop reaps it at the
  * end of the turn, so no handler ever sees a freed slot.
- * Limits: ING_MAX_CONNS, _UPSTREAMS, _WATCHES, _BUFS.
+ * Limits: ING_MAX_HEAP_BYTES, ING_MAX_CONNS, _UPSTREAMS, _WATCHES, _BUFS.
  */
+
+/* ---- the heap: ing_alloc, ing_free ----
+ * What only the TLS port sizes at run time (certificates, trust anchors,
+ * decoded PEM, a peer's certificate) lives in one static arena, first fit
+ * with boundary tags: a block is {size | 1 when used, size of the block
+ * before} and its bytes, and a freed block merges with free neighbours at
+ * once; a free block that reaches the end of the used part is given back
+ * to the never-touched rest. No malloc is linked into the static build
+ * (musl's malloc, calloc and realloc were 8.4 KB of the aarch64 link). Test
+ * builds keep the free bytes and a red zone after each block poisoned for
+ * ASan. */
+#define AR_HDR 8u
+#if defined(__SANITIZE_ADDRESS__)
+#define AR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AR_ASAN 1
+#endif
+#endif
+#ifdef AR_ASAN
+#include <sanitizer/asan_interface.h>
+#define AR_RED 8u
+#define AR_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define AR_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define AR_RED 0u
+#define AR_POISON(p, n) ((void)(p), (void)(n))
+#define AR_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+_Static_assert(ING_MAX_HEAP_BYTES % 8 == 0 && ING_MAX_HEAP_BYTES <= 0x7fffffff, "ING_MAX_HEAP_BYTES");
+
+static struct {
+	uint32_t top;  /* blocks tile [0, top), the last one used; the rest is untouched */
+	uint32_t low;  /* no free block starts below it */
+	uint32_t last; /* size of the block ending at top, 0 for none */
+	uint32_t used; /* bytes of used blocks, headers included */
+	_Alignas(16) unsigned char a[ING_MAX_HEAP_BYTES];
+} g_ar;
+
+static uint32_t *
+ar_hdr(uint32_t off)
+{
+	return (uint32_t *)(void *)(g_ar.a + off);
+}
+
+void *
+ing_alloc(size_t n, const char *what)
+{
+	uint32_t need, off, sz = 0, *h;
+	if (n > ING_MAX_HEAP_BYTES - AR_HDR - AR_RED - 8)
+		goto full;
+	need = (uint32_t)(n + AR_HDR + AR_RED + 7) & ~7u;
+	for (off = g_ar.low; off < g_ar.top; off += sz) { /* first fit */
+		uint32_t hd = ar_hdr(off)[0];
+		sz = hd & ~1u;
+		if (hd & 1) {
+			if (off == g_ar.low)
+				g_ar.low = off + sz;
+		} else if (sz >= need) {
+			break;
+		}
+	}
+	h = ar_hdr(off);
+	if (off == g_ar.top) { /* none: a new block at the end */
+		if (need > ING_MAX_HEAP_BYTES - off)
+			goto full;
+		AR_UNPOISON(h, AR_HDR);
+		h[1] = g_ar.last;
+		g_ar.top += need;
+		g_ar.last = sz = need;
+	} else if (sz - need >= 2 * AR_HDR) { /* the rest stays free (never the last block) */
+		uint32_t *r = ar_hdr(off + need);
+		AR_UNPOISON(r, AR_HDR);
+		r[0] = sz - need;
+		r[1] = need;
+		ar_hdr(off + sz)[1] = sz - need;
+		sz = need;
+	}
+	h[0] = sz | 1;
+	g_ar.used += sz;
+	unsigned char *p = g_ar.a + off + AR_HDR;
+	AR_POISON(p, sz - AR_HDR);
+	AR_UNPOISON(p, n);
+	return memset(p, 0, n);
+full:
+	log_limit(LIM_HEAP_BYTES, what);
+	return NULL;
+}
+
+void
+ing_free(void *p)
+{
+	if (p == NULL)
+		return;
+	uint32_t off = (uint32_t)((unsigned char *)p - g_ar.a) - AR_HDR, *h = ar_hdr(off), sz = h[0] & ~1u;
+	if (ING_NEVER(!(h[0] & 1))) /* freed twice */
+		return;
+	g_ar.used -= sz;
+	if (off + sz < g_ar.top && !(ar_hdr(off + sz)[0] & 1)) /* the next one is free */
+		sz += ar_hdr(off + sz)[0];
+	if (h[1] != 0 && !(ar_hdr(off - h[1])[0] & 1)) { /* so is the one before */
+		off -= h[1];
+		h = ar_hdr(off);
+		sz += h[0];
+	}
+	h[0] = sz;
+	if (off + sz == g_ar.top) { /* the end: back to the untouched rest */
+		g_ar.top = off;
+		g_ar.last = h[1];
+	} else {
+		ar_hdr(off + sz)[1] = sz;
+	}
+	if (off < g_ar.low)
+		g_ar.low = off;
+	AR_POISON(g_ar.a + off + AR_HDR, sz - AR_HDR);
+}
+
 struct bf {
 	uint32_t r, w; /* live bytes are d[r..w) */
 	int next_free;
@@ -3313,7 +3430,7 @@ static const char *const cn_state_names[CS__COUNT] = {
 _Static_assert(CN_TAG_LIS + ING_MAX_ENTRYPOINTS + 1 == ING_EV_TAGS, "ING_EV_TAGS counts every tag");
 #define CN_BACKLOG 511         /* listen(2) backlog, as nginx's default */
 #define CN_FD_PAUSE_MS 1000    /* out of descriptors: listeners rest this long */
-static int g_mx_admin_big; /* admin answers in malloc'd buffers (mx_) */
+static int g_mx_admin_big; /* admin answers in mapped memory (mx_) */
 #define MX_MAX_BIG 4       /* ... at once: a fifth waits (503) */
 
 struct cn {
@@ -3597,7 +3714,7 @@ cn_free(struct cn *c)
 	bf_put(&c->out);
 	bf_put(&c->aux);
 	if (c->big != NULL) {
-		free(c->big);
+		port_unmap(c->big, ING_MAX_ADMIN_BYTES);
 		c->big = NULL;
 		g_mx_admin_big--;
 	}
@@ -11132,6 +11249,7 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	if (tc->cert != NULL)
 		tls_cert_free(tc->cert);
 	tc->cert = NULL;
+	int told = tc->bad && tc->logged && tc->gen == UINT32_MAX; /* the heap was full, and it was said */
 	tc->bad = tc->logged = 0;
 	tc->gen = gen;
 	size_t clen = 0, klen = 0;
@@ -11139,6 +11257,7 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	const unsigned char *key = s ? st_secret_data(s, "tls.key", &klen) : NULL;
 	struct tls_cert_info info;
 	char err[ING_ERR_LEN];
+	uint64_t heap_full = g_lim.hits[LIM_HEAP_BYTES];
 	if (s == NULL)
 		ing_snprintf(tc->why, sizeof tc->why, "Secret not found%s", kw_secrets_forbidden() ? " (no RBAC right to read Secrets)" : "");
 	else if (s->bad != NULL)
@@ -11160,8 +11279,12 @@ tl_cert(struct st_ing *r, const char *name, uint32_t build)
 	}
 	if (tc->cert == NULL) {
 		tc->bad = 1;
+		int heap = g_lim.hits[LIM_HEAP_BYTES] != heap_full;
+		if (heap) /* no room on the heap: not this version's fault, tried again at the next build */
+			tc->gen = UINT32_MAX;
 		g_tl.load_failures++;
-		if ((tc->logged = s != NULL || (g_kw.ready && !fetching))) /* before the first sync: not an error yet */
+		/* before the first sync: not an error yet; the heap still full: said */
+		if ((tc->logged = s != NULL || (g_kw.ready && !fetching)) && !(heap && told))
 			log_warnx("tl: ingress %s/%s: TLS Secret %s: %s; its hosts get the default certificate", r->h.ns, r->h.name,
 			          name, tc->why);
 		return -1;
@@ -11901,7 +12024,7 @@ cl_write(struct cn *c)
 		return;
 	}
 	if (c->big != NULL) {
-		free(c->big);
+		port_unmap(c->big, ING_MAX_ADMIN_BYTES);
 		c->big = NULL;
 		g_mx_admin_big--;
 	}
@@ -16531,39 +16654,39 @@ mx_request(int ep, const char *backend, int meth, int code, uint64_t ms)
 	}
 }
 
-/* ---- a growing text buffer for admin answers (bounded) ---- */
+/* ---- the text of an admin answer (bounded) ----
+ * Written into ING_MAX_ADMIN_BYTES of memory mapped at the first write:
+ * only the pages the text reaches cost RAM, and all go back when it has
+ * been sent (mx_out_free), so an answer is never copied to grow. */
 struct mx_out {
 	char *p;
-	size_t n, cap;
-	int full;
+	size_t n;
+	int full; /* over ING_MAX_ADMIN_BYTES, or no memory (p NULL) */
 };
 
 static void __attribute__((format(printf, 2, 3)))
 mx_printf(struct mx_out *o, const char *fmt, ...)
 {
 	va_list ap;
-	for (;;) {
-		size_t room = o->cap - o->n;
-		va_start(ap, fmt);
-		int k = o->p ? ing_vsnprintf(o->p + o->n, room, fmt, ap) : -1;
-		va_end(ap);
-		if (k >= 0 && (size_t)k < room) {
-			o->n += (size_t)k;
-			return;
-		}
-		size_t want = o->cap ? o->cap * 2 : 16384;
-		if (o->full || want > ING_MAX_ADMIN_BYTES || (k >= 0 && o->n + (size_t)k + 1 > ING_MAX_ADMIN_BYTES)) {
-			o->full = 1;
-			return;
-		}
-		char *np = realloc(o->p, want);
-		if (np == NULL) {
-			o->full = 1;
-			return;
-		}
-		o->p = np;
-		o->cap = want;
+	if (o->full || (o->p == NULL && (o->p = port_map(ING_MAX_ADMIN_BYTES)) == NULL)) {
+		o->full = 1;
+		return;
 	}
+	size_t room = ING_MAX_ADMIN_BYTES - o->n;
+	va_start(ap, fmt);
+	int k = ing_vsnprintf(o->p + o->n, room, fmt, ap);
+	va_end(ap);
+	if (k >= 0 && (size_t)k < room)
+		o->n += (size_t)k;
+	else
+		o->full = 1;
+}
+
+static void
+mx_out_free(char *p)
+{
+	if (p != NULL)
+		port_unmap(p, ING_MAX_ADMIN_BYTES);
 }
 
 /* A JSON string (quotes included). */
@@ -16884,6 +17007,7 @@ mx_metrics_process(struct mx_out *o)
 	mx_printf(o, "ingressd_access_log_lines_total{result=\"written\"} %" PRIu64 "\n"
 	             "ingressd_access_log_lines_total{result=\"dropped\"} %" PRIu64 "\n", g_al.lines, g_al.dropped);
 	mx_one(o, "ingressd_buffers_in_use", "gauge", "I/O buffers taken from the pool (ING_MAX_BUFS).", g_bf.used);
+	mx_one(o, "ingressd_heap_bytes", "gauge", "Bytes of the heap in use: certificates, CAs (ING_MAX_HEAP_BYTES).", g_ar.used);
 	mx_one(o, "ingressd_tls_sessions", "gauge", "TLS sessions alive (ING_MAX_TLS_CONNS).", tls_sessions());
 	mx_head(o, "ingressd_build_info", "gauge", "Version and TLS port.");
 	mx_printf(o, "ingressd_build_info{version=\"%s\",tls=\"", ING_VERSION);
@@ -17413,23 +17537,24 @@ mx_done(struct cn *c, int status, uint64_t bytes)
 	c->be = -1;
 }
 
-/* A large admin answer (/metrics, /api) from a malloc'd buffer that the
+/* A large admin answer (/metrics, /api) from its mapped text, which the
  * connection owns until it is written. */
 static void
 mx_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 {
 	struct hp_msg *m = &g_hp.msg;
 	if (o->full || g_mx_admin_big >= MX_MAX_BIG) {
-		free(o->p);
-		if (o->full)
+		mx_out_free(o->p);
+		int over = o->full && o->p != NULL;
+		if (over)
 			log_limit(LIM_ADMIN_BYTES, "mx: admin answer size");
-		rs_error(c, o->full ? 500 : 503, RSN_ADMIN, o->full ? "answer over ING_MAX_ADMIN_BYTES" : "too many admin answers at once");
+		rs_error(c, over ? 500 : 503, RSN_ADMIN, over ? "answer over ING_MAX_ADMIN_BYTES" : o->full ? "out of memory" : "too many admin answers at once");
 		return;
 	}
 	c->in->r += (uint32_t)m->head_len;
 	if (m->meth == HM_HEAD) {
 		rs_send(c, status, ctype, NULL, NULL, o->n, 1);
-		free(o->p);
+		mx_out_free(o->p);
 		return;
 	}
 	g_mx_admin_big++;
@@ -17443,7 +17568,7 @@ mx_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 static void
 mx_admin(struct cn *c, struct hp_msg *m)
 {
-	struct mx_out o = {NULL, 0, 0, 0};
+	struct mx_out o = {NULL, 0, 0};
 	struct ing_str path = m->path;
 	const char *q = memchr(path.p, '?', path.n);
 	if (q != NULL)

@@ -188,6 +188,13 @@
 #ifndef ING_MAX_ADMIN_BYTES
 #define ING_MAX_ADMIN_BYTES (4 * 1024 * 1024) /* one /metrics or /api answer */
 #endif
+/* The heap (ing_alloc): TLS certificates with their chains (~1.5 KB and
+ * the DER each), trust anchors (a CA's name and key), decoded PEM while it
+ * is read, and a peer's certificate while its handshake (or a mutual-TLS
+ * session) lives. One static arena, touched only as far as it was used. */
+#ifndef ING_MAX_HEAP_BYTES
+#define ING_MAX_HEAP_BYTES (8 * 1024 * 1024)
+#endif
 #ifndef ING_MAX_EXTERNAL_NAMES
 #define ING_MAX_EXTERNAL_NAMES 64 /* ExternalName Services' DNS names (~0.4 KB each) */
 #endif
@@ -356,6 +363,11 @@ int port_resolve_read(int fd, struct ing_addr *out, int max, char *err, size_t e
 void port_resolve_cancel(int fd);
 /* Drop root to user (after binding). 0, or ING_ERR with err filled. */
 int port_drop_privileges(const char *user, char *err, size_t errlen);
+/* n bytes of fresh zeroed memory from the system, for a large answer
+ * built and dropped at once (pages cost RAM only once touched, and all
+ * go back at port_unmap with the same n). NULL when none is left. */
+void *port_map(size_t n);
+void port_unmap(void *p, size_t n);
 /* Process resident set size in bytes and open fds, for /metrics (-1 unknown). */
 long port_rss_bytes(void);
 int port_open_fds(void);
@@ -484,6 +496,12 @@ void tls_hash_out(struct ing_hash *h, unsigned char *out);
  * ------------------------------------------------------------------------ */
 enum { ING_LOG_DEBUG, ING_LOG_INFO, ING_LOG_WARN, ING_LOG_ERROR };
 void ing_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The heap, in place of the C library's malloc (none is linked into the
+ * static build): n zeroed bytes aligned to 8, or NULL when
+ * ING_MAX_HEAP_BYTES has no room (logged and counted with `what`, "tls:
+ * certificate"). ing_free(NULL) does nothing. */
+void *ing_alloc(size_t n, const char *what);
+void ing_free(void *p);
 
 /* ------------------------------------------------------------------------
  * port/fmt.c, for ingressd.c and the ports alike: snprintf's contract for

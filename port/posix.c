@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1081,6 +1082,25 @@ port_drop_privileges(const char *user, char *err, size_t errlen)
 		return ING_ERR;
 	}
 	return 0;
+}
+
+/* mmap and munmap by the system call itself: musl's wrappers bring their
+ * thread lock (0.4 KB) to a program that has no threads. */
+void *
+port_map(size_t n)
+{
+#ifdef SYS_mmap2 /* 32-bit: the offset (0) in pages */
+	long p = syscall(SYS_mmap2, 0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#else
+	long p = syscall(SYS_mmap, 0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#endif
+	return p == -1 ? NULL : (void *)p;
+}
+
+void
+port_unmap(void *p, size_t n)
+{
+	syscall(SYS_munmap, p, n);
 }
 
 long

@@ -32,7 +32,6 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -88,6 +87,7 @@ struct bs_x509 {
 	unsigned char *ee;
 	size_t eelen, eecap;
 	int ncert;
+	int nomem; /* no room for ee; 2: the chain failed for it */
 	unsigned bad; /* server: the client's chain failed with this error */
 	int64_t now;
 	br_x509_decoder_context dec; /* insecure: the end-entity key */
@@ -127,6 +127,10 @@ struct tls {
 };
 
 #include "tls_common.c"
+
+/* What lives on the heap (ing_alloc) needs no more than its 8-byte alignment. */
+_Static_assert(_Alignof(struct tls_cert) <= 8 && _Alignof(struct tls_ctx) <= 8 && _Alignof(br_x509_trust_anchor) <= 8,
+               "heap alignment");
 
 /* 1 when a client may authenticate with the certificate: no
  * extendedKeyUsage, or one listing clientAuth or anyExtendedKeyUsage (as
@@ -424,16 +428,11 @@ bs_ta_add(struct tls_ctx *c, const unsigned char *der, size_t len, char *err, si
 		seterr(err, errlen, "unsupported key type");
 		return -1;
 	}
-	if ((ta = realloc(c->tas, (c->ntas + 1) * sizeof *ta)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((m = ing_alloc(dn.n + klen, "tls: trust anchor")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return -1;
 	}
-	c->tas = ta;
-	if ((m = malloc(dn.n + klen + 1)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	ta += c->ntas++;
+	ta = &c->tas[c->ntas++]; /* bs_ca_load made room for every BEGIN line */
 	memcpy(m, dnbuf, dn.n);
 	ta->dn.data = m;
 	ta->dn.len = dn.n;
@@ -509,9 +508,9 @@ bs_ctx_put(struct tls_ctx *c)
 		if (bs_res[k].key != 0 && bs_res[k].ctx == c->id)
 			tc_wipe(&bs_res[k], sizeof bs_res[k]);
 	for (i = 0; i < c->ntas; i++)
-		free(c->tas[i].dn.data);
-	free(c->tas);
-	free(c);
+		ing_free(c->tas[i].dn.data);
+	ing_free(c->tas);
+	ing_free(c);
 }
 
 static struct bs_x509 *
@@ -520,15 +519,40 @@ bx_of(const br_x509_class **ctx)
 	return (struct bs_x509 *)(void *)ctx;
 }
 
+/* Peer certificates being checked or kept (mutual TLS) hold at most half
+ * of the heap, so handshakes held open cannot starve the certificates and
+ * CAs; over it, ing_alloc is asked for what it cannot give, so the hit is
+ * logged and counted as ING_MAX_HEAP_BYTES's all the same. */
+static size_t bs_ee_bytes;
+
+static void
+bx_drop(struct bs_x509 *x)
+{
+	if (x->ee != NULL)
+		bs_ee_bytes -= x->eecap;
+	ing_free(x->ee);
+	x->ee = NULL;
+}
+
+/* Why the end-entity certificate is not there to check. */
+static void
+bx_no_ee(struct bs_x509 *x, const char *whose)
+{
+	if (x->nomem) {
+		x->nomem = 2; /* not the certificate's fault (ING_TLS_CERT) */
+		tc_fail(x->t, "no room for the %s certificate (ING_MAX_HEAP_BYTES)", whose);
+	} else
+		tc_fail(x->t, "%s certificate over %d bytes", whose, BS_MAX_EE);
+}
+
 static void
 bx_start_chain(const br_x509_class **ctx, const char *server_name)
 {
 	struct bs_x509 *x = bx_of(ctx);
 
-	free(x->ee);
-	x->ee = NULL;
+	bx_drop(x);
 	x->eelen = x->eecap = 0;
-	x->ncert = 0;
+	x->ncert = x->nomem = 0;
 	x->mini.vtable->start_chain(&x->mini.vtable, server_name);
 }
 
@@ -539,8 +563,14 @@ bx_start_cert(const br_x509_class **ctx, uint32_t length)
 
 	/* The end-entity certificate comes first; kept for the IP SAN check
 	 * and to tell "expired" from "not yet valid". */
-	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE && (x->ee = malloc(length)) != NULL)
-		x->eecap = length;
+	if (x->ncert++ == 0 && length > 0 && length <= BS_MAX_EE) {
+		x->ee = ing_alloc(bs_ee_bytes + length > ING_MAX_HEAP_BYTES / 2 ? SIZE_MAX : length, "tls: peer certificate");
+		if (x->ee != NULL) {
+			x->eecap = length;
+			bs_ee_bytes += length;
+		}
+		x->nomem = x->ee == NULL;
+	}
 	x->mini.vtable->start_cert(&x->mini.vtable, length);
 }
 
@@ -554,8 +584,7 @@ bx_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 			memcpy(x->ee + x->eelen, buf, len);
 			x->eelen += len;
 		} else {
-			free(x->ee);
-			x->ee = NULL;
+			bx_drop(x);
 		}
 	}
 	x->mini.vtable->append(&x->mini.vtable, buf, len);
@@ -600,7 +629,7 @@ bx_end_chain(const br_x509_class **ctx)
 		/* insecureSkipVerify: only the key matters, for the handshake */
 		r = BR_ERR_X509_LIMIT_EXCEEDED;
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "server certificate over %d bytes", BS_MAX_EE);
+			bx_no_ee(x, "server");
 		} else {
 			br_x509_decoder_init(&x->dec, NULL, NULL);
 			br_x509_decoder_push(&x->dec, x->ee, x->eelen);
@@ -609,7 +638,7 @@ bx_end_chain(const br_x509_class **ctx)
 		}
 	} else if (r == 0 && x->t->server) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "client certificate over %d bytes", BS_MAX_EE);
+			bx_no_ee(x, "client");
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
 		} else if ((ok = cert_client_use(x->ee, x->eelen)) != 1) {
 			tc_fail(x->t, ok < 0 ? "client certificate has a malformed extendedKeyUsage"
@@ -619,7 +648,7 @@ bx_end_chain(const br_x509_class **ctx)
 		}
 	} else if (r == 0 && x->iplen > 0) {
 		if (x->ee == NULL || x->eelen != x->eecap) {
-			tc_fail(x->t, "server certificate over %d bytes: cannot check its IP SAN", BS_MAX_EE);
+			bx_no_ee(x, "server"); /* so its IP SAN cannot be checked */
 			r = BR_ERR_X509_LIMIT_EXCEEDED;
 		} else if ((ok = cert_has_ip(x->ee, x->eelen, x->ip, x->iplen)) != 1) {
 			if (ok < 0)
@@ -633,7 +662,7 @@ bx_end_chain(const br_x509_class **ctx)
 	} else if (r == BR_ERR_X509_BAD_SERVER_NAME) {
 		tc_fail(x->t, "server name mismatch: cert has no DNS SAN (or CN) matching %s", x->host);
 	}
-	if (r != 0 && !x->t->server)
+	if (r != 0 && !x->t->server && x->nomem != 2)
 		x->t->info |= ING_TLS_CERT;
 	if (r == 0 && x->t->server)
 		return 0; /* the certificate stays for tls_peer_cert */
@@ -641,8 +670,7 @@ bx_end_chain(const br_x509_class **ctx)
 	 * certificate in as no certificate: bs_state ends the session. */
 	if (r != 0 && x->t->server && x->ncert > 0)
 		x->bad = r;
-	free(x->ee);
-	x->ee = NULL;
+	bx_drop(x);
 	return r;
 }
 
@@ -674,9 +702,9 @@ bs_cert_put(struct tls_cert *c)
 	if (c == NULL || --c->refs > 0)
 		return;
 	for (i = 0; i < c->nchain; i++)
-		free(c->chain[i].data);
+		ing_free(c->chain[i].data);
 	tc_wipe(c, sizeof *c);
-	free(c);
+	ing_free(c);
 }
 
 /* Copies one RSA element into the certificate's key buffer. */
@@ -884,7 +912,7 @@ wipe:
 out:
 	if (der != NULL) {
 		tc_wipe(der, dlen);
-		free(der);
+		ing_free(der);
 	}
 	return ok;
 }
@@ -910,14 +938,14 @@ tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t kl
 		seterr(err, errlen, "certificate and key PEM over %d KB", BS_MAX_PEM / 1024);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((c = ing_alloc(sizeof *c, "tls: certificate")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0 || c->nchain == BS_MAX_CHAIN) {
-			free(d);
+			ing_free(d);
 			if (c->nchain == BS_MAX_CHAIN)
 				seterr(err, errlen, "certificate chain: more than %d certificates", BS_MAX_CHAIN);
 			else
@@ -1084,22 +1112,30 @@ bs_ca_load(struct tls_ctx *c, const char *ca_pem, size_t len, char *err, size_t 
 {
 	struct pem s = {ca_pem, ca_pem + len};
 	char label[64], e[128];
+	const char *q;
 	unsigned char *d;
-	size_t dlen;
+	size_t dlen, n = 0;
 	int r;
 
 	if (ca_pem == NULL || len > ING_MAX_CA_BYTES) {
 		seterr(err, errlen, "CA bundle over %d bytes (ING_MAX_CA_BYTES)", ING_MAX_CA_BYTES);
 		return -1;
 	}
+	/* the anchors' array at once: as many as there are BEGIN lines */
+	for (q = ca_pem; (q = pem_find(q, s.end, "-----BEGIN ")) != NULL; q++)
+		n++;
+	if (n > 0 && (c->tas = ing_alloc(n * sizeof *c->tas, "tls: trust anchors")) == NULL) {
+		seterr(err, errlen, "CA bundle: out of memory (ING_MAX_HEAP_BYTES)");
+		return -1;
+	}
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0) {
 			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
-			free(d);
+			ing_free(d);
 			return -1;
 		}
 		r = bs_ta_add(c, d, dlen, e, sizeof e);
-		free(d);
+		ing_free(d);
 		if (r != 0) {
 			seterr(err, errlen, "CA bundle: certificate %zu: %s", c->ntas + 1, e);
 			return -1;
@@ -1121,8 +1157,8 @@ tls_client_ctx(const char *ca_pem, size_t len, char *err, size_t errlen)
 {
 	struct tls_ctx *c;
 
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((c = ing_alloc(sizeof *c, "tls: context")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
@@ -1140,8 +1176,8 @@ tls_server_ctx(tls_pick_fn pick, void *arg, char *err, size_t errlen)
 {
 	struct tls_ctx *c;
 
-	if (pick == NULL || (c = calloc(1, sizeof *c)) == NULL) {
-		seterr(err, errlen, pick == NULL ? "no certificate pick function" : "out of memory");
+	if (pick == NULL || (c = ing_alloc(sizeof *c, "tls: context")) == NULL) {
+		seterr(err, errlen, pick == NULL ? "no certificate pick function" : "out of memory (ING_MAX_HEAP_BYTES)");
 		return NULL;
 	}
 	c->refs = 1;
@@ -1602,7 +1638,7 @@ tls_free(struct tls *t)
 		for (i = 0; i < 4 && bs_io(t, 1) > 0; i++)
 			;
 	}
-	free(t->x.ee);
+	bx_drop(&t->x);
 	bs_cert_put(t->cert);
 	bs_ctx_put(t->ctx);
 	tc_wipe(&t->u, sizeof t->u); /* session keys */

@@ -199,7 +199,7 @@ pem_b64(unsigned c)
 	return -1;
 }
 
-/* Next object: 1 with *out (malloc'd DER) and label, 0 when no BEGIN line
+/* Next object: 1 with *out (DER from ing_alloc) and label, 0 when no BEGIN line
  * is left, -1 with err. Text outside BEGIN/END is ignored, as OpenSSL does. */
 static int
 pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t *outlen, char *err, size_t errlen)
@@ -245,8 +245,8 @@ pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t 
 			seterr(err, errlen, "PEM headers are not supported (in %s)", label);
 		return -1;
 	}
-	if ((d = malloc((size_t)(e - body) / 4 * 3 + 3)) == NULL) {
-		seterr(err, errlen, "out of memory");
+	if ((d = ing_alloc((size_t)(e - body) / 4 * 3 + 3, "tls: decoded PEM")) == NULL) {
+		seterr(err, errlen, "out of memory (ING_MAX_HEAP_BYTES)");
 		return -1;
 	}
 	for (q = body; q < e; q++) {
@@ -277,7 +277,7 @@ pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t 
 		goto bad;
 	}
 	if (n == 0) {
-		free(d);
+		ing_free(d);
 		seterr(err, errlen, "empty PEM %s", label);
 		return -1;
 	}
@@ -285,13 +285,13 @@ pem_next(struct pem *s, char *label, size_t labcap, unsigned char **out, size_t 
 	*outlen = n;
 	return 1;
 bad:
-	free(d);
+	ing_free(d);
 	seterr(err, errlen, "bad base64 in PEM %s", label);
 	return -1;
 }
 
 /* The one private key of a PEM (EC PARAMETERS blocks aside): 0 with *der
- * (malloc'd; the caller wipes and frees it) and its label, or -1 with err. */
+ * (from ing_alloc; the caller wipes and frees it) and its label, or -1 with err. */
 static int
 pem_key(const char *pem, size_t len, unsigned char **der, size_t *dlen, char *klabel, size_t kcap, char *err,
         size_t errlen)
@@ -313,12 +313,12 @@ pem_key(const char *pem, size_t len, unsigned char **der, size_t *dlen, char *kl
 		if (r == 0)
 			break;
 		if (strcmp(label, "EC PARAMETERS") == 0) { /* openssl ecparam -genkey */
-			free(d);
+			ing_free(d);
 			continue;
 		}
 		if (*der != NULL) {
 			tc_wipe(d, dl);
-			free(d);
+			ing_free(d);
 			seterr(err, errlen, "private key: more than one key in the PEM");
 			goto bad;
 		}
@@ -342,7 +342,7 @@ pem_key(const char *pem, size_t len, unsigned char **der, size_t *dlen, char *kl
 bad:
 	if (*der != NULL) {
 		tc_wipe(*der, *dlen);
-		free(*der);
+		ing_free(*der);
 		*der = NULL;
 	}
 	return -1;

@@ -19,7 +19,9 @@
  *    record (the ClientHello, never fragmented for mbed TLS 2.28) and looks
  *    for the extension before mbed TLS parses the hello.
  *  - I/O buffers are the library's (malloc, ~33 KB a session); the session
- *    count is bounded by ING_TLS_SESSIONS all the same.
+ *    count is bounded by ING_TLS_SESSIONS all the same. Contexts and
+ *    sessions come from malloc too (this build is dynamic, with glibc's);
+ *    only decoded PEM (tls_common.c) is on ingressd's heap.
  *  - The server resumes with session tickets (keys from a CTR-DRBG seeded
  *    by port_random); BearSSL uses a session-ID cache instead.
  *  - The client remembers sessions with mbedtls_ssl_get_session (a copy
@@ -370,7 +372,7 @@ mt_key_load(struct tls_cert *c, const char *pem, size_t len, char *err, size_t e
 out:
 	if (der != NULL) {
 		tc_wipe(der, dlen);
-		free(der);
+		ing_free(der);
 	}
 	return ok;
 }
@@ -403,7 +405,7 @@ tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t kl
 	mbedtls_pk_init(&c->pk);
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0 || n == MT_MAX_CHAIN) {
-			free(d);
+			ing_free(d);
 			if (n == MT_MAX_CHAIN)
 				seterr(err, errlen, "certificate chain: more than %d certificates", MT_MAX_CHAIN);
 			else
@@ -411,7 +413,7 @@ tls_cert_load(const char *chain_pem, size_t clen, const char *key_pem, size_t kl
 			goto bad;
 		}
 		r = mbedtls_x509_crt_parse_der(&c->crt, d, dlen);
-		free(d);
+		ing_free(d);
 		n++;
 		if (r != 0) {
 			seterr(err, errlen, "certificate %zu of the chain: cannot decode (%s)", n, mt_strerror(r, e, sizeof e));
@@ -517,11 +519,11 @@ mt_ca_load(struct tls_ctx *c, const char *ca_pem, size_t len, char *err, size_t 
 	while ((r = pem_next(&s, label, sizeof label, &d, &dlen, e, sizeof e)) > 0) {
 		if (strcmp(label, "CERTIFICATE") != 0) {
 			seterr(err, errlen, "CA bundle: unexpected PEM block %s", label);
-			free(d);
+			ing_free(d);
 			return -1;
 		}
 		r = mbedtls_x509_crt_parse_der(&c->ca, d, dlen);
-		free(d);
+		ing_free(d);
 		n++;
 		if (r != 0) {
 			seterr(err, errlen, "CA bundle: certificate %zu: cannot decode (%s)", n, mt_strerror(r, e, sizeof e));

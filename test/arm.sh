@@ -24,6 +24,10 @@ for tc in port/toolchain/aarch64-linux-gnu.mk port/toolchain/arm-linux-gnueabihf
 		pf=$($nm build/$arch/ingressd.debug | grep -wE 'printf_core|fmt_fp|vfprintf|vsnprintf' | head -3 | tr '\n' ' ')
 		[ -z "$pf" ] && ok "$arch: no printf family from the C library (port/fmt.c)" ||
 			fail "$arch: the C library's printf family is linked: $pf"
+		# nor its malloc (8.4 KB): ingressd's heap (ing_alloc) and port_map replace it
+		ml=$($nm build/$arch/ingressd.debug | grep -E ' (malloc|calloc|realloc|free|mmap|munmap)$' | head -3 | tr '\n' ' ')
+		[ -z "$ml" ] && ok "$arch: no malloc from the C library (ing_alloc)" ||
+			fail "$arch: the C library's malloc is linked: $ml"
 	else
 		fail "$arch: make cross"
 		tail -20 build/$arch/cross.log

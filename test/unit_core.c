@@ -176,6 +176,123 @@ TEST(test_libc_own)
 	}
 }
 
+/* ---------------------------------------------------------------- the heap */
+
+static int
+heap_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+TEST(test_heap)
+{
+	CHECK_EQ(g_ar.used, 0, "nothing allocated before");
+	CHECK_EQ(g_ar.top, 0, "nothing carved before");
+	ing_free(NULL);
+	/* three blocks: zeroed, 8-aligned, apart, counted */
+	unsigned char *a = ing_alloc(100, "t"), *b = ing_alloc(200, "t"), *c = ing_alloc(1, "t");
+	CHECK(a && b && c && b > a + 100 && c > b + 200);
+	CHECK(((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) % 8 == 0);
+	CHECK(heap_zero(a, 100) && heap_zero(b, 200) && heap_zero(c, 1));
+	CHECK(g_ar.used >= 301 + 3 * AR_HDR);
+#ifdef AR_ASAN
+	CHECK(__asan_address_is_poisoned(a + 100) && __asan_address_is_poisoned(b + 200) && !__asan_address_is_poisoned(c));
+#endif
+	memset(a, 0xaa, 100);
+	memset(b, 0xbb, 200);
+	/* a hole is reused first fit, split, and the rest stays free */
+	ing_free(b);
+#ifdef AR_ASAN
+	CHECK(__asan_address_is_poisoned(b) && __asan_address_is_poisoned(b + 199));
+#endif
+	unsigned char *b1 = ing_alloc(40, "t"), *b2 = ing_alloc(40, "t");
+	CHECK(b1 == b && b2 > b1 && b2 < c && heap_zero(b1, 40) && heap_zero(b2, 40));
+	unsigned char *big = ing_alloc(300, "t"); /* fits no hole: after c */
+	CHECK(big > c);
+	/* frees merge with both neighbours: b1 + b2 + the rest of the hole */
+	ing_free(b1);
+	ing_free(b2);
+	unsigned char *b3 = ing_alloc(200, "t");
+	CHECK(b3 == b);
+	ing_free(b3);
+	/* the last block goes back to the untouched end, with the free one before it */
+	uint32_t top = g_ar.top;
+	ing_free(big);
+	CHECK(g_ar.top < top);
+	ing_free(c);
+	CHECK(g_ar.top == (uint32_t)(b - g_ar.a) - AR_HDR);
+	ing_free(a);
+	CHECK_EQ(g_ar.used, 0, "all freed");
+	CHECK_EQ(g_ar.top, 0, "all given back");
+	CHECK_EQ(g_ar.low, 0, "the first free block");
+	/* exhaustion: logged and counted, and the heap still works */
+	uint64_t hits = g_lim.hits[LIM_HEAP_BYTES];
+	CHECK(ing_alloc(ING_MAX_HEAP_BYTES, "t") == NULL && ing_alloc((size_t)-1, "t") == NULL);
+	CHECK(g_lim.hits[LIM_HEAP_BYTES] == hits + 2);
+	enum { K = 64 * 1024, NB = ING_MAX_HEAP_BYTES / K + 1 };
+	static unsigned char *blk[NB];
+	int n = 0;
+	while (n < NB && (blk[n] = ing_alloc(K - AR_HDR - AR_RED, "t")) != NULL)
+		n++;
+	CHECK_EQ(n, ING_MAX_HEAP_BYTES / K, "64 KB blocks fill the heap exactly");
+	CHECK(g_lim.hits[LIM_HEAP_BYTES] == hits + 3 && g_ar.used == ING_MAX_HEAP_BYTES);
+	CHECK(ing_alloc(0, "t") == NULL);
+	/* fragmentation: every other block freed leaves holes of 64 KB, and
+	 * no room for 128 KB until two neighbours are free */
+	for (int i = 0; i < n; i += 2)
+		ing_free(blk[i]);
+	CHECK(ing_alloc(2 * K - AR_HDR - AR_RED, "t") == NULL);
+	unsigned char *h = ing_alloc(K / 2, "t"); /* the first hole, split */
+	CHECK(h == blk[0]);
+	ing_free(h);
+	ing_free(blk[1]);
+	unsigned char *h2 = ing_alloc(3 * K - AR_HDR - AR_RED, "t"); /* blocks 0, 1 and 2 as one */
+	CHECK(h2 == blk[0]);
+	ing_free(h2);
+	for (int i = 3; i < n; i += 2)
+		ing_free(blk[i]);
+	CHECK_EQ(g_ar.used, 0, "all freed again");
+	CHECK_EQ(g_ar.top, 0, "all given back again");
+	/* the whole heap in one block, then small ones again */
+	unsigned char *all = ing_alloc(ING_MAX_HEAP_BYTES - AR_HDR - AR_RED - 8, "t");
+	CHECK(all == g_ar.a + AR_HDR);
+	ing_free(all);
+	a = ing_alloc(10, "t");
+	CHECK(a == g_ar.a + AR_HDR);
+	ing_free(a);
+	CHECK(g_ar.used == 0 && g_ar.top == 0);
+	/* a random mix against a model: contents kept, all merged at the end */
+	static struct { unsigned char *p; size_t n; unsigned char v; } m[64];
+	uint32_t x = 12345;
+	for (int step = 0; step < 20000; step++) {
+		x = x * 1103515245u + 12345u;
+		int i = (int)(x >> 16) % 64;
+		if (m[i].p != NULL) {
+			int ok = 1;
+			for (size_t k = 0; k < m[i].n; k++)
+				ok &= m[i].p[k] == m[i].v;
+			if (!ok)
+				CHECK(ok);
+			ing_free(m[i].p);
+			m[i].p = NULL;
+		} else {
+			m[i].n = (x >> 4) % 3000 + (i % 7 == 0 ? 40000 : 0);
+			if ((m[i].p = ing_alloc(m[i].n, "t")) != NULL && heap_zero(m[i].p, m[i].n)) {
+				m[i].v = (unsigned char)(x | 1);
+				memset(m[i].p, m[i].v, m[i].n);
+			} else {
+				CHECK(m[i].p != NULL);
+			}
+		}
+	}
+	for (int i = 0; i < 64; i++)
+		ing_free(m[i].p);
+	CHECK(g_ar.used == 0 && g_ar.top == 0 && g_ar.low == 0);
+}
+
 /* ---------------------------------------------------------------- config */
 
 TEST(test_conf_every_key)
@@ -1212,6 +1329,7 @@ main(void)
 	RUN(test_addr);
 	RUN(test_fmt);
 	RUN(test_libc_own);
+	RUN(test_heap);
 	RUN(test_conf_every_key);
 	RUN(test_conf_errors);
 	RUN(test_conf_traefik_toml);

@@ -938,6 +938,61 @@ TEST(test_pass_cert)
 	CHECK(tls_cert_infos(der, (size_t)n, all, out, sizeof out) <= (int)sizeof out);
 }
 
+/* A TLS Secret: a self-signed P-256 certificate for tls.io (to 2100) and
+ * its key, base64 of the PEM as the API sends them. */
+#define UT_TLS_CRT \
+	"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJXVENDQVFDZ0F3SUJBZ0lVQVF4TGJiN0Y2aHVCTXQybzJWaU5TMmVFYTNj" \
+	"d0NnWUlLb1pJemowRUF3SXcKRVRFUE1BMEdBMVVFQXd3R2RHeHpMbWx2TUNBWERUSTJNVEl3TnpFMk5ESXhORm9ZRHpJeE1EQXhN" \
+	"VEE1TVRZMApNakUwV2pBUk1ROHdEUVlEVlFRRERBWjBiSE11YVc4d1dUQVRCZ2NxaGtqT1BRSUJCZ2dxaGtqT1BRTUJCd05DCkFB" \
+	"UTI2eHd1dEZ4aG1mNjN3RTRpT3NBOW9WY2RKd3Z2T2lMQzNYcUd5WjFNQm5LeWZ0U2M5MFQ1blRhRTNCejkKWFoxSyt2bk9NbHpp" \
+	"Q1RPWnQ4QWxtTVhZb3pRd01qQVJCZ05WSFJFRUNqQUlnZ1owYkhNdWFXOHdIUVlEVlIwTwpCQllFRkcyYndoNWNqSmxmajV0bUd6" \
+	"alVrcTZrU3psWE1Bb0dDQ3FHU000OUJBTUNBMGNBTUVRQ0lIcEVFZ3BEClNuUlN2NGRVcWwwQ2drYXBVRzQwL0taN1dOUDlWcFpu" \
+	"OHZVQkFpQkkvUDlCaEFaWnhhMmxsYTNMZk9PamRTM1UKT3NUWkQ0ai9vQmFiZncxYVRRPT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUt" \
+	"LS0tLQo="
+#define UT_TLS_KEY \
+	"LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5QXdFSEJHMHdhd0lCQVFR" \
+	"Z0tLWjVqSGhHSGNTc1llSE0KdDArZ2w3NEhZMURud1pBYU9SY1M0b3podWUraFJBTkNBQVEyNnh3dXRGeGhtZjYzd0U0aU9zQTlv" \
+	"VmNkSnd2dgpPaUxDM1hxR3laMU1Cbkt5ZnRTYzkwVDVuVGFFM0J6OVhaMUsrdm5PTWx6aUNUT1p0OEFsbU1YWQotLS0tLUVORCBQ" \
+	"UklWQVRFIEtFWS0tLS0tCg=="
+
+/* The heap full (ING_MAX_HEAP_BYTES) while a TLS Secret loads: the limit
+ * is counted, its hosts get no certificate, and the next build loads it
+ * once there is room again; said once while it stays full. */
+TEST(test_tls_heap_full)
+{
+	setup("[entryPoints.http]\naddress = \":80\"\n[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\n");
+	mock_wall = 1800000000;
+	CHECK_EQ(g_ar.used, 0, "the heap is empty before");
+	/* the Ingress first: a Secret no Ingress references is not kept */
+	CHECK(apply(SK_INGRESS, 0, "{\"metadata\":{\"name\":\"t\",\"namespace\":\"a\",\"creationTimestamp\":"
+	      "\"2026-01-01T00:00:00Z\"},\"spec\":{\"tls\":[{\"hosts\":[\"tls.io\"],\"secretName\":\"cert\"}],"
+	      "\"rules\":[" RULE("tls.io", PATH("/", "Prefix", "s1", 80)) "]}}") == 0);
+	CHECK(apply(SK_SECRET, kw_api_first(SK_SECRET), "{\"metadata\":{\"name\":\"cert\",\"namespace\":\"a\"},"
+	      "\"type\":\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"" UT_TLS_CRT "\",\"tls.key\":\"" UT_TLS_KEY "\"}}") == 0);
+	void *hog = ing_alloc(ING_MAX_HEAP_BYTES - 1024, "t"); /* room for no certificate */
+	uint64_t hits = g_lim.hits[LIM_HEAP_BYTES], fails = g_tl.load_failures;
+	rb_rebuild();
+	CHECK(hog != NULL && g_lim.hits[LIM_HEAP_BYTES] > hits && g_tl.load_failures == fails + 1);
+	CHECK(tl_pick("tls.io", (void *)(intptr_t)1) == NULL);
+	int k = tl_find("tls.io");
+	CHECK(k < 0); /* no certificate, no SNI entry */
+	for (k = 0; k < ING_MAX_SECRETS && !(g_tl.certs[k].used && !strcmp(g_tl.certs[k].name, "cert")); k++)
+		;
+	CHECK(k < ING_MAX_SECRETS && g_tl.certs[k].bad && g_tl.certs[k].logged && g_tl.certs[k].gen == UINT32_MAX &&
+	      strstr(g_tl.certs[k].why, "ING_MAX_HEAP_BYTES"));
+	rb_rebuild(); /* still full: tried again */
+	CHECK(g_tl.load_failures == fails + 2 && g_tl.certs[k].cert == NULL);
+	ing_free(hog);
+	rb_rebuild();
+	CHECK(g_tl.load_failures == fails + 2 && g_tl.certs[k].cert != NULL && !g_tl.certs[k].bad);
+	CHECK(tl_pick("tls.io", (void *)(intptr_t)1) == g_tl.certs[k].cert);
+	CHECK(g_ar.used > 0);
+	/* the Ingress gone, its certificate goes, and the heap is empty again */
+	CHECK(st_delete(SK_INGRESS, "a", "t") == 1);
+	rb_rebuild();
+	CHECK_EQ(g_ar.used, 0, "the heap is empty after");
+}
+
 /* ingress-nginx's security annotations, with nginx's meaning, and the
  * annotations ingressd does not implement (issue 11). */
 TEST(test_nginx_annotations)
@@ -1022,19 +1077,19 @@ TEST(test_nginx_annotations)
 	ri = st_find(SK_INGRESS, "a", "unsup");
 	CHECK(ri && ri->nunsup == 4 && !strcmp(st_note(ri->unsup), "ingress.kubernetes.io/pass-tls-cert, nginx.ingress.kubernetes.io/"
 	                                                "proxy-buffering, traefik.frontend.passTLSCert, ingress.kubernetes.io/made-up"));
-	struct mx_out o = {NULL, 0, 0, 0};
+	struct mx_out o = {NULL, 0, 0};
 	mx_metrics(&o);
 	CHECK(o.p && strstr(o.p, "ingressd_annotations_unsupported{annotation=\"ingress.kubernetes.io/pass-tls-cert\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"nginx.ingress.kubernetes.io/proxy-buffering\"} 1\n") &&
 	      strstr(o.p, "{annotation=\"traefik.frontend.passTLSCert\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"other\"} 1\n") &&
 	      strstr(o.p, "ingressd_annotations_unsupported{annotation=\"nginx.ingress.kubernetes.io/auth-snippet\"} 1\n"));
-	free(o.p);
-	o = (struct mx_out){NULL, 0, 0, 0};
+	mx_out_free(o.p);
+	o = (struct mx_out){NULL, 0, 0};
 	mx_api(&o, 0);
 	CHECK(o.p && strstr(o.p, "\"unsupportedAnnotations\":[\"ingress.kubernetes.io/pass-tls-cert\",\"nginx.ingress.kubernetes.io/"
 	                         "proxy-buffering\",\"traefik.frontend.passTLSCert\",\"ingress.kubernetes.io/made-up\"]"));
-	free(o.p);
+	mx_out_free(o.p);
 	/* a long list is cut, its count kept */
 	char ann[2048] = "";
 	for (int i = 0; i < 30; i++)
@@ -1731,6 +1786,7 @@ main(void)
 	RUN(test_store_sweep);
 	RUN(test_routing);
 	RUN(test_secret_fail_closed);
+	RUN(test_tls_heap_full);
 	RUN(test_nginx_annotations);
 	RUN(test_yaml);
 	RUN(test_pass_cert);

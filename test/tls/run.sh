@@ -125,6 +125,7 @@ EOF
 	cp rsa.key new.key && leaf new localhost ca "DNS:localhost,IP:127.0.0.1" 20360101000000Z 20370101000000Z
 	eckey chain.key P-384 && leaf chain localhost inter "DNS:localhost,IP:127.0.0.1"
 	cat chain.crt inter.crt >chain-full.crt
+	cat ca.crt ca2.crt inter.crt >ca-bundle.crt
 
 	# server-side certificates (a: RSA, b: ECDSA)
 	rsakey a.key && leaf a a.test ca "DNS:a.test"
@@ -314,6 +315,16 @@ run_port() {
 	check "in-process chain" $B loop "$CA" "$T/chain-full.crt" "$T/chain.key" localhost ok
 	check "in-process IP mismatch" $B loop "$CA" "$T/ec.crt" "$T/ec.key" 10.43.0.1 \
 		"cert:server name mismatch: cert has no IP SAN 10.43.0.1"
+	# --- the heap full (ING_MAX_HEAP_BYTES): every allocation of loading a
+	# chain, a key and a CA bundle failing in turn; no room for the pod's
+	# certificate fails a handshake that needs it (an IP SAN) and no other
+	check "heap full: loading" $B nomem "$T/chain-full.crt" "$T/chain.key" "$T/ca-bundle.crt"
+	if [ "$port" = bearssl ]; then
+		check "heap full: a peer certificate to check by IP" env NOMEM_WHAT="tls: peer certificate" \
+			$B loop "$CA" "$T/rsa.crt" "$T/rsa.key" 127.0.0.1 "fail:no room for the server certificate (ING_MAX_HEAP_BYTES)"
+		check "heap full: a peer certificate by DNS name is not needed" env NOMEM_WHAT="tls: peer certificate" \
+			$B loop "$CA" "$T/ec.crt" "$T/ec.key" localhost ok
+	fi
 
 	# --- server against openssl s_client and curl
 	SP=$($B freeport 4)

@@ -21,6 +21,8 @@
  *                                         it asks for client certificates
  *                                         (CLIENT_REQUIRED=0: optional)
  *   tls_test clientca CA EXPECT           tls_server_client_ca on a file
+ *   tls_test nomem CHAIN KEY CA           every heap allocation of loading
+ *                                         them failing in turn (ING_MAX_HEAP_BYTES)
  *   tls_test load CHAIN KEY EXPECT
  *   tls_test loop CA CRT KEY HOST EXPECT  client and server in-process
  *   tls_test pool CRT KEY                 the ING_TLS_SESSIONS limit
@@ -66,6 +68,31 @@ ing_log(int level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* ingressd.c's heap, here from the C library: ASan sees each block. For
+ * `nomem`, call number heap_fail_at fails; with NOMEM_WHAT=TEXT in the
+ * environment, every request whose `what` is TEXT does. */
+static long heap_calls, heap_fail_at = -1, heap_live;
+
+void *
+ing_alloc(size_t n, const char *what)
+{
+	const char *w = getenv("NOMEM_WHAT");
+	void *p;
+
+	if (heap_calls++ == heap_fail_at || (w != NULL && strcmp(w, what) == 0) || n > ING_MAX_HEAP_BYTES)
+		return NULL;
+	if ((p = calloc(1, n ? n : 1)) != NULL)
+		heap_live++;
+	return p;
+}
+
+void
+ing_free(void *p)
+{
+	heap_live -= p != NULL;
+	free(p);
 }
 
 static int
@@ -794,6 +821,56 @@ cmd_load(const char *chain, const char *key, const char *expect)
 	return 0;
 }
 
+/* Each ing_alloc of tls_cert_load, tls_client_ctx and tls_server_client_ca
+ * failing in turn: every one fails cleanly, saying ING_MAX_HEAP_BYTES, and
+ * leaves nothing allocated (LSan looks at the rest). */
+static int
+cmd_nomem(const char *chain, const char *key, const char *cafile)
+{
+	static const char *const name[3] = {"tls_cert_load", "tls_client_ctx", "tls_server_client_ca"};
+	size_t cl, kl, al;
+	char *cp = slurp(chain, &cl), *kp = slurp(key, &kl), *ca = slurp(cafile, &al), err[256];
+	int steps = 0;
+
+	for (int k = 0; k < 3; k++) {
+		for (long n = 0;; n++) {
+			struct tls_cert *c = NULL;
+			struct tls_ctx *x = NULL;
+			int ok;
+			heap_calls = 0;
+			heap_fail_at = n;
+			err[0] = '\0';
+			if (k == 0)
+				ok = (c = tls_cert_load(cp, cl, kp, kl, NULL, err, sizeof err)) != NULL;
+			else if (k == 1)
+				ok = (x = tls_client_ctx(ca, al, err, sizeof err)) != NULL;
+			else
+				ok = (x = tls_server_ctx(pick, NULL, err, sizeof err)) != NULL &&
+				     tls_server_client_ca(x, ca, al, 1, err, sizeof err) == 0;
+			tls_cert_free(c);
+			tls_ctx_free(x);
+			heap_fail_at = -1;
+			if (heap_live != 0)
+				return fail("%s: %ld blocks left after allocation %ld failed", name[k], heap_live, n);
+			if (heap_calls <= n) { /* no call failed: done */
+				if (!ok)
+					return fail("%s: failed with every allocation given: %s", name[k], err);
+				break;
+			}
+			if (ok)
+				return fail("%s: succeeded without allocation %ld", name[k], n);
+			if (strstr(err, "ING_MAX_HEAP_BYTES") == NULL)
+				return fail("%s: allocation %ld failed, and the error does not say the limit: %s", name[k], n, err);
+			steps++;
+		}
+	}
+	free(cp);
+	free(kp);
+	free(ca);
+	printf("ok nomem: %d allocations failed in turn, each cleanly\n", steps);
+	return 0;
+}
+
 static int
 cmd_clientca(const char *file, const char *expect)
 {
@@ -1158,6 +1235,8 @@ main(int argc, char **argv)
 		return cmd_load(argv[2], argv[3], argv[4]);
 	if (argc == 7 && strcmp(argv[1], "loop") == 0)
 		return cmd_loop(argv[2], argv[3], argv[4], argv[5], argv[6]);
+	if (argc == 5 && strcmp(argv[1], "nomem") == 0)
+		return cmd_nomem(argv[2], argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "clientca") == 0)
 		return cmd_clientca(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "pool") == 0)

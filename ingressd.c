@@ -6048,6 +6048,7 @@ static struct {
 	char snap_since[24];        /* snap_wall of the one serving, "2006-01-02T15:04:05Z" */
 	struct kw_miss miss[ING_MAX_SECRETS];
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
+	uint64_t event_wall[SK__COUNT]; /* when the last came (seconds since the epoch) */
 	struct {                          /* the Ingress status writer */
 		int known;                    /* want is what Ingresses should show */
 		char want[ING_STATUS_LEN];
@@ -6719,6 +6720,7 @@ kw_value(struct kw_stream *s, const char *p, size_t n)
 		return;
 	}
 	g_kw.events[s->kind]++;
+	g_kw.event_wall[s->kind] = (uint64_t)port_wall_s();
 	s->events++;
 	if (s->phase == KS_WATCH) {
 		if (js_str(&j, js_get(&j, 0, "type"), type, sizeof type) <= 0 || (obj = js_get(&j, 0, "object")) < 0 ||
@@ -8459,7 +8461,7 @@ struct rt_canary { /* unaligned in ebytes */
 
 struct rt_skip {
 	char ns[ING_NS_LEN], name[ING_NAME_LEN], host[64], path[64];
-	char why[96];
+	char why[160];
 };
 
 struct rt_table {
@@ -8524,7 +8526,7 @@ static void
 rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path, const char *fmt, ...)
 {
 	va_list ap;
-	char why[96];
+	char why[160];
 	va_start(ap, fmt);
 	ing_vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
@@ -10886,6 +10888,7 @@ struct tl_entry {
 static struct {
 	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS];
 	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS]; /* certFile/keyFile */
+	int64_t dflt_na[ING_MAX_ENTRYPOINTS];       /* ... their notAfter (/api) */
 	struct tl_cert certs[ING_MAX_SECRETS];
 	struct tl_entry map[2][ING_MAX_TLS_HOSTS]; /* SNI name -> cert, sorted */
 	int nmap[2], live;
@@ -11175,6 +11178,7 @@ tl_setup(const struct cf *c)
 	static char crt[ING_MAX_CA_BYTES], key[ING_MAX_CA_BYTES];
 	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS] = {0};
 	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS] = {0};
+	int64_t na[ING_MAX_ENTRYPOINTS] = {0};
 	struct tls_ctx *pod[2] = {0};
 	char err[200], pod_why[sizeof g_tl.pod_why] = "";
 	int ep, rc = tl_pod_ctx(c, &pod[TL_POD_VERIFY], pod_why, sizeof pod_why, crt, sizeof crt);
@@ -11200,6 +11204,8 @@ tl_setup(const struct cf *c)
 		if (dflt[ep] == NULL) {
 			log_errx("tl: entry point %s: default certificate %s: %s", e->name, e->cert_file, err);
 			rc = ING_ERR;
+		} else {
+			na[ep] = info.not_after;
 		}
 	}
 	for (ep = 0; ep < ING_MAX_ENTRYPOINTS; ep++) {
@@ -11212,6 +11218,7 @@ tl_setup(const struct cf *c)
 		if (rc == 0) {
 			g_tl.ctx[ep] = ctx[ep];
 			g_tl.dflt[ep] = dflt[ep];
+			g_tl.dflt_na[ep] = na[ep];
 		}
 	}
 	for (int k = 0; k < 2; k++) {
@@ -16672,10 +16679,11 @@ mx_metrics_state(struct mx_out *o)
 	    {"ingressd_watch_reconnects_total", "Watch stream reconnects (back-off), by kind."},
 	    {"ingressd_watch_relists_total", "Full relists, by kind."},
 	    {"ingressd_watch_decode_errors_total", "Objects or events that could not be decoded, by kind."},
-	    {"ingressd_watch_events_total", "Objects and events received, by kind."}};
-	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events};
-	for (int m = 0; m < 4; m++) {
-		mx_head(o, kw_metric[m][0], "counter", kw_metric[m][1]);
+	    {"ingressd_watch_events_total", "Objects and events received, by kind."},
+	    {"ingressd_watch_last_event_timestamp_seconds", "When the last of them came (0: none yet), by kind."}};
+	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events, g_kw.event_wall};
+	for (int m = 0; m < 5; m++) {
+		mx_head(o, kw_metric[m][0], m < 4 ? "counter" : "gauge", kw_metric[m][1]);
 		for (int k = 0; k < SK__COUNT; k++)
 			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
 	}
@@ -16885,6 +16893,8 @@ mx_api(struct mx_out *o, int wrap)
 		if (b->nsrv == 0 && b->why) {
 			mx_json_kv(o, ",\"noServerReason\":", b->why);
 		}
+		if (b->refused != NULL)
+			mx_json_kv(o, ",\"refused\":", b->refused);
 		mx_printf(o, "}");
 	}
 	mx_printf(o, "},\"frontends\":{");
@@ -16939,6 +16949,17 @@ mx_api(struct mx_out *o, int wrap)
 			          fa.https ? "s" : "", t->ebytes + fa.host, t->ebytes + fa.uri, fa.ngx ? "true" : "false",
 			          fa.trust ? "true" : "false"); /* rb_fwd let no '"' or '\\' in */
 		}
+		/* the other policies by name only (the dashboard shows them) */
+		static const char *const pn[] = {"sslRedirect", "redirect", "rewrite", "limits", "headers", "errorPages"};
+		const int on[] = {p->ssl_redirect, p->rd != RD_NONE || p->www || p->app_root >= 0, p->rw != RW_NONE,
+		                  p->ngx_n || p->tr_n || p->conns || p->body_max, p->ed_n || p->hflags, p->nerrp};
+		mx_printf(o, ",\"policies\":[");
+		for (int k = 0, f = 0; k < (int)ING_ARRAY_LEN(pn); k++)
+			if (on[k])
+				mx_printf(o, "%s\"%s\"", f++ ? "," : "", pn[k]);
+		mx_printf(o, "]");
+		if (p->refused != NULL)
+			mx_json_kv(o, ",\"refused\":", p->refused);
 		mx_printf(o, "}");
 	}
 	mx_printf(o, "},\"skipped\":[");
@@ -16950,11 +16971,43 @@ mx_api(struct mx_out *o, int wrap)
 		mx_json_kv(o, ",\"reason\":", s->why);
 		mx_printf(o, "}");
 	}
+	mx_printf(o, "],\"entryPoints\":{");
+	for (int e = 0; e < cf_live->n_eps; e++) {
+		const struct cf_ep *ep = &cf_live->eps[e];
+		mx_json_kv(o, e ? "," : "", ep->name);
+		mx_json_kv(o, ":{\"address\":", ep->address);
+		mx_printf(o, ",\"tls\":%s", ep->tls ? "true" : "false");
+		if (ep->redirect_ep[0] || ep->redirect_regex[0])
+			mx_json_kv(o, ",\"redirect\":", ep->redirect_ep[0] ? ep->redirect_ep : ep->redirect_regex);
+		if (g_tl.dflt[e] != NULL) {
+			mx_json_kv(o, ",\"defaultCert\":{\"file\":", ep->cert_file);
+			mx_printf(o, ",\"notAfter\":%" PRId64 "}", g_tl.dflt_na[e]);
+		}
+		mx_printf(o, "}");
+	}
+	/* the certificates of Secrets in use, with the hosts that ask for them */
+	mx_printf(o, "},\"certificates\":[");
+	for (int c = 0, n = 0; c < ING_MAX_SECRETS; c++) {
+		const struct tl_cert *tc = &g_tl.certs[c];
+		const struct st_hdr *h;
+		if (!tc->used)
+			continue;
+		mx_printf(o, "%s{\"secret\":\"%s/%s\",\"hosts\":[", n++ ? "," : "", tc->ns, tc->name);
+		for (int i = -1, f = 0; (h = st_next(SK_INGRESS, &i)) != NULL;)
+			for (int x = ((const struct st_ing *)h)->tls; x >= 0 && !strcmp(h->ns, tc->ns); x = g_st.tlsh[x].next)
+				if (!strcmp(g_st.tlsh[x].secret, tc->name))
+					mx_json_kv(o, f++ ? "," : "", g_st.tlsh[x].host);
+		if (tc->cert != NULL)
+			mx_printf(o, "],\"notAfter\":%" PRId64, tc->not_after);
+		else
+			mx_json_kv(o, "],\"error\":", tc->why);
+		mx_printf(o, "}");
+	}
 	/* the address the Ingress status publishes (null: none known) */
 	const struct cf_kube *k = &cf_live->kube;
 	const char *st = kw_stale(); /* serving the snapshot: since when */
-	mx_printf(o, "],\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
-	          st ? "\"" : "null", st ? st : "", st ? "\"" : "",
+	mx_printf(o, "],\"now\":%" PRId64 ",\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	          port_wall_s(), st ? "\"" : "null", st ? st : "", st ? "\"" : "",
 	          k->status_service[0] ? "publishedService " : k->status_set ? "ip/hostname" : "none", k->status_service,
 	          g_kw.status.known ? "[" : "null", g_kw.status.known ? g_kw.status.want : "", g_kw.status.known ? "]" : "",
 	          g_kw.status.nq, wrap ? "}" : "");

@@ -1243,7 +1243,7 @@ static const struct cf_instead cf_traefik_tables[] = {
     {"rest", "another provider: Kubernetes only"}, {"providers", "another provider: Kubernetes only"},
     {"backends", "file-provider routing: Kubernetes only"}, {"frontends", "file-provider routing: Kubernetes only"},
     {"acme", "no ACME: certificates come from the TLS Secrets of the Ingresses (cert-manager makes them)"},
-    {"api", "no dashboard: the admin listener ([web]) serves /api/providers"},
+    {"api", "the dashboard (/dashboard/) and /api/providers are on the admin listener ([web])"},
     {"ping", "/ping is served on the admin listener ([web]), not on an entry point"},
     {"metrics", "/metrics (ingressd_* names, fixed buckets) is served on the admin listener ([web])"},
     {"tracing", "no tracing"}, {"traefikLog", "ingressd logs text lines to standard error"},
@@ -16051,6 +16051,7 @@ rs_reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
 	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
@@ -16099,7 +16100,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 /* Own answers and cut client connections, by reason: counted by status
  * (the last column: a cut, no answer), put in the access log, and logged
  * at INFO at most once a second per reason, with how many were not. */
-static const int rs_codes[] = {204, 300, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+static const int rs_codes[] = {204, 300, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 406, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define RS_NCODES ING_ARRAY_LEN(rs_codes)
 static struct {
 	uint64_t n[RSN__COUNT][RS_NCODES];
@@ -16285,7 +16286,8 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name, int code)
  * The admin listener ([web] address) is read-only: /ping (liveness),
  * /ready (first sync done and a table live), /metrics (Prometheus text
  * 0.0.4), /api/providers[/kubernetes] (the live frontends and backends in
- * Traefik 1.x's shape, never a hash, token or key). Requests are counted
+ * Traefik 1.x's shape, never a hash, token or key), /dashboard/ (a page
+ * that shows those two, mx_dashboard). Requests are counted
  * per entry point, backend, method and code in a fixed series table; the
  * access log is rendered per request into the connection's record and
  * written through a buffer flushed on a timer, reopened on SIGUSR1.
@@ -16680,7 +16682,7 @@ mx_metrics_state(struct mx_out *o)
 	    {"ingressd_watch_relists_total", "Full relists, by kind."},
 	    {"ingressd_watch_decode_errors_total", "Objects or events that could not be decoded, by kind."},
 	    {"ingressd_watch_events_total", "Objects and events received, by kind."},
-	    {"ingressd_watch_last_event_timestamp_seconds", "When the last of them came (0: none yet), by kind."}};
+	    {"ingressd_watch_last_event_timestamp_seconds", "When the last came (0: none), by kind."}};
 	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events, g_kw.event_wall};
 	for (int m = 0; m < 5; m++) {
 		mx_head(o, kw_metric[m][0], m < 4 ? "counter" : "gauge", kw_metric[m][1]);
@@ -17343,6 +17345,50 @@ mx_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 	rs_send(c, status, ctype, NULL, NULL, o->n, 1); /* the head; the body follows from c->big */
 }
 
+/* The dashboard (dashboard/index.html): one page that reads /api/providers
+ * and /metrics, kept gzip'd in the binary (make: dashboard/gen.sh) and sent
+ * as it is: a client that takes no gzip gets 406 rather than ingressd a
+ * decompressor. Its CSP lets in only the page's own style and script. It
+ * is answered from one I/O buffer, as /ping is. */
+#include "build/dashboard.h"
+_Static_assert(sizeof mx_dash_gz + 1024 <= ING_BUF_SIZE, "the dashboard page and its head fit an I/O buffer");
+
+/* Does the request take gzip: Accept-Encoding (RFC 9110 12.5.3) lists it
+ * (any case), and not at q=0? (x-gzip, * and a second Accept-Encoding
+ * line are not looked at: browsers and curl --compressed say gzip.) */
+static int
+mx_gzip_ok(const struct hp_msg *m)
+{
+	struct ing_str rest = hp_header(m, "accept-encoding"), it;
+	while (str_item(&rest, &it)) {
+		const char *end = it.p + it.n, *q = str_find(it.p, it.n, "q=0", 3);
+		if (it.n < 4 || strncasecmp(it.p, "gzip", 4) || (it.n > 4 && it.p[4] != ';' && it.p[4] != ' '))
+			continue;
+		if (q == NULL)
+			return 1;
+		for (q += 3; q < end && (*q == '.' || *q == '0'); q++)
+			;
+		return q < end && *q >= '1' && *q <= '9';
+	}
+	return 0;
+}
+
+static void
+mx_dashboard(struct cn *c, const struct hp_msg *m)
+{
+	static const char no[] = "406: the dashboard is sent gzip-compressed only (Accept-Encoding: gzip)\n";
+	if (!mx_gzip_ok(m)) {
+		rs_answer(c, 406, RSN_ADMIN, "dashboard: no Accept-Encoding: gzip", "Vary: Accept-Encoding\r\n", no,
+		          sizeof no - 1);
+		return;
+	}
+	c->in->r += (uint32_t)m->head_len;
+	rs_send(c, 200, "text/html; charset=utf-8",
+	        "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\nX-Content-Type-Options: nosniff\r\n"
+	        "Content-Security-Policy: " MX_DASH_CSP "\r\n",
+	        (const char *)mx_dash_gz, sizeof mx_dash_gz, m->meth == HM_HEAD);
+}
+
 /* Admin requests: read-only, GET and HEAD. */
 static void
 mx_admin(struct cn *c, struct hp_msg *m)
@@ -17385,6 +17431,14 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	if (str_eq(path, "/api/providers") || str_eq(path, "/api/providers/kubernetes")) {
 		mx_api(&o, str_eq(path, "/api/providers")); /* wrapped in {"kubernetes": ...} */
 		mx_big(c, 200, "application/json", &o);
+		return;
+	}
+	if (str_eq(path, "/dashboard/")) {
+		mx_dashboard(c, m);
+		return;
+	}
+	if (str_eq(path, "/") || str_eq(path, "/dashboard")) { /* as Traefik 1.x did */
+		rs_location(c, 302, "/dashboard/", 11);
 		return;
 	}
 	rs_error(c, 404, RSN_ADMIN, "no such admin path");

@@ -31,21 +31,28 @@ TLS_LIBS_none    =
 TLS_LIBS = $(TLS_LIBS_$(TLS))
 
 SRC  = ingressd.c port/posix.c port/ev_$(EV).c port/tls_$(TLS).c
-DEPS = $(SRC) port/tls_common.c port/fmt.c ingressd.h Makefile
+# The dashboard page, gzip'd into a C array with its CSP (gzip, sed, od and
+# coreutils only, so every build, cross builds too, can make it).
+DASH = build/dashboard.h
+DEPS = $(SRC) port/tls_common.c port/fmt.c ingressd.h Makefile $(DASH)
 
 all: ingressd
+
+$(DASH): dashboard/index.html dashboard/gen.sh
+	mkdir -p build
+	sh dashboard/gen.sh dashboard/index.html $@
 
 ingressd: $(DEPS)
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ $(SRC) $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
 
 # The mbedTLS build beside the default one (make test runs the TLS suite on both).
-build/mbedtls/ingressd: ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c port/tls_common.c port/fmt.c ingressd.h Makefile
+build/mbedtls/ingressd: ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c port/tls_common.c port/fmt.c ingressd.h Makefile $(DASH)
 	mkdir -p build/mbedtls
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/ev_$(EV).c port/tls_mbedtls.c \
 		$(LDHARDEN) $(LDFLAGS) $(TLS_LIBS_mbedtls)
 
 # The poll() backend as a release build (make bench measures it beside epoll).
-build/ev-poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile
+build/ev-poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile $(DASH)
 	mkdir -p build/ev-poll
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -o $@ ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c \
 		$(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
@@ -53,7 +60,7 @@ build/ev-poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c
 # The poll() backend beside the default epoll one (make test runs the
 # end-to-end suites on both), built with ING_EV_CHECK: every turn checks
 # that each connection's registration and deadline are what it wants now.
-build/poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile
+build/poll/ingressd: ingressd.c port/posix.c port/ev_poll.c port/tls_$(TLS).c port/tls_common.c port/fmt.c ingressd.h Makefile $(DASH)
 	mkdir -p build/poll
 	$(CC) $(WARN) $(HARDEN) $(CFLAGS) $(CPPFLAGS) -DING_EV_CHECK -o $@ ingressd.c port/posix.c port/ev_poll.c \
 		port/tls_$(TLS).c $(LDHARDEN) $(LDFLAGS) $(TLS_LIBS)
@@ -99,7 +106,7 @@ static:
 
 # Debian builds BearSSL with unwind tables, which C never reads (12 KB on
 # aarch64): the static build links a copy of the library without them.
-cross: build/inc/.stamp
+cross: build/inc/.stamp $(DASH)
 	@test -n "$(ARCH)" || { echo "make cross needs TOOLCHAIN=port/toolchain/<triplet>.mk" >&2; exit 2; }
 	mkdir -p build/$(ARCH)
 	$(XOBJCOPY) --remove-section=.eh_frame /usr/lib/$(TRIPLET)/libbearssl.a build/$(ARCH)/libbearssl.a
@@ -120,7 +127,7 @@ export TEST_LIMITS
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNITS = unit_core unit_kube unit_auth unit_snap
 UNIT_DEPS = ingressd.c ingressd.h test/unit.h port/mock.c port/mock.h port/ev_poll.c port/fmt.c port/tls_bearssl.c \
-            port/tls_common.c Makefile
+            port/tls_common.c Makefile $(DASH)
 
 build/test/unit%: test/unit%.c $(UNIT_DEPS)
 	mkdir -p build/test
@@ -133,7 +140,7 @@ build/test/unit%: test/unit%.c $(UNIT_DEPS)
 # BearSSL port; fuzz_dns includes port/posix.c (the resolver's parsers).
 FUZZ_TARGETS = conf pem http watch cb access proxy hdr pp yaml regex dns snap
 FUZZ_DEPS = ingressd.c ingressd.h test/fuzz/replay.c port/mock.c port/mock.h port/ev_poll.c port/fmt.c port/tls_none.c port/tls_bearssl.c \
-            port/tls_common.c port/posix.c Makefile
+            port/tls_common.c port/posix.c Makefile $(DASH)
 FUZZ_PORT_conf = port/mock.c port/ev_poll.c port/tls_none.c
 FUZZ_PORT_dns =
 FUZZ_PORT_pem = port/posix.c port/tls_bearssl.c -l:libbearssl.a
@@ -179,7 +186,7 @@ test: ingressd build/mbedtls/ingressd build/poll/ingressd build/inc/.stamp $(UNI
 	@sh test/run.sh
 
 # Unit tests for both ARM targets under qemu-user (static musl builds).
-test-arm: build/inc/.stamp
+test-arm: build/inc/.stamp $(DASH)
 	@sh test/arm.sh
 
 check: test

@@ -1326,7 +1326,7 @@ static const struct cf_instead cf_traefik_tables[] = {
     {"rest", "another provider: Kubernetes only"}, {"providers", "another provider: Kubernetes only"},
     {"backends", "file-provider routing: Kubernetes only"}, {"frontends", "file-provider routing: Kubernetes only"},
     {"acme", "no ACME: certificates come from the TLS Secrets of the Ingresses (cert-manager makes them)"},
-    {"api", "no dashboard: the admin listener ([web]) serves /api/providers"},
+    {"api", "the dashboard (/dashboard/) and /api/providers are on the admin listener ([web])"},
     {"ping", "/ping is served on the admin listener ([web]), not on an entry point"},
     {"metrics", "/metrics (ingressd_* names, fixed buckets) is served on the admin listener ([web])"},
     {"tracing", "no tracing"}, {"traefikLog", "ingressd logs text lines to standard error"},
@@ -6299,6 +6299,7 @@ static struct {
 	char snap_since[24];        /* snap_wall of the one serving, "2006-01-02T15:04:05Z" */
 	struct kw_miss miss[ING_MAX_SECRETS];
 	uint64_t reconnects[SK__COUNT], relists[SK__COUNT], decode_errors[SK__COUNT], events[SK__COUNT];
+	uint64_t event_wall[SK__COUNT]; /* when the last came (seconds since the epoch) */
 	struct {                          /* the Ingress status writer */
 		int known;                    /* want is what Ingresses should show */
 		char want[ING_STATUS_LEN];
@@ -6970,6 +6971,7 @@ kw_value(struct kw_stream *s, const char *p, size_t n)
 		return;
 	}
 	g_kw.events[s->kind]++;
+	g_kw.event_wall[s->kind] = (uint64_t)port_wall_s();
 	s->events++;
 	if (s->phase == KS_WATCH) {
 		if (js_str(&j, js_get(&j, 0, "type"), type, sizeof type) <= 0 || (obj = js_get(&j, 0, "object")) < 0 ||
@@ -8710,7 +8712,7 @@ struct rt_canary { /* unaligned in ebytes */
 
 struct rt_skip {
 	char ns[ING_NS_LEN], name[ING_NAME_LEN], host[64], path[64];
-	char why[96];
+	char why[160];
 };
 
 struct rt_table {
@@ -8775,7 +8777,7 @@ static void
 rb_skip(struct rt_table *t, struct st_ing *r, const char *host, const char *path, const char *fmt, ...)
 {
 	va_list ap;
-	char why[96];
+	char why[160];
 	va_start(ap, fmt);
 	ing_vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
@@ -11137,6 +11139,7 @@ struct tl_entry {
 static struct {
 	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS];
 	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS]; /* certFile/keyFile */
+	int64_t dflt_na[ING_MAX_ENTRYPOINTS];       /* ... their notAfter (/api) */
 	struct tl_cert certs[ING_MAX_SECRETS];
 	struct tl_entry map[2][ING_MAX_TLS_HOSTS]; /* SNI name -> cert, sorted */
 	int nmap[2], live;
@@ -11432,6 +11435,7 @@ tl_setup(const struct cf *c)
 	static char crt[ING_MAX_CA_BYTES], key[ING_MAX_CA_BYTES];
 	struct tls_ctx *ctx[ING_MAX_ENTRYPOINTS] = {0};
 	struct tls_cert *dflt[ING_MAX_ENTRYPOINTS] = {0};
+	int64_t na[ING_MAX_ENTRYPOINTS] = {0};
 	struct tls_ctx *pod[2] = {0};
 	char err[200], pod_why[sizeof g_tl.pod_why] = "";
 	int ep, rc = tl_pod_ctx(c, &pod[TL_POD_VERIFY], pod_why, sizeof pod_why, crt, sizeof crt);
@@ -11457,6 +11461,8 @@ tl_setup(const struct cf *c)
 		if (dflt[ep] == NULL) {
 			log_errx("tl: entry point %s: default certificate %s: %s", e->name, e->cert_file, err);
 			rc = ING_ERR;
+		} else {
+			na[ep] = info.not_after;
 		}
 	}
 	for (ep = 0; ep < ING_MAX_ENTRYPOINTS; ep++) {
@@ -11469,6 +11475,7 @@ tl_setup(const struct cf *c)
 		if (rc == 0) {
 			g_tl.ctx[ep] = ctx[ep];
 			g_tl.dflt[ep] = dflt[ep];
+			g_tl.dflt_na[ep] = na[ep];
 		}
 	}
 	for (int k = 0; k < 2; k++) {
@@ -16316,6 +16323,7 @@ rs_reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
 	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
@@ -16364,7 +16372,7 @@ rs_send(struct cn *c, int status, const char *ctype, const char *headers, const 
 /* Own answers and cut client connections, by reason: counted by status
  * (the last column: a cut, no answer), put in the access log, and logged
  * at INFO at most once a second per reason, with how many were not. */
-static const int rs_codes[] = {204, 300, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
+static const int rs_codes[] = {204, 300, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 406, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define RS_NCODES ING_ARRAY_LEN(rs_codes)
 static struct {
 	uint64_t n[RSN__COUNT][RS_NCODES];
@@ -16550,7 +16558,8 @@ rs_redirect(struct cn *c, const struct hp_msg *m, const char *ep_name, int code)
  * The admin listener ([web] address) is read-only: /ping (liveness),
  * /ready (first sync done and a table live), /metrics (Prometheus text
  * 0.0.4), /api/providers[/kubernetes] (the live frontends and backends in
- * Traefik 1.x's shape, never a hash, token or key). Requests are counted
+ * Traefik 1.x's shape, never a hash, token or key), /dashboard/ (a page
+ * that shows those two, mx_dashboard). Requests are counted
  * per entry point, backend, method and code in a fixed series table; the
  * access log is rendered per request into the connection's record and
  * written through a buffer flushed on a timer, reopened on SIGUSR1.
@@ -16944,10 +16953,11 @@ mx_metrics_state(struct mx_out *o)
 	    {"ingressd_watch_reconnects_total", "Watch stream reconnects (back-off), by kind."},
 	    {"ingressd_watch_relists_total", "Full relists, by kind."},
 	    {"ingressd_watch_decode_errors_total", "Objects or events that could not be decoded, by kind."},
-	    {"ingressd_watch_events_total", "Objects and events received, by kind."}};
-	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events};
-	for (int m = 0; m < 4; m++) {
-		mx_head(o, kw_metric[m][0], "counter", kw_metric[m][1]);
+	    {"ingressd_watch_events_total", "Objects and events received, by kind."},
+	    {"ingressd_watch_last_event_timestamp_seconds", "When the last came (0: none), by kind."}};
+	const uint64_t *kw_val[] = {g_kw.reconnects, g_kw.relists, g_kw.decode_errors, g_kw.events, g_kw.event_wall};
+	for (int m = 0; m < 5; m++) {
+		mx_head(o, kw_metric[m][0], m < 4 ? "counter" : "gauge", kw_metric[m][1]);
 		for (int k = 0; k < SK__COUNT; k++)
 			mx_printf(o, "%s{kind=\"%s\"} %" PRIu64 "\n", kw_metric[m][0], st_kind_names[k], kw_val[m][k]);
 	}
@@ -17158,6 +17168,8 @@ mx_api(struct mx_out *o, int wrap)
 		if (b->nsrv == 0 && b->why) {
 			mx_json_kv(o, ",\"noServerReason\":", b->why);
 		}
+		if (b->refused != NULL)
+			mx_json_kv(o, ",\"refused\":", b->refused);
 		mx_printf(o, "}");
 	}
 	mx_printf(o, "},\"frontends\":{");
@@ -17212,6 +17224,17 @@ mx_api(struct mx_out *o, int wrap)
 			          fa.https ? "s" : "", t->ebytes + fa.host, t->ebytes + fa.uri, fa.ngx ? "true" : "false",
 			          fa.trust ? "true" : "false"); /* rb_fwd let no '"' or '\\' in */
 		}
+		/* the other policies by name only (the dashboard shows them) */
+		static const char *const pn[] = {"sslRedirect", "redirect", "rewrite", "limits", "headers", "errorPages"};
+		const int on[] = {p->ssl_redirect, p->rd != RD_NONE || p->www || p->app_root >= 0, p->rw != RW_NONE,
+		                  p->ngx_n || p->tr_n || p->conns || p->body_max, p->ed_n || p->hflags, p->nerrp};
+		mx_printf(o, ",\"policies\":[");
+		for (int k = 0, f = 0; k < (int)ING_ARRAY_LEN(pn); k++)
+			if (on[k])
+				mx_printf(o, "%s\"%s\"", f++ ? "," : "", pn[k]);
+		mx_printf(o, "]");
+		if (p->refused != NULL)
+			mx_json_kv(o, ",\"refused\":", p->refused);
 		mx_printf(o, "}");
 	}
 	mx_printf(o, "},\"skipped\":[");
@@ -17223,11 +17246,43 @@ mx_api(struct mx_out *o, int wrap)
 		mx_json_kv(o, ",\"reason\":", s->why);
 		mx_printf(o, "}");
 	}
+	mx_printf(o, "],\"entryPoints\":{");
+	for (int e = 0; e < cf_live->n_eps; e++) {
+		const struct cf_ep *ep = &cf_live->eps[e];
+		mx_json_kv(o, e ? "," : "", ep->name);
+		mx_json_kv(o, ":{\"address\":", ep->address);
+		mx_printf(o, ",\"tls\":%s", ep->tls ? "true" : "false");
+		if (ep->redirect_ep[0] || ep->redirect_regex[0])
+			mx_json_kv(o, ",\"redirect\":", ep->redirect_ep[0] ? ep->redirect_ep : ep->redirect_regex);
+		if (g_tl.dflt[e] != NULL) {
+			mx_json_kv(o, ",\"defaultCert\":{\"file\":", ep->cert_file);
+			mx_printf(o, ",\"notAfter\":%" PRId64 "}", g_tl.dflt_na[e]);
+		}
+		mx_printf(o, "}");
+	}
+	/* the certificates of Secrets in use, with the hosts that ask for them */
+	mx_printf(o, "},\"certificates\":[");
+	for (int c = 0, n = 0; c < ING_MAX_SECRETS; c++) {
+		const struct tl_cert *tc = &g_tl.certs[c];
+		const struct st_hdr *h;
+		if (!tc->used)
+			continue;
+		mx_printf(o, "%s{\"secret\":\"%s/%s\",\"hosts\":[", n++ ? "," : "", tc->ns, tc->name);
+		for (int i = -1, f = 0; (h = st_next(SK_INGRESS, &i)) != NULL;)
+			for (int x = ((const struct st_ing *)h)->tls; x >= 0 && !strcmp(h->ns, tc->ns); x = g_st.tlsh[x].next)
+				if (!strcmp(g_st.tlsh[x].secret, tc->name))
+					mx_json_kv(o, f++ ? "," : "", g_st.tlsh[x].host);
+		if (tc->cert != NULL)
+			mx_printf(o, "],\"notAfter\":%" PRId64, tc->not_after);
+		else
+			mx_json_kv(o, "],\"error\":", tc->why);
+		mx_printf(o, "}");
+	}
 	/* the address the Ingress status publishes (null: none known) */
 	const struct cf_kube *k = &cf_live->kube;
 	const char *st = kw_stale(); /* serving the snapshot: since when */
-	mx_printf(o, "],\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
-	          st ? "\"" : "null", st ? st : "", st ? "\"" : "",
+	mx_printf(o, "],\"now\":%" PRId64 ",\"staleSince\":%s%s%s,\"ingressStatus\":{\"source\":\"%s%s\",\"address\":%s%s%s,\"pendingWrites\":%d}}%s\n",
+	          port_wall_s(), st ? "\"" : "null", st ? st : "", st ? "\"" : "",
 	          k->status_service[0] ? "publishedService " : k->status_set ? "ip/hostname" : "none", k->status_service,
 	          g_kw.status.known ? "[" : "null", g_kw.status.known ? g_kw.status.want : "", g_kw.status.known ? "]" : "",
 	          g_kw.status.nq, wrap ? "}" : "");
@@ -17564,6 +17619,50 @@ mx_big(struct cn *c, int status, const char *ctype, struct mx_out *o)
 	rs_send(c, status, ctype, NULL, NULL, o->n, 1); /* the head; the body follows from c->big */
 }
 
+/* The dashboard (dashboard/index.html): one page that reads /api/providers
+ * and /metrics, kept gzip'd in the binary (make: dashboard/gen.sh) and sent
+ * as it is: a client that takes no gzip gets 406 rather than ingressd a
+ * decompressor. Its CSP lets in only the page's own style and script. It
+ * is answered from one I/O buffer, as /ping is. */
+#include "build/dashboard.h"
+_Static_assert(sizeof mx_dash_gz + 1024 <= ING_BUF_SIZE, "the dashboard page and its head fit an I/O buffer");
+
+/* Does the request take gzip: Accept-Encoding (RFC 9110 12.5.3) lists it
+ * (any case), and not at q=0? (x-gzip, * and a second Accept-Encoding
+ * line are not looked at: browsers and curl --compressed say gzip.) */
+static int
+mx_gzip_ok(const struct hp_msg *m)
+{
+	struct ing_str rest = hp_header(m, "accept-encoding"), it;
+	while (str_item(&rest, &it)) {
+		const char *end = it.p + it.n, *q = str_find(it.p, it.n, "q=0", 3);
+		if (it.n < 4 || strncasecmp(it.p, "gzip", 4) || (it.n > 4 && it.p[4] != ';' && it.p[4] != ' '))
+			continue;
+		if (q == NULL)
+			return 1;
+		for (q += 3; q < end && (*q == '.' || *q == '0'); q++)
+			;
+		return q < end && *q >= '1' && *q <= '9';
+	}
+	return 0;
+}
+
+static void
+mx_dashboard(struct cn *c, const struct hp_msg *m)
+{
+	static const char no[] = "406: the dashboard is sent gzip-compressed only (Accept-Encoding: gzip)\n";
+	if (!mx_gzip_ok(m)) {
+		rs_answer(c, 406, RSN_ADMIN, "dashboard: no Accept-Encoding: gzip", "Vary: Accept-Encoding\r\n", no,
+		          sizeof no - 1);
+		return;
+	}
+	c->in->r += (uint32_t)m->head_len;
+	rs_send(c, 200, "text/html; charset=utf-8",
+	        "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\nX-Content-Type-Options: nosniff\r\n"
+	        "Content-Security-Policy: " MX_DASH_CSP "\r\n",
+	        (const char *)mx_dash_gz, sizeof mx_dash_gz, m->meth == HM_HEAD);
+}
+
 /* Admin requests: read-only, GET and HEAD. */
 static void
 mx_admin(struct cn *c, struct hp_msg *m)
@@ -17606,6 +17705,14 @@ mx_admin(struct cn *c, struct hp_msg *m)
 	if (str_eq(path, "/api/providers") || str_eq(path, "/api/providers/kubernetes")) {
 		mx_api(&o, str_eq(path, "/api/providers")); /* wrapped in {"kubernetes": ...} */
 		mx_big(c, 200, "application/json", &o);
+		return;
+	}
+	if (str_eq(path, "/dashboard/")) {
+		mx_dashboard(c, m);
+		return;
+	}
+	if (str_eq(path, "/") || str_eq(path, "/dashboard")) { /* as Traefik 1.x did */
+		rs_location(c, 302, "/dashboard/", 11);
 		return;
 	}
 	rs_error(c, 404, RSN_ADMIN, "no such admin path");

@@ -8,7 +8,7 @@ SUDO=${SUDO:-}
 
 PKGS="build-essential clang libbearssl-dev libmbedtls-dev libjsmn-dev musl-tools musl-dev
 curl openssl python3 python3-yaml ca-certificates procps iproute2 jq libcap2-bin
-nginx-light haproxy wrk apache2-utils prometheus umoci skopeo busybox-static golang-go nodejs
+nginx-light haproxy wrk apache2-utils prometheus umoci skopeo busybox-static golang-go nodejs chromium
 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf
 qemu-user-static
 libbearssl-dev:arm64 libbearssl-dev:armhf musl-dev:arm64 musl-dev:armhf"

@@ -39,7 +39,7 @@ done
 [ "$T_FAIL" -eq 0 ] || { finish; exit 1; }
 B=build/x86_64/ingressd # the binary the amd64 image carries
 # built when missing or older than the sources (a stale one would test old code)
-{ [ -x $B ] && [ -z "$(find ingressd.c ingressd.h port -newer $B -name '*.[ch]' | head -n 1)" ]; } ||
+{ [ -x $B ] && [ -z "$(find ingressd.c ingressd.h port dashboard -newer $B -type f | head -n 1)" ]; } ||
 	make static >"$T_TMP/make.log" 2>&1 || abort "make static: $(tail -n 5 "$T_TMP/make.log")"
 
 # ---------------------------------------------------------------- API server

@@ -32,7 +32,7 @@ done
 # ---- build, twice (a binary older than the sources is made again, so
 # the image tested is this tree's; deploy/image.sh builds what is missing)
 for bin in build/x86_64/ingressd build/aarch64/ingressd build/armhf/ingressd; do
-	[ -n "$(find ingressd.c ingressd.h port -newer "$bin" -name '*.[ch]' 2>/dev/null | head -n 1)" ] && rm -f "$bin"
+	[ -n "$(find ingressd.c ingressd.h port dashboard -newer "$bin" -type f 2>/dev/null | head -n 1)" ] && rm -f "$bin"
 done
 IMG=$T_TMP/img
 L=$IMG/ingressd-oci

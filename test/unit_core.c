@@ -1182,6 +1182,53 @@ TEST(test_loop_admin)
 	CHECK(strstr(out, "HTTP/1.1 400") == out && strstr(out, "Connection: close") && !strstr(out, "HTTP/1.1 200"));
 }
 
+/* The dashboard: gzip'd as built, or 406; / redirects to it (issue 23). */
+TEST(test_loop_dashboard)
+{
+	static char out[ING_BUF_SIZE];
+	static const struct {
+		const char *ae;
+		int code;
+	} cases[] = {{"gzip, deflate, br, zstd", 200}, {"deflate, GZIP;q=0.5", 200}, {"gzip;q=0.001", 200}, {NULL, 406},
+	             {"identity", 406}, {"gzip;q=0", 406}, {"gzip ;q=0.00", 406}, {"gzipped", 406}, {"x, gzip;q=", 200},
+	             {"", 406}, {",,;q=0,gzip;q", 200}};
+	loop_setup("[entryPoints.http]\naddress = \":80\"\n");
+	struct ing_addr peer;
+	ing_addr_parse(&peer, "10.1.2.3:5555", 13);
+	for (size_t i = 0; i < ING_ARRAY_LEN(cases); i++) {
+		char req[128], want[16];
+		int n = ing_snprintf(req, sizeof req, "GET /dashboard/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n%s%s%s\r\n",
+		                     cases[i].ae ? "Accept-Encoding: " : "", cases[i].ae ? cases[i].ae : "", cases[i].ae ? "\r\n" : "");
+		int fd = mock_queue_accept(g_cn.lis[1].fd, &peer);
+		mock_feed(fd, req, (size_t)n);
+		turns(3);
+		size_t got = mock_output(fd, out, sizeof out, 1);
+		ing_snprintf(want, sizeof want, "HTTP/1.1 %d", cases[i].code);
+		const char *body = strstr(out, "\r\n\r\n");
+		CHECK(strstr(out, want) == out);
+		if (cases[i].code == 200)
+			CHECK(strstr(out, "Content-Encoding: gzip\r\n") && strstr(out, "Content-Security-Policy: default-src 'none'") &&
+			      body && (size_t)(out + got - (body + 4)) == sizeof mx_dash_gz && !memcmp(body + 4, mx_dash_gz, sizeof mx_dash_gz));
+		else
+			CHECK(body && strstr(body, "gzip-compressed only") && !strstr(out, "Content-Encoding"));
+		mock_eof(fd); /* the slot back (ING_MAX_CONNS is 4 here) */
+		turns(2);
+	}
+	int fd = mock_queue_accept(g_cn.lis[1].fd, &peer);
+	/* pipelined: the redirect, the page after it, a HEAD (no body) */
+	const char *root = "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /dashboard/ HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n"
+	                   "HEAD /dashboard/ HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n";
+	mock_feed(fd, root, strlen(root));
+	turns(6);
+	size_t got = mock_output(fd, out, sizeof out, 1);
+	CHECK(strstr(out, "HTTP/1.1 302") == out && strstr(out, "Location: /dashboard/\r\n"));
+	const char *page = str_find(out + 1, got - 1, "HTTP/1.1 200", 12); /* the page has NULs: no strstr */
+	const char *head = page ? str_find(page + 1, (size_t)(out + got - page - 1), "HTTP/1.1 200", 12) : NULL;
+	CHECK(page && head && !memcmp(strstr(page, "\r\n\r\n") + 4, mx_dash_gz, sizeof mx_dash_gz) &&
+	      strstr(page, "\r\n\r\n") + 4 + sizeof mx_dash_gz == head);
+	CHECK(head && strstr(head, "Content-Length: ") && strstr(head, "\r\n\r\n") + 4 == out + got);
+}
+
 TEST(test_loop_limits)
 {
 	static char out[4096];
@@ -1346,6 +1393,7 @@ main(void)
 	RUN(test_loop_basic);
 	RUN(test_loop_spare);
 	RUN(test_loop_admin);
+	RUN(test_loop_dashboard);
 	RUN(test_loop_limits);
 	RUN(test_loop_drain);
 	RUN(test_loop_reload);

@@ -14156,6 +14156,7 @@ static const char *const ut_names[UT__COUNT] = {
 
 static struct {
 	int bucket[ING_MAX_UPSTREAMS]; /* idle upstreams by address hash */
+	int nbucket[ING_MAX_UPSTREAMS]; /* how many in each: under maxIdleConnsPerHost, no walk to count one address's */
 	int idle;
 	uint64_t reused, connects, retries, denied, heads;
 	uint64_t tls_new, tls_resumed, tls_fail[UT__COUNT];
@@ -14173,8 +14174,10 @@ static struct {
 static void
 up_init(void)
 {
-	for (int i = 0; i < ING_MAX_UPSTREAMS; i++)
+	for (int i = 0; i < ING_MAX_UPSTREAMS; i++) {
 		g_up.bucket[i] = -1;
+		g_up.nbucket[i] = 0;
+	}
 }
 
 static uint32_t
@@ -14195,13 +14198,15 @@ up_pool_unlink(struct cn *u)
 {
 	if (u->state != US_POOL)
 		return;
+	int h = up_addr_hash(&u->addr);
 	if (u->prev >= 0)
 		g_cn.tab[u->prev].next = u->next;
 	else
-		g_up.bucket[up_addr_hash(&u->addr)] = u->next;
+		g_up.bucket[h] = u->next;
 	if (u->next >= 0)
 		g_cn.tab[u->next].prev = u->prev;
 	u->next = u->prev = -1;
+	g_up.nbucket[h]--;
 	g_up.idle--;
 }
 
@@ -14223,7 +14228,7 @@ static void
 up_pool_put(struct cn *u)
 {
 	int n = 0, h = up_addr_hash(&u->addr);
-	for (int i = g_up.bucket[h]; i >= 0; i = g_cn.tab[i].next)
+	for (int i = g_up.bucket[h]; i >= 0 && g_up.nbucket[h] >= cf_live->max_idle_per_host; i = g_cn.tab[i].next)
 		n += up_addr_eq(&g_cn.tab[i].addr, &u->addr);
 	if (n >= cf_live->max_idle_per_host || bf_len(u->in) > 0 || (u->flags & CNF_EOF) ||
 	    (u->tls != NULL && (tls_pending(u->tls) > 0 || (u->tkey >> 2 & 0xff) != (g_tl.pod_gen & 0xff)))) {
@@ -14242,6 +14247,7 @@ up_pool_put(struct cn *u)
 	if (u->next >= 0)
 		g_cn.tab[u->next].prev = cn_index(u);
 	g_up.bucket[h] = cn_index(u);
+	g_up.nbucket[h]++;
 	g_up.idle++;
 }
 

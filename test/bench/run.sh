@@ -926,8 +926,10 @@ section_C() {
 		note C "the poll() build failed (logs/build-poll.log)"
 	fi
 	if [ "$(ulimit -n)" -lt $((BIG + 1000)) ]; then
-		note C "open-file limit is $(ulimit -n): no $BIG-connection row"
-	elif cc -std=c11 -O2 -DING_MAX_CONNS=$((BIG + 1024)) -o "$OUT/ingressd-big" ingressd.c port/posix.c port/ev_epoll.c \
+		note C "open-file limit is $(ulimit -n) (hard: $(ulimit -Hn)): the row asked for $BIG connections holds $(($(ulimit -n) - 1000))"
+		BIG=$(($(ulimit -n) - 1000))
+	fi
+	if cc -std=c11 -O2 -DING_MAX_CONNS=$((BIG + 1024)) -o "$OUT/ingressd-big" ingressd.c port/posix.c port/ev_epoll.c \
 		port/tls_bearssl.c -l:libbearssl.a >"$LOGS/build-big.log" 2>&1; then
 		c_idle big "$OUT/ingressd-big" "$BIG"
 	else

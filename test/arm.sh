@@ -51,7 +51,7 @@ nx.example.: error: DNS server timeout (asking for nx.example)|" && ok "$arch: t
 	for src in test/unit*.c; do
 		u=$(basename "$src" .c)
 		if $xcc -std=c11 -Wall -Wextra -Werror -Wno-unused-function -O1 -g -Ibuild/inc -DING_TEST $LIMITS -static \
-			-o build/$arch/$u "$src" port/mock.c port/tls_bearssl.c port/fortify.c \
+			-o build/$arch/$u "$src" port/mock.c port/ev_poll.c port/tls_bearssl.c port/fortify.c \
 			/usr/lib/$triplet/libbearssl.a 2>build/$arch/$u.err; then
 			ok "$arch: $u builds"
 		else

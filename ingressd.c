@@ -17972,6 +17972,14 @@ ev_serve(struct cn *c, int expired)
 		cn_touch(p);
 }
 
+/* c has work that needs no wait: it yielded with some left (CNF_AGAIN), or
+ * TLS holds plaintext it wants to read. */
+static int
+ev_ready(struct cn *c)
+{
+	return (c->flags & CNF_AGAIN) || (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0);
+}
+
 /* What c's descriptor is registered for: what it wants now, and POLLIN
  * kept when it no longer wants to read (a client waiting for its answer,
  * between two reads of a stream): a readable socket it does not read is
@@ -17993,7 +18001,7 @@ ev_check(void)
 	for (int k = 0; k < g_cn.nactive; k++) {
 		int i = g_cn.active[k];
 		struct cn *c = &g_cn.tab[i];
-		int pending = (c->flags & CNF_AGAIN) || (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0);
+		int pending = ev_ready(c);
 		uint64_t at = g_tk.pos[i] ? g_tk.h[g_tk.pos[i] - 1].at : 0;
 		if (c->closing)
 			continue;
@@ -18044,7 +18052,7 @@ ev_collect(int max_wait_ms)
 			}
 			c->evm = (uint8_t)ev;
 		}
-		if ((c->flags & CNF_AGAIN) || (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0)) {
+		if (ev_ready(c)) {
 			c->evq |= EVQ_AGAIN;
 			g_ev.run[g_ev.nrun++] = i;
 		}
@@ -18110,14 +18118,10 @@ ev_again(void)
 	for (int k = 0; k < g_ev.nrun; k++) {
 		struct cn *c = &g_cn.tab[g_ev.run[k]];
 		c->evq &= (uint8_t)~EVQ_AGAIN;
-		if (c->kind == CN_NONE || c->closing)
+		if (c->kind == CN_NONE || c->closing || !ev_ready(c))
 			continue;
-		if (c->flags & CNF_AGAIN) {
-			c->flags &= (uint16_t)~CNF_AGAIN;
-			ev_serve(c, 0);
-		} else if (c->tls != NULL && (c->flags & CNF_WANT_READ) && tls_pending(c->tls) > 0) {
-			ev_serve(c, 0);
-		}
+		c->flags &= (uint16_t)~CNF_AGAIN;
+		ev_serve(c, 0);
 	}
 }
 
